@@ -1,0 +1,127 @@
+/*
+ * looptrace/trace.h - the instrumentation API of liblooptrace.
+ *
+ * Any component system, not only looptrace's runtime, calls these functions to describe
+ * what its threads do: which component a thread runs, when it waits at the top of its loop
+ * (idle), when it handles a message (busy), when it blocks anywhere else, and which messages
+ * cross which channels. Each call fires exactly one LTTng-UST event of provider `looptrace`
+ * (see docs/event-model.md); nothing else is recorded.
+ *
+ * Cost: liblooptrace is built with dynamic probe linkage. When the probe provider
+ * (liblooptrace-probes.so, preloaded or linked) is not in the process, or no session enables
+ * the event, each call is one predictable branch. The id allocators (lt_component_begin,
+ * lt_channel_declare, lt_message_new, lt_route_add) always run: ids stay valid whether or not
+ * a trace is being recorded.
+ *
+ * Thread safety: every function may be called from any thread at any time, including before
+ * main() and after the probes are unloaded. None blocks. Ids are process-wide, allocated by
+ * atomic counters starting at 1, never reused within a process; 0 means "none".
+ */
+#ifndef LOOPTRACE_TRACE_H
+#define LOOPTRACE_TRACE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Why a thread is blocked. Stored as an integer in the trace; names in docs/event-model.md. */
+enum lt_block_reason {
+	LT_BLOCK_CHAN_RECV = 0, /* receiving from a channel (inside a handler) */
+	LT_BLOCK_CHAN_SEND = 1, /* sending on a full channel: backpressure */
+	LT_BLOCK_MUTEX = 2,
+	LT_BLOCK_CONDVAR = 3,
+	LT_BLOCK_RWLOCK = 4,
+	LT_BLOCK_SEM = 5,
+	LT_BLOCK_SLEEP = 6,
+	LT_BLOCK_IO = 7,
+	LT_BLOCK_JOIN = 8,
+	LT_BLOCK_CALL = 9, /* any other synchronous call */
+};
+
+/* Number of reasons; values are 0 .. LT_BLOCK_REASON_COUNT - 1. */
+#define LT_BLOCK_REASON_COUNT 10
+
+/*
+ * lt_block_reason_name - the lower-case name of a reason ("chan_recv", ...), or "unknown"
+ * for a value outside the enum. The string is static.
+ */
+const char *lt_block_reason_name(enum lt_block_reason reason);
+
+/*
+ * lt_component_begin - the calling thread now runs the component `name` (copied into the
+ * event; NULL is recorded as ""). Returns the component's new id (>= 1). Event
+ * `component_begin {comp, name}`.
+ */
+uint32_t lt_component_begin(const char *name);
+
+/* lt_component_end - the component's loop on this thread returned. Event `component_end`. */
+void lt_component_end(void);
+
+/*
+ * lt_channel_declare - a channel named `name` with room for `capacity` messages (0 means
+ * unbounded) exists. Returns its new id (>= 1). Event `channel_declare`.
+ */
+uint32_t lt_channel_declare(const char *name, uint32_t capacity);
+
+/* lt_message_new - a fresh message id (>= 1), unique in the process. No event. */
+uint64_t lt_message_new(void);
+
+/* lt_wait_begin - the thread blocks at the top of its loop waiting for work (idle). */
+void lt_wait_begin(void);
+
+/*
+ * lt_wait_end - the wait ended because message `msg` arrived on channel `chan`; msg 0 (and
+ * chan 0) when it woke without a message (deadline, stop request).
+ */
+void lt_wait_end(uint32_t chan, uint64_t msg);
+
+/*
+ * lt_handle_begin / lt_handle_end - the thread runs a handler for message `msg` (busy).
+ * `kind` names the kind of message (copied; NULL is recorded as "").
+ */
+void lt_handle_begin(uint64_t msg, const char *kind);
+void lt_handle_end(uint64_t msg);
+
+/*
+ * lt_block_begin / lt_block_end - the thread blocks for `reason` on `object` (the address of
+ * the thing waited on, or NULL), outside the top-of-loop wait. Inside a handler this is
+ * blocked-in-handler time. The caller's return address is recorded as `where`.
+ */
+void lt_block_begin(enum lt_block_reason reason, const void *object);
+void lt_block_end(void);
+
+/*
+ * lt_send - message `msg` was enqueued on channel `chan`; `depth` is the queue length after
+ * the send. `flow` ties the message to the request it answers; 0 means msg starts a new flow
+ * (its flow id is then msg itself).
+ */
+void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
+
+/* lt_recv - message `msg` was dequeued from `chan`; `depth` is the queue length after. */
+void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth);
+
+/*
+ * lt_route_add - the router learned a route that delivers what arrives on `chan` (0 for a
+ * non-channel receiver such as a file descriptor) on behalf of component `owner`. Returns
+ * the route's new id (>= 1).
+ */
+uint32_t lt_route_add(uint32_t chan, uint32_t owner);
+void lt_route_remove(uint32_t route);
+
+/* lt_route_dispatch_begin / end - the router thread runs route `route`'s callback for `msg`. */
+void lt_route_dispatch_begin(uint32_t route, uint64_t msg);
+void lt_route_dispatch_end(uint32_t route);
+
+/*
+ * lt_tracing_available - non-zero when a looptrace probe provider is registered in this
+ * process (events can be recorded if a session enables them). For diagnostics only.
+ */
+int lt_tracing_available(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOOPTRACE_TRACE_H */
