@@ -1,10 +1,40 @@
 /*
- * trace.c - liblooptrace: id allocation and one tracepoint per lt_* call.
- * (Provisional: the tracepoints are wired in by the probes work.)
+ * trace.c - liblooptrace: id allocation and one LTTng-UST tracepoint per lt_* call.
+ *
+ * This is the only translation unit of liblooptrace that defines the tracepoints: it includes
+ * the provider header with LTTNG_UST_TRACEPOINT_DEFINE and
+ * LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE, so the library links only -ldl and finds
+ * LTTng-UST at run time. Until a probe provider (liblooptrace-probes) is loaded and a session
+ * enables an event, each call tests one word and branches past the event (the id allocators
+ * still run). Built with LOOPTRACE_WITH_LTTNG=OFF (LT_WITH_LTTNG undefined) no LTTng header is
+ * used at all and the calls only allocate ids.
  */
+#define _GNU_SOURCE
 #include "looptrace/trace.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
+
+#ifdef LT_WITH_LTTNG
+#define LTTNG_UST_TRACEPOINT_DEFINE
+#define LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE
+#define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION /* tracepoint state: direct, not via the GOT */
+#include "looptrace/probes/looptrace-tp.h"
+#include "looptrace/probes/registry.h"
+
+#include <dlfcn.h>
+
+#define LT_EVENT(...)    lttng_ust_tracepoint(looptrace, __VA_ARGS__)
+#define LT_ENABLED(name) lttng_ust_tracepoint_enabled(looptrace, name)
+#else
+/* Arguments are evaluated (and optimised away) so builds with and without LTTng see them used. */
+static inline void lt_discard(int unused, ...)
+{
+	(void)unused;
+}
+#define LT_EVENT(name, ...) lt_discard(0, ##__VA_ARGS__)
+#define LT_ENABLED(name)    0
+#endif
 
 #define LT_API __attribute__((visibility("default")))
 
@@ -13,9 +43,17 @@ static _Atomic uint32_t next_channel = 1;
 static _Atomic uint32_t next_route = 1;
 static _Atomic uint64_t next_message = 1;
 
+/* The component the calling thread runs (0: none), for component_end. */
+static __thread uint32_t current_component;
+
 static const char *const reason_names[LT_BLOCK_REASON_COUNT] = {
     "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
 };
+
+static inline const char *nonnull(const char *s)
+{
+	return s ? s : "";
+}
 
 LT_API const char *lt_block_reason_name(enum lt_block_reason reason)
 {
@@ -25,19 +63,25 @@ LT_API const char *lt_block_reason_name(enum lt_block_reason reason)
 
 LT_API uint32_t lt_component_begin(const char *name)
 {
-	(void)name;
-	return atomic_fetch_add_explicit(&next_component, 1, memory_order_relaxed);
+	uint32_t comp = atomic_fetch_add_explicit(&next_component, 1, memory_order_relaxed);
+
+	current_component = comp;
+	LT_EVENT(component_begin, comp, nonnull(name));
+	return comp;
 }
 
 LT_API void lt_component_end(void)
 {
+	LT_EVENT(component_end, current_component);
+	current_component = 0;
 }
 
 LT_API uint32_t lt_channel_declare(const char *name, uint32_t capacity)
 {
-	(void)name;
-	(void)capacity;
-	return atomic_fetch_add_explicit(&next_channel, 1, memory_order_relaxed);
+	uint32_t chan = atomic_fetch_add_explicit(&next_channel, 1, memory_order_relaxed);
+
+	LT_EVENT(channel_declare, chan, nonnull(name), capacity);
+	return chan;
 }
 
 LT_API uint64_t lt_message_new(void)
@@ -47,54 +91,90 @@ LT_API uint64_t lt_message_new(void)
 
 LT_API void lt_wait_begin(void)
 {
+	LT_EVENT(wait_begin);
 }
 
 LT_API void lt_wait_end(uint32_t chan, uint64_t msg)
 {
+	LT_EVENT(wait_end, chan, msg);
 }
 
 LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 {
+	LT_EVENT(handle_begin, msg, nonnull(kind));
 }
 
 LT_API void lt_handle_end(uint64_t msg)
 {
+	LT_EVENT(handle_end, msg);
 }
 
 LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 {
+	if (LT_ENABLED(block_begin)) {
+		uint64_t where = (uint64_t)(uintptr_t)__builtin_return_address(0);
+
+		LT_EVENT(block_begin, (uint32_t)reason, (uint64_t)(uintptr_t)object, where);
+	}
 }
 
 LT_API void lt_block_end(void)
 {
+	LT_EVENT(block_end);
 }
 
 LT_API void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
+	LT_EVENT(send, chan, msg, flow, depth);
 }
 
 LT_API void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
 {
+	LT_EVENT(recv, chan, msg, depth);
 }
 
 LT_API uint32_t lt_route_add(uint32_t chan, uint32_t owner)
 {
-	return atomic_fetch_add_explicit(&next_route, 1, memory_order_relaxed);
+	uint32_t route = atomic_fetch_add_explicit(&next_route, 1, memory_order_relaxed);
+
+	LT_EVENT(route_add, route, chan, owner);
+	return route;
 }
 
 LT_API void lt_route_remove(uint32_t route)
 {
+	LT_EVENT(route_remove, route);
 }
 
 LT_API void lt_route_dispatch_begin(uint32_t route, uint64_t msg)
 {
+	LT_EVENT(route_dispatch_begin, route, msg);
 }
 
 LT_API void lt_route_dispatch_end(uint32_t route)
 {
+	LT_EVENT(route_dispatch_end, route);
 }
 
+#ifdef LT_WITH_LTTNG
+/*
+ * The registry the probe providers count themselves in (looptrace/probes/registry.h). A
+ * provider copy found earlier in the global scope (a preloaded one) takes precedence; a copy
+ * linked statically into the program counts in this one.
+ */
+LT_API struct lt__probes_registry lt__probes_registry;
+
+LT_API int lt_tracing_available(void)
+{
+	struct lt__probes_registry *r = dlsym(RTLD_DEFAULT, LT_PROBES_REGISTRY_SYMBOL);
+
+	if (!r)
+		r = &lt__probes_registry;
+	return atomic_load(&r->registered) > 0;
+}
+#else
 LT_API int lt_tracing_available(void)
 {
 	return 0;
 }
+#endif

@@ -1,0 +1,1061 @@
+/*
+ * perfetto.c - sink.looptrace.perfetto: looptrace events to Chrome/Perfetto trace-event JSON.
+ *
+ * See perfetto.h for what the file holds. This file is one streaming pass: each event is
+ * turned into zero or more JSON trace events and written at once, except a message's send,
+ * which waits (in `pending`) until the message is consumed so that the arrow's two ends are
+ * written together (a flow start without an end would be a dangling arrow).
+ *
+ * Nesting: every slice is a B/E pair on the thread's track, pushed on a per-thread stack. An
+ * end event closes the innermost open slice of its kind and any slice opened inside it; an
+ * end without a matching begin (the trace started in the middle, or events were lost) is
+ * ignored. So the output always nests properly, whatever the input.
+ */
+#include "perfetto.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LT_PF_STACK_MAX       128
+#define LT_PF_INITIAL_BUCKETS 64
+
+/* ---------------------------------------------------------------------------------------- */
+/* A small hash map keyed by two 64-bit integers, owning its values through `free_value`.   */
+
+struct lt_pf_node {
+	uint64_t k1, k2;
+	void *value; /* owned */
+	struct lt_pf_node *next;
+};
+
+struct lt_pf_map {
+	struct lt_pf_node **buckets; /* owned */
+	size_t nbuckets;             /* power of two */
+	size_t count;
+	void (*free_value)(void *);
+};
+
+static uint64_t lt_pf_hash(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* lt_pf_map_init - empty map; returns false when out of memory. */
+static bool lt_pf_map_init(struct lt_pf_map *m, void (*free_value)(void *))
+{
+	m->nbuckets = LT_PF_INITIAL_BUCKETS;
+	m->count = 0;
+	m->free_value = free_value;
+	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
+	return m->buckets != NULL;
+}
+
+static void lt_pf_map_fini(struct lt_pf_map *m)
+{
+	if (!m->buckets) {
+		return;
+	}
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		struct lt_pf_node *n = m->buckets[i];
+		while (n) {
+			struct lt_pf_node *next = n->next;
+			if (m->free_value) {
+				m->free_value(n->value);
+			}
+			free(n);
+			n = next;
+		}
+	}
+	free(m->buckets);
+	m->buckets = NULL;
+	m->count = 0;
+}
+
+static void *lt_pf_map_get(const struct lt_pf_map *m, uint64_t k1, uint64_t k2)
+{
+	struct lt_pf_node *n = m->buckets[lt_pf_hash(k1, k2) & (m->nbuckets - 1)];
+	for (; n; n = n->next) {
+		if (n->k1 == k1 && n->k2 == k2) {
+			return n->value;
+		}
+	}
+	return NULL;
+}
+
+/* lt_pf_map_take - removes (k1, k2) and returns its value (now the caller's), or NULL. */
+static void *lt_pf_map_take(struct lt_pf_map *m, uint64_t k1, uint64_t k2)
+{
+	struct lt_pf_node **link = &m->buckets[lt_pf_hash(k1, k2) & (m->nbuckets - 1)];
+	for (; *link; link = &(*link)->next) {
+		struct lt_pf_node *n = *link;
+		if (n->k1 == k1 && n->k2 == k2) {
+			void *v = n->value;
+			*link = n->next;
+			free(n);
+			m->count--;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static void lt_pf_map_grow(struct lt_pf_map *m)
+{
+	size_t nb = m->nbuckets * 2;
+	struct lt_pf_node **b = calloc(nb, sizeof(*b));
+	if (!b) {
+		return; /* keep working with longer chains */
+	}
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		struct lt_pf_node *n = m->buckets[i];
+		while (n) {
+			struct lt_pf_node *next = n->next;
+			size_t j = lt_pf_hash(n->k1, n->k2) & (nb - 1);
+			n->next = b[j];
+			b[j] = n;
+			n = next;
+		}
+	}
+	free(m->buckets);
+	m->buckets = b;
+	m->nbuckets = nb;
+}
+
+/* lt_pf_map_put - inserts (k1, k2) -> value (the key must be absent); the map owns value
+ * on success. Returns false when out of memory (value still the caller's). */
+static bool lt_pf_map_put(struct lt_pf_map *m, uint64_t k1, uint64_t k2, void *value)
+{
+	struct lt_pf_node *n = malloc(sizeof(*n));
+	if (!n) {
+		return false;
+	}
+	if (m->count >= m->nbuckets) {
+		lt_pf_map_grow(m);
+	}
+	size_t i = lt_pf_hash(k1, k2) & (m->nbuckets - 1);
+	n->k1 = k1;
+	n->k2 = k2;
+	n->value = value;
+	n->next = m->buckets[i];
+	m->buckets[i] = n;
+	m->count++;
+	return true;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* State                                                                                    */
+
+enum lt_pf_kind {
+	LT_PF_EV_NONE = 0,
+	LT_PF_EV_COMPONENT_BEGIN,
+	LT_PF_EV_COMPONENT_END,
+	LT_PF_EV_CHANNEL_DECLARE,
+	LT_PF_EV_WAIT_BEGIN,
+	LT_PF_EV_WAIT_END,
+	LT_PF_EV_HANDLE_BEGIN,
+	LT_PF_EV_HANDLE_END,
+	LT_PF_EV_BLOCK_BEGIN,
+	LT_PF_EV_BLOCK_END,
+	LT_PF_EV_SEND,
+	LT_PF_EV_RECV,
+	LT_PF_EV_DISPATCH_BEGIN,
+	LT_PF_EV_DISPATCH_END,
+	LT_PF_EV_THREAD_NAME,
+	LT_PF_EV_OTHER, /* a looptrace event this sink has nothing to draw for */
+};
+
+/* Payload fields the sink reads; index into lt_pf_class.field. */
+enum lt_pf_field {
+	LT_PF_F_COMP,
+	LT_PF_F_NAME,
+	LT_PF_F_CHAN,
+	LT_PF_F_CAPACITY,
+	LT_PF_F_MSG,
+	LT_PF_F_KIND,
+	LT_PF_F_REASON,
+	LT_PF_F_OBJECT,
+	LT_PF_F_WHERE,
+	LT_PF_F_FLOW,
+	LT_PF_F_DEPTH,
+	LT_PF_F_ROUTE,
+	LT_PF_F_COUNT,
+};
+
+static const char *const lt_pf_field_names[LT_PF_F_COUNT] = {
+    "comp",   "name",   "chan",  "capacity", "msg",   "kind",
+    "reason", "object", "where", "flow",     "depth", "route",
+};
+
+/* What the sink knows about one event class, resolved on first sight. */
+struct lt_pf_class {
+	enum lt_pf_kind kind;
+	int64_t field[LT_PF_F_COUNT];             /* payload member index, -1 = absent */
+	int64_t ctx_vpid, ctx_vtid, ctx_procname; /* common context member index, -1 = absent */
+};
+
+/* Kinds of open slices on a thread's stack. */
+enum lt_pf_slice {
+	LT_PF_S_COMPONENT,
+	LT_PF_S_WAIT,
+	LT_PF_S_HANDLE,
+	LT_PF_S_BLOCK,
+	LT_PF_S_DISPATCH,
+};
+
+struct lt_pf_thread {
+	int64_t pid, tid;
+	unsigned char stack[LT_PF_STACK_MAX]; /* enum lt_pf_slice, innermost last */
+	unsigned depth;
+	unsigned dropped[5]; /* begins not pushed because the stack was full, per slice kind */
+	char *name;          /* owned: last thread_name written, NULL = none */
+};
+
+/* A message sent and not consumed yet. */
+struct lt_pf_send {
+	uint64_t ts;    /* ns from origin */
+	int64_t tid;    /* sender thread */
+	uint64_t chan;  /* channel id */
+	uint64_t flow;  /* flow id from the send event */
+	uint64_t msg;   /* message id */
+	uint32_t depth; /* queue depth after the send */
+};
+
+struct lt_pf_sink {
+	bt_self_component *self;       /* weak */
+	bt_message_iterator *iterator; /* owned */
+	FILE *out;                     /* owned unless it is stdout */
+	char *path;                    /* owned */
+	bool first_event;              /* no trace event written yet */
+	bool have_origin;
+	bool finished;                /* document closed */
+	int64_t origin_ns;            /* first event's time, ns from the clock origin */
+	int64_t last_ns;              /* latest event time seen */
+	uint64_t next_bind_id;        /* flow ids, from 1 */
+	uint64_t events, flows, lost; /* statistics for otherData */
+	struct lt_pf_map classes;     /* event class pointer -> struct lt_pf_class */
+	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
+	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
+	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
+	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
+	struct lt_pf_map pending;     /* (pid, msg) -> struct lt_pf_send */
+};
+
+static void lt_pf_thread_free(void *p)
+{
+	struct lt_pf_thread *t = p;
+	if (t) {
+		free(t->name);
+		free(t);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* JSON output                                                                              */
+
+/* lt_pf_json_string - writes `s` as a JSON string literal: quotes, backslashes and controls
+ * escaped, invalid UTF-8 replaced by U+FFFD (the trace may hold any bytes). */
+static void lt_pf_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	putc('"', f);
+	while (*p) {
+		unsigned char c = *p;
+		if (c < 0x80) {
+			switch (c) {
+			case '"':
+				fputs("\\\"", f);
+				break;
+			case '\\':
+				fputs("\\\\", f);
+				break;
+			case '\n':
+				fputs("\\n", f);
+				break;
+			case '\r':
+				fputs("\\r", f);
+				break;
+			case '\t':
+				fputs("\\t", f);
+				break;
+			default:
+				if (c < 0x20 || c == 0x7f) {
+					fprintf(f, "\\u%04x", c);
+				} else {
+					putc(c, f);
+				}
+			}
+			p++;
+			continue;
+		}
+		size_t len = 0;
+		if (c >= 0xC2 && c <= 0xDF) {
+			len = 2;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4;
+		}
+		bool ok = len > 0;
+		for (size_t i = 1; ok && i < len; i++) {
+			ok = (p[i] & 0xC0) == 0x80;
+		}
+		if (ok && len == 3) {
+			ok = !(c == 0xE0 && p[1] < 0xA0) && !(c == 0xED && p[1] >= 0xA0);
+		} else if (ok && len == 4) {
+			ok = !(c == 0xF0 && p[1] < 0x90) && !(c == 0xF4 && p[1] >= 0x90);
+		}
+		if (ok) {
+			fwrite(p, 1, len, f);
+			p += len;
+		} else {
+			fputs("\\ufffd", f);
+			p++;
+		}
+	}
+	putc('"', f);
+}
+
+/* lt_pf_begin_event - starts a trace event object: separator, phase, pid, tid and, when
+ * with_ts, the timestamp in µs after the origin. The caller adds fields and the '}'. */
+static void lt_pf_begin_event(struct lt_pf_sink *s, char ph, int64_t pid, int64_t tid, bool with_ts,
+			      int64_t ns)
+{
+	FILE *f = s->out;
+	fputs(s->first_event ? "\n" : ",\n", f);
+	s->first_event = false;
+	fprintf(f, "{\"ph\":\"%c\",\"pid\":%" PRId64 ",\"tid\":%" PRId64, ph, pid, tid);
+	if (with_ts) {
+		int64_t rel = ns - s->origin_ns;
+		if (rel < 0) {
+			rel = 0;
+		}
+		fprintf(f, ",\"ts\":%" PRId64 ".%03" PRId64, rel / 1000, rel % 1000);
+	}
+}
+
+static void lt_pf_metadata(struct lt_pf_sink *s, const char *what, int64_t pid, int64_t tid,
+			   const char *name)
+{
+	lt_pf_begin_event(s, 'M', pid, tid, false, 0);
+	fprintf(s->out, ",\"name\":\"%s\",\"args\":{\"name\":", what);
+	lt_pf_json_string(s->out, name);
+	fputs("}}", s->out);
+}
+
+static const char *lt_pf_reason_name(uint64_t reason)
+{
+	static const char *const names[] = {
+	    "chan_recv", "chan_send", "mutex", "condvar", "rwlock",
+	    "sem",       "sleep",     "io",    "join",    "call",
+	};
+	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "blocked";
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Threads and slices                                                                       */
+
+static struct lt_pf_thread *lt_pf_thread_get(struct lt_pf_sink *s, int64_t pid, int64_t tid)
+{
+	struct lt_pf_thread *t = lt_pf_map_get(&s->threads, (uint64_t)pid, (uint64_t)tid);
+	if (t) {
+		return t;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		return NULL;
+	}
+	t->pid = pid;
+	t->tid = tid;
+	if (!lt_pf_map_put(&s->threads, (uint64_t)pid, (uint64_t)tid, t)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* lt_pf_push - records that a slice of `kind` was opened (its B event is already written,
+ * or is about to be: returns false when the stack is full and the caller must not write). */
+static bool lt_pf_push(struct lt_pf_thread *t, enum lt_pf_slice kind)
+{
+	if (t->depth >= LT_PF_STACK_MAX) {
+		t->dropped[kind]++;
+		return false;
+	}
+	t->stack[t->depth++] = (unsigned char)kind;
+	return true;
+}
+
+static void lt_pf_write_end(struct lt_pf_sink *s, struct lt_pf_thread *t, int64_t ns)
+{
+	lt_pf_begin_event(s, 'E', t->pid, t->tid, true, ns);
+	fputs("}", s->out);
+}
+
+/* lt_pf_pop - closes the innermost open slice of `kind` and everything opened inside it. */
+static void lt_pf_pop(struct lt_pf_sink *s, struct lt_pf_thread *t, enum lt_pf_slice kind,
+		      int64_t ns)
+{
+	if (t->dropped[kind]) {
+		t->dropped[kind]--;
+		return;
+	}
+	unsigned i = t->depth;
+	while (i > 0 && t->stack[i - 1] != kind) {
+		i--;
+	}
+	if (i == 0) {
+		return; /* no such slice open: its begin is not in the trace */
+	}
+	while (t->depth >= i) {
+		lt_pf_write_end(s, t, ns);
+		t->depth--;
+	}
+}
+
+static bool lt_pf_in_slice(const struct lt_pf_thread *t, enum lt_pf_slice kind)
+{
+	for (unsigned i = 0; i < t->depth; i++) {
+		if (t->stack[i] == kind) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *lt_pf_channel_name(struct lt_pf_sink *s, int64_t pid, uint64_t chan, char *buf,
+				      size_t len)
+{
+	const char *name = lt_pf_map_get(&s->channels, (uint64_t)pid, chan);
+	if (name) {
+		return name;
+	}
+	snprintf(buf, len, "channel %" PRIu64, chan);
+	return buf;
+}
+
+/* lt_pf_write_send - the zero-length "send" slice of `snd` on its sender's track; with an
+ * arrow starting there when bind_id is non-zero. */
+static void lt_pf_write_send(struct lt_pf_sink *s, int64_t pid, const struct lt_pf_send *snd,
+			     uint64_t bind_id)
+{
+	char buf[48];
+	lt_pf_begin_event(s, 'X', pid, snd->tid, true, (int64_t)snd->ts);
+	fputs(",\"dur\":0,\"cat\":\"send\",\"name\":", s->out);
+	lt_pf_json_string(s->out, "send");
+	fputs(",\"args\":{\"channel\":", s->out);
+	lt_pf_json_string(s->out, lt_pf_channel_name(s, pid, snd->chan, buf, sizeof(buf)));
+	fprintf(s->out, ",\"msg\":%" PRIu64 ",\"flow\":%" PRIu64 ",\"depth\":%" PRIu32 "}",
+		snd->msg, snd->flow, snd->depth);
+	if (bind_id) {
+		fprintf(s->out, ",\"bind_id\":%" PRIu64 ",\"flow_out\":true", bind_id);
+	}
+	fputs("}", s->out);
+}
+
+/* lt_pf_consume_msg - if message (pid, msg) has a pending send, writes its send slice with
+ * an arrow and returns the arrow's id for the consuming slice's flow_in; else 0. */
+static uint64_t lt_pf_consume_msg(struct lt_pf_sink *s, int64_t pid, uint64_t msg)
+{
+	if (msg == 0) {
+		return 0;
+	}
+	struct lt_pf_send *snd = lt_pf_map_take(&s->pending, (uint64_t)pid, msg);
+	if (!snd) {
+		return 0;
+	}
+	uint64_t id = s->next_bind_id++;
+	lt_pf_write_send(s, pid, snd, id);
+	free(snd);
+	s->flows++;
+	return id;
+}
+
+static void lt_pf_flow_in(struct lt_pf_sink *s, uint64_t bind_id)
+{
+	if (bind_id) {
+		fprintf(s->out, ",\"bind_id\":%" PRIu64 ",\"flow_in\":true", bind_id);
+	}
+}
+
+static void lt_pf_counter(struct lt_pf_sink *s, int64_t pid, int64_t tid, uint64_t chan,
+			  uint64_t depth, int64_t ns)
+{
+	char buf[48];
+	lt_pf_begin_event(s, 'C', pid, tid, true, ns);
+	fputs(",\"name\":", s->out);
+	lt_pf_json_string(s->out, lt_pf_channel_name(s, pid, chan, buf, sizeof(buf)));
+	fprintf(s->out, ",\"args\":{\"depth\":%" PRIu64 "}}", depth);
+}
+
+/* lt_pf_unique_channel_name - a heap copy of `name`, or of "name #chan" when the process
+ * already declared a channel of that name (each channel keeps its own depth counter, which
+ * Perfetto identifies by name). NULL when out of memory. */
+static char *lt_pf_unique_channel_name(struct lt_pf_sink *s, int64_t pid, uint64_t chan,
+				       const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h = (h ^ *p) * 0x100000001b3ull;
+	}
+	if (!lt_pf_map_get(&s->chan_names, (uint64_t)pid, h)) {
+		lt_pf_map_put(&s->chan_names, (uint64_t)pid, h, s);
+		return strdup(name);
+	}
+	size_t len = strlen(name) + 32;
+	char *out = malloc(len);
+	if (out) {
+		snprintf(out, len, "%s #%" PRIu64, name, chan);
+	}
+	return out;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Decoding                                                                                 */
+
+static int64_t lt_pf_member_index(const bt_field_class *fc, const char *name)
+{
+	if (!fc || bt_field_class_get_type(fc) != BT_FIELD_CLASS_TYPE_STRUCTURE) {
+		return -1;
+	}
+	uint64_t n = bt_field_class_structure_get_member_count(fc);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_field_class_structure_member *m =
+		    bt_field_class_structure_borrow_member_by_index_const(fc, i);
+		if (strcmp(bt_field_class_structure_member_get_name(m), name) == 0) {
+			return (int64_t)i;
+		}
+	}
+	return -1;
+}
+
+static enum lt_pf_kind lt_pf_kind_of(const char *full)
+{
+	static const struct {
+		const char *name;
+		enum lt_pf_kind kind;
+	} table[] = {
+	    {"component_begin", LT_PF_EV_COMPONENT_BEGIN},
+	    {"component_end", LT_PF_EV_COMPONENT_END},
+	    {"channel_declare", LT_PF_EV_CHANNEL_DECLARE},
+	    {"wait_begin", LT_PF_EV_WAIT_BEGIN},
+	    {"wait_end", LT_PF_EV_WAIT_END},
+	    {"handle_begin", LT_PF_EV_HANDLE_BEGIN},
+	    {"handle_end", LT_PF_EV_HANDLE_END},
+	    {"block_begin", LT_PF_EV_BLOCK_BEGIN},
+	    {"block_end", LT_PF_EV_BLOCK_END},
+	    {"send", LT_PF_EV_SEND},
+	    {"recv", LT_PF_EV_RECV},
+	    {"route_dispatch_begin", LT_PF_EV_DISPATCH_BEGIN},
+	    {"route_dispatch_end", LT_PF_EV_DISPATCH_END},
+	    {"thread_name", LT_PF_EV_THREAD_NAME},
+	    {"route_add", LT_PF_EV_OTHER},
+	    {"route_remove", LT_PF_EV_OTHER},
+	};
+	const char *colon = full ? strchr(full, ':') : NULL;
+	if (!colon) {
+		return LT_PF_EV_NONE;
+	}
+	size_t plen = (size_t)(colon - full);
+	bool api = plen == strlen("looptrace") && strncmp(full, "looptrace", plen) == 0;
+	bool preload =
+	    plen == strlen("looptrace_preload") && strncmp(full, "looptrace_preload", plen) == 0;
+	if (!api && !preload) {
+		return LT_PF_EV_NONE;
+	}
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strcmp(colon + 1, table[i].name) == 0) {
+			return table[i].kind;
+		}
+	}
+	return LT_PF_EV_NONE;
+}
+
+static struct lt_pf_class *lt_pf_class_get(struct lt_pf_sink *s, const bt_event_class *ec)
+{
+	struct lt_pf_class *c = lt_pf_map_get(&s->classes, (uint64_t)(uintptr_t)ec, 0);
+	if (c) {
+		return c;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		return NULL;
+	}
+	c->kind = lt_pf_kind_of(bt_event_class_get_name(ec));
+	const bt_field_class *payload = bt_event_class_borrow_payload_field_class_const(ec);
+	for (int i = 0; i < LT_PF_F_COUNT; i++) {
+		c->field[i] = lt_pf_member_index(payload, lt_pf_field_names[i]);
+	}
+	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
+	const bt_field_class *ctx =
+	    bt_stream_class_borrow_event_common_context_field_class_const(sc);
+	c->ctx_vpid = lt_pf_member_index(ctx, "vpid");
+	c->ctx_vtid = lt_pf_member_index(ctx, "vtid");
+	c->ctx_procname = lt_pf_member_index(ctx, "procname");
+	if (!lt_pf_map_put(&s->classes, (uint64_t)(uintptr_t)ec, 0, c)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static const bt_field *lt_pf_member(const bt_field *st, int64_t index)
+{
+	if (!st || index < 0) {
+		return NULL;
+	}
+	return bt_field_structure_borrow_member_field_by_index_const(st, (uint64_t)index);
+}
+
+static uint64_t lt_pf_uint(const bt_field *f)
+{
+	if (!f) {
+		return 0;
+	}
+	bt_field_class_type t = bt_field_get_class_type(f);
+	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER)) {
+		return bt_field_integer_unsigned_get_value(f);
+	}
+	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)) {
+		return (uint64_t)bt_field_integer_signed_get_value(f);
+	}
+	return 0;
+}
+
+static int64_t lt_pf_int(const bt_field *f, int64_t dflt)
+{
+	if (!f) {
+		return dflt;
+	}
+	bt_field_class_type t = bt_field_get_class_type(f);
+	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)) {
+		return bt_field_integer_signed_get_value(f);
+	}
+	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER)) {
+		return (int64_t)bt_field_integer_unsigned_get_value(f);
+	}
+	return dflt;
+}
+
+static const char *lt_pf_str(const bt_field *f)
+{
+	if (!f || bt_field_get_class_type(f) != BT_FIELD_CLASS_TYPE_STRING) {
+		return NULL;
+	}
+	return bt_field_string_get_value(f);
+}
+
+/* lt_pf_set_thread_name - writes thread_name metadata when the name changes. */
+static void lt_pf_set_thread_name(struct lt_pf_sink *s, struct lt_pf_thread *t, const char *name)
+{
+	if (!name || (t->name && strcmp(t->name, name) == 0)) {
+		return;
+	}
+	char *copy = strdup(name);
+	if (!copy) {
+		return;
+	}
+	free(t->name);
+	t->name = copy;
+	lt_pf_metadata(s, "thread_name", t->pid, t->tid, name);
+}
+
+/* lt_pf_event - one looptrace event at time `ns`. */
+static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
+{
+	struct lt_pf_class *c = lt_pf_class_get(s, bt_event_borrow_class_const(ev));
+	if (!c || c->kind == LT_PF_EV_NONE) {
+		return;
+	}
+	const bt_field *ctx = bt_event_borrow_common_context_field_const(ev);
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	int64_t pid = lt_pf_int(lt_pf_member(ctx, c->ctx_vpid), 0);
+	int64_t tid = lt_pf_int(lt_pf_member(ctx, c->ctx_vtid), pid);
+	struct lt_pf_thread *t = lt_pf_thread_get(s, pid, tid);
+	if (!t) {
+		return;
+	}
+	if (!s->have_origin) {
+		s->have_origin = true;
+		s->origin_ns = ns;
+	}
+	if (ns > s->last_ns) {
+		s->last_ns = ns;
+	}
+	s->events++;
+	if (!lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
+		const char *proc = lt_pf_str(lt_pf_member(ctx, c->ctx_procname));
+		if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s) && proc) {
+			lt_pf_metadata(s, "process_name", pid, pid, proc);
+		}
+	}
+#define U(which) lt_pf_uint(lt_pf_member(pl, c->field[which]))
+	FILE *f = s->out;
+	switch (c->kind) {
+	case LT_PF_EV_COMPONENT_BEGIN: {
+		const char *name = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
+		lt_pf_set_thread_name(s, t, name && *name ? name : "component");
+		if (lt_pf_push(t, LT_PF_S_COMPONENT)) {
+			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
+			fputs(",\"cat\":\"component\",\"name\":", f);
+			lt_pf_json_string(f, name && *name ? name : "component");
+			fprintf(f, ",\"args\":{\"comp\":%" PRIu64 "}}", U(LT_PF_F_COMP));
+		}
+		break;
+	}
+	case LT_PF_EV_COMPONENT_END:
+		lt_pf_pop(s, t, LT_PF_S_COMPONENT, ns);
+		break;
+	case LT_PF_EV_CHANNEL_DECLARE: {
+		const char *name = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
+		uint64_t chan = U(LT_PF_F_CHAN);
+		char *copy =
+		    lt_pf_unique_channel_name(s, pid, chan, name && *name ? name : "channel");
+		if (copy) {
+			free(lt_pf_map_take(&s->channels, (uint64_t)pid, chan));
+			if (!lt_pf_map_put(&s->channels, (uint64_t)pid, chan, copy)) {
+				free(copy);
+			}
+		}
+		break;
+	}
+	case LT_PF_EV_WAIT_BEGIN:
+		if (lt_pf_push(t, LT_PF_S_WAIT)) {
+			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
+			fputs(",\"cat\":\"idle\",\"name\":\"idle\"}", f);
+		}
+		break;
+	case LT_PF_EV_WAIT_END:
+		lt_pf_pop(s, t, LT_PF_S_WAIT, ns);
+		break;
+	case LT_PF_EV_HANDLE_BEGIN: {
+		const char *kind = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_KIND]));
+		uint64_t msg = U(LT_PF_F_MSG);
+		if (!lt_pf_push(t, LT_PF_S_HANDLE)) {
+			break;
+		}
+		uint64_t bind = lt_pf_consume_msg(s, pid, msg);
+		lt_pf_begin_event(s, 'B', pid, tid, true, ns);
+		fputs(",\"cat\":\"handler\",\"name\":", f);
+		lt_pf_json_string(f, kind && *kind ? kind : "handle");
+		fprintf(f, ",\"args\":{\"msg\":%" PRIu64 "}", msg);
+		lt_pf_flow_in(s, bind);
+		fputs("}", f);
+		break;
+	}
+	case LT_PF_EV_HANDLE_END:
+		lt_pf_pop(s, t, LT_PF_S_HANDLE, ns);
+		break;
+	case LT_PF_EV_BLOCK_BEGIN:
+		if (lt_pf_push(t, LT_PF_S_BLOCK)) {
+			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
+			fputs(",\"cat\":\"blocked\",\"name\":", f);
+			lt_pf_json_string(f, lt_pf_reason_name(U(LT_PF_F_REASON)));
+			fprintf(f,
+				",\"args\":{\"object\":\"0x%" PRIx64 "\",\"where\":\"0x%" PRIx64
+				"\"}}",
+				U(LT_PF_F_OBJECT), U(LT_PF_F_WHERE));
+		}
+		break;
+	case LT_PF_EV_BLOCK_END:
+		lt_pf_pop(s, t, LT_PF_S_BLOCK, ns);
+		break;
+	case LT_PF_EV_SEND: {
+		uint64_t msg = U(LT_PF_F_MSG);
+		uint64_t chan = U(LT_PF_F_CHAN);
+		uint64_t depth = U(LT_PF_F_DEPTH);
+		lt_pf_counter(s, pid, tid, chan, depth, ns);
+		struct lt_pf_send *snd = calloc(1, sizeof(*snd));
+		if (!snd) {
+			break;
+		}
+		snd->ts = (uint64_t)ns;
+		snd->tid = tid;
+		snd->chan = chan;
+		snd->flow = U(LT_PF_F_FLOW);
+		snd->msg = msg;
+		snd->depth = (uint32_t)depth;
+		/* The same id sent again before being consumed: the first send has no arrow. */
+		struct lt_pf_send *old = lt_pf_map_take(&s->pending, (uint64_t)pid, msg);
+		if (old) {
+			lt_pf_write_send(s, pid, old, 0);
+			free(old);
+		}
+		if (!lt_pf_map_put(&s->pending, (uint64_t)pid, msg, snd)) {
+			lt_pf_write_send(s, pid, snd, 0);
+			free(snd);
+		}
+		break;
+	}
+	case LT_PF_EV_RECV: {
+		uint64_t msg = U(LT_PF_F_MSG);
+		uint64_t chan = U(LT_PF_F_CHAN);
+		lt_pf_counter(s, pid, tid, chan, U(LT_PF_F_DEPTH), ns);
+		/* Received inside a handler: that handler consumes it (a blocking call's reply).
+		 * Otherwise the handler that follows does (handle_begin). */
+		if (lt_pf_in_slice(t, LT_PF_S_HANDLE) || lt_pf_in_slice(t, LT_PF_S_DISPATCH)) {
+			uint64_t bind = lt_pf_consume_msg(s, pid, msg);
+			if (bind) {
+				char buf[48];
+				lt_pf_begin_event(s, 'X', pid, tid, true, ns);
+				fputs(",\"dur\":0,\"cat\":\"recv\",\"name\":\"recv\",\"args\":{"
+				      "\"channel\":",
+				      f);
+				lt_pf_json_string(
+				    f, lt_pf_channel_name(s, pid, chan, buf, sizeof(buf)));
+				fprintf(f, ",\"msg\":%" PRIu64 "}", msg);
+				lt_pf_flow_in(s, bind);
+				fputs("}", f);
+			}
+		}
+		break;
+	}
+	case LT_PF_EV_DISPATCH_BEGIN: {
+		uint64_t route = U(LT_PF_F_ROUTE);
+		uint64_t msg = U(LT_PF_F_MSG);
+		if (!lt_pf_push(t, LT_PF_S_DISPATCH)) {
+			break;
+		}
+		uint64_t bind = lt_pf_consume_msg(s, pid, msg);
+		char name[48];
+		snprintf(name, sizeof(name), "route %" PRIu64, route);
+		lt_pf_begin_event(s, 'B', pid, tid, true, ns);
+		fputs(",\"cat\":\"route\",\"name\":", f);
+		lt_pf_json_string(f, name);
+		fprintf(f, ",\"args\":{\"route\":%" PRIu64 ",\"msg\":%" PRIu64 "}", route, msg);
+		lt_pf_flow_in(s, bind);
+		fputs("}", f);
+		break;
+	}
+	case LT_PF_EV_DISPATCH_END:
+		lt_pf_pop(s, t, LT_PF_S_DISPATCH, ns);
+		break;
+	case LT_PF_EV_THREAD_NAME:
+		if (!t->name) {
+			lt_pf_set_thread_name(s, t,
+					      lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME])));
+		}
+		break;
+	case LT_PF_EV_OTHER:
+	case LT_PF_EV_NONE:
+		break;
+	}
+#undef U
+}
+
+static void lt_pf_discarded(struct lt_pf_sink *s, const bt_message *msg)
+{
+	uint64_t count = 0;
+	bool known = bt_message_discarded_events_get_count(msg, &count) ==
+		     BT_PROPERTY_AVAILABILITY_AVAILABLE;
+	s->lost += known ? count : 0;
+	const bt_clock_class *cc =
+	    bt_message_discarded_events_borrow_stream_class_default_clock_class_const(msg);
+	const bt_stream *stream = bt_message_discarded_events_borrow_stream_const(msg);
+	const bt_stream_class *sc = bt_stream_borrow_class_const(stream);
+	int64_t ns = s->last_ns;
+	if (cc && bt_stream_class_discarded_events_have_default_clock_snapshots(sc)) {
+		const bt_clock_snapshot *cs =
+		    bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(msg);
+		int64_t v;
+		if (bt_clock_snapshot_get_ns_from_origin(cs, &v) ==
+		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
+			ns = v;
+		}
+	}
+	if (!s->have_origin) {
+		return; /* nothing to place it against yet; counted in otherData */
+	}
+	lt_pf_begin_event(s, 'i', 0, 0, true, ns);
+	fputs(",\"s\":\"g\",\"cat\":\"lost\",\"name\":", s->out);
+	char name[64];
+	if (known) {
+		snprintf(name, sizeof(name), "%" PRIu64 " events lost", count);
+	} else {
+		snprintf(name, sizeof(name), "events lost");
+	}
+	lt_pf_json_string(s->out, name);
+	fputs("}", s->out);
+}
+
+/* lt_pf_finish - closes every open slice, writes the sends never consumed (no arrow) and
+ * the end of the document. Returns false when writing failed. */
+static bool lt_pf_finish(struct lt_pf_sink *s)
+{
+	if (s->finished || !s->out) {
+		return true;
+	}
+	s->finished = true;
+	for (size_t i = 0; i < s->pending.nbuckets; i++) {
+		for (struct lt_pf_node *n = s->pending.buckets[i]; n; n = n->next) {
+			lt_pf_write_send(s, (int64_t)n->k1, n->value, 0);
+		}
+	}
+	for (size_t i = 0; i < s->threads.nbuckets; i++) {
+		for (struct lt_pf_node *n = s->threads.buckets[i]; n; n = n->next) {
+			struct lt_pf_thread *t = n->value;
+			while (t->depth > 0) {
+				lt_pf_write_end(s, t, s->last_ns);
+				t->depth--;
+			}
+		}
+	}
+	fprintf(s->out,
+		"\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"looptrace\","
+		"\"events\":%" PRIu64 ",\"flows\":%" PRIu64 ",\"lost_events\":%" PRIu64
+		",\"origin_ns\":%" PRId64 "}}\n",
+		s->events, s->flows, s->lost, s->origin_ns);
+	bool ok = fflush(s->out) == 0 && !ferror(s->out);
+	if (s->out != stdout) {
+		ok = fclose(s->out) == 0 && ok;
+	}
+	s->out = NULL;
+	return ok;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Component methods                                                                        */
+
+static void lt_pf_destroy(struct lt_pf_sink *s)
+{
+	if (!s) {
+		return;
+	}
+	lt_pf_finish(s);
+	bt_message_iterator_put_ref(s->iterator);
+	lt_pf_map_fini(&s->classes);
+	lt_pf_map_fini(&s->threads);
+	lt_pf_map_fini(&s->channels);
+	lt_pf_map_fini(&s->chan_names);
+	lt_pf_map_fini(&s->processes);
+	lt_pf_map_fini(&s->pending);
+	free(s->path);
+	free(s);
+}
+
+bt_component_class_initialize_method_status
+lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configuration *config,
+		 const bt_value *params, void *init_method_data)
+{
+	(void)config;
+	(void)init_method_data;
+	bt_self_component *comp = bt_self_component_sink_as_self_component(self);
+	const bt_value *out =
+	    params ? bt_value_map_borrow_entry_value_const(params, "output") : NULL;
+	if (!out || !bt_value_is_string(out) || !*bt_value_string_get(out)) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    comp, "parameter `output` (string: the JSON file to write) is required");
+		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+	}
+	struct lt_pf_sink *s = calloc(1, sizeof(*s));
+	if (!s) {
+		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+	}
+	s->self = comp;
+	s->first_event = true;
+	s->next_bind_id = 1;
+	s->path = strdup(bt_value_string_get(out));
+	if (!s->path || !lt_pf_map_init(&s->classes, free) ||
+	    !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
+	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
+	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free)) {
+		lt_pf_destroy(s);
+		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+	}
+	if (strcmp(s->path, "-") == 0) {
+		s->out = stdout;
+	} else {
+		s->out = fopen(s->path, "w");
+		if (!s->out) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    comp, "cannot open output file `%s` for writing", s->path);
+			lt_pf_destroy(s);
+			return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+		}
+		setvbuf(s->out, NULL, _IOFBF, 1 << 20);
+	}
+	fputs("{\"traceEvents\":[", s->out);
+	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
+	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+		lt_pf_destroy(s);
+		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+	}
+	bt_self_component_set_data(comp, s);
+	return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+}
+
+void lt_perfetto_finalize(bt_self_component_sink *self)
+{
+	lt_pf_destroy(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
+}
+
+bt_component_class_sink_graph_is_configured_method_status
+lt_perfetto_graph_is_configured(bt_self_component_sink *self)
+{
+	struct lt_pf_sink *s =
+	    bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	bt_self_component_port_input *port =
+	    bt_self_component_sink_borrow_input_port_by_name(self, "in");
+	if (bt_message_iterator_create_from_sink_component(self, port, &s->iterator) !=
+	    BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK) {
+		return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
+	}
+	return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
+}
+
+bt_component_class_sink_consume_method_status lt_perfetto_consume(bt_self_component_sink *self)
+{
+	struct lt_pf_sink *s =
+	    bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	bt_message_array_const msgs;
+	uint64_t count = 0;
+	switch (bt_message_iterator_next(s->iterator, &msgs, &count)) {
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+		break;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		bt_message_iterator_put_ref(s->iterator);
+		s->iterator = NULL;
+		if (!lt_pf_finish(s)) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self, "cannot write output file `%s`", s->path);
+			return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+		}
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+	default:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
+	for (uint64_t i = 0; i < count; i++) {
+		const bt_message *msg = msgs[i];
+		bt_message_type type = bt_message_get_type(msg);
+		if (type == BT_MESSAGE_TYPE_EVENT &&
+		    bt_message_event_borrow_stream_class_default_clock_class_const(msg)) {
+			const bt_clock_snapshot *cs =
+			    bt_message_event_borrow_default_clock_snapshot_const(msg);
+			int64_t ns;
+			if (bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
+			    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
+				lt_pf_event(s, bt_message_event_borrow_event_const(msg), ns);
+			}
+		} else if (type == BT_MESSAGE_TYPE_DISCARDED_EVENTS) {
+			lt_pf_discarded(s, msg);
+		}
+		bt_message_put_ref(msg);
+	}
+	if (s->out && ferror(s->out)) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write output file `%s`", s->path);
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
+	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
+}

@@ -1,0 +1,622 @@
+/*
+ * sink.c - sink.looptrace.report: a thin babeltrace2 adapter around the analysis core.
+ *
+ * For every event message the sink finds the event class in a small open-addressing cache
+ * (keyed by the event-class pointer, filled once per class): the event kind and where each
+ * payload and context field sits (structure member index, signedness). The per-event path
+ * then reads fields by index, fills a `struct lt_event` on the stack and feeds the core: no
+ * allocation and no string comparison per event. Discarded-events messages become lost
+ * events and loss windows. When the input ends, the JSON report is written to `output`.
+ *
+ * Ownership: the sink owns its message iterator, the analysis and the output stream; every
+ * message it receives is put as soon as it is processed. Event-class pointers in the cache
+ * are weak: an event class lives as long as its trace, which outlives its messages.
+ */
+#define _GNU_SOURCE
+#include "sink.h"
+
+#include "looptrace/analysis.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Payload fields the core may need, by name. */
+enum fld {
+	F_COMP,
+	F_CHAN,
+	F_CAPACITY,
+	F_ROUTE,
+	F_OWNER,
+	F_REASON,
+	F_DEPTH,
+	F_MSG,
+	F_FLOW,
+	F_OBJECT,
+	F_WHERE,
+	F_NAME, /* "name" (component_begin, channel_declare) or "kind" (handle_begin) */
+	F_COUNT
+};
+
+static const char *const fld_names[F_COUNT] = {
+    "comp",  "chan", "capacity", "route",  "owner", "reason",
+    "depth", "msg",  "flow",     "object", "where", "name",
+};
+
+enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING };
+enum fscope { SC_NONE = 0, SC_PAYLOAD, SC_COMMON_CTX, SC_SPECIFIC_CTX };
+
+struct fref {
+	uint8_t scope; /* enum fscope */
+	uint8_t type;  /* enum ftype */
+	uint32_t idx;  /* member index in its structure */
+};
+
+struct ec_info {
+	const bt_event_class *ec; /* weak; NULL = free slot */
+	enum lt_ev_kind kind;
+	int has_clock;
+	struct fref vtid, vpid, procname;
+	struct fref f[F_COUNT];
+};
+
+struct sink {
+	bt_self_component *self;      /* weak */
+	bt_message_iterator *iter;    /* owned */
+	struct lt_analysis *analysis; /* owned */
+	FILE *out;                    /* owned (stdout: weak) */
+	char *out_path;               /* owned */
+	int progress;
+	struct ec_info *ecs; /* owned, open addressing, ecs_cap slots */
+	size_t ecs_cap, ecs_len;
+	struct ec_info *last; /* weak, cache of the last class */
+	uint64_t messages;    /* event messages seen */
+	struct timespec t0, last_progress;
+	int progress_shown;
+	int64_t last_ts;
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* event-class cache */
+
+static enum lt_ev_kind kind_of(const char *name)
+{
+	static const struct {
+		const char *n;
+		enum lt_ev_kind k;
+	} tab[] = {
+	    {"component_begin", LT_EV_COMPONENT_BEGIN},
+	    {"component_end", LT_EV_COMPONENT_END},
+	    {"channel_declare", LT_EV_CHANNEL_DECLARE},
+	    {"wait_begin", LT_EV_WAIT_BEGIN},
+	    {"wait_end", LT_EV_WAIT_END},
+	    {"handle_begin", LT_EV_HANDLE_BEGIN},
+	    {"handle_end", LT_EV_HANDLE_END},
+	    {"block_begin", LT_EV_BLOCK_BEGIN},
+	    {"block_end", LT_EV_BLOCK_END},
+	    {"send", LT_EV_SEND},
+	    {"recv", LT_EV_RECV},
+	    {"route_add", LT_EV_ROUTE_ADD},
+	    {"route_remove", LT_EV_ROUTE_REMOVE},
+	    {"route_dispatch_begin", LT_EV_ROUTE_DISPATCH_BEGIN},
+	    {"route_dispatch_end", LT_EV_ROUTE_DISPATCH_END},
+	};
+	if (!name)
+		return LT_EV_OTHER;
+	if (strncmp(name, "looptrace:", 10) == 0) {
+		for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+			if (strcmp(name + 10, tab[i].n) == 0)
+				return tab[i].k;
+		return LT_EV_UNKNOWN;
+	}
+	if (strncmp(name, "looptrace_preload:", 18) == 0) {
+		if (strcmp(name + 18, "block_begin") == 0)
+			return LT_EV_BLOCK_BEGIN;
+		if (strcmp(name + 18, "block_end") == 0)
+			return LT_EV_BLOCK_END;
+		return LT_EV_UNKNOWN;
+	}
+	return LT_EV_OTHER;
+}
+
+/* find_member - the index and type of member `name` (or `_name`) of a structure class. */
+static int find_member(const bt_field_class *st, const char *name, struct fref *r, uint8_t scope)
+{
+	if (!st || bt_field_class_get_type(st) != BT_FIELD_CLASS_TYPE_STRUCTURE)
+		return 0;
+	uint64_t n = bt_field_class_structure_get_member_count(st);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_field_class_structure_member *m =
+		    bt_field_class_structure_borrow_member_by_index_const(st, i);
+		const char *mn = bt_field_class_structure_member_get_name(m);
+		if (!mn)
+			continue;
+		if (strcmp(mn, name) != 0 && !(mn[0] == '_' && strcmp(mn + 1, name) == 0))
+			continue;
+		const bt_field_class *fc =
+		    bt_field_class_structure_member_borrow_field_class_const(m);
+		bt_field_class_type t = bt_field_class_get_type(fc);
+		if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+			r->type = FT_UINT;
+		else if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER))
+			r->type = FT_SINT;
+		else if (t == BT_FIELD_CLASS_TYPE_STRING)
+			r->type = FT_STRING;
+		else
+			continue; /* a field of an unexpected type is ignored */
+		r->scope = scope;
+		r->idx = (uint32_t)i;
+		return 1;
+	}
+	return 0;
+}
+
+static void resolve_ctx(const bt_event_class *ec, const bt_stream_class *sc, const char *name,
+			struct fref *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (find_member(bt_stream_class_borrow_event_common_context_field_class_const(sc), name, r,
+			SC_COMMON_CTX))
+		return;
+	find_member(bt_event_class_borrow_specific_context_field_class_const(ec), name, r,
+		    SC_SPECIFIC_CTX);
+}
+
+static void ec_fill(struct ec_info *e, const bt_event_class *ec)
+{
+	memset(e, 0, sizeof(*e));
+	e->ec = ec;
+	e->kind = kind_of(bt_event_class_get_name(ec));
+	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
+	e->has_clock = bt_stream_class_borrow_default_clock_class_const(sc) != NULL;
+	if (e->kind == LT_EV_OTHER)
+		return;
+	resolve_ctx(ec, sc, "vtid", &e->vtid);
+	resolve_ctx(ec, sc, "vpid", &e->vpid);
+	resolve_ctx(ec, sc, "procname", &e->procname);
+	const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
+	for (int i = 0; i < F_COUNT; i++)
+		find_member(pl, fld_names[i], &e->f[i], SC_PAYLOAD);
+	if (e->f[F_NAME].scope == SC_NONE)
+		find_member(pl, "kind", &e->f[F_NAME], SC_PAYLOAD);
+}
+
+static inline size_t ptr_hash(const void *p)
+{
+	uint64_t x = (uint64_t)(uintptr_t)p;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static struct ec_info *ec_lookup(struct sink *s, const bt_event_class *ec)
+{
+	if (s->last && s->last->ec == ec)
+		return s->last;
+	size_t mask = s->ecs_cap - 1, i = ptr_hash(ec) & mask;
+	while (s->ecs[i].ec) {
+		if (s->ecs[i].ec == ec)
+			return s->last = &s->ecs[i];
+		i = (i + 1) & mask;
+	}
+	if ((s->ecs_len + 1) * 2 > s->ecs_cap) {
+		size_t ncap = s->ecs_cap * 2;
+		struct ec_info *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t k = 0; k < s->ecs_cap; k++) {
+			if (!s->ecs[k].ec)
+				continue;
+			size_t j = ptr_hash(s->ecs[k].ec) & (ncap - 1);
+			while (n[j].ec)
+				j = (j + 1) & (ncap - 1);
+			n[j] = s->ecs[k];
+		}
+		free(s->ecs);
+		s->ecs = n;
+		s->ecs_cap = ncap;
+		mask = ncap - 1;
+		i = ptr_hash(ec) & mask;
+		while (s->ecs[i].ec)
+			i = (i + 1) & mask;
+	}
+	ec_fill(&s->ecs[i], ec);
+	s->ecs_len++;
+	return s->last = &s->ecs[i];
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* per-event path */
+
+static inline const bt_field *member(const bt_field *st, const struct fref *r)
+{
+	return bt_field_structure_borrow_member_field_by_index_const(st, r->idx);
+}
+
+static inline uint64_t read_u(const bt_field *st, const struct fref *r)
+{
+	if (!st || r->scope == SC_NONE)
+		return 0;
+	const bt_field *f = member(st, r);
+	if (r->type == FT_UINT)
+		return bt_field_integer_unsigned_get_value(f);
+	if (r->type == FT_SINT)
+		return (uint64_t)bt_field_integer_signed_get_value(f);
+	return 0;
+}
+
+static inline int64_t read_i(const bt_field *st, const struct fref *r, int64_t dflt)
+{
+	if (!st || r->scope == SC_NONE)
+		return dflt;
+	const bt_field *f = member(st, r);
+	if (r->type == FT_SINT)
+		return bt_field_integer_signed_get_value(f);
+	if (r->type == FT_UINT)
+		return (int64_t)bt_field_integer_unsigned_get_value(f);
+	return dflt;
+}
+
+static inline const char *read_s(const bt_field *st, const struct fref *r)
+{
+	if (!st || r->scope == SC_NONE || r->type != FT_STRING)
+		return NULL;
+	return bt_field_string_get_value(member(st, r));
+}
+
+static inline const bt_field *scope_field(const bt_event *ev, const struct fref *r,
+					  const bt_field *common, const bt_field *specific)
+{
+	(void)ev;
+	return r->scope == SC_COMMON_CTX ? common : r->scope == SC_SPECIFIC_CTX ? specific : NULL;
+}
+
+static void on_event(struct sink *s, const bt_message *msg)
+{
+	const bt_event *ev = bt_message_event_borrow_event_const(msg);
+	struct ec_info *ei = ec_lookup(s, bt_event_borrow_class_const(ev));
+	struct lt_event e;
+	if (!ei) {
+		e.kind = LT_EV_OTHER;
+		lt_analysis_feed(s->analysis, &e);
+		return;
+	}
+	e.kind = ei->kind;
+	if (e.kind == LT_EV_OTHER) {
+		lt_analysis_feed(s->analysis, &e);
+		return;
+	}
+	int64_t ts = s->last_ts;
+	if (ei->has_clock) {
+		const bt_clock_snapshot *cs =
+		    bt_message_event_borrow_default_clock_snapshot_const(msg);
+		if (bt_clock_snapshot_get_ns_from_origin(cs, &ts) !=
+		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK)
+			ts = s->last_ts;
+	}
+	s->last_ts = ts;
+	e.ts_ns = ts;
+	const bt_field *common = NULL, *specific = NULL;
+	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX ||
+	    ei->procname.scope == SC_COMMON_CTX)
+		common = bt_event_borrow_common_context_field_const(ev);
+	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX ||
+	    ei->procname.scope == SC_SPECIFIC_CTX)
+		specific = bt_event_borrow_specific_context_field_const(ev);
+	e.vtid = read_i(scope_field(ev, &ei->vtid, common, specific), &ei->vtid, -1);
+	e.vpid = read_i(scope_field(ev, &ei->vpid, common, specific), &ei->vpid, -1);
+	e.procname = read_s(scope_field(ev, &ei->procname, common, specific), &ei->procname);
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	e.comp = (uint32_t)read_u(pl, &ei->f[F_COMP]);
+	e.chan = (uint32_t)read_u(pl, &ei->f[F_CHAN]);
+	e.capacity = (uint32_t)read_u(pl, &ei->f[F_CAPACITY]);
+	e.route = (uint32_t)read_u(pl, &ei->f[F_ROUTE]);
+	e.owner = (uint32_t)read_u(pl, &ei->f[F_OWNER]);
+	e.reason = (uint32_t)read_u(pl, &ei->f[F_REASON]);
+	e.depth = (uint32_t)read_u(pl, &ei->f[F_DEPTH]);
+	e.msg = read_u(pl, &ei->f[F_MSG]);
+	e.flow = read_u(pl, &ei->f[F_FLOW]);
+	e.object = read_u(pl, &ei->f[F_OBJECT]);
+	e.where = read_u(pl, &ei->f[F_WHERE]);
+	e.name = read_s(pl, &ei->f[F_NAME]);
+	lt_analysis_feed(s->analysis, &e);
+}
+
+static void on_discarded(struct sink *s, const bt_message *msg)
+{
+	uint64_t count = 0;
+	if (bt_message_discarded_events_get_count(msg, &count) !=
+	    BT_PROPERTY_AVAILABILITY_AVAILABLE)
+		count = 0;
+	const bt_stream *stream = bt_message_discarded_events_borrow_stream_const(msg);
+	const bt_stream_class *sc = bt_stream_borrow_class_const(stream);
+	int has_window = 0;
+	int64_t b = 0, e = 0;
+	if (bt_stream_class_borrow_default_clock_class_const(sc) &&
+	    bt_stream_class_discarded_events_have_default_clock_snapshots(sc)) {
+		const bt_clock_snapshot *cb =
+		    bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(msg);
+		const bt_clock_snapshot *ce =
+		    bt_message_discarded_events_borrow_end_default_clock_snapshot_const(msg);
+		has_window = bt_clock_snapshot_get_ns_from_origin(cb, &b) ==
+				 BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK &&
+			     bt_clock_snapshot_get_ns_from_origin(ce, &e) ==
+				 BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
+	}
+	/* an unknown count is still a loss: count it as one event */
+	lt_analysis_lost(s->analysis, count ? count : 1, has_window, b, e);
+}
+
+static double secs_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void show_progress(struct sink *s, int final)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double total = secs_between(&s->t0, &now);
+	if (!final && (total < 2.0 || secs_between(&s->last_progress, &now) < 1.0))
+		return;
+	if (final && !s->progress_shown)
+		return;
+	s->last_progress = now;
+	s->progress_shown = 1;
+	fprintf(stderr, "looptrace: %.1f M events read, %.2f M events/s, %.1f s%s\n",
+		(double)s->messages / 1e6, total > 0 ? (double)s->messages / total / 1e6 : 0.0,
+		total, final ? ", done" : "");
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* parameters */
+
+static int param_i64(struct sink *s, const bt_value *v, const char *key, int64_t *out)
+{
+	switch (bt_value_get_type(v)) {
+	case BT_VALUE_TYPE_SIGNED_INTEGER:
+		*out = bt_value_integer_signed_get(v);
+		return 0;
+	case BT_VALUE_TYPE_UNSIGNED_INTEGER: {
+		uint64_t u = bt_value_integer_unsigned_get(v);
+		if (u > (uint64_t)INT64_MAX)
+			break;
+		*out = (int64_t)u;
+		return 0;
+	}
+	default:
+		break;
+	}
+	BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+	    s->self, "parameter `%s` must be an integer (ns) below 2^63", key);
+	return -1;
+}
+
+struct param_ctx {
+	struct sink *s;
+	struct lt_analysis_config *cfg;
+	const char *output, *trace_path;
+	int err;
+};
+
+static bt_value_map_foreach_entry_const_func_status param_entry(const char *key, const bt_value *v,
+								void *data)
+{
+	struct param_ctx *p = data;
+	struct lt_analysis_config *c = p->cfg;
+	int64_t x = 0;
+	if (strcmp(key, "output") == 0 || strcmp(key, "trace-path") == 0) {
+		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `%s` must be a string", key);
+			p->err = 1;
+		} else if (key[0] == 'o') {
+			p->output = bt_value_string_get(v);
+		} else {
+			p->trace_path = bt_value_string_get(v);
+		}
+	} else if (strcmp(key, "progress") == 0) {
+		if (bt_value_get_type(v) != BT_VALUE_TYPE_BOOL) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `progress` must be a boolean");
+			p->err = 1;
+		} else {
+			p->s->progress = bt_value_bool_get(v) ? 1 : 0;
+		}
+	} else if (strcmp(key, "begin-ns") == 0) {
+		p->err |= param_i64(p->s, v, key, &x) != 0;
+		c->has_begin_ns = 1;
+		c->begin_ns = x;
+	} else if (strcmp(key, "end-ns") == 0) {
+		p->err |= param_i64(p->s, v, key, &x) != 0;
+		c->has_end_ns = 1;
+		c->end_ns = x;
+	} else if (strcmp(key, "begin-offset-ns") == 0) {
+		p->err |= param_i64(p->s, v, key, &x) != 0;
+		c->has_begin_offset_ns = 1;
+		c->begin_offset_ns = x;
+	} else if (strcmp(key, "end-offset-ns") == 0) {
+		p->err |= param_i64(p->s, v, key, &x) != 0;
+		c->has_end_offset_ns = 1;
+		c->end_offset_ns = x;
+	} else if (strcmp(key, "series-interval-ns") == 0) {
+		p->err |= param_i64(p->s, v, key, &x) != 0;
+		if (x <= 0 && !p->err) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `series-interval-ns` must be positive");
+			p->err = 1;
+		}
+		c->series_interval_ns = (uint64_t)(x > 0 ? x : 0);
+	} else {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    p->s->self,
+		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
+		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns)",
+		    key);
+		p->err = 1;
+	}
+	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+}
+
+static void sink_free(struct sink *s)
+{
+	if (!s)
+		return;
+	bt_message_iterator_put_ref(s->iter);
+	lt_analysis_destroy(s->analysis);
+	if (s->out && s->out != stdout)
+		fclose(s->out);
+	free(s->out_path);
+	free(s->ecs);
+	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* component class methods */
+
+bt_component_class_initialize_method_status
+lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_configuration *config,
+			 const bt_value *params, void *init_data)
+{
+	(void)config;
+	(void)init_data;
+	bt_component_class_initialize_method_status st =
+	    BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+	struct sink *s = calloc(1, sizeof(*s));
+	if (!s)
+		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+	s->self = bt_self_component_sink_as_self_component(self);
+	s->ecs_cap = 64;
+	s->ecs = calloc(s->ecs_cap, sizeof(*s->ecs));
+	if (!s->ecs) {
+		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+		goto fail;
+	}
+
+	struct lt_analysis_config cfg = {0};
+	struct param_ctx p = {.s = s, .cfg = &cfg};
+	if (params && bt_value_get_type(params) == BT_VALUE_TYPE_MAP)
+		bt_value_map_foreach_entry_const(params, param_entry, &p);
+	if (p.err)
+		goto fail;
+	if (!p.output || !p.output[0]) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "missing parameter `output` (file path of the JSON report, or \"-\")");
+		goto fail;
+	}
+	s->out_path = strdup(p.output);
+	if (!s->out_path) {
+		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+		goto fail;
+	}
+	if (strcmp(p.output, "-") == 0) {
+		s->out = stdout;
+	} else {
+		/* open now so that a bad path fails before the trace is read */
+		s->out = fopen(p.output, "w");
+		if (!s->out) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self, "cannot open `%s` for writing: %s", p.output, strerror(errno));
+			goto fail;
+		}
+	}
+	cfg.trace_path = p.trace_path;
+	s->analysis = lt_analysis_create(&cfg);
+	if (!s->analysis) {
+		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+		goto fail;
+	}
+	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
+	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self,
+								    "cannot add input port");
+		goto fail;
+	}
+	bt_self_component_set_data(s->self, s);
+	return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+fail:
+	sink_free(s);
+	return st;
+}
+
+void lt_bt2_report_finalize(bt_self_component_sink *self)
+{
+	sink_free(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
+}
+
+bt_component_class_sink_graph_is_configured_method_status
+lt_bt2_report_graph_is_configured(bt_self_component_sink *self)
+{
+	struct sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	bt_self_component_port_input *port =
+	    bt_self_component_sink_borrow_input_port_by_name(self, "in");
+	if (bt_message_iterator_create_from_sink_component(self, port, &s->iter) !=
+	    BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot create the input message iterator");
+		return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
+	s->last_progress = s->t0;
+	return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
+}
+
+static bt_component_class_sink_consume_method_status finish(struct sink *s)
+{
+	if (s->progress)
+		show_progress(s, 1);
+	FILE *out = s->out;
+	s->out = NULL;
+	int rc = lt_analysis_write_json(s->analysis, out);
+	if (out == stdout)
+		rc |= fflush(out) != 0 ? -1 : 0;
+	else
+		rc |= fclose(out) != 0 ? -1 : 0;
+	if (rc != 0) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write the report to `%s`: %s", s->out_path, strerror(errno));
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
+	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+}
+
+bt_component_class_sink_consume_method_status lt_bt2_report_consume(bt_self_component_sink *self)
+{
+	struct sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	bt_message_array_const msgs;
+	uint64_t count = 0;
+	switch (bt_message_iterator_next(s->iter, &msgs, &count)) {
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+		break;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		return finish(s);
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+	default:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
+	for (uint64_t i = 0; i < count; i++) {
+		const bt_message *m = msgs[i];
+		switch (bt_message_get_type(m)) {
+		case BT_MESSAGE_TYPE_EVENT:
+			s->messages++;
+			on_event(s, m);
+			break;
+		case BT_MESSAGE_TYPE_DISCARDED_EVENTS:
+			on_discarded(s, m);
+			break;
+		default:
+			break;
+		}
+		bt_message_put_ref(m);
+	}
+	if (s->progress && (s->messages & 0xffff) < count)
+		show_progress(s, 0);
+	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
+}

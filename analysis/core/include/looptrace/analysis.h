@@ -1,0 +1,135 @@
+/*
+ * looptrace/analysis.h - the streaming analysis core: decoded events in, report schema v1 out.
+ *
+ * The core knows nothing about CTF or babeltrace2. A driver (the babeltrace2 sink, a live
+ * view, a fuzzer, a unit test) decodes events, fills a `struct lt_event` and feeds it with
+ * lt_analysis_feed(), in timestamp order (babeltrace2's muxer order). At any point the driver
+ * may write a report (lt_analysis_write_json): open intervals are counted up to the time of
+ * the latest event, nothing in the stream state changes, so the live view can call it every
+ * second and keep feeding.
+ *
+ * Memory is bounded by the number of threads, components, channels, routes, blocking sites
+ * and messages/flows in flight -- never by the length of the trace. No call allocates per
+ * event in the steady state. Definitions of every number are in docs/analysis.md, the JSON
+ * keys in docs/report-schema.md.
+ *
+ * Thread safety: one analysis object must be used by one thread at a time (no internal
+ * locking). Distinct objects are independent.
+ */
+#ifndef LOOPTRACE_ANALYSIS_H
+#define LOOPTRACE_ANALYSIS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The kind of a decoded event. Values are stable only within one build. */
+enum lt_ev_kind {
+	LT_EV_UNKNOWN = 0, /* a `looptrace*` event this core does not know: counted, skipped */
+	LT_EV_COMPONENT_BEGIN,
+	LT_EV_COMPONENT_END,
+	LT_EV_CHANNEL_DECLARE,
+	LT_EV_WAIT_BEGIN,
+	LT_EV_WAIT_END,
+	LT_EV_HANDLE_BEGIN,
+	LT_EV_HANDLE_END,
+	LT_EV_BLOCK_BEGIN,
+	LT_EV_BLOCK_END,
+	LT_EV_SEND,
+	LT_EV_RECV,
+	LT_EV_ROUTE_ADD,
+	LT_EV_ROUTE_REMOVE,
+	LT_EV_ROUTE_DISPATCH_BEGIN,
+	LT_EV_ROUTE_DISPATCH_END,
+	LT_EV_OTHER, /* an event of another provider: counted, skipped */
+	LT_EV_KIND_COUNT
+};
+
+/*
+ * One decoded event. Only the fields of the event's kind are read (see the table in
+ * docs/analysis.md); the others may hold anything. Strings are weak references valid during
+ * the lt_analysis_feed() call only; NULL is read as "". Any bytes are accepted.
+ */
+struct lt_event {
+	int64_t ts_ns;        /* ns from the clock's origin */
+	int64_t vpid;         /* context vpid (-1 when absent) */
+	int64_t vtid;         /* context vtid (-1 when absent) */
+	const char *procname; /* context procname, weak, may be NULL */
+	enum lt_ev_kind kind;
+	uint32_t comp;     /* component_begin/end */
+	uint32_t chan;     /* channel_declare, wait_end, send, recv, route_add */
+	uint32_t capacity; /* channel_declare; 0 = unbounded */
+	uint32_t route;    /* route_* */
+	uint32_t owner;    /* route_add */
+	uint32_t reason;   /* block_begin: enum lt_block_reason value */
+	uint32_t depth;    /* send/recv: queue length after the operation */
+	uint64_t msg;      /* wait_end, handle_*, send, recv, route_dispatch_begin */
+	uint64_t flow;     /* send; 0 = msg starts its own flow */
+	uint64_t object;   /* block_begin: address of the object waited on */
+	uint64_t where;    /* block_begin: caller's return address */
+	const char *name;  /* component_begin/channel_declare name, handle_begin kind; weak */
+};
+
+/* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */
+struct lt_analysis_config {
+	const char *trace_path; /* copied into trace.path; copied by create; may be NULL */
+	int has_begin_ns, has_end_ns;
+	int64_t begin_ns, end_ns; /* absolute window (ns from origin): events outside dropped */
+	int has_begin_offset_ns, has_end_offset_ns;
+	int64_t begin_offset_ns, end_offset_ns; /* window relative to the first event */
+	uint64_t series_interval_ns; /* 0 = adaptive (starts at 10 ms, doubles, <= 512 points) */
+};
+
+struct lt_analysis;
+
+/*
+ * lt_analysis_create - a new, empty analysis configured by `cfg` (NULL = defaults). Returns
+ * NULL when out of memory.
+ */
+struct lt_analysis *lt_analysis_create(const struct lt_analysis_config *cfg);
+
+/* lt_analysis_destroy - frees `a` and everything it owns. NULL is accepted. */
+void lt_analysis_destroy(struct lt_analysis *a);
+
+/*
+ * lt_analysis_feed - processes one event. Events must come in (muxed) timestamp order; a
+ * thread whose time goes backwards is counted (trace.anomalies.time_backwards) and its
+ * timestamp clamped. Never fails on bad input: every oddity is counted in the report.
+ * Returns 0, or -1 when memory ran out (the event is then only partly accounted; the
+ * analysis stays usable and reports trace.anomalies.out_of_memory).
+ */
+int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev);
+
+/*
+ * lt_analysis_lost - `count` events were discarded by the tracer. When `has_window` is
+ * non-zero, [begin_ns, end_ns] is the time range in which they were lost (babeltrace2's
+ * discarded-events message clock snapshots). Numbers that overlap a window are flagged.
+ */
+void lt_analysis_lost(struct lt_analysis *a, uint64_t count, int has_window, int64_t begin_ns,
+		      int64_t end_ns);
+
+/* lt_analysis_events - number of looptrace events accepted so far (trace.events). */
+uint64_t lt_analysis_events(const struct lt_analysis *a);
+
+/*
+ * lt_analysis_write_json - writes the report (schema "looptrace-report/1") as of the latest
+ * event to `out`. Does not change the analysis; may be called any number of times, between
+ * feeds. Returns 0, or -1 on an output error (errno set by stdio) or when out of memory.
+ */
+int lt_analysis_write_json(const struct lt_analysis *a, FILE *out);
+
+/*
+ * lt_json_write_string - writes `s` (`len` bytes, any content) as a JSON string literal,
+ * quotes included: control characters and quotes are escaped, invalid UTF-8 bytes become
+ * U+FFFD. Never truncates.
+ */
+void lt_json_write_string(FILE *out, const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOOPTRACE_ANALYSIS_H */

@@ -1,0 +1,229 @@
+/*
+ * internal.h - the state of the streaming analysis, shared by analysis.c (the event state
+ * machine) and report.c (the schema-v1 JSON writer). Nothing here is installed.
+ *
+ * Every object lives in a growable array and is named by its index (int32_t, -1 = none);
+ * hash maps (map.h) translate trace ids into indexes. Messages and flows in flight live in
+ * pools with free lists, so memory follows what is in flight, not the trace length.
+ */
+#ifndef LT_ANALYSIS_INTERNAL_H
+#define LT_ANALYSIS_INTERNAL_H
+
+#include "looptrace/analysis.h"
+#include "hist.h"
+#include "map.h"
+
+#include <stdint.h>
+
+/* Time categories of a component, in the order of the report's time_ns keys. */
+enum lt_tcat { LT_T_BUSY = 0, LT_T_IDLE, LT_T_BIH, LT_T_BO, LT_T_OUTSIDE, LT_T_COUNT };
+
+/* Series columns (per bucket). */
+enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
+
+#define LT_SITE_CAP        65536u /* distinct (component, reason, object, where) sites */
+#define LT_FLOW_HOP_CAP    64u    /* hops kept per open flow for the critical path */
+#define LT_LOST_WINDOW_CAP 1024u
+#define LT_BLOCK_DEPTH_CAP 64
+#define LT_REASON_COUNT    10u
+#define LT_ROUTE_KEEP      256u /* beyond this many routes, removed ones fold per owner */
+
+struct lt_comp {
+	int64_t vpid, tid;
+	uint32_t id;               /* 0 for an implicit (per-thread) component */
+	int implicit;              /* created for a thread that never announced its component */
+	int declared;              /* a component_begin named it */
+	int ended;                 /* its last binding ended with component_end */
+	char *name;                /* owned */
+	int64_t first_ns;          /* ns, start of its first binding */
+	int64_t last_ns;           /* ns, end of its last closed binding */
+	uint64_t wall_ns;          /* ns, closed bindings only */
+	uint64_t time[LT_T_COUNT]; /* ns, closed intervals only */
+	int32_t thread;            /* weak: bound thread index, -1 when none */
+	int64_t bound_since;       /* ns */
+	uint64_t messages;         /* completed handlers */
+	struct lt_hist handle;     /* ns per completed handler */
+	struct lt_hist qwait;      /* ns send->receipt for messages it received */
+	uint64_t *series;          /* owned, LT_S_COLS * series_cap, NULL until first use */
+	int32_t first_site;        /* head of its list of blocking sites */
+};
+
+struct lt_chan {
+	int64_t vpid;
+	uint32_t id;
+	int declared;
+	char *name; /* owned */
+	uint32_t capacity;
+	int64_t start_ns;             /* declare or first event */
+	uint32_t depth;               /* last depth reported */
+	int64_t depth_since;          /* ns */
+	unsigned __int128 depth_area; /* depth x ns since start_ns */
+	uint32_t max_depth;
+	uint64_t sends, recvs;
+	struct lt_hist qwait;
+	uint64_t send_blocked_ns, send_blocked_count;
+	double rn, rt, rd, rtt, rtd; /* least-squares sums of (t s since start, depth) */
+};
+
+struct lt_route {
+	int64_t vpid;
+	uint32_t id, chan, owner;
+	int declared, removed;
+	int aggregate;    /* the folded removed routes of one owner (id 0) */
+	uint64_t nroutes; /* routes folded into an aggregate (1 for a plain route) */
+	int active;       /* threads dispatching it now */
+	int dead;         /* folded; slot free */
+	uint32_t next_free;
+	uint64_t dispatches;
+	struct lt_hist dispatch;
+};
+
+struct lt_site {
+	int32_t comp;
+	uint32_t reason;
+	uint64_t object, where;
+	uint64_t ns, count;     /* ns closed only */
+	uint64_t in_handler_ns; /* part of ns spent inside a handler */
+	int32_t next;           /* next site of the same component */
+};
+
+struct lt_thread {
+	int64_t vpid, vtid;
+	int64_t last_ts; /* ns, latest (clamped) timestamp of the thread */
+	uint64_t nevents;
+	int loop_seen; /* a component/wait/handle event was seen */
+	int32_t comp;  /* bound component, -1 none */
+	enum lt_tcat state;
+	int64_t since; /* ns, start of the current state interval */
+	int counted_busy;
+	int in_handler, handle_partial;
+	uint64_t handle_msg;
+	int64_t handle_start;
+	int waiting, wait_site; /* wait_site: a wait inside a handler counts as a block */
+	int block_depth;
+	uint32_t block_reason;
+	int64_t block_start;
+	int32_t site; /* site the blocked time goes to, -1 none */
+	uint64_t pending_send_block_ns, pending_send_block_count;
+	int32_t route;      /* route being dispatched, -1 none */
+	uint32_t handle_mi; /* in-flight record of the handled message, UINT32_MAX none */
+	int64_t dispatch_start;
+	uint64_t dispatch_msg;
+};
+
+struct lt_msg {
+	int64_t vpid;
+	uint64_t id;
+	int64_t send_ns, recv_ns;
+	int32_t chan, from, flow;
+	int32_t to; /* component that received it (for a receipt seen before the send) */
+	int received;
+	int unsent; /* received, but its send event has not been seen (yet) */
+	int live;   /* in use (not on the free list) */
+	uint32_t next_free;
+};
+
+struct lt_hop_rec {
+	uint64_t msg;
+	int32_t from, to;
+	int64_t send_ns, recv_ns, begin_ns, end_ns;
+};
+
+struct lt_flow {
+	int64_t vpid;
+	uint64_t id;
+	int64_t first_send, last_end;
+	uint32_t outstanding;
+	struct lt_hop_rec *hops; /* owned, LT_FLOW_HOP_CAP entries once allocated */
+	uint32_t nhops, hops_dropped;
+	uint32_t next_free;
+};
+
+struct lt_hopagg {
+	int32_t from, to;
+	uint64_t count;
+	double sum_queue, sum_handle;
+	uint64_t max_queue, max_handle;
+};
+
+struct lt_anomalies {
+	uint64_t time_backwards, events_without_vtid, nested_component_begin,
+	    unmatched_component_end, component_end_mismatch, component_rebound, unmatched_wait_end,
+	    nested_wait, nested_handle, handle_while_waiting, unmatched_handle_end,
+	    handle_end_mismatch, unmatched_block_end, block_depth_overflow, unmatched_dispatch_end,
+	    nested_dispatch, undeclared_components, undeclared_channels, undeclared_routes,
+	    unknown_messages, duplicate_sends, recv_before_send, handlers_cut, implicit_components,
+	    blocks_outside_components, sites_overflow, flow_hops_dropped, out_of_memory;
+};
+
+#define LT_VEC(T)                                                                                  \
+	struct {                                                                                   \
+		T *v;                                                                              \
+		uint32_t n, cap;                                                                   \
+	}
+
+struct lt_analysis {
+	struct lt_analysis_config cfg;
+	char *trace_path; /* owned */
+
+	int seen_any, started, end_hit;
+	int64_t first_seen;
+	int has_lo, has_hi;
+	int64_t lo, hi;   /* effective window, ns */
+	int64_t begin_ns; /* analysis origin */
+	int64_t now;      /* ns, latest accepted time */
+
+	uint64_t events, unknown_events, other_events, filtered_events;
+	uint64_t lost_events, lost_no_window;
+	int64_t (*lost_windows)[2]; /* owned, LT_LOST_WINDOW_CAP */
+	uint32_t nlost_windows;
+
+	struct lt_anomalies an;
+
+	LT_VEC(struct lt_comp) comps;
+	LT_VEC(struct lt_chan) chans;
+	LT_VEC(struct lt_route) routes;
+	LT_VEC(struct lt_site) sites;
+	LT_VEC(struct lt_thread) threads;
+	LT_VEC(struct lt_hopagg) hops;
+	LT_VEC(struct lt_msg) msgs;
+	LT_VEC(struct lt_flow) flows;
+	uint32_t msg_free, flow_free, route_free; /* free-list heads, UINT32_MAX = empty */
+	uint64_t routes_created;                  /* plain routes ever created */
+	int routes_folded;                        /* removed routes fold per owner now */
+	uint64_t msgs_in_flight, flows_in_flight;
+
+	struct lt_map comp_map, chan_map, route_map, site_map, thread_map, hop_map, msg_map,
+	    flow_map;
+	int32_t thread_cache[64]; /* direct-mapped by vtid: index + 1, 0 = empty */
+	int32_t hop_cache;        /* last hop aggregate used, -1 none */
+
+	/* parallelism */
+	uint32_t busy_now, busy_max;
+
+	/* flows */
+	uint64_t flows_done;
+	struct lt_hist flow_latency;
+	uint64_t crit_flow;
+	int64_t crit_vpid, crit_latency;
+	int has_crit;
+	struct lt_hop_rec *crit_hops; /* owned */
+	uint32_t crit_nhops, crit_dropped;
+
+	/* series */
+	uint64_t series_interval; /* ns */
+	uint32_t series_cap;      /* buckets per component */
+	uint32_t series_used;     /* buckets touched so far */
+};
+
+/* lt__reason_name - the report name of a block reason ("chan_recv", ...; "unknown"). */
+const char *lt__reason_name(uint32_t reason);
+
+/*
+ * lt__comp_effective - component ci's time split and wall time as the report shows them
+ * (open interval included up to the latest event). For tests.
+ */
+void lt__comp_effective(const struct lt_analysis *a, uint32_t ci, uint64_t time[LT_T_COUNT],
+			uint64_t *wall);
+
+#endif /* LT_ANALYSIS_INTERNAL_H */

@@ -1,0 +1,549 @@
+"""`looptrace compare A B [C...]`: the same numbers for two or more runs, side by side.
+
+Each input is a trace folder (analysed as `looptrace report` would) or a schema-v1 JSON report
+file. Components are matched by name (pids and ids differ between runs; components that share
+a name in one run are added together), channels by name. Every figure of the second and later
+runs comes with its ratio to the first run (the baseline).
+
+Library use (the demo compares its modes): compare_reports([(label, report), ...]) -> rows,
+render_text(labels, rows) -> str, to_json(labels, rows) -> dict, write_html(...) -> path.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from .errors import UserError
+
+SCHEMA_PREFIX = "looptrace-report/"
+COMPARE_SCHEMA = "looptrace-compare/1"
+
+DESCRIPTION = """\
+Compare two or more runs: per component (matched by name) and per channel (matched by name),
+each figure of every run after the first with its ratio to the first (B/A). An input is a
+trace folder written by `looptrace record` or a JSON report (`looptrace report --json`)."""
+
+EPILOG = """\
+ratios: 'x1.50' means B is 1.5 times A; '=' both are 0; 'new' A is 0 and B is not;
+  '-' the item is missing from one run.
+components sharing a name within one run are summed (times, messages); their percentiles
+  are then message-weighted means, marked '~'.
+
+examples:
+  looptrace compare blocking.json routed.json
+  looptrace compare trace-blocking/ trace-routed/ --html cmp/ --json cmp.json
+"""
+
+# (key, label, kind) where kind tells how to format and how to merge duplicates.
+COMPONENT_METRICS = [
+    ("wall_ns", "wall", "ns"),
+    ("busy", "busy", "ns"),
+    ("idle", "idle", "ns"),
+    ("blocked_in_handler", "blocked in handler", "ns"),
+    ("blocked_outside", "blocked outside", "ns"),
+    ("outside", "outside", "ns"),
+    ("messages", "messages", "count"),
+    ("throughput_per_s", "throughput (msg/s)", "rate"),
+    ("utilization", "utilization", "frac"),
+    ("handle_p50", "handle p50", "pct_ns"),
+    ("handle_p99", "handle p99", "pct_ns"),
+    ("queue_wait_p50", "queue wait p50", "pct_ns"),
+    ("queue_wait_p99", "queue wait p99", "pct_ns"),
+]
+CHANNEL_METRICS = [
+    ("sends", "sends", "count"),
+    ("recvs", "recvs", "count"),
+    ("max_depth", "max depth", "count"),
+    ("mean_depth", "mean depth", "rate"),
+    ("queue_wait_p50", "queue wait p50", "pct_ns"),
+    ("queue_wait_p99", "queue wait p99", "pct_ns"),
+    ("send_blocked_ns", "send blocked", "ns"),
+]
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading inputs
+
+
+def check_report(report, where):
+    """Raise UserError unless `report` looks like a schema-v1 report."""
+    if not isinstance(report, dict):
+        raise UserError("%s: not a looptrace JSON report (not a JSON object)" % where)
+    schema = str(report.get("schema", ""))
+    if not schema.startswith(SCHEMA_PREFIX):
+        raise UserError("%s: not a looptrace JSON report (schema %r, expected %s1)"
+                        % (where, report.get("schema"), SCHEMA_PREFIX))
+    if schema != SCHEMA_PREFIX + "1":
+        raise UserError("%s: unsupported report schema %s (this looptrace reads %s1)"
+                        % (where, schema, SCHEMA_PREFIX))
+    for key in ("components", "channels"):
+        if not isinstance(report.get(key, []), list):
+            raise UserError("%s: malformed report (%s is not a list)" % (where, key))
+    return report
+
+
+def load_json_report(path):
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise UserError("%s: %s" % (_show(path), exc.strerror))
+    try:
+        report = json.loads(raw.decode("utf-8", "surrogateescape"))
+    except ValueError as exc:
+        raise UserError("%s: not a looptrace JSON report (invalid JSON: %s)" % (_show(path), exc))
+    return check_report(report, _show(path))
+
+
+def _show(path):
+    try:
+        from .render_text import escape
+    except ImportError:  # pragma: no cover
+        return repr(path)
+    return escape(path)
+
+
+def analyse_trace(path):
+    """The schema-v1 report of the trace folder `path`, computed as `looptrace report` does."""
+    try:
+        from . import cmd_report
+    except ImportError:
+        cmd_report = None
+    if cmd_report is not None and hasattr(cmd_report, "analyse"):
+        result = cmd_report.analyse([path])
+        return result[0] if isinstance(result, tuple) else result
+    try:
+        from . import bt
+    except ImportError:
+        bt = None
+    if bt is not None and hasattr(bt, "run_report"):
+        report, _raw = bt.run_report([path], progress=False)
+        return report
+    # Last resort: the launcher as a subprocess.
+    exe = os.path.join(os.environ.get("LOOPTRACE_BINDIR", ""), "looptrace")
+    if not os.access(exe, os.X_OK):
+        exe = sys.argv[0]
+    proc = subprocess.run([exe, "report", "--json", "-", "--", path], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UserError(msg[-1].replace("looptrace: ", "", 1) if msg else
+                        "%s: looptrace report failed" % _show(path))
+    try:
+        return json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
+    except ValueError as exc:
+        raise UserError("%s: looptrace report wrote invalid JSON (%s)" % (_show(path), exc))
+
+
+def load_input(path):
+    """A report dict from `path`: a trace folder or a JSON report file ('-' = stdin)."""
+    if path == "-":
+        try:
+            report = json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))
+        except ValueError as exc:
+            raise UserError("stdin: not a looptrace JSON report (invalid JSON: %s)" % exc)
+        return check_report(report, "stdin")
+    if not os.path.lexists(path):
+        raise UserError("%s: no such file or directory" % _show(path))
+    if os.path.isdir(path):
+        return check_report(analyse_trace(path), _show(path))
+    return load_json_report(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing
+
+
+def _component_values(comps):
+    """name -> {metric: value} for one report, duplicates of a name merged."""
+    groups = {}
+    order = []
+    for c in comps:
+        if not isinstance(c, dict):
+            continue
+        name = str(c.get("name", ""))
+        if name not in groups:
+            groups[name] = []
+            order.append(name)
+        groups[name].append(c)
+    out = {}
+    for name in order:
+        cs = groups[name]
+        v = {"instances": len(cs)}
+        approx = len(cs) > 1
+        t = [c.get("time_ns") or {} for c in cs]
+        v["wall_ns"] = _sum(c.get("wall_ns") for c in cs)
+        for k in ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside"):
+            v[k] = _sum(x.get(k) for x in t)
+        v["messages"] = _sum(c.get("messages") for c in cs)
+        v["throughput_per_s"] = _sum(c.get("throughput_per_s") for c in cs)
+        if approx:
+            v["utilization"] = (v["busy"] / v["wall_ns"]) if _num(v["busy"]) and v["wall_ns"] \
+                else None
+        else:
+            v["utilization"] = cs[0].get("utilization")
+        for src, dst in (("handle_ns", "handle"), ("queue_wait_ns", "queue_wait")):
+            for q in ("p50", "p99"):
+                v["%s_%s" % (dst, q)] = _weighted(cs, src, q)
+        v["_approx"] = approx
+        out[name] = v
+    return out
+
+
+def _sum(values):
+    values = [x for x in values if _num(x)]
+    return sum(values) if values else None
+
+
+def _weighted(cs, key, q):
+    if len(cs) == 1:
+        return (cs[0].get(key) or {}).get(q)
+    num = den = 0.0
+    for c in cs:
+        x = (c.get(key) or {}).get(q)
+        w = c.get("messages") or 0
+        if _num(x) and w:
+            num += x * w
+            den += w
+    return num / den if den else None
+
+
+def _channel_values(chans):
+    out = {}
+    for ch in chans:
+        if not isinstance(ch, dict):
+            continue
+        name = str(ch.get("name", ""))
+        v = {
+            "sends": ch.get("sends"),
+            "recvs": ch.get("recvs"),
+            "max_depth": ch.get("max_depth"),
+            "mean_depth": ch.get("mean_depth"),
+            "queue_wait_p50": (ch.get("queue_wait_ns") or {}).get("p50"),
+            "queue_wait_p99": (ch.get("queue_wait_ns") or {}).get("p99"),
+            "send_blocked_ns": ch.get("send_blocked_ns"),
+        }
+        if name in out:  # same name in several processes: add counts, keep the worst
+            old = out[name]
+            for k in ("sends", "recvs", "send_blocked_ns"):
+                old[k] = _sum([old[k], v[k]])
+            for k in ("max_depth", "queue_wait_p99", "queue_wait_p50", "mean_depth"):
+                vals = [x for x in (old[k], v[k]) if _num(x)]
+                old[k] = max(vals) if vals else None
+            old["_approx"] = True
+        else:
+            v["_approx"] = False
+            out[name] = v
+    return out
+
+
+def ratio(a, b):
+    """b / a, or None when undefined (missing value); 0/0 gives 1.0, x/0 gives inf."""
+    if not _num(a) or not _num(b):
+        return None
+    if a == 0:
+        return 1.0 if b == 0 else float("inf")
+    return float(b) / float(a)
+
+
+def _ordered_union(lists):
+    seen, out = set(), []
+    for lst in lists:
+        for x in lst:
+            if x not in seen:
+                seen.add(x)
+                out.append(x)
+    return out
+
+
+def compare_reports(reports):
+    """Rows comparing reports [(label, report dict), ...] (N >= 2; the first is the baseline).
+
+    Each row is a dict: section ('trace', 'component', 'channel', 'flows', 'parallelism'),
+    name (component/channel name, or '' for whole-run rows), metric (key), label (words),
+    kind ('ns', 'count', 'rate', 'frac', 'pct_ns'), values (one per report, None when the
+    item or figure is missing there), ratios (one per report: None for the baseline, else
+    value / baseline value as ratio() defines it), approx (one bool per report: merged
+    duplicates).
+    """
+    if len(reports) < 2:
+        raise ValueError("compare_reports needs at least two reports")
+    rows = []
+
+    def add(section, name, metric, label, kind, values, approx=None):
+        base = values[0]
+        rows.append({
+            "section": section, "name": name, "metric": metric, "label": label, "kind": kind,
+            "values": values,
+            "ratios": [None] + [ratio(base, v) for v in values[1:]],
+            "approx": approx or [False] * len(values),
+        })
+
+    reps = [r for _, r in reports]
+    trs = [r.get("trace") or {} for r in reps]
+    add("trace", "", "duration_ns", "duration", "ns",
+        [(t.get("end_ns") - t.get("begin_ns")) if _num(t.get("end_ns")) and _num(t.get("begin_ns"))
+         else None for t in trs])
+    add("trace", "", "events", "events", "count", [t.get("events") for t in trs])
+    add("trace", "", "lost_events", "lost events", "count", [t.get("lost_events") for t in trs])
+
+    comp_vals = [_component_values(r.get("components") or []) for r in reps]
+    for name in _ordered_union([list(cv.keys()) for cv in comp_vals]):
+        per = [cv.get(name) for cv in comp_vals]
+        if any(p and p["instances"] > 1 for p in per):
+            add("component", name, "instances", "threads", "count",
+                [p["instances"] if p else None for p in per])
+        for key, lab, kind in COMPONENT_METRICS:
+            approx = [bool(p and p["_approx"] and kind == "pct_ns") for p in per]
+            add("component", name, key, lab, kind, [p.get(key) if p else None for p in per],
+                approx)
+
+    chan_vals = [_channel_values(r.get("channels") or []) for r in reps]
+    for name in _ordered_union([list(cv.keys()) for cv in chan_vals]):
+        per = [cv.get(name) for cv in chan_vals]
+        for key, lab, kind in CHANNEL_METRICS:
+            approx = [bool(p and p["_approx"] and kind == "pct_ns") for p in per]
+            add("channel", name, key, lab, kind, [p.get(key) if p else None for p in per], approx)
+
+    fl = [r.get("flows") or {} for r in reps]
+    add("flows", "", "count", "flows", "count", [f.get("count") for f in fl])
+    for q in ("p50", "p90", "p99", "max"):
+        add("flows", "", "latency_" + q, "latency " + q, "ns",
+            [(f.get("latency_ns") or {}).get(q) for f in fl])
+    par = [r.get("parallelism") or {} for r in reps]
+    add("parallelism", "", "mean_busy_components", "mean busy components", "rate",
+        [p.get("mean_busy_components") for p in par])
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def fmt_value(v, kind):
+    if v is None:
+        return "-"
+    if kind in ("ns", "pct_ns"):
+        a = abs(float(v))
+        if a < 1e3:
+            return "%.0fns" % v
+        for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+            if a >= scale:
+                x = v / scale
+                return ("%.3g%s" % (x, unit)) if abs(x) < 100 else ("%.0f%s" % (x, unit))
+    if kind == "frac":
+        return "%.1f%%" % (100.0 * v)
+    if kind == "count" and float(v).is_integer():
+        return "%d" % v
+    return "%.3g" % v if abs(v) < 1000 else "%.0f" % v
+
+
+def fmt_ratio(r, a=None, b=None):
+    if r is None:
+        return "-"
+    if r == float("inf"):
+        return "new"
+    if r == 1.0 and a == 0 and b == 0:
+        return "="
+    return "x%.2f" % r
+
+
+def _esc(text):
+    try:
+        from .render_text import escape
+    except ImportError:  # pragma: no cover
+        return str(text)
+    return escape(text)
+
+
+def render_text(labels, rows):
+    """A terminal table: one column per report plus a ratio column for each non-baseline."""
+    head = ["", "metric"]
+    for i, lab in enumerate(labels):
+        head.append(_esc(lab))
+        if i:
+            head.append("%s/%s" % (_esc(lab), _esc(labels[0])))
+    lines = []
+    table = []
+    last_group = None
+    for r in rows:
+        group = (r["section"], r["name"])
+        title = ""
+        if group != last_group:
+            title = r["section"] + (" " + _esc(r["name"]) if r["name"] else "")
+            if last_group is not None:
+                table.append(None)
+            last_group = group
+        cells = [title, r["label"]]
+        for i, v in enumerate(r["values"]):
+            cell = fmt_value(v, r["kind"])
+            if r["approx"][i] and v is not None:
+                cell = "~" + cell
+            cells.append(cell)
+            if i:
+                cells.append(fmt_ratio(r["ratios"][i], r["values"][0], v))
+        table.append(cells)
+    widths = [len(h) for h in head]
+    for cells in table:
+        if cells:
+            widths = [max(w, len(c)) for w, c in zip(widths, cells)]
+
+    def line(cells):
+        out = []
+        for i, (c, w) in enumerate(zip(cells, widths)):
+            out.append(c.ljust(w) if i < 2 else c.rjust(w))
+        return "  ".join(out).rstrip()
+
+    lines.append(line(head))
+    lines.append("  ".join("-" * w for w in widths))
+    for cells in table:
+        lines.append("" if cells is None else line(cells))
+    return "\n".join(lines) + "\n"
+
+
+def to_json(labels, rows):
+    """The comparison as a JSON-ready dict (infinite ratios become the string 'inf')."""
+    def clean(r):
+        r = dict(r)
+        r["ratios"] = [("inf" if x == float("inf") else x) for x in r["ratios"]]
+        return r
+    return {"schema": COMPARE_SCHEMA, "labels": list(labels), "baseline": labels[0],
+            "rows": [clean(r) for r in rows]}
+
+
+def write_html(labels, rows, reports, out_dir):
+    """out_dir/index.html with the comparison table and charts; returns its path."""
+    from . import charts
+    from .html import esc, _css
+
+    os.makedirs(out_dir, exist_ok=True)
+    p = ["<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+         "<title>looptrace compare</title><style>%s</style></head><body>" % _css(),
+         "<h1>looptrace compare</h1>",
+         '<p class="meta">Baseline: <code>%s</code>; ratios are each run divided by the '
+         "baseline.</p>" % esc(labels[0])]
+    # Charts: time split per component, and throughput, one bar per run.
+    comp_names = _ordered_union([[str(c.get("name", "")) for c in (r.get("components") or [])
+                                  if isinstance(c, dict)] for _, r in reports])
+    if comp_names:
+        by = {(r["name"], r["metric"]): r for r in rows if r["section"] == "component"}
+
+        def series(metric, scale=1.0):
+            return [[(by[(n, metric)]["values"][i] or 0) / scale if (n, metric) in by else 0
+                     for n in comp_names] for i in range(len(labels))]
+
+        for metric, title, xl, scale in (
+                ("busy", "Busy time per component", "ms", 1e6),
+                ("blocked_in_handler", "Blocked inside handlers per component", "ms", 1e6),
+                ("throughput_per_s", "Throughput per component", "messages / s", 1.0)):
+            p.append('<div class="chart">%s</div>' % charts.compare_bars(
+                labels, comp_names, series(metric, scale), title, xl))
+    head = ["section", "name", "metric"]
+    for i, lab in enumerate(labels):
+        head.append(esc(lab))
+        if i:
+            head.append("%s / %s" % (esc(lab), esc(labels[0])))
+    body = []
+    for r in rows:
+        cells = [esc(r["section"]), "<code>%s</code>" % esc(r["name"]) if r["name"] else "",
+                 esc(r["label"])]
+        for i, v in enumerate(r["values"]):
+            cell = esc(fmt_value(v, r["kind"]))
+            cells.append(("~" if r["approx"][i] and v is not None else "") + cell)
+            if i:
+                rt = r["ratios"][i]
+                cls = ""
+                if rt is not None and rt != 1.0 and rt == rt:
+                    cls = ' style="background:%s"' % ("#e8f5e9" if rt < 1 else "#fff3e0")
+                cells.append('<td%s>%s</td>' % (cls, esc(fmt_ratio(rt, r["values"][0], v))))
+        row = []
+        for i, c in enumerate(cells):
+            if c.startswith("<td"):
+                row.append(c)
+            elif i < 3:
+                row.append('<td class="l">%s</td>' % c)
+            else:
+                row.append("<td>%s</td>" % c)
+        body.append("<tr>%s</tr>" % "".join(row))
+    p.append("<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>" % (
+        "".join('<th class="l">%s</th>' % h if i < 3 else "<th>%s</th>" % h
+                for i, h in enumerate(head)), "".join(body)))
+    p.append("</body></html>\n")
+    path = os.path.join(out_dir, "index.html")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(p))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "compare",
+        help="compare two or more runs side by side, with ratios to the first",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="TRACE_OR_JSON",
+                   help="trace folder or JSON report; the first is the baseline")
+    p.add_argument("--html", metavar="DIR", dest="html_dir",
+                   help="also write DIR/index.html with the table and charts")
+    p.add_argument("--json", metavar="FILE", dest="json_out",
+                   help="write the comparison as JSON to FILE ('-' = stdout, no table)")
+    p.add_argument("--label", action="append", metavar="NAME", dest="labels",
+                   help="name of each input in the table (repeat, in order; default: the "
+                        "input's file or folder name)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _default_label(path, taken):
+    base = os.path.basename(os.path.normpath(path)) or path
+    if base.endswith(".json"):
+        base = base[:-5]
+    label, n = base, 2
+    while label in taken:
+        label = "%s (%d)" % (base, n)
+        n += 1
+    return label
+
+
+def run(args):
+    if len(args.inputs) < 2:
+        raise UserError("compare needs at least two inputs (trace folders or JSON reports)")
+    if args.labels and len(args.labels) != len(args.inputs):
+        raise UserError("--label given %d times for %d inputs" % (len(args.labels),
+                                                                  len(args.inputs)))
+    labels = []
+    for i, path in enumerate(args.inputs):
+        labels.append(args.labels[i] if args.labels else _default_label(path, labels))
+    reports = [(lab, load_input(path)) for lab, path in zip(labels, args.inputs)]
+    rows = compare_reports(reports)
+    if args.json_out:
+        data = json.dumps(to_json(labels, rows), indent=1, allow_nan=False)
+        if args.json_out == "-":
+            sys.stdout.write(data + "\n")
+        else:
+            try:
+                with open(args.json_out, "w", encoding="utf-8") as f:
+                    f.write(data + "\n")
+            except OSError as exc:
+                raise UserError("cannot write %s: %s" % (_show(args.json_out), exc.strerror))
+            print("looptrace: comparison JSON written to %s" % _show(args.json_out),
+                  file=sys.stderr)
+    if args.json_out != "-":
+        sys.stdout.write(render_text(labels, rows))
+    if args.html_dir:
+        try:
+            path = write_html(labels, rows, reports, args.html_dir)
+        except OSError as exc:
+            raise UserError("cannot write %s: %s" % (_show(args.html_dir), exc.strerror))
+        print("looptrace: comparison page written to %s" % _show(path), file=sys.stderr)
+    return 0

@@ -1,0 +1,436 @@
+"""`looptrace demo`: record the demo page in each mode, analyse each trace, compare them.
+
+For every mode (routed, blocking, thread by default) this runs
+`looptrace record -o OUT/<mode>/trace -- looptrace-demo --mode <mode> ...`, keeps the demo's
+own counts (its ground truth, printed as JSON on its stdout) in OUT/<mode>/ground-truth.json,
+analyses the trace with `looptrace report` and keeps the part about the demo's process in
+OUT/<mode>/report.json (and OUT/<mode>/html/index.html). Then it checks that the analysis
+counted exactly the messages the demo says it handled, compares the modes with `looptrace
+compare` (OUT/comparison.txt, .json, OUT/compare/index.html) and prints the headline: script's
+throughput and how much of its handler time it spent blocked in each mode (OUT/summary.json).
+
+The demo's settings (rate, task cost, latency, ...) are passed through unchanged; see
+`looptrace-demo --help` and docs/demo.md.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from . import paths
+from .errors import UserError
+
+MODES = ("routed", "blocking", "thread")
+DEMO_BIN = "looptrace-demo"
+DEFAULT_OUT = "looptrace-demo-out"
+SUMMARY_SCHEMA = "looptrace-demo-summary/1"
+
+
+class RecordFailed(UserError):
+    """A recording that failed for a reason worth one more try (not an interruption)."""
+
+
+# (option, metavar, help) passed through to looptrace-demo as given; it checks the values.
+PASS_THROUGH = (
+    ("--rate", "N", "input events per second offered to script (demo default 400)"),
+    ("--task-us", "US", "CPU time per input event in script (demo default 500)"),
+    ("--fetch-share", "F", "share of input events that start a fetch (demo default 0.5)"),
+    ("--latency-ms", "MS", "mean simulated network latency (demo default 20)"),
+    ("--jitter-ms", "MS", "latency varies by +-MS (demo default 5)"),
+    ("--seed", "N", "random seed (demo default 1)"),
+    ("--reflow-share", "F", "share of input events that ask for a reflow (demo default 0.25)"),
+    ("--reflow-us", "US", "CPU time per reflow in layout (demo default 1000)"),
+    ("--response-us", "US", "CPU time for script to use a response (demo default 100)"),
+    ("--paint-us", "US", "CPU time per frame in the compositor (demo default 300)"),
+    ("--inbox", "N", "capacity of script's input channel (demo default 32)"),
+)
+
+DESCRIPTION = """\
+Run the demo page (looptrace-demo) once per mode under `looptrace record`, analyse each trace,
+and compare the modes. The demo's `script` component handles input events; some fetch a
+resource from `net`, whose response comes back through the router. In `routed` mode script
+adds a route, sends the request and keeps running; in `blocking` mode it waits for the
+response inside the handler; in `thread` mode a helper thread per fetch waits instead. The
+comparison shows what blocking inside a handler costs in throughput, as measured."""
+
+EPILOG = """\
+output folder (-o, default ./%s):
+  <mode>/trace/             the CTF trace             <mode>/ground-truth.json  the demo's counts
+  <mode>/report.json        the report (demo process) <mode>/html/index.html    the same as a page
+  comparison.txt, comparison.json, compare/index.html    `looptrace compare` of the modes
+  summary.json              script throughput, blocked-in-handler share and count check per mode
+
+exit status: 0 when every mode was recorded and the analysis counted exactly the messages the
+demo handled; 1 when a count differs; 2 on bad input or when recording or analysis failed.
+
+example: looptrace demo --duration 5 --modes routed,blocking -o demo-out/""" % DEFAULT_OUT
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "demo",
+        help="record the demo in each mode, analyse and compare the traces",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--modes", default=",".join(MODES), metavar="LIST",
+                   help="comma-separated modes to run, in order; the first is the baseline "
+                   "of the comparison (default: %(default)s)")
+    p.add_argument("--duration", default="10", metavar="SECONDS",
+                   help="seconds of input events per mode (default: %(default)s)")
+    p.add_argument("-o", "--output", default=DEFAULT_OUT, metavar="DIR",
+                   help="folder for traces, reports and the comparison (default: "
+                   "./%(default)s; existing demo results in it are replaced)")
+    p.add_argument("--full", action="store_true",
+                   help="print the whole comparison (every component and channel), not "
+                   "only script's rows")
+    p.add_argument("--no-html", dest="html", action="store_false",
+                   help="do not write the HTML pages")
+    g = p.add_argument_group("demo settings (passed to looptrace-demo)")
+    for opt, metavar, text in PASS_THROUGH:
+        g.add_argument(opt, metavar=metavar, dest="demo_" + opt[2:].replace("-", "_"),
+                       help=text)
+    p.set_defaults(func=run)
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the pieces
+
+
+def _looptrace(verb_args, **kw):
+    """Run `looptrace VERB ...` in a child interpreter with this package and environment."""
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"]
+                                      if env.get("PYTHONPATH") else "")
+    code = "import sys; from looptrace.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code] + list(verb_args), env=env, **kw)
+
+
+def _demo_binary():
+    path = os.path.join(paths.bindir(), DEMO_BIN) if paths.bindir() else ""
+    if not path or not os.path.isfile(path):
+        raise UserError("the demo program is not built: %s is missing (build the project "
+                        "first)" % (path or DEMO_BIN))
+    return path
+
+
+def _parse_modes(text):
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    if not modes:
+        raise UserError("--modes: no mode given (choose from %s)" % ", ".join(MODES))
+    for m in modes:
+        if m not in MODES:
+            raise UserError("--modes: unknown mode %r (choose from %s)" % (m, ", ".join(MODES)))
+    if len(set(modes)) != len(modes):
+        raise UserError("--modes: a mode is listed twice")
+    return modes
+
+
+def _demo_args(args):
+    out = ["--duration", args.duration]
+    for opt, _, _ in PASS_THROUGH:
+        v = getattr(args, "demo_" + opt[2:].replace("-", "_"))
+        if v is not None:
+            out += [opt, v]
+    return out
+
+
+def _check_demo_args(binary, demo_args):
+    """Let the demo vet its settings before anything is recorded: it parses options in order
+    and stops at --help, so a bad value fails first (exit 2, one line)."""
+    proc = subprocess.run([binary] + demo_args + ["--help"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        line = (proc.stderr.strip().splitlines() or ["bad demo setting"])[-1]
+        if line.startswith(DEMO_BIN + ": "):
+            line = line[len(DEMO_BIN) + 2:]
+        raise UserError("demo setting: %s" % line)
+
+
+def _record(binary, mode, demo_args, trace_dir):
+    """Record one mode; returns the demo's ground truth (dict) and its exit status."""
+    cmd = ["record", "-o", trace_dir, "--force", "--", binary, "--mode", mode] + demo_args
+    proc = _looptrace(cmd, stdout=subprocess.PIPE)
+    out = proc.stdout.decode("utf-8", "replace")
+    if proc.returncode >= 128:
+        raise UserError("recording mode %s was interrupted" % mode, status=proc.returncode)
+    if proc.returncode not in (0, 1):
+        raise RecordFailed("recording mode %s failed (exit status %d)"
+                           % (mode, proc.returncode))
+    try:
+        truth = json.loads(out)
+    except ValueError:
+        raise RecordFailed("mode %s: the demo printed no ground truth (exit status %d)"
+                           % (mode, proc.returncode)) from None
+    return truth, proc.returncode
+
+
+def _analyse(trace_dir, json_path):
+    proc = _looptrace(["report", trace_dir, "--json", json_path, "-q", "--no-progress"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UserError("analysing %s failed: %s" % (trace_dir, msg[-1] if msg else
+                                                     "exit status %d" % proc.returncode))
+    with open(json_path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def only_process(report, pid):
+    """The report restricted to process `pid`: components, channels, routes and warnings of
+    other processes (other traced programs running at the same time) are left out. Whole-run
+    figures (trace, flows, parallelism) are kept as they are."""
+    out = dict(report)
+    for key in ("components", "channels", "routes", "warnings"):
+        items = report.get(key)
+        if isinstance(items, list):
+            out[key] = [x for x in items if not isinstance(x, dict) or x.get("pid") in (None, pid)]
+    out["process_filter"] = {"pid": pid}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks and headline numbers
+
+
+def count_check(truth, report):
+    """Compare the demo's own message counts with the analysis'. Returns (ok, lines)."""
+    lines = []
+    ok = True
+    comps = {}
+    for c in report.get("components") or []:
+        comps.setdefault(c.get("name"), []).append(c)
+    for name, gt in sorted((truth.get("components") or {}).items()):
+        got = sum(c.get("messages", 0) for c in comps.get(name, []))
+        want = gt.get("messages")
+        same = got == want and (name in comps or want == 0)
+        ok &= same
+        lines.append("%-11s messages: demo %s, analysis %s%s" % (
+            name, want, got if name in comps else "(missing)", "" if same else "  MISMATCH"))
+    want = (truth.get("components") or {}).get("router", {}).get("dispatches")
+    if want is not None:
+        got = sum(r.get("dispatches", 0) for r in report.get("routes") or [])
+        ok &= got == want
+        lines.append("%-11s dispatches: demo %s, analysis %s%s" % (
+            "router", want, got, "" if got == want else "  MISMATCH"))
+    lost = (report.get("trace") or {}).get("lost_events") or 0
+    if lost:
+        lines.append("the trace lost %d events: counts near the loss are not exact" % lost)
+    return ok, lines
+
+
+def _component(report, name):
+    for c in report.get("components") or []:
+        if c.get("name") == name:
+            return c
+    return None
+
+
+def headline(mode, truth, report, counts_ok):
+    """script's figures for one mode, as the analysis reports them (plus the demo's latency)."""
+    c = _component(report, "script") or {}
+    t = c.get("time_ns") or {}
+    busy = t.get("busy") or 0
+    bih = t.get("blocked_in_handler") or 0
+    lat = truth.get("input_latency_us") or {}
+    return {
+        "mode": mode,
+        "script_messages": c.get("messages"),
+        "script_throughput_per_s": c.get("throughput_per_s"),
+        "script_busy_ns": busy,
+        "script_blocked_in_handler_ns": bih,
+        "script_blocked_in_handler_share": (bih / (busy + bih)) if busy + bih else 0.0,
+        "script_utilization": c.get("utilization"),
+        "input_latency_p50_us": lat.get("p50"),
+        "input_latency_p99_us": lat.get("p99"),
+        "fetches_started": (truth.get("fetches") or {}).get("started"),
+        "fetches_completed": (truth.get("fetches") or {}).get("completed"),
+        "drained": (truth.get("shutdown") or {}).get("drained"),
+        "counts_match": counts_ok,
+        "lost_events": (report.get("trace") or {}).get("lost_events"),
+    }
+
+
+def _ms(us):
+    return "-" if us is None else "%.1f" % (us / 1000.0)
+
+
+def render_headline(rows):
+    head = ("mode", "script msg/s", "blocked in handler", "input latency p50/p99",
+            "fetches", "counts")
+    table = []
+    for r in rows:
+        table.append((
+            r["mode"],
+            "%.1f" % (r["script_throughput_per_s"] or 0),
+            "%.1f%%" % (100.0 * r["script_blocked_in_handler_share"]),
+            "%s / %s ms" % (_ms(r["input_latency_p50_us"]), _ms(r["input_latency_p99_us"])),
+            "%s/%s" % (r["fetches_completed"], r["fetches_started"]),
+            "exact" if r["counts_match"] else "MISMATCH"))
+    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                       for i, (h, w) in enumerate(zip(head, widths))),
+             "  ".join("-" * w for w in widths)]
+    for t in table:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(t, widths))))
+    by = {r["mode"]: r for r in rows}
+    if "routed" in by and "blocking" in by and by["blocking"]["script_throughput_per_s"]:
+        lines.append("")
+        lines.append("script throughput, routed / blocking: x%.2f" % (
+            (by["routed"]["script_throughput_per_s"] or 0)
+            / by["blocking"]["script_throughput_per_s"]))
+    lines.append("blocked in handler = blocked_in_handler / (busy + blocked_in_handler) of "
+                 "script; latency from the demo's own clock")
+    return "\n".join(lines) + "\n"
+
+
+def _fallback_table(labels, reports):
+    """A small side-by-side table when `looptrace compare` is not available."""
+    names = []
+    for _, r in reports:
+        for c in r.get("components") or []:
+            if c.get("name") not in names:
+                names.append(c.get("name"))
+    lines = ["%-12s %s" % ("component", "  ".join("%22s" % ("%s msg/s" % lab) for lab in labels))]
+    for n in names:
+        vals = []
+        for _, r in reports:
+            c = _component(r, n)
+            vals.append("%22s" % ("-" if c is None else "%.1f" % c.get("throughput_per_s", 0)))
+        lines.append("%-12s %s" % (n, "  ".join(vals)))
+    return "\n".join(lines) + "\n"
+
+
+def _compare(labels, reports, out, html, full):
+    """Write comparison.txt/.json (+ compare/index.html); return the text to print."""
+    try:
+        from . import cmd_compare
+    except ImportError:
+        text = _fallback_table(labels, reports)
+        _write(os.path.join(out, "comparison.txt"), text)
+        return text, None
+    rows = cmd_compare.compare_reports(reports)
+    text = cmd_compare.render_text(labels, rows)
+    _write(os.path.join(out, "comparison.txt"), text)
+    _write(os.path.join(out, "comparison.json"),
+           json.dumps(cmd_compare.to_json(labels, rows), indent=1, allow_nan=False) + "\n")
+    page = None
+    if html:
+        try:
+            page = cmd_compare.write_html(labels, rows, reports, os.path.join(out, "compare"))
+        except (ImportError, OSError) as exc:
+            print("looptrace: demo: no comparison page (%s)" % exc, file=sys.stderr)
+    if not full:
+        rows = [r for r in rows if r["section"] == "trace" or
+                (r["section"] == "component" and r["name"] == "script")]
+        text = cmd_compare.render_text(labels, rows)
+    return text, page
+
+
+def _write(path, text):
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise UserError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+
+
+def _html_report(report, directory):
+    try:
+        from . import cmd_report
+        return cmd_report.write_html(report, directory)
+    except (ImportError, AttributeError, UserError, OSError) as exc:
+        print("looptrace: demo: no HTML report in %s (%s)" % (directory, exc), file=sys.stderr)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def run(args):
+    modes = _parse_modes(args.modes)
+    try:
+        if not float(args.duration) > 0:
+            raise ValueError
+    except ValueError:
+        raise UserError("--duration: expected seconds > 0, got %r" % args.duration) from None
+    binary = _demo_binary()
+    demo_args = _demo_args(args)
+    _check_demo_args(binary, demo_args)
+    out = os.path.abspath(args.output)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UserError("-o %s: exists and is not a directory" % out)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise UserError("cannot create %s: %s" % (out, exc.strerror or exc)) from None
+
+    reports, summary, checks = [], [], []
+    for i, mode in enumerate(modes):
+        mdir = os.path.join(out, mode)
+        os.makedirs(mdir, exist_ok=True)
+        print("looptrace: demo: [%d/%d] recording mode %s for %s s"
+              % (i + 1, len(modes), mode, args.duration), file=sys.stderr)
+        try:
+            truth, status = _record(binary, mode, demo_args, os.path.join(mdir, "trace"))
+        except RecordFailed as exc:
+            # A session can vanish under us (another user of the session daemon stopped it):
+            # one more try before giving up.
+            print("looptrace: demo: %s; trying once more" % exc, file=sys.stderr)
+            truth, status = _record(binary, mode, demo_args, os.path.join(mdir, "trace"))
+        _write(os.path.join(mdir, "ground-truth.json"), json.dumps(truth, indent=1) + "\n")
+        if status:
+            print("looptrace: demo: mode %s: the demo could not drain everything at exit "
+                  "(see %s)" % (mode, os.path.join(mdir, "ground-truth.json")), file=sys.stderr)
+        print("looptrace: demo: [%d/%d] analysing mode %s" % (i + 1, len(modes), mode),
+              file=sys.stderr)
+        full_json = os.path.join(mdir, "report-all-processes.json")
+        report = _analyse(os.path.join(mdir, "trace"), full_json)
+        pid = truth.get("pid")
+        mine = only_process(report, pid) if pid is not None else report
+        if len(mine.get("components") or []) == len(report.get("components") or []):
+            os.unlink(full_json)  # nothing else was traced: one report is enough
+        else:
+            print("looptrace: demo: mode %s: the trace also holds other processes; the "
+                  "report keeps process %s only" % (mode, pid), file=sys.stderr)
+        _write(os.path.join(mdir, "report.json"), json.dumps(mine, indent=1) + "\n")
+        if args.html:
+            _html_report(mine, os.path.join(mdir, "html"))
+        ok, lines = count_check(truth, mine)
+        checks.append((mode, ok, lines))
+        summary.append(headline(mode, truth, mine, ok))
+        reports.append((mode, mine))
+
+    print()
+    print("looptrace demo: %s s per mode" % args.duration)
+    print()
+    sys.stdout.write(render_headline(summary))
+    for mode, ok, lines in checks:
+        if not ok:
+            print()
+            print("count check, mode %s (demo's ground truth vs analysis):" % mode)
+            for line in lines:
+                print("  " + line)
+    page = None
+    if len(reports) >= 2:
+        text, page = _compare(modes, reports, out, args.html, args.full)
+        print()
+        print("comparison (baseline %s%s):" % (modes[0], "" if args.full else
+                                                 "; script only, --full for everything"))
+        sys.stdout.write(text)
+    _write(os.path.join(out, "summary.json"), json.dumps(
+        {"schema": SUMMARY_SCHEMA, "duration_s": float(args.duration), "modes": summary,
+         "count_checks": {m: {"ok": ok, "lines": lines} for m, ok, lines in checks}},
+        indent=1) + "\n")
+    sys.stdout.flush()
+    per_mode = ["<mode>/report.json"] + (["<mode>/html/"] if args.html else []) + \
+        ["<mode>/ground-truth.json", "<mode>/trace/"]
+    overall = ["summary.json"] + (["comparison.txt", "comparison.json"] if len(reports) >= 2
+                                  else []) + (["compare/index.html"] if page else [])
+    print("looptrace: demo: results in %s (per mode: %s; %s)"
+          % (out, ", ".join(per_mode), ", ".join(overall)), file=sys.stderr)
+    return 0 if all(ok for _, ok, _ in checks) else 1

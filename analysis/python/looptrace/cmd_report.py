@@ -1,0 +1,206 @@
+"""`looptrace report TRACE...`: analyse recorded traces and print or export the report.
+
+The numbers come from the babeltrace2 sink `sink.looptrace.report` (analysis/bt2), run once
+over every trace folder given (several processes are analysed together). This module only
+vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a terminal table
+(render_text.py), the JSON itself (--json) and CSV files (--csv).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+from . import bt, render_csv, render_text, timespec
+from .errors import UserError
+
+DESCRIPTION = """\
+Analyse one or more trace folders written by `looptrace record` and report, per component,
+how its time splits between busy (handling messages), idle (waiting at the top of its loop),
+blocked inside a handler and blocked elsewhere; per channel, its traffic, depth and queue
+wait; then warnings (blocks-in-handler, saturated, queue-growth, slow-route, lost-events).
+Several folders (e.g. one per process) are analysed together as one system."""
+
+EPILOG = """\
+time formats for --begin/--end:
+  1764198000.5           seconds since the Epoch (absolute trace clock)
+  1764198000500000000    nanoseconds since the Epoch (integers of 13 digits or more)
+  +1.5s  +200ms  +750us  relative to the first event of the trace (units ns, us, ms, s, m,
+                         h; no unit means seconds)
+
+outputs:
+  default          tables on stdout (durations in ns/us/ms/s, times as % of wall time)
+  --json FILE|-    the schema-v1 JSON report exactly as the analysis produced it
+                   ('-' = stdout, and then no table is printed)
+  --csv DIR        components.csv, channels.csv, routes.csv, flows.csv (one row per flow
+                   hop) and warnings.csv
+  --html DIR       DIR/index.html: one self-contained page with tables and charts
+
+exit status: 0 on success, 2 on bad input (missing or corrupt trace, no looptrace events,
+bad option), with a one-line reason on stderr.
+
+environment:
+  LOOPTRACE_BABELTRACE2  the babeltrace2 program to run (default: babeltrace2 on PATH)
+  LOOPTRACE_PLUGIN_PATH  folder holding the looptrace babeltrace2 plugin (looptrace.so)
+
+examples:
+  looptrace report trace/
+  looptrace report trace/ --json report.json --csv report-csv/
+  looptrace report server-trace/ client-trace/ --begin +2s --end +5s
+"""
+
+
+def _time(option, text):
+    """Parse a --begin/--end value; UserError with a one-line reason."""
+    if text is None:
+        return None
+    try:
+        return timespec.parse(text)
+    except timespec.TimeSpecError as exc:
+        raise UserError("%s: %s" % (option, exc))
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "report",
+        help="analyse recorded traces: per-component and per-channel tables, warnings",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("traces", nargs="+", metavar="TRACE",
+                   help="trace folder written by `looptrace record` (or any folder holding "
+                        "CTF traces); several are analysed together")
+    p.add_argument("--json", metavar="FILE", dest="json_out",
+                   help="write the schema-v1 JSON report to FILE ('-' for stdout)")
+    p.add_argument("--csv", metavar="DIR", dest="csv_dir",
+                   help="write components/channels/routes/flows/warnings .csv into DIR "
+                        "(created if missing)")
+    p.add_argument("--html", metavar="DIR", dest="html_dir",
+                   help="write a self-contained HTML report (DIR/index.html, charts inline)")
+    p.add_argument("--begin", metavar="TIME",
+                   help="ignore events before TIME (absolute, or '+offset' from the trace "
+                        "start)")
+    p.add_argument("--end", metavar="TIME",
+                   help="ignore events after TIME (absolute, or '+offset' from the trace "
+                        "start)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="do not print the tables (only write --json/--csv/--html outputs)")
+    p.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="show progress on stderr for long analyses (default: when stderr "
+                        "is a terminal)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="never show progress")
+    p.set_defaults(func=run)
+    return p
+
+
+def check_json_dest(dest):
+    """UserError unless a file can be created at `dest` (its folder exists)."""
+    if os.path.isdir(dest):
+        raise UserError("--json %s: is a directory" % bt.show(dest))
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent):
+        raise UserError("--json %s: folder %s does not exist" % (bt.show(dest), bt.show(parent)))
+
+
+def check_outputs(args):
+    """Catch unusable output paths before a possibly long analysis; UserError."""
+    if args.json_out and args.json_out != "-":
+        check_json_dest(args.json_out)
+    for flag, d in (("--csv", args.csv_dir), ("--html", getattr(args, "html_dir", None))):
+        if d and os.path.exists(d) and not os.path.isdir(d):
+            raise UserError("%s %s: exists and is not a directory" % (flag, bt.show(d)))
+
+
+def write_json(raw, dest):
+    """Write the sink's JSON bytes to `dest` ('-' = stdout) atomically; UserError on failure."""
+    if dest == "-":
+        out = sys.stdout.buffer
+        out.write(raw)
+        if not raw.endswith(b"\n"):
+            out.write(b"\n")
+        out.flush()
+        return
+    check_json_dest(dest)
+    parent = os.path.dirname(os.path.abspath(dest))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".looptrace-", suffix=".json", dir=parent)
+    except OSError as exc:
+        raise UserError("--json %s: %s" % (bt.show(dest), exc.strerror))
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)  # as open() would create it, not mkstemp's 0600
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            if not raw.endswith(b"\n"):
+                f.write(b"\n")
+        os.replace(tmp, dest)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UserError("cannot write %s: %s" % (bt.show(dest), exc.strerror))
+
+
+def write_html(report, directory):
+    """DIR/index.html via looptrace.html; UserError when matplotlib or the folder fails."""
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise UserError("--html %s: exists and is not a directory" % bt.show(directory))
+    try:
+        from . import html
+    except ImportError as exc:
+        raise UserError("--html needs matplotlib (python3-matplotlib): %s" % exc)
+    try:
+        return html.write_html(report, directory)
+    except OSError as exc:
+        raise UserError("--html %s: %s" % (bt.show(directory), exc.strerror or exc))
+
+
+def emit(report, raw, args):
+    """Write every output `args` asks for. Returns the exit status."""
+    notes = []
+    if args.json_out:
+        write_json(raw, args.json_out)
+        if args.json_out != "-":
+            notes.append("looptrace: JSON report written to %s" % bt.show(args.json_out))
+    if getattr(args, "html_dir", None):
+        path = write_html(report, args.html_dir)
+        notes.append("looptrace: HTML report written to %s" % bt.show(path))
+    if args.csv_dir:
+        render_csv.write_csv(report, args.csv_dir)
+        notes.append("looptrace: CSV files (components, channels, routes, flows, warnings) "
+                     "written to %s" % bt.show(args.csv_dir))
+    if not args.quiet and args.json_out != "-":
+        sys.stdout.write(render_text.render(report))
+        sys.stdout.flush()
+    for n in notes:
+        print(n, file=sys.stderr)
+    return 0
+
+
+def analyse(traces, begin=None, end=None, progress=False):
+    """(report dict, raw JSON bytes) for `traces` analysed together; `begin`/`end` are
+    time strings as on the command line. Raises UserError with a one-line reason."""
+    b = _time("--begin", begin) if isinstance(begin, str) else begin
+    e = _time("--end", end) if isinstance(end, str) else end
+    try:
+        timespec.check_window(b, e)
+    except timespec.TimeSpecError as exc:
+        raise UserError(str(exc))
+    return bt.run_report(list(traces), begin=b, end=e, progress=progress)
+
+
+def run(args):
+    check_outputs(args)
+    report, raw = analyse(args.traces, args.begin, args.end, args.progress)
+    try:
+        return emit(report, raw, args)
+    except BrokenPipeError:
+        # `looptrace report ... | head`: the reader left; not an error, and no traceback at
+        # interpreter exit when Python flushes stdout again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -1,0 +1,468 @@
+"""The HTML report: one self-contained index.html built from a schema-v1 report dict.
+
+write_html(report, out_dir) is what `looptrace report TRACE --html DIR` calls. The page has
+no external resource (styles inline, charts inline SVG from charts.py) so it can be mailed,
+archived or opened offline. Every string taken from the trace (component, channel, kind and
+object names, warning messages) is untrusted and goes through esc() before it reaches the
+page; inside SVG it is escaped by matplotlib's XML writer.
+
+Standalone use (for tests and ad-hoc rendering): python3 -m looptrace.html REPORT.json DIR
+"""
+
+import html as _html
+import json
+import os
+import re
+import sys
+
+from . import charts
+
+SCHEMA = "looptrace-report/1"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def esc(value):
+    """Text safe inside HTML element content and double- or single-quoted attributes."""
+    if value is None:
+        return "\u2013"
+    return _html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def fmt_ns(ns):
+    """A duration in ns in a human unit: '850 ns', '12.3 µs', '4.56 ms', '1.23 s'."""
+    if not _num(ns):
+        return "\u2013"
+    ns = float(ns)
+    a = abs(ns)
+    if a < 1e3:
+        return "%.0f ns" % ns
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("\u00b5s", 1e3)):
+        if a >= scale:
+            v = ns / scale
+            return ("%.3g %s" % (v, unit)) if abs(v) < 100 else ("%.0f %s" % (v, unit))
+    return "%.0f ns" % ns
+
+
+def fmt_num(v, digits=3):
+    if not _num(v):
+        return "\u2013"
+    if isinstance(v, int):
+        return "{:,}".format(v).replace(",", "\u202f")
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000:
+        return "{:,.0f}".format(v).replace(",", "\u202f")
+    return "%.*g" % (digits, v)
+
+
+def fmt_pct(part, whole):
+    if not _num(part) or not _num(whole) or whole <= 0:
+        return "\u2013"
+    return "%.1f %%" % (100.0 * part / whole)
+
+
+def _obj(entry, channels_by_id):
+    """A readable name for the object a block waited on."""
+    for key in ("object_name", "channel_name"):
+        if entry.get(key):
+            return str(entry[key])
+    ch = entry.get("channel")
+    if isinstance(ch, str) and ch:
+        return ch
+    if _num(ch) and ch in channels_by_id:
+        return str(channels_by_id[ch].get("name", ch))
+    obj = entry.get("object")
+    if _num(obj) and obj:
+        return "0x%x" % int(obj)
+    if isinstance(obj, str) and obj:
+        return obj
+    return None
+
+
+def component_sentences(report):
+    """Plain-words findings, one per component that blocks notably, as (severity, text) with
+    `text` already escaped HTML (names wrapped in <code>)."""
+    chans = {c.get("id"): c for c in report.get("channels") or []}
+    out = []
+    for c in report.get("components") or []:
+        t = c.get("time_ns") or {}
+        wall = c.get("wall_ns") or 0
+        if not wall:
+            continue
+        bih = t.get("blocked_in_handler") or 0
+        bo = t.get("blocked_outside") or 0
+        name = "<code>%s</code>" % esc(c.get("name"))
+        entries = [e for e in c.get("blocked_by") or [] if _num(e.get("ns"))]
+        if bih / wall >= 0.05:
+            inside = entries
+            if entries and charts.split_is_exact([c]):
+                inside = [dict(e, ns=charts.inside_handler_ns(e)) for e in entries
+                          if charts.inside_handler_ns(e)]
+            text = "%s blocked inside its handlers for %.0f %% of its time" % (
+                name, 100.0 * bih / wall)
+            if inside:
+                top = max(inside, key=lambda e: e["ns"])
+                share = top["ns"] / max(sum(e["ns"] for e in inside), 1)
+                what = esc(top.get("reason", "?"))
+                obj = _obj(top, chans)
+                if obj:
+                    what += " of <code>%s</code>" % esc(obj)
+                text += ", %s on %s (%.0f %% of that blocking, %s times)" % (
+                    "mostly" if share >= 0.5 else "largely", what, 100 * share,
+                    fmt_num(top.get("count")))
+            busy = t.get("busy") or 0
+            text += "; it was busy %.0f %% of its time." % (100.0 * busy / wall)
+            out.append(("bad" if bih / wall >= 0.2 else "warn", text))
+        elif bo / wall >= 0.2:
+            out.append(("warn", "%s was blocked outside its handlers for %.0f %% of its time." % (
+                name, 100.0 * bo / wall)))
+        util = c.get("utilization")
+        if _num(util) and util > 0.9:
+            out.append(("warn", "%s is saturated: busy %.0f %% of its time." % (name, 100 * util)))
+    return out
+
+
+def _css():
+    return """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
+max-width:1150px;padding:1em 1.5em;color:#222;line-height:1.4}
+h1{font-size:1.5em;margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;
+margin-top:1.6em} h3{margin-bottom:.3em}
+.meta{color:#555;font-size:.9em}
+.banner{padding:.6em 1em;border-radius:6px;margin:.5em 0;border:1px solid}
+.bad{background:#ffebee;border-color:#e57373}
+.warn{background:#fff8e1;border-color:#ffca28}
+.lost{background:#fce4ec;border-color:#d81b60;font-weight:600}
+.ok{background:#e8f5e9;border-color:#81c784}
+table{border-collapse:collapse;margin:.5em 0;font-size:.88em}
+th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right;vertical-align:top}
+th{background:#f4f6f8} td.l,th.l{text-align:left}
+code{background:#f1f1f1;padding:0 .25em;border-radius:3px;word-break:break-all}
+.chart svg{width:100%;max-width:1100px;height:auto}
+.note{color:#555;font-style:italic}
+.sw{display:inline-block;width:.9em;height:.9em;margin:0 .25em 0 .8em;vertical-align:middle}
+details{margin:.3em 0}
+"""
+
+
+def _table(headers, rows, left_cols=1):
+    """rows: lists of already-escaped HTML cells."""
+    h = "".join(
+        '<th class="l">%s</th>' % x if i < left_cols else "<th>%s</th>" % x
+        for i, x in enumerate(headers)
+    )
+    body = []
+    for r in rows:
+        body.append(
+            "<tr>%s</tr>"
+            % "".join(
+                '<td class="l">%s</td>' % x if i < left_cols else "<td>%s</td>" % x
+                for i, x in enumerate(r)
+            )
+        )
+    return "<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>" % (h, "".join(body))
+
+
+def _pcts(d):
+    d = d or {}
+    return [fmt_ns(d.get(q)) for q in ("p50", "p90", "p99", "max")]
+
+
+def _chart(svg, caption=None):
+    cap = '<p class="note">%s</p>' % caption if caption else ""
+    return '<div class="chart">%s%s</div>' % (svg, cap)
+
+
+def _warning_target(w, comps_by_id, chans_by_id):
+    for key, table in (("component", comps_by_id), ("channel", chans_by_id), ("route", None)):
+        if key in w and w[key] is not None:
+            v = w[key]
+            if w.get("name") is not None:
+                v = w["name"]
+            elif table is not None and _num(v):
+                hit = table.get((w.get("pid"), v)) or table.get(v)
+                if hit:
+                    v = hit.get("name", v)
+            return " %s <code>%s</code>" % (key, esc(v))
+    return ""
+
+
+def _who(name):
+    """A hop end: a component name, or a note when the sender was outside any component."""
+    if name is None or name == "":
+        return '<span class="note">outside any component</span>'
+    return "<code>%s</code>" % esc(name)
+
+
+def render(report):
+    """The complete page for `report` (a schema-v1 dict) as a string."""
+    if not isinstance(report, dict):
+        raise ValueError("report must be a JSON object")
+    tr = report.get("trace") or {}
+    comps = [c for c in report.get("components") or [] if isinstance(c, dict)]
+    chans = [c for c in report.get("channels") or [] if isinstance(c, dict)]
+    routes = [r for r in report.get("routes") or [] if isinstance(r, dict)]
+    flows = report.get("flows") or {}
+    # Ids are per process: index by (pid, id), and by id alone for single-process reports.
+    comps_by_id = {(c.get("pid"), c.get("id")): c for c in comps}
+    chans_by_id = {(c.get("pid"), c.get("id")): c for c in chans}
+    if len({c.get("pid") for c in comps + chans}) <= 1:
+        comps_by_id.update({c.get("id"): c for c in comps})
+        chans_by_id.update({c.get("id"): c for c in chans})
+    begin = tr.get("begin_ns") or 0
+    end = tr.get("end_ns") or begin
+    p = []
+    p.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+    p.append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+    p.append("<title>looptrace report: %s</title>" % esc(tr.get("path") or "trace"))
+    p.append("<style>%s</style></head><body>" % _css())
+    p.append("<h1>looptrace report</h1>")
+    p.append(
+        '<p class="meta">Trace <code>%s</code> &middot; %s &middot; %s events &middot; '
+        "%d components, %d channels, %d routes &middot; schema %s</p>"
+        % (esc(tr.get("path")), fmt_ns(end - begin), fmt_num(tr.get("events")), len(comps),
+           len(chans), len(routes), esc(report.get("schema")))
+    )
+
+    # Banners: losses first, then findings in plain words, then the analysis' warnings.
+    lost = tr.get("lost_events") or 0
+    windows = tr.get("lost_windows") or []
+    if lost:
+        span = sum((w[1] - w[0]) for w in windows if isinstance(w, list) and len(w) == 2)
+        p.append(
+            '<div class="banner lost">%s events were lost in %d window%s (%s in total). '
+            "Numbers for time near those windows are not exact.</div>"
+            % (fmt_num(lost), len(windows), "" if len(windows) == 1 else "s", fmt_ns(span))
+        )
+    for sev, text in component_sentences(report):
+        p.append('<div class="banner %s">%s</div>' % (sev, text))
+    warnings = [w for w in report.get("warnings") or [] if isinstance(w, dict)]
+    if warnings:
+        items = "".join(
+            "<li><b>%s</b>%s: %s</li>"
+            % (esc(w.get("kind")), _warning_target(w, comps_by_id, chans_by_id),
+               esc(w.get("message")))
+            for w in warnings
+        )
+        p.append('<div class="banner warn"><b>Warnings</b><ul>%s</ul></div>' % items)
+    elif not lost:
+        p.append('<div class="banner ok">No warnings.</div>')
+
+    # Components
+    p.append("<h2>Components</h2>")
+    if not comps:
+        p.append('<p class="note">The trace has no components.</p>')
+    else:
+        if len(comps) > charts.MAX_ROWS:
+            p.append('<p class="note">Charts show the first %d of %d components.</p>'
+                     % (charts.MAX_ROWS, len(comps)))
+        p.append(_chart(charts.time_split(comps),
+                         "Hatched: time blocked inside handlers, one shade per reason."
+                         + ("" if charts.split_is_exact(comps)
+                            else " The report does not say which blocking happened inside "
+                                 "handlers: blocked-in-handler time is split by reason in "
+                                 "proportion to all blocking (an estimate).")))
+        if any(c.get("series") for c in comps):
+            p.append(_chart(charts.state_timeline(comps, begin, end)))
+            p.append(_chart(charts.throughput(comps, begin, end)))
+        else:
+            p.append('<p class="note">The report has no time series: no timeline or '
+                     "throughput-over-time chart.</p>")
+        rows = []
+        for c in comps:
+            t = c.get("time_ns") or {}
+            w = c.get("wall_ns")
+            implicit = ' <small class="note">(thread, no component_begin)</small>' \
+                if c.get("implicit") else ""
+            rows.append(
+                ["<code>%s</code>%s" % (esc(c.get("name")), implicit), esc(c.get("pid")),
+                 esc(c.get("tid")),
+                 fmt_ns(w)]
+                + ["%s<br><small>%s</small>" % (fmt_pct(t.get(k), w), fmt_ns(t.get(k)))
+                   for k in ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")]
+                + [fmt_num(c.get("messages")), fmt_num(c.get("throughput_per_s"))]
+            )
+        p.append(_table(["component", "pid", "tid", "wall", "busy", "idle", "blocked in handler",
+                         "blocked outside", "outside", "messages", "msg/s"], rows))
+        p.append("<h3>Handler and queue-wait times</h3>")
+        p.append(_table(
+            ["component", "handle p50", "p90", "p99", "max", "queue wait p50", "p90", "p99",
+             "max", "utilization"],
+            [["<code>%s</code>" % esc(c.get("name"))] + _pcts(c.get("handle_ns"))
+             + _pcts(c.get("queue_wait_ns")) + [fmt_pct(c.get("utilization"), 1)] for c in comps]))
+        blocked = [(c, e) for c in comps for e in c.get("blocked_by") or [] if isinstance(e, dict)]
+        if blocked:
+            p.append("<h3>What components blocked on</h3>")
+            rows = []
+            for c, e in sorted(blocked, key=lambda ce: -(ce[1].get("ns") or 0)):
+                inside = charts.inside_handler_ns(e)
+                if inside is not None and "in_handler" not in e:
+                    inside = fmt_ns(inside)
+                elif inside is not None:
+                    inside = "yes" if e["in_handler"] else "no"
+                rows.append(["<code>%s</code>" % esc(c.get("name")), esc(e.get("reason")),
+                             "<code>%s</code>" % esc(_obj(e, chans_by_id)),
+                             esc("0x%x" % e["where"] if _num(e.get("where")) else e.get("where")),
+                             "\u2013" if inside is None else inside,
+                             fmt_ns(e.get("ns")), fmt_num(e.get("count"))])
+            p.append(_table(["component", "reason", "object", "where", "in handler", "time",
+                             "count"], rows, left_cols=5))
+
+    # Channels
+    p.append("<h2>Channels</h2>")
+    if not chans:
+        p.append('<p class="note">The trace declares no channels.</p>')
+    else:
+        with_series = [c for c in chans if c.get("series")]
+        if with_series:
+            p.append(_chart(charts.channel_depth(with_series, begin)))
+        missing = [c for c in chans if not c.get("series")]
+        if missing:
+            p.append('<p class="note">No depth-over-time series in the report for %s; '
+                     "their mean and max depth are in the table.</p>"
+                     % ", ".join("<code>%s</code>" % esc(c.get("name")) for c in missing[:20])
+                     + ("" if len(missing) <= 20 else " and %d more" % (len(missing) - 20)))
+        p.append(_chart(charts.percentiles(chans, "queue_wait_ns", "Queue wait per channel")))
+        if any((c.get("send_blocked_ns") or 0) > 0 for c in chans):
+            p.append(_chart(charts.backpressure(chans)))
+        else:
+            p.append('<p class="note">No sender ever blocked on a full channel (no '
+                     "backpressure).</p>")
+        rows = []
+        for c in chans:
+            ll = c.get("littles_law") or {}
+            cap = c.get("capacity")
+            rows.append(["<code>%s</code>" % esc(c.get("name")),
+                         "unbounded" if cap == 0 else fmt_num(cap), fmt_num(c.get("sends")),
+                         fmt_num(c.get("recvs")), fmt_num(c.get("max_depth")),
+                         fmt_num(c.get("mean_depth"))] + _pcts(c.get("queue_wait_ns"))
+                        + [fmt_ns(c.get("send_blocked_ns")), fmt_num(ll.get("ratio"))])
+        p.append(_table(["channel", "capacity", "sends", "recvs", "max depth", "mean depth",
+                         "wait p50", "p90", "p99", "max", "send blocked", "Little L/(\u03bbW)"],
+                        rows))
+
+    # Routes
+    if routes:
+        p.append("<h2>Routes</h2>")
+        rows = []
+        for r in routes:
+            owner = r.get("owner_name", r.get("owner"))
+            hit = comps_by_id.get((r.get("pid"), owner)) or comps_by_id.get(owner)
+            if "owner_name" not in r and hit:
+                owner = hit.get("name")
+            rows.append([esc(r.get("id")), "<code>%s</code>" % esc(owner),
+                         fmt_num(r.get("dispatches"))] + _pcts(r.get("dispatch_ns")))
+        p.append(_table(["route", "owner", "dispatches", "dispatch p50", "p90", "p99", "max"],
+                        rows, left_cols=2))
+
+    # Flows
+    p.append("<h2>Flows</h2>")
+    if not flows or not flows.get("count"):
+        p.append('<p class="note">No request/reply flows in the trace.</p>')
+    else:
+        p.append("<p>%s flows (a request and the messages sent on its behalf).</p>"
+                 % fmt_num(flows.get("count")))
+        lat = flows.get("latency_ns") or {}
+        if any(_num(lat.get(q)) for q in ("p50", "p90", "p99", "max")):
+            p.append(_chart(charts.flow_latency(lat)))
+            p.append(_table(["", "p50", "p90", "p99", "max"],
+                            [["end-to-end latency"] + _pcts(lat)]))
+        hop_list = [h for h in flows.get("hops") or [] if isinstance(h, dict)]
+        if hop_list:
+            named = []
+            for h in hop_list:
+                h = dict(h)
+                for k in ("from", "to"):
+                    if _num(h.get(k)) and h[k] in comps_by_id:
+                        h[k] = comps_by_id[h[k]].get("name")
+                named.append(h)
+            chart_hops = [dict(h, **{k: h.get(k) or "(outside)" for k in ("from", "to")})
+                          for h in named]
+            p.append(_chart(charts.hops(chart_hops),
+                            "Mean time per hop: queued before the handler started, then in "
+                            "the handler."))
+            p.append(_table(["from", "to", "hops", "queued (mean)", "in handler (mean)"],
+                            [[_who(h.get("from")), _who(h.get("to")), fmt_num(h.get("count")),
+                              fmt_ns(h.get("queue_ns")), fmt_ns(h.get("handle_ns"))]
+                             for h in named], left_cols=2))
+        cp = flows.get("critical_path")
+        if cp and all(isinstance(x, dict) for x in cp):
+            crit = flows.get("critical_flow") or {}
+            p.append("<h3>Slowest flow%s</h3>" % (
+                " (%s end to end)" % fmt_ns(crit.get("latency_ns"))
+                if _num(crit.get("latency_ns")) else ""))
+            p.append(_table(["message", "from", "to", "queued", "in handler"],
+                            [[esc(x.get("msg")), _who(x.get("from")), _who(x.get("to")),
+                              fmt_ns(x.get("queue_ns")), fmt_ns(x.get("handle_ns"))]
+                             for x in cp], left_cols=3))
+        elif cp:
+            parts = []
+            for x in cp:
+                if _num(x) and x in comps_by_id:
+                    x = comps_by_id[x].get("name")
+                parts.append("<code>%s</code>" % esc(x))
+            p.append("<p>Critical path: %s</p>" % " \u2192 ".join(parts))
+
+    par = report.get("parallelism") or {}
+    if par:
+        p.append("<h2>Parallelism</h2><p>On average %s components were busy at once (at most %s)."
+                 "</p>" % (fmt_num(par.get("mean_busy_components")),
+                           fmt_num(par.get("max_busy_components"))))
+    p.append('<p class="meta">Generated by looptrace from the schema-v1 report; charts are inline '
+             "SVG, the page loads nothing from elsewhere.</p></body></html>\n")
+    return "\n".join(p)
+
+
+def write_html(report, out_dir):
+    """Write out_dir/index.html for `report` (schema-v1 dict), creating out_dir if needed, and
+    return the path of index.html. Raises errors.UserError (one line) when the folder or the
+    file cannot be written."""
+    from .errors import UserError
+
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise UserError("--html %s: %s" % (_show(out_dir), exc.strerror or exc))
+    page = render(report)
+    path = os.path.join(out_dir, "index.html")
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(page)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UserError("cannot write %s: %s" % (_show(path), exc.strerror or exc))
+    return path
+
+
+def _show(path):
+    return _CONTROL.sub("?", str(path))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python3 -m looptrace.html REPORT.json OUT_DIR", file=sys.stderr)
+        return 2
+    from .errors import UserError
+
+    try:
+        with open(argv[0], encoding="utf-8") as f:
+            report = json.load(f)
+        print(write_html(report, argv[1]))
+    except (OSError, ValueError, UserError) as exc:
+        print("looptrace: %s" % exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

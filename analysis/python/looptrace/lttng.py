@@ -1,0 +1,204 @@
+"""Session control for `looptrace record`: the session daemon and one recording session.
+
+Drives the `lttng` command-line client (lttng-tools 2.13) rather than liblttng-ctl, so that
+nothing beyond lttng-tools is needed. Every failure is raised as errors.UserError with a one-line
+reason. The caller owns what it starts: Sessiond.stop() stops only a daemon this process started
+(by its pid), and Session.destroy() is idempotent.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+from .errors import UserError
+
+SESSIOND_START_TIMEOUT = 15.0  # s, until `lttng list` answers
+SESSIOND_STOP_TIMEOUT = 10.0  # s, after SIGTERM before SIGKILL
+
+
+def _tool(name):
+    path = shutil.which(name)
+    if not path:
+        raise UserError("LTTng is not installed: '%s' not found on PATH "
+                        "(install lttng-tools and liblttng-ust)" % name)
+    return path
+
+
+def lttng_path():
+    """Absolute path of the `lttng` client, or UserError if LTTng is not installed."""
+    return _tool("lttng")
+
+
+def _run(args, timeout=60):
+    """Run `lttng --no-sessiond ARGS`; return (status, combined output)."""
+    cmd = [lttng_path(), "--no-sessiond"] + list(args)
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return 124, "timed out after %d s" % timeout
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def _last_error(output):
+    """The most useful line of an lttng client's output for a one-line message."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    line = (errors or lines or ["no output"])[-1]
+    return line[len("Error:"):].strip() if line.startswith("Error:") else line
+
+
+def sessiond_answers():
+    """True when a session daemon of this user (or root's, for root) answers `lttng list`."""
+    status, _ = _run(["list"], timeout=20)
+    return status == 0
+
+
+def _pidfile():
+    if os.geteuid() == 0:
+        return "/var/run/lttng/lttng-sessiond.pid"
+    home = os.environ.get("LTTNG_HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".lttng", "lttng-sessiond.pid")
+
+
+def _unblock_signals():
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is not alive for our purposes.
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Sessiond:
+    """A session daemon: the one already answering, or one this object started."""
+
+    def __init__(self):
+        self.pid = None  # pid of the daemon we started; None if we use an existing one
+
+    def ensure(self):
+        """Use the running session daemon, or start one (`lttng-sessiond --daemonize`) and
+        wait until it answers. Raises UserError when LTTng is missing or it cannot start."""
+        lttng_path()
+        if sessiond_answers():
+            return
+        sessiond = os.environ.get("LOOPTRACE_LTTNG_SESSIOND") or _tool("lttng-sessiond")
+        try:
+            # The daemon must not inherit signals blocked by `record` (it is stopped by
+            # SIGTERM).
+            proc = subprocess.run([sessiond, "--daemonize"], stdin=subprocess.DEVNULL,
+                                  preexec_fn=_unblock_signals,  # noqa: PLW1509
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  timeout=SESSIOND_START_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UserError("cannot start the LTTng session daemon (%s): %s"
+                            % (sessiond, exc)) from None
+        if proc.returncode != 0:
+            # Another daemon may have started meanwhile: use it, never stop it.
+            if sessiond_answers():
+                return
+            raise UserError("cannot start the LTTng session daemon: %s exited with status "
+                            "%d: %s" % (sessiond, proc.returncode,
+                                        _last_error(proc.stdout.decode("utf-8", "replace"))))
+        self.pid = self._read_pid()
+        deadline = time.monotonic() + SESSIOND_START_TIMEOUT
+        while not sessiond_answers():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise UserError("the LTTng session daemon started but does not answer "
+                                "`lttng list`")
+            time.sleep(0.1)
+
+    @staticmethod
+    def _read_pid():
+        try:
+            with open(_pidfile(), encoding="ascii") as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def stop(self):
+        """Stop the daemon this object started (SIGTERM, then SIGKILL); idempotent."""
+        pid, self.pid = self.pid, None
+        if not pid:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + SESSIOND_STOP_TIMEOUT
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                break
+            time.sleep(0.05)
+
+
+class Session:
+    """One recording session writing a CTF trace to `output`."""
+
+    CHANNEL = "looptrace"
+    CONTEXTS = ("vtid", "vpid", "procname", "ip")
+    EVENTS = "looptrace:*,looptrace_preload:*"
+
+    def __init__(self, output):
+        self.output = output
+        self.name = "looptrace-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        self.created = False
+        self.started = False
+
+    def _check(self, args, what):
+        status, out = _run(args)
+        if status != 0:
+            raise UserError("%s failed: %s" % (what, _last_error(out)))
+
+    def create(self, subbuf_size, num_subbuf, buffering):
+        """Create the session with one UST channel sized for high event rates, the contexts,
+        and the looptrace events enabled. Raises UserError; destroy() cleans up after it."""
+        self._check(["create", self.name, "--output=" + self.output], "lttng create")
+        self.created = True
+        self._check(["enable-channel", "--userspace", "--session=" + self.name,
+                     "--buffers-uid" if buffering == "per-uid" else "--buffers-pid",
+                     "--subbuf-size=" + subbuf_size, "--num-subbuf=" + str(num_subbuf),
+                     self.CHANNEL], "lttng enable-channel")
+        ctx = []
+        for c in self.CONTEXTS:
+            ctx += ["--type=" + c]
+        self._check(["add-context", "--userspace", "--session=" + self.name,
+                     "--channel=" + self.CHANNEL] + ctx, "lttng add-context")
+        self._check(["enable-event", "--userspace", "--session=" + self.name,
+                     "--channel=" + self.CHANNEL, self.EVENTS], "lttng enable-event")
+
+    def start(self):
+        self._check(["start", self.name], "lttng start")
+        self.started = True
+
+    def stop(self):
+        """Stop recording and wait until the buffers are flushed to disk."""
+        if self.started:
+            self.started = False
+            self._check(["stop", self.name], "lttng stop")
+
+    def destroy(self):
+        """Destroy the session (its trace files stay); idempotent, never raises."""
+        if not self.created:
+            return
+        self.created = False
+        _run(["destroy", self.name])

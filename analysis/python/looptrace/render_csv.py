@@ -1,0 +1,157 @@
+"""CSV export of a schema-v1 report: one file per table, written with the csv module.
+
+Files (all with a header row, numbers in their JSON units, ns for durations, empty cells for
+unknown values): components.csv, channels.csv, routes.csv, flows.csv (one row per flow hop)
+and warnings.csv. Names are written as recorded (the csv module quotes commas, quotes and
+newlines), so a spreadsheet shows exactly what the traced program named things.
+"""
+
+import csv
+import os
+
+from .errors import UserError
+
+STATS = ("p50", "p90", "p99", "max")
+TIME_KEYS = ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _stats(d, prefix):
+    d = d if isinstance(d, dict) else {}
+    return {"%s_%s" % (prefix, s): d.get(s) for s in STATS}
+
+
+def _stat_cols(prefix):
+    return ["%s_%s" % (prefix, s) for s in STATS]
+
+
+COMPONENT_COLS = (
+    ["id", "name", "pid", "tid", "wall_ns"]
+    + ["%s_ns" % k for k in TIME_KEYS]
+    + ["messages", "throughput_per_s", "utilization"]
+    + _stat_cols("handle_ns")
+    + _stat_cols("queue_wait_ns")
+)
+
+CHANNEL_COLS = (
+    ["id", "name", "capacity", "sends", "recvs", "max_depth", "mean_depth"]
+    + _stat_cols("queue_wait_ns")
+    + ["send_blocked_ns", "littles_law_L", "littles_law_lambda", "littles_law_W",
+       "littles_law_ratio"]
+)
+
+ROUTE_COLS = ["id", "pid", "owner", "owner_name", "chan", "dispatches"] + \
+    _stat_cols("dispatch_ns")
+
+# A hop's from/to are as the analysis wrote them (component names; ids and pids beside them).
+HOP_COLS = ["hop", "from", "from_id", "from_pid", "to", "to_id", "to_pid", "count",
+            "queue_ns", "handle_ns", "max_queue_ns", "max_handle_ns"]
+
+WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
+
+
+def _name_of(report, section, ref, pid=None):
+    from .render_text import find_item
+
+    item = find_item(report, section, ref, pid)
+    return item.get("name") if item else None
+
+
+def component_records(report):
+    for c in report.get("components") or []:
+        t = c.get("time_ns") or {}
+        rec = {k: c.get(k) for k in ("id", "name", "pid", "tid", "wall_ns", "messages",
+                                     "throughput_per_s", "utilization")}
+        rec.update({"%s_ns" % k: t.get(k) for k in TIME_KEYS})
+        rec.update(_stats(c.get("handle_ns"), "handle_ns"))
+        rec.update(_stats(c.get("queue_wait_ns"), "queue_wait_ns"))
+        yield rec
+
+
+def channel_records(report):
+    for ch in report.get("channels") or []:
+        rec = {k: ch.get(k) for k in ("id", "name", "capacity", "sends", "recvs", "max_depth",
+                                      "mean_depth", "send_blocked_ns")}
+        rec.update(_stats(ch.get("queue_wait_ns"), "queue_wait_ns"))
+        ll = ch.get("littles_law") or {}
+        for k in ("L", "lambda", "W", "ratio"):
+            rec["littles_law_" + k] = ll.get(k)
+        yield rec
+
+
+def route_records(report):
+    for r in report.get("routes") or []:
+        rec = {k: r.get(k) for k in ("id", "pid", "owner", "chan", "dispatches")}
+        rec["owner_name"] = _name_of(report, "components", r.get("owner"), r.get("pid"))
+        rec.update(_stats(r.get("dispatch_ns"), "dispatch_ns"))
+        yield rec
+
+
+def hop_records(report):
+    flows = report.get("flows") or {}
+    for i, h in enumerate(flows.get("hops") or []):
+        rec = {k: h.get(k) for k in HOP_COLS}
+        rec["hop"] = i
+        yield rec
+
+
+def warning_records(report):
+    sections = {"component": "components", "channel": "channels", "route": "routes"}
+    for w in report.get("warnings") or []:
+        rec = {"kind": w.get("kind"), "message": w.get("message"), "value": w.get("value"),
+               "pid": w.get("pid")}
+        for kind, section in sections.items():
+            if w.get(kind) is not None:
+                rec["subject_type"] = kind
+                rec["subject"] = w[kind]
+                rec["subject_name"] = w.get("name")
+                if rec["subject_name"] is None:
+                    rec["subject_name"] = _name_of(report, section, w[kind], w.get("pid"))
+                break
+        yield rec
+
+
+TABLES = (
+    ("components.csv", COMPONENT_COLS, component_records),
+    ("channels.csv", CHANNEL_COLS, channel_records),
+    ("routes.csv", ROUTE_COLS, route_records),
+    ("flows.csv", HOP_COLS, hop_records),
+    ("warnings.csv", WARNING_COLS, warning_records),
+)
+
+
+def write_csv(report, directory):
+    """Write the five CSV files into `directory` (created if missing); returns their paths.
+
+    Raises UserError when the directory cannot be created or a file cannot be written.
+    """
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise UserError("--csv %s: exists and is not a directory" % directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise UserError("--csv %s: cannot create directory: %s" % (directory, exc.strerror))
+    written = []
+    for filename, cols, records in TABLES:
+        path = os.path.join(directory, filename)
+        try:
+            with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+                w = csv.writer(f)
+                w.writerow(cols)
+                for rec in records(report):
+                    w.writerow([_cell(rec.get(c)) for c in cols])
+        except OSError as exc:
+            raise UserError("cannot write %s: %s" % (path, exc.strerror))
+        written.append(path)
+    return written

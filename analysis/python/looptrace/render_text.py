@@ -1,0 +1,381 @@
+"""Terminal rendering of a schema-v1 report: component and channel tables, warnings, losses.
+
+Everything here is a pure function of the report dictionary (as loaded from the sink's JSON),
+so it is unit tested against fixture files without babeltrace2. Names come from the traced
+program and are untrusted: escape() makes them safe to print (control and invisible
+characters become \\xNN / \\uNNNN, a backslash becomes \\\\) and columns widen to fit the
+longest name: nothing is truncated.
+"""
+
+import unicodedata
+
+# ---------------------------------------------------------------------------------------------
+# Escaping and display width
+
+
+def _needs_escape(ch):
+    cat = unicodedata.category(ch)
+    # Cc: C0/C1 controls, DEL. Cf: format (bidi overrides, zero-width). Cs: lone surrogates
+    # (undecodable bytes). Co/Cn: private use, unassigned. Zl/Zp: line/paragraph separators.
+    return cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def escape(value):
+    """`value` as a single printable line: controls as \\xNN, other invisibles as \\uNNNN."""
+    if value is None:
+        return "-"
+    text = str(value)
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif _needs_escape(ch):
+            code = ord(ch)
+            if 0xDC80 <= code <= 0xDCFF:  # surrogateescape'd byte
+                out.append("\\x%02x" % (code - 0xDC00))
+            elif code <= 0xFF:
+                out.append("\\x%02x" % code)
+            elif code <= 0xFFFF:
+                out.append("\\u%04x" % code)
+            else:
+                out.append("\\U%08x" % code)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def width(text):
+    """Columns `text` occupies on a terminal (wide East Asian characters count twice)."""
+    total = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return total
+
+
+def _pad(text, cols, right):
+    fill = " " * max(0, cols - width(text))
+    return fill + text if right else text + fill
+
+
+# ---------------------------------------------------------------------------------------------
+# Human units
+
+
+def _num(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def fmt_ns(ns):
+    """A duration in ns as '850ns', '12.3us', '4.56ms', '1.23s' ('-' when unknown)."""
+    if not _num(ns):
+        return "-"
+    ns = float(ns)
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1000:
+        return "%s%.0fns" % (sign, ns)
+    for unit, scale in (("us", 1e3), ("ms", 1e6), ("s", 1e9)):
+        v = ns / scale
+        if v < 1000 or unit == "s":
+            if v >= 100:
+                return "%s%.0f%s" % (sign, v, unit)
+            if v >= 10:
+                return "%s%.1f%s" % (sign, v, unit)
+            return "%s%.2f%s" % (sign, v, unit)
+    raise AssertionError("unreachable")
+
+
+def fmt_rate(x):
+    """A rate per second: '0.5', '12.3', '1234', '12.3k', '4.56M'."""
+    if not _num(x):
+        return "-"
+    x = float(x)
+    if x >= 1e6:
+        return "%.3gM" % (x / 1e6)
+    if x >= 1e4:
+        return "%.3gk" % (x / 1e3)
+    if x >= 100:
+        return "%.0f" % x
+    if x >= 10:
+        return "%.1f" % x
+    return "%.2f" % x
+
+
+def fmt_pct(part, whole):
+    """part/whole as '12.3%' ('-' when whole is 0 or unknown)."""
+    if not _num(part) or not _num(whole) or whole <= 0:
+        return "-"
+    return "%.1f%%" % (100.0 * part / whole)
+
+
+def fmt_frac(x):
+    """A fraction (0..1) as a percentage."""
+    if not _num(x):
+        return "-"
+    return "%.1f%%" % (100.0 * x)
+
+
+def fmt_count(n):
+    if not _num(n):
+        return "-"
+    if isinstance(n, float) and not n.is_integer():
+        return "%.2f" % n
+    return "%d" % n
+
+
+def fmt_id(n):
+    """A pid/tid; negative (unknown) as '-'."""
+    if not _num(n) or n < 0:
+        return "-"
+    return "%d" % n
+
+
+def fmt_depth(x):
+    if not _num(x):
+        return "-"
+    if isinstance(x, float) and not x.is_integer():
+        return "%.2f" % x if x < 10 else "%.1f" % x
+    return "%d" % x
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+# A first-column cell wider than this goes on a line of its own, whole, above its numbers.
+NAME_WRAP = 40
+
+
+def table(headers, rows, right=None, wrap=NAME_WRAP):
+    """Lines of an aligned table; `right[i]` right-aligns column i (numbers).
+
+    A first cell wider than `wrap` columns is printed whole on its own line and its numbers
+    on the next line, so one long name neither gets truncated nor widens the whole table.
+    """
+    headers = [escape(h) for h in headers]
+    if right is None:
+        right = [False] * len(headers)
+    cols = [width(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            if i == 0 and width(cell) > wrap:
+                continue
+            cols[i] = max(cols[i], width(cell))
+    lines = ["  ".join(_pad(h, cols[i], right[i]) for i, h in enumerate(headers)).rstrip()]
+    lines.append("  ".join("-" * c for c in cols))
+    for row in rows:
+        if width(row[0]) > wrap:
+            lines.append(row[0])
+            row = [""] + list(row[1:])
+        lines.append("  ".join(_pad(c, cols[i], right[i]) for i, c in enumerate(row)).rstrip())
+    return lines
+
+
+def _get(d, *keys):
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        if d.get("count") == 0:  # an empty distribution: its 0 percentiles mean "no data"
+            return None
+        d = d.get(k)
+    return d
+
+
+def component_rows(report):
+    rows = []
+    for c in report.get("components") or []:
+        t = c.get("time_ns") or {}
+        wall = c.get("wall_ns")
+        rows.append(
+            [
+                escape(c.get("name")),
+                "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
+                fmt_count(c.get("messages")),
+                fmt_rate(c.get("throughput_per_s")),
+                fmt_pct(t.get("busy"), wall),
+                fmt_pct(t.get("idle"), wall),
+                fmt_pct(t.get("blocked_in_handler"), wall),
+                fmt_pct(t.get("blocked_outside"), wall),
+                fmt_frac(c.get("utilization")),
+                fmt_ns(_get(c, "handle_ns", "p50")),
+                fmt_ns(_get(c, "handle_ns", "p99")),
+                fmt_ns(_get(c, "queue_wait_ns", "p50")),
+                fmt_ns(_get(c, "queue_wait_ns", "p99")),
+            ]
+        )
+    return rows
+
+
+COMPONENT_HEADERS = [
+    "component",
+    "pid/tid",
+    "msgs",
+    "msgs/s",
+    "busy",
+    "idle",
+    "blk-in-hdl",
+    "blk-outside",
+    "util",
+    "handle p50",
+    "handle p99",
+    "qwait p50",
+    "qwait p99",
+]
+
+CHANNEL_HEADERS = [
+    "channel",
+    "capacity",
+    "sends",
+    "recvs",
+    "max depth",
+    "mean depth",
+    "qwait p50",
+    "qwait p99",
+    "send-blocked",
+]
+
+
+def channel_rows(report):
+    rows = []
+    for ch in report.get("channels") or []:
+        cap = ch.get("capacity")
+        rows.append(
+            [
+                escape(ch.get("name")),
+                "unbounded" if cap == 0 else fmt_count(cap),
+                fmt_count(ch.get("sends")),
+                fmt_count(ch.get("recvs")),
+                fmt_depth(ch.get("max_depth")),
+                fmt_depth(ch.get("mean_depth")),
+                fmt_ns(_get(ch, "queue_wait_ns", "p50")),
+                fmt_ns(_get(ch, "queue_wait_ns", "p99")),
+                fmt_ns(ch.get("send_blocked_ns")),
+            ]
+        )
+    return rows
+
+
+def find_item(report, section, ref, pid=None):
+    """The entry of report[section] with id `ref` (and `pid` when given: ids are per process)."""
+    for item in report.get(section) or []:
+        if item.get("id") == ref and (pid is None or item.get("pid") in (None, pid)):
+            return item
+    return None
+
+
+def subject_name(report, warning):
+    """'component NAME' / 'channel NAME' / 'route N' for a warning, or '' for a trace one."""
+    for kind, section in (("component", "components"), ("channel", "channels"),
+                          ("route", "routes")):
+        if kind not in warning or warning[kind] is None:
+            continue
+        ref = warning[kind]
+        if isinstance(ref, str):
+            return "%s %s" % (kind, escape(ref))
+        if warning.get("name") is not None:
+            return "%s %s" % (kind, escape(warning["name"]))
+        item = find_item(report, section, ref, warning.get("pid"))
+        if item is not None and item.get("name") is not None:
+            return "%s %s" % (kind, escape(item["name"]))
+        return "%s #%s" % (kind, escape(ref))
+    return ""
+
+
+def warning_lines(report):
+    lines = []
+    for w in report.get("warnings") or []:
+        subject = subject_name(report, w)
+        head = "warning: [%s]" % escape(w.get("kind", "?"))
+        if subject:
+            head += " " + subject + ":"
+        lines.append("%s %s" % (head, escape(w.get("message", ""))))
+    return lines
+
+
+def lost_banner(report):
+    """Lines of the lost-events banner, or [] when nothing was lost."""
+    trace = report.get("trace") or {}
+    lost = trace.get("lost_events") or 0
+    if not _num(lost) or lost <= 0:
+        return []
+    windows = trace.get("lost_windows") or []
+    begin = trace.get("begin_ns")
+    text = "LOST EVENTS: %d event%s lost" % (lost, "" if lost == 1 else "s")
+    if windows:
+        text += " in %d window%s" % (len(windows), "" if len(windows) == 1 else "s")
+    bar = "!" * min(78, max(40, len(text) + 6))
+    lines = [bar, "!! " + text]
+    for w in windows[:5]:
+        if isinstance(w, (list, tuple)) and len(w) == 2 and _num(begin):
+            lines.append("!!   from +%s to +%s" % (fmt_ns(w[0] - begin), fmt_ns(w[1] - begin)))
+    if len(windows) > 5:
+        lines.append("!!   ... and %d more" % (len(windows) - 5))
+    hit = [("component", c) for c in report.get("components") or [] if c.get("lost_overlap")]
+    hit += [("channel", c) for c in report.get("channels") or [] if c.get("lost_overlap")]
+    if hit:
+        names = ", ".join("%s %s" % (k, escape(c.get("name"))) for k, c in hit[:8])
+        if len(hit) > 8:
+            names += ", ... (%d in all)" % len(hit)
+        lines.append("!! Not exact (overlap a window): " + names)
+    lines.append("!! Numbers near those windows are not exact; record again with larger")
+    lines.append("!! buffers (see `looptrace record --help`).")
+    lines.append(bar)
+    return lines
+
+
+def header_lines(report):
+    trace = report.get("trace") or {}
+    b, e = trace.get("begin_ns"), trace.get("end_ns")
+    dur = fmt_ns(e - b) if _num(b) and _num(e) else "-"
+    return [
+        "trace: %s" % escape(trace.get("path", "")),
+        "events: %s, duration: %s, lost events: %s"
+        % (fmt_count(trace.get("events")), dur, fmt_count(trace.get("lost_events", 0))),
+    ]
+
+
+def summary_lines(report):
+    """Flow latency and parallelism, when the report has them."""
+    lines = []
+    flows = report.get("flows") or {}
+    if _num(flows.get("count")) and flows["count"] > 0:
+        lat = flows.get("latency_ns") or {}
+        lines.append("flows: %s, end-to-end latency p50 %s, p99 %s, max %s"
+                     % (fmt_count(flows["count"]), fmt_ns(lat.get("p50")),
+                        fmt_ns(lat.get("p99")), fmt_ns(lat.get("max"))))
+    par = report.get("parallelism") or {}
+    if _num(par.get("mean_busy_components")):
+        lines.append("parallelism: %.2f components busy on average, %s at most"
+                     % (par["mean_busy_components"], fmt_count(par.get("max_busy_components"))))
+    return [""] + lines if lines else []
+
+
+def render(report):
+    """The whole terminal report as a string ending with a newline."""
+    right_c = [False, False] + [True] * (len(COMPONENT_HEADERS) - 2)
+    right_h = [False] + [True] * (len(CHANNEL_HEADERS) - 1)
+    out = header_lines(report)
+    out.append("")
+    out.append("Components (time as % of each component's wall time)")
+    if report.get("components"):
+        out += table(COMPONENT_HEADERS, component_rows(report), right_c)
+    else:
+        out.append("  (none)")
+    out.append("")
+    out.append("Channels")
+    if report.get("channels"):
+        out += table(CHANNEL_HEADERS, channel_rows(report), right_h)
+    else:
+        out.append("  (none)")
+    out += summary_lines(report)
+    warnings = warning_lines(report)
+    if warnings:
+        out.append("")
+        out += warnings
+    banner = lost_banner(report)
+    if banner:
+        out.append("")
+        out += banner
+    return "\n".join(out) + "\n"

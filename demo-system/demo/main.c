@@ -1,0 +1,242 @@
+/*
+ * main.c - looptrace-demo: runs the page for --duration seconds in one --mode, shuts it
+ * down without losing a message and prints the ground truth (schema looptrace-demo/1, see
+ * docs/demo.md) as one JSON object on stdout.
+ *
+ * Shutdown: the input generator stops; main waits until script has handled every input
+ * sent and every fetch started came back (the system is then quiescent: nothing queued,
+ * nothing in flight), then stops the components in dependency order (script, layout,
+ * compositor, net, router), each draining its channels. If quiescence does not come within
+ * a generous limit, the components are stopped anyway and whatever they had not handled is
+ * counted in "dropped" (and the exit status is 1).
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "demo.h"
+
+struct pct {
+	uint64_t p50, p99, max; /* ns */
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* percentiles - nearest-rank percentiles of s (sorted in place); zeros when empty. */
+static struct pct percentiles(struct demo_samples *s)
+{
+	struct pct p = {0, 0, 0};
+
+	if (!s->n)
+		return p;
+	qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+	p.p50 = s->v[(s->n * 50 + 99) / 100 - 1];
+	p.p99 = s->v[(s->n * 99 + 99) / 100 - 1];
+	p.max = s->v[s->n - 1];
+	return p;
+}
+
+static void print_pct(const char *key, struct pct p, const char *tail)
+{
+	printf("  \"%s\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}%s\n", key,
+	       (double)p.p50 / 1e3, (double)p.p99 / 1e3, (double)p.max / 1e3, tail);
+}
+
+/*
+ * quiescent - non-zero when every input sent was handled and every fetch came back. The order
+ * of the loads matters: script counts a fetch (attempts, started) before it counts the input
+ * that started it as handled, so once all inputs are seen handled the fetch counts read next
+ * are final except for fetches still on their way (started > completed) or helpers that have
+ * not sent their request yet (attempts > started + failed).
+ */
+static int quiescent(struct demo *d)
+{
+	uint64_t attempts, started, failed, completed;
+
+	if (atomic_load(&d->inputs_handled) != atomic_load(&d->inputs_sent))
+		return 0;
+	attempts = atomic_load(&d->fetch_attempts);
+	started = atomic_load(&d->fetch_started);
+	failed = atomic_load(&d->fetch_failed);
+	completed = atomic_load(&d->fetch_completed);
+	return attempts == started + failed && completed == started &&
+	       atomic_load(&d->helpers_live) == 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* Each fetch in flight holds two fds; let many be in flight at once. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void fail(const char *what, enum lt_err err)
+{
+	fprintf(stderr, "looptrace-demo: %s: %s\n", what, lt_strerror(err));
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	struct demo *d;
+	pthread_t input;
+	const char *what = "";
+	enum lt_err err;
+	size_t dropped_script = 0, dropped_layout = 0, dropped_comp = 0, dropped_net = 0;
+	uint64_t net_pending = 0, t_start, t_quiet, t_end, limit_ns;
+	int rc, drained;
+
+	rc = demo_parse_options(argc, argv, &(struct demo_opts){0});
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		fail("start", LT_ENOMEM);
+	demo_parse_options(argc, argv, &d->o);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+
+	err = demo_components_setup(d, &what);
+	if (err)
+		fail(what, err);
+	if ((err = lt_router_start(d->router)) || (err = lt_comp_start(d->compositor)) ||
+	    (err = lt_comp_start(d->layout)) || (err = lt_comp_start(d->net)) ||
+	    (err = lt_comp_start(d->script)))
+		fail("start", err);
+
+	fprintf(stderr,
+		"looptrace-demo: mode %s, %g s, %g input events/s, fetch share %g, "
+		"latency %g+-%g ms\n",
+		demo_mode_name(d->o.mode), d->o.duration_s, d->o.rate, d->o.fetch_share,
+		d->o.latency_ms, d->o.jitter_ms);
+	t_start = demo_now_ns();
+	if (pthread_create(&input, NULL, demo_input_thread, d) != 0)
+		fail("input thread", LT_ESYS);
+	pthread_join(input, NULL);
+
+	/* Quiescence: every input handled, every fetch back. Worst case a full inbox of
+	 * fetches waited one by one (blocking mode), plus slack for a loaded machine. */
+	limit_ns = 30000000000ull + (uint64_t)(2.0 * d->o.inbox *
+					       ((d->o.latency_ms + d->o.jitter_ms) * 1e6 +
+						d->o.task_us * 1e3 + d->o.response_us * 1e3));
+	while (!quiescent(d) &&
+	       demo_now_ns() - t_start < (uint64_t)(d->o.duration_s * 1e9) + limit_ns)
+		usleep(1000);
+	drained = quiescent(d);
+	t_quiet = demo_now_ns();
+	if (!drained) {
+		fprintf(stderr, "looptrace-demo: shutdown: the system did not become quiescent; "
+				"stopping anyway and counting what is dropped\n");
+		if (d->reply)
+			lt_chan_close(d->reply); /* a handler waiting for a response gives up */
+	}
+
+	lt_comp_stop(d->script, drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL, NULL,
+		     &dropped_script);
+	t_end = demo_now_ns();
+	lt_comp_stop(d->layout, LT_COMP_STOP_DRAIN, NULL, NULL, &dropped_layout);
+	lt_comp_stop(d->compositor, LT_COMP_STOP_DRAIN, NULL, NULL, &dropped_comp);
+	lt_comp_stop(d->net, drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL, NULL,
+		     &dropped_net);
+	net_pending = demo_net_drop_pending(d);
+	lt_router_stop(d->router);
+	while (atomic_load(&d->helpers_live) != 0) /* only when not drained */
+		usleep(1000);
+	lt_router_destroy(d->router);
+	demo_graveyard_close(d);
+
+	uint64_t started = atomic_load(&d->fetch_started);
+	uint64_t completed = atomic_load(&d->fetch_completed);
+	uint64_t script_handled = lt_comp_handled(d->script);
+	uint64_t dropped_msgs = dropped_script + dropped_layout + dropped_comp + dropped_net;
+	struct pct lat = percentiles(&d->input_latency);
+	struct pct delay = percentiles(&d->input_delay);
+	struct pct flat = percentiles(&d->fetch_latency);
+	double script_wall_s = (double)(t_end - t_start) / 1e9;
+
+	printf("{\n");
+	printf("  \"schema\": \"looptrace-demo/1\",\n");
+	printf("  \"mode\": \"%s\",\n", demo_mode_name(d->o.mode));
+	printf("  \"pid\": %ld,\n", (long)getpid());
+	printf("  \"settings\": {\"duration_s\": %g, \"rate\": %g, \"task_us\": %g, "
+	       "\"fetch_share\": %g, \"latency_ms\": %g, \"jitter_ms\": %g, \"seed\": %" PRIu64
+	       ", \"reflow_share\": %g, \"reflow_us\": %g, \"response_us\": %g, \"paint_us\": %g, "
+	       "\"inbox\": %" PRIu32 "},\n",
+	       d->o.duration_s, d->o.rate, d->o.task_us, d->o.fetch_share, d->o.latency_ms,
+	       d->o.jitter_ms, d->o.seed, d->o.reflow_share, d->o.reflow_us, d->o.response_us,
+	       d->o.paint_us, d->o.inbox);
+	printf("  \"elapsed_s\": %.3f,\n", (double)(demo_now_ns() - t_start) / 1e9);
+	printf("  \"drain_s\": %.3f,\n", (double)(t_quiet - t_start) / 1e9 - d->o.duration_s > 0
+					     ? (double)(t_quiet - t_start) / 1e9 - d->o.duration_s
+					     : 0.0);
+	printf("  \"components\": {\n");
+	printf("    \"script\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"ticks\": 0},\n",
+	       script_handled, script_handled);
+	printf("    \"net\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"ticks\": %" PRIu64 "},\n",
+	       lt_comp_handled(d->net) + d->net_ticks, lt_comp_handled(d->net), d->net_ticks);
+	printf("    \"layout\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"ticks\": 0},\n",
+	       lt_comp_handled(d->layout), lt_comp_handled(d->layout));
+	printf("    \"compositor\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"ticks\": %" PRIu64 "},\n",
+	       lt_comp_handled(d->compositor) + d->comp_frames, lt_comp_handled(d->compositor),
+	       d->comp_frames);
+	printf("    \"router\": {\"messages\": 0, \"handled\": 0, \"ticks\": 0, \"dispatches\": "
+	       "%" PRIu64 "}\n",
+	       d->router_dispatches);
+	printf("  },\n");
+	printf("  \"script_throughput_per_s\": %.2f,\n",
+	       script_wall_s > 0 ? (double)script_handled / script_wall_s : 0.0);
+	printf("  \"inputs\": {\"sent\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"unsent\": %" PRIu64 ", \"generator_blocked_ms\": %.1f},\n",
+	       atomic_load(&d->inputs_sent), atomic_load(&d->inputs_handled), d->inputs_unsent,
+	       (double)d->input_blocked_ns / 1e6);
+	printf("  \"fetches\": {\"attempted\": %" PRIu64 ", \"started\": %" PRIu64
+	       ", \"completed\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"errors\": %" PRIu64
+	       ", \"served_by_net\": %" PRIu64 "},\n",
+	       atomic_load(&d->fetch_attempts), started, completed, atomic_load(&d->fetch_failed),
+	       d->fetch_errors, d->net_served);
+	printf("  \"reflows\": {\"sent\": %" PRIu64 ", \"done\": %" PRIu64 "},\n", d->reflows_sent,
+	       d->layout_reflows);
+	printf("  \"frames\": %" PRIu64 ",\n", d->comp_frames);
+	print_pct("input_latency_us", lat, ",");
+	print_pct("input_delay_us", delay, ",");
+	print_pct("fetch_latency_us", flat, ",");
+	printf("  \"shutdown\": {\"drained\": %s, \"dropped_messages\": %" PRIu64
+	       ", \"fetches_lost\": %" PRIu64 ", \"responses_never_sent\": %" PRIu64 "}\n",
+	       drained ? "true" : "false", dropped_msgs, started - completed, net_pending);
+	printf("}\n");
+	fflush(stdout);
+
+	lt_comp_destroy(d->script);
+	lt_comp_destroy(d->net);
+	lt_comp_destroy(d->layout);
+	lt_comp_destroy(d->compositor);
+	lt_chan_destroy(d->input);
+	lt_chan_destroy(d->responses);
+	lt_chan_destroy(d->reply);
+	lt_chan_destroy(d->requests);
+	lt_chan_destroy(d->reflow);
+	lt_chan_destroy(d->display);
+	free(d->input_latency.v);
+	free(d->input_delay.v);
+	free(d->fetch_latency.v);
+	rc = drained && !d->router_forward_failed ? 0 : 1;
+	free(d);
+	return rc;
+}

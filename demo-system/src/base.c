@@ -1,0 +1,131 @@
+/*
+ * base.c - the small pieces every runtime module uses: error strings, the monotonic clock,
+ * futexes, waiters and the spin-then-park policy.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rt_internal.h"
+
+const char *lt_strerror(enum lt_err err)
+{
+	switch (err) {
+	case LT_OK:
+		return "success";
+	case LT_ECLOSED:
+		return "channel closed";
+	case LT_EAGAIN:
+		return "operation would block";
+	case LT_ETIMEDOUT:
+		return "deadline passed";
+	case LT_ENOMEM:
+		return "out of memory";
+	case LT_EINVAL:
+		return "invalid argument";
+	case LT_EINTR:
+		return "wait interrupted";
+	case LT_EBUSY:
+		return "object busy";
+	case LT_ESYS:
+		return "system call failed";
+	}
+	return "unknown error";
+}
+
+uint64_t lt_rt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t lt_rt_deadline(uint64_t timeout_ns)
+{
+	uint64_t now;
+
+	if (timeout_ns == LT_FOREVER)
+		return LT_FOREVER;
+	now = lt_rt_now_ns();
+	return timeout_ns >= LT_FOREVER - now ? LT_FOREVER : now + timeout_ns;
+}
+
+void lt__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline_ns)
+{
+	struct timespec ts, *tp = NULL;
+
+	if (deadline_ns != LT_FOREVER) {
+		ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+		ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+		tp = &ts;
+	}
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
+	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val, tp, NULL,
+		FUTEX_BITSET_MATCH_ANY);
+}
+
+void lt__futex_wake(_Atomic uint32_t *addr, int n)
+{
+	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+}
+
+void lt__waiter_init(struct lt__waiter *w, int efd)
+{
+	atomic_init(&w->word, LT__W_NOTIFIED);
+	w->efd = efd;
+}
+
+void lt__waiter_wake(struct lt__waiter *w)
+{
+	uint32_t old = atomic_exchange(&w->word, LT__W_NOTIFIED);
+
+	if (w->efd >= 0) {
+		if (old != LT__W_NOTIFIED) {
+			uint64_t one = 1;
+			ssize_t n;
+
+			do
+				n = write(w->efd, &one, sizeof(one));
+			while (n < 0 && errno == EINTR);
+		}
+	} else if (old == LT__W_SLEEPING) {
+		/*
+		 * The wake may reach a waiter that already left (it saw NOTIFIED after a
+		 * spurious wakeup): a futex wake on such an address is harmless.
+		 */
+		lt__futex_wake(&w->word, 1);
+	}
+}
+
+void lt__waiter_park(struct lt__waiter *w, uint64_t deadline_ns)
+{
+	uint32_t expected = LT__W_ARMED;
+
+	if (!atomic_compare_exchange_strong(&w->word, &expected, LT__W_SLEEPING))
+		return; /* already woken */
+	lt__futex_wait(&w->word, LT__W_SLEEPING, deadline_ns);
+	expected = LT__W_SLEEPING;
+	/* Timed out or spurious: back to ARMED unless a wake came in meanwhile. */
+	atomic_compare_exchange_strong(&w->word, &expected, LT__W_ARMED);
+}
+
+int lt__spin_step(unsigned *step, unsigned spin, unsigned yields)
+{
+	unsigned s = (*step)++;
+
+	if (s < spin) {
+		for (int i = 0; i < 4; i++)
+			lt__cpu_relax();
+		return 1;
+	}
+	if (s < spin + yields) {
+		sched_yield();
+		return 1;
+	}
+	return 0;
+}

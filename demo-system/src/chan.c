@@ -1,0 +1,712 @@
+/*
+ * chan.c - bounded and unbounded MPSC channels.
+ *
+ * Bounded: a ring of `cap` slots with per-slot stamps (the array queue of Vyukov, in the
+ * form crossbeam's array channel uses it so that any capacity works without division).
+ * `tail` and `head` are (lap | index) words; one lap is the next power of two above cap,
+ * times two, and the bit just below the lap (`mark`) is the closed bit, set in `tail`. A
+ * sender claims a slot with one CAS on tail, writes it and publishes it by storing the slot's
+ * stamp; the single receiver reads the slot whose stamp says "written", then hands it back to
+ * the senders by advancing the stamp one lap. No lock anywhere.
+ *
+ * Unbounded: linked blocks of LT__BLK_CAP slots (crossbeam's list channel, single
+ * receiver). `tail` counts slots << 1 with bit 0 the closed bit; the sender that claims a
+ * block's last slot links the next block (allocated before the CAS) and skips the tail past
+ * the block end; the receiver frees a block when it leaves it.
+ *
+ * Because the closed bit lives in the same word senders CAS, close is linearizable: a send
+ * either claimed its slot before the close (and will be received or drained) or fails.
+ */
+#include <limits.h>
+#include <sched.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <looptrace/trace.h>
+
+#include "rt_internal.h"
+
+#define LT__CLAIMED ((struct lt__waiter *)(uintptr_t)1)
+
+#define LT__LAP     64
+#define LT__BLK_CAP (LT__LAP - 1)
+
+struct lt__slot {
+	_Atomic uint64_t stamp; /* bounded: lap|index that may use the slot next */
+	void *msg;              /* owned while queued */
+	uint64_t id;            /* message id */
+	uint64_t flow;          /* flow id (0: own flow) */
+};
+
+struct lt__uslot {
+	void *msg;
+	uint64_t id;
+	uint64_t flow;
+	_Atomic uint32_t written; /* 1 once msg/id/flow are valid */
+};
+
+struct lt__block {
+	_Atomic(struct lt__block *) next;
+	struct lt__uslot slots[LT__BLK_CAP];
+};
+
+struct lt_chan {
+	/* Read-only after create. */
+	uint32_t id;          /* trace id */
+	int bounded;          /* cap > 0 */
+	int want_depth;       /* compute depths for send/recv events (a probe provider is loaded) */
+	size_t cap;           /* capacity, 0: unbounded */
+	uint64_t mark;        /* bounded: closed bit in tail */
+	uint64_t one_lap;     /* bounded: one lap of the ring */
+	unsigned lap_shift;   /* bounded: log2(one_lap) */
+	struct lt__slot *buf; /* bounded: owned ring of cap slots */
+	lt_free_fn free_fn;
+	char *name; /* owned */
+
+	/* Senders' side. */
+	alignas(LT__CACHELINE) _Atomic uint64_t tail;
+	_Atomic(struct lt__block *) tail_block; /* unbounded */
+
+	/* Receiver's side (written by the receiver only; read by senders for depth). */
+	alignas(LT__CACHELINE) _Atomic uint64_t head;
+	struct lt__block *head_block;  /* unbounded; owned */
+	struct lt__spin recv_spin;     /* receiver's adaptive spin limit */
+	_Atomic uint32_t send_waiters; /* bounded: senders parked or about to park */
+	_Atomic uint32_t send_woken;   /* bounded: a wake was sent since a sender last parked */
+
+	/* Written rarely, read by every send. */
+	alignas(LT__CACHELINE) _Atomic(struct lt__waiter *) waiter; /* weak; NULL, w, CLAIMED */
+	_Atomic uint32_t send_seq; /* futex word parked senders wait on */
+	_Atomic int closed;
+	_Atomic int attached; /* taken by a select or router route */
+};
+
+/* ---- counting ---------------------------------------------------------------------------- */
+
+/* Bounded: how many slots a (lap | index) word stands for since the start. */
+static inline uint64_t b_count(const struct lt_chan *ch, uint64_t x)
+{
+	return (x >> ch->lap_shift) * ch->cap + (x & (ch->mark - 1));
+}
+
+/* Unbounded: how many slots a tail/head word stands for (block ends are skipped). */
+static inline uint64_t u_count(uint64_t x)
+{
+	uint64_t i = x >> 1;
+
+	return i - i / LT__LAP;
+}
+
+static uint32_t depth_of(uint64_t tail_count, uint64_t head_count)
+{
+	uint64_t d = tail_count > head_count ? tail_count - head_count : 0;
+
+	return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+/* ---- create / destroy ---------------------------------------------------------------------- */
+
+enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn,
+			   struct lt_chan **out)
+{
+	struct lt_chan *ch;
+
+	if (!out || capacity > (1u << 30))
+		return LT_EINVAL;
+	*out = NULL;
+	ch = aligned_alloc(LT__CACHELINE,
+			   (sizeof(*ch) + LT__CACHELINE - 1) & ~(size_t)(LT__CACHELINE - 1));
+	if (!ch)
+		return LT_ENOMEM;
+	memset(ch, 0, sizeof(*ch));
+	ch->name = strdup(name ? name : "");
+	if (!ch->name)
+		goto nomem;
+	ch->cap = capacity;
+	ch->bounded = capacity > 0;
+	ch->free_fn = free_fn;
+	atomic_init(&ch->head, 0);
+	atomic_init(&ch->tail, 0);
+	atomic_init(&ch->waiter, NULL);
+	atomic_init(&ch->send_waiters, 0);
+	atomic_init(&ch->send_woken, 0);
+	atomic_init(&ch->send_seq, 0);
+	atomic_init(&ch->closed, 0);
+	atomic_init(&ch->attached, 0);
+	if (ch->bounded) {
+		uint64_t mark = 1;
+
+		while (mark < capacity + 1)
+			mark <<= 1;
+		ch->mark = mark;
+		ch->one_lap = mark << 1;
+		ch->lap_shift = (unsigned)__builtin_ctzll(ch->one_lap);
+		ch->buf = calloc(capacity, sizeof(*ch->buf));
+		if (!ch->buf)
+			goto nomem;
+		for (size_t i = 0; i < capacity; i++)
+			atomic_init(&ch->buf[i].stamp, i);
+		atomic_init(&ch->tail_block, NULL);
+	} else {
+		struct lt__block *b = calloc(1, sizeof(*b));
+
+		if (!b)
+			goto nomem;
+		ch->head_block = b;
+		atomic_init(&ch->tail_block, b);
+	}
+	ch->id =
+	    lt_channel_declare(ch->name, capacity > UINT32_MAX ? UINT32_MAX : (uint32_t)capacity);
+	*out = ch;
+	return LT_OK;
+nomem:
+	free(ch->buf);
+	free(ch->name);
+	free(ch);
+	return LT_ENOMEM;
+}
+
+/* drop_all - frees every queued message through the free function, without events. */
+static void drop_all(struct lt_chan *ch)
+{
+	struct lt_msg_info info;
+	uint32_t depth;
+	void *m;
+
+	while (lt__chan_pop(ch, &m, &info, &depth) == LT_OK)
+		if (ch->free_fn)
+			ch->free_fn(m);
+}
+
+void lt_chan_destroy(struct lt_chan *ch)
+{
+	if (!ch)
+		return;
+	lt_chan_close(ch);
+	drop_all(ch);
+	if (!ch->bounded)
+		free(ch->head_block);
+	free(ch->buf);
+	free(ch->name);
+	free(ch);
+}
+
+/* ---- waking -------------------------------------------------------------------------------- */
+
+/* Called by a sender after publishing (and by close): wakes a registered receiver. */
+static inline void notify_receiver(struct lt_chan *ch)
+{
+	struct lt__waiter *w = atomic_load(&ch->waiter);
+
+	if (w == NULL || w == LT__CLAIMED)
+		return;
+	if (atomic_compare_exchange_strong(&ch->waiter, &w, LT__CLAIMED)) {
+		lt__waiter_wake(w);
+		atomic_store_explicit(&ch->waiter, NULL, memory_order_release);
+	}
+}
+
+/* Called by the receiver after freeing a bounded slot (and by close): wakes parked senders. */
+static inline void notify_senders(struct lt_chan *ch)
+{
+	if (atomic_load(&ch->send_waiters) == 0)
+		return;
+	/*
+	 * One wake per parking: every sender that parks clears send_woken after reading
+	 * send_seq, so a sender that parks after this wake either saw the bump (and its futex
+	 * wait returns at once) or clears the flag and gets the next pop's wake.
+	 */
+	if (atomic_load(&ch->send_woken))
+		return;
+	atomic_store(&ch->send_woken, 1);
+	atomic_fetch_add(&ch->send_seq, 1);
+	lt__futex_wake(&ch->send_seq, INT_MAX);
+}
+
+void lt__chan_register(struct lt_chan *ch, struct lt__waiter *w)
+{
+	struct lt__waiter *expected;
+
+	for (;;) {
+		expected = NULL;
+		if (atomic_compare_exchange_strong(&ch->waiter, &expected, w))
+			return;
+		if (expected == w)
+			return;
+		lt__cpu_relax(); /* a sender is still waking our previous registration */
+	}
+}
+
+void lt__chan_unregister(struct lt_chan *ch, struct lt__waiter *w)
+{
+	struct lt__waiter *expected = w;
+	unsigned spins = 0;
+
+	if (atomic_compare_exchange_strong(&ch->waiter, &expected, NULL))
+		return;
+	/* A sender claimed it: wait until it is done touching the waiter. */
+	while (atomic_load(&ch->waiter) == LT__CLAIMED) {
+		if (++spins > 64)
+			sched_yield();
+		else
+			lt__cpu_relax();
+	}
+}
+
+enum lt_err lt__chan_attach(struct lt_chan *ch)
+{
+	int expected = 0;
+
+	return atomic_compare_exchange_strong(&ch->attached, &expected, 1) ? LT_OK : LT_EBUSY;
+}
+
+void lt__chan_detach(struct lt_chan *ch)
+{
+	atomic_store(&ch->attached, 0);
+}
+
+void lt_chan_close(struct lt_chan *ch)
+{
+	if (!ch)
+		return;
+	atomic_store(&ch->closed, 1);
+	atomic_fetch_or(&ch->tail, ch->bounded ? ch->mark : 1u);
+	notify_receiver(ch);
+	if (ch->bounded) {
+		/* Parked senders recheck and see the closed bit. */
+		atomic_fetch_add(&ch->send_seq, 1);
+		if (atomic_load(&ch->send_waiters) != 0)
+			lt__futex_wake(&ch->send_seq, INT_MAX);
+	}
+}
+
+/* ---- push ------------------------------------------------------------------------------------ */
+
+/*
+ * Bounded push: LT_OK, LT_EAGAIN (full) or LT_ECLOSED. Emits `send` between claiming and
+ * publishing the slot, so the event precedes the receiver's `recv`.
+ */
+static enum lt_err b_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
+{
+	uint64_t tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	unsigned spins = 0;
+
+	for (;;) {
+		uint64_t index, lap, stamp;
+		struct lt__slot *slot;
+
+		if (tail & ch->mark)
+			return LT_ECLOSED;
+		index = tail & (ch->mark - 1);
+		lap = tail & ~(ch->one_lap - 1);
+		slot = &ch->buf[index];
+		stamp = atomic_load(&slot->stamp);
+		if (tail == stamp) {
+			uint64_t next = index + 1 < ch->cap ? tail + 1 : lap + ch->one_lap;
+
+			if (atomic_compare_exchange_weak(&ch->tail, &tail, next)) {
+				uint32_t depth = 0;
+
+				slot->msg = msg;
+				slot->id = id;
+				slot->flow = flow;
+				if (ch->want_depth)
+					depth = depth_of(
+					    b_count(ch, next),
+					    b_count(ch, atomic_load_explicit(
+							    &ch->head, memory_order_relaxed)));
+				lt_send(ch->id, id, flow, depth);
+				/*
+				 * Release is enough: the CAS on tail above is the sender's
+				 * half of the wakeup handshake (receivers re-check tail).
+				 */
+				atomic_store_explicit(&slot->stamp, tail + 1, memory_order_release);
+				return LT_OK;
+			}
+		} else if (stamp + ch->one_lap == tail + 1) {
+			uint64_t head = atomic_load(&ch->head);
+
+			if (head + ch->one_lap == tail)
+				return LT_EAGAIN;
+			lt__cpu_relax();
+			tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+		} else {
+			/* Another sender is between its CAS and its publication. */
+			if (++spins > 64)
+				sched_yield();
+			else
+				lt__cpu_relax();
+			tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+		}
+	}
+}
+
+/* Unbounded push: LT_OK, LT_ECLOSED or LT_ENOMEM. */
+static enum lt_err u_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
+{
+	uint64_t tail = atomic_load(&ch->tail);
+	struct lt__block *block = atomic_load(&ch->tail_block);
+	struct lt__block *next_block = NULL;
+	unsigned spins = 0;
+
+	for (;;) {
+		uint64_t offset;
+
+		if (tail & 1u) {
+			free(next_block);
+			return LT_ECLOSED;
+		}
+		offset = (tail >> 1) % LT__LAP;
+		if (offset == LT__BLK_CAP) {
+			/* Another sender is linking the next block. */
+			if (++spins > 64)
+				sched_yield();
+			else
+				lt__cpu_relax();
+			tail = atomic_load(&ch->tail);
+			block = atomic_load(&ch->tail_block);
+			continue;
+		}
+		if (offset + 1 == LT__BLK_CAP && !next_block) {
+			next_block = calloc(1, sizeof(*next_block));
+			if (!next_block)
+				return LT_ENOMEM;
+		}
+		if (atomic_compare_exchange_weak(&ch->tail, &tail, tail + 2)) {
+			struct lt__uslot *slot = &block->slots[offset];
+			uint32_t depth = 0;
+
+			if (offset + 1 == LT__BLK_CAP) {
+				atomic_store(&ch->tail_block, next_block);
+				atomic_fetch_add(&ch->tail, 2); /* skip the block end */
+				atomic_store(&block->next, next_block);
+				next_block = NULL;
+			}
+			slot->msg = msg;
+			slot->id = id;
+			slot->flow = flow;
+			if (ch->want_depth)
+				depth = depth_of(
+				    u_count(tail + 2),
+				    u_count(atomic_load_explicit(&ch->head, memory_order_relaxed)));
+			lt_send(ch->id, id, flow, depth);
+			atomic_store_explicit(&slot->written, 1, memory_order_release);
+			free(next_block);
+			return LT_OK;
+		}
+		block = atomic_load(&ch->tail_block);
+	}
+}
+
+static inline enum lt_err push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
+{
+	return ch->bounded ? b_push(ch, msg, id, flow) : u_push(ch, msg, id, flow);
+}
+
+/* ---- pop --------------------------------------------------------------------------------- */
+
+static enum lt_err b_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *info, uint32_t *depth)
+{
+	uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	unsigned spins = 0;
+
+	for (;;) {
+		uint64_t index = head & (ch->mark - 1);
+		uint64_t lap = head & ~(ch->one_lap - 1);
+		struct lt__slot *slot = &ch->buf[index];
+		uint64_t stamp = atomic_load(&slot->stamp);
+
+		if (head + 1 == stamp) {
+			uint64_t next = index + 1 < ch->cap ? head + 1 : lap + ch->one_lap;
+			*msg = slot->msg;
+			info->id = slot->id;
+			info->flow = slot->flow;
+			info->chan = ch->id;
+			atomic_store(&slot->stamp, head + ch->one_lap);
+			atomic_store_explicit(&ch->head, next, memory_order_relaxed);
+			*depth = 0;
+			if (ch->want_depth) {
+				uint64_t tail =
+				    atomic_load_explicit(&ch->tail, memory_order_relaxed);
+
+				*depth = depth_of(b_count(ch, tail & ~ch->mark), b_count(ch, next));
+			}
+			notify_senders(ch);
+			return LT_OK;
+		}
+		if (stamp == head) {
+			uint64_t tail = atomic_load(&ch->tail);
+
+			if ((tail & ~ch->mark) == head)
+				return (tail & ch->mark) ? LT_ECLOSED : LT_EAGAIN;
+		}
+		/* A sender claimed the slot and is writing it. */
+		if (++spins > 64)
+			sched_yield();
+		else
+			lt__cpu_relax();
+	}
+}
+
+static enum lt_err u_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *info, uint32_t *depth)
+{
+	uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	struct lt__block *block = ch->head_block;
+	uint64_t offset = (head >> 1) % LT__LAP;
+	struct lt__uslot *slot = &block->slots[offset];
+	unsigned spins = 0;
+	uint64_t next, tail;
+
+	while (!atomic_load(&slot->written)) {
+		tail = atomic_load(&ch->tail);
+		if ((tail >> 1) == (head >> 1))
+			return (tail & 1u) ? LT_ECLOSED : LT_EAGAIN;
+		if (++spins > 64)
+			sched_yield();
+		else
+			lt__cpu_relax();
+	}
+	*msg = slot->msg;
+	info->id = slot->id;
+	info->flow = slot->flow;
+	info->chan = ch->id;
+	if (offset + 1 == LT__BLK_CAP) {
+		struct lt__block *nb;
+
+		while (!(nb = atomic_load(&block->next)))
+			lt__cpu_relax();
+		ch->head_block = nb;
+		free(block);
+		next = head + 4;
+	} else {
+		next = head + 2;
+	}
+	atomic_store_explicit(&ch->head, next, memory_order_relaxed);
+	*depth = 0;
+	if (ch->want_depth) {
+		tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+		*depth = depth_of(u_count(tail & ~(uint64_t)1), u_count(next));
+	}
+	return LT_OK;
+}
+
+enum lt_err lt__chan_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *info, uint32_t *depth)
+{
+	return ch->bounded ? b_pop(ch, msg, info, depth) : u_pop(ch, msg, info, depth);
+}
+
+int lt__chan_poll(struct lt_chan *ch)
+{
+	uint64_t tail = atomic_load(&ch->tail);
+	uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
+
+	if (ch->bounded)
+		return (tail & ch->mark) || tail != head;
+	return (tail & 1u) || (tail >> 1) != (head >> 1);
+}
+
+/* ---- public send ------------------------------------------------------------------------------
+ */
+
+enum lt_err lt_chan_send_ex(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t deadline_ns,
+			    uint64_t *id_out)
+{
+	uint64_t id;
+	enum lt_err err;
+	unsigned step = 0;
+	int blocked = 0;
+
+	if (!ch)
+		return LT_EINVAL;
+	id = lt_message_new();
+	err = push(ch, msg, id, flow);
+	if (err == LT_EAGAIN && deadline_ns != 0) {
+		/* Full: spin a little, then park until the receiver frees a slot. */
+		while (err == LT_EAGAIN && lt__spin_step(&step, LT__SEND_SPIN, LT__SEND_YIELDS))
+			err = push(ch, msg, id, flow);
+		while (err == LT_EAGAIN) {
+			uint32_t seq;
+
+			atomic_fetch_add(&ch->send_waiters, 1);
+			seq = atomic_load(&ch->send_seq);
+			atomic_store(&ch->send_woken, 0);
+			err = push(ch, msg, id, flow);
+			if (err != LT_EAGAIN) {
+				atomic_fetch_sub(&ch->send_waiters, 1);
+				break;
+			}
+			if (deadline_ns != LT_FOREVER && lt_rt_now_ns() >= deadline_ns) {
+				atomic_fetch_sub(&ch->send_waiters, 1);
+				err = LT_ETIMEDOUT;
+				break;
+			}
+			if (!blocked) {
+				lt_block_begin(LT_BLOCK_CHAN_SEND, ch);
+				blocked = 1;
+			}
+			lt__futex_wait(&ch->send_seq, seq, deadline_ns);
+			atomic_fetch_sub(&ch->send_waiters, 1);
+			err = push(ch, msg, id, flow);
+		}
+		if (blocked)
+			lt_block_end();
+	}
+	if (err != LT_OK)
+		return err;
+	notify_receiver(ch);
+	if (id_out)
+		*id_out = id;
+	return LT_OK;
+}
+
+enum lt_err lt_chan_send(struct lt_chan *ch, void *msg)
+{
+	return lt_chan_send_ex(ch, msg, 0, LT_FOREVER, NULL);
+}
+
+enum lt_err lt_chan_send_flow(struct lt_chan *ch, void *msg, uint64_t flow)
+{
+	return lt_chan_send_ex(ch, msg, flow, LT_FOREVER, NULL);
+}
+
+enum lt_err lt_chan_try_send(struct lt_chan *ch, void *msg)
+{
+	return lt_chan_send_ex(ch, msg, 0, 0, NULL);
+}
+
+enum lt_err lt_chan_send_timed(struct lt_chan *ch, void *msg, uint64_t deadline_ns)
+{
+	enum lt_err err = lt_chan_send_ex(ch, msg, 0, deadline_ns ? deadline_ns : 1, NULL);
+
+	return err == LT_EAGAIN ? LT_ETIMEDOUT : err;
+}
+
+/* ---- public receive ----------------------------------------------------------------------------
+ */
+
+enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *info,
+			    uint64_t deadline_ns)
+{
+	struct lt_msg_info local;
+	struct lt__waiter w;
+	uint32_t depth = 0;
+	unsigned step = 0;
+	int blocked = 0;
+	enum lt_err err;
+	void *m = NULL;
+
+	if (!ch || !msg)
+		return LT_EINVAL;
+	if (!info)
+		info = &local;
+	err = lt__chan_pop(ch, &m, info, &depth);
+	if (err == LT_EAGAIN && deadline_ns != 0) {
+		unsigned limit = lt__spin_limit(&ch->recv_spin);
+
+		while (err == LT_EAGAIN && lt__spin_step(&step, limit, LT__RECV_YIELDS))
+			err = lt__chan_pop(ch, &m, info, &depth);
+		lt__spin_feedback(&ch->recv_spin, err != LT_EAGAIN);
+		lt__waiter_init(&w, -1);
+		while (err == LT_EAGAIN) {
+			atomic_store(&w.word, LT__W_ARMED);
+			lt__chan_register(ch, &w);
+			if (lt__chan_poll(ch)) {
+				lt__chan_unregister(ch, &w);
+				err = lt__chan_pop(ch, &m, info, &depth);
+				continue;
+			}
+			if (deadline_ns != LT_FOREVER && lt_rt_now_ns() >= deadline_ns) {
+				lt__chan_unregister(ch, &w);
+				err = LT_ETIMEDOUT;
+				break;
+			}
+			if (!blocked) {
+				lt_block_begin(LT_BLOCK_CHAN_RECV, ch);
+				blocked = 1;
+			}
+			lt__waiter_park(&w, deadline_ns);
+			lt__chan_unregister(ch, &w);
+			err = lt__chan_pop(ch, &m, info, &depth);
+		}
+		if (blocked)
+			lt_block_end();
+	}
+	if (err != LT_OK)
+		return err;
+	lt_recv(ch->id, info->id, depth);
+	*msg = m;
+	return LT_OK;
+}
+
+enum lt_err lt_chan_recv(struct lt_chan *ch, void **msg)
+{
+	return lt_chan_recv_ex(ch, msg, NULL, LT_FOREVER);
+}
+
+enum lt_err lt_chan_try_recv(struct lt_chan *ch, void **msg)
+{
+	return lt_chan_recv_ex(ch, msg, NULL, 0);
+}
+
+enum lt_err lt_chan_recv_timed(struct lt_chan *ch, void **msg, uint64_t deadline_ns)
+{
+	enum lt_err err = lt_chan_recv_ex(ch, msg, NULL, deadline_ns ? deadline_ns : 1);
+
+	return err == LT_EAGAIN ? LT_ETIMEDOUT : err;
+}
+
+size_t lt_chan_drain(struct lt_chan *ch, lt_handback_fn fn, void *arg)
+{
+	struct lt_msg_info info;
+	uint32_t depth;
+	size_t n = 0;
+	void *m;
+
+	if (!ch)
+		return 0;
+	while (lt__chan_pop(ch, &m, &info, &depth) == LT_OK) {
+		n++;
+		lt_recv(ch->id, info.id, depth);
+		if (fn)
+			fn(m, &info, arg);
+		else if (ch->free_fn)
+			ch->free_fn(m);
+	}
+	return n;
+}
+
+/* ---- properties ----------------------------------------------------------------------------- */
+
+uint32_t lt_chan_id(const struct lt_chan *ch)
+{
+	return ch ? ch->id : 0;
+}
+
+const char *lt_chan_name(const struct lt_chan *ch)
+{
+	return ch ? ch->name : "";
+}
+
+size_t lt_chan_capacity(const struct lt_chan *ch)
+{
+	return ch ? ch->cap : 0;
+}
+
+size_t lt_chan_depth(const struct lt_chan *ch)
+{
+	uint64_t tail, head;
+
+	if (!ch)
+		return 0;
+	head = atomic_load(&((struct lt_chan *)ch)->head);
+	tail = atomic_load(&((struct lt_chan *)ch)->tail);
+	if (ch->bounded)
+		return depth_of(b_count(ch, tail & ~ch->mark), b_count(ch, head));
+	return depth_of(u_count(tail & ~(uint64_t)1), u_count(head));
+}
+
+int lt_chan_is_closed(const struct lt_chan *ch)
+{
+	return ch ? atomic_load(&((struct lt_chan *)ch)->closed) : 0;
+}

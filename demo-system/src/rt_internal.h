@@ -1,0 +1,145 @@
+/*
+ * rt_internal.h - what the modules of liblooptrace-rt share and never install: the waiter
+ * (how a receiver parks on one or many channels), the channel's receiver-side primitives
+ * used by select and the router, futex helpers and spinning.
+ *
+ * The wakeup protocol. A receiver that found nothing sets its waiter's word to ARMED and
+ * registers the waiter in each channel it waits on (ch->waiter), then looks again; only if
+ * everything is still empty does it park (word ARMED -> SLEEPING, futex wait). A sender, after
+ * publishing a message, loads ch->waiter; if a waiter is registered it claims the slot
+ * (waiter -> CLAIMED), wakes the waiter and clears the slot. Registration and the sender's
+ * publication are both sequentially consistent, so either the receiver's second look sees
+ * the message or the sender sees the registration. Unregistering waits while a sender holds
+ * the slot CLAIMED, so once a receiver unregistered, no sender touches its waiter any more:
+ * the waiter may live on the receiver's stack. A sender only wakes a registered (waiting)
+ * receiver, and only the first sender after the receiver armed does the system call.
+ */
+#ifndef LT_RT_INTERNAL_H
+#define LT_RT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <looptrace/rt/chan.h>
+#include <looptrace/rt/clock.h>
+#include <looptrace/rt/err.h>
+
+#define LT__CACHELINE 64
+
+/* Waiter word states. */
+#define LT__W_ARMED    0u /* about to park; a wake turns it NOTIFIED */
+#define LT__W_NOTIFIED 1u /* woken (or never armed) */
+#define LT__W_SLEEPING 2u /* parked in futex_wait: a wake must call futex_wake */
+
+/* Something a receiver parks on; channels hold a weak pointer to it while it is registered. */
+struct lt__waiter {
+	_Atomic uint32_t word; /* LT__W_* */
+	int efd;               /* -1: futex on word; >= 0: eventfd written on wake (router) */
+};
+
+/* lt__waiter_init - a futex waiter (efd -1) or an eventfd waiter, in state NOTIFIED. */
+void lt__waiter_init(struct lt__waiter *w, int efd);
+
+/* lt__waiter_wake - wakes `w` (any thread). */
+void lt__waiter_wake(struct lt__waiter *w);
+
+/*
+ * lt__waiter_park - parks a futex waiter until woken or `deadline_ns`. Returns at once if the
+ * word is no longer ARMED. May return spuriously; the caller re-checks its condition. Leaves
+ * the word NOTIFIED or ARMED.
+ */
+void lt__waiter_park(struct lt__waiter *w, uint64_t deadline_ns);
+
+/* lt__futex_wait - futex wait while *addr == val, until deadline_ns (absolute, monotonic). */
+void lt__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline_ns);
+
+/* lt__futex_wake - wakes up to n threads waiting on addr. */
+void lt__futex_wake(_Atomic uint32_t *addr, int n);
+
+/* lt__cpu_relax - a pause instruction (or a compiler barrier where there is none). */
+static inline void lt__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/*
+ * Spinning before parking. A receiver that found its channels empty spins up to its current
+ * limit of rounds of a few pause instructions (the partner is likely running on another core
+ * and about to send), yields LT__RECV_YIELDS times, then parks. The limit adapts per receiver
+ * (struct lt__spin): it doubles when spinning found a message and halves when the receiver had
+ * to park anyway, between LT__RECV_SPIN_MIN and LT__RECV_SPIN_MAX rounds -- long spins for a
+ * ping-pong partner on another core, short ones when the cores are oversubscribed and
+ * spinning only steals time from the senders. A sender that found the channel full spins only
+ * briefly and prefers sched_yield: the receiver it waits for may need this very core.
+ */
+#define LT__RECV_SPIN_MIN 8
+#define LT__RECV_SPIN_MAX 256
+#define LT__RECV_YIELDS   2
+#define LT__SEND_SPIN     16
+#define LT__SEND_YIELDS   4
+
+/* A receiver's adaptive spin limit (receiver only). */
+struct lt__spin {
+	unsigned limit; /* rounds; 0 means "not yet set": LT__RECV_SPIN_MAX / 4 */
+};
+
+/* lt__spin_limit - the rounds to spin now. */
+static inline unsigned lt__spin_limit(struct lt__spin *s)
+{
+	if (s->limit == 0)
+		s->limit = LT__RECV_SPIN_MAX / 4;
+	return s->limit;
+}
+
+/* lt__spin_feedback - the spin phase found work (hit) or the receiver parked (miss). */
+static inline void lt__spin_feedback(struct lt__spin *s, int hit)
+{
+	if (hit)
+		s->limit = s->limit * 2 > LT__RECV_SPIN_MAX ? LT__RECV_SPIN_MAX : s->limit * 2;
+	else
+		s->limit = s->limit / 2 < LT__RECV_SPIN_MIN ? LT__RECV_SPIN_MIN : s->limit / 2;
+}
+
+/* lt__spin_step - one step of a spin phase; returns 0 once the caller should park. */
+int lt__spin_step(unsigned *step, unsigned spin, unsigned yields);
+
+/*
+ * lt__chan_pop - the receiver's dequeue without events: LT_OK with *msg and *info (chan
+ * filled) and *depth (queue length after), LT_EAGAIN (empty, open) or LT_ECLOSED (closed and
+ * empty). Wakes a parked sender when there is one. Receiver only.
+ */
+enum lt_err lt__chan_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *info, uint32_t *depth);
+
+/* lt__chan_poll - non-zero if a pop would not return LT_EAGAIN (data, a send in flight, closed). */
+int lt__chan_poll(struct lt_chan *ch);
+
+/*
+ * lt__chan_register / lt__chan_unregister - makes `w` the waiter senders wake / withdraws it
+ * (waiting while a sender is waking it). Receiver only.
+ */
+void lt__chan_register(struct lt_chan *ch, struct lt__waiter *w);
+void lt__chan_unregister(struct lt_chan *ch, struct lt__waiter *w);
+
+/*
+ * lt__chan_attach / lt__chan_detach - marks the channel as taken by one select or router
+ * route (LT_EBUSY if already taken) / releases it.
+ */
+enum lt_err lt__chan_attach(struct lt_chan *ch);
+void lt__chan_detach(struct lt_chan *ch);
+
+/*
+ * lt__select_wait - lt_select_wait; with `quiet` set it emits no block events (a component's
+ * top-of-loop wait, reported as wait_begin/wait_end by the caller).
+ */
+struct lt_select;
+enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
+			    void **msg, struct lt_msg_info *info, int quiet);
+
+#endif /* LT_RT_INTERNAL_H */

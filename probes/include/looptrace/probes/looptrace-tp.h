@@ -1,0 +1,127 @@
+/*
+ * looptrace-tp.h - the LTTng-UST tracepoint provider `looptrace`: one event per lt_* call.
+ *
+ * The field names and types below are the contract with the analysis (docs/event-model.md).
+ * Integers are unsigned; addresses (`object`, `where`) are 64-bit, shown in hexadecimal.
+ * liblooptrace includes this header with LTTNG_UST_TRACEPOINT_DEFINE and
+ * LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE (tracepoint call sites); probes/src/provider.c
+ * includes it with LTTNG_UST_TRACEPOINT_CREATE_PROBES (the probe callbacks).
+ */
+#undef LTTNG_UST_TRACEPOINT_PROVIDER
+#define LTTNG_UST_TRACEPOINT_PROVIDER looptrace
+
+#undef LTTNG_UST_TRACEPOINT_INCLUDE
+#define LTTNG_UST_TRACEPOINT_INCLUDE "looptrace/probes/looptrace-tp.h"
+
+#if !defined(LOOPTRACE_PROBES_LOOPTRACE_TP_H) || defined(LTTNG_UST_TRACEPOINT_HEADER_MULTI_READ)
+#define LOOPTRACE_PROBES_LOOPTRACE_TP_H
+
+#include <lttng/tracepoint.h>
+#include <stdint.h>
+
+/* clang-format off */
+
+/* component_begin: this thread now runs component `comp` named `name`. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, component_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, comp, comp)
+		lttng_ust_field_string(name, name)))
+
+/* component_end: component `comp`'s loop on this thread returned. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, component_end,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
+/* channel_declare: channel `chan` named `name` holds `capacity` messages (0: unbounded). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, channel_declare,
+	LTTNG_UST_TP_ARGS(uint32_t, chan, const char *, name, uint32_t, capacity),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, chan, chan)
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint32_t, capacity, capacity)))
+
+/* wait_begin: blocked at the top of the loop, waiting for work (idle). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, wait_begin,
+	LTTNG_UST_TP_ARGS(),
+	LTTNG_UST_TP_FIELDS())
+
+/* wait_end: woke with message `msg` from `chan` (0/0: woke without a message). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, wait_end,
+	LTTNG_UST_TP_ARGS(uint32_t, chan, uint64_t, msg),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, chan, chan)
+		lttng_ust_field_integer(uint64_t, msg, msg)))
+
+/* handle_begin: running the handler for message `msg` of kind `kind` (busy). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_begin,
+	LTTNG_UST_TP_ARGS(uint64_t, msg, const char *, kind),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, msg, msg)
+		lttng_ust_field_string(kind, kind)))
+
+/* handle_end: the handler for `msg` returned. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_end,
+	LTTNG_UST_TP_ARGS(uint64_t, msg),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, msg, msg)))
+
+/* block_begin: blocked for `reason` (enum lt_block_reason) on `object`, called from `where`. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, block_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, reason, uint64_t, object, uint64_t, where),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, reason, reason)
+		lttng_ust_field_integer_hex(uint64_t, object, object)
+		lttng_ust_field_integer_hex(uint64_t, where, where)))
+
+/* block_end: the block that began last on this thread ended. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, block_end,
+	LTTNG_UST_TP_ARGS(),
+	LTTNG_UST_TP_FIELDS())
+
+/* send: `msg` enqueued on `chan`, answering flow `flow` (0: starts one); `depth` after. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, send,
+	LTTNG_UST_TP_ARGS(uint32_t, chan, uint64_t, msg, uint64_t, flow, uint32_t, depth),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, chan, chan)
+		lttng_ust_field_integer(uint64_t, msg, msg)
+		lttng_ust_field_integer(uint64_t, flow, flow)
+		lttng_ust_field_integer(uint32_t, depth, depth)))
+
+/* recv: `msg` dequeued from `chan`; `depth` after. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, recv,
+	LTTNG_UST_TP_ARGS(uint32_t, chan, uint64_t, msg, uint32_t, depth),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, chan, chan)
+		lttng_ust_field_integer(uint64_t, msg, msg)
+		lttng_ust_field_integer(uint32_t, depth, depth)))
+
+/* route_add: route `route` delivers what arrives on `chan` for component `owner`. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_add,
+	LTTNG_UST_TP_ARGS(uint32_t, route, uint32_t, chan, uint32_t, owner),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, route, route)
+		lttng_ust_field_integer(uint32_t, chan, chan)
+		lttng_ust_field_integer(uint32_t, owner, owner)))
+
+/* route_remove: the router forgot route `route`. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_remove,
+	LTTNG_UST_TP_ARGS(uint32_t, route),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, route, route)))
+
+/* route_dispatch_begin: the router thread runs route `route`'s callback for `msg`. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_dispatch_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, route, uint64_t, msg),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, route, route)
+		lttng_ust_field_integer(uint64_t, msg, msg)))
+
+/* route_dispatch_end: route `route`'s callback returned. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_dispatch_end,
+	LTTNG_UST_TP_ARGS(uint32_t, route),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, route, route)))
+
+/* clang-format on */
+
+#endif /* LOOPTRACE_PROBES_LOOPTRACE_TP_H */
+
+#include <lttng/tracepoint-event.h>

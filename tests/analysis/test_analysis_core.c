@@ -1,0 +1,637 @@
+/*
+ * test_analysis_core.c - the analysis core on synthetic event sequences whose answers are
+ * computed by hand: the time split and its identity, nesting, unmatched and missing events,
+ * traces cut mid-handler, flows over three hops, channels and Little's law, lost-event
+ * windows, JSON escaping, windows, and snapshots taken mid-stream.
+ */
+#include "lt_test.h"
+#include "internal.h"
+#include "json_check.h"
+
+#include <stdlib.h>
+
+#define PID 100
+
+#define FEED(a, ts_, tid_, kind_, ...)                                                             \
+	do {                                                                                       \
+		struct lt_event e_ = {                                                             \
+		    .ts_ns = (ts_), .vpid = PID, .vtid = (tid_), .kind = (kind_), __VA_ARGS__};    \
+		LT_ASSERT_EQ_I(lt_analysis_feed((a), &e_), 0);                                     \
+	} while (0)
+
+/* report - the JSON report of a, checked for syntax; caller frees. */
+static char *report(const struct lt_analysis *a)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	LT_ASSERT(f != NULL);
+	LT_ASSERT_EQ_I(lt_analysis_write_json(a, f), 0);
+	fclose(f);
+	size_t bad = json_check(buf, len);
+	if (bad)
+		lt_test_fail(__FILE__, __LINE__, "invalid JSON at offset %zu: ...%.60s", bad - 1,
+			     buf + (bad > 20 ? bad - 20 : 0));
+	return buf;
+}
+
+static void expect_in(const char *json, const char *needle)
+{
+	if (!strstr(json, needle))
+		lt_test_fail(__FILE__, __LINE__, "report lacks %s\n%s", needle, json);
+}
+
+static int32_t comp_index(const struct lt_analysis *a, uint32_t id, int implicit, int64_t tid)
+{
+	for (uint32_t i = 0; i < a->comps.n; i++) {
+		const struct lt_comp *c = &a->comps.v[i];
+		if (c->implicit == implicit && (implicit ? c->tid == tid : c->id == id))
+			return (int32_t)i;
+	}
+	lt_test_fail(__FILE__, __LINE__, "component %u (implicit %d tid %lld) not found", id,
+		     implicit, (long long)tid);
+}
+
+/* check_identity - busy + idle + bih + bo + outside == wall for every component. */
+static void check_identity(const struct lt_analysis *a)
+{
+	for (uint32_t i = 0; i < a->comps.n; i++) {
+		uint64_t t[LT_T_COUNT], wall, sum = 0;
+		lt__comp_effective(a, i, t, &wall);
+		for (int k = 0; k < LT_T_COUNT; k++)
+			sum += t[k];
+		LT_ASSERT_EQ_U(sum, wall);
+	}
+}
+
+static void expect_times(const struct lt_analysis *a, int32_t ci, uint64_t busy, uint64_t idle,
+			 uint64_t bih, uint64_t bo, uint64_t outside, uint64_t wall)
+{
+	uint64_t t[LT_T_COUNT], w;
+	lt__comp_effective(a, (uint32_t)ci, t, &w);
+	LT_ASSERT_EQ_U(t[LT_T_BUSY], busy);
+	LT_ASSERT_EQ_U(t[LT_T_IDLE], idle);
+	LT_ASSERT_EQ_U(t[LT_T_BIH], bih);
+	LT_ASSERT_EQ_U(t[LT_T_BO], bo);
+	LT_ASSERT_EQ_U(t[LT_T_OUTSIDE], outside);
+	LT_ASSERT_EQ_U(w, wall);
+}
+
+static const struct lt_site *find_site(const struct lt_analysis *a, int32_t ci, uint32_t reason)
+{
+	for (int32_t s = a->comps.v[ci].first_site; s >= 0; s = a->sites.v[s].next)
+		if (a->sites.v[s].reason == reason)
+			return &a->sites.v[s];
+	return NULL;
+}
+
+static void test_intervals(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 1000, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "A");
+	FEED(a, 1000, 1, LT_EV_WAIT_BEGIN);
+	FEED(a, 2000, 1, LT_EV_WAIT_END);
+	FEED(a, 2100, 1, LT_EV_HANDLE_BEGIN, .name = "tick");
+	FEED(a, 2300, 1, LT_EV_BLOCK_BEGIN, .reason = 2, .object = 0xdead, .where = 0xbeef);
+	FEED(a, 2600, 1, LT_EV_BLOCK_END);
+	FEED(a, 3000, 1, LT_EV_HANDLE_END);
+	FEED(a, 3100, 1, LT_EV_BLOCK_BEGIN, .reason = 6);
+	FEED(a, 3400, 1, LT_EV_BLOCK_END);
+	FEED(a, 3500, 1, LT_EV_WAIT_BEGIN);
+	FEED(a, 4000, 1, LT_EV_COMPONENT_END, .comp = 1);
+	FEED(a, 5000, 2, LT_EV_BLOCK_BEGIN, .reason = 8);
+	int32_t ci = comp_index(a, 1, 0, 0);
+	expect_times(a, ci, 600, 1500, 300, 300, 300, 3000);
+	check_identity(a);
+	const struct lt_comp *c = &a->comps.v[ci];
+	LT_ASSERT_EQ_U(c->messages, 1);
+	LT_ASSERT_EQ_U(c->handle.max, 900);
+	const struct lt_site *s = find_site(a, ci, 2);
+	LT_ASSERT(s && s->ns == 300 && s->count == 1 && s->object == 0xdead && s->where == 0xbeef);
+	s = find_site(a, ci, 6);
+	LT_ASSERT(s && s->ns == 300 && s->count == 1);
+	char *j = report(a);
+	expect_in(j, "\"schema\": \"looptrace-report/1\"");
+	expect_in(j, "\"time_ns\": {\"busy\": 600, \"idle\": 1500, \"blocked_in_handler\": 300, "
+		     "\"blocked_outside\": 300, \"outside\": 300}");
+	expect_in(j, "\"begin_ns\": 1000, \"end_ns\": 4000, \"wall_ns\": 3000");
+	expect_in(j, "\"reason\": \"mutex\", \"reason_code\": 2, \"object\": \"0xdead\", "
+		     "\"where\": \"0xbeef\", \"ns\": 300, \"count\": 1, \"in_handler_ns\": 300}");
+	expect_in(j, "\"reason\": \"sleep\", \"reason_code\": 6, \"object\": \"0x0\", "
+		     "\"where\": \"0x0\", \"ns\": 300, \"count\": 1, \"in_handler_ns\": 0}");
+	expect_in(j, "\"utilization\": 0.2,");
+	expect_in(j, "\"blocks_outside_components\": 1");
+	expect_in(j, "\"events\": 12,");
+	/* 300 blocked of 900 handler time: blocks-in-handler; not saturated */
+	expect_in(j, "\"kind\": \"blocks-in-handler\", \"component\": 1");
+	LT_ASSERT(!strstr(j, "saturated"));
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_nesting(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "N");
+	FEED(a, 100, 1, LT_EV_HANDLE_BEGIN); /* a handler without a wait before it */
+	FEED(a, 200, 1, LT_EV_BLOCK_BEGIN, .reason = 9);
+	FEED(a, 250, 1, LT_EV_BLOCK_BEGIN, .reason = 2); /* nested: time stays with `call` */
+	FEED(a, 300, 1, LT_EV_BLOCK_END);
+	FEED(a, 400, 1, LT_EV_BLOCK_END);
+	FEED(a, 500, 1, LT_EV_WAIT_BEGIN); /* a wait inside a handler blocks the handler */
+	FEED(a, 700, 1, LT_EV_WAIT_END, .chan = 3);
+	FEED(a, 800, 1, LT_EV_HANDLE_END);
+	FEED(a, 900, 1, LT_EV_WAIT_BEGIN);
+	FEED(a, 1000, 1, LT_EV_BLOCK_BEGIN, .reason = 2); /* inside the loop wait: still idle */
+	FEED(a, 1100, 1, LT_EV_BLOCK_END);
+	FEED(a, 1200, 1, LT_EV_WAIT_END);
+	FEED(a, 1200, 1, LT_EV_COMPONENT_END, .comp = 1);
+	int32_t ci = comp_index(a, 1, 0, 0);
+	expect_times(a, ci, 300, 300, 400, 0, 200, 1200);
+	const struct lt_site *s = find_site(a, ci, 9);
+	LT_ASSERT(s && s->ns == 200 && s->count == 1);
+	s = find_site(a, ci, 0);
+	LT_ASSERT(s && s->ns == 200 && s->count == 1);
+	LT_ASSERT(find_site(a, ci, 2) == NULL);
+	char *j = report(a);
+	expect_in(j, "\"unmatched_block_end\": 0");
+	expect_in(j, "\"nested_handle\": 0");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_unmatched_and_names(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "U");
+	FEED(a, 10, 1, LT_EV_BLOCK_END);
+	FEED(a, 20, 1, LT_EV_HANDLE_END, .msg = 9);
+	FEED(a, 30, 1, LT_EV_WAIT_END);
+	FEED(a, 40, 1, LT_EV_HANDLE_BEGIN, .msg = 5);
+	FEED(a, 50, 1, LT_EV_HANDLE_END, .msg = 6);
+	FEED(a, 60, 1, LT_EV_COMPONENT_END, .comp = 2);
+	FEED(a, 70, 1, LT_EV_COMPONENT_END, .comp = 1);
+	FEED(a, 80, 1, LT_EV_ROUTE_DISPATCH_END, .route = 1);
+	FEED(a, 90, 2, LT_EV_COMPONENT_BEGIN, .comp = 7, .name = "a\"b\\c\n\x01\xff\xc3\xa9/");
+	FEED(a, 100, 3, LT_EV_HANDLE_BEGIN, .msg = 0);
+	FEED(a, 150, 3, LT_EV_SEND, .chan = 9, .msg = 77, .depth = 1);
+	FEED(a, 200, 3, LT_EV_HANDLE_END, .msg = 0);
+	FEED(a, 210, 3, LT_EV_UNKNOWN);
+	FEED(a, 220, 3, LT_EV_OTHER);
+	FEED(a, 230, 3, (enum lt_ev_kind)999);
+	FEED(a, 240, 4, LT_EV_RECV, .chan = 9, .msg = 1234, .depth = 0);
+	check_identity(a);
+	int32_t ci = comp_index(a, 1, 0, 0);
+	expect_times(a, ci, 10, 0, 0, 0, 50, 60);
+	LT_ASSERT_EQ_U(a->comps.v[ci].messages, 1);
+	int32_t ti = comp_index(a, 0, 1, 3);
+	expect_times(a, ti, 100, 0, 0, 0, 40, 140);
+	LT_ASSERT_EQ_U(a->comps.v[ti].messages, 1);
+	char *j = report(a);
+	expect_in(j, "\"unmatched_block_end\": 1");
+	expect_in(j, "\"unmatched_handle_end\": 1");
+	expect_in(j, "\"unmatched_wait_end\": 1");
+	expect_in(j, "\"handle_end_mismatch\": 1");
+	expect_in(j, "\"component_end_mismatch\": 1");
+	expect_in(j, "\"unmatched_component_end\": 1");
+	expect_in(j, "\"unmatched_dispatch_end\": 1");
+	expect_in(j, "\"undeclared_channels\": 1");
+	expect_in(j, "\"implicit_components\": 1");
+	expect_in(j, "\"unknown_messages\": 1"); /* msg 5, handled but never sent */
+	expect_in(j, "\"unknown_events\": 2, \"other_events\": 1");
+	expect_in(j, "\"events\": 14,");
+	expect_in(j, "\"name\": \"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9/\"");
+	expect_in(j, "\"name\": \"chan-9\"");
+	expect_in(j, "\"name\": \"thread-3\"");
+	/* msg 77 (sent, never received) and msg 1234 (received, never sent) */
+	expect_in(j, "\"in_flight\": 1, \"messages_in_flight\": 2");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_mid_handler(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 100, 9, LT_EV_SEND, .chan = 1, .msg = 1, .depth = 1); /* trace begins at 100 */
+	FEED(a, 500, 1, LT_EV_SEND, .chan = 2, .msg = 50, .depth = 1);
+	FEED(a, 500, 1, LT_EV_HANDLE_END, .msg = 42); /* began before the trace */
+	FEED(a, 600, 1, LT_EV_WAIT_BEGIN);
+	FEED(a, 700, 1, LT_EV_WAIT_END, .chan = 1, .msg = 1);
+	FEED(a, 800, 1, LT_EV_HANDLE_BEGIN, .msg = 1);
+	FEED(a, 900, 5, LT_EV_WAIT_END); /* waited since before the trace */
+	FEED(a, 1000, 9, LT_EV_ROUTE_ADD, .route = 1, .chan = 1);
+	check_identity(a);
+	int32_t c1 = comp_index(a, 0, 1, 1);
+	expect_times(a, c1, 600, 100, 0, 0, 200, 900);
+	const struct lt_comp *c = &a->comps.v[c1];
+	LT_ASSERT_EQ_U(c->messages, 0);
+	LT_ASSERT_EQ_U(c->qwait.count, 1);
+	LT_ASSERT_EQ_U(c->qwait.max, 600);
+	int32_t c5 = comp_index(a, 0, 1, 5);
+	expect_times(a, c5, 0, 800, 0, 0, 100, 900);
+	char *j = report(a);
+	expect_in(j, "\"handlers_cut\": 1");
+	expect_in(j, "\"open_handlers\": 1");
+	expect_in(j, "\"begin_ns\": 100, \"end_ns\": 1000");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_flows_three_hops(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "A");
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "a.in", .capacity = 8);
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 2, .name = "b.in", .capacity = 8);
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 3, .name = "c.in");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "B");
+	FEED(a, 0, 2, LT_EV_WAIT_BEGIN);
+	FEED(a, 0, 3, LT_EV_COMPONENT_BEGIN, .comp = 3, .name = "C");
+	FEED(a, 0, 3, LT_EV_WAIT_BEGIN);
+	FEED(a, 10, 1, LT_EV_SEND, .chan = 2, .msg = 1, .flow = 0, .depth = 1);
+	FEED(a, 30, 2, LT_EV_WAIT_END, .chan = 2, .msg = 1);
+	FEED(a, 30, 2, LT_EV_RECV, .chan = 2, .msg = 1, .depth = 0);
+	FEED(a, 40, 2, LT_EV_HANDLE_BEGIN, .msg = 1, .name = "req");
+	FEED(a, 50, 2, LT_EV_SEND, .chan = 3, .msg = 2, .flow = 1, .depth = 1);
+	FEED(a, 60, 2, LT_EV_HANDLE_END, .msg = 1);
+	FEED(a, 70, 3, LT_EV_RECV, .chan = 3, .msg = 2, .depth = 0);
+	FEED(a, 70, 3, LT_EV_WAIT_END, .chan = 3, .msg = 2);
+	FEED(a, 80, 3, LT_EV_HANDLE_BEGIN, .msg = 2);
+	FEED(a, 90, 3, LT_EV_SEND, .chan = 1, .msg = 3, .flow = 1, .depth = 1);
+	FEED(a, 120, 3, LT_EV_HANDLE_END, .msg = 2);
+	FEED(a, 130, 1, LT_EV_RECV, .chan = 1, .msg = 3, .depth = 0);
+	FEED(a, 140, 1, LT_EV_HANDLE_BEGIN, .msg = 3, .name = "reply");
+	FEED(a, 200, 1, LT_EV_HANDLE_END, .msg = 3);
+	check_identity(a);
+	LT_ASSERT_EQ_U(a->flows_done, 1);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 190);
+	LT_ASSERT_EQ_U(a->flows_in_flight, 0);
+	LT_ASSERT_EQ_U(a->msgs_in_flight, 0);
+	LT_ASSERT_EQ_U(a->crit_nhops, 3);
+	LT_ASSERT_EQ_U(a->hops.n, 3);
+	char *j = report(a);
+	expect_in(j, "\"flows\": {\"count\": 1, \"in_flight\": 0, \"messages_in_flight\": 0, "
+		     "\"latency_ns\": {\"p50\": 190, \"p90\": 190, \"p99\": 190, \"max\": 190");
+	expect_in(
+	    j,
+	    "\"from\": \"A\", \"from_id\": 1, \"from_pid\": 100, \"from_key\": \"100:1\", \"to\": "
+	    "\"B\", "
+	    "\"to_id\": 2, \"to_pid\": 100, \"to_key\": \"100:2\", \"count\": 1, \"queue_ns\": 20, "
+	    "\"handle_ns\": 20");
+	expect_in(
+	    j,
+	    "\"from\": \"B\", \"from_id\": 2, \"from_pid\": 100, \"from_key\": \"100:2\", \"to\": "
+	    "\"C\", "
+	    "\"to_id\": 3, \"to_pid\": 100, \"to_key\": \"100:3\", \"count\": 1, \"queue_ns\": 20, "
+	    "\"handle_ns\": 40");
+	expect_in(
+	    j,
+	    "\"from\": \"C\", \"from_id\": 3, \"from_pid\": 100, \"from_key\": \"100:3\", \"to\": "
+	    "\"A\", "
+	    "\"to_id\": 1, \"to_pid\": 100, \"to_key\": \"100:1\", \"count\": 1, \"queue_ns\": 40, "
+	    "\"handle_ns\": 60");
+	expect_in(j, "\"critical_flow\": {\"id\": 1, \"pid\": 100, \"latency_ns\": 190");
+	expect_in(j, "{\"msg\": 3, \"from\": \"C\"");
+	/* channel b.in: depth 1 during [10,30) of [0,200]: L = 0.1; lambda = 1/200ns; W = 20ns */
+	expect_in(j, "\"name\": \"b.in\", \"pid\": 100, \"declared\": true, \"capacity\": 8, "
+		     "\"sends\": 1, \"recvs\": 1, \"depth\": 0, \"max_depth\": 1, "
+		     "\"mean_depth\": 0.1,");
+	expect_in(j, "\"littles_law\": {\"L\": 0.1, \"lambda\": 5000000, \"W\": 2e-08, "
+		     "\"ratio\": 1}");
+	/* handle_ns and queue_wait_ns of B */
+	const struct lt_comp *b = &a->comps.v[comp_index(a, 2, 0, 0)];
+	LT_ASSERT_EQ_U(b->qwait.max, 20);
+	LT_ASSERT_EQ_U(b->handle.max, 20);
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_recv_before_send(void)
+{
+	/* the sender traces `send` after enqueuing; the receiver was faster */
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "A");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "C");
+	FEED(a, 100, 2, LT_EV_RECV, .chan = 5, .msg = 9, .depth = 0);
+	FEED(a, 105, 2, LT_EV_HANDLE_BEGIN, .msg = 9);
+	FEED(a, 110, 1, LT_EV_SEND, .chan = 5, .msg = 9, .depth = 1);
+	FEED(a, 150, 2, LT_EV_HANDLE_END, .msg = 9);
+	LT_ASSERT_EQ_U(a->msgs_in_flight, 0);
+	LT_ASSERT_EQ_U(a->flows_done, 1);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 40);
+	char *j = report(a);
+	expect_in(j, "\"recv_before_send\": 1");
+	expect_in(j, "\"unknown_messages\": 0");
+	expect_in(
+	    j,
+	    "\"from\": \"A\", \"from_id\": 1, \"from_pid\": 100, \"from_key\": \"100:1\", \"to\": "
+	    "\"C\", "
+	    "\"to_id\": 2, \"to_pid\": 100, \"to_key\": \"100:2\", \"count\": 1, \"queue_ns\": 0, "
+	    "\"handle_ns\": 45");
+	const struct lt_comp *c = &a->comps.v[comp_index(a, 2, 0, 0)];
+	LT_ASSERT_EQ_U(c->qwait.count, 1);
+	LT_ASSERT_EQ_U(c->qwait.max, 0);
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_routes(void)
+{
+	/* B replies on a routed channel; the router component dispatches it to A's channel */
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "A");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "B");
+	FEED(a, 0, 4, LT_EV_COMPONENT_BEGIN, .comp = 9, .name = "router");
+	FEED(a, 0, 4, LT_EV_WAIT_BEGIN);
+	FEED(a, 10, 1, LT_EV_ROUTE_ADD, .route = 1, .chan = 7, .owner = 1);
+	FEED(a, 10, 1, LT_EV_SEND, .chan = 2, .msg = 1, .depth = 1);
+	FEED(a, 20, 2, LT_EV_HANDLE_BEGIN, .msg = 1);
+	FEED(a, 30, 2, LT_EV_SEND, .chan = 7, .msg = 2, .flow = 1, .depth = 1);
+	FEED(a, 40, 2, LT_EV_HANDLE_END, .msg = 1);
+	FEED(a, 50, 4, LT_EV_WAIT_END, .chan = 7, .msg = 2);
+	FEED(a, 50, 4, LT_EV_RECV, .chan = 7, .msg = 2, .depth = 0);
+	FEED(a, 60, 4, LT_EV_ROUTE_DISPATCH_BEGIN, .route = 1, .msg = 2);
+	FEED(a, 70, 4, LT_EV_BLOCK_BEGIN, .reason = 2);
+	FEED(a, 80, 4, LT_EV_BLOCK_END);
+	FEED(a, 85, 4, LT_EV_SEND, .chan = 1, .msg = 3, .flow = 1, .depth = 1);
+	FEED(a, 90, 4, LT_EV_ROUTE_REMOVE, .route = 1); /* from its own callback */
+	FEED(a, 100, 4, LT_EV_ROUTE_DISPATCH_END, .route = 1);
+	FEED(a, 100, 4, LT_EV_WAIT_BEGIN);
+	FEED(a, 120, 1, LT_EV_RECV, .chan = 1, .msg = 3, .depth = 0);
+	FEED(a, 130, 1, LT_EV_HANDLE_BEGIN, .msg = 3);
+	FEED(a, 150, 1, LT_EV_HANDLE_END, .msg = 3);
+	check_identity(a);
+	int32_t ri = comp_index(a, 9, 0, 0);
+	/* idle [0,50) + [100,150); outside [50,60); dispatch busy 30, blocked 10 */
+	expect_times(a, ri, 30, 100, 10, 0, 10, 150);
+	LT_ASSERT_EQ_U(a->comps.v[ri].messages, 1);
+	LT_ASSERT_EQ_U(a->flows_done, 1);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 140);
+	char *j = report(a);
+	expect_in(j, "{\"id\": 1, \"pid\": 100, \"owner\": 1, \"chan\": 7, \"declared\": true, "
+		     "\"removed\": true, \"aggregate\": false, \"routes\": 1, \"dispatches\": 1, "
+		     "\"dispatch_ns\": {\"p50\": 40,");
+	expect_in(j, "\"from\": \"B\", \"from_id\": 2, \"from_pid\": 100, \"from_key\": \"100:2\", "
+		     "\"to\": \"router\"");
+	expect_in(j, "\"from\": \"router\", \"from_id\": 9, \"from_pid\": 100, \"from_key\": "
+		     "\"100:9\", \"to\": \"A\"");
+	free(j);
+	lt_analysis_destroy(a);
+
+	/* a route per request: beyond 256 routes, removed ones fold into their owner's entry */
+	a = lt_analysis_create(NULL);
+	FEED(a, 0, 4, LT_EV_COMPONENT_BEGIN, .comp = 9, .name = "router");
+	int64_t ts = 10;
+	for (uint32_t r = 1; r <= 1000; r++) {
+		FEED(a, ts, 1, LT_EV_ROUTE_ADD, .route = r, .chan = 0, .owner = 1 + r % 2);
+		FEED(a, ts + 1, 4, LT_EV_ROUTE_DISPATCH_BEGIN, .route = r);
+		FEED(a, ts + 2, 4, LT_EV_ROUTE_REMOVE, .route = r);
+		FEED(a, ts + 5, 4, LT_EV_ROUTE_DISPATCH_END, .route = r);
+		ts += 10;
+	}
+	FEED(a, ts, 1, LT_EV_ROUTE_ADD, .route = 5000, .owner = 1); /* still live */
+	uint32_t live = 0;
+	for (uint32_t i = 0; i < a->routes.n; i++)
+		live += !a->routes.v[i].dead;
+	LT_ASSERT_EQ_U(live, 3); /* two aggregates and route 5000 */
+	LT_ASSERT_CMP_U(a->routes.n, <=, LT_ROUTE_KEEP + 8);
+	j = report(a);
+	expect_in(j, "\"owner\": 1, \"chan\": 0, \"declared\": true, \"removed\": true, "
+		     "\"aggregate\": true, \"routes\": 500, \"dispatches\": 500, \"dispatch_ns\": "
+		     "{\"p50\": 4, \"p90\": 4, \"p99\": 4, \"max\": 4, \"count\": 500");
+	expect_in(j, "\"owner\": 2, \"chan\": 0, \"declared\": true, \"removed\": true, "
+		     "\"aggregate\": true, \"routes\": 500, \"dispatches\": 500");
+	expect_in(j, "{\"id\": 5000, \"pid\": 100, \"owner\": 1, \"chan\": 0, \"declared\": true, "
+		     "\"removed\": false, \"aggregate\": false, \"routes\": 1, \"dispatches\": 0");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_send_blocked_and_parallelism(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "P");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "Q");
+	FEED(a, 0, 1, LT_EV_HANDLE_BEGIN, .msg = 0);
+	FEED(a, 10, 1, LT_EV_BLOCK_BEGIN, .reason = 1, .object = 0x1000);
+	FEED(a, 40, 1, LT_EV_BLOCK_END);
+	FEED(a, 45, 1, LT_EV_SEND, .chan = 4, .msg = 8, .depth = 4);
+	FEED(a, 50, 2, LT_EV_HANDLE_BEGIN, .msg = 0);
+	FEED(a, 100, 1, LT_EV_HANDLE_END);
+	FEED(a, 150, 2, LT_EV_HANDLE_END);
+	FEED(a, 200, 2, LT_EV_WAIT_BEGIN);
+	check_identity(a);
+	char *j = report(a);
+	expect_in(j, "\"send_blocked_ns\": 30, \"send_blocked_count\": 1");
+	/* busy: P 70 + Q 100 over 200 ns; at most 2 at once */
+	expect_in(j,
+		  "\"parallelism\": {\"mean_busy_components\": 0.85, \"max_busy_components\": 2");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_lost_windows(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "early");
+	FEED(a, 100, 1, LT_EV_COMPONENT_END, .comp = 1);
+	FEED(a, 200, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "late");
+	lt_analysis_lost(a, 3, 1, 150, 250);
+	FEED(a, 400, 2, LT_EV_COMPONENT_END, .comp = 2);
+	char *j = report(a);
+	expect_in(j, "\"lost_events\": 3, \"lost_windows\": [[150, 250]]");
+	expect_in(j, "\"name\": \"early\"");
+	const char *early = strstr(j, "\"name\": \"early\"");
+	const char *late = strstr(j, "\"name\": \"late\"");
+	LT_ASSERT(early && late && early < late);
+	const char *lo1 = strstr(early, "\"lost_overlap\": ");
+	const char *lo2 = strstr(late, "\"lost_overlap\": ");
+	LT_ASSERT(lo1 && lo2 && lo1 < late);
+	LT_ASSERT(strncmp(lo1, "\"lost_overlap\": false", 21) == 0);
+	LT_ASSERT(strncmp(lo2, "\"lost_overlap\": true", 20) == 0);
+	expect_in(j, "\"kind\": \"lost-events\"");
+	free(j);
+	lt_analysis_destroy(a);
+
+	/* a loss without a known window taints everything */
+	a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "x");
+	lt_analysis_lost(a, 2, 0, 0, 0);
+	j = report(a);
+	expect_in(j, "\"lost_without_window\": 1");
+	expect_in(j, "\"lost_overlap\": true");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_backwards_and_window(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1);
+	FEED(a, 100, 1, LT_EV_HANDLE_BEGIN);
+	FEED(a, 50, 1, LT_EV_HANDLE_END); /* clamped to 100 */
+	FEED(a, 200, 1, LT_EV_WAIT_BEGIN);
+	check_identity(a);
+	expect_times(a, 0, 0, 0, 0, 0, 200, 200);
+	char *j = report(a);
+	expect_in(j, "\"time_backwards\": 1");
+	expect_in(j, "\"name\": \"comp-1\"");
+	free(j);
+	lt_analysis_destroy(a);
+
+	struct lt_analysis_config cfg = {0};
+	cfg.has_begin_offset_ns = 1;
+	cfg.begin_offset_ns = 100;
+	cfg.has_end_offset_ns = 1;
+	cfg.end_offset_ns = 300;
+	cfg.trace_path = "/tmp/t\"x";
+	a = lt_analysis_create(&cfg);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1); /* before the window */
+	FEED(a, 50, 1, LT_EV_HANDLE_BEGIN);
+	FEED(a, 200, 1, LT_EV_HANDLE_END); /* first kept: handling since 100 */
+	FEED(a, 250, 2, LT_EV_WAIT_BEGIN);
+	FEED(a, 350, 1, LT_EV_WAIT_BEGIN); /* after */
+	check_identity(a);
+	expect_times(a, comp_index(a, 0, 1, 1), 100, 0, 0, 0, 100, 200);
+	j = report(a);
+	expect_in(j, "\"path\": \"/tmp/t\\\"x\", \"begin_ns\": 100, \"end_ns\": 300");
+	expect_in(j, "\"filtered_events\": 3");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_series(void)
+{
+	struct lt_analysis_config cfg = {0};
+	cfg.series_interval_ns = 100;
+	struct lt_analysis *a = lt_analysis_create(&cfg);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1);
+	FEED(a, 50, 1, LT_EV_HANDLE_BEGIN);
+	FEED(a, 250, 1, LT_EV_HANDLE_END);
+	FEED(a, 260, 1, LT_EV_BLOCK_BEGIN, .reason = 7);
+	FEED(a, 320, 1, LT_EV_BLOCK_END);
+	FEED(a, 350, 1, LT_EV_HANDLE_BEGIN); /* open at the end: counted up to 380 */
+	FEED(a, 380, 2, LT_EV_WAIT_BEGIN);
+	char *j = report(a);
+	expect_in(
+	    j, "\"series\": [{\"t_ns\": 0, \"messages\": 0, \"busy_ns\": 50, \"blocked_ns\": 0}, "
+	       "{\"t_ns\": 100, \"messages\": 0, \"busy_ns\": 100, \"blocked_ns\": 0}, "
+	       "{\"t_ns\": 200, \"messages\": 1, \"busy_ns\": 50, \"blocked_ns\": 40}, "
+	       "{\"t_ns\": 300, \"messages\": 0, \"busy_ns\": 30, \"blocked_ns\": 20}]");
+	free(j);
+	lt_analysis_destroy(a);
+
+	/* adaptive interval: 10 ms doubling, never more than 512 points */
+	a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1);
+	FEED(a, 0, 1, LT_EV_HANDLE_BEGIN);
+	FEED(a, 60000000000LL, 1, LT_EV_HANDLE_END); /* 60 s */
+	LT_ASSERT_EQ_U(a->series_interval, 160000000u);
+	LT_ASSERT_CMP_U(a->series_used, <=, 512);
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < a->series_cap; i++)
+		sum += a->comps.v[0].series[i * LT_S_COLS + LT_S_BUSY];
+	LT_ASSERT_EQ_U(sum, 60000000000ULL);
+	free(report(a));
+	lt_analysis_destroy(a);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* random streams: robustness, the identity, and snapshots */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)((rng_state >> 33) % n);
+}
+
+static void random_event(struct lt_event *e, int64_t *ts)
+{
+	static const char *names[] = {"alpha", "b\xff", "", "\x7f\x01z", NULL};
+	memset(e, 0, sizeof(*e));
+	*ts += rnd(4) == 0 ? 0 : rnd(1000);
+	e->ts_ns = *ts - (rnd(200) == 0 ? 500 : 0);
+	if (rnd(2000) == 0) /* absurd clocks must not break anything */
+		e->ts_ns = rnd(2) ? INT64_MIN : INT64_MAX;
+	e->vpid = 1 + rnd(2);
+	e->vtid = 1 + rnd(6);
+	e->kind = (enum lt_ev_kind)rnd(LT_EV_KIND_COUNT + 1);
+	e->comp = rnd(5);
+	e->chan = rnd(5);
+	e->capacity = rnd(4);
+	e->route = rnd(3);
+	e->owner = rnd(5);
+	e->reason = rnd(12);
+	e->depth = rnd(10);
+	e->msg = rnd(40);
+	e->flow = rnd(3) ? 0 : rnd(40);
+	e->object = rnd(3);
+	e->where = rnd(3);
+	e->name = names[rnd(5)];
+	e->procname = "p";
+}
+
+static char *run_stream(uint64_t seed, int n, int snap_at, char **snap)
+{
+	rng_state = seed;
+	int64_t ts = 1000;
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	for (int i = 0; i < n; i++) {
+		struct lt_event e;
+		random_event(&e, &ts);
+		if (rnd(300) == 0)
+			lt_analysis_lost(a, 1 + rnd(5), rnd(2), ts - 100, ts);
+		lt_analysis_feed(a, &e);
+		if (i + 1 == snap_at && snap)
+			*snap = report(a);
+		if (i % 97 == 0)
+			check_identity(a);
+	}
+	check_identity(a);
+	char *j = report(a);
+	lt_analysis_destroy(a);
+	return j;
+}
+
+static void test_random_and_snapshots(void)
+{
+	for (uint64_t seed = 1; seed <= 30; seed++) {
+		int n = 3000, cut = 1 + (int)(seed * 97 % 2999);
+		char *snap = NULL;
+		char *full_with_snap = run_stream(seed, n, cut, &snap);
+		char *full = run_stream(seed, n, -1, NULL);
+		char *truncated = run_stream(seed, cut, -1, NULL);
+		LT_ASSERT(snap != NULL);
+		/* the snapshot equals the final report of the stream cut there ... */
+		if (strcmp(snap, truncated) != 0)
+			lt_test_fail(__FILE__, __LINE__,
+				     "seed %llu: snapshot differs from truncated",
+				     (unsigned long long)seed);
+		/* ... and did not disturb the rest of the stream */
+		if (strcmp(full_with_snap, full) != 0)
+			lt_test_fail(__FILE__, __LINE__, "seed %llu: snapshot disturbed the stream",
+				     (unsigned long long)seed);
+		free(snap);
+		free(full_with_snap);
+		free(full);
+		free(truncated);
+	}
+}
+
+int main(void)
+{
+	LT_RUN(test_intervals);
+	LT_RUN(test_nesting);
+	LT_RUN(test_unmatched_and_names);
+	LT_RUN(test_mid_handler);
+	LT_RUN(test_flows_three_hops);
+	LT_RUN(test_recv_before_send);
+	LT_RUN(test_routes);
+	LT_RUN(test_send_blocked_and_parallelism);
+	LT_RUN(test_lost_windows);
+	LT_RUN(test_backwards_and_window);
+	LT_RUN(test_series);
+	LT_RUN(test_random_and_snapshots);
+	return 0;
+}

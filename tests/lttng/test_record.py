@@ -1,0 +1,329 @@
+"""`looptrace record` and the probes under a real lttng-sessiond (CTest label `lttng`).
+
+RecordModes records lt_events_prog (which prints its own event counts and field sums as JSON)
+in each way the probes can be loaded and compares the trace, read back with bt2, with them:
+  preload         dynamic program, liblooptrace-probes.so preloaded by record
+  link            program linking liblooptrace-probes.a, record --no-preload
+  not preloaded   dynamic program, record --no-preload: no looptrace events at all
+  static+preload  both copies: each event exactly once and one warning on stderr
+RecordCli checks exit statuses, SIGINT handling and every bad-input error.
+
+Environment (set by CTest): LOOPTRACE, LT_EVENTS_PROG, LT_EVENTS_PROG_STATIC, LT_PROBES.
+Run with Debian's /usr/bin/python3 (it has bt2). A skip is a failure when CI=true.
+"""
+
+import collections
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+try:
+    import bt2
+except ImportError:  # pragma: no cover
+    bt2 = None
+
+LOOPTRACE = os.environ.get("LOOPTRACE", "")
+PROG = os.environ.get("LT_EVENTS_PROG", "")
+PROG_STATIC = os.environ.get("LT_EVENTS_PROG_STATIC", "")
+ITERATIONS = 1000
+WARNING = "probes are both linked into this program and preloaded"
+INT_FIELDS = {
+    "send": ("chan", "msg", "flow", "depth"),
+    "recv": ("chan", "msg", "depth"),
+    "wait_end": ("chan", "msg"),
+    "handle_begin": ("msg",),
+    "handle_end": ("msg",),
+    "block_begin": ("reason", "object"),
+    "route_add": ("chan", "owner"),
+    "route_dispatch_begin": ("msg",),
+}
+
+
+def skip_or_fail(test, why):
+    if os.environ.get("CI") == "true":
+        test.fail("skipped in CI: " + why)
+    test.skipTest(why)
+
+
+def read_trace(path, pid=None):
+    """(looptrace events as [(name, payload dict, context dict)], discarded count), only those
+    of process `pid` when given: a per-UID session also records other processes of the user
+    that load the probes."""
+    events = []
+    discarded = 0
+    for msg in bt2.TraceCollectionMessageIterator(path):
+        if type(msg) is bt2._DiscardedEventsMessageConst:
+            discarded += msg.count or 0
+        if type(msg) is not bt2._EventMessageConst:
+            continue
+        ev = msg.event
+        provider, _, name = ev.name.partition(":")
+        if provider != "looptrace":
+            continue
+        payload = {f: ev.payload_field[f] for f in ev.payload_field}
+        payload = {k: (str(v) if isinstance(v, bt2._StringFieldConst) else int(v))
+                   for k, v in payload.items()}
+        ctx = ev.common_context_field
+        context = {}
+        for f in ctx or ():
+            v = ctx[f]
+            context[f] = str(v) if isinstance(v, bt2._StringFieldConst) else int(v)
+        if pid is not None and context.get("vpid") != pid:
+            continue
+        events.append((name, payload, context))
+    return events, discarded
+
+
+def sessions_of(pid):
+    """Names of recording sessions created by the `record` process `pid`."""
+    out = subprocess.run(["lttng", "--no-sessiond", "list"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, check=False).stdout.decode()
+    return [line for line in out.splitlines() if "looptrace-%d-" % pid in line]
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        if not LOOPTRACE or not os.path.exists(LOOPTRACE):
+            skip_or_fail(self, "LOOPTRACE not set (run through ctest)")
+        if shutil.which("lttng") is None:
+            skip_or_fail(self, "lttng not installed")
+        self.tmp = tempfile.mkdtemp(prefix="lt-record-test-")
+        self.last_pid = None
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def record(self, *args, env=None):
+        """Run `looptrace record ARGS` to completion; remembers its pid."""
+        run_env = dict(os.environ)
+        run_env.update(env or {})
+        proc = subprocess.Popen([LOOPTRACE, "record"] + list(args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=run_env)
+        self.last_pid = proc.pid
+        out, err = proc.communicate(timeout=240)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def assert_nothing_left(self, pid=None):
+        """No session of the last `record` remains."""
+        self.assertEqual(sessions_of(pid or self.last_pid), [])
+
+
+class RecordModes(Base):
+    def setUp(self):
+        super().setUp()
+        if bt2 is None:
+            skip_or_fail(self, "python3-bt2 not importable (use /usr/bin/python3)")
+
+    def check_trace(self, proc, trace):
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        expect = json.loads(proc.stdout.decode())
+        events, discarded = read_trace(trace, expect["pid"])
+        self.assertEqual(discarded, 0)
+        counts = collections.Counter(name for name, _, _ in events)
+        self.assertEqual(dict(counts), expect["counts"])
+        sums = collections.Counter()
+        for name, payload, context in events:
+            for f in INT_FIELDS.get(name, ()):
+                sums["%s.%s" % (name, f)] += payload[f]
+            for key in ("vtid", "vpid", "procname", "ip"):
+                self.assertIn(key, context, name)
+            if name == "block_begin":
+                self.assertEqual(payload["object"], expect["object"])
+                self.assertNotEqual(payload["where"], 0)
+        for key, value in expect["sums"].items():
+            if key.startswith("channel_declare."):
+                continue
+            self.assertEqual(sums[key], value, key)
+        for name, wanted in expect["names"].items():
+            field = "kind" if name == "handle_begin" else "name"
+            got = sorted({p[field] for n, p, _ in events if n == name})
+            self.assertEqual(got, sorted(wanted), name)
+        chans = [p for n, p, _ in events if n == "channel_declare"]
+        self.assertEqual(sorted((p["name"], p["capacity"]) for p in chans),
+                         [("chan-a", 16), ("chan-b", 0)])
+        # component_end carries the id component_begin returned, on the same thread.
+        begun = {c["vtid"]: p["comp"] for n, p, c in events if n == "component_begin"}
+        ended = {c["vtid"]: p["comp"] for n, p, c in events if n == "component_end"}
+        self.assertEqual(begun, ended)
+        self.assertEqual(len(set(begun.values())), 2)
+        return expect, events
+
+    def test_preload(self):
+        trace = os.path.join(self.tmp, "trace")
+        proc = self.record("-o", trace, "--", PROG, str(ITERATIONS))
+        expect, _ = self.check_trace(proc, trace)
+        self.assertEqual(expect["tracing_available"], 1)
+        self.assertIn("trace written to " + trace, proc.stderr.decode())
+        self.assertTrue(os.path.isdir(os.path.join(trace, "ust", "uid", str(os.getuid()),
+                                                   "64-bit")))
+        self.assert_nothing_left()
+
+    def test_link(self):
+        trace = os.path.join(self.tmp, "trace")
+        proc = self.record("-o", trace, "--no-preload", "--", PROG_STATIC, str(ITERATIONS))
+        expect, _ = self.check_trace(proc, trace)
+        self.assertEqual(expect["tracing_available"], 1)
+        self.assertNotIn(WARNING, proc.stderr.decode())
+
+    def test_linked_not_preloaded(self):
+        trace = os.path.join(self.tmp, "trace")
+        proc = self.record("-o", trace, "--no-preload", "--", PROG, str(ITERATIONS))
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        expect = json.loads(proc.stdout.decode())
+        self.assertEqual(expect["tracing_available"], 0)
+        self.assertGreater(expect["counts"]["send"], 0)
+        try:
+            events, _ = read_trace(trace, expect["pid"])
+        except RuntimeError:  # no trace at all: bt2 finds no source
+            events = []
+        self.assertEqual(events, [])
+
+    def test_static_and_preload(self):
+        trace = os.path.join(self.tmp, "trace")
+        proc = self.record("-o", trace, "--", PROG_STATIC, str(ITERATIONS))
+        self.check_trace(proc, trace)
+        self.assertEqual(proc.stderr.decode().count(WARNING), 1, proc.stderr.decode())
+
+    def test_static_and_preload_without_guard(self):
+        # What the guard prevents: two registered copies of the provider record each event
+        # twice (LTTng-UST keys events by provider descriptor, not by name).
+        trace = os.path.join(self.tmp, "trace")
+        proc = self.record("-o", trace, "--", PROG_STATIC, "10",
+                           env={"LOOPTRACE_PROBES_ALLOW_DUPLICATES": "1"})
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        expect = json.loads(proc.stdout.decode())
+        events, _ = read_trace(trace, expect["pid"])
+        counts = collections.Counter(name for name, _, _ in events)
+        self.assertEqual(dict(counts), {k: 2 * v for k, v in expect["counts"].items()})
+
+    def test_per_pid_buffers(self):
+        trace = os.path.join(self.tmp, "trace")
+        proc = self.record("-o", trace, "--buffering", "per-pid", "--subbuf-size", "1M",
+                           "--num-subbuf", "4", "--", PROG, "100")
+        self.check_trace(proc, trace)
+        self.assertTrue(os.path.isdir(os.path.join(trace, "ust", "pid")))
+
+
+class RecordCli(Base):
+    def assert_user_error(self, proc, text):
+        err = proc.stderr.decode()
+        self.assertNotEqual(proc.returncode, 0)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertTrue(lines[0].startswith("looptrace: "), err)
+        self.assertIn(text, lines[0])
+        self.assert_nothing_left()
+
+    def test_exit_status(self):
+        trace = os.path.join(self.tmp, "t1")
+        self.assertEqual(self.record("-o", trace, "--", "sh", "-c", "exit 7").returncode, 7)
+        trace = os.path.join(self.tmp, "t2")
+        proc = self.record("-o", trace, "--", "sh", "-c", "kill -TERM $$")
+        self.assertEqual(proc.returncode, 128 + signal.SIGTERM)
+        self.assert_nothing_left()
+
+    def test_ld_preload_appended(self):
+        trace = os.path.join(self.tmp, "t")
+        proc = self.record("-o", trace, "--", "sh", "-c", 'echo "$LD_PRELOAD"',
+                           env={"LD_PRELOAD": "libm.so.6"})
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        self.assertEqual(proc.stdout.decode().strip(),
+                         "libm.so.6:" + os.environ.get("LT_PROBES", ""))
+
+    def test_sigint_leaves_a_trace(self):
+        if bt2 is None:
+            skip_or_fail(self, "python3-bt2 not importable")
+        trace = os.path.join(self.tmp, "trace")
+        env = dict(os.environ, LT_EVENTS_PROG_SLEEP_MS="2")
+        proc = subprocess.Popen([LOOPTRACE, "record", "-o", trace, "--", PROG, "100000"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            self.fail("record did not stop after SIGINT")
+        self.assertEqual(proc.returncode, 128 + signal.SIGINT, err.decode())
+        self.assertIn("trace written to", err.decode())
+        self.assert_nothing_left(proc.pid)
+        events, _ = read_trace(trace)
+        events = [e for e in events if e[2].get("procname") == os.path.basename(PROG)[:15]]
+        self.assertGreater(len(events), 0)
+        self.assertIn("wait_begin", {name for name, _, _ in events})
+        result = subprocess.run(["babeltrace2", trace], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr.decode())
+
+    def test_no_command(self):
+        self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t")), "no command")
+        self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--"),
+                               "no command")
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "t")))
+
+    def test_command_not_found(self):
+        self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--",
+                                           "no-such-command-xyz"), "command not found")
+
+    def test_unwritable_output(self):
+        blocker = os.path.join(self.tmp, "file")
+        with open(blocker, "w", encoding="ascii") as f:
+            f.write("x")
+        self.assert_user_error(self.record("-o", os.path.join(blocker, "t"), "--", "true"),
+                               "cannot create")
+        self.assert_user_error(self.record("-o", blocker, "--", "true"), "not a directory")
+
+    def test_existing_trace(self):
+        trace = os.path.join(self.tmp, "t")
+        self.assertEqual(self.record("-o", trace, "--", PROG, "10").returncode, 0)
+        self.assert_user_error(self.record("-o", trace, "--", PROG, "10"), "--force")
+        proc = self.record("-o", trace, "--force", "--", PROG, "10")
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+
+    def test_lttng_not_installed(self):
+        self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--",
+                                           "/bin/true", env={"PATH": "/nonexistent"}),
+                               "LTTng is not installed")
+
+    def test_sessiond_cannot_start(self):
+        # A client that finds no daemon and a daemon that fails to start.
+        fake = os.path.join(self.tmp, "fakebin")
+        os.mkdir(fake)
+        for name, body in (("lttng", "echo 'Error: No session daemon is available' >&2\n"
+                                     "exit 1\n"),
+                           ("lttng-sessiond", "echo 'Error: cannot start' >&2\nexit 1\n")):
+            path = os.path.join(fake, name)
+            with open(path, "w", encoding="ascii") as f:
+                f.write("#!/bin/sh\n" + body)
+            os.chmod(path, 0o755)
+        env = {"PATH": fake + ":" + os.environ.get("PATH", "")}
+        self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--",
+                                           "/bin/true", env=env),
+                               "cannot start the LTTng session daemon")
+
+    def test_interpose_missing(self):
+        lib = os.path.join(os.path.dirname(os.environ.get("LT_PROBES", "")),
+                           "liblooptrace-preload.so")
+        if os.path.exists(lib):
+            self.skipTest("the interposer exists")
+        self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--interpose",
+                                           "--", "/bin/true"), "interposer")
+
+    def test_help_documents_options(self):
+        proc = subprocess.run([LOOPTRACE, "record", "--help"], stdout=subprocess.PIPE,
+                              check=False)
+        self.assertEqual(proc.returncode, 0)
+        out = proc.stdout.decode()
+        for opt in ("--output", "--force", "--subbuf-size", "--num-subbuf", "--buffering",
+                    "--no-preload", "--interpose"):
+            self.assertIn(opt, out)
+
+
+if __name__ == "__main__":
+    unittest.main()

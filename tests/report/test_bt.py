@@ -1,0 +1,238 @@
+"""Unit tests of looptrace.bt: parameter quoting, trace vetting and babeltrace2 errors.
+
+The error tests damage synthetic CTF traces (ctfgen) and run the real babeltrace2 CLI with a
+dummy sink, so they check that today's babeltrace2 messages still map to one clear line.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import ltutil
+import ctfgen
+from looptrace import bt, timespec
+from looptrace.errors import UserError
+
+
+def sample(directory, provider="looptrace"):
+    t = ctfgen.Trace(pid=100, procname="sample")
+    t.event(1000, 101, "component_begin", comp=1, name_="w")
+    t.event(2000, 101, "wait_begin")
+    t.event(3000, 102, "send", chan=1, msg=1, flow=0, depth=1)
+    t.event(4000, 101, "wait_end", chan=1, msg=1)
+    t.event(5000, 101, "handle_begin", msg=1, kind="k")
+    t.event(9000, 101, "handle_end", msg=1)
+    t.event(9500, 101, "component_end", comp=1)
+    return t.write(directory, provider)
+
+
+class ParamsTest(unittest.TestCase):
+    def test_quote(self):
+        self.assertEqual(bt.quote('a"b\\c,d'), '"a\\"b\\\\c,d"')
+
+    def test_format(self):
+        s = bt.format_params({"output": "/t/x.json", "begin-ns": 1764198000500000000,
+                              "progress": True, "begin-offset-ns": 0})
+        self.assertEqual(s, 'output="/t/x.json",begin-ns=1764198000500000000,progress=true,'
+                            'begin-offset-ns=0')
+
+    def test_bad_key(self):
+        with self.assertRaises(ValueError):
+            bt.format_params({"a=b": 1})
+
+
+class CheckTraceTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lt-bt-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def reason(self, path):
+        with self.assertRaises(UserError) as cm:
+            bt.check_trace(path)
+        msg = str(cm.exception)
+        self.assertNotIn("\n", msg)
+        return msg
+
+    def test_missing(self):
+        self.assertIn("no such file or directory", self.reason(os.path.join(self.tmp, "no")))
+
+    def test_file(self):
+        p = os.path.join(self.tmp, "f")
+        open(p, "w").close()
+        self.assertIn("not a directory", self.reason(p))
+
+    def test_no_metadata(self):
+        os.mkdir(os.path.join(self.tmp, "d"))
+        self.assertIn("no metadata file found", self.reason(os.path.join(self.tmp, "d")))
+
+    def test_empty_metadata(self):
+        d = sample(os.path.join(self.tmp, "t"))
+        open(os.path.join(d, "metadata"), "w").close()
+        self.assertIn("corrupt trace metadata", self.reason(d))
+
+    def test_zero_length_stream(self):
+        d = sample(os.path.join(self.tmp, "t"))
+        open(os.path.join(d, "chan_0"), "w").close()
+        self.assertIn("zero length", self.reason(d))
+
+    def test_name_with_newline_escaped(self):
+        self.assertIn("a\\x0ab", self.reason(os.path.join(self.tmp, "a\nb")))
+
+    def test_good(self):
+        sample(os.path.join(self.tmp, "t", "ust", "uid", "0", "64-bit"))
+        self.assertEqual(len(bt.check_trace(os.path.join(self.tmp, "t"))), 1)
+
+
+class BabeltraceErrorTest(unittest.TestCase):
+    """Damaged traces through the real babeltrace2 CLI (dummy sink) -> one line."""
+
+    def setUp(self):
+        ltutil.require(self, shutil.which("babeltrace2"), "babeltrace2 not installed")
+        self.tmp = tempfile.mkdtemp(prefix="lt-bt-")
+        self.trace = sample(os.path.join(self.tmp, "trace"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def explain(self):
+        p = subprocess.run(["babeltrace2", "--log-level=NONE", self.trace, "-c",
+                            "sink.utils.dummy"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertNotEqual(p.returncode, 0, "babeltrace2 accepted the damaged trace")
+        msg = bt.explain_failure(p.stderr, [self.trace], p.returncode)
+        self.assertNotIn("\n", msg)
+        return msg
+
+    def test_good_trace_passes(self):
+        p = subprocess.run(["babeltrace2", self.trace], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("looptrace:handle_end", p.stdout)
+
+    def test_garbage_metadata(self):
+        with open(os.path.join(self.trace, "metadata"), "wb") as f:
+            f.write(bytes(range(256)) * 3)
+        self.assertIn("corrupt trace metadata", self.explain())
+
+    def test_bad_tsdl(self):
+        path = os.path.join(self.trace, "metadata")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("stream {", "stream { nonsense"))
+        self.assertIn("corrupt trace metadata", self.explain())
+
+    def test_truncated_stream(self):
+        path = os.path.join(self.trace, "chan_0")
+        with open(path, "rb") as f:
+            data = f.read()
+        for cut in (20, 150, len(data) - 10):
+            with open(path, "wb") as f:
+                f.write(data[:cut])
+            msg = self.explain()
+            self.assertIn("truncated or corrupt stream file", msg, cut)
+            self.assertIn("chan_0", msg)
+
+    def test_crash(self):
+        self.assertIn("crashed (SIGABRT)", bt.explain_failure("", ["t"], -6))
+
+    def test_unknown_error(self):
+        msg = bt.explain_failure("ERROR:    [X] (a.c:1)\n  Something odd\n  happened\n",
+                                 ["t"], 1)
+        self.assertEqual(msg, "babeltrace2 failed on t: Something odd happened")
+
+    def test_missing_babeltrace2(self):
+        os.environ["LOOPTRACE_BABELTRACE2"] = os.path.join(self.tmp, "nope")
+        try:
+            with self.assertRaises(UserError) as cm:
+                bt.run_report([self.trace])
+            self.assertIn("babeltrace2 not found", str(cm.exception))
+        finally:
+            del os.environ["LOOPTRACE_BABELTRACE2"]
+
+    def test_missing_plugin(self):
+        os.environ["LOOPTRACE_PLUGIN_PATH"] = self.tmp
+        try:
+            with self.assertRaises(UserError) as cm:
+                bt.run_report([self.trace])
+            self.assertIn("plugin looptrace.so not found", str(cm.exception))
+        finally:
+            del os.environ["LOOPTRACE_PLUGIN_PATH"]
+
+
+class StubSinkTest(unittest.TestCase):
+    """run_report through the real babeltrace2 CLI with a stub looptrace plugin (stub/) that
+    echoes its parameters: quoting, time parameters, several traces, the no-events error."""
+
+    def setUp(self):
+        ltutil.require(self, shutil.which("babeltrace2"), "babeltrace2 not installed")
+        self.tmp = tempfile.mkdtemp(prefix="lt-stub-")
+        plug = os.path.join(self.tmp, "plugins")
+        os.mkdir(plug)
+        shutil.copy(os.path.join(ltutil.HERE, "stub", "bt_plugin_looptrace_stub.py"), plug)
+        open(os.path.join(plug, "looptrace.so"), "w").close()  # what find_plugin() looks for
+        self.env = {"LOOPTRACE_PLUGIN_PATH": plug}
+        self.old_env = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        self.old_tempdir = tempfile.tempdir
+
+    def tearDown(self):
+        tempfile.tempdir = self.old_tempdir
+        for k, v in self.old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(self.tmp)
+
+    def run_stub(self, traces, **kw):
+        report, raw = bt.run_report(traces, progress=False, **kw)
+        self.assertEqual(json.loads(raw.decode()), report)
+        return report
+
+    def test_strange_paths_reach_the_sink(self):
+        odd = os.path.join(self.tmp, 'a "quoted", =path\\with\nnewline \u00e9')
+        sample(odd)
+        weird_tmp = os.path.join(self.tmp, 'tmp "x",y=z')
+        os.mkdir(weird_tmp)
+        tempfile.tempdir = weird_tmp
+        rep = self.run_stub([odd])
+        self.assertEqual(rep["trace"]["path"], odd)
+        self.assertEqual(rep["trace"]["events"], 7)
+        self.assertTrue(rep["params"]["output"].startswith(weird_tmp))
+        self.assertFalse(rep["params"]["progress"] if "progress" in rep["params"] else False)
+
+    def test_time_params(self):
+        d = sample(os.path.join(self.tmp, "t"))
+        rep = self.run_stub([d], begin=timespec.parse("+1.5ms"),
+                            end=timespec.parse("1764198000.25"))
+        self.assertEqual(rep["params"]["begin-offset-ns"], 1500000)
+        self.assertEqual(rep["params"]["end-ns"], 1764198000250000000)
+        rep = self.run_stub([d], begin=timespec.parse("1764198000100000000"),
+                            end=timespec.parse("+3s"))
+        self.assertEqual(rep["params"]["begin-ns"], 1764198000100000000)
+        self.assertEqual(rep["params"]["end-offset-ns"], 3000000000)
+
+    def test_several_traces_one_run(self):
+        a = sample(os.path.join(self.tmp, "a"))
+        t = ctfgen.Trace(pid=200)
+        t.event(1000, 201, "wait_begin")
+        b = t.write(os.path.join(self.tmp, "b"))
+        rep = self.run_stub([a, b])
+        self.assertEqual(rep["trace"]["events"], 8)
+        self.assertEqual(rep["trace"]["path"], "%s, %s" % (a, b))
+
+    def test_no_looptrace_events(self):
+        d = sample(os.path.join(self.tmp, "foreign"), provider="other")
+        with self.assertRaises(UserError) as cm:
+            bt.run_report([d], progress=False)
+        self.assertEqual(str(cm.exception), "no looptrace events in %s" % d)
+
+
+if __name__ == "__main__":
+    ltutil.main()

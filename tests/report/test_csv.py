@@ -1,0 +1,85 @@
+"""Unit tests of the CSV export (render_csv) against fixture reports."""
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+import ltutil
+from looptrace import render_csv
+from looptrace.errors import UserError
+
+
+def read(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+class CsvTest(unittest.TestCase):
+    def setUp(self):
+        with open(os.path.join(ltutil.DATA, "report-v1.json")) as f:
+            self.report = json.load(f)
+        self.tmp = tempfile.mkdtemp(prefix="lt-csv-")
+        self.out = os.path.join(self.tmp, "out", "csv")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_files_and_headers(self):
+        written = render_csv.write_csv(self.report, self.out)
+        names = sorted(os.path.basename(p) for p in written)
+        self.assertEqual(names, ["channels.csv", "components.csv", "flows.csv", "routes.csv",
+                                 "warnings.csv"])
+        with open(os.path.join(self.out, "components.csv")) as f:
+            header = f.readline().strip().split(",")
+        self.assertEqual(header, render_csv.COMPONENT_COLS)
+
+    def test_components_roundtrip(self):
+        render_csv.write_csv(self.report, self.out)
+        rows = read(os.path.join(self.out, "components.csv"))
+        self.assertEqual(len(rows), 4)
+        self.assertEqual(rows[1]["name"], self.report["components"][1]["name"])  # raw, quoted
+        self.assertEqual(rows[0]["busy_ns"], "400000000")
+        self.assertEqual(rows[0]["blocked_in_handler_ns"], "500000000")
+        self.assertEqual(rows[0]["handle_ns_p99"], "12000000")
+        self.assertEqual(rows[2]["handle_ns_p50"], "")  # null -> empty cell
+
+    def test_channels_routes_flows_warnings(self):
+        render_csv.write_csv(self.report, self.out)
+        ch = read(os.path.join(self.out, "channels.csv"))
+        self.assertEqual(ch[1]["name"], "net\tunbounded \u202eevil")
+        self.assertEqual(ch[1]["capacity"], "0")
+        self.assertEqual(ch[1]["littles_law_L"], "512.5")
+        routes = read(os.path.join(self.out, "routes.csv"))
+        self.assertEqual(routes[0]["owner_name"], "script")
+        self.assertEqual(routes[0]["dispatch_ns_p99"], "3000")
+        hops = read(os.path.join(self.out, "flows.csv"))
+        self.assertEqual(hops[0]["from"], self.report["components"][1]["name"])
+        self.assertEqual((hops[0]["to"], hops[0]["to_id"], hops[0]["to_pid"], hops[0]["count"],
+                          hops[0]["queue_ns"]), ("script", "1", "4242", "100", "1500.5"))
+        w = read(os.path.join(self.out, "warnings.csv"))
+        self.assertEqual([r["kind"] for r in w], ["blocks-in-handler", "blocks-in-handler",
+                                                  "saturated", "queue-growth", "lost-events"])
+        # Component ids are per process: the pid picks the right one.
+        self.assertEqual((w[0]["subject"], w[0]["pid"], w[0]["subject_name"]),
+                         ("1", "9999", "peer-in-other-process"))
+        self.assertEqual(w[1]["subject_name"], "script")
+        self.assertEqual(w[3]["subject_type"], "channel")
+        self.assertEqual(w[4]["subject_type"], "")
+
+    def test_empty(self):
+        with open(os.path.join(ltutil.DATA, "report-empty.json")) as f:
+            render_csv.write_csv(json.load(f), self.out)
+        self.assertEqual(read(os.path.join(self.out, "components.csv")), [])
+
+    def test_dir_is_a_file(self):
+        path = os.path.join(self.tmp, "file")
+        open(path, "w").close()
+        with self.assertRaises(UserError):
+            render_csv.write_csv(self.report, path)
+
+
+if __name__ == "__main__":
+    ltutil.main()

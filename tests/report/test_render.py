@@ -1,0 +1,159 @@
+"""Unit tests of the terminal rendering (render_text) against fixture reports."""
+
+import json
+import os
+import unittest
+
+import ltutil
+from looptrace import render_text as rt
+
+
+def load(name):
+    with open(os.path.join(ltutil.DATA, name)) as f:
+        return json.load(f)
+
+
+class EscapeTest(unittest.TestCase):
+    def test_controls(self):
+        self.assertEqual(rt.escape("a\x1b[31mb"), "a\\x1b[31mb")
+        self.assertEqual(rt.escape("a\nb\tc\rd\x00e\x7f"), "a\\x0ab\\x09c\\x0dd\\x00e\\x7f")
+        self.assertEqual(rt.escape("c1\x9b"), "c1\\x9b")
+        self.assertEqual(rt.escape("back\\slash"), "back\\\\slash")
+
+    def test_invisible_unicode(self):
+        self.assertEqual(rt.escape("x\u202ey"), "x\\u202ey")
+        self.assertEqual(rt.escape("zero\u200bwidth"), "zero\\u200bwidth")
+        self.assertEqual(rt.escape("sep\u2028"), "sep\\u2028")
+
+    def test_undecodable_bytes(self):
+        raw = b"bad\xff\xfename".decode("utf-8", "surrogateescape")
+        self.assertEqual(rt.escape(raw), "bad\\xff\\xfename")
+
+    def test_printable_kept(self):
+        for s in ["script", "r\u00e9seau", "\u6e32\u67d3", "a,b \"c\" 'd'"]:
+            self.assertEqual(rt.escape(s), s)
+
+    def test_none_and_numbers(self):
+        self.assertEqual(rt.escape(None), "-")
+        self.assertEqual(rt.escape(12), "12")
+
+    def test_width(self):
+        self.assertEqual(rt.width("abc"), 3)
+        self.assertEqual(rt.width("\u6e32\u67d3"), 4)
+        self.assertEqual(rt.width("e\u0301"), 1)
+
+
+class UnitsTest(unittest.TestCase):
+    def test_ns(self):
+        cases = [(0, "0ns"), (999, "999ns"), (1000, "1.00us"), (12345, "12.3us"),
+                 (123456, "123us"), (4560000, "4.56ms"), (1230000000, "1.23s"),
+                 (3600e9, "3600s"), (None, "-"), ("x", "-"), (-1500, "-1.50us")]
+        for ns, text in cases:
+            self.assertEqual(rt.fmt_ns(ns), text, ns)
+
+    def test_rate_pct(self):
+        self.assertEqual(rt.fmt_rate(0.5), "0.50")
+        self.assertEqual(rt.fmt_rate(50.0), "50.0")
+        self.assertEqual(rt.fmt_rate(1234), "1234")
+        self.assertEqual(rt.fmt_rate(12345), "12.3k")
+        self.assertEqual(rt.fmt_rate(4560000), "4.56M")
+        self.assertEqual(rt.fmt_pct(1, 4), "25.0%")
+        self.assertEqual(rt.fmt_pct(1, 0), "-")
+        self.assertEqual(rt.fmt_frac(0.955), "95.5%")
+        self.assertEqual(rt.fmt_frac(None), "-")
+
+
+class RenderTest(unittest.TestCase):
+    def setUp(self):
+        self.report = load("report-v1.json")
+        self.text = rt.render(self.report)
+        self.lines = self.text.splitlines()
+
+    def test_no_raw_controls(self):
+        for ch in self.text:
+            if ch != "\n":
+                self.assertTrue(ch.isprintable(), "unprintable %r in output" % ch)
+        self.assertNotIn("\x1b", self.text)
+        self.assertNotIn("\u202e", self.text)
+
+    def test_escaped_names_present(self):
+        self.assertIn('evil\\x1b[31mred\\x07,"quoted"\\x0anewline', self.text)
+        self.assertIn("net\\x09unbounded \\u202eevil", self.text)
+
+    def test_long_name_whole(self):
+        name = self.report["components"][2]["name"]
+        self.assertIn(name, self.lines)  # on a line of its own, not truncated
+        i = self.lines.index(name)
+        self.assertIn("5000/5000", self.lines[i + 1])
+
+    def test_component_numbers(self):
+        row = next(ln for ln in self.lines if ln.startswith("script "))
+        for cell in ["4242/4243", "100", "50.0", "20.0%", "50.0%", "25.0%", "2.5%",
+                     "9.00ms", "12.0ms", "1.50us", "350us"]:
+            self.assertIn(cell, row.split())
+
+    def test_channel_numbers(self):
+        row = next(ln for ln in self.lines if ln.startswith("net\\x09"))
+        for cell in ["unbounded", "2500000", "2499990", "1024", "512.5", "120ns", "900ns",
+                     "1.23ms"]:
+            self.assertIn(cell, row.split())
+
+    def test_columns_aligned(self):
+        i = self.lines.index("Channels")
+        header, rule = self.lines[i + 1], self.lines[i + 2]
+        rows = self.lines[i + 3:i + 5]
+        ends = [j + 1 for j, ch in enumerate(rule) if ch == "-" and
+                (j + 1 == len(rule) or rule[j + 1] == " ")]
+        for ln in rows + [header]:
+            self.assertEqual(rt.width(ln), ends[-1], ln)
+
+    def test_order_warnings_then_banner(self):
+        w = self.text.index("warning: [blocks-in-handler] component script:")
+        b = self.text.index("LOST EVENTS: 42 events lost in 1 window")
+        c = self.text.index("Channels")
+        self.assertLess(c, w)
+        self.assertLess(w, b)
+        self.assertIn("warning: [queue-growth] channel net\\x09unbounded", self.text)
+        self.assertIn("from +500ms to +600ms", self.text)
+
+    def test_ids_are_per_process(self):
+        self.assertIn("warning: [blocks-in-handler] component peer-in-other-process: other "
+                      "process, same id", self.text)
+        self.assertIn("warning: [blocks-in-handler] component script:", self.text)
+        row = next(ln for ln in self.lines if ln.startswith("peer-in-other-process"))
+        self.assertIn("9999/-", row.split())
+
+    def test_banner_names_what_overlaps_a_loss(self):
+        self.report["components"][0]["lost_overlap"] = True
+        self.report["channels"][1]["lost_overlap"] = True
+        text = rt.render(self.report)
+        self.assertIn("!! Not exact (overlap a window): component script, channel "
+                      "net\\x09unbounded \\u202eevil", text)
+
+    def test_empty_distribution_shown_as_dash(self):
+        c = self.report["components"][0]
+        c["handle_ns"] = {"p50": 0, "p90": 0, "p99": 0, "max": 0, "count": 0, "mean": 0}
+        row = rt.component_rows(self.report)[0]
+        self.assertEqual(row[9:11], ["-", "-"])
+
+    def test_empty_report(self):
+        text = rt.render(load("report-empty.json"))
+        self.assertIn("(none)", text)
+        self.assertNotIn("LOST", text)
+        self.assertNotIn("warning", text)
+
+    def test_missing_keys_tolerated(self):
+        text = rt.render({"schema": "looptrace-report/1", "trace": {},
+                          "components": [{"name": "x"}], "channels": [{}],
+                          "warnings": [{"kind": "new-kind", "component": 99}]})
+        self.assertIn("x", text)
+        self.assertIn("warning: [new-kind] component #99", text)
+
+    def test_newer_keys_ignored(self):
+        self.report["components"][0]["future_key"] = {"a": 1}
+        self.report["future_section"] = [1, 2]
+        self.assertEqual(rt.render(self.report), self.text)
+
+
+if __name__ == "__main__":
+    ltutil.main()

@@ -1,0 +1,177 @@
+"""`looptrace compare`: ratios on two fixture reports, N-way text, JSON and HTML outputs, and
+bad input turned into one-line errors."""
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vizcheck  # noqa: E402
+
+from looptrace import cli, cmd_compare  # noqa: E402
+from looptrace.errors import UserError  # noqa: E402
+
+A = os.path.join(vizcheck.DATA, "report-basic.json")
+B = os.path.join(vizcheck.DATA, "report-routed.json")
+
+
+def run_cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+class CompareRowsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = vizcheck.load("report-basic.json")
+        cls.b = vizcheck.load("report-routed.json")
+        cls.rows = cmd_compare.compare_reports([("A", cls.a), ("B", cls.b)])
+        cls.by = {(r["section"], r["name"], r["metric"]): r for r in cls.rows}
+
+    def row(self, section, name, metric):
+        return self.by[(section, name, metric)]
+
+    def test_ratio_b_over_a(self):
+        r = self.row("component", "script", "blocked_in_handler")
+        self.assertEqual(r["values"], [1_240_000_000, 0])
+        self.assertEqual(r["ratios"], [None, 0.0])
+        r = self.row("component", "script", "busy")
+        self.assertAlmostEqual(r["ratios"][1], 2.0)
+        r = self.row("component", "script", "idle")
+        self.assertAlmostEqual(r["ratios"][1], 960 / 230)
+        r = self.row("component", "net", "throughput_per_s")
+        self.assertAlmostEqual(r["ratios"][1], 2.0)
+        r = self.row("flows", "", "latency_p99")
+        self.assertAlmostEqual(r["ratios"][1], 7.0 / 14.0)
+        r = self.row("channel", "net-req", "send_blocked_ns")
+        self.assertEqual(r["ratios"][1], 0.0)
+
+    def test_matched_by_name_not_pid(self):
+        # pids differ (4242 vs 5151); components still pair up by name.
+        r = self.row("component", "router", "messages")
+        self.assertEqual(r["values"], [1600, 3200])
+
+    def test_missing_and_zero(self):
+        r = self.row("component", "layout", "busy")  # only in A
+        self.assertEqual(r["values"][1], None)
+        self.assertIsNone(r["ratios"][1])
+        r = self.row("component", "fetch-worker", "busy")  # only in B
+        self.assertIsNone(r["values"][0])
+        r = self.row("component", "net", "blocked_in_handler")  # 0 and 0
+        self.assertEqual(r["ratios"][1], 1.0)
+        self.assertEqual(cmd_compare.fmt_ratio(r["ratios"][1], 0, 0), "=")
+        r = self.row("trace", "", "lost_events")
+        self.assertEqual(r["values"], [120, 0])
+        self.assertEqual(cmd_compare.ratio(0, 5), float("inf"))
+        self.assertEqual(cmd_compare.fmt_ratio(float("inf")), "new")
+
+    def test_duplicate_names_merged(self):
+        b = json.loads(json.dumps(self.b))
+        extra = json.loads(json.dumps(b["components"][1]))  # a second "net" thread
+        extra["tid"] += 100
+        b["components"].append(extra)
+        rows = cmd_compare.compare_reports([("A", self.a), ("B", b)])
+        by = {(r["section"], r["name"], r["metric"]): r for r in rows}
+        self.assertEqual(by[("component", "net", "instances")]["values"], [1, 2])
+        self.assertEqual(by[("component", "net", "messages")]["values"], [1600, 6400])
+        self.assertTrue(by[("component", "net", "handle_p50")]["approx"][1])
+
+    def test_three_way_text(self):
+        c = json.loads(json.dumps(self.b))
+        c["components"][0]["messages"] = 400
+        rows = cmd_compare.compare_reports([("blocking", self.a), ("routed", self.b),
+                                            ("thread", c)])
+        text = cmd_compare.render_text(["blocking", "routed", "thread"], rows)
+        self.assertIn("routed/blocking", text)
+        self.assertIn("thread/blocking", text)
+        line = [ln for ln in text.splitlines() if ln.strip().startswith("messages")][0]
+        self.assertEqual(line.split()[1:], ["800", "1600", "x2.00", "400", "x0.50"])
+
+    def test_needs_two(self):
+        with self.assertRaises(ValueError):
+            cmd_compare.compare_reports([("A", self.a)])
+
+
+class CompareCliTest(unittest.TestCase):
+    def test_table_json_html(self):
+        with tempfile.TemporaryDirectory(prefix="lt-cmp-") as tmp:
+            jpath = os.path.join(tmp, "cmp.json")
+            status, out, err = run_cli(["compare", A, B, "--json", jpath, "--html",
+                                        os.path.join(tmp, "html")])
+            self.assertEqual(status, 0, err)
+            self.assertIn("report-routed/report-basic", out)
+            with open(jpath, encoding="utf-8") as f:
+                doc = json.load(f)
+            self.assertEqual(doc["schema"], "looptrace-compare/1")
+            self.assertEqual(doc["labels"], ["report-basic", "report-routed"])
+            page_path = os.path.join(tmp, "html", "index.html")
+            with open(page_path, encoding="utf-8") as f:
+                page = f.read()
+            parsed = vizcheck.parse_page(page)
+            self.assertIn("<svg", page)
+            self.assertEqual(vizcheck.external_refs(page, parsed), [])
+            self.assertIn("x2.00", "".join(parsed.text))
+            self.assertIn("written to", err)
+
+    def test_json_to_stdout_only(self):
+        status, out, err = run_cli(["compare", A, B, "--json", "-"])
+        self.assertEqual(status, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(len(doc["labels"]), 2)
+
+    def test_hostile_names_in_html(self):
+        with tempfile.TemporaryDirectory(prefix="lt-cmp-") as tmp:
+            h = os.path.join(vizcheck.DATA, "report-hostile.json")
+            status, out, err = run_cli(["compare", A, h, "--html", tmp])
+            self.assertEqual(status, 0, err)
+            with open(os.path.join(tmp, "index.html"), encoding="utf-8") as f:
+                page = f.read()
+            self.assertNotIn("<script", page.lower())
+            self.assertIn("<script>alert(1)</script>", "".join(vizcheck.parse_page(page).text))
+
+    def test_bad_inputs(self):
+        with tempfile.TemporaryDirectory(prefix="lt-cmp-") as tmp:
+            garbage = os.path.join(tmp, "garbage.json")
+            with open(garbage, "w") as f:
+                f.write("{not json")
+            other = os.path.join(tmp, "other.json")
+            with open(other, "w") as f:
+                json.dump({"schema": "something-else/3"}, f)
+            newer = os.path.join(tmp, "newer.json")
+            with open(newer, "w") as f:
+                json.dump({"schema": "looptrace-report/2"}, f)
+            empty_dir = os.path.join(tmp, "empty")
+            os.mkdir(empty_dir)
+            cases = [
+                ([A, os.path.join(tmp, "missing.json")], "no such file"),
+                ([A, garbage], "invalid JSON"),
+                ([A, other], "not a looptrace JSON report"),
+                ([A, newer], "unsupported report schema"),
+                ([A], "at least two"),
+                ([A, B, "--label", "x"], "--label"),
+            ]
+            for argv, expect in cases:
+                status, out, err = run_cli(["compare"] + argv)
+                self.assertNotEqual(status, 0, argv)
+                lines = err.strip().splitlines()
+                self.assertEqual(len(lines), 1, err)
+                self.assertTrue(lines[0].startswith("looptrace: "), err)
+                self.assertIn(expect, lines[0])
+            # A folder is a trace: one without CTF metadata is refused with one line too.
+            status, out, err = run_cli(["compare", A, empty_dir])
+            self.assertNotEqual(status, 0)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_user_error_type(self):
+        with self.assertRaises(UserError):
+            cmd_compare.load_input("/nonexistent/x.json")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,165 @@
+"""The HTML report from hand-written schema-v1 fixtures: structure, figures, charts, no
+external resources, and names from the trace shown as text, never as markup."""
+
+import os
+import re
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vizcheck  # noqa: E402
+
+from looptrace import charts  # noqa: E402
+from looptrace import html as lthtml  # noqa: E402
+
+
+def norm(text):
+    """Whitespace (including the thin spaces between digit groups) as single spaces."""
+    return " ".join(text.split())
+
+
+class HtmlReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="lt-viz-")
+        cls.report = vizcheck.load("report-basic.json")
+        cls.path = lthtml.write_html(cls.report, os.path.join(cls.tmp.name, "out"))
+        with open(cls.path, encoding="utf-8") as f:
+            cls.page = f.read()
+        cls.parsed = vizcheck.parse_page(cls.page)
+        cls.text = norm("".join(cls.parsed.text))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_writes_index_html(self):
+        self.assertEqual(os.path.basename(self.path), "index.html")
+        self.assertTrue(self.page.startswith("<!DOCTYPE html>"))
+        self.assertIn("html", self.parsed.tags)
+
+    def test_every_component_and_channel_named(self):
+        for c in self.report["components"]:
+            self.assertIn(c["name"], self.text)
+        for c in self.report["channels"]:
+            self.assertIn(c["name"], self.text)
+
+    def test_figures_as_in_json(self):
+        # busy share, message counts and handler p50 for each component, as the JSON says.
+        for c in self.report["components"]:
+            pct = "%.1f %%" % (100.0 * c["time_ns"]["busy"] / c["wall_ns"])
+            self.assertIn(pct, self.text, c["name"])
+            self.assertIn(norm(lthtml.fmt_num(c["messages"])), self.text)
+            self.assertIn(lthtml.fmt_ns(c["handle_ns"]["p50"]), self.text)
+        for c in self.report["channels"]:
+            self.assertIn(lthtml.fmt_ns(c["queue_wait_ns"]["p99"]), self.text)
+        self.assertIn(lthtml.fmt_ns(self.report["flows"]["latency_ns"]["p99"]), self.text)
+
+    def test_banners_in_plain_words(self):
+        self.assertIn("120 events were lost in 1 window", self.text)
+        self.assertRegex(self.text, r"script blocked inside its handlers for 62 % of its time, "
+                                    r"mostly on chan_recv of net-reply")
+        for w in self.report["warnings"]:
+            self.assertIn(w["message"], self.text)
+
+    def test_inline_charts(self):
+        n = self.page.count("<svg")
+        # time split, timeline, throughput, channel depth, queue wait, backpressure,
+        # flow latency, hops
+        self.assertGreaterEqual(n, 8)
+        self.assertIn("script", " ".join(self.parsed.svg_text))
+        ids = re.findall(r'\bid="([^"]+)"', self.page)
+        self.assertEqual(len(ids), len(set(ids)), "duplicate element ids across charts")
+
+    def test_channels_without_series_noted(self):
+        self.assertIn("No depth-over-time series in the report for net-reply, layout-in", self.text)
+
+    def test_no_external_resources(self):
+        self.assertEqual(vizcheck.external_refs(self.page, self.parsed), [])
+        self.assertNotRegex(self.page, r"(?i)(src|href)\s*=\s*['\"]?\s*(https?:)?//")
+        self.assertEqual(self.parsed.scripts, 0)
+        self.assertNotIn("<!DOCTYPE svg", self.page)
+
+    def test_unwritable_dir(self):
+        from looptrace.errors import UserError
+
+        blocker = os.path.join(self.tmp.name, "a-file")
+        with open(blocker, "w") as f:
+            f.write("x")
+        with self.assertRaises(UserError):
+            lthtml.write_html(self.report, blocker)
+        with self.assertRaises(UserError):
+            lthtml.write_html(self.report, os.path.join(blocker, "sub"))
+
+    def test_empty_report(self):
+        page = lthtml.render({"schema": "looptrace-report/1", "trace": {"events": 0},
+                              "components": [], "channels": []})
+        self.assertIn("The trace has no components", page)
+        vizcheck.parse_page(page)
+
+
+class RecordedShapeTest(unittest.TestCase):
+    """A report as the analysis writes it for a recorded run (viz_prog): extra keys, ids per
+    process, hops from outside any component, critical path as hop objects."""
+
+    def test_renders(self):
+        report = vizcheck.load("report-recorded.json")
+        page = lthtml.render(report)
+        parsed = vizcheck.parse_page(page)
+        text = norm("".join(parsed.text))
+        self.assertIn("outside any component", text)
+        self.assertIn("Slowest flow", text)
+        self.assertIn("blocks-in-handler component script", text)
+        self.assertIn("split by reason in proportion to all blocking (an estimate)", text)
+        self.assertRegex(text, r"script blocked inside its handlers for 59 % of its time, "
+                               r"mostly on chan_recv of 0x[0-9a-f]+")
+        for c in report["components"]:
+            self.assertIn(norm(lthtml.fmt_num(c["messages"])), text)
+        self.assertEqual(vizcheck.external_refs(page, parsed), [])
+
+    def test_in_handler_ns_split(self):
+        report = vizcheck.load("report-recorded.json")
+        script = [c for c in report["components"] if c["name"] == "script"][0]
+        script["blocked_by"] = [
+            {"reason": "chan_recv", "ns": 100, "count": 1, "in_handler_ns": 25},
+            {"reason": "mutex", "ns": 300, "count": 3, "in_handler_ns": 75}]
+        split = dict(charts.blocked_in_handler_by_reason(script))
+        total = script["time_ns"]["blocked_in_handler"]
+        self.assertAlmostEqual(split["mutex"], total * 0.75)
+        self.assertAlmostEqual(split["chan_recv"], total * 0.25)
+        text = norm("".join(vizcheck.parse_page(lthtml.render(report)).text))
+        self.assertNotIn("(an estimate)", text)
+        self.assertIn("mostly on mutex", text)
+
+
+class HostileNamesTest(unittest.TestCase):
+    def test_script_name_is_text(self):
+        report = vizcheck.load("report-hostile.json")
+        with tempfile.TemporaryDirectory(prefix="lt-viz-") as tmp:
+            with open(lthtml.write_html(report, tmp), encoding="utf-8") as f:
+                page = f.read()
+        parsed = vizcheck.parse_page(page)  # raises on any on*= attribute
+        self.assertEqual(parsed.scripts, 0, "a <script> element reached the page")
+        self.assertNotIn("<script", page.lower())
+        self.assertNotIn("<img", page.lower())
+        text = " ".join(parsed.text)
+        self.assertIn("<script>alert(1)</script>", text)
+        self.assertIn("<img src=x onerror=alert(2)>", text)
+        self.assertIn('net & "quotes" \'x\' $5$ _under', text)
+        svg_text = " ".join(parsed.svg_text)
+        self.assertIn("<script>alert(1)</script>", svg_text, "name missing from chart labels")
+        self.assertIn("$5$", svg_text, "a $ in a name was read as mathtext")
+        self.assertEqual(vizcheck.external_refs(page, parsed), [])
+
+    def test_control_characters(self):
+        report = vizcheck.load("report-basic.json")
+        report["components"][0]["name"] = "bad\x01name\x7f\ud800"
+        page = lthtml.render(report)
+        self.assertNotIn("\x01", page)
+        self.assertNotIn("\x7f", page)
+        page.encode("utf-8")  # no lone surrogate left
+
+
+if __name__ == "__main__":
+    unittest.main()
