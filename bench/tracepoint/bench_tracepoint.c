@@ -12,6 +12,8 @@
  *   lt_send_unloaded_ns    ns per lt_send, probes not loaded (phase 1)
  *   empty_call_ns          ns per call of an empty function through a pointer (phase 1):
  *                          the floor for any out-of-line call on this machine
+ *   lt_send_over_empty_call_ns  what the disabled branch adds to that call (median of
+ *                          per-repetition differences)
  *   lt_send_enabled_ns     ns per lt_send, event enabled and recorded
  *   bare_tracepoint_ns     ns per bare tracepoint with the same fields
  *   enabled_vs_bare        lt_send enabled / bare tracepoint (median of per-repetition ratios)
@@ -129,13 +131,17 @@ int main(int argc, char **argv)
 		return 2;
 
 	if (!lt_tracing_available()) {
+		double d[MAX_REPS];
+
 		time_lt_send(calls / 10); /* warm up */
-		for (int r = 0; r < reps; r++)
+		for (int r = 0; r < reps; r++) {
 			a[r] = time_lt_send(calls);
-		for (int r = 0; r < reps; r++)
 			b[r] = time_empty_call(calls);
+			d[r] = a[r] - b[r];
+		}
 		printf("figure lt_send_unloaded_ns %.3f ns\n", median(a, reps));
 		printf("figure empty_call_ns %.3f ns\n", median(b, reps));
+		printf("figure lt_send_over_empty_call_ns %.3f ns\n", median(d, reps));
 		fflush(stdout);
 	}
 

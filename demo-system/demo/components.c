@@ -515,20 +515,46 @@ static void compositor_tick(struct lt_comp *comp, void *arg)
 
 /* ---- input generator ---------------------------------------------------------------------- */
 
-static void sleep_until(uint64_t t_ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000ull),
-			      .tv_nsec = (long)(t_ns % 1000000000ull)};
+#define INPUT_POLL_NS 20000000ull /* the input thread looks at stop_requested this often */
 
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+/* sleep_until - sleeps until t_ns or until a stop is requested (checked every 20 ms). */
+static void sleep_until(struct demo *d, uint64_t t_ns)
+{
+	for (;;) {
+		uint64_t now = demo_now_ns();
+		uint64_t until = t_ns - now > INPUT_POLL_NS ? now + INPUT_POLL_NS : t_ns;
+		struct timespec ts = {.tv_sec = (time_t)(until / 1000000000ull),
+				      .tv_nsec = (long)(until % 1000000000ull)};
+
+		if (now >= t_ns || atomic_load(&d->stop_requested))
+			return;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+/* send_input - sends ev, waiting for room until `end` or a stop request. */
+static enum lt_err send_input(struct demo *d, struct input_event *ev, uint64_t end)
+{
+	for (;;) {
+		uint64_t now = demo_now_ns();
+		uint64_t until = end - now > INPUT_POLL_NS ? now + INPUT_POLL_NS : end;
+		enum lt_err err;
+
+		if (now >= end)
+			until = 0; /* last chance: only if there is room right now */
+		err = lt_chan_send_timed(d->input, ev, until);
+		if (err != LT_ETIMEDOUT || until >= end || now >= end ||
+		    atomic_load(&d->stop_requested))
+			return err;
+	}
 }
 
 /*
  * demo_input_thread - offers input events to script at o.rate per second (Poisson) for
  * o.duration_s. When script's inbox is full the generator waits (back-pressure) and then
  * carries on from the current time: it does not make up for the events it could not offer.
- * An event still waiting for room when the time is up is not sent (inputs_unsent).
+ * An event still waiting for room when the time is up is not sent (inputs_unsent). A stop
+ * request (SIGINT/SIGTERM, see main.c) ends it early the same way.
  */
 void *demo_input_thread(void *arg)
 {
@@ -547,7 +573,9 @@ void *demo_input_thread(void *arg)
 		next += (uint64_t)(gap_s * 1e9);
 		if (next >= end)
 			break;
-		sleep_until(next);
+		sleep_until(d, next);
+		if (atomic_load(&d->stop_requested))
+			break;
 		ev = malloc(sizeof(*ev));
 		if (!ev)
 			break;
@@ -556,7 +584,7 @@ void *demo_input_thread(void *arg)
 		ev->reflow = demo_rng_unit(&rng) < d->o.reflow_share;
 		t0 = demo_now_ns();
 		ev->created_ns = t0;
-		err = lt_chan_send_timed(d->input, ev, end);
+		err = send_input(d, ev, end);
 		t1 = demo_now_ns();
 		d->input_blocked_ns += t1 - t0;
 		if (err != LT_OK) {
@@ -568,6 +596,7 @@ void *demo_input_thread(void *arg)
 		if (t1 > next)
 			next = t1; /* back-pressured: no catching up */
 	}
+	atomic_store(&d->input_done, 1);
 	return NULL;
 }
 

@@ -122,6 +122,8 @@ struct demo {
 	uint64_t inputs_unsent;    /* generated but not sent before the end (inbox full) */
 	uint64_t input_blocked_ns; /* ns the generator waited for room in script's inbox */
 	_Atomic uint64_t inputs_sent;
+	_Atomic int stop_requested; /* main: SIGINT/SIGTERM arrived, end the input early */
+	_Atomic int input_done;     /* input thread: finished */
 
 	/* script thread (atomics are also read by main while running) */
 	_Atomic uint64_t inputs_handled;

@@ -8,7 +8,9 @@
  * nothing in flight), then stops the components in dependency order (script, layout,
  * compositor, net, router), each draining its channels. If quiescence does not come within
  * a generous limit, the components are stopped anyway and whatever they had not handled is
- * counted in "dropped" (and the exit status is 1).
+ * counted (and the exit status is 1). SIGINT or SIGTERM ends the input early and drains the
+ * same way (a second one stops waiting); the ground truth is still printed and the exit
+ * status is then 128 + the signal number.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -83,6 +85,15 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* wait_signal - waits up to timeout_ns for one of `set`; returns it, or 0. */
+static int wait_signal(const sigset_t *set, long timeout_ns)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = timeout_ns};
+	int sig = sigtimedwait(set, NULL, &ts);
+
+	return sig > 0 ? sig : 0;
+}
+
 static void fail(const char *what, enum lt_err err)
 {
 	fprintf(stderr, "looptrace-demo: %s: %s\n", what, lt_strerror(err));
@@ -97,7 +108,8 @@ int main(int argc, char **argv)
 	enum lt_err err;
 	size_t dropped_script = 0, dropped_layout = 0, dropped_comp = 0, dropped_net = 0;
 	uint64_t net_pending = 0, t_start, t_quiet, t_end, limit_ns;
-	int rc, drained;
+	sigset_t stop_signals;
+	int rc, drained, interrupted = 0;
 
 	rc = demo_parse_options(argc, argv, &(struct demo_opts){0});
 	if (rc)
@@ -108,6 +120,11 @@ int main(int argc, char **argv)
 	demo_parse_options(argc, argv, &d->o);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+	/* Every thread inherits this mask: SIGINT/SIGTERM reach main only, through sigtimedwait. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
 	err = demo_components_setup(d, &what);
 	if (err)
@@ -125,6 +142,16 @@ int main(int argc, char **argv)
 	t_start = demo_now_ns();
 	if (pthread_create(&input, NULL, demo_input_thread, d) != 0)
 		fail("input thread", LT_ESYS);
+	while (!atomic_load(&d->input_done)) {
+		int sig = wait_signal(&stop_signals, 20000000);
+
+		if (sig > 0 && !interrupted) {
+			interrupted = sig;
+			atomic_store(&d->stop_requested, 1);
+			fprintf(stderr, "looptrace-demo: %s: stopping the input and draining\n",
+				strsignal(sig));
+		}
+	}
 	pthread_join(input, NULL);
 
 	/* Quiescence: every input handled, every fetch back. Worst case a full inbox of
@@ -133,8 +160,17 @@ int main(int argc, char **argv)
 					       ((d->o.latency_ms + d->o.jitter_ms) * 1e6 +
 						d->o.task_us * 1e3 + d->o.response_us * 1e3));
 	while (!quiescent(d) &&
-	       demo_now_ns() - t_start < (uint64_t)(d->o.duration_s * 1e9) + limit_ns)
-		usleep(1000);
+	       demo_now_ns() - t_start < (uint64_t)(d->o.duration_s * 1e9) + limit_ns) {
+		int sig = wait_signal(&stop_signals, 1000000);
+
+		if (sig > 0 && interrupted) {
+			fprintf(stderr, "looptrace-demo: %s again: not waiting any longer\n",
+				strsignal(sig));
+			break;
+		}
+		if (sig > 0)
+			interrupted = sig;
+	}
 	drained = quiescent(d);
 	t_quiet = demo_now_ns();
 	if (!drained) {
@@ -178,6 +214,11 @@ int main(int argc, char **argv)
 	       d->o.duration_s, d->o.rate, d->o.task_us, d->o.fetch_share, d->o.latency_ms,
 	       d->o.jitter_ms, d->o.seed, d->o.reflow_share, d->o.reflow_us, d->o.response_us,
 	       d->o.paint_us, d->o.inbox);
+	printf("  \"interrupted\": %s%s%s,\n", interrupted ? "\"" : "",
+	       interrupted == SIGINT ? "SIGINT"
+	       : interrupted         ? "SIGTERM"
+				     : "null",
+	       interrupted ? "\"" : "");
 	printf("  \"elapsed_s\": %.3f,\n", (double)(demo_now_ns() - t_start) / 1e9);
 	printf("  \"drain_s\": %.3f,\n", (double)(t_quiet - t_start) / 1e9 - d->o.duration_s > 0
 					     ? (double)(t_quiet - t_start) / 1e9 - d->o.duration_s
@@ -196,9 +237,10 @@ int main(int argc, char **argv)
 	       ", \"ticks\": %" PRIu64 "},\n",
 	       lt_comp_handled(d->compositor) + d->comp_frames, lt_comp_handled(d->compositor),
 	       d->comp_frames);
-	printf("    \"router\": {\"messages\": 0, \"handled\": 0, \"ticks\": 0, \"dispatches\": "
-	       "%" PRIu64 "}\n",
-	       d->router_dispatches);
+	/* The router's handlers are its route callbacks: each dispatch is one message. */
+	printf("    \"router\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"ticks\": 0, \"dispatches\": %" PRIu64 "}\n",
+	       d->router_dispatches, d->router_dispatches, d->router_dispatches);
 	printf("  },\n");
 	printf("  \"script_throughput_per_s\": %.2f,\n",
 	       script_wall_s > 0 ? (double)script_handled / script_wall_s : 0.0);
@@ -237,6 +279,8 @@ int main(int argc, char **argv)
 	free(d->input_delay.v);
 	free(d->fetch_latency.v);
 	rc = drained && !d->router_forward_failed ? 0 : 1;
+	if (interrupted)
+		rc = 128 + interrupted; /* the shell's convention, even after a clean drain */
 	free(d);
 	return rc;
 }

@@ -80,8 +80,11 @@ static void usage(FILE *f)
 	    "                       input generator waits (back-pressure), >= 1 [%" PRIu32 "]\n"
 	    "  -h, --help           show this help and exit\n"
 	    "\n"
+	    "SIGINT/SIGTERM end the input early; the page drains and the ground truth is\n"
+	    "printed as usual (a second signal stops waiting for the drain).\n"
+	    "\n"
 	    "exit status: 0 when every message sent was handled, 1 on a runtime failure or\n"
-	    "when shutdown had to drop messages, 2 on a bad option.\n",
+	    "when shutdown had to drop messages, 2 on a bad option, 128+N after signal N.\n",
 	    demo_mode_name(d->mode), d->duration_s, d->rate, d->task_us, d->fetch_share,
 	    d->latency_ms, d->jitter_ms, d->seed, d->reflow_share, d->reflow_us, d->response_us,
 	    d->paint_us, d->inbox);

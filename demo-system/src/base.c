@@ -119,6 +119,11 @@ int lt__spin_step(unsigned *step, unsigned spin, unsigned yields)
 	unsigned s = (*step)++;
 
 	if (s < spin) {
+		/* Every LT__SPIN_YIELD_EVERY rounds, let a thread that shares this core run. */
+		if (s % LT__SPIN_YIELD_EVERY == LT__SPIN_YIELD_EVERY - 1) {
+			sched_yield();
+			return 1;
+		}
 		for (int i = 0; i < 4; i++)
 			lt__cpu_relax();
 		return 1;

@@ -71,7 +71,6 @@ struct lt_chan {
 	/* Receiver's side (written by the receiver only; read by senders for depth). */
 	alignas(LT__CACHELINE) _Atomic uint64_t head;
 	struct lt__block *head_block;  /* unbounded; owned */
-	struct lt__spin recv_spin;     /* receiver's adaptive spin limit */
 	_Atomic uint32_t send_waiters; /* bounded: senders parked or about to park */
 	_Atomic uint32_t send_woken;   /* bounded: a wake was sent since a sender last parked */
 
@@ -156,6 +155,11 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 		ch->head_block = b;
 		atomic_init(&ch->tail_block, b);
 	}
+	/*
+	 * Depths cost the sender a load of the receiver's cache line (and vice versa): compute
+	 * them only when a probe provider is there to record them (it registers before main).
+	 */
+	ch->want_depth = lt_tracing_available();
 	ch->id =
 	    lt_channel_declare(ch->name, capacity > UINT32_MAX ? UINT32_MAX : (uint32_t)capacity);
 	*out = ch;
@@ -602,11 +606,8 @@ enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *
 		info = &local;
 	err = lt__chan_pop(ch, &m, info, &depth);
 	if (err == LT_EAGAIN && deadline_ns != 0) {
-		unsigned limit = lt__spin_limit(&ch->recv_spin);
-
-		while (err == LT_EAGAIN && lt__spin_step(&step, limit, LT__RECV_YIELDS))
+		while (err == LT_EAGAIN && lt__spin_step(&step, LT__RECV_SPIN, LT__RECV_YIELDS))
 			err = lt__chan_pop(ch, &m, info, &depth);
-		lt__spin_feedback(&ch->recv_spin, err != LT_EAGAIN);
 		lt__waiter_init(&w, -1);
 		while (err == LT_EAGAIN) {
 			atomic_store(&w.word, LT__W_ARMED);

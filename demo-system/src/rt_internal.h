@@ -70,42 +70,21 @@ static inline void lt__cpu_relax(void)
 }
 
 /*
- * Spinning before parking. A receiver that found its channels empty spins up to its current
- * limit of rounds of a few pause instructions (the partner is likely running on another core
- * and about to send), yields LT__RECV_YIELDS times, then parks. The limit adapts per receiver
- * (struct lt__spin): it doubles when spinning found a message and halves when the receiver had
- * to park anyway, between LT__RECV_SPIN_MIN and LT__RECV_SPIN_MAX rounds -- long spins for a
- * ping-pong partner on another core, short ones when the cores are oversubscribed and
- * spinning only steals time from the senders. A sender that found the channel full spins only
- * briefly and prefers sched_yield: the receiver it waits for may need this very core.
+ * Spinning before parking. A receiver that found its channels empty spins up to
+ * LT__RECV_SPIN rounds of four pause instructions (about 30 us here: longer than a futex
+ * wakeup of a parked partner, so a ping-pong that parked once returns to spinning), calling
+ * sched_yield every LT__SPIN_YIELD_EVERY rounds so that a sender sharing this core (more busy
+ * threads than cores) gets to run, then parks. A sender that found the channel full spins only
+ * LT__SEND_SPIN rounds and yields LT__SEND_YIELDS times before parking: the receiver it waits
+ * for may need this very core. A select (and so every component loop) spins only
+ * LT__SELECT_SPIN rounds: an idle component should not burn a core after each message.
  */
-#define LT__RECV_SPIN_MIN 8
-#define LT__RECV_SPIN_MAX 256
-#define LT__RECV_YIELDS   2
-#define LT__SEND_SPIN     16
-#define LT__SEND_YIELDS   4
-
-/* A receiver's adaptive spin limit (receiver only). */
-struct lt__spin {
-	unsigned limit; /* rounds; 0 means "not yet set": LT__RECV_SPIN_MAX / 4 */
-};
-
-/* lt__spin_limit - the rounds to spin now. */
-static inline unsigned lt__spin_limit(struct lt__spin *s)
-{
-	if (s->limit == 0)
-		s->limit = LT__RECV_SPIN_MAX / 4;
-	return s->limit;
-}
-
-/* lt__spin_feedback - the spin phase found work (hit) or the receiver parked (miss). */
-static inline void lt__spin_feedback(struct lt__spin *s, int hit)
-{
-	if (hit)
-		s->limit = s->limit * 2 > LT__RECV_SPIN_MAX ? LT__RECV_SPIN_MAX : s->limit * 2;
-	else
-		s->limit = s->limit / 2 < LT__RECV_SPIN_MIN ? LT__RECV_SPIN_MIN : s->limit / 2;
-}
+#define LT__RECV_SPIN        256
+#define LT__RECV_YIELDS      0
+#define LT__SELECT_SPIN      32
+#define LT__SPIN_YIELD_EVERY 8
+#define LT__SEND_SPIN        16
+#define LT__SEND_YIELDS      4
 
 /* lt__spin_step - one step of a spin phase; returns 0 once the caller should park. */
 int lt__spin_step(unsigned *step, unsigned spin, unsigned yields);

@@ -21,7 +21,6 @@ struct lt_select {
 	size_t count;           /* channels in the set */
 	size_t next;            /* where the next scan starts */
 	struct lt__waiter w;
-	struct lt__spin spin;    /* adaptive spin limit */
 	_Atomic int interrupted; /* set by lt_select_interrupt */
 };
 
@@ -161,7 +160,7 @@ enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t 
 	struct lt_msg_info local;
 	size_t index = 0;
 	uint32_t depth = 0;
-	unsigned step = 0, limit;
+	unsigned step = 0;
 	int blocked = 0;
 	enum lt_err err;
 	void *m = NULL;
@@ -179,14 +178,12 @@ enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t 
 	}
 	if (deadline_ns == 0)
 		goto out;
-	limit = lt__spin_limit(&sel->spin);
-	while (err == LT_EAGAIN && lt__spin_step(&step, limit, LT__RECV_YIELDS)) {
+	while (err == LT_EAGAIN && lt__spin_step(&step, LT__SELECT_SPIN, LT__RECV_YIELDS)) {
 		err = scan(sel, &index, &m, info, &depth);
 		if (err == LT_EAGAIN &&
 		    atomic_load_explicit(&sel->interrupted, memory_order_relaxed))
 			break;
 	}
-	lt__spin_feedback(&sel->spin, err != LT_EAGAIN);
 	while (err == LT_EAGAIN) {
 		atomic_store(&sel->w.word, LT__W_ARMED);
 		register_all(sel);

@@ -172,7 +172,8 @@ class DamagedTraceTest(_Recorded):
         return out
 
     def fails(self, trace, *needles):
-        return assert_one_line_error(self, run_looptrace(["report", trace]), *needles)
+        return assert_one_line_error(self, run_looptrace(["report", trace], timeout=120),
+                                     *needles)
 
     def test_garbage_metadata(self):
         t = self.copy()
@@ -185,6 +186,15 @@ class DamagedTraceTest(_Recorded):
         t = self.copy()
         for md in self.files(t, "metadata"):
             open(md, "w").close()
+        self.fails(t, "corrupt trace metadata")
+
+    def test_truncated_metadata(self):
+        # Cut inside a metadata packet (babeltrace2 2.0.4 alone would loop forever).
+        t = self.copy()
+        for md in self.files(t, "metadata"):
+            size = os.path.getsize(md)
+            with open(md, "r+b") as f:
+                f.truncate(size - 100 if size > 200 else size // 2)
         self.fails(t, "corrupt trace metadata")
 
     def test_truncated_stream(self):

@@ -318,7 +318,7 @@ static void test_recv_before_send(void)
 	FEED(a, 150, 2, LT_EV_HANDLE_END, .msg = 9);
 	LT_ASSERT_EQ_U(a->msgs_in_flight, 0);
 	LT_ASSERT_EQ_U(a->flows_done, 1);
-	LT_ASSERT_EQ_U(a->flow_latency.max, 40);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 50); /* it was sent by the time it was received */
 	char *j = report(a);
 	expect_in(j, "\"recv_before_send\": 1");
 	expect_in(j, "\"unknown_messages\": 0");
@@ -331,6 +331,42 @@ static void test_recv_before_send(void)
 	const struct lt_comp *c = &a->comps.v[comp_index(a, 2, 0, 0)];
 	LT_ASSERT_EQ_U(c->qwait.count, 1);
 	LT_ASSERT_EQ_U(c->qwait.max, 0);
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_handled_before_send(void)
+{
+	/* the sender is preempted between enqueuing and tracing `send` */
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "A");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "C");
+	FEED(a, 100, 2, LT_EV_RECV, .chan = 5, .msg = 9, .depth = 0);
+	FEED(a, 100, 2, LT_EV_HANDLE_BEGIN, .msg = 9);
+	FEED(a, 120, 2, LT_EV_HANDLE_END, .msg = 9);
+	FEED(a, 125, 2, LT_EV_HANDLE_BEGIN, .msg = 77); /* a tick: never sent */
+	FEED(a, 126, 2, LT_EV_HANDLE_END, .msg = 77);
+	char *j = report(a);
+	expect_in(j, "\"unknown_messages\": 2"); /* for now */
+	expect_in(j, "\"messages_in_flight\": 0");
+	free(j);
+	FEED(a, 130, 1, LT_EV_SEND, .chan = 5, .msg = 9, .depth = 1);
+	LT_ASSERT_EQ_U(a->flows_done, 1);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 20);
+	j = report(a);
+	expect_in(j, "\"unknown_messages\": 1");
+	expect_in(j, "\"in_flight\": 0, \"messages_in_flight\": 0");
+	expect_in(j, "\"to\": \"C\", \"to_id\": 2, \"to_pid\": 100, \"to_key\": \"100:2\", "
+		     "\"count\": 1, \"queue_ns\": 0, \"handle_ns\": 20");
+	free(j);
+	/* parked messages are bounded: old ones count as never sent */
+	for (uint64_t m = 1000; m < 1000 + 2 * LT_PARK_CAP; m++) {
+		FEED(a, 200 + (int64_t)m, 2, LT_EV_HANDLE_BEGIN, .msg = m);
+		FEED(a, 200 + (int64_t)m, 2, LT_EV_HANDLE_END, .msg = m);
+	}
+	LT_ASSERT_CMP_U(a->msgs_in_flight, <=, LT_PARK_CAP);
+	j = report(a);
+	expect_in(j, "\"unknown_messages\": 513");
 	free(j);
 	lt_analysis_destroy(a);
 }
@@ -426,6 +462,41 @@ static void test_send_blocked_and_parallelism(void)
 	/* busy: P 70 + Q 100 over 200 ns; at most 2 at once */
 	expect_in(j,
 		  "\"parallelism\": {\"mean_busy_components\": 0.85, \"max_busy_components\": 2");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_warnings(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	/* saturated: busy 95 of 100 ns */
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "hot");
+	FEED(a, 5, 1, LT_EV_HANDLE_BEGIN);
+	FEED(a, 100, 1, LT_EV_HANDLE_END);
+	FEED(a, 100, 1, LT_EV_COMPONENT_END, .comp = 1);
+	/* queue-growth: a producer fills a channel nobody drains */
+	FEED(a, 0, 2, LT_EV_CHANNEL_DECLARE, .chan = 3, .name = "backlog", .capacity = 0);
+	for (uint32_t i = 1; i <= 100; i++)
+		FEED(a, 100 + i * 1000, 2, LT_EV_SEND, .chan = 3, .msg = 1000 + i, .depth = i);
+	/* a steady channel: no warning */
+	for (uint32_t i = 1; i <= 100; i++) {
+		FEED(a, 100 + i * 1000, 3, LT_EV_SEND, .chan = 4, .msg = 5000 + i, .depth = 1);
+		FEED(a, 100 + i * 1000 + 10, 3, LT_EV_RECV, .chan = 4, .msg = 5000 + i, .depth = 0);
+	}
+	/* slow-route: route 1 takes 2 ms per dispatch, route 2 shares the router */
+	FEED(a, 200000, 4, LT_EV_ROUTE_ADD, .route = 1, .owner = 1);
+	FEED(a, 200000, 4, LT_EV_ROUTE_ADD, .route = 2, .owner = 1);
+	FEED(a, 200000, 4, LT_EV_ROUTE_DISPATCH_BEGIN, .route = 1);
+	FEED(a, 2200000, 4, LT_EV_ROUTE_DISPATCH_END, .route = 1);
+	FEED(a, 2200000, 4, LT_EV_ROUTE_DISPATCH_BEGIN, .route = 2);
+	FEED(a, 2200100, 4, LT_EV_ROUTE_DISPATCH_END, .route = 2);
+	char *j = report(a);
+	expect_in(j, "\"kind\": \"saturated\", \"component\": 1");
+	expect_in(j, "\"kind\": \"queue-growth\", \"channel\": 3");
+	LT_ASSERT(!strstr(j, "\"kind\": \"queue-growth\", \"channel\": 4"));
+	expect_in(j, "\"kind\": \"slow-route\", \"route\": 1");
+	LT_ASSERT(!strstr(j, "\"kind\": \"slow-route\", \"route\": 2"));
+	LT_ASSERT(!strstr(j, "lost-events"));
 	free(j);
 	lt_analysis_destroy(a);
 }
@@ -627,8 +698,10 @@ int main(void)
 	LT_RUN(test_mid_handler);
 	LT_RUN(test_flows_three_hops);
 	LT_RUN(test_recv_before_send);
+	LT_RUN(test_handled_before_send);
 	LT_RUN(test_routes);
 	LT_RUN(test_send_blocked_and_parallelism);
+	LT_RUN(test_warnings);
 	LT_RUN(test_lost_windows);
 	LT_RUN(test_backwards_and_window);
 	LT_RUN(test_series);

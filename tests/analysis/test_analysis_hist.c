@@ -1,9 +1,11 @@
 /*
- * test_analysis_hist.c - the log-bucket histogram of the analysis: bucket layout and
- * percentiles of known distributions within the documented error (1/64 relative).
+ * test_analysis_hist.c - the containers of the analysis: the log-bucket histogram (bucket
+ * layout, percentiles of known distributions within the documented error of 1/64) and the
+ * open-addressing hash map (against a reference array, with deletions).
  */
 #include "lt_test.h"
 #include "hist.h"
+#include "map.h"
 
 #include <math.h>
 
@@ -114,6 +116,54 @@ static void test_merge(void)
 	lt__hist_fini(&b);
 }
 
+static uint64_t rng = 42;
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void map_round(uint64_t stride)
+{
+	enum { N = 4096 };
+	static uint32_t ref[N]; /* value + 1 for key i, 0 = absent */
+	memset(ref, 0, sizeof(ref));
+	struct lt_map m;
+	lt__map_init(&m);
+	size_t len = 0;
+	for (int step = 0; step < 200000; step++) {
+		uint64_t i = next_rand() % N, k1 = i * stride;
+		switch (next_rand() % 3) {
+		case 0:
+		case 1:
+			LT_ASSERT_EQ_I(lt__map_put(&m, 7, k1, i & 1, (uint32_t)step), 0);
+			len += ref[i] == 0;
+			ref[i] = (uint32_t)step + 1;
+			break;
+		default:
+			lt__map_del(&m, 7, k1, i & 1);
+			len -= ref[i] != 0;
+			ref[i] = 0;
+		}
+		if (step % 1000 == 0)
+			for (uint64_t k = 0; k < N; k++)
+				LT_ASSERT_EQ_U(lt__map_get(&m, 7, k * stride, k & 1),
+					       ref[k] ? ref[k] - 1 : UINT32_MAX);
+		LT_ASSERT_EQ_U(m.len, len);
+	}
+	LT_ASSERT_EQ_U(lt__map_get(&m, 8, 0, 0), UINT32_MAX);
+	lt__map_fini(&m);
+}
+
+static void test_map(void)
+{
+	map_round(1);        /* consecutive keys */
+	map_round(256);      /* keys sharing their low 8 bits */
+	map_round(1u << 20); /* and more */
+}
+
 int main(void)
 {
 	LT_RUN(test_buckets);
@@ -121,5 +171,6 @@ int main(void)
 	LT_RUN(test_exponential);
 	LT_RUN(test_small_and_constant);
 	LT_RUN(test_merge);
+	LT_RUN(test_map);
 	return 0;
 }

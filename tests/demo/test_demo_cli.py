@@ -9,8 +9,10 @@ plus its ticks, and nothing was dropped at shutdown. If the looptrace launcher i
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -102,6 +104,10 @@ class GroundTruth(unittest.TestCase):
         p = run(["--mode", mode, "--duration", "1"] + list(extra), timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
         gt = json.loads(p.stdout)
+        self.assertIsNone(gt["interrupted"])
+        return self.check_truth(gt, mode)
+
+    def check_truth(self, gt, mode):
         self.assertEqual(gt["schema"], "looptrace-demo/1")
         self.assertEqual(gt["mode"], mode)
         self.assertIsInstance(gt["pid"], int)
@@ -133,7 +139,7 @@ class GroundTruth(unittest.TestCase):
         self.assertEqual(comps["layout"]["messages"], reflows["done"])
         self.assertEqual(comps["compositor"]["handled"], reflows["done"])
         self.assertEqual(comps["compositor"]["ticks"], gt["frames"])
-        self.assertEqual(comps["router"]["messages"], 0)
+        self.assertEqual(comps["router"]["messages"], comps["router"]["dispatches"])
         # One dispatch per response (a spurious wakeup would add one, never remove one).
         self.assertGreaterEqual(comps["router"]["dispatches"], fetches["started"])
 
@@ -154,6 +160,29 @@ class GroundTruth(unittest.TestCase):
     def test_thread(self):
         gt = self.check_mode("thread")
         self.assertGreater(gt["fetches"]["started"], 0)
+
+    def test_sigint_drains_and_reports(self):
+        for mode in ("routed", "blocking"):
+            with self.subTest(mode=mode):
+                proc = subprocess.Popen([DEMO, "--mode", mode, "--duration", "60"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+                try:
+                    # Wait for the start banner, then interrupt mid-run.
+                    banner = proc.stderr.readline()
+                    self.assertIn("looptrace-demo: mode %s" % mode, banner)
+                    time.sleep(0.5)
+                    proc.send_signal(signal.SIGINT)
+                    out, err = proc.communicate(timeout=60)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                self.assertEqual(proc.returncode, 128 + signal.SIGINT, err)
+                gt = json.loads(out)
+                self.assertEqual(gt["interrupted"], "SIGINT")
+                self.assertLess(gt["elapsed_s"], 30)
+                self.check_truth(gt, mode)
 
     def test_no_fetches_no_jitter(self):
         gt = self.check_mode("routed", ["--fetch-share", "0", "--reflow-share", "1",

@@ -51,7 +51,11 @@ class RecordedDemo(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.out and os.environ.get("LOOPTRACE_KEEP_TEST_OUTPUT") != "1":
+        if not cls.out:
+            return
+        if cls.proc.returncode != 0 or os.environ.get("LOOPTRACE_KEEP_TEST_OUTPUT") == "1":
+            print("demo output kept in %s" % cls.tmp, file=sys.stderr)
+        else:
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def load(self, *parts):

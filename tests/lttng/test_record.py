@@ -6,7 +6,8 @@ in each way the probes can be loaded and compares the trace, read back with bt2,
   link            program linking liblooptrace-probes.a, record --no-preload
   not preloaded   dynamic program, record --no-preload: no looptrace events at all
   static+preload  both copies: each event exactly once and one warning on stderr
-RecordCli checks exit statuses, SIGINT handling and every bad-input error.
+RecordCli checks exit statuses, SIGINT/SIGTERM handling, every bad-input error, and that
+record starts (and stops) a session daemon when none answers.
 
 Environment (set by CTest): LOOPTRACE, LT_EVENTS_PROG, LT_EVENTS_PROG_STATIC, LT_PROBES.
 Run with Debian's /usr/bin/python3 (it has bt2). A skip is a failure when CI=true.
@@ -18,7 +19,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -162,6 +162,11 @@ class RecordModes(Base):
         self.assertIn("trace written to " + trace, proc.stderr.decode())
         self.assertTrue(os.path.isdir(os.path.join(trace, "ust", "uid", str(os.getuid()),
                                                    "64-bit")))
+        with open(os.path.join(trace, "looptrace-record.json"), encoding="utf-8") as f:
+            info = json.load(f)
+        self.assertEqual(info["pid"], expect["pid"])
+        self.assertEqual(info["exit_status"], 0)
+        self.assertEqual(info["command"], [PROG, str(ITERATIONS)])
         self.assert_nothing_left()
 
     def test_link(self):
@@ -236,21 +241,27 @@ class RecordCli(Base):
         self.assertEqual(proc.stdout.decode().strip(),
                          "libm.so.6:" + os.environ.get("LT_PROBES", ""))
 
-    def test_sigint_leaves_a_trace(self):
+    def test_signal_leaves_a_trace(self):
         if bt2 is None:
             skip_or_fail(self, "python3-bt2 not importable")
-        trace = os.path.join(self.tmp, "trace")
+        for signo in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=signo.name):
+                self.check_signal(signo)
+
+    def check_signal(self, signo):
+        """SIGNO sent to `record` alone mid-run reaches CMD; the trace is still readable."""
+        trace = os.path.join(self.tmp, "trace-" + signo.name)
         env = dict(os.environ, LT_EVENTS_PROG_SLEEP_MS="2")
         proc = subprocess.Popen([LOOPTRACE, "record", "-o", trace, "--", PROG, "100000"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         time.sleep(3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signo)
         try:
             _, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-            self.fail("record did not stop after SIGINT")
-        self.assertEqual(proc.returncode, 128 + signal.SIGINT, err.decode())
+            self.fail("record did not stop after %s" % signo.name)
+        self.assertEqual(proc.returncode, 128 + signo, err.decode())
         self.assertIn("trace written to", err.decode())
         self.assert_nothing_left(proc.pid)
         events, _ = read_trace(trace)
@@ -260,6 +271,45 @@ class RecordCli(Base):
         result = subprocess.run(["babeltrace2", trace], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, check=False)
         self.assertEqual(result.returncode, 0, result.stderr.decode())
+
+    def test_starts_and_stops_its_own_sessiond(self):
+        # As an unprivileged user with no session daemon of its own, `record` starts one,
+        # records through it and stops it (the root daemon of the fixture is not used).
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or not setpriv:
+            skip_or_fail(self, "needs root and setpriv to run as another user")
+        uid = 65534
+        home = os.path.join(self.tmp, "home")
+        os.mkdir(home)
+        os.chown(home, uid, uid)
+        os.chmod(self.tmp, 0o755)
+        trace = os.path.join(home, "trace")
+        env = dict(os.environ, HOME=home, LTTNG_HOME=home)
+        proc = subprocess.run([setpriv, "--reuid=%d" % uid, "--regid=%d" % uid,
+                               "--clear-groups", LOOPTRACE, "record", "-o", trace, "--", PROG,
+                               "10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env, timeout=120, check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        expect = json.loads(proc.stdout.decode())
+        self.assertTrue(os.path.isdir(os.path.join(trace, "ust", "uid", str(uid))))
+        if bt2 is not None:
+            events, _ = read_trace(trace, expect["pid"])
+            self.assertEqual(len(events), sum(expect["counts"].values()))
+        # No live session daemon of that user is left.
+        live = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % pid, encoding="ascii", errors="replace") as f:
+                    stat = f.read()
+                if os.stat("/proc/" + pid).st_uid != uid:
+                    continue
+            except OSError:
+                continue
+            name = stat.split("(", 1)[1].rsplit(")", 1)[0]
+            state = stat.rsplit(")", 1)[1].split()[0]
+            if name.startswith("lttng-") and state != "Z":
+                live.append((pid, name))
+        self.assertEqual(live, [])
 
     def test_no_command(self):
         self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t")), "no command")
@@ -307,11 +357,17 @@ class RecordCli(Base):
                                            "/bin/true", env=env),
                                "cannot start the LTTng session daemon")
 
-    def test_interpose_missing(self):
+    def test_interpose(self):
         lib = os.path.join(os.path.dirname(os.environ.get("LT_PROBES", "")),
                            "liblooptrace-preload.so")
         if os.path.exists(lib):
-            self.skipTest("the interposer exists")
+            # Built: --interpose preloads it after the probes.
+            proc = self.record("-o", os.path.join(self.tmp, "t"), "--interpose", "--", "sh",
+                               "-c", 'echo "$LD_PRELOAD"')
+            self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+            self.assertEqual(proc.stdout.decode().strip(),
+                             os.environ.get("LT_PROBES", "") + ":" + lib)
+            return
         self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--interpose",
                                            "--", "/bin/true"), "interposer")
 

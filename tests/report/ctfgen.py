@@ -124,6 +124,24 @@ def metadata(provider="looptrace", uuid="2a6422d0-6cee-11e0-8c08-cb07d7b3a564"):
 MAGIC = 0xC1FC1FC1
 
 
+METADATA_MAGIC = 0x75D11D57
+METADATA_HEADER = 37
+
+
+def packetize(text, uuid, packet_size=4096):
+    """TSDL `text` framed in metadata packets of `packet_size` bytes (the last one padded)."""
+    data = text.encode()
+    room = packet_size - METADATA_HEADER
+    out = b""
+    for i in range(0, len(data), room):
+        chunk = data[i:i + room]
+        content = METADATA_HEADER + len(chunk)
+        out += struct.pack("<I16sIIIBBBBB", METADATA_MAGIC, bytes.fromhex(uuid.replace("-", "")),
+                           0, content * 8, packet_size * 8, 0, 0, 0, 1, 8)
+        out += chunk + b"\0" * (packet_size - content)
+    return out
+
+
 class Trace:
     """Events of one process, written as one stream (file `chan_0`)."""
 
@@ -188,10 +206,18 @@ class Trace:
             seq += 1
             last_end = end
 
-    def write(self, directory, provider="looptrace"):
+    def write(self, directory, provider="looptrace", packetized=False):
+        """Write `directory`/metadata and `directory`/chan_0. With `packetized`, the
+        metadata is framed in packets as LTTng writes it (else plain TSDL text); an integer
+        `packetized` is the packet size in bytes (True: 4096)."""
         os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, "metadata"), "w") as f:
-            f.write(metadata(provider, self.uuid))
+        text = metadata(provider, self.uuid)
+        with open(os.path.join(directory, "metadata"), "wb") as f:
+            if packetized:
+                size = 4096 if packetized is True else packetized
+                f.write(packetize(text, self.uuid, size))
+            else:
+                f.write(text.encode())
         with open(os.path.join(directory, "chan_0"), "wb") as f:
             for p in self.packets():
                 f.write(p)

@@ -17,7 +17,7 @@ from looptrace import bt, timespec
 from looptrace.errors import UserError
 
 
-def sample(directory, provider="looptrace"):
+def sample(directory, provider="looptrace", packetized=False):
     t = ctfgen.Trace(pid=100, procname="sample")
     t.event(1000, 101, "component_begin", comp=1, name_="w")
     t.event(2000, 101, "wait_begin")
@@ -26,7 +26,7 @@ def sample(directory, provider="looptrace"):
     t.event(5000, 101, "handle_begin", msg=1, kind="k")
     t.event(9000, 101, "handle_end", msg=1)
     t.event(9500, 101, "component_end", comp=1)
-    return t.write(directory, provider)
+    return t.write(directory, provider, packetized)
 
 
 class ParamsTest(unittest.TestCase):
@@ -83,6 +83,36 @@ class CheckTraceTest(unittest.TestCase):
     def test_name_with_newline_escaped(self):
         self.assertIn("a\\x0ab", self.reason(os.path.join(self.tmp, "a\nb")))
 
+    def test_packetized_metadata_cut_short(self):
+        # babeltrace2 2.0.4 loops forever on these: they must be caught before it runs.
+        d = sample(os.path.join(self.tmp, "t"), packetized=1024)
+        md = os.path.join(d, "metadata")
+        size = os.path.getsize(md)
+        self.assertGreater(size, 2048)
+        self.assertIsNone(bt.metadata_problem(md))
+        with open(md, "rb") as f:
+            data = f.read()
+        for cut in (10, 36, 100, 1000, 1024 + 20, 2048 + 37, size - 1):
+            with open(md, "wb") as f:
+                f.write(data[:cut])
+            self.assertIn("corrupt trace metadata: ", self.reason(d), cut)
+
+    def test_packetized_metadata_bad_sizes(self):
+        d = sample(os.path.join(self.tmp, "t"), packetized=1024)
+        md = os.path.join(d, "metadata")
+        with open(md, "rb") as f:
+            data = bytearray(f.read())
+        bad = bytearray(data)
+        bad[24:28] = (2000 * 8).to_bytes(4, "little")  # content_size > packet_size
+        with open(md, "wb") as f:
+            f.write(bad)
+        self.assertIn("bad packet size", self.reason(d))
+        bad = bytearray(data)
+        bad[1024:1028] = b"\0\0\0\0"  # second packet's magic
+        with open(md, "wb") as f:
+            f.write(bad)
+        self.assertIn("bad packet magic at byte 1024", self.reason(d))
+
     def test_good(self):
         sample(os.path.join(self.tmp, "t", "ust", "uid", "0", "64-bit"))
         self.assertEqual(len(bt.check_trace(os.path.join(self.tmp, "t"))), 1)
@@ -109,10 +139,13 @@ class BabeltraceErrorTest(unittest.TestCase):
         return msg
 
     def test_good_trace_passes(self):
-        p = subprocess.run(["babeltrace2", self.trace], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, universal_newlines=True)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("looptrace:handle_end", p.stdout)
+        for packetized in (False, True):
+            trace = sample(os.path.join(self.tmp, "p%d" % packetized),
+                           packetized=1024 if packetized else False)
+            p = subprocess.run(["babeltrace2", trace], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, universal_newlines=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("looptrace:handle_end", p.stdout)
 
     def test_garbage_metadata(self):
         with open(os.path.join(self.trace, "metadata"), "wb") as f:
@@ -140,6 +173,14 @@ class BabeltraceErrorTest(unittest.TestCase):
 
     def test_crash(self):
         self.assertIn("crashed (SIGABRT)", bt.explain_failure("", ["t"], -6))
+
+    def test_time_backwards(self):
+        err = ("ERROR:    [Babeltrace CLI] (babeltrace2.c:2480)\n  Graph failed\n"
+               "CAUSED BY [muxer: 'filter.utils.muxer'] (muxer.c:1)\n"
+               "  Youngest upstream message iterator wrapper's timestamp is less than "
+               "muxer's\n  message iterator's last returned time\n")
+        self.assertEqual(bt.explain_failure(err, ["t"], 1),
+                         "t: corrupt stream file (event timestamps go backwards)")
 
     def test_unknown_error(self):
         msg = bt.explain_failure("ERROR:    [X] (a.c:1)\n  Something odd\n  happened\n",

@@ -9,8 +9,10 @@ import csv
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import ctfgen
@@ -279,6 +281,30 @@ class CliTest(unittest.TestCase):
             os.umask(old)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o644)
+
+    def test_json_to_a_fifo_keeps_it(self):
+        # Like --json /dev/null: write into a special file, never replace it.
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        reader.start()
+        p = run_looptrace(["report", "-q", self.trace, "--json", fifo])
+        reader.join(60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+        self.assertEqual(json.loads(got[0].decode())["schema"], "looptrace-report/1")
+
+    def test_json_through_symlink(self):
+        real = os.path.join(self.tmp, "real.json")
+        open(real, "w").close()
+        link = os.path.join(self.tmp, "link.json")
+        os.symlink(real, link)
+        p = run_looptrace(["report", "-q", self.trace, "--json", link])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.islink(link))
+        with open(real) as f:
+            self.assertEqual(json.load(f)["schema"], "looptrace-report/1")
 
     def test_help(self):
         p = run_looptrace(["report", "--help"])

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Payload fields the core may need, by name. */
 enum fld {
@@ -59,7 +60,7 @@ struct ec_info {
 	const bt_event_class *ec; /* weak; NULL = free slot */
 	enum lt_ev_kind kind;
 	int has_clock;
-	struct fref vtid, vpid, procname;
+	struct fref vtid, vpid;
 	struct fref f[F_COUNT];
 };
 
@@ -176,7 +177,6 @@ static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 		return;
 	resolve_ctx(ec, sc, "vtid", &e->vtid);
 	resolve_ctx(ec, sc, "vpid", &e->vpid);
-	resolve_ctx(ec, sc, "procname", &e->procname);
 	const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
 	for (int i = 0; i < F_COUNT; i++)
 		find_member(pl, fld_names[i], &e->f[i], SC_PAYLOAD);
@@ -268,10 +268,10 @@ static inline const char *read_s(const bt_field *st, const struct fref *r)
 	return bt_field_string_get_value(member(st, r));
 }
 
-static inline const bt_field *scope_field(const bt_event *ev, const struct fref *r,
-					  const bt_field *common, const bt_field *specific)
+/* scope_field - the context structure a field lives in (NULL when absent). */
+static inline const bt_field *scope_field(const struct fref *r, const bt_field *common,
+					  const bt_field *specific)
 {
-	(void)ev;
 	return r->scope == SC_COMMON_CTX ? common : r->scope == SC_SPECIFIC_CTX ? specific : NULL;
 }
 
@@ -301,15 +301,13 @@ static void on_event(struct sink *s, const bt_message *msg)
 	s->last_ts = ts;
 	e.ts_ns = ts;
 	const bt_field *common = NULL, *specific = NULL;
-	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX ||
-	    ei->procname.scope == SC_COMMON_CTX)
+	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX)
 		common = bt_event_borrow_common_context_field_const(ev);
-	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX ||
-	    ei->procname.scope == SC_SPECIFIC_CTX)
+	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
-	e.vtid = read_i(scope_field(ev, &ei->vtid, common, specific), &ei->vtid, -1);
-	e.vpid = read_i(scope_field(ev, &ei->vpid, common, specific), &ei->vpid, -1);
-	e.procname = read_s(scope_field(ev, &ei->procname, common, specific), &ei->procname);
+	e.vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
+	e.vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	e.procname = NULL; /* not used by the analysis: one field less to read per event */
 	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
 	e.comp = (uint32_t)read_u(pl, &ei->f[F_COMP]);
 	e.chan = (uint32_t)read_u(pl, &ei->f[F_CHAN]);
@@ -468,8 +466,11 @@ static void sink_free(struct sink *s)
 		return;
 	bt_message_iterator_put_ref(s->iter);
 	lt_analysis_destroy(s->analysis);
-	if (s->out && s->out != stdout)
+	if (s->out && s->out != stdout) {
+		/* the run did not finish: leave no empty or partial report behind */
 		fclose(s->out);
+		unlink(s->out_path);
+	}
 	free(s->out_path);
 	free(s->ecs);
 	free(s);

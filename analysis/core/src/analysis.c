@@ -177,6 +177,7 @@ static int32_t thread_get(struct lt_analysis *a, int64_t vpid, int64_t vtid)
 		t->site = -1;
 		t->route = -1;
 		t->handle_mi = NONE32;
+		t->recv_mi = NONE32;
 		t->state = LT_T_OUTSIDE;
 		t->last_ts = INT64_MIN;
 		i = (uint32_t)k;
@@ -670,8 +671,14 @@ static uint32_t msg_receipt(struct lt_analysis *a, struct lt_thread *t, uint64_t
 {
 	if (id == 0)
 		return NONE32;
-	uint32_t mi;
-	struct lt_msg *m = msg_find(a, t->vpid, id, &mi);
+	uint32_t mi = t->recv_mi;
+	struct lt_msg *m;
+	if (mi < a->msgs.n && a->msgs.v[mi].live && a->msgs.v[mi].id == id &&
+	    a->msgs.v[mi].vpid == t->vpid)
+		m = &a->msgs.v[mi]; /* wait_end, recv and handle_begin name the same message */
+	else
+		m = msg_find(a, t->vpid, id, &mi);
+	t->recv_mi = mi;
 	if (!m) {
 		/*
 		 * Not sent yet: either never sent on a traced channel (a timer tick, external
@@ -683,6 +690,7 @@ static uint32_t msg_receipt(struct lt_analysis *a, struct lt_thread *t, uint64_t
 			oom(a);
 			return NONE32;
 		}
+		t->recv_mi = mi;
 		m = &a->msgs.v[mi];
 		m->send_ns = ts;
 		m->recv_ns = ts;
@@ -707,6 +715,55 @@ static uint32_t msg_receipt(struct lt_analysis *a, struct lt_thread *t, uint64_t
  * msg_done - the handler (or route dispatch) of message id ran [begin, end) on behalf of
  * component `to`; partial: its begin was not seen. Releases the message, advances its flow.
  */
+static int park_valid(const struct lt_analysis *a, uint32_t k)
+{
+	uint32_t mi = a->park[k].mi;
+	return mi < a->msgs.n && a->msgs.v[mi].live && a->msgs.v[mi].parked &&
+	       a->msgs.v[mi].id == a->park[k].id;
+}
+
+uint32_t lt__parked_count(const struct lt_analysis *a)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < a->park_len; i++)
+		n += (uint32_t)park_valid(a, (a->park_head + i) % LT_PARK_CAP);
+	return n;
+}
+
+/*
+ * park - message mi was handled but its send was not traced (yet): keep it a while, since
+ * a sender that traces `send` after enqueuing may be preempted until the receiver has
+ * handled the message. The oldest parked message leaves when the FIFO is full: it counts
+ * as never sent (a timer tick, external input).
+ */
+static void park(struct lt_analysis *a, uint32_t mi, int32_t to, int64_t begin, int64_t end,
+		 int partial)
+{
+	if (a->park_len == LT_PARK_CAP) {
+		uint32_t k = a->park_head;
+		if (park_valid(a, k)) {
+			a->an.unknown_messages++;
+			a->msgs.v[a->park[k].mi].parked = 0;
+			msg_free(a, a->park[k].mi);
+		}
+		a->park_head = (a->park_head + 1) % LT_PARK_CAP;
+		a->park_len--;
+	}
+	struct lt_msg *m = &a->msgs.v[mi];
+	m->parked = 1;
+	m->park_to = to;
+	m->park_begin = begin;
+	m->park_end = end;
+	m->park_partial = partial;
+	uint32_t k = (a->park_head + a->park_len) % LT_PARK_CAP;
+	a->park[k].mi = mi;
+	a->park[k].id = m->id;
+	a->park_len++;
+}
+
+static void msg_complete(struct lt_analysis *a, uint32_t mi, int32_t to, int64_t begin, int64_t end,
+			 int partial);
+
 static void msg_done(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t hint, int32_t to,
 		     int64_t begin, int64_t end, int partial)
 {
@@ -717,14 +774,21 @@ static void msg_done(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t 
 		m = &a->msgs.v[hint]; /* the record found at handle_begin: no lookup */
 	else
 		m = msg_find(a, vpid, id, &mi);
-	if (!m || !m->received)
+	if (!m || !m->received || m->parked)
 		return; /* not this handler's input (e.g. sent by the handler itself) */
 	if (m->unsent) {
-		/* handled, never sent on a traced channel */
-		a->an.unknown_messages++;
-		msg_free(a, mi);
+		park(a, mi, to, begin, end, partial);
 		return;
 	}
+	msg_complete(a, mi, to, begin, end, partial);
+}
+
+/* msg_complete - hop and flow accounting of handled message mi, then its release. */
+static void msg_complete(struct lt_analysis *a, uint32_t mi, int32_t to, int64_t begin, int64_t end,
+			 int partial)
+{
+	struct lt_msg *m = &a->msgs.v[mi];
+	uint64_t id = m->id;
 	int64_t rcv = m->received ? m->recv_ns : begin;
 	uint64_t q = rcv > m->send_ns ? (uint64_t)(rcv - m->send_ns) : 0;
 	uint64_t h = end > begin ? (uint64_t)(end - begin) : 0;
@@ -804,23 +868,32 @@ static void on_send(struct lt_analysis *a, struct lt_thread *t, const struct lt_
 	uint32_t mi;
 	struct lt_msg *m = msg_find(a, t->vpid, ev->msg, &mi);
 	if (m && m->unsent) {
-		/* its receipt came first (the sender traced after enqueuing): queue wait 0 */
+		/*
+		 * Its receipt came first (the sender traced after enqueuing): it was sent by
+		 * the time it was received; queue wait 0.
+		 */
 		a->an.recv_before_send++;
 		m->unsent = 0;
-		m->send_ns = ts;
-		m->recv_ns = ts;
+		m->send_ns = m->recv_ns;
 		m->chan = ci;
 		m->from = t->comp;
 		if (ci >= 0 && lt__hist_add(&a->chans.v[ci].qwait, 0))
 			oom(a);
 		if (m->to >= 0 && lt__hist_add(&a->comps.v[m->to].qwait, 0))
 			oom(a);
-		int32_t fi = flow_get(a, t->vpid, ev->flow ? ev->flow : ev->msg, ts);
-		a->msgs.v[mi].flow = fi;
+		int32_t fi = flow_get(a, t->vpid, ev->flow ? ev->flow : ev->msg, m->recv_ns);
+		m = &a->msgs.v[mi];
+		m->flow = fi;
 		if (fi >= 0)
 			a->flows.v[fi].outstanding++;
 		else
 			oom(a);
+		if (m->parked) {
+			/* its handler already ran: account it now (its FIFO slot goes stale) */
+			m->parked = 0;
+			msg_complete(a, mi, m->park_to, m->park_begin, m->park_end,
+				     m->park_partial);
+		}
 		return;
 	}
 	if (m) {

@@ -26,6 +26,7 @@ enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
 #define LT_LOST_WINDOW_CAP 1024u
 #define LT_BLOCK_DEPTH_CAP 64
 #define LT_REASON_COUNT    10u
+#define LT_PARK_CAP        256u /* handled-before-sent messages kept for a late send */
 #define LT_ROUTE_KEEP      256u /* beyond this many routes, removed ones fold per owner */
 
 struct lt_comp {
@@ -107,6 +108,7 @@ struct lt_thread {
 	uint64_t pending_send_block_ns, pending_send_block_count;
 	int32_t route;      /* route being dispatched, -1 none */
 	uint32_t handle_mi; /* in-flight record of the handled message, UINT32_MAX none */
+	uint32_t recv_mi;   /* in-flight record of the last message it received (a hint) */
 	int64_t dispatch_start;
 	uint64_t dispatch_msg;
 };
@@ -120,6 +122,10 @@ struct lt_msg {
 	int received;
 	int unsent; /* received, but its send event has not been seen (yet) */
 	int live;   /* in use (not on the free list) */
+	int parked; /* unsent, its handler already ended: waits for a late send (see park) */
+	int park_partial;
+	int32_t park_to;
+	int64_t park_begin, park_end; /* ns, its handler */
 	uint32_t next_free;
 };
 
@@ -192,6 +198,11 @@ struct lt_analysis {
 	uint64_t routes_created;                  /* plain routes ever created */
 	int routes_folded;                        /* removed routes fold per owner now */
 	uint64_t msgs_in_flight, flows_in_flight;
+	struct {
+		uint32_t mi;
+		uint64_t id;
+	} park[LT_PARK_CAP]; /* FIFO of parked records (lazily invalidated) */
+	uint32_t park_head, park_len;
 
 	struct lt_map comp_map, chan_map, route_map, site_map, thread_map, hop_map, msg_map,
 	    flow_map;
@@ -225,5 +236,8 @@ const char *lt__reason_name(uint32_t reason);
  */
 void lt__comp_effective(const struct lt_analysis *a, uint32_t ci, uint64_t time[LT_T_COUNT],
 			uint64_t *wall);
+
+/* lt__parked_count - parked records still waiting for their send. */
+uint32_t lt__parked_count(const struct lt_analysis *a);
 
 #endif /* LT_ANALYSIS_INTERNAL_H */

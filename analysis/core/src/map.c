@@ -20,9 +20,10 @@ void lt__map_fini(struct lt_map *m)
 	lt__map_init(m);
 }
 
-static void raw_insert(struct lt_map_slot *slots, size_t cap, const struct lt_map_slot *e)
+static void raw_insert(const struct lt_map *m, struct lt_map_slot *slots, size_t cap,
+		       const struct lt_map_slot *e)
 {
-	size_t mask = cap - 1, i = (size_t)lt__map_mix(e->k0, e->k1, e->k2) & mask;
+	size_t mask = cap - 1, i = (size_t)lt__map_hash(m, e->k0, e->k1, e->k2) & mask;
 	while (slots[i].used)
 		i = (i + 1) & mask;
 	slots[i] = *e;
@@ -36,7 +37,7 @@ static int grow(struct lt_map *m)
 		return -1;
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].used)
-			raw_insert(ns, ncap, &m->slots[i]);
+			raw_insert(m, ns, ncap, &m->slots[i]);
 	free(m->slots);
 	m->slots = ns;
 	m->cap = ncap;
@@ -47,7 +48,7 @@ int lt__map_put(struct lt_map *m, uint64_t k0, uint64_t k1, uint64_t k2, uint32_
 {
 	if ((m->len + 1) * 2 > m->cap && grow(m) != 0)
 		return -1;
-	size_t mask = m->cap - 1, i = (size_t)lt__map_mix(k0, k1, k2) & mask;
+	size_t mask = m->cap - 1, i = (size_t)lt__map_hash(m, k0, k1, k2) & mask;
 	for (;;) {
 		struct lt_map_slot *s = &m->slots[i];
 		if (!s->used) {
@@ -71,7 +72,7 @@ void lt__map_del(struct lt_map *m, uint64_t k0, uint64_t k1, uint64_t k2)
 {
 	if (m->cap == 0)
 		return;
-	size_t mask = m->cap - 1, i = (size_t)lt__map_mix(k0, k1, k2) & mask;
+	size_t mask = m->cap - 1, i = (size_t)lt__map_hash(m, k0, k1, k2) & mask;
 	for (;;) {
 		struct lt_map_slot *s = &m->slots[i];
 		if (!s->used)
@@ -87,7 +88,7 @@ void lt__map_del(struct lt_map *m, uint64_t k0, uint64_t k1, uint64_t k2)
 		struct lt_map_slot *s = &m->slots[j];
 		if (!s->used)
 			break;
-		size_t home = (size_t)lt__map_mix(s->k0, s->k1, s->k2) & mask;
+		size_t home = (size_t)lt__map_hash(m, s->k0, s->k1, s->k2) & mask;
 		/* s may move to the hole only if its home is not in (hole, j] cyclically */
 		int in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
 		if (!in_range) {

@@ -24,7 +24,7 @@ struct lt_map {
 void lt__map_init(struct lt_map *m);
 void lt__map_fini(struct lt_map *m);
 /* lt__map_mix - the hash of a key. */
-static inline uint64_t lt__map_mix(uint64_t k0, uint64_t k1, uint64_t k2)
+static inline uint64_t lt__map_mix_(uint64_t k0, uint64_t k1, uint64_t k2)
 {
 	uint64_t h = k0 * 0x9E3779B97F4A7C15ull;
 	h ^= k1 + 0xC2B2AE3D27D4EB4Full + (h << 6) + (h >> 2);
@@ -36,12 +36,19 @@ static inline uint64_t lt__map_mix(uint64_t k0, uint64_t k1, uint64_t k2)
 	return h;
 }
 
+/* lt__map_hash - the hash of a key in m (all three words mixed). */
+static inline uint64_t lt__map_hash(const struct lt_map *m, uint64_t k0, uint64_t k1, uint64_t k2)
+{
+	(void)m;
+	return lt__map_mix_(k0, k1, k2);
+}
+
 /* lt__map_get - the value for the key, or UINT32_MAX when absent (inline: the hot path). */
 static inline uint32_t lt__map_get(const struct lt_map *m, uint64_t k0, uint64_t k1, uint64_t k2)
 {
 	if (m->cap == 0)
 		return UINT32_MAX;
-	size_t mask = m->cap - 1, i = (size_t)lt__map_mix(k0, k1, k2) & mask;
+	size_t mask = m->cap - 1, i = (size_t)lt__map_hash(m, k0, k1, k2) & mask;
 	for (;;) {
 		const struct lt_map_slot *s = &m->slots[i];
 		if (!s->used)

@@ -143,7 +143,7 @@ static void comp_view(const struct lt_analysis *a, const struct lt_comp *c, int6
 	memcpy(v->time, c->time, sizeof(v->time));
 	v->wall = c->wall_ns;
 	v->begin = c->first_ns == INT64_MIN ? now : c->first_ns;
-	v->end = c->last_ns;
+	v->end = c->first_ns == INT64_MIN ? now : c->last_ns; /* never ran: an empty life */
 	v->t = NULL;
 	if (c->thread >= 0) {
 		const struct lt_thread *t = &a->threads.v[c->thread];
@@ -429,7 +429,7 @@ static void write_flows(FILE *f, const struct lt_analysis *a)
 	fprintf(f,
 		"  \"flows\": {\"count\": %" PRIu64 ", \"in_flight\": %" PRIu64
 		", \"messages_in_flight\": %" PRIu64 ", \"latency_ns\": ",
-		a->flows_done, a->flows_in_flight, a->msgs_in_flight);
+		a->flows_done, a->flows_in_flight, a->msgs_in_flight - lt__parked_count(a));
 	jhist(f, &a->flow_latency);
 	fputs(",\n    \"hops\": [", f);
 	for (uint32_t i = 0; i < a->hops.n; i++) {
@@ -635,7 +635,7 @@ static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
 	AN("undeclared_channels", undecl_ch);
 	AN("undeclared_routes", undecl_r);
 	AN("implicit_components", n->implicit_components);
-	AN("unknown_messages", n->unknown_messages);
+	AN("unknown_messages", n->unknown_messages + lt__parked_count(a));
 	AN("duplicate_sends", n->duplicate_sends);
 	AN("recv_before_send", n->recv_before_send);
 	AN("handlers_cut", n->handlers_cut);

@@ -9,6 +9,9 @@ Sink parameters are passed in babeltrace2's INI-like `-p` syntax. Strings are do
 with '\\' and '"' escaped, so paths with quotes, commas, '=' or newlines reach the sink
 unchanged; trace folders themselves are passed as separate arguments (absolute, so a name
 starting with '-' is never taken for an option).
+
+Used by every verb that reads traces: check_trace(), find_babeltrace2(), find_plugin(),
+format_params()/quote(), explain_failure(), show() and run_report().
 """
 
 import json
@@ -16,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -111,6 +115,9 @@ def check_trace(path):
             raise UserError("%s: cannot read: %s" % (show(md), exc.strerror))
         if not head:
             raise UserError("%s: corrupt trace metadata (the file is empty)" % show(md))
+        problem = metadata_problem(md)
+        if problem:
+            raise UserError("%s: corrupt trace metadata: %s" % (show(path), problem))
         # babeltrace2 silently skips an empty stream file; a recorded stream always holds at
         # least one packet (the session's final flush), so empty means damaged.
         for stream in stream_files(os.path.dirname(md)):
@@ -122,6 +129,44 @@ def check_trace(path):
                 raise UserError("%s: truncated stream file %s (zero length)"
                                 % (show(path), show(stream)))
     return metadata
+
+
+_MD_MAGIC = 0x75D11D57
+_MD_HEADER = 37  # bytes: magic, uuid[16], checksum, content_size, packet_size, 5 x uint8
+
+
+def metadata_problem(md):
+    """Why the packetized metadata file `md` is damaged, or None (also for text metadata).
+
+    babeltrace2 2.0.4 loops forever on a metadata packet cut short, so the packet framing is
+    checked here first: every packet header complete, sizes sane, the last packet whole.
+    """
+    try:
+        with open(md, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return "cannot read %s: %s" % (show(md), exc.strerror)
+    if len(data) < 4:
+        return "%d-byte metadata file" % len(data)
+    for order in ("<", ">"):
+        if struct.unpack(order + "I", data[:4])[0] == _MD_MAGIC:
+            break
+    else:
+        return None  # plain-text metadata: babeltrace2 reports its errors itself
+    offset = 0
+    while offset < len(data):
+        if len(data) - offset < _MD_HEADER:
+            return "packet header at byte %d cut short (truncated file)" % offset
+        magic, content, size = struct.unpack_from(order + "I20xII", data, offset)
+        if magic != _MD_MAGIC:
+            return "bad packet magic at byte %d" % offset
+        if size % 8 or content % 8 or size < _MD_HEADER * 8 or not \
+                _MD_HEADER * 8 <= content <= size:
+            return "bad packet size at byte %d" % offset
+        if offset + size // 8 > len(data):
+            return "packet at byte %d cut short (truncated file)" % offset
+        offset += size // 8
+    return None
 
 
 def stream_files(trace_dir):
@@ -198,6 +243,9 @@ _KNOWN = [
                 r"Failed to (?:decode|read|create) (?:packet|stream)|truncated|"
                 r"premature end|unexpected end|unexpected state|No event class"),
      "{trace}: truncated or corrupt stream file"),
+    (re.compile(r"timestamp is less than muxer|Clock snapshot.*(?:less|before)|"
+                r"time.*goes? backwards?"),
+     "{trace}: corrupt stream file (event timestamps go backwards)"),
     (re.compile(r"No trace was found based on input|No source component"),
      "{trace}: not a CTF trace babeltrace2 can read"),
     (re.compile(r"(?i)cannot find component class|no such component class|"

@@ -3,8 +3,8 @@
 For every mode (routed, blocking, thread by default) this runs
 `looptrace record -o OUT/<mode>/trace -- looptrace-demo --mode <mode> ...`, keeps the demo's
 own counts (its ground truth, printed as JSON on its stdout) in OUT/<mode>/ground-truth.json,
-analyses the trace with `looptrace report` and keeps the part about the demo's process in
-OUT/<mode>/report.json (and OUT/<mode>/html/index.html). Then it checks that the analysis
+and analyses the demo's process (per-process buffers keep other traced programs apart) with
+`looptrace report` into OUT/<mode>/report.json (and OUT/<mode>/html/index.html). Then it checks that the analysis
 counted exactly the messages the demo says it handled, compares the modes with `looptrace
 compare` (OUT/comparison.txt, .json, OUT/compare/index.html) and prints the headline: script's
 throughput and how much of its handler time it spent blocked in each mode (OUT/summary.json).
@@ -57,8 +57,9 @@ comparison shows what blocking inside a handler costs in throughput, as measured
 
 EPILOG = """\
 output folder (-o, default ./%s):
-  <mode>/trace/             the CTF trace             <mode>/ground-truth.json  the demo's counts
-  <mode>/report.json        the report (demo process) <mode>/html/index.html    the same as a page
+  <mode>/trace/             the CTF trace (per process: the demo's is ust/pid/looptrace-demo-*)
+  <mode>/ground-truth.json  the demo's own counts
+  <mode>/report.json        the report of the demo's process, <mode>/html/index.html as a page
   comparison.txt, comparison.json, compare/index.html    `looptrace compare` of the modes
   summary.json              script throughput, blocked-in-handler share and count check per mode
 
@@ -152,7 +153,10 @@ def _check_demo_args(binary, demo_args):
 
 def _record(binary, mode, demo_args, trace_dir):
     """Record one mode; returns the demo's ground truth (dict) and its exit status."""
-    cmd = ["record", "-o", trace_dir, "--force", "--", binary, "--mode", mode] + demo_args
+    # Per-process buffers: every traced program running meanwhile gets its own folder, so the
+    # demo's events can be analysed alone (see demo_trace_folder).
+    cmd = ["record", "-o", trace_dir, "--force", "--buffering", "per-pid", "--", binary,
+           "--mode", mode] + demo_args
     proc = _looptrace(cmd, stdout=subprocess.PIPE)
     out = proc.stdout.decode("utf-8", "replace")
     if proc.returncode >= 128:
@@ -166,6 +170,19 @@ def _record(binary, mode, demo_args, trace_dir):
         raise RecordFailed("mode %s: the demo printed no ground truth (exit status %d)"
                            % (mode, proc.returncode)) from None
     return truth, proc.returncode
+
+
+def demo_trace_folder(trace_dir, pid):
+    """The folder of process `pid` in a per-process trace (trace_dir/ust/pid/NAME-PID-DATE),
+    or trace_dir itself when there is none (then other processes' events may be in it)."""
+    base = os.path.join(trace_dir, "ust", "pid")
+    try:
+        names = sorted(os.listdir(base))
+    except OSError:
+        return trace_dir
+    mine = [n for n in names if pid is not None and "-%d-" % pid in n
+            and n.rsplit("-", 3)[-3:-2] == [str(pid)]]
+    return os.path.join(base, mine[0]) if len(mine) == 1 else trace_dir
 
 
 def _analyse(trace_dir, json_path):
@@ -388,22 +405,27 @@ def run(args):
                   "(see %s)" % (mode, os.path.join(mdir, "ground-truth.json")), file=sys.stderr)
         print("looptrace: demo: [%d/%d] analysing mode %s" % (i + 1, len(modes), mode),
               file=sys.stderr)
-        full_json = os.path.join(mdir, "report-all-processes.json")
-        report = _analyse(os.path.join(mdir, "trace"), full_json)
         pid = truth.get("pid")
-        mine = only_process(report, pid) if pid is not None else report
-        if len(mine.get("components") or []) == len(report.get("components") or []):
-            os.unlink(full_json)  # nothing else was traced: one report is enough
-        else:
-            print("looptrace: demo: mode %s: the trace also holds other processes; the "
-                  "report keeps process %s only" % (mode, pid), file=sys.stderr)
-        _write(os.path.join(mdir, "report.json"), json.dumps(mine, indent=1) + "\n")
+        trace = os.path.join(mdir, "trace")
+        folder = demo_trace_folder(trace, pid)
+        if folder != trace and len(os.listdir(os.path.dirname(folder))) > 1:
+            print("looptrace: demo: mode %s: other traced programs ran meanwhile; only the "
+                  "demo's own trace (%s) is analysed" % (mode, os.path.relpath(folder, out)),
+                  file=sys.stderr)
+        report = _analyse(folder, os.path.join(mdir, "report.json"))
+        if pid is not None:
+            mine = only_process(report, pid)
+            if len(mine.get("components") or []) != len(report.get("components") or []):
+                print("looptrace: demo: mode %s: the trace also holds other processes; the "
+                      "report keeps process %s only" % (mode, pid), file=sys.stderr)
+                report = mine
+                _write(os.path.join(mdir, "report.json"), json.dumps(mine, indent=1) + "\n")
         if args.html:
-            _html_report(mine, os.path.join(mdir, "html"))
-        ok, lines = count_check(truth, mine)
+            _html_report(report, os.path.join(mdir, "html"))
+        ok, lines = count_check(truth, report)
         checks.append((mode, ok, lines))
-        summary.append(headline(mode, truth, mine, ok))
-        reports.append((mode, mine))
+        summary.append(headline(mode, truth, report, ok))
+        reports.append((mode, report))
 
     print()
     print("looptrace demo: %s s per mode" % args.duration)

@@ -9,6 +9,7 @@ the trace is stopped, flushed and left readable in every case.
 """
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -24,7 +25,8 @@ PROBES_LIB = "liblooptrace-probes.so"
 INTERPOSE_LIB = "liblooptrace-preload.so"
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
 SI_KERNEL = 0x80  # si_code of a signal sent by the kernel (e.g. a terminal's Ctrl-C)
-TRACE_ENTRIES = ("ust", "kernel", "metadata", "index")
+RECORD_INFO = "looptrace-record.json"
+TRACE_ENTRIES = ("ust", "kernel", "metadata", "index", RECORD_INFO)
 
 
 def add_parser(subparsers):
@@ -41,8 +43,8 @@ def add_parser(subparsers):
     p.add_argument("-o", "--output", metavar="DIR", required=True,
                    help="directory to write the trace to (created if missing)")
     p.add_argument("--force", action="store_true",
-                   help="record even if DIR already holds a trace (its ust/ and kernel/ "
-                   "trace folders are removed first)")
+                   help="record even if DIR already holds a trace (its ust/, kernel/ and "
+                   "looptrace-record.json are removed first)")
     p.add_argument("--subbuf-size", metavar="SIZE", default="4M",
                    help="size of each ring-buffer sub-buffer, with an optional k/M/G suffix "
                    "(default: %(default)s)")
@@ -147,6 +149,29 @@ def _preload_env(args):
     return env
 
 
+def _write_record_info(output, command, pid, status, args, env, session):
+    """DIR/looptrace-record.json: what was recorded. A per-UID session also records other
+    processes of the user that load the probes; `pid` tells which process was CMD."""
+    info = {
+        "command": command,
+        "pid": pid,
+        "exit_status": status,
+        "uid": os.getuid(),
+        "session": session,
+        "buffering": args.buffering,
+        "subbuf_size": args.subbuf_size,
+        "num_subbuf": args.num_subbuf,
+        "ld_preload": env.get("LD_PRELOAD", ""),
+    }
+    try:
+        with open(os.path.join(output, RECORD_INFO), "w", encoding="utf-8") as f:
+            json.dump(info, f, indent=2)
+            f.write("\n")
+    except OSError as exc:
+        print("looptrace: warning: cannot write %s: %s" % (RECORD_INFO, exc.strerror or exc),
+              file=sys.stderr)
+
+
 def _status(returncode):
     return 128 - returncode if returncode < 0 else returncode
 
@@ -158,7 +183,7 @@ def _drain_signals():
 
 
 def _run_child(argv, env, old_mask):
-    """Start CMD with the caller's signal mask, pass on signals, return its exit status."""
+    """Start CMD with the caller's signal mask, pass on signals; return (exit status, pid)."""
 
     def restore_mask():
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
@@ -178,7 +203,7 @@ def _run_child(argv, env, old_mask):
             except ProcessLookupError:
                 pass
         if proc.poll() is not None:
-            return _status(proc.returncode)
+            return _status(proc.returncode), proc.pid
 
 
 def run(args):
@@ -206,7 +231,7 @@ def run(args):
         session.start()
         if set(FORWARDED) & signal.sigpending():
             raise UserError("interrupted", status=130)
-        status = _run_child(command, env, old_mask)
+        status, pid = _run_child(command, env, old_mask)
         session.stop()
     finally:
         session.destroy()
@@ -216,6 +241,7 @@ def run(args):
         if status is None and created:
             _remove_if_empty(output)
 
+    _write_record_info(output, command, pid, status, args, env, session.name)
     if not os.path.isdir(os.path.join(output, "ust")):
         print("looptrace: no events were recorded (does the program call liblooptrace, with "
               "the probes preloaded or linked?)", file=sys.stderr)

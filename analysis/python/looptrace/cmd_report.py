@@ -8,6 +8,7 @@ vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a ter
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 
@@ -114,16 +115,30 @@ def check_outputs(args):
 
 
 def write_json(raw, dest):
-    """Write the sink's JSON bytes to `dest` ('-' = stdout) atomically; UserError on failure."""
+    """Write the sink's JSON bytes to `dest` ('-' = stdout); UserError on failure.
+
+    A regular file (or a new one) is replaced atomically, through a symbolic link if `dest`
+    is one; anything else that exists (/dev/null, a FIFO, a terminal) is simply written to.
+    """
+    data = raw if raw.endswith(b"\n") else raw + b"\n"
     if dest == "-":
-        out = sys.stdout.buffer
-        out.write(raw)
-        if not raw.endswith(b"\n"):
-            out.write(b"\n")
-        out.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return
     check_json_dest(dest)
-    parent = os.path.dirname(os.path.abspath(dest))
+    target = os.path.realpath(dest)
+    try:
+        special = os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:
+        special = False
+    if special:
+        try:
+            with open(dest, "wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise UserError("cannot write %s: %s" % (bt.show(dest), exc.strerror))
+        return
+    parent = os.path.dirname(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".looptrace-", suffix=".json", dir=parent)
     except OSError as exc:
@@ -133,10 +148,8 @@ def write_json(raw, dest):
         os.umask(mask)
         os.fchmod(fd, 0o666 & ~mask)  # as open() would create it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            if not raw.endswith(b"\n"):
-                f.write(b"\n")
-        os.replace(tmp, dest)
+            f.write(data)
+        os.replace(tmp, target)
     except OSError as exc:
         try:
             os.unlink(tmp)

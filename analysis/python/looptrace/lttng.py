@@ -7,9 +7,11 @@ reason. The caller owns what it starts: Sessiond.stop() stops only a daemon this
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -57,6 +59,14 @@ def sessiond_answers():
     return status == 0
 
 
+def _session_names():
+    """Names of the recording sessions the daemon holds (empty if it does not answer)."""
+    status, out = _run(["--mi=xml", "list"], timeout=20)
+    if status != 0:
+        return []
+    return re.findall(r"<session>\s*<name>([^<]*)</name>", out)
+
+
 def _pidfile():
     if os.geteuid() == 0:
         return "/var/run/lttng/lttng-sessiond.pid"
@@ -95,7 +105,7 @@ class Sessiond:
         lttng_path()
         if sessiond_answers():
             return
-        sessiond = os.environ.get("LOOPTRACE_LTTNG_SESSIOND") or _tool("lttng-sessiond")
+        sessiond = _tool("lttng-sessiond")
         try:
             # The daemon must not inherit signals blocked by `record` (it is stopped by
             # SIGTERM).
@@ -113,7 +123,11 @@ class Sessiond:
             raise UserError("cannot start the LTTng session daemon: %s exited with status "
                             "%d: %s" % (sessiond, proc.returncode,
                                         _last_error(proc.stdout.decode("utf-8", "replace"))))
+        pid_deadline = time.monotonic() + 3.0
         self.pid = self._read_pid()
+        while self.pid is None and time.monotonic() < pid_deadline:
+            time.sleep(0.05)  # the pid file may lag behind --daemonize's return
+            self.pid = self._read_pid()
         deadline = time.monotonic() + SESSIOND_START_TIMEOUT
         while not sessiond_answers():
             if time.monotonic() > deadline:
@@ -132,9 +146,16 @@ class Sessiond:
         return pid if _alive(pid) else None
 
     def stop(self):
-        """Stop the daemon this object started (SIGTERM, then SIGKILL); idempotent."""
+        """Stop the daemon this object started (SIGTERM, then SIGKILL); idempotent. A daemon
+        that meanwhile serves recording sessions of other clients is left running (with a
+        note on stderr) rather than cutting their traces short."""
         pid, self.pid = self.pid, None
         if not pid:
+            return
+        others = _session_names()
+        if others:
+            print("looptrace: leaving lttng-sessiond (pid %d) running: %d other recording "
+                  "session(s) use it" % (pid, len(others)), file=sys.stderr)
             return
         try:
             os.kill(pid, signal.SIGTERM)

@@ -26,6 +26,16 @@
 extern "C" {
 #endif
 
+/*
+ * LT_NOPLT: calls from position-independent code (PIE programs, shared objects) go through
+ * the GOT rather than the PLT, which saves a jump on every instrumentation point. GCC only.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
+#define LT_NOPLT __attribute__((noplt))
+#else
+#define LT_NOPLT
+#endif
+
 /* Why a thread is blocked. Stored as an integer in the trace; names in docs/event-model.md. */
 enum lt_block_reason {
 	LT_BLOCK_CHAN_RECV = 0, /* receiving from a channel (inside a handler) */
@@ -54,65 +64,65 @@ const char *lt_block_reason_name(enum lt_block_reason reason);
  * event; NULL is recorded as ""). Returns the component's new id (>= 1). Event
  * `component_begin {comp, name}`.
  */
-uint32_t lt_component_begin(const char *name);
+LT_NOPLT uint32_t lt_component_begin(const char *name);
 
 /* lt_component_end - the component's loop on this thread returned. Event `component_end`. */
-void lt_component_end(void);
+LT_NOPLT void lt_component_end(void);
 
 /*
  * lt_channel_declare - a channel named `name` with room for `capacity` messages (0 means
  * unbounded) exists. Returns its new id (>= 1). Event `channel_declare`.
  */
-uint32_t lt_channel_declare(const char *name, uint32_t capacity);
+LT_NOPLT uint32_t lt_channel_declare(const char *name, uint32_t capacity);
 
-/* lt_message_new - a fresh message id (>= 1), unique in the process. No event. */
-uint64_t lt_message_new(void);
+/* lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks). */
+LT_NOPLT uint64_t lt_message_new(void);
 
 /* lt_wait_begin - the thread blocks at the top of its loop waiting for work (idle). */
-void lt_wait_begin(void);
+LT_NOPLT void lt_wait_begin(void);
 
 /*
  * lt_wait_end - the wait ended because message `msg` arrived on channel `chan`; msg 0 (and
  * chan 0) when it woke without a message (deadline, stop request).
  */
-void lt_wait_end(uint32_t chan, uint64_t msg);
+LT_NOPLT void lt_wait_end(uint32_t chan, uint64_t msg);
 
 /*
  * lt_handle_begin / lt_handle_end - the thread runs a handler for message `msg` (busy).
  * `kind` names the kind of message (copied; NULL is recorded as "").
  */
-void lt_handle_begin(uint64_t msg, const char *kind);
-void lt_handle_end(uint64_t msg);
+LT_NOPLT void lt_handle_begin(uint64_t msg, const char *kind);
+LT_NOPLT void lt_handle_end(uint64_t msg);
 
 /*
  * lt_block_begin / lt_block_end - the thread blocks for `reason` on `object` (the address of
  * the thing waited on, or NULL), outside the top-of-loop wait. Inside a handler this is
  * blocked-in-handler time. The caller's return address is recorded as `where`.
  */
-void lt_block_begin(enum lt_block_reason reason, const void *object);
-void lt_block_end(void);
+LT_NOPLT void lt_block_begin(enum lt_block_reason reason, const void *object);
+LT_NOPLT void lt_block_end(void);
 
 /*
  * lt_send - message `msg` was enqueued on channel `chan`; `depth` is the queue length after
  * the send. `flow` ties the message to the request it answers; 0 means msg starts a new flow
  * (its flow id is then msg itself).
  */
-void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
+LT_NOPLT void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
 
 /* lt_recv - message `msg` was dequeued from `chan`; `depth` is the queue length after. */
-void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth);
+LT_NOPLT void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth);
 
 /*
  * lt_route_add - the router learned a route that delivers what arrives on `chan` (0 for a
  * non-channel receiver such as a file descriptor) on behalf of component `owner`. Returns
  * the route's new id (>= 1).
  */
-uint32_t lt_route_add(uint32_t chan, uint32_t owner);
-void lt_route_remove(uint32_t route);
+LT_NOPLT uint32_t lt_route_add(uint32_t chan, uint32_t owner);
+LT_NOPLT void lt_route_remove(uint32_t route);
 
 /* lt_route_dispatch_begin / end - the router thread runs route `route`'s callback for `msg`. */
-void lt_route_dispatch_begin(uint32_t route, uint64_t msg);
-void lt_route_dispatch_end(uint32_t route);
+LT_NOPLT void lt_route_dispatch_begin(uint32_t route, uint64_t msg);
+LT_NOPLT void lt_route_dispatch_end(uint32_t route);
 
 /*
  * lt_tracing_available - non-zero when a looptrace probe provider is registered in this

@@ -27,8 +27,9 @@
  * Removal is safe against a concurrent dispatch: when lt_router_remove() returns, the route's
  * callback is not running and will never run again. The one exception: called from within
  * the route's own callback, remove returns at once (waiting would deadlock); the running call
- * finishes, no later call is made, and the router frees the route after it returns. Calling
- * remove from within another route's callback is fine.
+ * finishes, no later call is made, and the router frees the route after it returns -- so the
+ * channel or fd may only be destroyed/closed once that callback has returned (not inside it).
+ * Calling remove from within another route's callback is fine.
  *
  * Instrumentation: route_add(chan id or 0 for an fd, owner) when a route is added,
  * route_remove when removed, route_dispatch_begin(route, msg)/route_dispatch_end around each

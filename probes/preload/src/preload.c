@@ -1,0 +1,873 @@
+/*
+ * preload.c - liblooptrace-preload.so: the interposer that traces where unmodified pthread
+ * programs block.
+ *
+ * Loaded with LD_PRELOAD (`looptrace record --interpose -- CMD`), it defines the blocking
+ * functions of libc (pthread mutex/condvar/rwlock/join, semaphores, sleeps, poll/select/epoll,
+ * read/recv/accept/connect), forwards each call to the next definition (dlsym(RTLD_NEXT)) and,
+ * while a session enables the `looptrace_preload` events, brackets the calls that actually wait
+ * with block_begin {reason, object, where} / block_end. Every thread is a component named by
+ * its thread name: component_begin at start (again with the same id after pthread_setname_np),
+ * component_end at exit. docs/interposer.md describes the events and the limits.
+ *
+ * Rules that keep it safe in any process:
+ *  - Calls made while no session enables the events, calls made by LTTng-UST itself and calls
+ *    made while this library is already working on the thread (thread-local guard) go straight
+ *    to the real function: no extra system call, no allocation, no lock.
+ *  - errno is what the real function left (the library's own work saves and restores it).
+ *  - A lock is counted as a block only when it would wait: the try variant runs first. A read
+ *    is counted only when the descriptor has nothing to read and is in blocking mode (a poll
+ *    with a zero timeout first), so regular files never count.
+ *  - Real symbols are resolved lazily with dlsym(RTLD_NEXT) (so other interposers chain); the
+ *    system-call wrappers fall back to the raw system call if they are re-entered while dlsym
+ *    itself runs.
+ *  - fork: the child keeps running with the forking thread's component, re-announced in the
+ *    new process; LTTng-UST is told about the fork (as liblttng-ust-fork.so does) so thread and
+ *    process ids in the child's events are re-read.
+ */
+#define _GNU_SOURCE
+#include "looptrace-preload-tp.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <lttng/ust-fork.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* enum lt_block_reason values (libtrace/include/looptrace/trace.h), repeated here so that the
+ * library depends on nothing of looptrace at run time. */
+enum {
+	LT_PRE_MUTEX = 2,
+	LT_PRE_CONDVAR = 3,
+	LT_PRE_RWLOCK = 4,
+	LT_PRE_SEM = 5,
+	LT_PRE_SLEEP = 6,
+	LT_PRE_IO = 7,
+	LT_PRE_JOIN = 8,
+};
+
+#define LT_PRE_COMP_BIT   0x80000000u /* interposer component ids: 0x80000000 | n */
+#define LT_PRE_NAME_MAX   64          /* bytes, with the terminating NUL */
+#define LT_PRE_UST_RANGES 32          /* executable segments of LTTng-UST libraries */
+
+#define LT_TLS    __thread __attribute__((tls_model("initial-exec")))
+#define LT_EXPORT __attribute__((visibility("default")))
+
+/* ---------------------------------------------------------------------------------------- */
+/* per-thread state */
+
+/* One per thread that this library has seen. */
+struct lt_thr {
+	pthread_t self;             /* the thread */
+	uint32_t comp;              /* its component id */
+	int announced;              /* component_begin emitted in this process (owner only) */
+	int pending;                /* atomic: name changed since the last component_begin */
+	char name[LT_PRE_NAME_MAX]; /* protected by reg_lock */
+	struct lt_thr *next;        /* registry list, protected by reg_lock */
+};
+
+static LT_TLS int lt_guard;           /* > 0 while this library works on the thread */
+static LT_TLS int lt_depth;           /* block_begin emitted and not yet ended */
+static LT_TLS struct lt_thr *lt_self; /* weak: this thread's entry (owned by the registry) */
+static LT_TLS int lt_exiting;         /* its entry was destroyed: make no other */
+static LT_TLS int lt_resolving;       /* inside dlsym on this thread */
+
+static struct lt_thr lt_main_thr; /* the main thread's entry (never freed) */
+static struct lt_thr *reg_head;   /* every live entry */
+static int reg_lock;              /* spin lock over reg_head and the names */
+static uint32_t comp_counter;     /* atomic: last id handed out (low 31 bits) */
+static pthread_key_t thr_key;     /* its destructor ends the thread's component */
+static int lt_ready;              /* atomic: the constructor has run */
+static int ust_fork_wrapped;      /* liblttng-ust-fork.so already tells LTTng-UST */
+
+/* Executable segments of the LTTng-UST libraries: calls from there are never traced. */
+static struct {
+	uintptr_t lo, hi;
+} ust_ranges[LT_PRE_UST_RANGES];
+static int ust_nranges;
+
+/* ---------------------------------------------------------------------------------------- */
+/* real symbols */
+
+/*
+ * lt_sym - the next definition of `name` (version `ver` when not NULL), cached in `*slot`.
+ * Returns NULL only while dlsym itself re-enters this library on this thread (bootstrap).
+ */
+static void *lt_sym(void **slot, const char *name, const char *ver)
+{
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(p != NULL, 1))
+		return p;
+	if (lt_resolving) /* dlsym called a wrapped function: no recursion */
+		return NULL;
+	int saved = errno;
+	lt_guard++;
+	lt_resolving = 1;
+	p = ver ? dlvsym(RTLD_NEXT, name, ver) : NULL;
+	if (!p)
+		p = dlsym(RTLD_NEXT, name);
+	lt_resolving = 0;
+	lt_guard--;
+	errno = saved;
+	if (p)
+		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	return p;
+}
+
+/* lt_missing - a pthread function could not be resolved: nothing sane is left to do. */
+static void __attribute__((noreturn)) lt_missing(const char *name)
+{
+	static const char msg[] = "liblooptrace-preload: cannot resolve ";
+	ssize_t rc = write(2, msg, sizeof msg - 1);
+	rc += write(2, name, strlen(name));
+	rc += write(2, "\n", 1);
+	(void)rc;
+	abort();
+}
+
+/*
+ * LT_REAL(var, type, name, version) - a local `var` pointing at the next definition of `name`
+ * (of symbol version `version` when not NULL); NULL only during the dlsym bootstrap.
+ * LT_REAL_OR_DIE - the same, for functions without a system-call fallback.
+ */
+#define LT_REAL(var, type, name, ver)                                                              \
+	static void *var##_slot;                                                                   \
+	__typeof__(type) var = (type)lt_sym(&var##_slot, #name, ver)
+#define LT_REAL_OR_DIE(var, type, name, ver)                                                       \
+	LT_REAL(var, type, name, ver);                                                             \
+	if (__builtin_expect(var == NULL, 0))                                                      \
+	lt_missing(#name)
+
+/* The real poll, used by the would-block checks (raw system call while unresolved). */
+static int lt_poll0(struct pollfd *p)
+{
+	LT_REAL(real, int (*)(struct pollfd *, nfds_t, int), poll, NULL);
+	return real ? real(p, 1, 0) : (int)syscall(SYS_poll, p, 1, 0);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* LTTng-UST's own code */
+
+static int ust_range_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	if (!info->dlpi_name || !strstr(info->dlpi_name, "liblttng-ust"))
+		return 0;
+	if (strstr(info->dlpi_name, "liblttng-ust-fork"))
+		ust_fork_wrapped = 1; /* its fork() tells LTTng-UST, wherever it is in the order */
+	for (int i = 0; i < info->dlpi_phnum && ust_nranges < LT_PRE_UST_RANGES; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		ust_ranges[ust_nranges].lo = info->dlpi_addr + ph->p_vaddr;
+		ust_ranges[ust_nranges].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		ust_nranges++;
+	}
+	return 0;
+}
+
+static int from_ust(const void *where)
+{
+	uintptr_t a = (uintptr_t)where;
+	for (int i = 0; i < ust_nranges; i++)
+		if (a >= ust_ranges[i].lo && a < ust_ranges[i].hi)
+			return 1;
+	return 0;
+}
+
+/*
+ * lt_on - should the call made from `where` be traced? Cheap tests first: the event enabled
+ * by a session, then the guard, then who calls.
+ */
+static inline int lt_on(const void *where)
+{
+	return lttng_ust_tracepoint_enabled(looptrace_preload, block_begin) && lt_guard == 0 &&
+	       __atomic_load_n(&lt_ready, __ATOMIC_ACQUIRE) && !from_ust(where);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* registry */
+
+static void reg_acquire(void)
+{
+	while (__atomic_exchange_n(&reg_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void reg_release(void)
+{
+	__atomic_store_n(&reg_lock, 0, __ATOMIC_RELEASE);
+}
+
+static uint32_t comp_next(void)
+{
+	uint32_t n = __atomic_add_fetch(&comp_counter, 1, __ATOMIC_RELAXED);
+	return LT_PRE_COMP_BIT | (n & ~LT_PRE_COMP_BIT);
+}
+
+static void reg_add(struct lt_thr *t)
+{
+	reg_acquire();
+	t->next = reg_head;
+	reg_head = t;
+	reg_release();
+}
+
+static void reg_remove(struct lt_thr *t)
+{
+	reg_acquire();
+	for (struct lt_thr **pp = &reg_head; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	reg_release();
+}
+
+/*
+ * thr_self - this thread's entry, created on first use (NULL when out of memory). Call with
+ * the guard held.
+ */
+static struct lt_thr *thr_self(void)
+{
+	if (lt_self)
+		return lt_self;
+	if (lt_exiting)
+		return NULL;
+	struct lt_thr *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->self = pthread_self();
+	t->comp = comp_next();
+	char comm[17] = {0};
+	if (prctl(PR_GET_NAME, comm, 0, 0, 0) == 0)
+		memcpy(t->name, comm, sizeof comm);
+	reg_add(t);
+	lt_self = t;
+	pthread_setspecific(thr_key, t);
+	return t;
+}
+
+/* announce - emit component_begin for `t` (this thread) if not done or if it was renamed. */
+static void announce(struct lt_thr *t)
+{
+	if (t->announced && !__atomic_load_n(&t->pending, __ATOMIC_ACQUIRE))
+		return;
+	if (!lttng_ust_tracepoint_enabled(looptrace_preload, component_begin))
+		return;
+	char name[LT_PRE_NAME_MAX];
+	reg_acquire();
+	memcpy(name, t->name, sizeof name);
+	__atomic_store_n(&t->pending, 0, __ATOMIC_RELEASE);
+	reg_release();
+	lttng_ust_tracepoint(looptrace_preload, component_begin, t->comp, name);
+	t->announced = 1;
+}
+
+/* thr_end - the thread exits (key destructor): close open blocks, end its component. */
+static void thr_end(void *p)
+{
+	struct lt_thr *t = p;
+	int saved = errno;
+
+	lt_guard++;
+	for (; lt_depth > 0; lt_depth--) /* cancelled or exited while blocked */
+		lttng_ust_tracepoint(looptrace_preload, block_end);
+	if (t->announced)
+		lttng_ust_tracepoint(looptrace_preload, component_end, t->comp);
+	t->announced = 0;
+	if (lt_self == t)
+		lt_self = NULL;
+	lt_exiting = 1; /* later key destructors may still lock: no new component */
+	if (t != &lt_main_thr) {
+		reg_remove(t);
+		free(t);
+	}
+	lt_guard--;
+	errno = saved;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* block events */
+
+static void block_begin(uint32_t reason, uint64_t object, const void *where)
+{
+	int saved = errno;
+
+	lt_guard++;
+	struct lt_thr *t = thr_self();
+	if (t)
+		announce(t);
+	lt_depth++;
+	lttng_ust_tracepoint(looptrace_preload, block_begin, reason, object,
+			     (uint64_t)(uintptr_t)where);
+	lt_guard--;
+	errno = saved;
+}
+
+static void block_end(void)
+{
+	int saved = errno;
+
+	lt_guard++;
+	if (lt_depth > 0)
+		lt_depth--;
+	lttng_ust_tracepoint(looptrace_preload, block_end);
+	lt_guard--;
+	errno = saved;
+}
+
+/* would_block_in - would a blocking read/accept on `fd` wait now? (no for files, errors) */
+static int would_block_in(int fd)
+{
+	int saved = errno;
+	struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+	int wait = 0;
+
+	if (lt_poll0(&p) == 0) {
+		int fl = fcntl(fd, F_GETFL);
+		wait = fl >= 0 && !(fl & O_NONBLOCK);
+	}
+	errno = saved;
+	return wait;
+}
+
+static int blocking_fd(int fd)
+{
+	int saved = errno;
+	int fl = fcntl(fd, F_GETFL);
+	errno = saved;
+	return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+static int ts_nonzero(const struct timespec *ts)
+{
+	return !ts || ts->tv_sec != 0 || ts->tv_nsec != 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* threads */
+
+struct lt_start {
+	void *(*fn)(void *); /* the application's start routine */
+	void *arg;
+};
+
+static void *thread_start(void *p)
+{
+	struct lt_start s = *(struct lt_start *)p;
+
+	free(p);
+	lt_guard++;
+	struct lt_thr *t = thr_self();
+	if (t)
+		announce(t);
+	lt_guard--;
+	return s.fn(s.arg);
+}
+
+LT_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+			     void *arg)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real,
+		       int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *),
+		       pthread_create, NULL);
+
+	if (!lttng_ust_tracepoint_enabled(looptrace_preload, component_begin) || lt_guard ||
+	    !__atomic_load_n(&lt_ready, __ATOMIC_ACQUIRE) || from_ust(where))
+		return real(thread, attr, start, arg);
+	int saved = errno;
+	struct lt_start *s = malloc(sizeof *s);
+	errno = saved;
+	if (!s)
+		return real(thread, attr, start, arg);
+	s->fn = start;
+	s->arg = arg;
+	int rc = real(thread, attr, thread_start, s);
+	if (rc != 0)
+		free(s);
+	return rc;
+}
+
+LT_EXPORT int pthread_setname_np(pthread_t thread, const char *name)
+{
+	LT_REAL_OR_DIE(real, int (*)(pthread_t, const char *), pthread_setname_np, NULL);
+	int rc = real(thread, name);
+
+	if (rc != 0 || lt_guard || !__atomic_load_n(&lt_ready, __ATOMIC_ACQUIRE))
+		return rc;
+	int saved = errno;
+	lt_guard++;
+	reg_acquire();
+	for (struct lt_thr *t = reg_head; t; t = t->next) {
+		if (pthread_equal(t->self, thread)) {
+			strncpy(t->name, name, sizeof t->name - 1);
+			t->name[sizeof t->name - 1] = '\0';
+			__atomic_store_n(&t->pending, 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	reg_release();
+	/* Renaming itself: say so now. Another thread says it at its next event. */
+	if (pthread_equal(thread, pthread_self()) &&
+	    lttng_ust_tracepoint_enabled(looptrace_preload, component_begin)) {
+		struct lt_thr *t = thr_self();
+		if (t)
+			announce(t);
+	}
+	lt_guard--;
+	errno = saved;
+	return rc;
+}
+
+LT_EXPORT int pthread_join(pthread_t thread, void **ret)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **), pthread_join, NULL);
+
+	if (!lt_on(where))
+		return real(thread, ret);
+	LT_REAL_OR_DIE(try, int (*)(pthread_t, void **), pthread_tryjoin_np, NULL);
+	int rc = try(thread, ret);
+	if (rc != EBUSY)
+		return rc;
+	block_begin(LT_PRE_JOIN, (uint64_t)thread, where);
+	rc = real(thread, ret);
+	block_end();
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* locks */
+
+/* LT_TRY_THEN_BLOCK - try first; a block only when the try reports EBUSY. */
+#define LT_TRY_THEN_BLOCK(reason, obj, try_call, call)                                             \
+	do {                                                                                       \
+		if (!lt_on(where))                                                                 \
+			return call;                                                               \
+		int rc_ = try_call;                                                                \
+		if (rc_ != EBUSY)                                                                  \
+			return rc_;                                                                \
+		block_begin(reason, (uint64_t)(uintptr_t)(obj), where);                            \
+		rc_ = call;                                                                        \
+		block_end();                                                                       \
+		return rc_;                                                                        \
+	} while (0)
+
+LT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *), pthread_mutex_lock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_mutex_t *), pthread_mutex_trylock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, try(m), real(m));
+}
+
+LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, const struct timespec *),
+		       pthread_mutex_timedlock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_mutex_t *), pthread_mutex_trylock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, try(m), real(m, abstime));
+}
+
+LT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_rdlock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l));
+}
+
+LT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_wrlock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l));
+}
+
+/* Condition variables: the default version, not the pre-NPTL compatibility one. */
+LT_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_cond_t *, pthread_mutex_t *), pthread_cond_wait,
+		       "GLIBC_2.3.2");
+
+	if (!lt_on(where))
+		return real(c, m);
+	block_begin(LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
+	int rc = real(c, m);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+				     const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *),
+		       pthread_cond_timedwait, "GLIBC_2.3.2");
+
+	if (!lt_on(where))
+		return real(c, m, abstime);
+	block_begin(LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
+	int rc = real(c, m, abstime);
+	block_end();
+	return rc;
+}
+
+/* Semaphores: sem_trywait first; a block only when it fails with EAGAIN. */
+#define LT_SEM_WRAPPER(call)                                                                       \
+	do {                                                                                       \
+		if (!lt_on(where))                                                                 \
+			return call;                                                               \
+		int saved_ = errno;                                                                \
+		if (try(s) == 0)                                                                   \
+			return 0;                                                                  \
+		if (errno != EAGAIN)                                                               \
+			return -1;                                                                 \
+		errno = saved_;                                                                    \
+		block_begin(LT_PRE_SEM, (uint64_t)(uintptr_t)s, where);                            \
+		int rc_ = call;                                                                    \
+		block_end();                                                                       \
+		return rc_;                                                                        \
+	} while (0)
+
+LT_EXPORT int sem_wait(sem_t *s)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(sem_t *), sem_wait, NULL);
+	LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);
+	LT_SEM_WRAPPER(real(s));
+}
+
+LT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(sem_t *, const struct timespec *), sem_timedwait, NULL);
+	LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);
+	LT_SEM_WRAPPER(real(s, abstime));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* sleeps */
+
+LT_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL(real, int (*)(const struct timespec *, struct timespec *), nanosleep, NULL);
+
+	if (!real)
+		return (int)syscall(SYS_nanosleep, req, rem);
+	if (!req || !ts_nonzero(req) || !lt_on(where))
+		return real(req, rem);
+	block_begin(LT_PRE_SLEEP, 0, where);
+	int rc = real(req, rem);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+			      struct timespec *rem)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(clockid_t, int, const struct timespec *, struct timespec *),
+		       clock_nanosleep, NULL);
+
+	if (!req || (!(flags & TIMER_ABSTIME) && !ts_nonzero(req)) || !lt_on(where))
+		return real(clk, flags, req, rem);
+	block_begin(LT_PRE_SLEEP, 0, where);
+	int rc = real(clk, flags, req, rem);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int usleep(useconds_t us)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(useconds_t), usleep, NULL);
+
+	if (us == 0 || !lt_on(where))
+		return real(us);
+	block_begin(LT_PRE_SLEEP, 0, where);
+	int rc = real(us);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT unsigned int sleep(unsigned int s)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, unsigned int (*)(unsigned int), sleep, NULL);
+
+	if (s == 0 || !lt_on(where))
+		return real(s);
+	block_begin(LT_PRE_SLEEP, 0, where);
+	unsigned int rc = real(s);
+	block_end();
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* descriptor waits: a block unless the timeout is zero; no descriptor at all is a sleep */
+
+static int poll_common(const void *where, struct pollfd *fds, nfds_t n, int timeout,
+		       int (*real)(struct pollfd *, nfds_t, int))
+{
+	if (timeout == 0 || !lt_on(where))
+		return real(fds, n, timeout);
+	block_begin(n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	int rc = real(fds, n, timeout);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL(real, int (*)(struct pollfd *, nfds_t, int), poll, NULL);
+
+	if (!real)
+		return (int)syscall(SYS_poll, fds, n, timeout);
+	return poll_common(where, fds, n, timeout, real);
+}
+
+/* The _FORTIFY_SOURCE entry point that programs built with it call instead of poll. */
+LT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
+LT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(struct pollfd *, nfds_t, int, size_t), __poll_chk, NULL);
+
+	if (timeout == 0 || !lt_on(where))
+		return real(fds, n, timeout, fdslen);
+	block_begin(n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	int rc = real(fds, n, timeout, fdslen);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real,
+		       int (*)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *),
+		       ppoll, NULL);
+
+	if (!ts_nonzero(ts) || !lt_on(where))
+		return real(fds, n, ts, mask);
+	block_begin(n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	int rc = real(fds, n, ts, mask);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL(real, int (*)(int, fd_set *, fd_set *, fd_set *, struct timeval *), select, NULL);
+
+	if (!real)
+		return (int)syscall(SYS_select, n, r, w, e, tv);
+	if ((tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !lt_on(where))
+		return real(n, r, w, e, tv);
+	block_begin(n > 0 ? LT_PRE_IO : LT_PRE_SLEEP, (uint64_t)(int64_t)(n > 0 ? n - 1 : 0),
+		    where);
+	int rc = real(n, r, w, e, tv);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(int, struct epoll_event *, int, int), epoll_wait, NULL);
+
+	if (timeout == 0 || !lt_on(where))
+		return real(epfd, ev, max, timeout);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)epfd, where);
+	int rc = real(epfd, ev, max, timeout);
+	block_end();
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* descriptor I/O: a block only when the descriptor would make the call wait */
+
+LT_EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL(real, ssize_t(*)(int, void *, size_t), read, NULL);
+
+	if (!real)
+		return syscall(SYS_read, fd, buf, len);
+	if (!lt_on(where) || !would_block_in(fd))
+		return real(fd, buf, len);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	ssize_t rc = real(fd, buf, len);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
+LT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, ssize_t(*)(int, void *, size_t, size_t), __read_chk, NULL);
+
+	if (!lt_on(where) || !would_block_in(fd))
+		return real(fd, buf, len, buflen);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	ssize_t rc = real(fd, buf, len, buflen);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, ssize_t(*)(int, void *, size_t, int), recv, NULL);
+
+	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
+		return real(fd, buf, len, flags);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	ssize_t rc = real(fd, buf, len, flags);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
+LT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, ssize_t(*)(int, void *, size_t, size_t, int), __recv_chk, NULL);
+
+	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
+		return real(fd, buf, len, buflen, flags);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	ssize_t rc = real(fd, buf, len, buflen, flags);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(int, struct sockaddr *, socklen_t *), accept, NULL);
+
+	if (!lt_on(where) || !would_block_in(fd))
+		return real(fd, addr, alen);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	int rc = real(fd, addr, alen);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t alen)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(int, const struct sockaddr *, socklen_t), connect, NULL);
+
+	if (!lt_on(where) || !blocking_fd(fd))
+		return real(fd, addr, alen);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	int rc = real(fd, addr, alen);
+	block_end();
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* fork */
+
+/* In the child only the forking thread runs: forget the others, announce again. */
+static void after_fork_child(void)
+{
+	reg_lock = 0;
+	reg_head = NULL;
+	if (lt_self) {
+		lt_self->next = NULL;
+		reg_head = lt_self;
+		lt_self->self = pthread_self();
+		lt_self->announced = 0;
+	}
+	lt_depth = 0;
+}
+
+LT_EXPORT pid_t fork(void)
+{
+	LT_REAL_OR_DIE(real, pid_t(*)(void), fork, NULL);
+	int tell_ust = !ust_fork_wrapped && __atomic_load_n(&lt_ready, __ATOMIC_ACQUIRE);
+	sigset_t sigset;
+
+	if (tell_ust)
+		lttng_ust_before_fork(&sigset);
+	pid_t pid = real();
+	int saved = errno;
+	if (pid == 0) {
+		after_fork_child();
+		if (tell_ust)
+			lttng_ust_after_fork_child(&sigset);
+	} else if (tell_ust) {
+		lttng_ust_after_fork_parent(&sigset);
+	}
+	errno = saved;
+	return pid;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* load and unload */
+
+/* Runs after tp.c's provider registration (link order), on the main thread. */
+static void __attribute__((constructor)) lt_preload_init(void)
+{
+	int saved = errno;
+
+	lt_guard++;
+	dl_iterate_phdr(ust_range_cb, NULL);
+	pthread_key_create(&thr_key, thr_end);
+	lt_main_thr.self = pthread_self();
+	lt_main_thr.comp = comp_next();
+	strncpy(lt_main_thr.name, program_invocation_short_name, sizeof lt_main_thr.name - 1);
+	reg_add(&lt_main_thr);
+	lt_self = &lt_main_thr;
+	pthread_setspecific(thr_key, &lt_main_thr);
+	__atomic_store_n(&lt_ready, 1, __ATOMIC_RELEASE);
+	announce(&lt_main_thr);
+	lt_guard--;
+	errno = saved;
+}
+
+/* At exit, on the thread calling exit(): end the main thread's component. */
+static void __attribute__((destructor)) lt_preload_fini(void)
+{
+	if (lt_self == &lt_main_thr && lt_main_thr.announced) {
+		int saved = errno;
+		lt_guard++;
+		for (; lt_depth > 0; lt_depth--)
+			lttng_ust_tracepoint(looptrace_preload, block_end);
+		lttng_ust_tracepoint(looptrace_preload, component_end, lt_main_thr.comp);
+		lt_main_thr.announced = 0;
+		lt_guard--;
+		errno = saved;
+	}
+}

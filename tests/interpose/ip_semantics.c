@@ -1,0 +1,307 @@
+/*
+ * ip_semantics.c - the wrapped functions keep their behaviour with liblooptrace-preload.so
+ * preloaded, traced or not: return values, errno, the try-first paths (recursive and
+ * error-checking mutexes, a busy semaphore, a non-blocking descriptor), thread names, join
+ * results, fork from a multi-threaded process, and no deadlock.
+ *
+ * Run it with LD_PRELOAD=liblooptrace-preload.so (it fails when the interposer is not
+ * loaded, unless LT_IP_EXPECT_PLAIN=1), plain, or under `looptrace record --interpose`.
+ */
+#define _GNU_SOURCE
+#include "lt_test.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void test_loaded(void)
+{
+	void *p = dlsym(RTLD_DEFAULT, "lttng_ust_tracepoint_provider_looptrace_preload");
+	const char *plain = getenv("LT_IP_EXPECT_PLAIN");
+	if (plain && strcmp(plain, "1") == 0)
+		LT_ASSERT(p == NULL);
+	else
+		LT_ASSERT(p != NULL);
+}
+
+static void test_mutex_kinds(void)
+{
+	pthread_mutexattr_t a;
+	pthread_mutex_t rec, chk;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&rec, &a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&chk, &a);
+	pthread_mutexattr_destroy(&a);
+
+	errno = 1234;
+	LT_ASSERT_EQ_I(pthread_mutex_lock(&rec), 0);
+	LT_ASSERT_EQ_I(pthread_mutex_lock(&rec), 0); /* recursive: trylock path succeeds */
+	LT_ASSERT_EQ_I(errno, 1234);
+	pthread_mutex_unlock(&rec);
+	pthread_mutex_unlock(&rec);
+
+	LT_ASSERT_EQ_I(pthread_mutex_lock(&chk), 0);
+	LT_ASSERT_EQ_I(pthread_mutex_lock(&chk), EDEADLK); /* owned by us: error, no wait */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	LT_ASSERT_EQ_I(pthread_mutex_timedlock(&chk, &ts), EDEADLK);
+	LT_ASSERT_EQ_I(errno, 1234);
+	pthread_mutex_unlock(&chk);
+	pthread_mutex_destroy(&rec);
+	pthread_mutex_destroy(&chk);
+}
+
+struct held {
+	pthread_mutex_t m;
+	pthread_rwlock_t rw;
+	sem_t ready, sem;
+};
+
+static void *hold_then_release(void *arg)
+{
+	struct held *h = arg;
+	struct timespec d = {0, 20000000};
+
+	pthread_setname_np(pthread_self(), "holder");
+	pthread_mutex_lock(&h->m);
+	pthread_rwlock_wrlock(&h->rw);
+	sem_post(&h->ready);
+	nanosleep(&d, NULL);
+	pthread_mutex_unlock(&h->m);
+	nanosleep(&d, NULL);
+	pthread_rwlock_unlock(&h->rw);
+	nanosleep(&d, NULL);
+	sem_post(&h->sem);
+	nanosleep(&d, NULL); /* so that the join waits */
+	return (void *)(uintptr_t)42;
+}
+
+static void test_contended(void)
+{
+	struct held h;
+	pthread_t t;
+	void *ret = NULL;
+
+	memset(&h, 0, sizeof h);
+	pthread_mutex_init(&h.m, NULL);
+	pthread_rwlock_init(&h.rw, NULL);
+	sem_init(&h.ready, 0, 0);
+	sem_init(&h.sem, 0, 0);
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, hold_then_release, &h), 0);
+	LT_ASSERT_EQ_I(sem_wait(&h.ready), 0);
+	errno = 77;
+	LT_ASSERT_EQ_I(pthread_mutex_lock(&h.m), 0); /* waits ~20 ms */
+	LT_ASSERT_EQ_I(errno, 77);
+	pthread_mutex_unlock(&h.m);
+	LT_ASSERT_EQ_I(pthread_rwlock_rdlock(&h.rw), 0); /* waits ~20 ms more */
+	LT_ASSERT_EQ_I(errno, 77);
+	pthread_rwlock_unlock(&h.rw);
+	LT_ASSERT_EQ_I(sem_wait(&h.sem), 0); /* trywait fails with EAGAIN, then waits */
+	LT_ASSERT_EQ_I(errno, 77);
+	LT_ASSERT_EQ_I(pthread_join(t, &ret), 0);
+	LT_ASSERT(ret == (void *)(uintptr_t)42);
+	LT_ASSERT_EQ_I(errno, 77);
+	sem_destroy(&h.sem);
+	sem_destroy(&h.ready);
+
+	/* A semaphore wait that times out reports ETIMEDOUT through errno. */
+	sem_init(&h.sem, 0, 0);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 5000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	LT_ASSERT_EQ_I(sem_timedwait(&h.sem, &ts), -1);
+	LT_ASSERT_EQ_I(errno, ETIMEDOUT);
+	sem_destroy(&h.sem);
+	pthread_rwlock_destroy(&h.rw);
+	pthread_mutex_destroy(&h.m);
+}
+
+static void test_condvar_timeout(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 2000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&m);
+	errno = 5;
+	LT_ASSERT_EQ_I(pthread_cond_timedwait(&c, &m, &ts), ETIMEDOUT);
+	LT_ASSERT_EQ_I(errno, 5);
+	pthread_mutex_unlock(&m);
+}
+
+static void test_fds(void)
+{
+	int p[2];
+	char c = 'x';
+
+	LT_ASSERT_EQ_I(pipe(p), 0);
+	/* non-blocking and empty: EAGAIN at once */
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	errno = 0;
+	LT_ASSERT_EQ_I((int)read(p[0], &c, 1), -1);
+	LT_ASSERT_EQ_I(errno, EAGAIN);
+	fcntl(p[0], F_SETFL, 0);
+	/* data ready: read returns it */
+	LT_ASSERT_EQ_I((int)write(p[1], "y", 1), 1);
+	errno = 9;
+	LT_ASSERT_EQ_I((int)read(p[0], &c, 1), 1);
+	LT_ASSERT_EQ_I(c, 'y');
+	LT_ASSERT_EQ_I(errno, 9);
+	/* a bad descriptor is still EBADF */
+	errno = 0;
+	LT_ASSERT_EQ_I((int)read(-1, &c, 1), -1);
+	LT_ASSERT_EQ_I(errno, EBADF);
+	/* poll and select with timeouts */
+	struct pollfd pf = {.fd = p[0], .events = POLLIN, .revents = 0};
+	LT_ASSERT_EQ_I(poll(&pf, 1, 0), 0);
+	LT_ASSERT_EQ_I(poll(&pf, 1, 5), 0);
+	LT_ASSERT_EQ_I(poll(NULL, 0, 2), 0);
+	struct timeval tv = {0, 2000};
+	fd_set rs;
+	FD_ZERO(&rs);
+	FD_SET(p[0], &rs);
+	LT_ASSERT_EQ_I(select(p[0] + 1, &rs, NULL, NULL, &tv), 0);
+	/* recv on a socket pair, blocking until the peer writes */
+	int sv[2];
+	LT_ASSERT_EQ_I(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	LT_ASSERT_EQ_I((int)send(sv[1], "z", 1, 0), 1);
+	LT_ASSERT_EQ_I((int)recv(sv[0], &c, 1, 0), 1);
+	LT_ASSERT_EQ_I(c, 'z');
+	errno = 0;
+	LT_ASSERT_EQ_I((int)recv(sv[0], &c, 1, MSG_DONTWAIT), -1);
+	LT_ASSERT_EQ_I(errno, EAGAIN);
+	close(sv[0]);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+	/* a regular file read */
+	int fd = open("/proc/self/exe", O_RDONLY);
+	LT_ASSERT(fd >= 0);
+	char hdr[4];
+	LT_ASSERT_EQ_I((int)read(fd, hdr, 4), 4);
+	LT_ASSERT(memcmp(hdr, "\177ELF", 4) == 0);
+	close(fd);
+}
+
+static void test_sleeps(void)
+{
+	struct timespec d = {0, 1000000};
+	errno = 3;
+	LT_ASSERT_EQ_I(nanosleep(&d, NULL), 0);
+	LT_ASSERT_EQ_I(clock_nanosleep(CLOCK_MONOTONIC, 0, &d, NULL), 0);
+	LT_ASSERT_EQ_I(usleep(1000), 0);
+	LT_ASSERT_EQ_I((int)sleep(0), 0);
+	LT_ASSERT_EQ_I(errno, 3);
+}
+
+static void *spin_locker(void *arg)
+{
+	pthread_mutex_t *m = arg;
+	for (int i = 0; i < 2000; i++) {
+		pthread_mutex_lock(m);
+		pthread_mutex_unlock(m);
+	}
+	return NULL;
+}
+
+static void test_fork(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_t t;
+
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, spin_locker, &m), 0);
+	pid_t pid = fork();
+	LT_ASSERT(pid >= 0);
+	if (pid == 0) {
+		/* the child keeps working: locks, sleeps, threads */
+		pthread_mutex_t cm = PTHREAD_MUTEX_INITIALIZER;
+		pthread_t ct;
+		pthread_mutex_lock(&cm);
+		pthread_mutex_unlock(&cm);
+		usleep(1000);
+		if (pthread_create(&ct, NULL, spin_locker, &cm) != 0)
+			_exit(1);
+		if (pthread_join(ct, NULL) != 0)
+			_exit(2);
+		_exit(7);
+	}
+	int st = 0;
+	LT_ASSERT_EQ_I((int)waitpid(pid, &st, 0), (int)pid);
+	LT_ASSERT(WIFEXITED(st));
+	LT_ASSERT_EQ_I(WEXITSTATUS(st), 7);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+}
+
+static void *named_from_outside(void *arg)
+{
+	sem_t *go = arg;
+	struct timespec d = {0, 5000000};
+
+	sem_wait(go);
+	nanosleep(&d, NULL); /* its first block after the rename carries the new name */
+	return NULL;
+}
+
+static void test_names(void)
+{
+	sem_t go;
+	pthread_t t;
+	char got[16];
+
+	sem_init(&go, 0, 0);
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, named_from_outside, &go), 0);
+	LT_ASSERT_EQ_I(pthread_setname_np(t, "outside"), 0);
+	LT_ASSERT_EQ_I(pthread_getname_np(t, got, sizeof got), 0);
+	LT_ASSERT_STREQ(got, "outside");
+	sem_post(&go);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	sem_destroy(&go);
+
+	char name[16];
+	LT_ASSERT_EQ_I(pthread_setname_np(pthread_self(), "semantics"), 0);
+	LT_ASSERT_EQ_I(pthread_getname_np(pthread_self(), name, sizeof name), 0);
+	LT_ASSERT_STREQ(name, "semantics");
+	LT_ASSERT_EQ_I(pthread_setname_np(pthread_self(), "a-name-that-is-far-too-long"), ERANGE);
+}
+
+int main(void)
+{
+	LT_RUN(test_loaded);
+	LT_RUN(test_mutex_kinds);
+	LT_RUN(test_contended);
+	LT_RUN(test_condvar_timeout);
+	LT_RUN(test_fds);
+	LT_RUN(test_sleeps);
+	LT_RUN(test_fork);
+	LT_RUN(test_names);
+	return 0;
+}
