@@ -513,8 +513,13 @@ int lt__chan_poll(struct lt_chan *ch)
 /* ---- public send ------------------------------------------------------------------------------
  */
 
-enum lt_err lt_chan_send_ex(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t deadline_ns,
-			    uint64_t *id_out)
+/*
+ * chan_send_at / chan_recv_at - the send and receive paths; `where` is the user's call site
+ * (the return address of the public entry point), recorded on block_begin so the report
+ * names the caller's line, not the runtime's.
+ */
+static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t deadline_ns,
+				uint64_t *id_out, const void *where)
 {
 	uint64_t id;
 	enum lt_err err;
@@ -546,7 +551,7 @@ enum lt_err lt_chan_send_ex(struct lt_chan *ch, void *msg, uint64_t flow, uint64
 				break;
 			}
 			if (!blocked) {
-				lt_block_begin(LT_BLOCK_CHAN_SEND, ch);
+				lt_block_begin_at(LT_BLOCK_CHAN_SEND, ch, where);
 				blocked = 1;
 			}
 			lt__futex_wait(&ch->send_seq, seq, deadline_ns);
@@ -564,24 +569,31 @@ enum lt_err lt_chan_send_ex(struct lt_chan *ch, void *msg, uint64_t flow, uint64
 	return LT_OK;
 }
 
+enum lt_err lt_chan_send_ex(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t deadline_ns,
+			    uint64_t *id_out)
+{
+	return chan_send_at(ch, msg, flow, deadline_ns, id_out, __builtin_return_address(0));
+}
+
 enum lt_err lt_chan_send(struct lt_chan *ch, void *msg)
 {
-	return lt_chan_send_ex(ch, msg, 0, LT_FOREVER, NULL);
+	return chan_send_at(ch, msg, 0, LT_FOREVER, NULL, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_send_flow(struct lt_chan *ch, void *msg, uint64_t flow)
 {
-	return lt_chan_send_ex(ch, msg, flow, LT_FOREVER, NULL);
+	return chan_send_at(ch, msg, flow, LT_FOREVER, NULL, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_try_send(struct lt_chan *ch, void *msg)
 {
-	return lt_chan_send_ex(ch, msg, 0, 0, NULL);
+	return chan_send_at(ch, msg, 0, 0, NULL, NULL);
 }
 
 enum lt_err lt_chan_send_timed(struct lt_chan *ch, void *msg, uint64_t deadline_ns)
 {
-	enum lt_err err = lt_chan_send_ex(ch, msg, 0, deadline_ns ? deadline_ns : 1, NULL);
+	enum lt_err err = chan_send_at(ch, msg, 0, deadline_ns ? deadline_ns : 1, NULL,
+				       __builtin_return_address(0));
 
 	return err == LT_EAGAIN ? LT_ETIMEDOUT : err;
 }
@@ -589,8 +601,8 @@ enum lt_err lt_chan_send_timed(struct lt_chan *ch, void *msg, uint64_t deadline_
 /* ---- public receive ----------------------------------------------------------------------------
  */
 
-enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *info,
-			    uint64_t deadline_ns)
+static enum lt_err chan_recv_at(struct lt_chan *ch, void **msg, struct lt_msg_info *info,
+				uint64_t deadline_ns, const void *where)
 {
 	struct lt_msg_info local;
 	struct lt__waiter w;
@@ -623,7 +635,7 @@ enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *
 				break;
 			}
 			if (!blocked) {
-				lt_block_begin(LT_BLOCK_CHAN_RECV, ch);
+				lt_block_begin_at(LT_BLOCK_CHAN_RECV, ch, where);
 				blocked = 1;
 			}
 			lt__waiter_park(&w, deadline_ns);
@@ -640,19 +652,26 @@ enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *
 	return LT_OK;
 }
 
+enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *info,
+			    uint64_t deadline_ns)
+{
+	return chan_recv_at(ch, msg, info, deadline_ns, __builtin_return_address(0));
+}
+
 enum lt_err lt_chan_recv(struct lt_chan *ch, void **msg)
 {
-	return lt_chan_recv_ex(ch, msg, NULL, LT_FOREVER);
+	return chan_recv_at(ch, msg, NULL, LT_FOREVER, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_try_recv(struct lt_chan *ch, void **msg)
 {
-	return lt_chan_recv_ex(ch, msg, NULL, 0);
+	return chan_recv_at(ch, msg, NULL, 0, NULL);
 }
 
 enum lt_err lt_chan_recv_timed(struct lt_chan *ch, void **msg, uint64_t deadline_ns)
 {
-	enum lt_err err = lt_chan_recv_ex(ch, msg, NULL, deadline_ns ? deadline_ns : 1);
+	enum lt_err err =
+	    chan_recv_at(ch, msg, NULL, deadline_ns ? deadline_ns : 1, __builtin_return_address(0));
 
 	return err == LT_EAGAIN ? LT_ETIMEDOUT : err;
 }

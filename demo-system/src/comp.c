@@ -134,7 +134,7 @@ static void run_loop(struct lt_comp *c)
 		if (stop == STOP_HANDBACK || (stop == STOP_DRAIN && c->nhandlers == 0))
 			break;
 		lt_wait_begin();
-		err = lt__select_wait(c->sel, next_tick, &index, &msg, &info, 1);
+		err = lt__select_wait(c->sel, next_tick, &index, &msg, &info, NULL);
 		if (err == LT_OK) {
 			struct lt__handler *h = &c->handlers[index];
 

@@ -114,11 +114,12 @@ enum lt_err lt__chan_attach(struct lt_chan *ch);
 void lt__chan_detach(struct lt_chan *ch);
 
 /*
- * lt__select_wait - lt_select_wait; with `quiet` set it emits no block events (a component's
- * top-of-loop wait, reported as wait_begin/wait_end by the caller).
+ * lt__select_wait - lt_select_wait; a wait is recorded as a chan_recv block at call site
+ * `where`, or, with `where` NULL, not at all (a component's top-of-loop wait, reported as
+ * wait_begin/wait_end by the caller).
  */
 struct lt_select;
 enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
-			    void **msg, struct lt_msg_info *info, int quiet);
+			    void **msg, struct lt_msg_info *info, const void *where);
 
 #endif /* LT_RT_INTERNAL_H */

@@ -155,7 +155,7 @@ static void unregister_all(struct lt_select *sel)
 }
 
 enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
-			    void **msg, struct lt_msg_info *info, int quiet)
+			    void **msg, struct lt_msg_info *info, const void *where)
 {
 	struct lt_msg_info local;
 	size_t index = 0;
@@ -202,8 +202,8 @@ enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t 
 			err = LT_ETIMEDOUT;
 			break;
 		}
-		if (!blocked && !quiet) {
-			lt_block_begin(LT_BLOCK_CHAN_RECV, sel);
+		if (!blocked && where) {
+			lt_block_begin_at(LT_BLOCK_CHAN_RECV, sel, where);
 			blocked = 1;
 		}
 		lt__waiter_park(&sel->w, deadline_ns);
@@ -225,11 +225,11 @@ out:
 enum lt_err lt_select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
 			   void **msg, struct lt_msg_info *info)
 {
-	return lt__select_wait(sel, deadline_ns, index_out, msg, info, 0);
+	return lt__select_wait(sel, deadline_ns, index_out, msg, info, __builtin_return_address(0));
 }
 
 enum lt_err lt_select_try(struct lt_select *sel, size_t *index_out, void **msg,
 			  struct lt_msg_info *info)
 {
-	return lt__select_wait(sel, 0, index_out, msg, info, 0);
+	return lt__select_wait(sel, 0, index_out, msg, info, __builtin_return_address(0));
 }

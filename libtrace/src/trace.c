@@ -132,6 +132,16 @@ LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 	}
 }
 
+LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, const void *where)
+{
+	if (LT_ENABLED(block_begin)) {
+		if (!where)
+			where = __builtin_return_address(0);
+		LT_EVENT(block_begin, (uint32_t)reason, (uint64_t)(uintptr_t)object,
+			 (uint64_t)(uintptr_t)where);
+	}
+}
+
 LT_API void lt_block_end(void)
 {
 	LT_EVENT(block_end);

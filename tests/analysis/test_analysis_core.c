@@ -665,6 +665,48 @@ static char *run_stream(uint64_t seed, int n, int snap_at, char **snap)
 	return j;
 }
 
+/*
+ * The interposer's events (preload = 1) name threads and add blocks, but yield to the
+ * program's own instrumentation: no rename of an API component, no block counted inside an
+ * API wait or block; a repeated component_begin of the same component is a rename.
+ */
+static void test_preload_yields(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	/* thread 1: an API component; the interposer's thread naming and the epoll inside the
+	 * top-of-loop wait are ignored, a mutex inside the handler counts. */
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 0x80000001u, .name = "t1", .preload = 1);
+	FEED(a, 100, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "api");
+	FEED(a, 100, 1, LT_EV_WAIT_BEGIN);
+	FEED(a, 200, 1, LT_EV_BLOCK_BEGIN, .reason = 7, .preload = 1);
+	FEED(a, 500, 1, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 600, 1, LT_EV_WAIT_END, .chan = 1, .msg = 9);
+	FEED(a, 600, 1, LT_EV_HANDLE_BEGIN, .msg = 9, .name = "m");
+	FEED(a, 650, 1, LT_EV_COMPONENT_BEGIN, .comp = 0x80000001u, .name = "x", .preload = 1);
+	FEED(a, 700, 1, LT_EV_BLOCK_BEGIN, .reason = 2, .preload = 1);
+	FEED(a, 900, 1, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 1000, 1, LT_EV_HANDLE_END, .msg = 9);
+	FEED(a, 1100, 1, LT_EV_COMPONENT_END, .comp = 1);
+	int32_t ci = comp_index(a, 1, 0, 0);
+	expect_times(a, ci, 200, 500, 200, 0, 100, 1000);
+	LT_ASSERT_STREQ(a->comps.v[ci].name, "api");
+	LT_ASSERT_EQ_U(a->an.preload_yielded, 2);
+	/* thread 2: only the interposer speaks; its rename keeps the binding and the block. */
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 0x80000002u, .name = "w", .preload = 1);
+	FEED(a, 100, 2, LT_EV_BLOCK_BEGIN, .reason = 3, .preload = 1);
+	FEED(a, 400, 2, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 500, 2, LT_EV_COMPONENT_BEGIN, .comp = 0x80000002u, .name = "worker", .preload = 1);
+	FEED(a, 600, 2, LT_EV_BLOCK_BEGIN, .reason = 3, .preload = 1);
+	FEED(a, 800, 2, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 1000, 2, LT_EV_COMPONENT_END, .comp = 0x80000002u, .preload = 1);
+	int32_t cw = comp_index(a, 0x80000002u, 0, 0);
+	expect_times(a, cw, 0, 0, 0, 500, 500, 1000);
+	LT_ASSERT_STREQ(a->comps.v[cw].name, "worker");
+	LT_ASSERT_EQ_U(a->an.nested_component_begin, 0);
+	check_identity(a);
+	lt_analysis_destroy(a);
+}
+
 static void test_random_and_snapshots(void)
 {
 	for (uint64_t seed = 1; seed <= 30; seed++) {
@@ -693,6 +735,7 @@ static void test_random_and_snapshots(void)
 int main(void)
 {
 	LT_RUN(test_intervals);
+	LT_RUN(test_preload_yields);
 	LT_RUN(test_nesting);
 	LT_RUN(test_unmatched_and_names);
 	LT_RUN(test_mid_handler);

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -223,6 +224,95 @@ static void test_sleeps(void)
 	LT_ASSERT_EQ_I(errno, 3);
 }
 
+static struct timespec in_ms(clockid_t clk, long ms)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	ts.tv_nsec += ms * 1000000;
+	while (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
+static void *sleep_20ms(void *arg)
+{
+	struct timespec d = {0, 20000000};
+	nanosleep(&d, NULL);
+	return arg;
+}
+
+/* The clock/timed variants and the less common descriptor calls. */
+static void test_variants(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+	pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+	sem_t sem;
+	struct timespec ts;
+
+	errno = 11;
+	pthread_mutex_lock(&m);
+	ts = in_ms(CLOCK_MONOTONIC, 2);
+	LT_ASSERT_EQ_I(pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
+	pthread_mutex_unlock(&m);
+	ts = in_ms(CLOCK_MONOTONIC, 2);
+	LT_ASSERT_EQ_I(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts), 0);
+	pthread_mutex_unlock(&m);
+	LT_ASSERT_EQ_I(pthread_rwlock_wrlock(&rw), 0);
+	ts = in_ms(CLOCK_REALTIME, 2);
+	LT_ASSERT_EQ_I(pthread_rwlock_timedrdlock(&rw, &ts), EDEADLK);
+	pthread_rwlock_unlock(&rw);
+	ts = in_ms(CLOCK_MONOTONIC, 2);
+	LT_ASSERT_EQ_I(pthread_rwlock_clockwrlock(&rw, CLOCK_MONOTONIC, &ts), 0);
+	pthread_rwlock_unlock(&rw);
+	LT_ASSERT_EQ_I(errno, 11);
+	sem_init(&sem, 0, 0);
+	ts = in_ms(CLOCK_MONOTONIC, 2);
+	LT_ASSERT_EQ_I(sem_clockwait(&sem, CLOCK_MONOTONIC, &ts), -1);
+	LT_ASSERT_EQ_I(errno, ETIMEDOUT);
+	sem_post(&sem);
+	errno = 11;
+	LT_ASSERT_EQ_I(sem_clockwait(&sem, CLOCK_MONOTONIC, &ts), 0);
+	LT_ASSERT_EQ_I(errno, 11);
+	sem_destroy(&sem);
+
+	pthread_t t;
+	void *ret = NULL;
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, sleep_20ms, (void *)&sem), 0);
+	ts = in_ms(CLOCK_REALTIME, 1);
+	LT_ASSERT_EQ_I(pthread_timedjoin_np(t, &ret, &ts), ETIMEDOUT);
+	ts = in_ms(CLOCK_MONOTONIC, 5000);
+	LT_ASSERT_EQ_I(pthread_clockjoin_np(t, &ret, CLOCK_MONOTONIC, &ts), 0);
+	LT_ASSERT(ret == (void *)&sem);
+
+	int ep = epoll_create1(0);
+	LT_ASSERT(ep >= 0);
+	struct epoll_event ev;
+	LT_ASSERT_EQ_I(epoll_pwait(ep, &ev, 1, 2, NULL), 0);
+	LT_ASSERT_EQ_I(epoll_wait(ep, &ev, 1, 0), 0);
+	close(ep);
+	struct timespec zero = {0, 2000000};
+	LT_ASSERT_EQ_I(pselect(0, NULL, NULL, NULL, &zero, NULL), 0);
+
+	int sv[2];
+	char b[4];
+	LT_ASSERT_EQ_I(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	LT_ASSERT_EQ_I((int)send(sv[1], "ab", 2, 0), 2);
+	LT_ASSERT_EQ_I((int)recvfrom(sv[0], b, sizeof b, 0, NULL, NULL), 2);
+	LT_ASSERT_EQ_I((int)send(sv[1], "cde", 3, 0), 3);
+	struct iovec iov = {.iov_base = b, .iov_len = sizeof b};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	LT_ASSERT_EQ_I((int)recvmsg(sv[0], &mh, 0), 3);
+	LT_ASSERT(memcmp(b, "cde", 3) == 0);
+	errno = 0;
+	LT_ASSERT_EQ_I((int)recvmsg(sv[0], &mh, MSG_DONTWAIT), -1);
+	LT_ASSERT_EQ_I(errno, EAGAIN);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void *spin_locker(void *arg)
 {
 	pthread_mutex_t *m = arg;
@@ -301,6 +391,7 @@ int main(void)
 	LT_RUN(test_condvar_timeout);
 	LT_RUN(test_fds);
 	LT_RUN(test_sleeps);
+	LT_RUN(test_variants);
 	LT_RUN(test_fork);
 	LT_RUN(test_names);
 	return 0;

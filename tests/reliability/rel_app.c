@@ -107,8 +107,8 @@ static int run_crash(int argc, char **argv)
 		}
 	}
 	/* The handler kills the process before the producer gets here. */
-	for (;;)
-		pause();
+	sleep(60);
+	return 1;
 }
 
 /* ---- steady -------------------------------------------------------------------------------- */

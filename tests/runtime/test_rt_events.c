@@ -122,6 +122,12 @@ void lt_block_begin(enum lt_block_reason reason, const void *object)
 	record(EV_BLOCK_BEGIN, (uint64_t)reason, (uint64_t)(uintptr_t)object, 0, 0, NULL);
 }
 
+void lt_block_begin_at(enum lt_block_reason reason, const void *object, const void *where)
+{
+	LT_ASSERT(where != NULL); /* the runtime always names its caller's call site */
+	record(EV_BLOCK_BEGIN, (uint64_t)reason, (uint64_t)(uintptr_t)object, 0, 0, NULL);
+}
+
 void lt_block_end(void)
 {
 	record(EV_BLOCK_END, 0, 0, 0, 0, NULL);

@@ -8,6 +8,15 @@
  * allocation and no string comparison per event. Discarded-events messages become lost
  * events and loss windows. When the input ends, the JSON report is written to `output`.
  *
+ * Snapshot mode (parameter `snapshot-interval-ms`, for `looptrace top` reading a live
+ * session through src.ctf.lttng-live): every interval of wall-clock time the sink writes the
+ * report of the stream so far as ONE line of JSON to `snapshot-output`, with a `snapshot`
+ * object added ({"seq", "final", "monotonic_ns", "realtime_ns", "messages"}), and a last line
+ * with "final": true when the input ends. A live source answers "try again" while no data is
+ * ready, so consume() keeps being called and the timer is checked on every call, data or not.
+ * Snapshots also carry `inboxes`: for each channel, the thread that last received from it
+ * ({"pid", "chan", "tid"}), which the live view uses to show a component's inbox depth.
+ *
  * Ownership: the sink owns its message iterator, the analysis and the output stream; every
  * message it receives is put as soon as it is processed. Event-class pointers in the cache
  * are weak: an event class lives as long as its trace, which outlives its messages.
@@ -59,9 +68,19 @@ struct fref {
 struct ec_info {
 	const bt_event_class *ec; /* weak; NULL = free slot */
 	enum lt_ev_kind kind;
+	int preload;     /* provider looptrace_preload */
+	int object_info; /* lttng_ust_statedump:bin_info or lttng_ust_dl:dlopen: a loaded object */
+	struct fref baddr, memsz, path, is_pic;
 	int has_clock;
 	struct fref vtid, vpid;
 	struct fref f[F_COUNT];
+};
+
+/* The receiving thread of a channel (snapshot mode). */
+struct inbox {
+	int64_t vpid, vtid;
+	uint32_t chan;
+	int used;
 };
 
 struct sink {
@@ -78,6 +97,17 @@ struct sink {
 	struct timespec t0, last_progress;
 	int progress_shown;
 	int64_t last_ts;
+	/* snapshot mode (snapshot_ns == 0: off) */
+	uint64_t snapshot_ns;      /* interval, wall clock */
+	uint64_t snapshot_seq;     /* snapshots written */
+	struct timespec next_snap; /* CLOCK_MONOTONIC time of the next snapshot */
+	FILE *snap;                /* owned (stdout: weak) */
+	char *snap_path;           /* owned */
+	char *snap_buf;            /* owned, open_memstream buffer */
+	size_t snap_len;
+	FILE *snap_mem;      /* owned, memory stream over snap_buf */
+	struct inbox *inbox; /* owned, open addressing, inbox_cap slots */
+	size_t inbox_cap, inbox_len;
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -118,6 +148,10 @@ static enum lt_ev_kind kind_of(const char *name)
 			return LT_EV_BLOCK_BEGIN;
 		if (strcmp(name + 18, "block_end") == 0)
 			return LT_EV_BLOCK_END;
+		if (strcmp(name + 18, "component_begin") == 0)
+			return LT_EV_COMPONENT_BEGIN;
+		if (strcmp(name + 18, "component_end") == 0)
+			return LT_EV_COMPONENT_END;
 		return LT_EV_UNKNOWN;
 	}
 	return LT_EV_OTHER;
@@ -171,8 +205,20 @@ static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 	memset(e, 0, sizeof(*e));
 	e->ec = ec;
 	e->kind = kind_of(bt_event_class_get_name(ec));
+	e->preload = strncmp(bt_event_class_get_name(ec), "looptrace_preload:", 18) == 0;
 	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
 	e->has_clock = bt_stream_class_borrow_default_clock_class_const(sc) != NULL;
+	const char *name = bt_event_class_get_name(ec);
+	if (name && (strcmp(name, "lttng_ust_statedump:bin_info") == 0 ||
+		     strcmp(name, "lttng_ust_dl:dlopen") == 0)) {
+		const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
+		resolve_ctx(ec, sc, "vpid", &e->vpid);
+		find_member(pl, "baddr", &e->baddr, SC_PAYLOAD);
+		find_member(pl, "memsz", &e->memsz, SC_PAYLOAD);
+		find_member(pl, "path", &e->path, SC_PAYLOAD);
+		find_member(pl, "is_pic", &e->is_pic, SC_PAYLOAD);
+		e->object_info = e->baddr.scope == SC_PAYLOAD && e->path.scope == SC_PAYLOAD;
+	}
 	if (e->kind == LT_EV_OTHER)
 		return;
 	resolve_ctx(ec, sc, "vtid", &e->vtid);
@@ -275,6 +321,63 @@ static inline const bt_field *scope_field(const struct fref *r, const bt_field *
 	return r->scope == SC_COMMON_CTX ? common : r->scope == SC_SPECIFIC_CTX ? specific : NULL;
 }
 
+static size_t inbox_hash(int64_t vpid, uint32_t chan)
+{
+	uint64_t x = (uint64_t)vpid * 0x9e3779b97f4a7c15ull ^ chan;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+/* inbox_note - remembers that thread `vtid` received from channel `chan` of `vpid`. Out of
+ * memory only loses this note. */
+static void inbox_note(struct sink *s, int64_t vpid, uint32_t chan, int64_t vtid)
+{
+	if ((s->inbox_len + 1) * 2 > s->inbox_cap) {
+		size_t ncap = s->inbox_cap ? s->inbox_cap * 2 : 64;
+		struct inbox *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return;
+		for (size_t k = 0; k < s->inbox_cap; k++) {
+			if (!s->inbox[k].used)
+				continue;
+			size_t j = inbox_hash(s->inbox[k].vpid, s->inbox[k].chan) & (ncap - 1);
+			while (n[j].used)
+				j = (j + 1) & (ncap - 1);
+			n[j] = s->inbox[k];
+		}
+		free(s->inbox);
+		s->inbox = n;
+		s->inbox_cap = ncap;
+	}
+	size_t mask = s->inbox_cap - 1, i = inbox_hash(vpid, chan) & mask;
+	while (s->inbox[i].used && (s->inbox[i].vpid != vpid || s->inbox[i].chan != chan))
+		i = (i + 1) & mask;
+	if (!s->inbox[i].used) {
+		s->inbox[i].used = 1;
+		s->inbox[i].vpid = vpid;
+		s->inbox[i].chan = chan;
+		s->inbox_len++;
+	}
+	s->inbox[i].vtid = vtid;
+}
+
+/* on_object - a statedump/dlopen event: a loaded object file, for symbolizing call sites. */
+static void on_object(struct sink *s, const bt_event *ev, const struct ec_info *ei)
+{
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	const bt_field *common = NULL, *specific = NULL;
+	if (ei->vpid.scope == SC_COMMON_CTX)
+		common = bt_event_borrow_common_context_field_const(ev);
+	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
+		specific = bt_event_borrow_specific_context_field_const(ev);
+	int64_t vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	int is_pic = ei->is_pic.scope == SC_NONE ? 1 : read_u(pl, &ei->is_pic) != 0;
+	lt_analysis_object(s->analysis, vpid, read_u(pl, &ei->baddr), read_u(pl, &ei->memsz),
+			   read_s(pl, &ei->path), is_pic);
+}
+
 static void on_event(struct sink *s, const bt_message *msg)
 {
 	const bt_event *ev = bt_message_event_borrow_event_const(msg);
@@ -286,6 +389,9 @@ static void on_event(struct sink *s, const bt_message *msg)
 		return;
 	}
 	e.kind = ei->kind;
+	e.preload = ei->preload;
+	if (ei->object_info)
+		on_object(s, ev, ei);
 	if (e.kind == LT_EV_OTHER) {
 		lt_analysis_feed(s->analysis, &e);
 		return;
@@ -321,6 +427,8 @@ static void on_event(struct sink *s, const bt_message *msg)
 	e.object = read_u(pl, &ei->f[F_OBJECT]);
 	e.where = read_u(pl, &ei->f[F_WHERE]);
 	e.name = read_s(pl, &ei->f[F_NAME]);
+	if (s->snapshot_ns && e.kind == LT_EV_RECV)
+		inbox_note(s, e.vpid, e.chan, e.vtid);
 	lt_analysis_feed(s->analysis, &e);
 }
 
@@ -397,7 +505,7 @@ static int param_i64(struct sink *s, const bt_value *v, const char *key, int64_t
 struct param_ctx {
 	struct sink *s;
 	struct lt_analysis_config *cfg;
-	const char *output, *trace_path;
+	const char *output, *trace_path, *snapshot_output;
 	int err;
 };
 
@@ -417,6 +525,22 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		} else {
 			p->trace_path = bt_value_string_get(v);
 		}
+	} else if (strcmp(key, "snapshot-output") == 0) {
+		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `%s` must be a string", key);
+			p->err = 1;
+		} else {
+			p->snapshot_output = bt_value_string_get(v);
+		}
+	} else if (strcmp(key, "snapshot-interval-ms") == 0) {
+		p->err |= param_i64(p->s, v, key, &x) != 0;
+		if (!p->err && (x <= 0 || x > 3600000)) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `snapshot-interval-ms` must be in 1..3600000");
+			p->err = 1;
+		}
+		p->s->snapshot_ns = (uint64_t)(x > 0 ? x : 0) * 1000000u;
 	} else if (strcmp(key, "progress") == 0) {
 		if (bt_value_get_type(v) != BT_VALUE_TYPE_BOOL) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
@@ -453,7 +577,8 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 		    p->s->self,
 		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
-		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns)",
+		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns, "
+		    "snapshot-interval-ms, snapshot-output)",
 		    key);
 		p->err = 1;
 	}
@@ -472,8 +597,109 @@ static void sink_free(struct sink *s)
 		unlink(s->out_path);
 	}
 	free(s->out_path);
+	if (s->snap && s->snap != stdout)
+		fclose(s->snap);
+	free(s->snap_path);
+	if (s->snap_mem)
+		fclose(s->snap_mem);
+	free(s->snap_buf);
+	free(s->inbox);
 	free(s->ecs);
 	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* snapshots */
+
+/* snapshot_open - opens the snapshot output `path` ("-" = stdout) and the memory stream the
+ * report is first written to. Returns 0, or -1 with an error cause appended. */
+static int snapshot_open(struct sink *s, const char *path)
+{
+	s->snap_path = strdup(path);
+	s->snap_mem = open_memstream(&s->snap_buf, &s->snap_len);
+	if (!s->snap_path || !s->snap_mem) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self, "out of memory");
+		return -1;
+	}
+	if (strcmp(path, "-") == 0) {
+		s->snap = stdout;
+		return 0;
+	}
+	s->snap = fopen(path, "w");
+	if (!s->snap) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot open `%s` for writing: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* snapshot_write - writes the report so far as one line, the `snapshot` object added.
+ * The report's own line breaks are only whitespace (strings escape theirs), so they become
+ * spaces. Returns 0, or -1 on an output error (error cause appended). */
+static int snapshot_write(struct sink *s, int final)
+{
+	struct timespec mono, real;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	rewind(s->snap_mem);
+	if (lt_analysis_write_json(s->analysis, s->snap_mem) != 0 || fflush(s->snap_mem) != 0)
+		goto fail;
+	size_t len = (size_t)ftello(s->snap_mem);
+	char *b = s->snap_buf;
+	while (len > 0 && (b[len - 1] == '\n' || b[len - 1] == ' '))
+		len--;
+	if (len == 0 || b[len - 1] != '}')
+		goto fail;
+	len--; /* the closing brace: the snapshot object goes before it */
+	for (size_t i = 0; i < len; i++)
+		if (b[i] == '\n')
+			b[i] = ' ';
+	if (fwrite(b, 1, len, s->snap) != len)
+		goto fail;
+	s->snapshot_seq++;
+	fprintf(s->snap,
+		", \"snapshot\": {\"seq\": %" PRIu64 ", \"final\": %s, \"monotonic_ns\": %" PRId64
+		", \"realtime_ns\": %" PRId64 ", \"messages\": %" PRIu64 ", \"inboxes\": [",
+		s->snapshot_seq, final ? "true" : "false", ts_ns(&mono), ts_ns(&real), s->messages);
+	int first = 1;
+	for (size_t i = 0; i < s->inbox_cap; i++) {
+		const struct inbox *ib = &s->inbox[i];
+		if (!ib->used)
+			continue;
+		fprintf(s->snap,
+			"%s{\"pid\": %" PRId64 ", \"chan\": %" PRIu32 ", \"tid\": %" PRId64 "}",
+			first ? "" : ", ", ib->vpid, ib->chan, ib->vtid);
+		first = 0;
+	}
+	fputs("]}}\n", s->snap);
+	if (fflush(s->snap) != 0 || ferror(s->snap))
+		goto fail;
+	return 0;
+fail:
+	BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+	    s->self, "cannot write a snapshot to `%s`: %s", s->snap_path, strerror(errno));
+	return -1;
+}
+
+/* snapshot_due - writes a snapshot when the wall-clock timer expired. Returns 0 or -1. */
+static int snapshot_due(struct sink *s)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ts_ns(&now) < ts_ns(&s->next_snap))
+		return 0;
+	int64_t next = ts_ns(&s->next_snap) + (int64_t)s->snapshot_ns;
+	if (next <= ts_ns(&now)) /* late (a long batch): restart the period from now */
+		next = ts_ns(&now) + (int64_t)s->snapshot_ns;
+	s->next_snap.tv_sec = next / 1000000000;
+	s->next_snap.tv_nsec = next % 1000000000;
+	return snapshot_write(s, 0);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -504,17 +730,26 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 		bt_value_map_foreach_entry_const(params, param_entry, &p);
 	if (p.err)
 		goto fail;
-	if (!p.output || !p.output[0]) {
+	if (!s->snapshot_ns != !p.snapshot_output) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "parameters `snapshot-interval-ms` and `snapshot-output` go together");
+		goto fail;
+	}
+	if ((!p.output || !p.output[0]) && !s->snapshot_ns) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 		    s->self, "missing parameter `output` (file path of the JSON report, or \"-\")");
 		goto fail;
 	}
-	s->out_path = strdup(p.output);
+	if (s->snapshot_ns && snapshot_open(s, p.snapshot_output) != 0)
+		goto fail;
+	s->out_path = strdup(p.output ? p.output : "");
 	if (!s->out_path) {
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 		goto fail;
 	}
-	if (strcmp(p.output, "-") == 0) {
+	if (!p.output || !p.output[0]) {
+		s->out = NULL; /* snapshot mode only */
+	} else if (strcmp(p.output, "-") == 0) {
 		s->out = stdout;
 	} else {
 		/* open now so that a bad path fails before the trace is read */
@@ -563,6 +798,7 @@ lt_bt2_report_graph_is_configured(bt_self_component_sink *self)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	s->last_progress = s->t0;
+	s->next_snap = s->t0; /* first snapshot at once: the reader learns the sink is up */
 	return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
 }
 
@@ -570,8 +806,12 @@ static bt_component_class_sink_consume_method_status finish(struct sink *s)
 {
 	if (s->progress)
 		show_progress(s, 1);
+	if (s->snapshot_ns && snapshot_write(s, 1) != 0)
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	FILE *out = s->out;
 	s->out = NULL;
+	if (!out)
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
 	int rc = lt_analysis_write_json(s->analysis, out);
 	if (out == stdout)
 		rc |= fflush(out) != 0 ? -1 : 0;
@@ -596,6 +836,8 @@ bt_component_class_sink_consume_method_status lt_bt2_report_consume(bt_self_comp
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
 		return finish(s);
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		if (s->snapshot_ns && snapshot_due(s) != 0)
+			return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
@@ -619,5 +861,7 @@ bt_component_class_sink_consume_method_status lt_bt2_report_consume(bt_self_comp
 	}
 	if (s->progress && (s->messages & 0xffff) < count)
 		show_progress(s, 0);
+	if (s->snapshot_ns && snapshot_due(s) != 0)
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
 }

@@ -127,6 +127,9 @@ void lt_analysis_destroy(struct lt_analysis *a)
 		lt__hist_fini(&a->routes.v[i].dispatch);
 	for (uint32_t i = 0; i < a->flows.n; i++)
 		free(a->flows.v[i].hops);
+	for (uint32_t i = 0; i < a->objects.n; i++)
+		free(a->objects.v[i].path);
+	free(a->objects.v);
 	free(a->comps.v);
 	free(a->chans.v);
 	free(a->routes.v);
@@ -1005,6 +1008,65 @@ static void start_window(struct lt_analysis *a, int64_t ts)
 	}
 }
 
+/*
+ * preload_yields - whether an event of the interposer (provider looptrace_preload) must be
+ * ignored because the program's own instrumentation already describes the thread: its
+ * thread naming never takes a thread away from an API component, and a pthread wait inside
+ * an API wait or block (the runtime's select parks in epoll or a futex) is already counted.
+ * A skipped block_begin skips its block_end too (they nest).
+ */
+static int preload_yields(struct lt_analysis *a, struct lt_thread *t, const struct lt_event *ev)
+{
+	switch (ev->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+	case LT_EV_COMPONENT_END:
+		if (t->comp >= 0 && !a->comps.v[t->comp].preload) {
+			a->an.preload_yielded++;
+			return 1;
+		}
+		return 0;
+	case LT_EV_BLOCK_BEGIN:
+		if (t->preload_skip > 0 || t->waiting || t->block_depth > 0) {
+			t->preload_skip++;
+			a->an.preload_yielded++;
+			return 1;
+		}
+		return 0;
+	case LT_EV_BLOCK_END:
+		if (t->preload_skip > 0) {
+			t->preload_skip--;
+			return 1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint64_t memsz,
+		       const char *path, int is_pic)
+{
+	for (uint32_t i = 0; i < a->objects.n; i++) {
+		const struct lt_object *o = &a->objects.v[i];
+		if (o->vpid == vpid && o->baddr == baddr)
+			return 0;
+	}
+	if (a->objects.n >= LT_ANALYSIS_MAX_OBJECTS) {
+		a->an.objects_dropped++;
+		return 0;
+	}
+	char *p = dup_name(path ? path : "");
+	int32_t i = p ? vec_push(a->objects) : -1;
+	if (i < 0) {
+		free(p);
+		oom(a);
+		return -1;
+	}
+	a->objects.v[i] = (struct lt_object){
+	    .vpid = vpid, .baddr = baddr, .memsz = memsz, .path = p, .is_pic = !!is_pic};
+	return 0;
+}
+
 int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 {
 	uint64_t oom_before = a->an.out_of_memory;
@@ -1056,6 +1118,9 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 	}
 	series_reach(a, ts);
 
+	if (ev->preload && preload_yields(a, t, ev))
+		return 0;
+
 	int bd;
 	switch (kind) {
 	case LT_EV_COMPONENT_BEGIN: {
@@ -1076,9 +1141,13 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		}
 		c->declared = 1;
 		c->ended = 0;
+		c->preload = ev->preload;
+		if (t->comp == ci)
+			break; /* the same component again: a rename (the interposer's setname) */
 		if (t->comp >= 0) {
-			if (t->comp != ci)
-				a->an.nested_component_begin++;
+			if (t->comp != ci && !a->comps.v[t->comp].preload)
+				a->an.nested_component_begin++; /* the interposer's naming just
+								   yields */
 			th_unbind(a, t, ts);
 		}
 		th_bind(a, ti, ci, ts);

@@ -34,6 +34,7 @@ struct lt_comp {
 	uint32_t id;               /* 0 for an implicit (per-thread) component */
 	int implicit;              /* created for a thread that never announced its component */
 	int declared;              /* a component_begin named it */
+	int preload;               /* named by the interposer, not by the program's own calls */
 	int ended;                 /* its last binding ended with component_end */
 	char *name;                /* owned */
 	int64_t first_ns;          /* ns, start of its first binding */
@@ -102,6 +103,7 @@ struct lt_thread {
 	int64_t handle_start;
 	int waiting, wait_site; /* wait_site: a wait inside a handler counts as a block */
 	int block_depth;
+	int preload_skip; /* interposer blocks ignored inside an API wait/block, still open */
 	uint32_t block_reason;
 	int64_t block_start;
 	int32_t site; /* site the blocked time goes to, -1 none */
@@ -153,6 +155,8 @@ struct lt_hopagg {
 };
 
 struct lt_anomalies {
+	uint64_t preload_yielded; /* interposer events ignored where the API already speaks */
+	uint64_t objects_dropped; /* loaded objects beyond LT_ANALYSIS_MAX_OBJECTS */
 	uint64_t time_backwards, events_without_vtid, nested_component_begin,
 	    unmatched_component_end, component_end_mismatch, component_rebound, unmatched_wait_end,
 	    nested_wait, nested_handle, handle_while_waiting, unmatched_handle_end,
@@ -167,6 +171,14 @@ struct lt_anomalies {
 		T *v;                                                                              \
 		uint32_t n, cap;                                                                   \
 	}
+
+/* A loaded object file of a process, from the statedump (for symbolizing call sites). */
+struct lt_object {
+	int64_t vpid;
+	uint64_t baddr, memsz;
+	char *path; /* owned */
+	int is_pic;
+};
 
 struct lt_analysis {
 	struct lt_analysis_config cfg;
@@ -186,6 +198,7 @@ struct lt_analysis {
 
 	struct lt_anomalies an;
 
+	LT_VEC(struct lt_object) objects;
 	LT_VEC(struct lt_comp) comps;
 	LT_VEC(struct lt_chan) chans;
 	LT_VEC(struct lt_route) routes;

@@ -616,6 +616,8 @@ static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
 	fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", name, (uint64_t)(val)), first = 0
 	int first = 1;
 	AN("time_backwards", n->time_backwards);
+	AN("preload_yielded", n->preload_yielded);
+	AN("objects_dropped", n->objects_dropped);
 	AN("events_without_vtid", n->events_without_vtid);
 	AN("nested_component_begin", n->nested_component_begin);
 	AN("unmatched_component_end", n->unmatched_component_end);
@@ -648,6 +650,22 @@ static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
 	fputs("}},\n", f);
 }
 
+/* write_objects - "objects": the loaded object files of each process (for symbolizing). */
+static void write_objects(FILE *f, const struct lt_analysis *a)
+{
+	fputs(",\n  \"objects\": [", f);
+	for (uint32_t i = 0; i < a->objects.n; i++) {
+		const struct lt_object *o = &a->objects.v[i];
+		fprintf(f,
+			"%s\n    {\"pid\": %" PRId64 ", \"baddr\": \"0x%" PRIx64
+			"\", \"memsz\": %" PRIu64 ", \"path\": ",
+			i ? "," : "", o->vpid, o->baddr, o->memsz);
+		lt_json_write_string(f, o->path, strlen(o->path));
+		fprintf(f, ", \"is_pic\": %s}", o->is_pic ? "true" : "false");
+	}
+	fputs(a->objects.n ? "\n  ]\n" : "]\n", f);
+}
+
 int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
 {
 	int64_t now = a->now;
@@ -667,6 +685,7 @@ int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
 	fprintf(f, ", \"max_busy_components\": %" PRIu32 ", \"busy_now\": %" PRIu32 "},\n",
 		a->busy_max, a->busy_now);
 	write_warnings(f, a, now);
+	write_objects(f, a);
 	fputs("}\n", f);
 	return ferror(f) ? -1 : 0;
 }

@@ -7,6 +7,7 @@ vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a ter
 """
 
 import argparse
+import json
 import os
 import stat
 import sys
@@ -206,9 +207,26 @@ def analyse(traces, begin=None, end=None, progress=False):
     return bt.run_report(list(traces), begin=b, end=e, progress=progress)
 
 
+def name_call_sites(report):
+    """Symbolize the top blocked call sites (`where`) of `report` in place (adds `site`), from
+    the loaded objects the sink lists in `objects` (the LTTng-UST statedump that `looptrace
+    record` enables). Returns how many entries were named; with no statedump in the trace, or
+    when addr2line fails, none are and the report keeps the raw addresses: not an error."""
+    from . import symbolize
+
+    try:
+        objects = symbolize.objects_from_report(report)
+        return symbolize.annotate_report(report, objects=objects) if objects else 0
+    except (symbolize.SymbolizeError, OSError, ValueError, KeyError) as exc:
+        print("looptrace: call sites not symbolized: %s" % exc, file=sys.stderr)
+        return 0
+
+
 def run(args):
     check_outputs(args)
     report, raw = analyse(args.traces, args.begin, args.end, args.progress)
+    if name_call_sites(report):
+        raw = json.dumps(report, indent=1).encode() + b"\n"
     try:
         return emit(report, raw, args)
     except BrokenPipeError:

@@ -173,14 +173,17 @@ class Sessiond:
 
 
 class Session:
-    """One recording session writing a CTF trace to `output`."""
+    """One recording session writing a CTF trace to `output`, or, given `url`
+    (net://HOST:CONTROL:DATA), a live session streaming to a relay daemon (`looptrace top`)."""
 
     CHANNEL = "looptrace"
     CONTEXTS = ("vtid", "vpid", "procname", "ip")
-    EVENTS = "looptrace:*,looptrace_preload:*"
+    EVENTS = "looptrace:*,looptrace_preload:*,lttng_ust_statedump:*"
 
-    def __init__(self, output):
+    def __init__(self, output, url=None, live_us=None):
         self.output = output
+        self.url = url
+        self.live_us = live_us
         self.name = "looptrace-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
         self.created = False
         self.started = False
@@ -193,7 +196,11 @@ class Session:
     def create(self, subbuf_size, num_subbuf, buffering):
         """Create the session with one UST channel sized for high event rates, the contexts,
         and the looptrace events enabled. Raises UserError; destroy() cleans up after it."""
-        self._check(["create", self.name, "--output=" + self.output], "lttng create")
+        if self.url:
+            self._check(["create", self.name, "--live=%d" % (self.live_us or 1000000),
+                         "--set-url=" + self.url], "lttng create")
+        else:
+            self._check(["create", self.name, "--output=" + self.output], "lttng create")
         self.created = True
         self._check(["enable-channel", "--userspace", "--session=" + self.name,
                      "--buffers-uid" if buffering == "per-uid" else "--buffers-pid",
@@ -206,6 +213,11 @@ class Session:
                      "--channel=" + self.CHANNEL] + ctx, "lttng add-context")
         self._check(["enable-event", "--userspace", "--session=" + self.name,
                      "--channel=" + self.CHANNEL, self.EVENTS], "lttng enable-event")
+
+    def track_vpid(self, pid):
+        """Record only the events of process `pid` (before or after start)."""
+        self._check(["track", "--userspace", "--session=" + self.name, "--vpid=%d" % pid],
+                    "lttng track")
 
     def start(self):
         self._check(["start", self.name], "lttng start")

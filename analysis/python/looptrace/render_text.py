@@ -257,6 +257,32 @@ def channel_rows(report):
     return rows
 
 
+BLOCKED_HEADERS = ["component", "reason", "object", "call site", "in handler", "time", "count"]
+BLOCKED_TOP = 5  # entries per component in the terminal; every entry is in --json / --csv
+
+
+def blocked_rows(report, top=BLOCKED_TOP):
+    """Where each component blocked: its `top` largest blocked_by entries (by reason, wait
+    object and call site), the call site symbolized when the report carries `site`."""
+    rows = []
+    for c in report.get("components") or []:
+        entries = [b for b in c.get("blocked_by") or [] if isinstance(b, dict) and _num(b.get("ns"))]
+        entries.sort(key=lambda b: -b["ns"])
+        for b in entries[:top]:
+            rows.append(
+                [
+                    escape(c.get("name")),
+                    escape(b.get("reason")),
+                    escape(b.get("object")),
+                    escape(b.get("site") or b.get("where")),
+                    fmt_ns(b.get("in_handler_ns")),
+                    fmt_ns(b.get("ns")),
+                    fmt_count(b.get("count")),
+                ]
+            )
+    return rows
+
+
 def find_item(report, section, ref, pid=None):
     """The entry of report[section] with id `ref` (and `pid` when given: ids are per process)."""
     for item in report.get(section) or []:
@@ -369,6 +395,11 @@ def render(report):
         out += table(CHANNEL_HEADERS, channel_rows(report), right_h)
     else:
         out.append("  (none)")
+    blocked = blocked_rows(report)
+    if blocked:
+        out.append("")
+        out.append("Blocked (largest %d per component, by reason, object and call site)" % BLOCKED_TOP)
+        out += table(BLOCKED_HEADERS, blocked, [False] * 4 + [True] * 3)
     out += summary_lines(report)
     warnings = warning_lines(report)
     if warnings:

@@ -103,6 +103,14 @@ LT_NOPLT void lt_block_begin(enum lt_block_reason reason, const void *object);
 LT_NOPLT void lt_block_end(void);
 
 /*
+ * lt_block_begin_at - lt_block_begin with the call site given: `where` is recorded instead of
+ * the caller's return address (NULL: the caller's, as lt_block_begin). A library that blocks
+ * on its user's behalf passes __builtin_return_address(0) of its public entry point, so the
+ * report names the user's call site rather than the library's. Event `block_begin`.
+ */
+LT_NOPLT void lt_block_begin_at(enum lt_block_reason reason, const void *object, const void *where);
+
+/*
  * lt_send - message `msg` was enqueued on channel `chan`; `depth` is the queue length after
  * the send. `flow` ties the message to the request it answers; 0 means msg starts a new flow
  * (its flow id is then msg itself).

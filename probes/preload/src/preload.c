@@ -473,6 +473,25 @@ LT_EXPORT int pthread_join(pthread_t thread, void **ret)
 		return rc_;                                                                        \
 	} while (0)
 
+LT_EXPORT int pthread_timedjoin_np(pthread_t thread, void **ret, const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, const struct timespec *),
+		       pthread_timedjoin_np, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_t, void **), pthread_tryjoin_np, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, try(thread, ret), real(thread, ret, abstime));
+}
+
+LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void **ret, clockid_t clk,
+				   const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, clockid_t, const struct timespec *),
+		       pthread_clockjoin_np, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_t, void **), pthread_tryjoin_np, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, try(thread, ret), real(thread, ret, clk, abstime));
+}
+
 LT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	const void *where = __builtin_return_address(0);
@@ -490,6 +509,16 @@ LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, try(m), real(m, abstime));
 }
 
+LT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+				      const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, clockid_t, const struct timespec *),
+		       pthread_mutex_clocklock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_mutex_t *), pthread_mutex_trylock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, try(m), real(m, clk, abstime));
+}
+
 LT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
 	const void *where = __builtin_return_address(0);
@@ -504,6 +533,44 @@ LT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_wrlock, NULL);
 	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, NULL);
 	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l));
+}
+
+LT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
+		       pthread_rwlock_timedrdlock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, abstime));
+}
+
+LT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
+		       pthread_rwlock_timedwrlock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, abstime));
+}
+
+LT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
+					 const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
+		       pthread_rwlock_clockrdlock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, clk, abstime));
+}
+
+LT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
+					 const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
+		       pthread_rwlock_clockwrlock, NULL);
+	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, NULL);
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, clk, abstime));
 }
 
 /* Condition variables: the default version, not the pre-NPTL compatibility one. */
@@ -532,6 +599,22 @@ LT_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 		return real(c, m, abstime);
 	block_begin(LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
 	int rc = real(c, m, abstime);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+				     const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(
+	    real, int (*)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *),
+	    pthread_cond_clockwait, NULL);
+
+	if (!lt_on(where))
+		return real(c, m, clk, abstime);
+	block_begin(LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
+	int rc = real(c, m, clk, abstime);
 	block_end();
 	return rc;
 }
@@ -567,6 +650,15 @@ LT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 	LT_REAL_OR_DIE(real, int (*)(sem_t *, const struct timespec *), sem_timedwait, NULL);
 	LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);
 	LT_SEM_WRAPPER(real(s, abstime));
+}
+
+LT_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abstime)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(sem_t *, clockid_t, const struct timespec *), sem_clockwait,
+		       NULL);
+	LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);
+	LT_SEM_WRAPPER(real(s, clk, abstime));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -698,6 +790,39 @@ LT_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 	return rc;
 }
 
+LT_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+		      const sigset_t *mask)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(
+	    real,
+	    int (*)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *),
+	    pselect, NULL);
+
+	if (!ts_nonzero(ts) || !lt_on(where))
+		return real(n, r, w, e, ts, mask);
+	block_begin(n > 0 ? LT_PRE_IO : LT_PRE_SLEEP, (uint64_t)(int64_t)(n > 0 ? n - 1 : 0),
+		    where);
+	int rc = real(n, r, w, e, ts, mask);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
+			  const sigset_t *mask)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(int, struct epoll_event *, int, int, const sigset_t *),
+		       epoll_pwait, NULL);
+
+	if (timeout == 0 || !lt_on(where))
+		return real(epfd, ev, max, timeout, mask);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)epfd, where);
+	int rc = real(epfd, ev, max, timeout, mask);
+	block_end();
+	return rc;
+}
+
 LT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	const void *where = __builtin_return_address(0);
@@ -766,6 +891,47 @@ LT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int f
 		return real(fd, buf, len, buflen, flags);
 	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	ssize_t rc = real(fd, buf, len, buflen, flags);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+			   socklen_t *fromlen)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *),
+		       recvfrom, NULL);
+
+	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
+		return real(fd, buf, len, flags, from, fromlen);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	ssize_t rc = real(fd, buf, len, flags, from, fromlen);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, ssize_t(*)(int, struct msghdr *, int), recvmsg, NULL);
+
+	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
+		return real(fd, msg, flags);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	ssize_t rc = real(fd, msg, flags);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(int, struct sockaddr *, socklen_t *, int), accept4, NULL);
+
+	if (!lt_on(where) || !would_block_in(fd))
+		return real(fd, addr, alen, flags);
+	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	int rc = real(fd, addr, alen, flags);
 	block_end();
 	return rc;
 }

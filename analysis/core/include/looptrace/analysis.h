@@ -71,6 +71,7 @@ struct lt_event {
 	uint64_t object;   /* block_begin: address of the object waited on */
 	uint64_t where;    /* block_begin: caller's return address */
 	const char *name;  /* component_begin/channel_declare name, handle_begin kind; weak */
+	int preload;       /* from the interposer (provider looptrace_preload): yields to the API */
 };
 
 /* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */
@@ -90,6 +91,18 @@ struct lt_analysis;
  * NULL when out of memory.
  */
 struct lt_analysis *lt_analysis_create(const struct lt_analysis_config *cfg);
+
+/*
+ * lt_analysis_object - process `vpid` has the object file `path` (copied) loaded at `baddr`
+ * spanning `memsz` bytes (`is_pic`: addresses inside are offsets from baddr), as the LTTng-UST
+ * statedump (lttng_ust_statedump:bin_info, lttng_ust_dl:dlopen) says. Listed in the report's
+ * `objects` key so call sites (`where`) can be symbolized. Repeats are ignored; at most
+ * LT_ANALYSIS_MAX_OBJECTS are kept (then counted in anomalies.objects_dropped). Returns -1
+ * when out of memory, else 0.
+ */
+#define LT_ANALYSIS_MAX_OBJECTS 4096
+int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint64_t memsz,
+		       const char *path, int is_pic);
 
 /* lt_analysis_destroy - frees `a` and everything it owns. NULL is accepted. */
 void lt_analysis_destroy(struct lt_analysis *a);
