@@ -42,6 +42,8 @@
 #undef WL_RECV
 
 #ifdef BENCH_HAVE_RT
+#include <looptrace/trace.h>
+
 #include "rt_adapter.h"
 #define WL_PREFIX       rt
 #define WL_NAME         "rt"
@@ -147,6 +149,10 @@ int main(int argc, char **argv)
 	    !(wants(workload, "spsc") || wants(workload, "mpsc") || wants(workload, "pingpong")))
 		return usage();
 
+#ifdef BENCH_HAVE_RT
+	/* 0 is what the figures are meant for: instrumentation compiled in, no probes loaded. */
+	printf("info probes_loaded %d\n", lt_tracing_available() != 0);
+#endif
 	int ran = 0, failed = 0;
 	for (size_t k = 0; k < sizeof(impls) / sizeof(impls[0]); k++) {
 		const struct impl *im = &impls[k];

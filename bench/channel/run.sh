@@ -70,6 +70,10 @@ for ((r = 1; r <= reps; r++)); do
 	fi
 done
 grep '^info ' "$samples" | sort -u | sed 's/^/channel: /' >&2 || true
+if grep -q '^info probes_loaded 1' "$samples"; then
+	echo "channel: warning: a looptrace probe provider was loaded: these are not the figures" \
+		"of the runtime as shipped" >&2
+fi
 
 # Aggregate: best and median per sample name, then the ratios.
 awk -v details="${LOOPTRACE_BENCH_DETAILS:-}" -v reps="$reps" \

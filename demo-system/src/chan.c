@@ -160,8 +160,8 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 	 * them only when a probe provider is there to record them (it registers before main).
 	 */
 	ch->want_depth = lt_tracing_available();
-	ch->id =
-	    lt_channel_declare(ch->name, capacity > UINT32_MAX ? UINT32_MAX : (uint32_t)capacity);
+	ch->id = lt_channel_declare_object(
+	    ch->name, capacity > UINT32_MAX ? UINT32_MAX : (uint32_t)capacity, ch);
 	*out = ch;
 	return LT_OK;
 nomem:

@@ -76,12 +76,17 @@ LT_API void lt_component_end(void)
 	current_component = 0;
 }
 
-LT_API uint32_t lt_channel_declare(const char *name, uint32_t capacity)
+LT_API uint32_t lt_channel_declare_object(const char *name, uint32_t capacity, const void *object)
 {
 	uint32_t chan = atomic_fetch_add_explicit(&next_channel, 1, memory_order_relaxed);
 
-	LT_EVENT(channel_declare, chan, nonnull(name), capacity);
+	LT_EVENT(channel_declare, chan, nonnull(name), capacity, (uint64_t)(uintptr_t)object);
 	return chan;
+}
+
+LT_API uint32_t lt_channel_declare(const char *name, uint32_t capacity)
+{
+	return lt_channel_declare_object(name, capacity, NULL);
 }
 
 /*

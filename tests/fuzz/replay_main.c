@@ -1,12 +1,15 @@
 /*
  * replay_main.c - runs a libFuzzer target without libFuzzer: every file given (or every file
  * in a folder given) is fed to LLVMFuzzerTestOneInput once, then `--random N` more inputs
- * made by a seeded generator (LT_SEED=<n> replays them; the seed is printed). This is how the
+ * made by a seeded generator (LT_SEED=<n> replays them; the seed is printed). An input that
+ * breaks an invariant is saved as ./fuzz-failure.bin (replay it by giving its path). This is how the
  * fuzz invariants run in every build (gcc, asan, tsan) as an ordinary CTest unit test.
  *
  *   fuzz_analysis_replay [--random N] PATH...
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,31 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static long files;
+
+/* The input running now: written to ./fuzz-failure.bin if the target aborts. */
+static const uint8_t *current;
+static size_t current_len;
+
+static void save_input(int sig)
+{
+	int fd = open("fuzz-failure.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd >= 0) {
+		if (write(fd, current, current_len) < 0) {
+			/* nothing more to do in a dying process */
+		}
+		close(fd);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void feed(const uint8_t *data, size_t len)
+{
+	current = data;
+	current_len = len;
+	LLVMFuzzerTestOneInput(data, len);
+}
 
 static void run_file(const char *path)
 {
@@ -40,7 +68,7 @@ static void run_file(const char *path)
 		len += n;
 	} while (n > 0);
 	fclose(f);
-	LLVMFuzzerTestOneInput(buf, len);
+	feed(buf, len);
 	free(buf);
 	files++;
 }
@@ -106,6 +134,7 @@ int main(int argc, char **argv)
 	uint64_t seed = env ? strtoull(env, NULL, 0) : ((uint64_t)time(NULL) ^ (uint64_t)getpid());
 	uint64_t s = seed | 1;
 
+	signal(SIGABRT, save_input);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--random") == 0 && i + 1 < argc) {
 			random_inputs = atol(argv[++i]);
@@ -128,7 +157,7 @@ int main(int argc, char **argv)
 			for (size_t i = 4; i + 6 <= len; i += 6)
 				if (next(&s) % 3 == 0)
 					buf[i] = (uint8_t)((buf[i] & 0xE0) | (4 + next(&s) % 4));
-			LLVMFuzzerTestOneInput(buf, len);
+			feed(buf, len);
 		}
 		fprintf(stderr, "replay: random inputs ok\n");
 	}

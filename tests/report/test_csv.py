@@ -30,8 +30,8 @@ class CsvTest(unittest.TestCase):
     def test_files_and_headers(self):
         written = render_csv.write_csv(self.report, self.out)
         names = sorted(os.path.basename(p) for p in written)
-        self.assertEqual(names, ["channels.csv", "components.csv", "flows.csv", "routes.csv",
-                                 "warnings.csv"])
+        self.assertEqual(names, ["blocked.csv", "channels.csv", "components.csv", "flows.csv",
+                                 "routes.csv", "warnings.csv"])
         with open(os.path.join(self.out, "components.csv")) as f:
             header = f.readline().strip().split(",")
         self.assertEqual(header, render_csv.COMPONENT_COLS)
@@ -45,6 +45,15 @@ class CsvTest(unittest.TestCase):
         self.assertEqual(rows[0]["blocked_in_handler_ns"], "500000000")
         self.assertEqual(rows[0]["handle_ns_p99"], "12000000")
         self.assertEqual(rows[2]["handle_ns_p50"], "")  # null -> empty cell
+
+    def test_blocked(self):
+        render_csv.write_csv(self.report, self.out)
+        rows = read(os.path.join(self.out, "blocked.csv"))
+        entries = [(c["name"], b) for c in self.report["components"] for b in c["blocked_by"]]
+        self.assertEqual(len(rows), len(entries))
+        name, b = entries[0]
+        self.assertEqual((rows[0]["component"], rows[0]["reason"], rows[0]["ns"], rows[0]["count"]),
+                         (name, b["reason"], str(b["ns"]), str(b["count"])))
 
     def test_channels_routes_flows_warnings(self):
         render_csv.write_csv(self.report, self.out)

@@ -84,12 +84,17 @@ void lt_component_end(void)
 	record(EV_COMP_END, 0, 0, 0, 0, NULL);
 }
 
-uint32_t lt_channel_declare(const char *name, uint32_t capacity)
+uint32_t lt_channel_declare_object(const char *name, uint32_t capacity, const void *object)
 {
 	uint32_t id = atomic_fetch_add(&next_id32, 1);
 
-	record(EV_DECLARE, id, capacity, 0, 0, name);
+	record(EV_DECLARE, id, capacity, (uint64_t)(uintptr_t)object, 0, name);
 	return id;
+}
+
+uint32_t lt_channel_declare(const char *name, uint32_t capacity)
+{
+	return lt_channel_declare_object(name, capacity, NULL);
 }
 
 uint64_t lt_message_new(void)
@@ -225,6 +230,7 @@ static void test_chan_events(void)
 	LT_ASSERT_EQ_U(count(EV_DECLARE, lt_chan_id(ch)), 1);
 	LT_ASSERT_STREQ(events[0].s, "ev.chan");
 	LT_ASSERT_EQ_U(events[0].b, 2);
+	LT_ASSERT_EQ_U(events[0].c, (uint64_t)(uintptr_t)ch); /* blocks on it name this object */
 	LT_ASSERT_EQ_I(lt_chan_send_ex(ch, &x, 42, LT_FOREVER, &id), LT_OK);
 	LT_ASSERT_EQ_I(lt_chan_send(ch, &x), LT_OK);
 	LT_ASSERT_EQ_I(lt_chan_try_send(ch, &x), LT_EAGAIN); /* full: no event, no block */

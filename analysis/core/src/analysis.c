@@ -1179,6 +1179,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			oom(a);
 		}
 		ch->capacity = ev->capacity;
+		ch->object = ev->object;
 		ch->declared = 1;
 		break;
 	}

@@ -56,6 +56,7 @@ struct lt_chan {
 	int declared;
 	char *name; /* owned */
 	uint32_t capacity;
+	uint64_t object;              /* its address in the process (0: not declared with one) */
 	int64_t start_ns;             /* declare or first event */
 	uint32_t depth;               /* last depth reported */
 	int64_t depth_since;          /* ns */

@@ -236,6 +236,20 @@ static void write_comp_ref(FILE *f, const struct lt_analysis *a, const char *key
 /* ---------------------------------------------------------------------------------------- */
 /* sections */
 
+/*
+ * chan_at - the channel of process `vpid` declared at address `object` (the object of a
+ * block on it), or NULL. An address reused by a later channel names the later one.
+ */
+static const struct lt_chan *chan_at(const struct lt_analysis *a, int64_t vpid, uint64_t object)
+{
+	if (!object)
+		return NULL;
+	for (uint32_t i = a->chans.n; i-- > 0;)
+		if (a->chans.v[i].object == object && a->chans.v[i].vpid == vpid)
+			return &a->chans.v[i];
+	return NULL;
+}
+
 static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, uint64_t *busy_sum)
 {
 	struct site_ref *refs = NULL;
@@ -288,6 +302,11 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 			jstr(f, lt__reason_name(s->reason));
 			fprintf(f, ", \"reason_code\": %" PRIu32 ", \"object\": ", s->reason);
 			jhex(f, s->object);
+			const struct lt_chan *och = chan_at(a, c->vpid, s->object);
+			if (och) {
+				fputs(", \"object_name\": ", f);
+				jstr(f, och->name);
+			}
 			fputs(", \"where\": ", f);
 			jhex(f, s->where);
 			fprintf(f,

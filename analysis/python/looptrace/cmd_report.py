@@ -185,7 +185,7 @@ def emit(report, raw, args):
         notes.append("looptrace: HTML report written to %s" % bt.show(path))
     if args.csv_dir:
         render_csv.write_csv(report, args.csv_dir)
-        notes.append("looptrace: CSV files (components, channels, routes, flows, warnings) "
+        notes.append("looptrace: CSV files (components, channels, routes, flows, blocked, warnings) "
                      "written to %s" % bt.show(args.csv_dir))
     if not args.quiet and args.json_out != "-":
         sys.stdout.write(render_text.render(report))

@@ -58,6 +58,10 @@ ROUTE_COLS = ["id", "pid", "owner", "owner_name", "chan", "dispatches"] + \
 HOP_COLS = ["hop", "from", "from_id", "from_pid", "to", "to_id", "to_pid", "count",
             "queue_ns", "handle_ns", "max_queue_ns", "max_handle_ns"]
 
+# One row per component and blocked_by entry (reason, wait object, call site).
+BLOCKED_COLS = ["component", "component_id", "pid", "reason", "object", "object_name", "where",
+                "site", "ns", "count", "in_handler_ns"]
+
 WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
 
 
@@ -106,6 +110,14 @@ def hop_records(report):
         yield rec
 
 
+def blocked_records(report):
+    for c in report.get("components") or []:
+        for b in c.get("blocked_by") or []:
+            rec = {k: b.get(k) for k in BLOCKED_COLS}
+            rec.update(component=c.get("name"), component_id=c.get("id"), pid=c.get("pid"))
+            yield rec
+
+
 def warning_records(report):
     sections = {"component": "components", "channel": "channels", "route": "routes"}
     for w in report.get("warnings") or []:
@@ -127,12 +139,13 @@ TABLES = (
     ("channels.csv", CHANNEL_COLS, channel_records),
     ("routes.csv", ROUTE_COLS, route_records),
     ("flows.csv", HOP_COLS, hop_records),
+    ("blocked.csv", BLOCKED_COLS, blocked_records),
     ("warnings.csv", WARNING_COLS, warning_records),
 )
 
 
 def write_csv(report, directory):
-    """Write the five CSV files into `directory` (created if missing); returns their paths.
+    """Write the six CSV files into `directory` (created if missing); returns their paths.
 
     Raises UserError when the directory cannot be created or a file cannot be written.
     """

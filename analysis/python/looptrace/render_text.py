@@ -273,7 +273,7 @@ def blocked_rows(report, top=BLOCKED_TOP):
                 [
                     escape(c.get("name")),
                     escape(b.get("reason")),
-                    escape(b.get("object")),
+                    escape(b.get("object_name") or b.get("object")),
                     escape(b.get("site") or b.get("where")),
                     fmt_ns(b.get("in_handler_ns")),
                     fmt_ns(b.get("ns")),

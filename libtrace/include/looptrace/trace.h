@@ -75,6 +75,15 @@ LT_NOPLT void lt_component_end(void);
  */
 LT_NOPLT uint32_t lt_channel_declare(const char *name, uint32_t capacity);
 
+/*
+ * lt_channel_declare_object - lt_channel_declare for a channel at address `object`: the
+ * same address given to lt_block_begin when a thread blocks on the channel, so the report
+ * names the channel a thread waited on (and counts backpressure on it) rather than an
+ * address. Event `channel_declare` with field `object`.
+ */
+LT_NOPLT uint32_t lt_channel_declare_object(const char *name, uint32_t capacity,
+					    const void *object);
+
 /* lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks). */
 LT_NOPLT uint64_t lt_message_new(void);
 

@@ -33,13 +33,17 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, component_end,
 	LTTNG_UST_TP_ARGS(uint32_t, comp),
 	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
 
-/* channel_declare: channel `chan` named `name` holds `capacity` messages (0: unbounded). */
+/*
+ * channel_declare: channel `chan` named `name` holds `capacity` messages (0: unbounded);
+ * `object` is its address in the process (0: not given), the `object` of block events on it.
+ */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, channel_declare,
-	LTTNG_UST_TP_ARGS(uint32_t, chan, const char *, name, uint32_t, capacity),
+	LTTNG_UST_TP_ARGS(uint32_t, chan, const char *, name, uint32_t, capacity, uint64_t, object),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint32_t, chan, chan)
 		lttng_ust_field_string(name, name)
-		lttng_ust_field_integer(uint32_t, capacity, capacity)))
+		lttng_ust_field_integer(uint32_t, capacity, capacity)
+		lttng_ust_field_integer_hex(uint64_t, object, object)))
 
 /* wait_begin: blocked at the top of the loop, waiting for work (idle). */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, wait_begin,
