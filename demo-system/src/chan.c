@@ -104,6 +104,19 @@ static uint32_t depth_of(uint64_t tail_count, uint64_t head_count)
 	return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
+/*
+ * b_depth - depth of a bounded channel from a tail and a head read at different moments.
+ * A sender reads the head after claiming a slot, and the receiver stores its new head only
+ * after freeing the slot, so the head read may be one pop behind: tail - head can then be
+ * capacity + 1. A bounded channel never holds more than its capacity: clamp.
+ */
+static uint32_t b_depth(const struct lt_chan *ch, uint64_t tail_count, uint64_t head_count)
+{
+	uint32_t d = depth_of(tail_count, head_count);
+
+	return d > ch->cap ? (uint32_t)ch->cap : d;
+}
+
 /* ---- create / destroy ---------------------------------------------------------------------- */
 
 enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn,
@@ -316,8 +329,8 @@ static enum lt_err b_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t f
 				slot->id = id;
 				slot->flow = flow;
 				if (ch->want_depth)
-					depth = depth_of(
-					    b_count(ch, next),
+					depth = b_depth(
+					    ch, b_count(ch, next),
 					    b_count(ch, atomic_load_explicit(
 							    &ch->head, memory_order_relaxed)));
 				lt_send(ch->id, id, flow, depth);
@@ -434,7 +447,8 @@ static enum lt_err b_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *inf
 				uint64_t tail =
 				    atomic_load_explicit(&ch->tail, memory_order_relaxed);
 
-				*depth = depth_of(b_count(ch, tail & ~ch->mark), b_count(ch, next));
+				*depth =
+				    b_depth(ch, b_count(ch, tail & ~ch->mark), b_count(ch, next));
 			}
 			notify_senders(ch);
 			return LT_OK;
@@ -722,7 +736,7 @@ size_t lt_chan_depth(const struct lt_chan *ch)
 	head = atomic_load(&((struct lt_chan *)ch)->head);
 	tail = atomic_load(&((struct lt_chan *)ch)->tail);
 	if (ch->bounded)
-		return depth_of(b_count(ch, tail & ~ch->mark), b_count(ch, head));
+		return b_depth(ch, b_count(ch, tail & ~ch->mark), b_count(ch, head));
 	return depth_of(u_count(tail & ~(uint64_t)1), u_count(head));
 }
 

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from . import bt, cmd_record, live, top_view
@@ -32,10 +33,10 @@ CMD_STOP_TIMEOUT = 15.0  # s after SIGINT before SIGTERM
 
 EPILOG = """\
 keys (full-screen view):
-  1-9, 0   sort by that column (again: reverse)      c   show/hide each component's inbox channels
-  p        pause/resume the display                  q   quit (stops CMD and the session)
+  1-9, 0   sort by that column (again: reverse)    c   show/hide the inbox channels
+  p        pause/resume the display                q   quit (stops CMD and the session)
 
-columns: MSGS messages handled so far; MSG/S over the last interval; BUSY IDLE BLK-H: %% of
+columns: MSGS messages handled so far; MSG/S over the last interval; BUSY IDLE BLK-H: % of
 the last interval busy (in a handler), idle (waiting at the top of its loop), blocked inside a
 handler; busy idle blk-h: the same over the whole run; INBOX: messages queued now in the
 channels it receives from; WARNINGS: report warnings about it or its inbox. A name ending
@@ -95,8 +96,6 @@ def add_parser(subparsers):
                    help="ring-buffer sub-buffer size (default %(default)s)")
     p.add_argument("--num-subbuf", metavar="N", type=int, default=8,
                    help="sub-buffers per CPU, a power of two (default %(default)s)")
-    p.add_argument("--buffering", choices=("per-uid", "per-pid"), default="per-uid",
-                   help="buffer scheme (default %(default)s)")
     p.add_argument("--no-preload", action="store_true",
                    help="do not preload the probes (CMD links liblooptrace-probes.a)")
     p.add_argument("--interpose", action="store_true",
@@ -129,6 +128,8 @@ class Run:
         self.finished = False
         self.out_file = None
         self.ran = False  # CMD was let run
+        self.created_output = False
+        self.attach_log = None  # --session: babeltrace2's messages, kept only on failure
 
     # -- start -------------------------------------------------------------------------------
 
@@ -147,13 +148,15 @@ class Run:
         self.command = command
         env = cmd_record._preload_env(args)
         preload = env.get("LD_PRELOAD", "")
-        self.output = prepare_output(args.output, args.force)
+        self.output, self.created_output = prepare_output(args.output, args.force)
         log = os.path.join(self.output, LOG_FILE)
         self.sessiond.ensure()
         self.relayd.start(self.output, log)
         self.session = Session(self.output, url=self.relayd.session_url,
                                live_us=args.live_timer)
-        self.session.create(args.subbuf_size, args.num_subbuf, args.buffering)
+        # Per-user buffers always: they hold only CMD's events (its pid is tracked), and the
+        # live view of per-process buffers can miss the last packets of a process that exits.
+        self.session.create(args.subbuf_size, args.num_subbuf, "per-uid")
         self.out_file = open(os.path.join(self.output, CMD_OUT), "wb")
         stdin = None if (args.batch or args.json) else subprocess.DEVNULL
         self.child = live.HeldChild(command, env, preload, stdin, self.out_file)
@@ -176,9 +179,9 @@ class Run:
             raise UserError("--relayd %s: expected net://HOST[:PORT]" % bt.show(args.relayd))
         host = args.host or socket.gethostname()
         url = "%s/host/%s/%s" % (base, host, args.session)
-        import tempfile
         fd, log = tempfile.mkstemp(prefix="looptrace-top-", suffix=".log")
         os.close(fd)
+        self.attach_log = log
         self.reader = live.Reader(url, args.interval * 1000, args.session, log)
         self.reader.start()
 
@@ -265,8 +268,15 @@ class Run:
             self.sessiond.stop()
             if self.out_file is not None:
                 self.out_file.close()
-            if self.output:
+            if self.output and self.ran:
                 self.write_info()
+            elif self.output and self.created_output:
+                shutil.rmtree(self.output, ignore_errors=True)  # ours, and nothing ran
+            if self.attach_log and not (self.reader and self.reader.error):
+                try:
+                    os.unlink(self.attach_log)
+                except OSError:
+                    pass
         finally:
             signal.signal(signal.SIGINT, old)
         return self.reader.final if self.reader else None
@@ -293,7 +303,8 @@ class Run:
 
 
 def prepare_output(path, force):
-    """The absolute trace folder (created if missing); UserError if it holds a trace."""
+    """(absolute trace folder, True if this call created it); UserError if it holds a
+    trace."""
     if not path:
         path = time.strftime("looptrace-top-%Y%m%d-%H%M%S")
     path = os.path.abspath(path)
@@ -313,13 +324,14 @@ def prepare_output(path, force):
         if bt.find_metadata(path):
             raise UserError("%s holds a trace `top` did not write: choose another folder"
                             % bt.show(path))
+    created = not os.path.isdir(path)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
         raise UserError("cannot create %s: %s" % (bt.show(path), exc.strerror or exc)) from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise UserError("cannot write to %s: permission denied" % bt.show(path))
-    return path
+    return path, created
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +352,6 @@ def run_plain(r, args):
     limit = args.batch
     printed = 0
     prev = None
-    last = None
     cols = text_width(args)
 
     def emit(snap):
@@ -365,19 +376,17 @@ def run_plain(r, args):
             if s.get("final"):
                 emit(snap)
                 return
-            last = snap
             has_data = (snap.get("trace") or {}).get("events")
-            if has_data and not r.session_ended and (limit is None or printed < limit - 1):
-                emit(snap)
-        if limit is not None and printed >= limit - 1 and r.child is not None and \
-                r.status is None:
-            r.stop_command()
-            r.poll()
-        if limit is not None and printed >= limit - 1 and r.child is None:
-            # attached: the N-th is the latest snapshot
-            if last is not None and last is not prev:
-                emit(last)
-                return
+            if has_data and not r.session_ended:
+                if limit is None or printed < limit - 1:
+                    emit(snap)
+                elif r.child is None:  # attached: the N-th is the latest snapshot
+                    emit(snap)
+                    return
+                elif r.status is None:
+                    # the N-th is due: end CMD, then print the final figures of the run
+                    r.stop_command()
+                    r.poll()
         if r.reader.done.is_set() and r.reader.queue.empty():
             if r.reader.final is None and r.reader.error:
                 raise UserError(r.reader.error)
@@ -453,7 +462,8 @@ class Screen:
         else:
             final = (cur.get("snapshot") or {}).get("final")
             prog = r.program_text()
-            self.put(y, top_view.status_line(cur, prog) + ("  PAUSED" if self.paused else ""))
+            self.put(y, ("PAUSED  " if self.paused else "") + top_view.status_line(cur, prog),
+                     curses.A_BOLD if self.paused else 0)
             y += 1
             items = top_view.sort_rows(top_view.rows(prev, cur), self.sort, self.reverse)
             name_w, show_warn, warn_w = top_view.layout(items, w - 1)
@@ -548,6 +558,14 @@ def run(args):
     bt.find_plugin()
     r = Run(args)
     interrupted = False
+
+    def stop_on_signal(signum, frame):
+        # SIGTERM, or SIGHUP when the terminal (an ssh connection) goes away: end as on
+        # Ctrl-C, so that the session, the relay daemon and CMD are stopped.
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop_on_signal)
     try:
         if args.session:
             r.start_attach()
@@ -560,11 +578,16 @@ def run(args):
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         final = r.finish()
         if r.output and r.ran:
             print("looptrace: trace kept in %s (looptrace report %s); program output in %s"
                   % (bt.show(r.output), bt.show(r.output),
                      bt.show(os.path.join(r.output, CMD_OUT))), file=sys.stderr)
+    if r.ran and final is not None and not (final.get("trace") or {}).get("events"):
+        print("looptrace: no looptrace events were recorded (does the program call "
+              "liblooptrace, with the probes preloaded or linked?)", file=sys.stderr)
     if interrupted:
         print("looptrace: interrupted", file=sys.stderr)
     if final is None and r.reader is not None and r.reader.error:

@@ -108,8 +108,9 @@ def rows(prev, cur):
                 row["rate"] = (row["messages"] - (p.get("messages") or 0)) * 1e9 / dwall
             elif dt_trace:
                 row["rate"] = 0.0
-        elif not before:
-            # first snapshot (or the reader started again): the interval is the run so far
+        elif p is None:
+            # first snapshot, a new component, or the reader started again: the interval is
+            # the run so far
             for col in ("busy", "idle", "blocked"):
                 row[col + "_now"] = row[col + "_run"]
             if wall > 0:
@@ -193,7 +194,7 @@ def layout(items, total):
     fixed = sum(w + 1 for _, _, w, _ in COLUMNS[1:])
     longest = max([width(escape(r.get("name"))) + (1 if r.get("ended") else 0)
                    for r in items] + [len(COLUMNS[0][1])])
-    name_w = max(9, min(longest, 24, total - fixed - 1))
+    name_w = max(9, min(longest, 24, total - fixed - 3))  # 2 left for a " !" marker
     rest = total - fixed - name_w - 1
     return name_w, rest >= 5, rest
 
@@ -249,7 +250,9 @@ def render_text(prev, cur, program="", channels=False, total=100, sort=0, revers
     """A snapshot as plain text (batch mode): status line, table, a blank line."""
     items = sort_rows(rows(prev, cur), sort, reverse)
     name_w, show_warn, warn_w = layout(items, total)
-    warn_w = max(warn_w, len(WARN_TITLE))
+    # plain text may run past `total` rather than cut the warnings
+    warn_w = max([warn_w, len(WARN_TITLE)] + [width(",".join(escape(k) for k in r["warnings"]))
+                                              for r in items])
     lines = [status_line(cur, program)]
     lines += header_lines(name_w, warn_w, True)
     for r in items:

@@ -1,0 +1,141 @@
+"""The figures and text of `looptrace top`, computed from synthetic snapshots (no LTTng).
+
+Checks: interval shares are differences of cumulative times over the difference of wall
+time; the first snapshot's interval is the run so far; a reader restart (cumulative figures
+start again) shows no negative interval; inbox depth comes from the channels whose receiving
+thread is the component's; sorting; 80-column text with escaped names.
+
+Environment: LOOPTRACE_PYDIR (the folder holding the looptrace package).
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.environ.get("LOOPTRACE_PYDIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis", "python"))
+
+from looptrace import top_view  # noqa: E402
+
+
+def comp(cid, name, wall, busy, idle, blocked, msgs, tid=None, ended=False):
+    return {"id": cid, "key": "7:%d" % cid, "name": name, "pid": 7, "tid": tid or 100 + cid,
+            "wall_ns": wall, "messages": msgs, "ended": ended,
+            "time_ns": {"busy": busy, "idle": idle, "blocked_in_handler": blocked,
+                        "blocked_outside": 0, "outside": wall - busy - idle - blocked}}
+
+
+def snap(seq, end_ns, comps, chans=(), inboxes=(), warnings=(), restart=0, final=False):
+    return {"schema": "looptrace-report/1",
+            "trace": {"events": 10 * seq, "begin_ns": 0, "end_ns": end_ns,
+                      "duration_ns": end_ns, "lost_events": 0},
+            "components": list(comps), "channels": list(chans), "warnings": list(warnings),
+            "snapshot": {"seq": seq, "final": final, "inboxes": list(inboxes),
+                         "restart": restart}}
+
+
+S = 1000000000
+
+
+class Rows(unittest.TestCase):
+    def test_interval_is_delta_over_delta_wall(self):
+        a = snap(1, S, [comp(1, "script", S, S // 2, S // 2, 0, 100)])
+        b = snap(2, 2 * S, [comp(1, "script", 2 * S, S // 2 + S // 4, S // 2 + S // 4 - S // 10,
+                                 S // 10, 300)])
+        (r,) = top_view.rows(a, b)
+        self.assertAlmostEqual(r["busy_now"], 25.0)
+        self.assertAlmostEqual(r["idle_now"], 15.0)
+        self.assertAlmostEqual(r["blocked_now"], 10.0)
+        self.assertAlmostEqual(r["busy_run"], 37.5)
+        self.assertAlmostEqual(r["rate"], 200.0)
+        self.assertEqual(r["messages"], 300)
+
+    def test_first_snapshot_interval_is_the_run(self):
+        b = snap(1, 2 * S, [comp(1, "script", 2 * S, S, S, 0, 50)])
+        (r,) = top_view.rows(None, b)
+        self.assertAlmostEqual(r["busy_now"], 50.0)
+        self.assertAlmostEqual(r["busy_run"], 50.0)
+        self.assertAlmostEqual(r["rate"], 25.0)
+
+    def test_restart_shows_no_negative_interval(self):
+        a = snap(5, 5 * S, [comp(1, "script", 5 * S, 2 * S, 3 * S, 0, 500)])
+        b = snap(1, S, [comp(1, "script", S, S // 2, S // 2, 0, 80)], restart=1)
+        (r,) = top_view.rows(a, b)
+        self.assertAlmostEqual(r["busy_now"], 50.0)
+        self.assertGreaterEqual(r["rate"], 0)
+
+    def test_new_component_and_ended(self):
+        a = snap(1, S, [comp(1, "a", S, 0, S, 0, 0)])
+        b = snap(2, 2 * S, [comp(1, "a", S, 0, S, 0, 0, ended=True), comp(2, "b", S, S, 0, 0, 9)])
+        ra, rb = top_view.rows(a, b)
+        self.assertIsNone(ra["busy_now"])  # no wall time in the interval
+        self.assertTrue(ra["ended"])
+        self.assertAlmostEqual(rb["busy_now"], 100.0)
+
+    def test_inbox_and_warnings(self):
+        chans = [{"id": 1, "pid": 7, "name": "script.input", "depth": 5, "capacity": 32,
+                  "sends": 10, "recvs": 5, "max_depth": 6},
+                 {"id": 2, "pid": 7, "name": "script.reply", "depth": 2, "capacity": 0,
+                  "sends": 4, "recvs": 2, "max_depth": 2},
+                 {"id": 3, "pid": 7, "name": "net.requests", "depth": 9, "capacity": 0,
+                  "sends": 9, "recvs": 0, "max_depth": 9}]
+        inboxes = [{"pid": 7, "chan": 1, "tid": 101}, {"pid": 7, "chan": 2, "tid": 101},
+                   {"pid": 7, "chan": 3, "tid": 102}]
+        warnings = [{"kind": "blocks-in-handler", "component": 1, "pid": 7},
+                    {"kind": "queue-growth", "channel": 3, "pid": 7}]
+        b = snap(1, S, [comp(1, "script", S, 0, S, 0, 0), comp(2, "net", S, 0, S, 0, 0),
+                        comp(3, "router", S, 0, S, 0, 0)], chans, inboxes, warnings)
+        rs = {r["name"]: r for r in top_view.rows(None, b)}
+        self.assertEqual(rs["script"]["inbox"], 7)
+        self.assertEqual([c["name"] for c in rs["script"]["channels"]],
+                         ["script.input", "script.reply"])
+        self.assertEqual(rs["net"]["inbox"], 9)
+        self.assertIsNone(rs["router"]["inbox"])
+        self.assertEqual(rs["script"]["warnings"], ["blocks-in-handler"])
+        self.assertEqual(rs["net"]["warnings"], ["queue-growth"])
+
+    def test_sort(self):
+        b = snap(1, S, [comp(1, "b", S, S // 2, S // 2, 0, 5), comp(2, "a", S, S, 0, 0, 9),
+                        comp(3, "c", 0, 0, 0, 0, 1)])
+        items = top_view.rows(None, b)
+        busy = top_view.sort_rows(items, 3, False)
+        self.assertEqual([r["name"] for r in busy], ["a", "b", "c"])  # c: no data, last
+        names = top_view.sort_rows(items, 0, False)
+        self.assertEqual([r["name"] for r in names], ["a", "b", "c"])
+        msgs = top_view.sort_rows(items, 1, True)
+        self.assertEqual([r["name"] for r in msgs], ["c", "b", "a"])
+
+
+class Text(unittest.TestCase):
+    def test_80_columns_and_escaping(self):
+        evil = "\x1b[31mred\u202e" + "x" * 60
+        b = snap(1, S, [comp(1, evil, S, S // 3, S // 3, S // 3, 123456789),
+                        comp(2, "net", S, 0, S, 0, 5)],
+                 warnings=[{"kind": "blocks-in-handler", "component": 1, "pid": 7},
+                           {"kind": "saturated", "component": 1, "pid": 7}])
+        items = top_view.rows(None, b)
+        name_w, show_warn, warn_w = top_view.layout(items, 79)
+        lines = top_view.header_lines(name_w, warn_w, show_warn)
+        lines += [top_view.row_line(r, name_w, warn_w, show_warn) for r in items]
+        for line in lines:
+            self.assertLessEqual(top_view.width(line), 79, line)
+            self.assertNotIn("\x1b", line)
+            self.assertNotIn("\u202e", line)
+        self.assertTrue(lines[2].startswith("\\x1b[31mred"), lines[2])
+        self.assertIn("123.5M", lines[2])
+        text = top_view.render_text(None, b, "program running (pid 1)", total=80)
+        self.assertIn("snapshot 1", text)
+        self.assertIn("blocks-in-handler", text)
+        self.assertNotIn("\x1b", text)
+
+    def test_json_view(self):
+        b = snap(3, S, [comp(1, "script", S, 0, S, 0, 4)], final=True)
+        v = top_view.json_view(None, b, {"pid": 1, "running": False, "exit_status": 0})
+        self.assertTrue(v["final"])
+        self.assertEqual(v["seq"], 3)
+        self.assertEqual(v["components"][0]["name"], "script")
+        self.assertIs(v["report"], b)
+
+
+if __name__ == "__main__":
+    unittest.main()
