@@ -88,10 +88,10 @@ static void die(const struct run *r, const char *buf, size_t len, const char *wh
 /* Keys whose numbers are absolute times (may be anything) or ids; all others >= 0. */
 static int signed_key(const char *key)
 {
-	static const char *const keys[] = {"begin_ns", "end_ns", "t_ns",   "send_ns", "recv_ns",
-					   "id",       "pid",    "tid",    "from_id", "to_id",
-					   "from_pid", "to_pid", "owner",  "chan",    "reason_code",
-					   "component", "channel", "route", "value", "ratio"};
+	static const char *const keys[] = {
+	    "begin_ns",    "end_ns",    "t_ns",    "send_ns",  "recv_ns", "id",    "pid",
+	    "tid",         "from_id",   "to_id",   "from_pid", "to_pid",  "owner", "chan",
+	    "reason_code", "component", "channel", "route",    "value",   "ratio"};
 
 	if (!key)
 		return 0;
@@ -117,8 +117,7 @@ static void check_non_negative(const struct run *r, const struct jt_node *n, con
 	}
 }
 
-static void check_names(const struct run *r, const struct jt_node *arr, const char *buf,
-			size_t len)
+static void check_names(const struct run *r, const struct jt_node *arr, const char *buf, size_t len)
 {
 	for (const struct jt_node *c = arr ? arr->child : NULL; c; c = c->next) {
 		const struct jt_node *name = jt_get(c, "name");
@@ -127,6 +126,24 @@ static void check_names(const struct run *r, const struct jt_node *arr, const ch
 		    memcmp(name->str, long_name, 10) == 0 && name->len != LONG_NAME_LEN)
 			die(r, buf, len, "long name cut", (double)name->len, LONG_NAME_LEN);
 	}
+}
+
+/*
+ * Input out of global time order is outside lt_analysis_feed's contract (events come muxed);
+ * the core clamps time per thread only, so a send traced on one thread "after" its receipt on
+ * another gives a negative queue wait. Until the core clamps globally, the non-negative check
+ * runs on such inputs only with LT_FUZZ_STRICT_TIME=1 (docs/reliability.md, "Findings").
+ */
+static int strict_time(void)
+{
+	static int v = -1;
+
+	if (v < 0) {
+		const char *e = getenv("LT_FUZZ_STRICT_TIME");
+
+		v = e && strcmp(e, "1") == 0;
+	}
+	return v;
 }
 
 static void check_report(const struct run *r)
@@ -158,7 +175,8 @@ static void check_report(const struct run *r)
 		die(r, buf, len, "trace.lost_events", jt_num(jt_get(trace, "lost_events"), -1),
 		    (double)r->lost_fed);
 	if (jt_get(trace, "duration_ns")) {
-		double b = jt_num(jt_get(trace, "begin_ns"), 0), e = jt_num(jt_get(trace, "end_ns"), 0);
+		double b = jt_num(jt_get(trace, "begin_ns"), 0),
+		       e = jt_num(jt_get(trace, "end_ns"), 0);
 		double d = jt_num(jt_get(trace, "duration_ns"), -1);
 
 		if (d < 0 || d != e - b)
@@ -185,7 +203,8 @@ static void check_report(const struct run *r)
 			sum += p->i;
 		}
 		if (sum != wall)
-			die(r, buf, len, "busy+idle+blocked_in_handler+blocked_outside+outside == wall",
+			die(r, buf, len,
+			    "busy+idle+blocked_in_handler+blocked_outside+outside == wall",
 			    (double)sum, (double)wall);
 		if (u && u->type != JT_NULL && (jt_num(u, -1) < 0 || jt_num(u, 2) > 1.0 + 1e-9))
 			die(r, buf, len, "utilization in [0, 1]", jt_num(u, -1), 1);
@@ -196,24 +215,6 @@ static void check_report(const struct run *r)
 	check_names(r, jt_get(root, "channels"), buf, len);
 	jt_free(root);
 	free(buf);
-}
-
-/*
- * Input out of global time order is outside lt_analysis_feed's contract (events come muxed);
- * the core clamps time per thread only, so a send traced on one thread "after" its receipt on
- * another gives a negative queue wait. Until the core clamps globally, the non-negative check
- * runs on such inputs only with LT_FUZZ_STRICT_TIME=1 (docs/reliability.md, "Findings").
- */
-static int strict_time(void)
-{
-	static int v = -1;
-
-	if (v < 0) {
-		const char *e = getenv("LT_FUZZ_STRICT_TIME");
-
-		v = e && strcmp(e, "1") == 0;
-	}
-	return v;
 }
 
 static uint8_t byte_at(const uint8_t *data, size_t size, size_t i)
@@ -227,8 +228,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const procnames[] = {NULL, "app", "\xff\x01proc", ""};
 	struct lt_analysis_config cfg;
 	struct run r = {.input = data, .input_size = size};
-	uint8_t flags = byte_at(data, size, 0), a = byte_at(data, size, 1), b = byte_at(data, size, 2),
-		c = byte_at(data, size, 3);
+	uint8_t flags = byte_at(data, size, 0), a = byte_at(data, size, 1),
+		b = byte_at(data, size, 2), c = byte_at(data, size, 3);
 	int64_t now = BASE;
 	int snapshots = 0;
 

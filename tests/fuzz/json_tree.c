@@ -172,7 +172,8 @@ static int parse_string(struct parser *ps, char **out, size_t *len)
 				if (cp >= 0xDC00 && cp <= 0xDFFF)
 					goto bad; /* lone low surrogate */
 				if (cp >= 0xD800 && cp <= 0xDBFF) {
-					if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u')
+					if (ps->end - ps->p < 6 || ps->p[0] != '\\' ||
+					    ps->p[1] != 'u')
 						goto bad;
 					ps->p += 2;
 					if (hex4(ps, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)

@@ -2,8 +2,8 @@
  * replay_main.c - runs a libFuzzer target without libFuzzer: every file given (or every file
  * in a folder given) is fed to LLVMFuzzerTestOneInput once, then `--random N` more inputs
  * made by a seeded generator (LT_SEED=<n> replays them; the seed is printed). An input that
- * breaks an invariant is saved as ./fuzz-failure.bin (replay it by giving its path). This is how the
- * fuzz invariants run in every build (gcc, asan, tsan) as an ordinary CTest unit test.
+ * breaks an invariant is saved as ./fuzz-failure.bin (replay it by giving its path). This is how
+ * the fuzz invariants run in every build (gcc, asan, tsan) as an ordinary CTest unit test.
  *
  *   fuzz_analysis_replay [--random N] PATH...
  */

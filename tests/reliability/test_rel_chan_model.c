@@ -68,9 +68,9 @@ struct producer {
 	struct round *r;
 	int index;
 	uint64_t rng;
-	uint32_t n;              /* sequence numbers 1..n */
+	uint32_t n;                  /* sequence numbers 1..n */
 	_Atomic unsigned char *fate; /* per seq: NOT_SENT / SENT (producer), DELIVERED (consumer) */
-	uint64_t *flow;          /* per seq: flow it was sent with */
+	uint64_t *flow;              /* per seq: flow it was sent with */
 	pthread_t thread;
 	long sent;
 };
@@ -79,10 +79,10 @@ struct round {
 	struct lt_chan *ch;
 	int nprod;
 	struct producer prod[MAX_PRODUCERS];
-	_Atomic int close_done;    /* lt_chan_close() has returned */
+	_Atomic int close_done; /* lt_chan_close() has returned */
 	_Atomic int producers_done;
-	int closer;                /* 0: consumer, 1: producer 0, 2: closer thread, 3: never */
-	long close_after;          /* messages received (or sent by producer 0) before closing */
+	int closer;       /* 0: consumer, 1: producer 0, 2: closer thread, 3: never */
+	long close_after; /* messages received (or sent by producer 0) before closing */
 	_Atomic long received;
 };
 
@@ -185,7 +185,8 @@ static void *produce(void *arg)
 					     p->index);
 			if (saw_closed)
 				lt_test_fail(__FILE__, __LINE__,
-					     "producer %d: send succeeded after LT_ECLOSED", p->index);
+					     "producer %d: send succeeded after LT_ECLOSED",
+					     p->index);
 			atomic_store(&p->fate[seq], SENT);
 			p->sent++;
 		} else {
@@ -254,8 +255,8 @@ static void run_round(uint64_t seed, int round_no)
 		total += p->n;
 	}
 	r->close_after = (long)(rnd(&rng) % (uint64_t)(total + total / 4 + 1));
-	if (r->closer == 1 && r->close_after > (long)r->prod[0].n)
-		r->close_after = r->prod[0].n;
+	if (r->closer == 1) /* producer 0 closes after its send number close_after (1..n) */
+		r->close_after = 1 + r->close_after % (long)r->prod[0].n;
 	for (int i = 0; i < r->nprod; i++)
 		LT_ASSERT_EQ_I(pthread_create(&r->prod[i].thread, NULL, produce, &r->prod[i]), 0);
 	have_closer_thread = r->closer == 2;
@@ -309,7 +310,8 @@ static void run_round(uint64_t seed, int round_no)
 		}
 		if (err == LT_OK) {
 			if (saw_closed)
-				lt_test_fail(__FILE__, __LINE__, "receive succeeded after LT_ECLOSED");
+				lt_test_fail(__FILE__, __LINE__,
+					     "receive succeeded after LT_ECLOSED");
 			deliver(r, m, (op <= 1 || op >= 5) ? &info : NULL, last, "receive");
 			received++;
 			atomic_store(&r->received, received);

@@ -51,8 +51,10 @@ static int wait_child(pid_t pid, int limit_s)
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	lt_test_fail(__FILE__, __LINE__, "child %d still running after %d s: a handler fault hung "
-				     "the process", (int)pid, limit_s);
+	lt_test_fail(__FILE__, __LINE__,
+		     "child %d still running after %d s: a handler fault hung "
+		     "the process",
+		     (int)pid, limit_s);
 }
 
 /* ---- handler faults in a child process ----------------------------------------------------- */
@@ -77,8 +79,7 @@ static void faulty(struct lt_comp *comp, void *msg, const struct lt_msg_info *in
 	}
 }
 
-static void idle_handler(struct lt_comp *comp, void *msg, const struct lt_msg_info *info,
-			 void *arg)
+static void idle_handler(struct lt_comp *comp, void *msg, const struct lt_msg_info *info, void *arg)
 {
 	(void)comp;
 	(void)msg;

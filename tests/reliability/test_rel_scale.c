@@ -93,13 +93,14 @@ static void *many_send(void *arg)
 		for (long c = s->index; c < m->ncomp * CHANS_PER_COMP; c += SENDERS) {
 			struct node *n = &m->nodes[c / CHANS_PER_COMP];
 
-			LT_ASSERT_EQ_I(lt_chan_send(n->chans[c % CHANS_PER_COMP],
-						    (void *)(uintptr_t)(c + 1)),
-				       LT_OK);
+			LT_ASSERT_EQ_I(
+			    lt_chan_send(n->chans[c % CHANS_PER_COMP], (void *)(uintptr_t)(c + 1)),
+			    LT_OK);
 		}
 	for (long k = 0; k < m->per_chan; k++)
 		for (long r = s->index; r < ROUTES; r += SENDERS)
-			LT_ASSERT_EQ_I(lt_chan_send(m->routed[r], (void *)(uintptr_t)(r + 1)), LT_OK);
+			LT_ASSERT_EQ_I(lt_chan_send(m->routed[r], (void *)(uintptr_t)(r + 1)),
+				       LT_OK);
 	return NULL;
 }
 
@@ -247,7 +248,8 @@ static void test_volume(void)
 #endif
 	per = total / PRODUCERS;
 	total = per * PRODUCERS;
-	fprintf(stderr, "   %ld messages: %d producers -> %d components\n", total, PRODUCERS, COMPS);
+	fprintf(stderr, "   %ld messages: %d producers -> %d components\n", total, PRODUCERS,
+		COMPS);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int c = 0; c < COMPS; c++) {
 		char name[16];
@@ -257,7 +259,8 @@ static void test_volume(void)
 		atomic_init(&sinks[c].sum, 0);
 		LT_ASSERT_EQ_I(lt_chan_create(name, 4096, NULL, &ch[c]), LT_OK);
 		LT_ASSERT_EQ_I(lt_comp_create(name, &comp[c]), LT_OK);
-		LT_ASSERT_EQ_I(lt_comp_add_handler(comp[c], ch[c], NULL, on_item, &sinks[c]), LT_OK);
+		LT_ASSERT_EQ_I(lt_comp_add_handler(comp[c], ch[c], NULL, on_item, &sinks[c]),
+			       LT_OK);
 		LT_ASSERT_EQ_I(lt_comp_start(comp[c]), LT_OK);
 	}
 	for (int i = 0; i < PRODUCERS; i++) {
