@@ -12,6 +12,7 @@
  * ignored. So the output always nests properly, whatever the input.
  */
 #include "perfetto.h"
+#include <looptrace/analysis.h>
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -260,67 +261,11 @@ static void lt_pf_thread_free(void *p)
 /* ---------------------------------------------------------------------------------------- */
 /* JSON output                                                                              */
 
-/* lt_pf_json_string - writes `s` as a JSON string literal: quotes, backslashes and controls
- * escaped, invalid UTF-8 replaced by U+FFFD (the trace may hold any bytes). */
+/* lt_pf_json_string - writes `s` (NUL-terminated, any bytes) as a JSON string literal, with
+ * the analysis core's escaping: controls escaped, invalid UTF-8 replaced by U+FFFD. */
 static void lt_pf_json_string(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	putc('"', f);
-	while (*p) {
-		unsigned char c = *p;
-		if (c < 0x80) {
-			switch (c) {
-			case '"':
-				fputs("\\\"", f);
-				break;
-			case '\\':
-				fputs("\\\\", f);
-				break;
-			case '\n':
-				fputs("\\n", f);
-				break;
-			case '\r':
-				fputs("\\r", f);
-				break;
-			case '\t':
-				fputs("\\t", f);
-				break;
-			default:
-				if (c < 0x20 || c == 0x7f) {
-					fprintf(f, "\\u%04x", c);
-				} else {
-					putc(c, f);
-				}
-			}
-			p++;
-			continue;
-		}
-		size_t len = 0;
-		if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-		}
-		bool ok = len > 0;
-		for (size_t i = 1; ok && i < len; i++) {
-			ok = (p[i] & 0xC0) == 0x80;
-		}
-		if (ok && len == 3) {
-			ok = !(c == 0xE0 && p[1] < 0xA0) && !(c == 0xED && p[1] >= 0xA0);
-		} else if (ok && len == 4) {
-			ok = !(c == 0xF0 && p[1] < 0x90) && !(c == 0xF4 && p[1] >= 0x90);
-		}
-		if (ok) {
-			fwrite(p, 1, len, f);
-			p += len;
-		} else {
-			fputs("\\ufffd", f);
-			p++;
-		}
-	}
-	putc('"', f);
+	lt_json_write_string(f, s, s ? strlen(s) : 0);
 }
 
 /* lt_pf_begin_event - starts a trace event object: separator, phase, pid, tid and, when

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -72,6 +74,36 @@ void lt__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline_ns)
 void lt__futex_wake(_Atomic uint32_t *addr, int n)
 {
 	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+}
+
+int lt__asym_fence_fast;
+
+static pthread_once_t asym_once = PTHREAD_ONCE_INIT;
+
+static void asym_register(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+		return;
+	__atomic_store_n(&lt__asym_fence_fast, 1, __ATOMIC_RELEASE);
+}
+
+void lt__asym_fence_init(void)
+{
+	/*
+	 * pthread_once publishes lt__asym_fence_fast to every thread that later uses a channel
+	 * created after this call (the channel itself is handed over with synchronization).
+	 */
+	pthread_once(&asym_once, asym_register);
+}
+
+void lt__asym_fence_heavy(void)
+{
+	if (__atomic_load_n(&lt__asym_fence_fast, __ATOMIC_RELAXED))
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
 void lt__waiter_init(struct lt__waiter *w, int efd)

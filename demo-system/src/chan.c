@@ -1,13 +1,22 @@
 /*
  * chan.c - bounded and unbounded MPSC channels.
  *
- * Bounded: a ring of `cap` slots with per-slot stamps (the array queue of Vyukov, in the
- * form crossbeam's array channel uses it so that any capacity works without division).
- * `tail` and `head` are (lap | index) words; one lap is the next power of two above cap,
- * times two, and the bit just below the lap (`mark`) is the closed bit, set in `tail`. A
- * sender claims a slot with one CAS on tail, writes it and publishes it by storing the slot's
- * stamp; the single receiver reads the slot whose stamp says "written", then hands it back to
- * the senders by advancing the stamp one lap. No lock anywhere.
+ * Bounded: a ring of `cap` slots. `tail` and `head` are (lap | index) words as in crossbeam's
+ * array channel (any capacity works without division): one lap is the next power of two above
+ * cap, times two, and the bit just below the lap (`mark`) is the closed bit, set in `tail`. A
+ * sender claims a position with one CAS on tail -- only while tail - head < cap -- writes the
+ * slot and publishes it by storing the slot's stamp (tail + 1, which names the lap). The single
+ * receiver reads the slot at head once its stamp says "written in this lap", then stores the
+ * new head. Unlike Vyukov's queue, the receiver never writes into the slot: a slot is free
+ * for the next lap once head has passed it, which senders learn from `head` (through a cached
+ * copy, `head_cache`, that they refresh only when it makes the ring look full). So the
+ * receiver writes only its own cache line, and a message costs one slot line moving from the
+ * sender to the receiver: this is what keeps a round trip between two threads short and lets
+ * the receiver stream through the ring. No lock anywhere.
+ *
+ * The stamp also carries, in its top 16 bits, the CPU the sender ran on: a receiver about to
+ * spin for the next message yields at once instead when the last sender ran on its own CPU
+ * (that sender cannot run while the receiver spins).
  *
  * Unbounded: linked blocks of LT__BLK_CAP slots (crossbeam's list channel, single
  * receiver). `tail` counts slots << 1 with bit 0 the closed bit; the sender that claims a
@@ -32,8 +41,13 @@
 #define LT__LAP     64
 #define LT__BLK_CAP (LT__LAP - 1)
 
+/* Bounded slot stamp: low 48 bits (tail + 1) of the send that wrote it, top 16 bits its CPU. */
+#define LT__STAMP_BITS 48
+#define LT__STAMP_MASK ((UINT64_C(1) << LT__STAMP_BITS) - 1)
+#define LT__CPU_NONE   0xffffu
+
 struct lt__slot {
-	_Atomic uint64_t stamp; /* bounded: lap|index that may use the slot next */
+	_Atomic uint64_t stamp; /* bounded: see LT__STAMP_*; 0: never written */
 	void *msg;              /* owned while queued */
 	uint64_t id;            /* message id */
 	uint64_t flow;          /* flow id (0: own flow) */
@@ -67,10 +81,12 @@ struct lt_chan {
 	/* Senders' side. */
 	alignas(LT__CACHELINE) _Atomic uint64_t tail;
 	_Atomic(struct lt__block *) tail_block; /* unbounded */
+	_Atomic uint64_t head_cache;            /* bounded: a head the receiver stored (<= head) */
 
-	/* Receiver's side (written by the receiver only; read by senders for depth). */
+	/* Receiver's side (written by the receiver only; read by senders when full, for depth). */
 	alignas(LT__CACHELINE) _Atomic uint64_t head;
 	struct lt__block *head_block;  /* unbounded; owned */
+	_Atomic uint32_t recv_cpu;     /* bounded: CPU of the sender of the last message received */
 	_Atomic uint32_t send_waiters; /* bounded: senders parked or about to park */
 	_Atomic uint32_t send_woken;   /* bounded: a wake was sent since a sender last parked */
 
@@ -140,6 +156,8 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 	ch->free_fn = free_fn;
 	atomic_init(&ch->head, 0);
 	atomic_init(&ch->tail, 0);
+	atomic_init(&ch->head_cache, 0);
+	atomic_init(&ch->recv_cpu, LT__CPU_NONE);
 	atomic_init(&ch->waiter, NULL);
 	atomic_init(&ch->send_waiters, 0);
 	atomic_init(&ch->send_woken, 0);
@@ -158,7 +176,8 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 		if (!ch->buf)
 			goto nomem;
 		for (size_t i = 0; i < capacity; i++)
-			atomic_init(&ch->buf[i].stamp, i);
+			atomic_init(&ch->buf[i].stamp, 0);
+		lt__asym_fence_init();
 		atomic_init(&ch->tail_block, NULL);
 	} else {
 		struct lt__block *b = calloc(1, sizeof(*b));
@@ -224,10 +243,16 @@ static inline void notify_receiver(struct lt_chan *ch)
 	}
 }
 
-/* Called by the receiver after freeing a bounded slot (and by close): wakes parked senders. */
+/*
+ * Called by the receiver after storing a new head (freeing a bounded slot): wakes parked
+ * senders. The head store and the load of send_waiters form a Dekker pair with a parking
+ * sender's increment of send_waiters and its re-read of head: the receiver's side is the
+ * light half of an asymmetric fence (see lt__asym_fence_light), the parking sender pays for the
+ * heavy half, so the common path -- nobody parked -- costs no barrier instruction.
+ */
 static inline void notify_senders(struct lt_chan *ch)
 {
-	if (atomic_load(&ch->send_waiters) == 0)
+	if (lt__asym_fence_light(&ch->send_waiters) == 0)
 		return;
 	/*
 	 * One wake per parking: every sender that parks clears send_woken after reading
@@ -300,6 +325,14 @@ void lt_chan_close(struct lt_chan *ch)
 
 /* ---- push ------------------------------------------------------------------------------------ */
 
+/* this_cpu - the CPU the caller runs on, as stored in a stamp (LT__CPU_NONE: unknown). */
+static inline uint64_t this_cpu(void)
+{
+	int cpu = sched_getcpu(); /* glibc reads it from the rseq area: no system call */
+
+	return cpu >= 0 && cpu < (int)LT__CPU_NONE ? (uint64_t)cpu : LT__CPU_NONE;
+}
+
 /*
  * Bounded push: LT_OK, LT_EAGAIN (full) or LT_ECLOSED. Emits `send` between claiming and
  * publishing the slot, so the event precedes the receiver's `recv`.
@@ -307,55 +340,64 @@ void lt_chan_close(struct lt_chan *ch)
 static enum lt_err b_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
 {
 	uint64_t tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	unsigned spins = 0;
+	uint64_t head = atomic_load_explicit(&ch->head_cache, memory_order_acquire);
 
 	for (;;) {
-		uint64_t index, lap, stamp;
+		uint64_t index, lap, next, tc, hc;
 		struct lt__slot *slot;
+		uint32_t depth = 0;
 
 		if (tail & ch->mark)
 			return LT_ECLOSED;
+		tc = b_count(ch, tail);
+		hc = b_count(ch, head);
+		if (hc > tc || tc - hc >= ch->cap) {
+			/*
+			 * The cached head says full (or is newer than our tail): look at the
+			 * receiver's head. Acquire: its reads of the slot we may reuse are done.
+			 */
+			uint64_t h = atomic_load_explicit(&ch->head, memory_order_acquire);
+			uint64_t t = atomic_load(&ch->tail);
+
+			if (h != head) {
+				atomic_store_explicit(&ch->head_cache, h, memory_order_release);
+				head = h;
+			}
+			if (t != tail) {
+				tail = t;
+				continue;
+			}
+			if (tail & ch->mark)
+				return LT_ECLOSED;
+			if (b_count(ch, tail) - b_count(ch, head) >= ch->cap)
+				return LT_EAGAIN;
+			continue;
+		}
 		index = tail & (ch->mark - 1);
 		lap = tail & ~(ch->one_lap - 1);
-		slot = &ch->buf[index];
-		stamp = atomic_load(&slot->stamp);
-		if (tail == stamp) {
-			uint64_t next = index + 1 < ch->cap ? tail + 1 : lap + ch->one_lap;
-
-			if (atomic_compare_exchange_weak(&ch->tail, &tail, next)) {
-				uint32_t depth = 0;
-
-				slot->msg = msg;
-				slot->id = id;
-				slot->flow = flow;
-				if (ch->want_depth)
-					depth = b_depth(
-					    ch, b_count(ch, next),
-					    b_count(ch, atomic_load_explicit(
-							    &ch->head, memory_order_relaxed)));
-				lt_send(ch->id, id, flow, depth);
-				/*
-				 * Release is enough: the CAS on tail above is the sender's
-				 * half of the wakeup handshake (receivers re-check tail).
-				 */
-				atomic_store_explicit(&slot->stamp, tail + 1, memory_order_release);
-				return LT_OK;
-			}
-		} else if (stamp + ch->one_lap == tail + 1) {
-			uint64_t head = atomic_load(&ch->head);
-
-			if (head + ch->one_lap == tail)
-				return LT_EAGAIN;
-			lt__cpu_relax();
-			tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-		} else {
-			/* Another sender is between its CAS and its publication. */
-			if (++spins > 64)
-				sched_yield();
-			else
-				lt__cpu_relax();
-			tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+		next = index + 1 < ch->cap ? tail + 1 : lap + ch->one_lap;
+		if (!atomic_compare_exchange_weak(&ch->tail, &tail, next)) {
+			head = atomic_load_explicit(&ch->head_cache, memory_order_acquire);
+			continue;
 		}
+		/* The position is ours; its slot was freed when head passed it a lap ago. */
+		slot = &ch->buf[index];
+		slot->msg = msg;
+		slot->id = id;
+		slot->flow = flow;
+		if (ch->want_depth)
+			depth = b_depth(
+			    ch, b_count(ch, next),
+			    b_count(ch, atomic_load_explicit(&ch->head, memory_order_relaxed)));
+		lt_send(ch->id, id, flow, depth);
+		/*
+		 * Release is enough: the CAS on tail above is the sender's half of the wakeup
+		 * handshake (receivers re-check tail).
+		 */
+		atomic_store_explicit(&slot->stamp,
+				      ((tail + 1) & LT__STAMP_MASK) | (this_cpu() << LT__STAMP_BITS),
+				      memory_order_release);
+		return LT_OK;
 	}
 }
 
@@ -423,25 +465,39 @@ static inline enum lt_err push(struct lt_chan *ch, void *msg, uint64_t id, uint6
 
 /* ---- pop --------------------------------------------------------------------------------- */
 
+/* b_ready - non-zero if the slot at the receiver's head is written (a pop succeeds at once). */
+static inline int b_ready(struct lt_chan *ch)
+{
+	uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	uint64_t stamp = atomic_load_explicit(&ch->buf[head & (ch->mark - 1)].stamp,
+					      memory_order_relaxed);
+
+	return (stamp & LT__STAMP_MASK) == ((head + 1) & LT__STAMP_MASK);
+}
+
 static enum lt_err b_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *info, uint32_t *depth)
 {
 	uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	uint64_t index = head & (ch->mark - 1);
+	struct lt__slot *slot = &ch->buf[index];
 	unsigned spins = 0;
 
 	for (;;) {
-		uint64_t index = head & (ch->mark - 1);
-		uint64_t lap = head & ~(ch->one_lap - 1);
-		struct lt__slot *slot = &ch->buf[index];
-		uint64_t stamp = atomic_load(&slot->stamp);
+		uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
 
-		if (head + 1 == stamp) {
+		if ((stamp & LT__STAMP_MASK) == ((head + 1) & LT__STAMP_MASK)) {
+			uint64_t lap = head & ~(ch->one_lap - 1);
 			uint64_t next = index + 1 < ch->cap ? head + 1 : lap + ch->one_lap;
+			uint32_t cpu = (uint32_t)(stamp >> LT__STAMP_BITS);
+
 			*msg = slot->msg;
 			info->id = slot->id;
 			info->flow = slot->flow;
 			info->chan = ch->id;
-			atomic_store(&slot->stamp, head + ch->one_lap);
-			atomic_store_explicit(&ch->head, next, memory_order_relaxed);
+			/* Release: senders that see this head may overwrite the slot. */
+			atomic_store_explicit(&ch->head, next, memory_order_release);
+			if (atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) != cpu)
+				atomic_store_explicit(&ch->recv_cpu, cpu, memory_order_relaxed);
 			*depth = 0;
 			if (ch->want_depth) {
 				uint64_t tail =
@@ -453,7 +509,7 @@ static enum lt_err b_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *inf
 			notify_senders(ch);
 			return LT_OK;
 		}
-		if (stamp == head) {
+		{
 			uint64_t tail = atomic_load(&ch->tail);
 
 			if ((tail & ~ch->mark) == head)
@@ -554,6 +610,8 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 			atomic_fetch_add(&ch->send_waiters, 1);
 			seq = atomic_load(&ch->send_seq);
 			atomic_store(&ch->send_woken, 0);
+			/* The heavy half of the Dekker pair with notify_senders. */
+			lt__asym_fence_heavy();
 			err = push(ch, msg, id, flow);
 			if (err != LT_EAGAIN) {
 				atomic_fetch_sub(&ch->send_waiters, 1);
@@ -615,13 +673,44 @@ enum lt_err lt_chan_send_timed(struct lt_chan *ch, void *msg, uint64_t deadline_
 /* ---- public receive ----------------------------------------------------------------------------
  */
 
+/*
+ * recv_spin - the receiver's spin phase (LT_EAGAIN: nothing came, park). Up to LT__RECV_SPIN
+ * rounds of four pause instructions, looking at the head slot after each pause (a bounded
+ * channel: one load of a line that stays in this core's cache until a sender writes it), so a
+ * message is seen within one pause of its arrival. Every LT__SPIN_YIELD_EVERY rounds it yields,
+ * so that a sender sharing this CPU runs; and when the sender of the last message ran on this
+ * very CPU it yields every round instead: that sender cannot run while we spin.
+ */
+static enum lt_err recv_spin(struct lt_chan *ch, void **m, struct lt_msg_info *info,
+			     uint32_t *depth)
+{
+	enum lt_err err = LT_EAGAIN;
+
+	for (unsigned round = 0; round < LT__RECV_SPIN; round++) {
+		if (round % LT__SPIN_YIELD_EVERY == LT__SPIN_YIELD_EVERY - 1 ||
+		    (ch->bounded && atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) ==
+					(uint32_t)sched_getcpu())) {
+			sched_yield();
+			err = lt__chan_pop(ch, m, info, depth);
+			if (err != LT_EAGAIN)
+				return err;
+			continue;
+		}
+		for (int i = 0; i < 4; i++) {
+			lt__cpu_relax();
+			if (ch->bounded ? b_ready(ch) : lt__chan_poll(ch))
+				return lt__chan_pop(ch, m, info, depth);
+		}
+	}
+	return err;
+}
+
 static enum lt_err chan_recv_at(struct lt_chan *ch, void **msg, struct lt_msg_info *info,
 				uint64_t deadline_ns, const void *where)
 {
 	struct lt_msg_info local;
 	struct lt__waiter w;
 	uint32_t depth = 0;
-	unsigned step = 0;
 	int blocked = 0;
 	enum lt_err err;
 	void *m = NULL;
@@ -630,10 +719,18 @@ static enum lt_err chan_recv_at(struct lt_chan *ch, void **msg, struct lt_msg_in
 		return LT_EINVAL;
 	if (!info)
 		info = &local;
-	err = lt__chan_pop(ch, &m, info, &depth);
+	/*
+	 * A bounded channel whose head slot is not written yet and that is open: go straight to
+	 * the spin phase, without the pop's look at tail (that would pull the senders' cache
+	 * line here on every receive of a ping-pong). The spin phase looks at tail periodically.
+	 */
+	if (deadline_ns != 0 && ch->bounded && !b_ready(ch) &&
+	    !atomic_load_explicit(&ch->closed, memory_order_relaxed))
+		err = LT_EAGAIN;
+	else
+		err = lt__chan_pop(ch, &m, info, &depth);
 	if (err == LT_EAGAIN && deadline_ns != 0) {
-		while (err == LT_EAGAIN && lt__spin_step(&step, LT__RECV_SPIN, LT__RECV_YIELDS))
-			err = lt__chan_pop(ch, &m, info, &depth);
+		err = recv_spin(ch, &m, info, &depth);
 		lt__waiter_init(&w, -1);
 		while (err == LT_EAGAIN) {
 			atomic_store(&w.word, LT__W_ARMED);

@@ -45,8 +45,8 @@ struct lt_comp {
 	int started; /* under start_mu */
 };
 
-static _Thread_local struct lt_comp *current_comp;
-static _Thread_local const struct lt_msg_info *current_msg;
+static LT__TLS struct lt_comp *current_comp;
+static LT__TLS const struct lt_msg_info *current_msg;
 
 enum lt_err lt_comp_create(const char *name, struct lt_comp **out)
 {

@@ -65,7 +65,7 @@ struct lt_router {
 	int waiting;         /* router thread only: wait_begin emitted, wait_end not yet */
 };
 
-static _Thread_local struct lt_router *current_router;
+static LT__TLS struct lt_router *current_router;
 
 static uint64_t key_of(const struct lt_route *rt)
 {

@@ -27,6 +27,12 @@
 
 #define LT__CACHELINE 64
 
+/*
+ * Thread-locals of the runtime: initial-exec TLS (the library is linked at startup, never
+ * dlopen'ed), one %fs-relative access instead of a __tls_get_addr call.
+ */
+#define LT__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 /* Waiter word states. */
 #define LT__W_ARMED    0u /* about to park; a wake turns it NOTIFIED */
 #define LT__W_NOTIFIED 1u /* woken (or never armed) */
@@ -50,6 +56,34 @@ void lt__waiter_wake(struct lt__waiter *w);
  * the word NOTIFIED or ARMED.
  */
 void lt__waiter_park(struct lt__waiter *w, uint64_t deadline_ns);
+
+/*
+ * Asymmetric fence: a Dekker pair "A: store x; load y" against "B: store y; load x" where A
+ * runs all the time (the receiver freeing slots) and B rarely (a sender about to park). A puts
+ * lt__asym_fence_light between its store and its load -- a compiler barrier only -- and B calls
+ * lt__asym_fence_heavy, which makes every running thread of the process execute a full memory
+ * barrier (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) before it returns: either A's store is
+ * visible to B's load, or A's load comes after that barrier and sees B's store. Where the
+ * kernel lacks membarrier, the light half falls back to a sequentially consistent
+ * read-modify-write and the heavy half does nothing.
+ *
+ * lt__asym_fence_init - registers the process for expedited membarrier (once; called before
+ * the first channel that needs it is used).
+ * lt__asym_fence_light - the light half, reading `y`: returns its value.
+ * lt__asym_fence_heavy - the heavy half (after B's store, before B's load).
+ */
+void lt__asym_fence_init(void);
+void lt__asym_fence_heavy(void);
+extern int lt__asym_fence_fast __attribute__((visibility("hidden"))); /* 1: membarrier is registered (set once by init) */
+
+static inline uint32_t lt__asym_fence_light(_Atomic uint32_t *y)
+{
+	if (__builtin_expect(lt__asym_fence_fast, 1)) {
+		atomic_signal_fence(memory_order_seq_cst);
+		return atomic_load_explicit(y, memory_order_relaxed);
+	}
+	return atomic_fetch_add(y, 0);
+}
 
 /* lt__futex_wait - futex wait while *addr == val, until deadline_ns (absolute, monotonic). */
 void lt__futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t deadline_ns);

@@ -43,8 +43,15 @@ static _Atomic uint32_t next_channel = 1;
 static _Atomic uint32_t next_route = 1;
 static _Atomic uint64_t next_message = 1;
 
+/*
+ * Thread-locals use the initial-exec TLS model: liblooptrace is linked at startup (never
+ * dlopen'ed), so each access is one %fs-relative load instead of a __tls_get_addr call (the
+ * default model of a shared library), which matters on the send path (lt_message_new).
+ */
+#define LT_TLS __thread __attribute__((tls_model("initial-exec")))
+
 /* The component the calling thread runs (0: none), for component_end. */
-static __thread uint32_t current_component;
+static LT_TLS uint32_t current_component;
 
 static const char *const reason_names[LT_BLOCK_REASON_COUNT] = {
     "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
@@ -96,7 +103,7 @@ LT_API uint32_t lt_channel_declare(const char *name, uint32_t capacity)
  * reused; within a thread they increase.
  */
 #define LT_MSG_ID_BLOCK 256
-static __thread uint64_t msg_id_next, msg_id_end;
+static LT_TLS uint64_t msg_id_next, msg_id_end;
 
 LT_API uint64_t lt_message_new(void)
 {

@@ -501,6 +501,51 @@ static void test_warnings(void)
 	lt_analysis_destroy(a);
 }
 
+/* cut-short: a component still bound when the trace ends (its thread never ended it) */
+static void test_cut_short(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "done");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "killed");
+	FEED(a, 10, 3, LT_EV_HANDLE_BEGIN, .msg = 8); /* an implicit component: no end expected */
+	FEED(a, 50, 2, LT_EV_HANDLE_BEGIN, .msg = 7);
+	FEED(a, 100, 1, LT_EV_COMPONENT_END, .comp = 1);
+	FEED(a, 150, 4, LT_EV_COMPONENT_BEGIN, .comp = 3, .name = "worker", .preload = 1);
+	FEED(a, 200, 1, LT_EV_SEND, .chan = 1, .msg = 9, .depth = 1);
+	char *j = report(a);
+	expect_in(j,
+		  "{\"kind\": \"cut-short\", \"component\": 2, \"pid\": 100, \"name\": "
+		  "\"killed\", \"message\": \"still running when the trace ends: the program was "
+		  "probably killed; figures cover the recorded part only\", \"value\": 50}");
+	LT_ASSERT(!strstr(j, "\"cut-short\", \"component\": 1,"));
+	LT_ASSERT(!strstr(j, "\"cut-short\", \"component\": 0,")); /* implicit */
+	LT_ASSERT(!strstr(j, "\"cut-short\", \"component\": 3,")); /* the interposer's thread */
+	free(j);
+	/* once it ends, no warning */
+	FEED(a, 300, 2, LT_EV_HANDLE_END, .msg = 7);
+	FEED(a, 300, 2, LT_EV_COMPONENT_END, .comp = 2);
+	j = report(a);
+	LT_ASSERT(!strstr(j, "cut-short"));
+	free(j);
+	lt_analysis_destroy(a);
+
+	/* an --end bound that the trace passes cuts the window, not the run: no warning */
+	struct lt_analysis_config cfg = {0};
+	cfg.has_end_offset_ns = 1;
+	cfg.end_offset_ns = 100;
+	a = lt_analysis_create(&cfg);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "long");
+	FEED(a, 50, 1, LT_EV_HANDLE_BEGIN, .msg = 1);
+	j = report(a);
+	expect_in(j, "\"kind\": \"cut-short\", \"component\": 1"); /* the bound not reached */
+	free(j);
+	FEED(a, 500, 1, LT_EV_HANDLE_END, .msg = 1);
+	j = report(a);
+	LT_ASSERT(!strstr(j, "cut-short"));
+	free(j);
+	lt_analysis_destroy(a);
+}
+
 static void test_lost_windows(void)
 {
 	struct lt_analysis *a = lt_analysis_create(NULL);
@@ -547,6 +592,27 @@ static void test_backwards_and_window(void)
 	char *j = report(a);
 	expect_in(j, "\"time_backwards\": 1");
 	expect_in(j, "\"name\": \"comp-1\"");
+	free(j);
+	lt_analysis_destroy(a);
+
+	/* across threads: thread 1 handles at 100 the message thread 2 sent at 200 (out of the
+	 * muxed order): clamped to the latest time, never a negative queue wait */
+	a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "rx");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "tx");
+	FEED(a, 200, 2, LT_EV_SEND, .chan = 1, .msg = 4, .depth = 1);
+	FEED(a, 100, 1, LT_EV_HANDLE_BEGIN, .msg = 4);
+	FEED(a, 150, 1, LT_EV_HANDLE_END, .msg = 4);
+	FEED(a, 300, 1, LT_EV_COMPONENT_END, .comp = 1);
+	FEED(a, 300, 2, LT_EV_COMPONENT_END, .comp = 2);
+	check_identity(a);
+	expect_times(a, 0, 0, 0, 0, 0, 300, 300);
+	LT_ASSERT_EQ_U(a->comps.v[0].qwait.count, 1);
+	LT_ASSERT_EQ_U(a->comps.v[0].qwait.max, 0);
+	LT_ASSERT_EQ_U(a->comps.v[0].handle.max, 0);
+	j = report(a);
+	expect_in(j, "\"time_backwards\": 2");
+	expect_in(j, "\"queue_ns\": 0,");
 	free(j);
 	lt_analysis_destroy(a);
 
@@ -691,14 +757,16 @@ static void test_preload_yields(void)
 	expect_times(a, ci, 200, 500, 200, 0, 100, 1000);
 	LT_ASSERT_STREQ(a->comps.v[ci].name, "api");
 	LT_ASSERT_EQ_U(a->an.preload_yielded, 2);
-	/* thread 2: only the interposer speaks; its rename keeps the binding and the block. */
-	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 0x80000002u, .name = "w", .preload = 1);
-	FEED(a, 100, 2, LT_EV_BLOCK_BEGIN, .reason = 3, .preload = 1);
-	FEED(a, 400, 2, LT_EV_BLOCK_END, .preload = 1);
-	FEED(a, 500, 2, LT_EV_COMPONENT_BEGIN, .comp = 0x80000002u, .name = "worker", .preload = 1);
-	FEED(a, 600, 2, LT_EV_BLOCK_BEGIN, .reason = 3, .preload = 1);
-	FEED(a, 800, 2, LT_EV_BLOCK_END, .preload = 1);
-	FEED(a, 1000, 2, LT_EV_COMPONENT_END, .comp = 0x80000002u, .preload = 1);
+	/* thread 2 (later: events come in time order): only the interposer speaks; its rename
+	 * keeps the binding and the block. */
+	FEED(a, 2000, 2, LT_EV_COMPONENT_BEGIN, .comp = 0x80000002u, .name = "w", .preload = 1);
+	FEED(a, 2100, 2, LT_EV_BLOCK_BEGIN, .reason = 3, .preload = 1);
+	FEED(a, 2400, 2, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 2500, 2, LT_EV_COMPONENT_BEGIN, .comp = 0x80000002u, .name = "worker",
+	     .preload = 1);
+	FEED(a, 2600, 2, LT_EV_BLOCK_BEGIN, .reason = 3, .preload = 1);
+	FEED(a, 2800, 2, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 3000, 2, LT_EV_COMPONENT_END, .comp = 0x80000002u, .preload = 1);
 	int32_t cw = comp_index(a, 0x80000002u, 0, 0);
 	expect_times(a, cw, 0, 0, 0, 500, 500, 1000);
 	LT_ASSERT_STREQ(a->comps.v[cw].name, "worker");
@@ -745,6 +813,7 @@ int main(void)
 	LT_RUN(test_routes);
 	LT_RUN(test_send_blocked_and_parallelism);
 	LT_RUN(test_warnings);
+	LT_RUN(test_cut_short);
 	LT_RUN(test_lost_windows);
 	LT_RUN(test_backwards_and_window);
 	LT_RUN(test_series);

@@ -70,7 +70,6 @@ static const char *const names[] = {
 struct run {
 	struct lt_analysis *a;
 	uint64_t lost_fed;
-	int went_back; /* the input's time went backwards across threads at least once */
 	const uint8_t *input;
 	size_t input_size;
 };
@@ -126,24 +125,6 @@ static void check_names(const struct run *r, const struct jt_node *arr, const ch
 		    memcmp(name->str, long_name, 10) == 0 && name->len != LONG_NAME_LEN)
 			die(r, buf, len, "long name cut", (double)name->len, LONG_NAME_LEN);
 	}
-}
-
-/*
- * Input out of global time order is outside lt_analysis_feed's contract (events come muxed);
- * the core clamps time per thread only, so a send traced on one thread "after" its receipt on
- * another gives a negative queue wait. Until the core clamps globally, the non-negative check
- * runs on such inputs only with LT_FUZZ_STRICT_TIME=1 (docs/reliability.md, "Findings").
- */
-static int strict_time(void)
-{
-	static int v = -1;
-
-	if (v < 0) {
-		const char *e = getenv("LT_FUZZ_STRICT_TIME");
-
-		v = e && strcmp(e, "1") == 0;
-	}
-	return v;
 }
 
 static void check_report(const struct run *r)
@@ -209,8 +190,7 @@ static void check_report(const struct run *r)
 		if (u && u->type != JT_NULL && (jt_num(u, -1) < 0 || jt_num(u, 2) > 1.0 + 1e-9))
 			die(r, buf, len, "utilization in [0, 1]", jt_num(u, -1), 1);
 	}
-	if (!r->went_back || strict_time())
-		check_non_negative(r, root->child, NULL, buf, len);
+	check_non_negative(r, root->child, NULL, buf, len);
 	check_names(r, comps, buf, len);
 	check_names(r, jt_get(root, "channels"), buf, len);
 	jt_free(root);
@@ -279,7 +259,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:
 			now -= dt;
-			r.went_back |= dt != 0;
 			break;
 		default:
 			now += dt;

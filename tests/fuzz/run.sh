@@ -6,9 +6,7 @@
 # build/tests/fuzz_analysis_replay FILE). New inputs found go to a temporary folder; the
 # committed corpus is never modified.
 #
-# Environment: LT_FUZZ_BUILD (build folder, default build-fuzz), LT_FUZZ_STRICT_TIME=1 (also
-# check non-negative durations on inputs whose time goes backwards across threads; see
-# docs/reliability.md).
+# Environment: LT_FUZZ_BUILD (build folder, default build-fuzz).
 set -euo pipefail
 secs=${1:-${LT_FUZZ_SECONDS:-60}}
 root=$(cd "$(dirname "$0")/../.." && pwd)

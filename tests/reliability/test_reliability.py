@@ -7,13 +7,18 @@ traced program is never harmed and that the report never gives a wrong number si
             `record` returns 128+signal, the trace stays readable, `report` analyses what was
             recorded (messages == what the program handled) and shows the component as not
             ended, its open handler counted
+  CutShortNotice  ... and the report says the run was cut short (a `cut-short` warning, the
+            signal from looptrace-record.json); a clean run gets neither
   Sessiond  the session daemon is killed (SIGKILL) during a recording: the program finishes
-            unharmed (exit 0, normal output), `record` fails with one line. The test starts
+            unharmed (exit 0, normal output), `record` fails with one line giving the
+            program's exit status and saying the trace may be incomplete, and still writes
+            looptrace-record.json (`incomplete`: true). The test starts
             its own private daemon (as the unprivileged user `nobody` when run as root, since
             a root daemon always uses /var/run/lttng) and kills only that one.
   Damaged   bad input not covered by tests/analysis-gt and tests/report: a folder of unrelated
             files, a trace without its metadata, random bytes inside a stream file, garbage
             index files (which must not matter)
+  DamagedPending  two traces in one folder, one without its metadata: refused, one line
   Names     components and channels named with any bytes (UTF-8, controls, quotes, HTML,
             invalid UTF-8, 10,000 characters): stored, escaped in the terminal table, CSV,
             HTML and JSON, never cut
@@ -77,6 +82,14 @@ def report_json(trace, *extra):
 def record_info(trace):
     with open(os.path.join(trace, "looptrace-record.json"), encoding="utf-8") as f:
         return json.load(f)
+
+
+def first_metadata(trace):
+    """The first `metadata` file under `trace`."""
+    for d, _, fs in sorted(os.walk(trace)):
+        if "metadata" in fs:
+            return os.path.join(d, "metadata")
+    raise AssertionError("no metadata under %s" % trace)
 
 
 def components_of(rep, pid, name=None):
@@ -159,8 +172,9 @@ class Crash(_TmpCase):
 
 
 class CutShortNotice(Crash):
-    """PENDING (not registered in CTest until the report says so): after a crash the report
-    must say that the run was cut short. See docs/reliability.md, finding F2."""
+    """After a crash the report says that the run was cut short (a `cut-short` warning per
+    component still running, and the program's fate from looptrace-record.json); after a
+    clean run it does not. See docs/reliability.md, finding F2."""
 
     def test_report_says_cut_short(self):
         trace, rep, c = self.crash("segv", signal.SIGSEGV)
@@ -168,6 +182,36 @@ class CutShortNotice(Crash):
         self.assertIn("cut-short", kinds, rep["warnings"])
         t = run_looptrace(["report", trace])
         self.assertIn("cut short", t.stdout + t.stderr)
+        # The analysis' warning names the component that never ended ...
+        w = [w for w in rep["warnings"] if w["kind"] == "cut-short"]
+        self.assertIn((c["id"], c["pid"]), [(x.get("component"), x.get("pid")) for x in w])
+        self.assertIn("warning: [cut-short] component rel.worker: still running when the "
+                      "trace ends", t.stdout)
+        # ... and `report` says how the program ended, from looptrace-record.json.
+        self.assertIn("looptrace: the recorded program was killed by SIGSEGV (exit status "
+                      "139): the run was cut short; figures cover the recorded part only",
+                      t.stderr.splitlines())
+        self.assertIs(rep["trace"]["cut_short"], True)
+        self.assertEqual((rep["trace"]["exit_status"], rep["trace"]["signal"]),
+                         (139, "SIGSEGV"))
+        # Given the stream folder inside the recording, it finds the recording's file too.
+        inner = os.path.dirname(first_metadata(trace))
+        self.assertIs(report_json(inner)["trace"]["cut_short"], True)
+
+    def test_clean_run_not_cut_short(self):
+        # A program that ends its components and exits: no notice, no warning.
+        prerequisites(self)
+        trace = os.path.join(self.tmp, "clean")
+        p = record(trace, ["steady", "300"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rep = report_json(trace)
+        self.assertNotIn("cut-short", [w["kind"] for w in rep["warnings"]], rep["warnings"])
+        self.assertIs(rep["trace"]["cut_short"], False)
+        self.assertEqual(rep["trace"]["exit_status"], 0)
+        t = run_looptrace(["report", trace])
+        self.assertEqual(t.returncode, 0, t.stderr)
+        self.assertNotIn("cut short", t.stdout + t.stderr)
+        self.assertNotIn("cut-short", t.stdout)
 
     test_segv = test_abort = test_sigkill = None
 
@@ -265,6 +309,15 @@ class Sessiond(_TmpCase):
             self.assertEqual(len(lines), 1, err)
             self.assertTrue(lines[0].startswith("looptrace: "), lines[0])
             print("record said: %s" % lines[0], file=sys.stderr)
+            # ... saying what happened, the program's own exit status and where the trace is
+            self.assertEqual(
+                lines[0], "looptrace: the session daemon stopped during the recording (program "
+                "exited with status 0); the trace in %s may be incomplete" % trace)
+            info = record_info(trace)
+            self.assertEqual(info["exit_status"], 0)
+            self.assertIsNone(info["signal"])
+            self.assertIs(info["incomplete"], True)
+            self.assertEqual(info["command"][0], rel_app())
             # Whatever reached the disk: report either analyses it or fails with one line.
             if os.path.isdir(trace):
                 p = run_looptrace(["report", trace], timeout=300)
@@ -364,8 +417,8 @@ class Damaged(_TmpCase):
 
 
 class DamagedPending(Damaged):
-    """PENDING (not registered in CTest): a trace folder holding two traces, one of which
-    lost its metadata, is analysed as if the other were all (finding F3)."""
+    """A trace folder holding two traces, one of which lost its metadata, is refused with one
+    line instead of being analysed as if the other were all (finding F3)."""
 
     def test_one_of_two_traces_without_metadata(self):
         prerequisites(self)
@@ -457,7 +510,12 @@ class Names(_TmpCase):
             # channels.csv has no pid column: other programs' channels may show up too.
             names = {r["name"] for r in rows if r.get("pid", str(self.pid)) == str(self.pid)}
             for name in self.expected():
+                # A name starting like a formula gets a leading ' (never run by a
+                # spreadsheet); every other name is exact.
+                if name.startswith(("=", "+", "-", "@", "\t", "\r")):
+                    name = "'" + name
                 self.assertIn(name, names, "%s: %r lost or altered" % (fname, name[:80]))
+            self.assertIn("'=HYPERLINK(", "".join(names))
 
     def test_perfetto_export(self):
         trace = self.recorded()

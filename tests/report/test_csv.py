@@ -78,6 +78,43 @@ class CsvTest(unittest.TestCase):
         self.assertEqual(w[3]["subject_type"], "channel")
         self.assertEqual(w[4]["subject_type"], "")
 
+    def test_formula_names_defused(self):
+        # A name starting like a spreadsheet formula must reach the CSV as text: a leading
+        # quote (OWASP's advice for CSV injection); other names and every number unchanged.
+        evil = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-3", "@SUM(A1)", "\tx", "\rx"]
+        rep = self.report
+        for c, name in zip(rep["components"], evil):
+            c["name"] = name
+        rep["channels"][0]["name"] = "=cmd|' /C calc'!A0"
+        rep["warnings"][-1]["message"] = "-1 events: =x"
+        rep["warnings"][-1]["value"] = -1.5
+        rep["warnings"][1]["name"] = "=evil()"
+        rep["flows"]["hops"][0]["to"] = "-x"
+        rep["components"][0]["blocked_by"][0]["site"] = "@f (a.c:1)"
+        render_csv.write_csv(rep, self.out)
+        rows = read(os.path.join(self.out, "components.csv"))
+        got = [r["name"] for r in rows]
+        self.assertEqual(got[:4], ["'" + n for n in evil[:4]])
+        self.assertEqual(rows[0]["busy_ns"], "400000000")  # numbers as they were
+        ch = read(os.path.join(self.out, "channels.csv"))
+        self.assertEqual(ch[0]["name"], "'=cmd|' /C calc'!A0")
+        self.assertEqual(ch[1]["name"], "net\tunbounded \u202eevil")  # a tab inside: kept
+        w = read(os.path.join(self.out, "warnings.csv"))
+        self.assertEqual((w[-1]["message"], w[-1]["value"]), ("'-1 events: =x", "-1.5"))
+        self.assertEqual(w[1]["subject_name"], "'=evil()")
+        b = read(os.path.join(self.out, "blocked.csv"))
+        self.assertEqual(b[0]["site"], "'@f (a.c:1)")
+        self.assertEqual(b[0]["component"], "'" + evil[0])
+        hops = read(os.path.join(self.out, "flows.csv"))
+        self.assertEqual((hops[0]["to"], hops[0]["to_id"]), ("'-x", "1"))
+        for cell in [r[k] for r in rows for k in render_csv.COMPONENT_COLS if k != "name"]:
+            self.assertFalse(cell.startswith("'"), cell)
+        # Tab- and CR-led names too (more components than the fixture has: write them here).
+        rep["components"] = [dict(rep["components"][0], name=n) for n in evil[4:]]
+        render_csv.write_csv(rep, self.out)
+        got = [r["name"] for r in read(os.path.join(self.out, "components.csv"))]
+        self.assertEqual(got, ["'\tx", "'\rx"])
+
     def test_empty(self):
         with open(os.path.join(ltutil.DATA, "report-empty.json")) as f:
             render_csv.write_csv(json.load(f), self.out)

@@ -82,7 +82,9 @@ class Rows(unittest.TestCase):
         inboxes = [{"pid": 7, "chan": 1, "tid": 101}, {"pid": 7, "chan": 2, "tid": 101},
                    {"pid": 7, "chan": 3, "tid": 102}]
         warnings = [{"kind": "blocks-in-handler", "component": 1, "pid": 7},
-                    {"kind": "queue-growth", "channel": 3, "pid": 7}]
+                    {"kind": "queue-growth", "channel": 3, "pid": 7},
+                    {"kind": "cut-short", "component": 1, "pid": 7},  # live: meaningless
+                    {"kind": "cut-short", "component": 3, "pid": 7}]
         b = snap(1, S, [comp(1, "script", S, 0, S, 0, 0), comp(2, "net", S, 0, S, 0, 0),
                         comp(3, "router", S, 0, S, 0, 0)], chans, inboxes, warnings)
         rs = {r["name"]: r for r in top_view.rows(None, b)}
@@ -93,6 +95,7 @@ class Rows(unittest.TestCase):
         self.assertIsNone(rs["router"]["inbox"])
         self.assertEqual(rs["script"]["warnings"], ["blocks-in-handler"])
         self.assertEqual(rs["net"]["warnings"], ["queue-growth"])
+        self.assertEqual(rs["router"]["warnings"], [])
 
     def test_sort(self):
         b = snap(1, S, [comp(1, "b", S, S // 2, S // 2, 0, 5), comp(2, "a", S, S, 0, 0, 9),

@@ -1095,9 +1095,14 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		a->now = a->begin_ns;
 	}
 	a->events++;
-	if (ts < a->begin_ns) {
+	/*
+	 * Time never goes backwards, across threads too (a->now >= a->begin_ns): an event older
+	 * than the latest one (outside the muxed order the feed contract promises) is clamped,
+	 * so no interval -- a queue wait from another thread's send -- can be negative.
+	 */
+	if (ts < a->now) {
 		a->an.time_backwards++;
-		ts = a->begin_ns;
+		ts = a->now;
 	}
 	if (ev->vtid < 0)
 		a->an.events_without_vtid++; /* recorded without the vtid context */
@@ -1107,11 +1112,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		return -1;
 	}
 	struct lt_thread *t = &a->threads.v[ti];
-	if (ts < t->last_ts) {
-		a->an.time_backwards++;
-		ts = t->last_ts;
-	}
-	t->last_ts = ts;
+	t->last_ts = ts; /* >= its previous events: ts >= a->now */
 	t->nevents++;
 	if (ts > a->now) {
 		a->now = ts;

@@ -533,6 +533,23 @@ static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 			jdbl(f, util);
 			fputs("}", f);
 		}
+		/*
+		 * Still bound when the trace ends (not because an --end bound cut the window): its
+		 * thread never reached component_end, so the program was probably killed. Implicit
+		 * components never announce an end; the interposer's threads alive at exit() do
+		 * not either.
+		 */
+		if (v.t && !c->ended && !c->implicit && !c->preload && !a->end_hit) {
+			warn_head(f, &nw, "cut-short");
+			fprintf(f, ", \"component\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
+				c->id, c->vpid);
+			jstr(f, c->name);
+			fputs(", \"message\": ", f);
+			jstr(f,
+			     "still running when the trace ends: the program was probably killed; "
+			     "figures cover the recorded part only");
+			fprintf(f, ", \"value\": %" PRId64 "}", v.t->last_ts); /* its last event */
+		}
 	}
 	for (uint32_t i = 0; i < a->chans.n; i++) {
 		const struct lt_chan *ch = &a->chans.v[i];

@@ -89,6 +89,23 @@ def find_metadata(root):
     return found
 
 
+def find_orphan_streams(root):
+    """Folders under `root` that look like one trace's stream folder (a stream file with its
+    `index/<name>.idx`, as LTTng writes them) but hold no `metadata` file: a trace that lost
+    its metadata, which babeltrace2 would skip silently when another trace sits beside it."""
+    found = []
+    base = root.rstrip(os.sep).count(os.sep)
+    for dirpath, dirs, files in os.walk(root):
+        if "metadata" not in files and "index" in dirs and any(
+                not f.startswith(".") and
+                os.path.isfile(os.path.join(dirpath, "index", f + ".idx")) for f in files):
+            found.append(dirpath)
+        if dirpath.rstrip(os.sep).count(os.sep) - base >= MAX_DEPTH:
+            dirs[:] = []
+        dirs.sort()
+    return found
+
+
 def check_trace(path):
     """Raise UserError unless `path` is a readable folder holding at least one CTF trace.
 
@@ -107,6 +124,12 @@ def check_trace(path):
     metadata = find_metadata(path)
     if not metadata:
         raise UserError("%s: not a CTF trace (no metadata file found under it)" % show(path))
+    orphans = find_orphan_streams(path)
+    if orphans:
+        # Analysing the other traces alone would give a part of the system's numbers as if
+        # they were all of it.
+        raise UserError("%s: stream files without a metadata file in %s (incomplete trace)"
+                        % (show(path), show(orphans[0])))
     for md in metadata:
         try:
             with open(md, "rb") as f:

@@ -19,7 +19,7 @@ import tempfile
 
 from . import paths
 from .errors import UserError
-from .lttng import Session, Sessiond, lttng_path
+from .lttng import Session, Sessiond, lttng_path, sessiond_answers
 
 PROBES_LIB = "liblooptrace-probes.so"
 INTERPOSE_LIB = "liblooptrace-preload.so"
@@ -149,13 +149,19 @@ def _preload_env(args):
     return env
 
 
-def _write_record_info(output, command, pid, status, args, env, session):
+def _write_record_info(output, command, pid, status, args, env, session, sig=None,
+                       incomplete=False):
     """DIR/looptrace-record.json: what was recorded. A per-UID session also records other
-    processes of the user that load the probes; `pid` tells which process was CMD."""
+    processes of the user that load the probes; `pid` tells which process was CMD. `signal`
+    is the number of the signal that killed CMD (null when it exited by itself), and
+    `incomplete` is true when the session could not be stopped cleanly (its daemon died):
+    events may be missing."""
     info = {
         "command": command,
         "pid": pid,
         "exit_status": status,
+        "signal": sig,
+        "incomplete": incomplete,
         "uid": os.getuid(),
         "session": session,
         "buffering": args.buffering,
@@ -174,6 +180,10 @@ def _write_record_info(output, command, pid, status, args, env, session):
 
 def _status(returncode):
     return 128 - returncode if returncode < 0 else returncode
+
+
+def _signal(returncode):
+    return -returncode if returncode < 0 else None
 
 
 def _drain_signals():
@@ -203,7 +213,7 @@ def _run_child(argv, env, old_mask):
             except ProcessLookupError:
                 pass
         if proc.poll() is not None:
-            return _status(proc.returncode), proc.pid
+            return _status(proc.returncode), proc.pid, _signal(proc.returncode)
 
 
 def run(args):
@@ -225,14 +235,18 @@ def run(args):
     sessiond = Sessiond()
     session = Session(output)
     status = None
+    stop_error = None
     try:
         sessiond.ensure()
         session.create(args.subbuf_size, args.num_subbuf, args.buffering)
         session.start()
         if set(FORWARDED) & signal.sigpending():
             raise UserError("interrupted", status=130)
-        status, pid = _run_child(command, env, old_mask)
-        session.stop()
+        status, pid, sig = _run_child(command, env, old_mask)
+        try:
+            session.stop()
+        except UserError as exc:
+            stop_error = exc  # the program ran: still say what it did, and where the trace is
     finally:
         session.destroy()
         sessiond.stop()
@@ -241,7 +255,15 @@ def run(args):
         if status is None and created:
             _remove_if_empty(output)
 
-    _write_record_info(output, command, pid, status, args, env, session.name)
+    _write_record_info(output, command, pid, status, args, env, session.name, sig=sig,
+                       incomplete=stop_error is not None)
+    if stop_error is not None:
+        if not sessiond_answers():
+            raise UserError("the session daemon stopped during the recording (program exited "
+                            "with status %d); the trace in %s may be incomplete"
+                            % (status, output))
+        raise UserError("%s (program exited with status %d); the trace in %s may be "
+                        "incomplete" % (stop_error, status, output))
     if not os.path.isdir(os.path.join(output, "ust")):
         print("looptrace: no events were recorded (does the program call liblooptrace, with "
               "the probes preloaded or linked?)", file=sys.stderr)

@@ -9,6 +9,7 @@ vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a ter
 import argparse
 import json
 import os
+import signal
 import stat
 import sys
 import tempfile
@@ -20,7 +21,8 @@ DESCRIPTION = """\
 Analyse one or more trace folders written by `looptrace record` and report, per component,
 how its time splits between busy (handling messages), idle (waiting at the top of its loop),
 blocked inside a handler and blocked elsewhere; per channel, its traffic, depth and queue
-wait; then warnings (blocks-in-handler, saturated, queue-growth, slow-route, lost-events).
+wait; then warnings (blocks-in-handler, saturated, queue-growth, slow-route, lost-events,
+cut-short).
 Several folders (e.g. one per process) are analysed together as one system."""
 
 EPILOG = """\
@@ -222,11 +224,107 @@ def name_call_sites(report):
         return 0
 
 
+RECORD_INFO = "looptrace-record.json"  # written by `looptrace record` into its folder
+RECORD_UP = 5  # trace/ust/uid/<uid>/64-bit/ is 4 levels below the folder `record` wrote
+
+
+def _read_record_info(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def record_infos(traces):
+    """[(path, info)] of the looptrace-record.json files `looptrace record` wrote for
+    `traces`: in a trace folder or below it (a folder of recordings), else in the folder a
+    trace folder given inside a recording (trace/ust/uid/0/64-bit/) belongs to."""
+    found = []
+    for t in traces:
+        root = os.path.abspath(t)
+        below = []
+        base = root.rstrip(os.sep).count(os.sep)
+        for dirpath, dirs, files in os.walk(root):
+            if RECORD_INFO in files:
+                below.append(os.path.join(dirpath, RECORD_INFO))
+            if dirpath.rstrip(os.sep).count(os.sep) - base >= bt.MAX_DEPTH:
+                dirs[:] = []
+            dirs[:] = sorted(d for d in dirs if d not in ("ust", "kernel", "index"))
+        if not below:
+            up = root
+            for _ in range(RECORD_UP):
+                parent = os.path.dirname(up)
+                if parent == up:
+                    break
+                up = parent
+                if os.path.isfile(os.path.join(up, RECORD_INFO)):
+                    below.append(os.path.join(up, RECORD_INFO))
+                    break
+        for path in below:
+            info = _read_record_info(path)
+            if info is not None:
+                found.append((path, info))
+    return found
+
+
+def _killed_by(info):
+    """The signal number that killed the recorded program, or None."""
+    sig = info.get("signal")
+    if isinstance(sig, int) and not isinstance(sig, bool) and sig > 0:
+        return sig
+    if "signal" in info:
+        return None  # recorded with the field: null means it exited by itself
+    status = info.get("exit_status")
+    if isinstance(status, int) and not isinstance(status, bool) and 128 < status <= 128 + 64:
+        return status - 128  # `record` returns 128+N when the program dies by signal N
+    return None
+
+
+def _signal_name(sig):
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return "signal %d" % sig
+
+
+def recording_notices(report, traces):
+    """Add what `looptrace record` knows about the run to report["trace"] (`cut_short`,
+    `exit_status`, `signal`, `incomplete`) and return the one-line notices for stderr: a
+    program killed by a signal (the run was cut short) or a recording whose session daemon
+    died. Returns None (and adds nothing) when no looptrace-record.json is found."""
+    infos = record_infos(traces)
+    if not infos:
+        return None
+    trace = report.setdefault("trace", {})
+    notices = []
+    killed = [(p, i, _killed_by(i)) for p, i in infos if _killed_by(i)]
+    first = killed[0][1] if killed else infos[0][1]
+    trace["cut_short"] = bool(killed)
+    trace["exit_status"] = first.get("exit_status")
+    trace["signal"] = _signal_name(killed[0][2]) if killed else None
+    for _, info, sig in killed:
+        notices.append("looptrace: the recorded program was killed by %s (exit status %s): "
+                       "the run was cut short; figures cover the recorded part only"
+                       % (_signal_name(sig), info.get("exit_status")))
+    incomplete = [p for p, i in infos if i.get("incomplete")]
+    trace["incomplete"] = bool(incomplete)
+    for p in incomplete:
+        notices.append("looptrace: the session daemon stopped during the recording in %s: "
+                       "the trace may be incomplete" % bt.show(os.path.dirname(p)))
+    return notices
+
+
 def run(args):
     check_outputs(args)
     report, raw = analyse(args.traces, args.begin, args.end, args.progress)
-    if name_call_sites(report):
+    named = name_call_sites(report)
+    notices = recording_notices(report, args.traces)
+    if named or notices is not None:
         raw = json.dumps(report, indent=1).encode() + b"\n"
+    for n in notices or []:
+        print(n, file=sys.stderr)
     try:
         return emit(report, raw, args)
     except BrokenPipeError:

@@ -3,7 +3,10 @@
 Files (all with a header row, numbers in their JSON units, ns for durations, empty cells for
 unknown values): components.csv, channels.csv, routes.csv, flows.csv (one row per flow hop)
 and warnings.csv. Names are written as recorded (the csv module quotes commas, quotes and
-newlines), so a spreadsheet shows exactly what the traced program named things.
+newlines), so a spreadsheet shows exactly what the traced program named things, with one
+exception: a text cell (a name, a message) that starts with `=`, `+`, `-`, `@`, a tab or a
+carriage return gets a leading `'`, so that a spreadsheet shows it as text instead of running
+it as a formula (a component named `=HYPERLINK(...)`). Numbers are never altered.
 """
 
 import csv
@@ -13,6 +16,20 @@ from .errors import UserError
 
 STATS = ("p50", "p90", "p99", "max")
 TIME_KEYS = ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")
+
+
+# Text columns: what the traced program named, and messages built from those names.
+TEXT_COLS = frozenset(("name", "owner_name", "from", "to", "component", "reason", "object",
+                       "object_name", "where", "site", "kind", "subject_type", "subject_name",
+                       "message"))
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value):
+    """A text value made safe for spreadsheets: `'` before a leading formula character."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _cell(value):
@@ -163,7 +180,8 @@ def write_csv(report, directory):
                 w = csv.writer(f)
                 w.writerow(cols)
                 for rec in records(report):
-                    w.writerow([_cell(rec.get(c)) for c in cols])
+                    w.writerow([text_cell(_cell(rec.get(c))) if c in TEXT_COLS
+                                else _cell(rec.get(c)) for c in cols])
         except OSError as exc:
             raise UserError("cannot write %s: %s" % (path, exc.strerror))
         written.append(path)

@@ -62,11 +62,16 @@ def inbox_channels(snap, comp):
             if ch.get("pid") == comp.get("pid") and ch.get("id") in mine]
 
 
+# Warnings that mean nothing live: every component of a running program is "still running
+# when the trace ends" (cut-short) in a snapshot.
+LIVE_IGNORED = frozenset(("cut-short",))
+
+
 def component_warnings(snap, comp, chans):
     kinds = []
     chan_ids = {ch.get("id") for ch in chans}
     for w in snap.get("warnings") or []:
-        if w.get("pid") not in (None, comp.get("pid")):
+        if w.get("pid") not in (None, comp.get("pid")) or w.get("kind") in LIVE_IGNORED:
             continue
         if w.get("component") == comp.get("id") and "component" in w:
             kinds.append(w.get("kind", "?"))

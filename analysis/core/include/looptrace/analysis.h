@@ -108,11 +108,11 @@ int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint
 void lt_analysis_destroy(struct lt_analysis *a);
 
 /*
- * lt_analysis_feed - processes one event. Events must come in (muxed) timestamp order; a
- * thread whose time goes backwards is counted (trace.anomalies.time_backwards) and its
- * timestamp clamped. Never fails on bad input: every oddity is counted in the report.
- * Returns 0, or -1 when memory ran out (the event is then only partly accounted; the
- * analysis stays usable and reports trace.anomalies.out_of_memory).
+ * lt_analysis_feed - processes one event. Events must come in (muxed) timestamp order; an
+ * event older than the latest one fed (of any thread) is counted
+ * (trace.anomalies.time_backwards) and its timestamp clamped to the latest. Never fails on bad
+ * input: every oddity is counted in the report. Returns 0, or -1 when memory ran out (the event is
+ * then only partly accounted; the analysis stays usable and reports trace.anomalies.out_of_memory).
  */
 int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev);
 
