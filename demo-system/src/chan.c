@@ -87,6 +87,8 @@ struct lt_chan {
 	alignas(LT__CACHELINE) _Atomic uint64_t head;
 	struct lt__block *head_block;  /* unbounded; owned */
 	_Atomic uint32_t recv_cpu;     /* bounded: CPU of the sender of the last message received */
+	_Atomic uint32_t self_cpu;     /* bounded: CPU the receiver ran on lately */
+	_Atomic uint32_t streak;       /* bounded: receives in a row that found a message at once */
 	_Atomic uint32_t send_waiters; /* bounded: senders parked or about to park */
 	_Atomic uint32_t send_woken;   /* bounded: a wake was sent since a sender last parked */
 
@@ -133,6 +135,27 @@ static uint32_t b_depth(const struct lt_chan *ch, uint64_t tail_count, uint64_t 
 	return d > ch->cap ? (uint32_t)ch->cap : d;
 }
 
+/* this_cpu - the CPU the caller runs on, as stored in a stamp (LT__CPU_NONE: unknown). */
+static inline uint32_t this_cpu(void)
+{
+	int cpu = sched_getcpu(); /* glibc reads it from the rseq area: no system call */
+
+	return cpu >= 0 && cpu < (int)LT__CPU_NONE ? (uint32_t)cpu : LT__CPU_NONE;
+}
+
+/*
+ * note_self_cpu - the receiver records the CPU it runs on (once per lap of the ring and when
+ * it starts waiting): a sender that finds the channel full yields at once instead of
+ * spinning when the receiver it waits for shares its CPU.
+ */
+static inline void note_self_cpu(struct lt_chan *ch)
+{
+	uint32_t cpu = this_cpu();
+
+	if (atomic_load_explicit(&ch->self_cpu, memory_order_relaxed) != cpu)
+		atomic_store_explicit(&ch->self_cpu, cpu, memory_order_relaxed);
+}
+
 /* ---- create / destroy ---------------------------------------------------------------------- */
 
 enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn,
@@ -158,6 +181,8 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 	atomic_init(&ch->tail, 0);
 	atomic_init(&ch->head_cache, 0);
 	atomic_init(&ch->recv_cpu, LT__CPU_NONE);
+	atomic_init(&ch->self_cpu, LT__CPU_NONE);
+	atomic_init(&ch->streak, 0);
 	atomic_init(&ch->waiter, NULL);
 	atomic_init(&ch->send_waiters, 0);
 	atomic_init(&ch->send_woken, 0);
@@ -325,14 +350,6 @@ void lt_chan_close(struct lt_chan *ch)
 
 /* ---- push ------------------------------------------------------------------------------------ */
 
-/* this_cpu - the CPU the caller runs on, as stored in a stamp (LT__CPU_NONE: unknown). */
-static inline uint64_t this_cpu(void)
-{
-	int cpu = sched_getcpu(); /* glibc reads it from the rseq area: no system call */
-
-	return cpu >= 0 && cpu < (int)LT__CPU_NONE ? (uint64_t)cpu : LT__CPU_NONE;
-}
-
 /*
  * Bounded push: LT_OK, LT_EAGAIN (full) or LT_ECLOSED. Emits `send` between claiming and
  * publishing the slot, so the event precedes the receiver's `recv`.
@@ -395,7 +412,8 @@ static enum lt_err b_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t f
 		 * handshake (receivers re-check tail).
 		 */
 		atomic_store_explicit(&slot->stamp,
-				      ((tail + 1) & LT__STAMP_MASK) | (this_cpu() << LT__STAMP_BITS),
+				      ((tail + 1) & LT__STAMP_MASK) |
+					  ((uint64_t)this_cpu() << LT__STAMP_BITS),
 				      memory_order_release);
 		return LT_OK;
 	}
@@ -469,8 +487,8 @@ static inline enum lt_err push(struct lt_chan *ch, void *msg, uint64_t id, uint6
 static inline int b_ready(struct lt_chan *ch)
 {
 	uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
-	uint64_t stamp = atomic_load_explicit(&ch->buf[head & (ch->mark - 1)].stamp,
-					      memory_order_relaxed);
+	uint64_t stamp =
+	    atomic_load_explicit(&ch->buf[head & (ch->mark - 1)].stamp, memory_order_relaxed);
 
 	return (stamp & LT__STAMP_MASK) == ((head + 1) & LT__STAMP_MASK);
 }
@@ -494,6 +512,8 @@ static enum lt_err b_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *inf
 			info->id = slot->id;
 			info->flow = slot->flow;
 			info->chan = ch->id;
+			if (index + 1 == ch->cap)
+				note_self_cpu(ch);
 			/* Release: senders that see this head may overwrite the slot. */
 			atomic_store_explicit(&ch->head, next, memory_order_release);
 			if (atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) != cpu)
@@ -584,6 +604,33 @@ int lt__chan_poll(struct lt_chan *ch)
  */
 
 /*
+ * send_spin - a sender's spin phase on a full channel (LT_EAGAIN: still full, park). Each of
+ * LT__SEND_SPIN rounds waits LT__SEND_BACKOFF pause instructions before it looks again: a
+ * sender looks at the receiver's head only when it thinks the ring is full, and every look
+ * takes that cache line away from the receiver, which is what slows it down when several
+ * senders poll. When the receiver runs on this very CPU the sender yields instead (spinning
+ * would only delay the receiver); after the rounds it yields LT__SEND_YIELDS times.
+ */
+static enum lt_err send_spin(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
+{
+	enum lt_err err;
+
+	for (unsigned round = 0; round < LT__SEND_SPIN + LT__SEND_YIELDS; round++) {
+		if (round >= LT__SEND_SPIN ||
+		    (ch->bounded &&
+		     atomic_load_explicit(&ch->self_cpu, memory_order_relaxed) == this_cpu()))
+			sched_yield();
+		else
+			for (int i = 0; i < LT__SEND_BACKOFF; i++)
+				lt__cpu_relax();
+		err = push(ch, msg, id, flow);
+		if (err != LT_EAGAIN)
+			return err;
+	}
+	return LT_EAGAIN;
+}
+
+/*
  * chan_send_at / chan_recv_at - the send and receive paths; `where` is the user's call site
  * (the return address of the public entry point), recorded on block_begin so the report
  * names the caller's line, not the runtime's.
@@ -593,7 +640,6 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 {
 	uint64_t id;
 	enum lt_err err;
-	unsigned step = 0;
 	int blocked = 0;
 
 	if (!ch)
@@ -602,8 +648,7 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 	err = push(ch, msg, id, flow);
 	if (err == LT_EAGAIN && deadline_ns != 0) {
 		/* Full: spin a little, then park until the receiver frees a slot. */
-		while (err == LT_EAGAIN && lt__spin_step(&step, LT__SEND_SPIN, LT__SEND_YIELDS))
-			err = push(ch, msg, id, flow);
+		err = send_spin(ch, msg, id, flow);
 		while (err == LT_EAGAIN) {
 			uint32_t seq;
 
@@ -674,18 +719,41 @@ enum lt_err lt_chan_send_timed(struct lt_chan *ch, void *msg, uint64_t deadline_
  */
 
 /*
+ * Streams. A receiver that keeps finding a message at once (LT__STREAM_STREAK receives in a
+ * row) is draining a stream; when the ring runs dry it waits LT__STREAM_BACKOFF pauses
+ * (about 1.6 us) before it looks again, so that the senders fill a few slot lines without
+ * the receiver taking each line back after every message. A receive that had to wait ends
+ * the streak: a ping-pong never backs off.
+ */
+#define LT__STREAM_STREAK  16
+#define LT__STREAM_BACKOFF 64
+
+/* note_streak - counts receives in a row that found a message at once (receiver only). */
+static inline void note_streak(struct lt_chan *ch, int at_once)
+{
+	uint32_t st = atomic_load_explicit(&ch->streak, memory_order_relaxed);
+	uint32_t nst = at_once ? (st < LT__STREAM_STREAK ? st + 1 : st) : 0;
+
+	if (nst != st)
+		atomic_store_explicit(&ch->streak, nst, memory_order_relaxed);
+}
+
+/*
  * recv_spin - the receiver's spin phase (LT_EAGAIN: nothing came, park). Up to LT__RECV_SPIN
- * rounds of four pause instructions, looking at the head slot after each pause (a bounded
- * channel: one load of a line that stays in this core's cache until a sender writes it), so a
- * message is seen within one pause of its arrival. Every LT__SPIN_YIELD_EVERY rounds it yields,
- * so that a sender sharing this CPU runs; and when the sender of the last message ran on this
- * very CPU it yields every round instead: that sender cannot run while we spin.
+ * rounds of four pause instructions. A bounded channel looks at the head slot's stamp after
+ * each pause (one load of a line that stays in this core's cache until a sender writes it),
+ * so a message is seen within one pause of its arrival; an unbounded one looks once per
+ * round. Every LT__SPIN_YIELD_EVERY rounds it yields, so that a sender sharing this CPU runs,
+ * and does a full pop (which notices a close); and when the sender of the last message ran on
+ * this very CPU it yields every round instead: that sender cannot run while we spin.
  */
 static enum lt_err recv_spin(struct lt_chan *ch, void **m, struct lt_msg_info *info,
 			     uint32_t *depth)
 {
 	enum lt_err err = LT_EAGAIN;
 
+	if (ch->bounded)
+		note_self_cpu(ch);
 	for (unsigned round = 0; round < LT__RECV_SPIN; round++) {
 		if (round % LT__SPIN_YIELD_EVERY == LT__SPIN_YIELD_EVERY - 1 ||
 		    (ch->bounded && atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) ==
@@ -698,9 +766,12 @@ static enum lt_err recv_spin(struct lt_chan *ch, void **m, struct lt_msg_info *i
 		}
 		for (int i = 0; i < 4; i++) {
 			lt__cpu_relax();
-			if (ch->bounded ? b_ready(ch) : lt__chan_poll(ch))
+			if (ch->bounded && b_ready(ch))
 				return lt__chan_pop(ch, m, info, depth);
 		}
+		/* Unbounded: one look per round (it reads the senders' tail). */
+		if (!ch->bounded && lt__chan_poll(ch))
+			return lt__chan_pop(ch, m, info, depth);
 	}
 	return err;
 }
@@ -725,10 +796,24 @@ static enum lt_err chan_recv_at(struct lt_chan *ch, void **msg, struct lt_msg_in
 	 * line here on every receive of a ping-pong). The spin phase looks at tail periodically.
 	 */
 	if (deadline_ns != 0 && ch->bounded && !b_ready(ch) &&
-	    !atomic_load_explicit(&ch->closed, memory_order_relaxed))
+	    !atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
 		err = LT_EAGAIN;
-	else
+		if (atomic_load_explicit(&ch->streak, memory_order_relaxed) >= LT__STREAM_STREAK) {
+			/*
+			 * A stream ran dry: the senders are busy writing the next slots. Looking
+			 * now would pull the line they write to here after each message (two slots
+			 * share a line); let them fill a few lines first.
+			 */
+			for (int i = 0; i < LT__STREAM_BACKOFF; i++)
+				lt__cpu_relax();
+			if (b_ready(ch))
+				err = lt__chan_pop(ch, &m, info, &depth);
+		}
+	} else {
 		err = lt__chan_pop(ch, &m, info, &depth);
+	}
+	if (ch->bounded)
+		note_streak(ch, err == LT_OK);
 	if (err == LT_EAGAIN && deadline_ns != 0) {
 		err = recv_spin(ch, &m, info, &depth);
 		lt__waiter_init(&w, -1);

@@ -27,6 +27,9 @@
 
 #define LT__CACHELINE 64
 
+/* Everything declared here stays inside the library: direct calls, no PLT. */
+#pragma GCC visibility push(hidden)
+
 /*
  * Thread-locals of the runtime: initial-exec TLS (the library is linked at startup, never
  * dlopen'ed), one %fs-relative access instead of a __tls_get_addr call.
@@ -74,7 +77,7 @@ void lt__waiter_park(struct lt__waiter *w, uint64_t deadline_ns);
  */
 void lt__asym_fence_init(void);
 void lt__asym_fence_heavy(void);
-extern int lt__asym_fence_fast __attribute__((visibility("hidden"))); /* 1: membarrier is registered (set once by init) */
+extern int lt__asym_fence_fast; /* 1: membarrier is registered (set once by init) */
 
 static inline uint32_t lt__asym_fence_light(_Atomic uint32_t *y)
 {
@@ -105,19 +108,22 @@ static inline void lt__cpu_relax(void)
 
 /*
  * Spinning before parking. A receiver that found its channels empty spins up to
- * LT__RECV_SPIN rounds of four pause instructions (about 30 us here: longer than a futex
+ * LT__RECV_SPIN rounds of four pause instructions (about 25 us here: longer than a futex
  * wakeup of a parked partner, so a ping-pong that parked once returns to spinning), calling
  * sched_yield every LT__SPIN_YIELD_EVERY rounds so that a sender sharing this core (more busy
- * threads than cores) gets to run, then parks. A sender that found the channel full spins only
- * LT__SEND_SPIN rounds and yields LT__SEND_YIELDS times before parking: the receiver it waits
- * for may need this very core. A select (and so every component loop) spins only
+ * threads than cores) gets to run -- every round when the last sender ran on its own CPU --
+ * then parks. A sender that found the channel full waits LT__SEND_SPIN rounds of
+ * LT__SEND_BACKOFF pauses between looks at the receiver's head (each look takes that line from
+ * the receiver) -- or yields at once when the receiver shares its CPU -- and yields
+ * LT__SEND_YIELDS times before parking. A select (and so every component loop) spins only
  * LT__SELECT_SPIN rounds: an idle component should not burn a core after each message.
  */
 #define LT__RECV_SPIN        256
 #define LT__RECV_YIELDS      0
 #define LT__SELECT_SPIN      32
 #define LT__SPIN_YIELD_EVERY 8
-#define LT__SEND_SPIN        16
+#define LT__SEND_SPIN        32
+#define LT__SEND_BACKOFF     16
 #define LT__SEND_YIELDS      4
 
 /* lt__spin_step - one step of a spin phase; returns 0 once the caller should park. */
@@ -155,5 +161,7 @@ void lt__chan_detach(struct lt_chan *ch);
 struct lt_select;
 enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
 			    void **msg, struct lt_msg_info *info, const void *where);
+
+#pragma GCC visibility pop
 
 #endif /* LT_RT_INTERNAL_H */
