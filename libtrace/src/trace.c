@@ -10,6 +10,7 @@
  * used at all and the calls only allocate ids.
  */
 #define _GNU_SOURCE
+#define LT_BUILDING_LIBLOOPTRACE /* the exported lt_send/lt_recv, not the inline fast path */
 #include "looptrace/trace.h"
 
 #include <stdatomic.h>
@@ -159,6 +160,22 @@ LT_API void lt_block_end(void)
 	LT_EVENT(block_end);
 }
 
+/*
+ * Registered probe providers, for the inline fast path of lt_send/lt_recv (trace.h): each
+ * provider adds itself when it registers with LTTng-UST and removes itself when it leaves.
+ */
+LT_API int lt__probes_loaded;
+
+LT_API void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
+{
+	LT_EVENT(send, chan, msg, flow, depth);
+}
+
+LT_API void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
+{
+	LT_EVENT(recv, chan, msg, depth);
+}
+
 LT_API void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	LT_EVENT(send, chan, msg, flow, depth);
@@ -207,6 +224,16 @@ LT_API int lt_tracing_available(void)
 	if (!r)
 		r = &lt__probes_registry;
 	return atomic_load(&r->registered) > 0;
+}
+
+/*
+ * A provider that registered before liblooptrace was loaded (liblooptrace dlopen()ed later)
+ * could not count itself in lt__probes_loaded: take the registry's word at load time.
+ */
+__attribute__((constructor)) static void lt_probes_loaded_init(void)
+{
+	if (__atomic_load_n(&lt__probes_loaded, __ATOMIC_RELAXED) == 0 && lt_tracing_available())
+		__atomic_store_n(&lt__probes_loaded, 1, __ATOMIC_RELAXED);
 }
 #else
 LT_API int lt_tracing_available(void)

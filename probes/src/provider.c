@@ -37,6 +37,18 @@ static struct lt__probes_registry *find_registry(void)
  * run before plain ones). If another copy already counted itself, raise this copy's generated
  * registration refcount so the generated constructor and destructor do nothing.
  */
+/*
+ * loaded_count - adds `delta` to liblooptrace's count of registered providers (the inline
+ * fast path of lt_send/lt_recv reads it), when liblooptrace is in the process.
+ */
+static void loaded_count(int delta)
+{
+	int *n = dlsym(RTLD_DEFAULT, "lt__probes_loaded");
+
+	if (n)
+		__atomic_fetch_add(n, delta, __ATOMIC_RELAXED);
+}
+
 static void lt_probes_claim(void) __attribute__((constructor(101)));
 static void lt_probes_claim(void)
 {
@@ -45,6 +57,7 @@ static void lt_probes_claim(void)
 	registry = find_registry();
 	if (atomic_fetch_add(&registry->instances, 1) == 0 || (allow && allow[0] == '1')) {
 		atomic_fetch_add(&registry->registered, 1);
+		loaded_count(1);
 		return;
 	}
 	stood_down = 1;
@@ -61,9 +74,11 @@ static void lt_probes_release(void)
 {
 	if (!registry)
 		return;
-	if (stood_down)
+	if (stood_down) {
 		lttng_ust__probe_register_refcount___looptrace--;
-	else
+	} else {
 		atomic_fetch_sub(&registry->registered, 1);
+		loaded_count(-1);
+	}
 	atomic_fetch_sub(&registry->instances, 1);
 }

@@ -3,9 +3,10 @@
  * never exceed its capacity, however senders and the receiver race (a depth above capacity
  * in a trace is a wrong number: the report's max_depth would exceed the channel's size).
  *
- * Like tests/runtime/test_rt_events.c, this executable defines lt_send, lt_recv and
- * lt_tracing_available itself (the runtime calls them through the dynamic linker), so depths
- * are computed as under tracing and every one is checked. 4 producers, one receiver, small
+ * Like tests/runtime/test_rt_events.c, this executable defines the calls the runtime makes
+ * through the dynamic linker (lt__send_event, lt__recv_event: the inline fast path of
+ * lt_send/lt_recv, enabled by lt__probes_loaded; and lt_tracing_available), so depths are
+ * computed as under tracing and every one is checked. 4 producers, one receiver, small
  * capacities (the channel is full most of the time). LT_STRESS_SCALE scales the count.
  */
 #include <pthread.h>
@@ -36,7 +37,7 @@ int lt_tracing_available(void)
 	return 1;
 }
 
-void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
+void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	(void)chan;
 	(void)msg;
@@ -45,7 +46,7 @@ void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 	atomic_fetch_add_explicit(&sends_seen, 1, memory_order_relaxed);
 }
 
-void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
+void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
 {
 	(void)chan;
 	(void)msg;
@@ -99,6 +100,7 @@ static void run(size_t cap, long per)
 
 int main(void)
 {
+	__atomic_store_n(&lt__probes_loaded, 1, __ATOMIC_RELAXED); /* see lt__send_event */
 	const char *s = getenv("LT_STRESS_SCALE");
 	long per = 250000;
 

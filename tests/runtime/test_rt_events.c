@@ -138,6 +138,18 @@ void lt_block_end(void)
 	record(EV_BLOCK_END, 0, 0, 0, 0, NULL);
 }
 
+/* The runtime reaches lt_send/lt_recv through their inline fast path (trace.h): main() says
+ * a provider is there (lt__probes_loaded), and these take the calls it makes. */
+void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
+{
+	record(EV_SEND, chan, msg, flow, depth, NULL);
+}
+
+void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
+{
+	record(EV_RECV, chan, msg, depth, 0, NULL);
+}
+
 void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	record(EV_SEND, chan, msg, flow, depth, NULL);
@@ -417,6 +429,7 @@ static void test_router_events(void)
 
 int main(void)
 {
+	__atomic_store_n(&lt__probes_loaded, 1, __ATOMIC_RELAXED); /* see lt__send_event */
 	LT_RUN(test_chan_events);
 	LT_RUN(test_comp_events);
 	LT_RUN(test_router_events);

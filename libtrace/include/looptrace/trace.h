@@ -130,6 +130,36 @@ LT_NOPLT void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth
 LT_NOPLT void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth);
 
 /*
+ * The per-message calls (lt_send, lt_recv) have an inline fast path: while no probe provider
+ * is registered in the process, such a call is one load and one predictable branch in the
+ * caller, with no function call. Otherwise it calls lt__send_event / lt__recv_event, which
+ * record the event if a session enables it. The arguments are evaluated either way. Define
+ * LT_NO_INLINE before including this header to call the library's lt_send/lt_recv instead
+ * (they stay exported, for dlsym and other languages' bindings).
+ *
+ * lt__probes_loaded is internal: the number of registered providers, kept by the providers.
+ */
+extern int lt__probes_loaded;
+LT_NOPLT void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
+LT_NOPLT void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth);
+
+#if defined(__GNUC__) && !defined(LT_NO_INLINE) && !defined(LT_BUILDING_LIBLOOPTRACE)
+extern __inline__ __attribute__((gnu_inline, always_inline)) void
+lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
+{
+	if (__builtin_expect(__atomic_load_n(&lt__probes_loaded, __ATOMIC_RELAXED) != 0, 0))
+		lt__send_event(chan, msg, flow, depth);
+}
+
+extern __inline__ __attribute__((gnu_inline, always_inline)) void
+lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
+{
+	if (__builtin_expect(__atomic_load_n(&lt__probes_loaded, __ATOMIC_RELAXED) != 0, 0))
+		lt__recv_event(chan, msg, depth);
+}
+#endif
+
+/*
  * lt_route_add - the router learned a route that delivers what arrives on `chan` (0 for a
  * non-channel receiver such as a file descriptor) on behalf of component `owner`. Returns
  * the route's new id (>= 1).
