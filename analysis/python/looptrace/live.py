@@ -30,20 +30,6 @@ RELAYD_STOP_TIMEOUT = 10.0  # s, after SIGTERM before SIGKILL
 READER_RESTARTS = 5  # babeltrace2 2.0.4's lttng-live may abort on a trace still empty
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _free_ports(count):
     """`count` distinct TCP ports free on 127.0.0.1 right now (the relayd may still lose a
     race for one; Relayd.start retries)."""
