@@ -350,6 +350,21 @@ static int32_t site_get(struct lt_analysis *a, int32_t comp, uint32_t reason, ui
 	return k;
 }
 
+/*
+ * th_enter_site - thread `t` starts blocking at site (its component, reason, object, where):
+ * its blocked time goes there from now on, and the site counts one more block. Out of
+ * memory: no site (the time still counts as blocked) and anomalies.out_of_memory.
+ */
+static void th_enter_site(struct lt_analysis *a, struct lt_thread *t, uint32_t reason,
+			  uint64_t object, uint64_t where)
+{
+	t->site = site_get(a, t->comp, reason, object, where);
+	if (t->site >= 0)
+		a->sites.v[t->site].count++;
+	else
+		oom(a);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* series */
 
@@ -1194,9 +1209,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		t->waiting = 1;
 		if (th_handling(t) && t->block_depth == 0 && !t->wait_site) {
 			/* a wait inside a handler is a block on a channel receive */
-			t->site = site_get(a, t->comp, 0 /* chan_recv */, 0, 0);
-			if (t->site >= 0)
-				a->sites.v[t->site].count++;
+			th_enter_site(a, t, 0 /* chan_recv */, 0, 0);
 			t->wait_site = 1;
 		}
 		th_settle(a, t);
@@ -1298,11 +1311,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			if (t->comp < 0) {
 				a->an.blocks_outside_components++;
 			} else if (!t->waiting) {
-				t->site = site_get(a, t->comp, ev->reason, ev->object, ev->where);
-				if (t->site >= 0)
-					a->sites.v[t->site].count++;
-				else
-					oom(a);
+				th_enter_site(a, t, ev->reason, ev->object, ev->where);
 			}
 		}
 		t->block_depth++;
