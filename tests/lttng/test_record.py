@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -27,6 +28,10 @@ try:
     import bt2
 except ImportError:  # pragma: no cover
     bt2 = None
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "common"))
+from foreign_user import world_install  # noqa: E402
 
 LOOPTRACE = os.environ.get("LOOPTRACE", "")
 PROG = os.environ.get("LT_EVENTS_PROG", "")
@@ -285,9 +290,14 @@ class RecordCli(Base):
         os.chmod(self.tmp, 0o755)
         trace = os.path.join(home, "trace")
         env = dict(os.environ, HOME=home, LTTNG_HOME=home)
+        # That user may not be able to enter the build tree: run an installed copy.
+        prefix, looptrace, copies, extra = world_install(
+            os.path.dirname(os.path.dirname(os.path.abspath(LOOPTRACE))), [PROG])
+        self.addCleanup(shutil.rmtree, prefix, True)
+        env.update(extra)
         proc = subprocess.run([setpriv, "--reuid=%d" % uid, "--regid=%d" % uid,
-                               "--clear-groups", LOOPTRACE, "record", "-o", trace, "--", PROG,
-                               "10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               "--clear-groups", looptrace, "record", "-o", trace, "--",
+                               copies[PROG], "10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=env, timeout=120, check=False)
         self.assertEqual(proc.returncode, 0, proc.stderr.decode())
         expect = json.loads(proc.stdout.decode())

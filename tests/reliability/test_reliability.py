@@ -46,6 +46,10 @@ sys.path.insert(0, os.environ.get("LOOPTRACE_TEST_PYDIR") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "report"))
 
 import ltutil  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "common"))
+from foreign_user import world_install  # noqa: E402
 from ltutil import assert_one_line_error, run_looptrace  # noqa: E402
 
 NOBODY = 65534
@@ -272,6 +276,12 @@ class Sessiond(_TmpCase):
         prefix, env = self.private_env(home)
         full_env = dict(os.environ, **env)
         full_env.pop("LD_PRELOAD", None)
+        looptrace, app = ltutil.looptrace_bin(), rel_app()
+        if prefix:  # another user may not be able to enter the build tree: an installed copy
+            world, looptrace, copies, extra = world_install(ltutil.build_dir(), [app])
+            self.addCleanup(shutil.rmtree, world, True)
+            app = copies[app]
+            full_env.update(extra)
         pidfile = os.path.join(home, ".lttng", "lttng-sessiond.pid")
         daemon = None
         try:
@@ -286,8 +296,8 @@ class Sessiond(_TmpCase):
                 daemon = int(f.read().strip())
             self.assertTrue(_ours(daemon, home), "pid %d is not the daemon we started" % daemon)
             trace = os.path.join(home, "trace")
-            rec = subprocess.Popen(prefix + [ltutil.looptrace_bin(), "record", "-o", trace,
-                                             "--", rel_app(), "steady", "4000"],
+            rec = subprocess.Popen(prefix + [looptrace, "record", "-o", trace,
+                                             "--", app, "steady", "4000"],
                                    env=full_env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, universal_newlines=True)
             # Kill the daemon once the program runs traced (its consumer writes the trace).
@@ -317,7 +327,7 @@ class Sessiond(_TmpCase):
             self.assertEqual(info["exit_status"], 0)
             self.assertIsNone(info["signal"])
             self.assertIs(info["incomplete"], True)
-            self.assertEqual(info["command"][0], rel_app())
+            self.assertEqual(info["command"][0], app)
             # Whatever reached the disk: report either analyses it or fails with one line.
             if os.path.isdir(trace):
                 p = run_looptrace(["report", trace], timeout=300)
