@@ -102,6 +102,11 @@ uint64_t lt_message_new(void)
 	return atomic_fetch_add(&next_msg, 1);
 }
 
+uint64_t lt_message_reserve(uint64_t n)
+{
+	return n ? atomic_fetch_add(&next_msg, n) : 0;
+}
+
 void lt_wait_begin(void)
 {
 	record(EV_WAIT_BEGIN, 0, 0, 0, 0, NULL);
@@ -226,6 +231,41 @@ static long find(enum ev_type t, size_t from)
 	return r;
 }
 
+/*
+ * timed_until_block - calls fn (a timed send or receive that must time out) with deadlines of
+ * 2 ms, 20 ms, 200 ms and 2 s until one records a block_begin: a timed call spins before it
+ * parks, and on a loaded machine the spin alone (it yields now and then) can outlast a short
+ * deadline, in which case the call times out without having blocked, rightly without a block
+ * event. Returns the index of the first block_begin (-1 if none ever came).
+ */
+static long timed_until_block(enum lt_err (*fn)(void *arg, uint64_t deadline), void *arg)
+{
+	for (uint64_t ns = 2000000; ns <= 2000000000u; ns *= 10) {
+		long b;
+
+		reset();
+		LT_ASSERT_EQ_I(fn(arg, lt_rt_deadline(ns)), LT_ETIMEDOUT);
+		b = find(EV_BLOCK_BEGIN, 0);
+		if (b >= 0)
+			return b;
+	}
+	return -1;
+}
+
+static enum lt_err timed_send(void *arg, uint64_t deadline)
+{
+	static int x;
+
+	return lt_chan_send_timed(arg, &x, deadline);
+}
+
+static enum lt_err timed_recv(void *arg, uint64_t deadline)
+{
+	void *m;
+
+	return lt_chan_recv_timed(arg, &m, deadline);
+}
+
 /* ---- tests ------------------------------------------------------------------------------------
  */
 
@@ -255,8 +295,7 @@ static void test_chan_events(void)
 	LT_ASSERT_EQ_U(events[s].d, 1);  /* depth after */
 	LT_ASSERT_EQ_U(events[find(EV_SEND, (size_t)s + 1)].d, 2);
 	/* A timed send that really waits is a block on the channel. */
-	LT_ASSERT_EQ_I(lt_chan_send_timed(ch, &x, lt_rt_deadline(2000000)), LT_ETIMEDOUT);
-	long b = find(EV_BLOCK_BEGIN, 0);
+	long b = timed_until_block(timed_send, ch);
 	LT_ASSERT(b >= 0);
 	LT_ASSERT_EQ_U(events[b].a, LT_BLOCK_CHAN_SEND);
 	LT_ASSERT_EQ_U(events[b].b, (uint64_t)(uintptr_t)ch);
@@ -268,10 +307,8 @@ static void test_chan_events(void)
 	LT_ASSERT_EQ_U(events[r].b, id);
 	LT_ASSERT_EQ_U(events[r].c, 1); /* depth after */
 	LT_ASSERT_EQ_I(lt_chan_recv(ch, &m), LT_OK);
-	reset();
 	/* A receive that really waits is a block too; one that does not, is not. */
-	LT_ASSERT_EQ_I(lt_chan_recv_timed(ch, &m, lt_rt_deadline(2000000)), LT_ETIMEDOUT);
-	b = find(EV_BLOCK_BEGIN, 0);
+	b = timed_until_block(timed_recv, ch);
 	LT_ASSERT(b >= 0);
 	LT_ASSERT_EQ_U(events[b].a, LT_BLOCK_CHAN_RECV);
 	LT_ASSERT_EQ_U(count(EV_BLOCK_END, UINT64_MAX), 1);
@@ -299,7 +336,12 @@ static void *send_aux_later(void *p)
 	struct comp_ctx *c = p;
 	static int y;
 
-	usleep(20000);
+	/*
+	 * Send once the handler has really blocked (its block_begin is recorded; up to 10 s): a
+	 * fixed delay can be outlasted by the receiver's spin phase on a loaded machine.
+	 */
+	for (int i = 0; i < 10000 && count(EV_BLOCK_BEGIN, LT_BLOCK_CHAN_RECV) == 0; i++)
+		usleep(1000);
 	LT_ASSERT_EQ_I(lt_chan_send(c->aux, &y), LT_OK);
 	return NULL;
 }
