@@ -1,27 +1,38 @@
 /*
  * chan.c - bounded and unbounded MPSC channels.
  *
- * Bounded: a ring of `cap` slots. `tail` and `head` are (lap | index) words as in crossbeam's
- * array channel (any capacity works without division): one lap is the next power of two above
- * cap, times two, and the bit just below the lap (`mark`) is the closed bit, set in `tail`. A
- * sender claims a position with one CAS on tail -- only while tail - head < cap -- writes the
- * slot and publishes it by storing the slot's stamp (tail + 1, which names the lap). The single
- * receiver reads the slot at head once its stamp says "written in this lap", then stores the
- * new head. Unlike Vyukov's queue, the receiver never writes into the slot: a slot is free
- * for the next lap once head has passed it, which senders learn from `head` (through a cached
- * copy, `head_cache`, that they refresh only when it makes the ring look full). So the
- * receiver writes only its own cache line, and a message costs one slot line moving from the
- * sender to the receiver: this is what keeps a round trip between two threads short and lets
- * the receiver stream through the ring. No lock anywhere.
+ * Bounded: crossbeam's array channel (after Vyukov's bounded queue) with a single receiver.
+ * `tail` and `head` are (lap | index) words: any capacity works without division; one lap is
+ * the next power of two above cap, times two, and the bit just below the lap (`mark`) is the
+ * closed bit, set in `tail`. Each slot has a stamp: the position word it is free for (a
+ * sender may write it when stamp == tail) or, once written, that word + 1 (the receiver may
+ * read it when stamp == head + 1). A sender claims a position with one CAS on tail, writes
+ * the message and publishes it by storing the stamp; the receiver reads it and frees the slot
+ * for the next lap by storing stamp = head + one lap. A sender finds the ring full from the
+ * stamp of the very slot it would write (a lap behind), so senders never read the receiver's
+ * head on the way: a message costs the slot's line, which a sender needs anyway. No lock
+ * anywhere.
  *
- * The stamp also carries, in its top 16 bits, the CPU the sender ran on: a receiver about to
- * spin for the next message yields at once instead when the last sender ran on its own CPU
- * (that sender cannot run while the receiver spins).
+ * A slot is 16 bytes, four to a cache line: the stamp and the message pointer. Nothing else
+ * travels with a message, because cache lines moving between cores are what a channel costs:
+ *  - Message ids are derived from the position. The channel numbers its positions in
+ *    epochs of `epoch_len` (a power of two >= 2 * cap) and reserves one block of ids from
+ *    liblooptrace per epoch (lt_message_reserve, by whichever thread first needs it): the
+ *    message at position p has id base[p's epoch] + p % epoch_len. Ids stay unique in the
+ *    process and never reused, exactly as with lt_message_new, and the receiver computes the
+ *    same id from its head. Two epochs are live at most (everything queued lies within cap <
+ *    epoch_len positions), so two base words suffice.
+ *  - A flow id other than 0 goes to a side array (`flows`, one word per slot) and a stamp
+ *    bit tells the receiver to read it; a message without a flow touches no other line.
+ *  - The stamp's top 16 bits carry the CPU the sender ran on (read from glibc's rseq area,
+ *    one load): a receiver about to spin for the next message yields at once instead when
+ *    the last sender ran on its own CPU (that sender cannot run while the receiver spins).
  *
  * Unbounded: linked blocks of LT__BLK_CAP slots (crossbeam's list channel, single
  * receiver). `tail` counts slots << 1 with bit 0 the closed bit; the sender that claims a
  * block's last slot links the next block (allocated before the CAS) and skips the tail past
- * the block end; the receiver frees a block when it leaves it.
+ * the block end; the receiver frees a block when it leaves it. Its slots carry the message id
+ * (from lt_message_new) and flow.
  *
  * Because the closed bit lives in the same word senders CAS, close is linearizable: a send
  * either claimed its slot before the close (and will be received or drained) or fails.
@@ -31,6 +42,12 @@
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__) && __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#if defined(RSEQ_SIG) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define LT__HAVE_RSEQ 1
+#endif
+#endif
 
 #include <looptrace/trace.h>
 
@@ -41,16 +58,22 @@
 #define LT__LAP     64
 #define LT__BLK_CAP (LT__LAP - 1)
 
-/* Bounded slot stamp: low 48 bits (tail + 1) of the send that wrote it, top 16 bits its CPU. */
-#define LT__STAMP_BITS 48
-#define LT__STAMP_MASK ((UINT64_C(1) << LT__STAMP_BITS) - 1)
+/*
+ * Bounded slot stamp: the low 47 bits are a position word (free: the tail it may be written
+ * at; written: that tail + 1), bit 47 says a flow id waits in ch->flows, the top 16 bits are
+ * the CPU of the sender that wrote it.
+ */
+#define LT__STAMP_MASK ((UINT64_C(1) << 47) - 1)
+#define LT__STAMP_FLOW (UINT64_C(1) << 47)
+#define LT__CPU_SHIFT  48
 #define LT__CPU_NONE   0xffffu
 
+/* Bounded: the shortest epoch of message ids (positions per reserved block of ids). */
+#define LT__EPOCH_MIN (UINT64_C(1) << 16)
+
 struct lt__slot {
-	_Atomic uint64_t stamp; /* bounded: see LT__STAMP_*; 0: never written */
+	_Atomic uint64_t stamp; /* see LT__STAMP_* */
 	void *msg;              /* owned while queued */
-	uint64_t id;            /* message id */
-	uint64_t flow;          /* flow id (0: own flow) */
 };
 
 struct lt__uslot {
@@ -74,20 +97,22 @@ struct lt_chan {
 	uint64_t mark;        /* bounded: closed bit in tail */
 	uint64_t one_lap;     /* bounded: one lap of the ring */
 	unsigned lap_shift;   /* bounded: log2(one_lap) */
+	unsigned epoch_shift; /* bounded: log2(positions per epoch of message ids) */
 	struct lt__slot *buf; /* bounded: owned ring of cap slots */
+	uint64_t *flows;      /* bounded: owned, flow id per slot (valid when the stamp says so) */
 	lt_free_fn free_fn;
 	char *name; /* owned */
 
 	/* Senders' side. */
 	alignas(LT__CACHELINE) _Atomic uint64_t tail;
 	_Atomic(struct lt__block *) tail_block; /* unbounded */
-	_Atomic uint64_t head_cache;            /* bounded: a head the receiver stored (<= head) */
 
-	/* Receiver's side (written by the receiver only; read by senders when full, for depth). */
+	/* Receiver's side (written by the receiver only; senders read head only for depths). */
 	alignas(LT__CACHELINE) _Atomic uint64_t head;
 	struct lt__block *head_block;  /* unbounded; owned */
+	uint64_t recv_id;              /* bounded: id of the message at head, when recv_left > 0 */
+	uint64_t recv_left;            /* bounded: positions left in head's epoch (0: look up) */
 	_Atomic uint32_t recv_cpu;     /* bounded: CPU of the sender of the last message received */
-	_Atomic uint32_t self_cpu;     /* bounded: CPU the receiver ran on lately */
 	_Atomic uint32_t streak;       /* bounded: receives in a row that found a message at once */
 	_Atomic uint32_t send_waiters; /* bounded: senders parked or about to park */
 	_Atomic uint32_t send_woken;   /* bounded: a wake was sent since a sender last parked */
@@ -95,8 +120,14 @@ struct lt_chan {
 	/* Written rarely, read by every send. */
 	alignas(LT__CACHELINE) _Atomic(struct lt__waiter *) waiter; /* weak; NULL, w, CLAIMED */
 	_Atomic uint32_t send_seq; /* futex word parked senders wait on */
+	/*
+	 * Bounded: the id blocks of the two live epochs, epoch e in id_base[e & 1] as
+	 * (first id << 8) | (e & 0xff); written once per epoch_len messages.
+	 */
+	_Atomic uint64_t id_base[2];
 	_Atomic int closed;
-	_Atomic int attached; /* taken by a select or router route */
+	_Atomic int attached;      /* taken by a select or router route */
+	_Atomic uint32_t self_cpu; /* bounded: CPU the receiver ran on lately (senders read it) */
 };
 
 /* ---- counting ---------------------------------------------------------------------------- */
@@ -135,12 +166,52 @@ static uint32_t b_depth(const struct lt_chan *ch, uint64_t tail_count, uint64_t 
 	return d > ch->cap ? (uint32_t)ch->cap : d;
 }
 
-/* this_cpu - the CPU the caller runs on, as stored in a stamp (LT__CPU_NONE: unknown). */
+/*
+ * this_cpu - the CPU the caller runs on, as stored in a stamp (LT__CPU_NONE: unknown). With
+ * glibc >= 2.35 it is one load from the thread's rseq area, which the kernel keeps current
+ * (sched_getcpu reads the same field, but through a call: a few ns on every send); the value
+ * is a hint, so a stale one is harmless. A thread whose rseq registration failed holds an
+ * out-of-range value there: unknown.
+ */
 static inline uint32_t this_cpu(void)
 {
-	int cpu = sched_getcpu(); /* glibc reads it from the rseq area: no system call */
+#ifdef LT__HAVE_RSEQ
+	if (__builtin_expect(__rseq_size >= 8, 1)) {
+		const struct rseq *rs =
+		    (const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+		uint32_t cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+
+		return cpu < LT__CPU_NONE ? cpu : LT__CPU_NONE;
+	}
+#endif
+	int cpu = sched_getcpu();
 
 	return cpu >= 0 && cpu < (int)LT__CPU_NONE ? (uint32_t)cpu : LT__CPU_NONE;
+}
+
+/*
+ * msg_id_at - the message id of bounded position count `pos` (see the top of this file):
+ * the epoch's base + the offset in the epoch. The first thread to need an epoch's base
+ * reserves a block of ids and publishes it with a CAS; a thread that loses the race uses the
+ * winner's block (its own block is skipped: ids stay unique). Returns 0 only when the id
+ * space is exhausted.
+ */
+static uint64_t msg_id_at(struct lt_chan *ch, uint64_t pos)
+{
+	uint64_t epoch = pos >> ch->epoch_shift;
+	_Atomic uint64_t *w = &ch->id_base[epoch & 1];
+	uint64_t tag = epoch & 0xff;
+	uint64_t cur = atomic_load_explicit(w, memory_order_acquire);
+
+	while ((cur & 0xff) != tag) {
+		uint64_t first = lt_message_reserve(UINT64_C(1) << ch->epoch_shift);
+
+		if (first == 0 || first >= (UINT64_C(1) << 56))
+			return 0;
+		if (atomic_compare_exchange_strong(w, &cur, (first << 8) | tag))
+			cur = (first << 8) | tag;
+	}
+	return (cur >> 8) + (pos & ((UINT64_C(1) << ch->epoch_shift) - 1));
 }
 
 /*
@@ -179,7 +250,9 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 	ch->free_fn = free_fn;
 	atomic_init(&ch->head, 0);
 	atomic_init(&ch->tail, 0);
-	atomic_init(&ch->head_cache, 0);
+	/* Tags no epoch can have: 0xff in the even word, 0xfe in the odd one. */
+	atomic_init(&ch->id_base[0], 0xff);
+	atomic_init(&ch->id_base[1], 0xfe);
 	atomic_init(&ch->recv_cpu, LT__CPU_NONE);
 	atomic_init(&ch->self_cpu, LT__CPU_NONE);
 	atomic_init(&ch->streak, 0);
@@ -197,11 +270,20 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 		ch->mark = mark;
 		ch->one_lap = mark << 1;
 		ch->lap_shift = (unsigned)__builtin_ctzll(ch->one_lap);
-		ch->buf = calloc(capacity, sizeof(*ch->buf));
-		if (!ch->buf)
+		ch->epoch_shift = (unsigned)__builtin_ctzll(LT__EPOCH_MIN);
+		while ((UINT64_C(1) << ch->epoch_shift) < 2 * (uint64_t)capacity)
+			ch->epoch_shift++;
+		ch->buf =
+		    aligned_alloc(LT__CACHELINE, (capacity * sizeof(*ch->buf) + LT__CACHELINE - 1) &
+						     ~(size_t)(LT__CACHELINE - 1));
+		ch->flows = calloc(capacity, sizeof(*ch->flows));
+		if (!ch->buf || !ch->flows)
 			goto nomem;
-		for (size_t i = 0; i < capacity; i++)
-			atomic_init(&ch->buf[i].stamp, 0);
+		/* Slot i is free for position i of lap 0. */
+		for (size_t i = 0; i < capacity; i++) {
+			atomic_init(&ch->buf[i].stamp, i);
+			ch->buf[i].msg = NULL;
+		}
 		lt__asym_fence_init();
 		atomic_init(&ch->tail_block, NULL);
 	} else {
@@ -223,6 +305,7 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 	return LT_OK;
 nomem:
 	free(ch->buf);
+	free(ch->flows);
 	free(ch->name);
 	free(ch);
 	return LT_ENOMEM;
@@ -249,6 +332,7 @@ void lt_chan_destroy(struct lt_chan *ch)
 	if (!ch->bounded)
 		free(ch->head_block);
 	free(ch->buf);
+	free(ch->flows);
 	free(ch->name);
 	free(ch);
 }
@@ -351,75 +435,88 @@ void lt_chan_close(struct lt_chan *ch)
 /* ---- push ------------------------------------------------------------------------------------ */
 
 /*
- * Bounded push: LT_OK, LT_EAGAIN (full) or LT_ECLOSED. Emits `send` between claiming and
- * publishing the slot, so the event precedes the receiver's `recv`.
+ * Bounded push: LT_OK (*id set unless id is NULL), LT_EAGAIN (full) or LT_ECLOSED. Emits `send`
+ * between claiming and publishing the slot, so the event precedes the receiver's `recv`.
  */
-static enum lt_err b_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
+static inline __attribute__((always_inline)) enum lt_err b_push(struct lt_chan *ch, void *msg,
+								uint64_t flow, uint64_t *id)
 {
-	uint64_t tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	uint64_t head = atomic_load_explicit(&ch->head_cache, memory_order_acquire);
+	/*
+	 * Acquire on every tail load: the stamp load that follows must not see an older stamp
+	 * than the tail it is compared with (free on x86).
+	 */
+	uint64_t tail = atomic_load_explicit(&ch->tail, memory_order_acquire);
+	/* A probe provider is registered: record the send (lt_send's own test, done once). */
+	int traced = __atomic_load_n(&lt__probes_loaded, __ATOMIC_RELAXED) != 0;
 
 	for (;;) {
-		uint64_t index, lap, next, tc, hc;
+		uint64_t index, lap, next, stamp, t;
 		struct lt__slot *slot;
 		uint32_t depth = 0;
 
 		if (tail & ch->mark)
 			return LT_ECLOSED;
-		tc = b_count(ch, tail);
-		hc = b_count(ch, head);
-		if (hc > tc || tc - hc >= ch->cap) {
-			/*
-			 * The cached head says full (or is newer than our tail): look at the
-			 * receiver's head. Acquire: its reads of the slot we may reuse are done.
-			 */
-			uint64_t h = atomic_load_explicit(&ch->head, memory_order_acquire);
-			uint64_t t = atomic_load(&ch->tail);
-
-			if (h != head) {
-				atomic_store_explicit(&ch->head_cache, h, memory_order_release);
-				head = h;
-			}
-			if (t != tail) {
-				tail = t;
-				continue;
-			}
-			if (tail & ch->mark)
-				return LT_ECLOSED;
-			if (b_count(ch, tail) - b_count(ch, head) >= ch->cap)
-				return LT_EAGAIN;
-			continue;
-		}
 		index = tail & (ch->mark - 1);
-		lap = tail & ~(ch->one_lap - 1);
-		next = index + 1 < ch->cap ? tail + 1 : lap + ch->one_lap;
-		if (!atomic_compare_exchange_weak(&ch->tail, &tail, next)) {
-			head = atomic_load_explicit(&ch->head_cache, memory_order_acquire);
-			continue;
-		}
-		/* The position is ours; its slot was freed when head passed it a lap ago. */
 		slot = &ch->buf[index];
-		slot->msg = msg;
-		slot->id = id;
-		slot->flow = flow;
-		if (ch->want_depth)
-			depth = b_depth(
-			    ch, b_count(ch, next),
-			    b_count(ch, atomic_load_explicit(&ch->head, memory_order_relaxed)));
-		lt_send(ch->id, id, flow, depth);
+		/* Acquire: the receiver's read of the slot's previous message is done. */
+		stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire) & LT__STAMP_MASK;
+		t = tail & LT__STAMP_MASK;
+		if (stamp == t) {
+			lap = tail & ~(ch->one_lap - 1);
+			next = index + 1 < ch->cap ? tail + 1 : lap + ch->one_lap;
+			if (!atomic_compare_exchange_weak_explicit(
+				&ch->tail, &tail, next, memory_order_acquire, memory_order_acquire))
+				continue;
+			/* The position is ours. */
+			slot->msg = msg;
+			if (flow)
+				ch->flows[index] = flow;
+			/*
+			 * The id only when someone wants it: the receiver derives it on its own
+			 * (the first thread to need an epoch's block reserves it).
+			 */
+			if (id || traced) {
+				uint64_t mid = msg_id_at(ch, b_count(ch, tail));
+
+				if (id)
+					*id = mid;
+				if (traced) {
+					if (ch->want_depth)
+						depth =
+						    b_depth(ch, b_count(ch, next),
+							    b_count(ch, atomic_load_explicit(
+									    &ch->head,
+									    memory_order_relaxed)));
+					lt__send_event(ch->id, mid, flow, depth);
+				}
+			}
+			/*
+			 * Release is enough: the CAS on tail above is the sender's half of the
+			 * wakeup handshake (receivers re-check tail).
+			 */
+			atomic_store_explicit(&slot->stamp,
+					      ((tail + 1) & LT__STAMP_MASK) |
+						  (flow ? LT__STAMP_FLOW : 0) |
+						  ((uint64_t)this_cpu() << LT__CPU_SHIFT),
+					      memory_order_release);
+			return LT_OK;
+		}
 		/*
-		 * Release is enough: the CAS on tail above is the sender's half of the wakeup
-		 * handshake (receivers re-check tail).
+		 * The slot still holds the message of the previous lap: the ring is full. (Our
+		 * tail cannot be stale then: whoever claimed this position found the slot free.
+		 * Crossbeam's channel also reads head here because its receivers claim head
+		 * before they free the slot; the single receiver here frees the slot first, so
+		 * the stamp alone decides, and senders leave the receiver's line alone.)
 		 */
-		atomic_store_explicit(&slot->stamp,
-				      ((tail + 1) & LT__STAMP_MASK) |
-					  ((uint64_t)this_cpu() << LT__STAMP_BITS),
-				      memory_order_release);
-		return LT_OK;
+		if (((stamp + ch->one_lap) & LT__STAMP_MASK) == ((t + 1) & LT__STAMP_MASK))
+			return LT_EAGAIN;
+		/* Our tail is stale: another sender claimed it. */
+		lt__cpu_relax();
+		tail = atomic_load_explicit(&ch->tail, memory_order_acquire);
 	}
 }
 
-/* Unbounded push: LT_OK, LT_ECLOSED or LT_ENOMEM. */
+/* Unbounded push: LT_OK, LT_ECLOSED or LT_ENOMEM; `id` is the message's (lt_message_new). */
 static enum lt_err u_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
 {
 	uint64_t tail = atomic_load(&ch->tail);
@@ -476,9 +573,10 @@ static enum lt_err u_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t f
 	}
 }
 
-static inline enum lt_err push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
+/* push - one attempt; on success *id is the message's id (unbounded: *id is passed in). */
+static inline enum lt_err push(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t *id)
 {
-	return ch->bounded ? b_push(ch, msg, id, flow) : u_push(ch, msg, id, flow);
+	return ch->bounded ? b_push(ch, msg, flow, id) : u_push(ch, msg, *id, flow);
 }
 
 /* ---- pop --------------------------------------------------------------------------------- */
@@ -493,40 +591,60 @@ static inline int b_ready(struct lt_chan *ch)
 	return (stamp & LT__STAMP_MASK) == ((head + 1) & LT__STAMP_MASK);
 }
 
+/*
+ * b_take - the receiver takes the message at `head` from `slot`, whose stamp (`stamp`) says it
+ * is written, and frees the slot for the next lap.
+ */
+static inline __attribute__((always_inline)) void b_take(struct lt_chan *ch, uint64_t head,
+							 uint64_t stamp, void **msg,
+							 struct lt_msg_info *info, uint32_t *depth)
+{
+	uint64_t index = head & (ch->mark - 1);
+	struct lt__slot *slot = &ch->buf[index];
+	uint64_t lap = head & ~(ch->one_lap - 1);
+	uint64_t next = index + 1 < ch->cap ? head + 1 : lap + ch->one_lap;
+	uint32_t cpu = (uint32_t)(stamp >> LT__CPU_SHIFT);
+
+	*msg = slot->msg;
+	info->flow = (stamp & LT__STAMP_FLOW) ? ch->flows[index] : 0;
+	/* Ids run on within an epoch: look the base up only when a new epoch starts. */
+	if (__builtin_expect(ch->recv_left == 0, 0)) {
+		uint64_t pos = b_count(ch, head), len = UINT64_C(1) << ch->epoch_shift;
+
+		ch->recv_id = msg_id_at(ch, pos);
+		ch->recv_left = len - (pos & (len - 1));
+	}
+	info->id = ch->recv_id++;
+	ch->recv_left--;
+	/* Release: the slot is free for the next lap once a sender sees this. */
+	atomic_store_explicit(&slot->stamp, (head + ch->one_lap) & LT__STAMP_MASK,
+			      memory_order_release);
+	info->chan = ch->id;
+	if (index + 1 == ch->cap)
+		note_self_cpu(ch);
+	atomic_store_explicit(&ch->head, next, memory_order_release);
+	if (atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) != cpu)
+		atomic_store_explicit(&ch->recv_cpu, cpu, memory_order_relaxed);
+	*depth = 0;
+	if (ch->want_depth) {
+		uint64_t tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+
+		*depth = b_depth(ch, b_count(ch, tail & ~ch->mark), b_count(ch, next));
+	}
+	notify_senders(ch);
+}
+
 static enum lt_err b_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *info, uint32_t *depth)
 {
 	uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
-	uint64_t index = head & (ch->mark - 1);
-	struct lt__slot *slot = &ch->buf[index];
+	struct lt__slot *slot = &ch->buf[head & (ch->mark - 1)];
 	unsigned spins = 0;
 
 	for (;;) {
 		uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
 
 		if ((stamp & LT__STAMP_MASK) == ((head + 1) & LT__STAMP_MASK)) {
-			uint64_t lap = head & ~(ch->one_lap - 1);
-			uint64_t next = index + 1 < ch->cap ? head + 1 : lap + ch->one_lap;
-			uint32_t cpu = (uint32_t)(stamp >> LT__STAMP_BITS);
-
-			*msg = slot->msg;
-			info->id = slot->id;
-			info->flow = slot->flow;
-			info->chan = ch->id;
-			if (index + 1 == ch->cap)
-				note_self_cpu(ch);
-			/* Release: senders that see this head may overwrite the slot. */
-			atomic_store_explicit(&ch->head, next, memory_order_release);
-			if (atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) != cpu)
-				atomic_store_explicit(&ch->recv_cpu, cpu, memory_order_relaxed);
-			*depth = 0;
-			if (ch->want_depth) {
-				uint64_t tail =
-				    atomic_load_explicit(&ch->tail, memory_order_relaxed);
-
-				*depth =
-				    b_depth(ch, b_count(ch, tail & ~ch->mark), b_count(ch, next));
-			}
-			notify_senders(ch);
+			b_take(ch, head, stamp, msg, info, depth);
 			return LT_OK;
 		}
 		{
@@ -605,13 +723,13 @@ int lt__chan_poll(struct lt_chan *ch)
 
 /*
  * send_spin - a sender's spin phase on a full channel (LT_EAGAIN: still full, park). Each of
- * LT__SEND_SPIN rounds waits LT__SEND_BACKOFF pause instructions before it looks again: a
- * sender looks at the receiver's head only when it thinks the ring is full, and every look
- * takes that cache line away from the receiver, which is what slows it down when several
- * senders poll. When the receiver runs on this very CPU the sender yields instead (spinning
- * would only delay the receiver); after the rounds it yields LT__SEND_YIELDS times.
+ * LT__SEND_SPIN rounds waits LT__SEND_BACKOFF pause instructions before it looks again: each
+ * look reads the slot the receiver is about to free, taking that cache line away from the
+ * receiver, which is what slows it down when several senders poll. When the receiver runs on this
+ * very CPU the sender yields instead (spinning would only delay the receiver); after the rounds it
+ * yields LT__SEND_YIELDS times.
  */
-static enum lt_err send_spin(struct lt_chan *ch, void *msg, uint64_t id, uint64_t flow)
+static enum lt_err send_spin(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t *id)
 {
 	enum lt_err err;
 
@@ -623,7 +741,7 @@ static enum lt_err send_spin(struct lt_chan *ch, void *msg, uint64_t id, uint64_
 		else
 			for (int i = 0; i < LT__SEND_BACKOFF; i++)
 				lt__cpu_relax();
-		err = push(ch, msg, id, flow);
+		err = push(ch, msg, flow, id);
 		if (err != LT_EAGAIN)
 			return err;
 	}
@@ -644,11 +762,12 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 
 	if (!ch)
 		return LT_EINVAL;
-	id = lt_message_new();
-	err = push(ch, msg, id, flow);
+	/* A bounded channel derives the id from the position it claims. */
+	id = ch->bounded ? 0 : lt_message_new();
+	err = push(ch, msg, flow, &id);
 	if (err == LT_EAGAIN && deadline_ns != 0) {
 		/* Full: spin a little, then park until the receiver frees a slot. */
-		err = send_spin(ch, msg, id, flow);
+		err = send_spin(ch, msg, flow, &id);
 		while (err == LT_EAGAIN) {
 			uint32_t seq;
 
@@ -657,7 +776,7 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 			atomic_store(&ch->send_woken, 0);
 			/* The heavy half of the Dekker pair with notify_senders. */
 			lt__asym_fence_heavy();
-			err = push(ch, msg, id, flow);
+			err = push(ch, msg, flow, &id);
 			if (err != LT_EAGAIN) {
 				atomic_fetch_sub(&ch->send_waiters, 1);
 				break;
@@ -673,7 +792,7 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 			}
 			lt__futex_wait(&ch->send_seq, seq, deadline_ns);
 			atomic_fetch_sub(&ch->send_waiters, 1);
-			err = push(ch, msg, id, flow);
+			err = push(ch, msg, flow, &id);
 		}
 		if (blocked)
 			lt_block_end();
@@ -686,31 +805,54 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 	return LT_OK;
 }
 
+/*
+ * send_entry - every public send: on a bounded channel the first attempt is inlined here (no
+ * call below the entry point: at tens of millions of messages a second, calls and their
+ * register saves are a good part of a message's cost); a full channel takes chan_send_at,
+ * which tries again, spins and parks.
+ */
+static inline __attribute__((always_inline)) enum lt_err
+send_entry(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t deadline_ns, uint64_t *id_out,
+	   const void *where)
+{
+	if (ch && ch->bounded) {
+		enum lt_err err = b_push(ch, msg, flow, id_out);
+
+		if (err == LT_OK) {
+			notify_receiver(ch);
+			return LT_OK;
+		}
+		if (err != LT_EAGAIN || deadline_ns == 0)
+			return err;
+	}
+	return chan_send_at(ch, msg, flow, deadline_ns, id_out, where);
+}
+
 enum lt_err lt_chan_send_ex(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t deadline_ns,
 			    uint64_t *id_out)
 {
-	return chan_send_at(ch, msg, flow, deadline_ns, id_out, __builtin_return_address(0));
+	return send_entry(ch, msg, flow, deadline_ns, id_out, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_send(struct lt_chan *ch, void *msg)
 {
-	return chan_send_at(ch, msg, 0, LT_FOREVER, NULL, __builtin_return_address(0));
+	return send_entry(ch, msg, 0, LT_FOREVER, NULL, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_send_flow(struct lt_chan *ch, void *msg, uint64_t flow)
 {
-	return chan_send_at(ch, msg, flow, LT_FOREVER, NULL, __builtin_return_address(0));
+	return send_entry(ch, msg, flow, LT_FOREVER, NULL, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_try_send(struct lt_chan *ch, void *msg)
 {
-	return chan_send_at(ch, msg, 0, 0, NULL, NULL);
+	return send_entry(ch, msg, 0, 0, NULL, NULL);
 }
 
 enum lt_err lt_chan_send_timed(struct lt_chan *ch, void *msg, uint64_t deadline_ns)
 {
-	enum lt_err err = chan_send_at(ch, msg, 0, deadline_ns ? deadline_ns : 1, NULL,
-				       __builtin_return_address(0));
+	enum lt_err err = send_entry(ch, msg, 0, deadline_ns ? deadline_ns : 1, NULL,
+				     __builtin_return_address(0));
 
 	return err == LT_EAGAIN ? LT_ETIMEDOUT : err;
 }
@@ -756,8 +898,8 @@ static enum lt_err recv_spin(struct lt_chan *ch, void **m, struct lt_msg_info *i
 		note_self_cpu(ch);
 	for (unsigned round = 0; round < LT__RECV_SPIN; round++) {
 		if (round % LT__SPIN_YIELD_EVERY == LT__SPIN_YIELD_EVERY - 1 ||
-		    (ch->bounded && atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) ==
-					(uint32_t)sched_getcpu())) {
+		    (ch->bounded &&
+		     atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) == this_cpu())) {
 			sched_yield();
 			err = lt__chan_pop(ch, m, info, depth);
 			if (err != LT_EAGAIN)
@@ -848,26 +990,54 @@ static enum lt_err chan_recv_at(struct lt_chan *ch, void **msg, struct lt_msg_in
 	return LT_OK;
 }
 
+/*
+ * recv_entry - every public receive: on a bounded channel whose head slot is written, the
+ * receive is inlined here; otherwise chan_recv_at looks again, spins and parks.
+ */
+static inline __attribute__((always_inline)) enum lt_err recv_entry(struct lt_chan *ch, void **msg,
+								    struct lt_msg_info *info,
+								    uint64_t deadline_ns,
+								    const void *where)
+{
+	if (ch && msg && ch->bounded) {
+		uint64_t head = atomic_load_explicit(&ch->head, memory_order_relaxed);
+		uint64_t stamp = atomic_load_explicit(&ch->buf[head & (ch->mark - 1)].stamp,
+						      memory_order_acquire);
+
+		if ((stamp & LT__STAMP_MASK) == ((head + 1) & LT__STAMP_MASK)) {
+			struct lt_msg_info local;
+			struct lt_msg_info *in = info ? info : &local;
+			uint32_t depth;
+
+			b_take(ch, head, stamp, msg, in, &depth);
+			note_streak(ch, 1);
+			lt_recv(ch->id, in->id, depth);
+			return LT_OK;
+		}
+	}
+	return chan_recv_at(ch, msg, info, deadline_ns, where);
+}
+
 enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *info,
 			    uint64_t deadline_ns)
 {
-	return chan_recv_at(ch, msg, info, deadline_ns, __builtin_return_address(0));
+	return recv_entry(ch, msg, info, deadline_ns, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_recv(struct lt_chan *ch, void **msg)
 {
-	return chan_recv_at(ch, msg, NULL, LT_FOREVER, __builtin_return_address(0));
+	return recv_entry(ch, msg, NULL, LT_FOREVER, __builtin_return_address(0));
 }
 
 enum lt_err lt_chan_try_recv(struct lt_chan *ch, void **msg)
 {
-	return chan_recv_at(ch, msg, NULL, 0, NULL);
+	return recv_entry(ch, msg, NULL, 0, NULL);
 }
 
 enum lt_err lt_chan_recv_timed(struct lt_chan *ch, void **msg, uint64_t deadline_ns)
 {
 	enum lt_err err =
-	    chan_recv_at(ch, msg, NULL, deadline_ns ? deadline_ns : 1, __builtin_return_address(0));
+	    recv_entry(ch, msg, NULL, deadline_ns ? deadline_ns : 1, __builtin_return_address(0));
 
 	return err == LT_EAGAIN ? LT_ETIMEDOUT : err;
 }

@@ -113,8 +113,8 @@ static inline void lt__cpu_relax(void)
  * sched_yield every LT__SPIN_YIELD_EVERY rounds so that a sender sharing this core (more busy
  * threads than cores) gets to run -- every round when the last sender ran on its own CPU --
  * then parks. A sender that found the channel full waits LT__SEND_SPIN rounds of
- * LT__SEND_BACKOFF pauses between looks at the receiver's head (each look takes that line from
- * the receiver) -- or yields at once when the receiver shares its CPU -- and yields
+ * LT__SEND_BACKOFF pauses between looks at the slot it waits for (each look takes that line
+ * from the receiver) -- or yields at once when the receiver shares its CPU -- and yields
  * LT__SEND_YIELDS times before parking. A select (and so every component loop) spins only
  * LT__SELECT_SPIN rounds: an idle component should not burn a core after each message.
  */

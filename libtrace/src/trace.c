@@ -116,6 +116,18 @@ LT_API uint64_t lt_message_new(void)
 	return msg_id_next++;
 }
 
+LT_API uint64_t lt_message_reserve(uint64_t count)
+{
+	uint64_t first;
+
+	if (count == 0 || count > (UINT64_C(1) << 62))
+		return 0;
+	first = atomic_fetch_add_explicit(&next_message, count, memory_order_relaxed);
+	if (first > (UINT64_C(1) << 62)) /* 2^62 ids: not reachable, but never wrap to reuse */
+		return 0;
+	return first;
+}
+
 LT_API void lt_wait_begin(void)
 {
 	LT_EVENT(wait_begin);

@@ -113,6 +113,25 @@ static void test_ids_unique_across_threads(void)
 		LT_ASSERT_CMP_U(all[i - 1], <, all[i]);
 }
 
+/* A reservation is a range no other allocation touches; count 0 reserves nothing. */
+static void test_message_reserve(void)
+{
+	uint64_t before = lt_message_new();
+	uint64_t first = lt_message_reserve(1000);
+	uint64_t again = lt_message_reserve(1);
+
+	LT_ASSERT_EQ_U(lt_message_reserve(0), 0);
+	LT_ASSERT_CMP_U(first, >, before);
+	LT_ASSERT(again >= first + 1000);
+	/* lt_message_new hands out ids from blocks taken before or after the range only. */
+	for (int i = 0; i < 3000; i++) {
+		uint64_t id = lt_message_new();
+
+		LT_ASSERT(id < first || id >= first + 1000);
+		LT_ASSERT(id != again);
+	}
+}
+
 int main(void)
 {
 	/* Order matters: the first test checks that the counters start at 1. */
@@ -120,5 +139,6 @@ int main(void)
 	LT_RUN(test_reason_names);
 	LT_RUN(test_every_call);
 	LT_RUN(test_ids_unique_across_threads);
+	LT_RUN(test_message_reserve);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <looptrace/rt/rt.h>
+#include <looptrace/trace.h>
 
 #include "lt_test.h"
 
@@ -96,6 +97,13 @@ static void test_capacity_one_and_odd(void)
 	LT_ASSERT_EQ_I(lt_chan_create("bad", 0, NULL, NULL), LT_EINVAL);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static void test_flow_ids(void)
 {
 	struct lt_chan *ch;
@@ -119,6 +127,100 @@ static void test_flow_ids(void)
 	LT_ASSERT_EQ_I(lt_chan_recv_ex(ch, &m, &info, 0), LT_OK);
 	LT_ASSERT_EQ_U(info.flow, 77);
 	lt_chan_destroy(ch);
+}
+
+/*
+ * Message ids across many epochs of a bounded channel (ids are derived from positions and
+ * reserved in blocks of at least 65536): two producers race through the blocks, some sends
+ * carry a flow. The receiver must see, for every message, the id its sender was given and the
+ * flow it sent; all ids must be distinct, also from another channel's and lt_message_new's.
+ */
+#define IDS_PER_PRODUCER 150000
+#define IDS_PRODUCERS    2
+
+struct id_producer {
+	struct lt_chan *ch;
+	int who;
+	uint64_t sent_id[IDS_PER_PRODUCER];
+	uint64_t fresh[64]; /* lt_message_new ids taken meanwhile */
+};
+
+static void *id_produce(void *arg)
+{
+	struct id_producer *p = arg;
+
+	for (long i = 0; i < IDS_PER_PRODUCER; i++) {
+		long tag = p->who * IDS_PER_PRODUCER + i; /* travels as the message pointer */
+		uint64_t flow = i % 3 == 0 ? (uint64_t)tag + 1 : 0;
+
+		LT_ASSERT_EQ_I(lt_chan_send_ex(p->ch, (void *)(intptr_t)(tag + 1), flow, LT_FOREVER,
+					       &p->sent_id[i]),
+			       LT_OK);
+		if (i % (IDS_PER_PRODUCER / 64) == 0 && i / (IDS_PER_PRODUCER / 64) < 64)
+			p->fresh[i / (IDS_PER_PRODUCER / 64)] = lt_message_new();
+	}
+	return NULL;
+}
+
+static void test_ids_across_epochs(void)
+{
+	enum { N = IDS_PER_PRODUCER * IDS_PRODUCERS };
+	static struct id_producer prod[IDS_PRODUCERS];
+	static uint64_t got_id[N], got_flow[N], all[N + 64 * IDS_PRODUCERS + 8];
+	struct lt_chan *ch, *other;
+	pthread_t t[IDS_PRODUCERS];
+	size_t n_all = 0;
+
+	LT_ASSERT_EQ_I(lt_chan_create("ids", 7, NULL, &ch), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_create("other", 3, NULL, &other), LT_OK);
+	for (int i = 0; i < IDS_PRODUCERS; i++) {
+		prod[i].ch = ch;
+		prod[i].who = i;
+		LT_ASSERT_EQ_I(pthread_create(&t[i], NULL, id_produce, &prod[i]), 0);
+	}
+	for (long k = 0; k < N; k++) {
+		struct lt_msg_info info;
+		void *m;
+		long tag;
+
+		LT_ASSERT_EQ_I(lt_chan_recv_ex(ch, &m, &info, LT_FOREVER), LT_OK);
+		tag = (long)(intptr_t)m - 1;
+		LT_ASSERT(tag >= 0 && tag < N);
+		LT_ASSERT_EQ_U(got_id[tag], 0); /* delivered once */
+		LT_ASSERT(info.id != 0);
+		got_id[tag] = info.id;
+		got_flow[tag] = info.flow;
+	}
+	for (int i = 0; i < IDS_PRODUCERS; i++)
+		LT_ASSERT_EQ_I(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < IDS_PRODUCERS; i++) {
+		for (long j = 0; j < IDS_PER_PRODUCER; j++) {
+			long tag = i * IDS_PER_PRODUCER + j;
+
+			LT_ASSERT_EQ_U(got_id[tag], prod[i].sent_id[j]);
+			LT_ASSERT_EQ_U(got_flow[tag], j % 3 == 0 ? (uint64_t)tag + 1 : 0);
+			all[n_all++] = got_id[tag];
+		}
+		for (int j = 0; j < 64; j++)
+			all[n_all++] = prod[i].fresh[j];
+	}
+	/* Another channel's ids, before and after a receive. */
+	for (int i = 0; i < 4; i++) {
+		struct lt_msg_info info;
+		uint64_t id = 0;
+		void *m;
+
+		LT_ASSERT_EQ_I(lt_chan_send_ex(other, &n_all, 0, LT_FOREVER, &id), LT_OK);
+		LT_ASSERT_EQ_I(lt_chan_recv_ex(other, &m, &info, 0), LT_OK);
+		LT_ASSERT_EQ_U(info.id, id);
+		all[n_all++] = id;
+		all[n_all++] = lt_message_new();
+	}
+	qsort(all, n_all, sizeof(all[0]), cmp_u64);
+	for (size_t i = 1; i < n_all; i++)
+		LT_ASSERT_CMP_U(all[i - 1], <, all[i]);
+	lt_chan_destroy(ch);
+	lt_chan_destroy(other);
 }
 
 static void test_close_semantics(size_t cap)
@@ -379,6 +481,7 @@ int main(void)
 	LT_RUN(test_basic_bounded);
 	LT_RUN(test_capacity_one_and_odd);
 	LT_RUN(test_flow_ids);
+	LT_RUN(test_ids_across_epochs);
 	LT_RUN(test_close_bounded);
 	LT_RUN(test_close_unbounded);
 	LT_RUN(test_destroy_frees_each_once);

@@ -87,6 +87,15 @@ LT_NOPLT uint32_t lt_channel_declare_object(const char *name, uint32_t capacity,
 /* lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks). */
 LT_NOPLT uint64_t lt_message_new(void);
 
+/*
+ * lt_message_reserve - reserves `count` consecutive fresh message ids and returns the first
+ * (>= 1); 0 when count is 0 or the id space would overflow. The ids are never handed out by
+ * lt_message_new or another reservation. For a runtime that numbers its messages itself
+ * (a channel gives message k of a block the id first + k, so no id travels with the
+ * message). Any thread; never blocks.
+ */
+LT_NOPLT uint64_t lt_message_reserve(uint64_t count);
+
 /* lt_wait_begin - the thread blocks at the top of its loop waiting for work (idle). */
 LT_NOPLT void lt_wait_begin(void);
 
