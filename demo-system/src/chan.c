@@ -189,6 +189,12 @@ static inline uint32_t this_cpu(void)
 	return cpu >= 0 && cpu < (int)LT__CPU_NONE ? (uint32_t)cpu : LT__CPU_NONE;
 }
 
+/* same_cpu - non-zero if `cpu` (from a stamp or a note) is known and is the caller's CPU. */
+static inline int same_cpu(uint32_t cpu)
+{
+	return cpu != LT__CPU_NONE && cpu == this_cpu();
+}
+
 /*
  * msg_id_at - the message id of bounded position count `pos` (see the top of this file):
  * the epoch's base + the offset in the epoch. The first thread to need an epoch's base
@@ -353,9 +359,9 @@ static inline void notify_receiver(struct lt_chan *ch)
 }
 
 /*
- * Called by the receiver after storing a new head (freeing a bounded slot): wakes parked
- * senders. The head store and the load of send_waiters form a Dekker pair with a parking
- * sender's increment of send_waiters and its re-read of head: the receiver's side is the
+ * Called by the receiver after freeing a bounded slot (its stamp, then head): wakes parked
+ * senders. The stamp store and the load of send_waiters form a Dekker pair with a parking
+ * sender's increment of send_waiters and its next look at the slot: the receiver's side is the
  * light half of an asymmetric fence (see lt__asym_fence_light), the parking sender pays for the
  * heavy half, so the common path -- nobody parked -- costs no barrier instruction.
  */
@@ -464,8 +470,13 @@ static inline __attribute__((always_inline)) enum lt_err b_push(struct lt_chan *
 		if (stamp == t) {
 			lap = tail & ~(ch->one_lap - 1);
 			next = index + 1 < ch->cap ? tail + 1 : lap + ch->one_lap;
+			/*
+			 * Sequentially consistent on success: this write of tail is the sender's
+			 * half of the wakeup handshake with a registering receiver (which then
+			 * re-reads tail); notify_receiver's load of the waiter follows it.
+			 */
 			if (!atomic_compare_exchange_weak_explicit(
-				&ch->tail, &tail, next, memory_order_acquire, memory_order_acquire))
+				&ch->tail, &tail, next, memory_order_seq_cst, memory_order_acquire))
 				continue;
 			/* The position is ours. */
 			slot->msg = msg;
@@ -502,15 +513,19 @@ static inline __attribute__((always_inline)) enum lt_err b_push(struct lt_chan *
 			return LT_OK;
 		}
 		/*
-		 * The slot still holds the message of the previous lap: the ring is full. (Our
-		 * tail cannot be stale then: whoever claimed this position found the slot free.
-		 * Crossbeam's channel also reads head here because its receivers claim head
-		 * before they free the slot; the single receiver here frees the slot first, so
-		 * the stamp alone decides, and senders leave the receiver's line alone.)
+		 * The slot still holds the message of the previous lap, or a sender claimed that
+		 * position a lap ago and has not written it yet: either way the ring is full. (Our
+		 * tail cannot be stale then: whoever claimed this position found the slot free,
+		 * and stamps only move forward. Crossbeam's channel also reads head here because
+		 * its receivers claim head before they free the slot; the single receiver here
+		 * frees the slot first, so the stamp alone decides, and senders leave the
+		 * receiver's line alone. Returning at once matters for the second case: a sender
+		 * preempted between its claim and its publish must not make others spin here.)
 		 */
-		if (((stamp + ch->one_lap) & LT__STAMP_MASK) == ((t + 1) & LT__STAMP_MASK))
+		if (((stamp + ch->one_lap) & LT__STAMP_MASK) == ((t + 1) & LT__STAMP_MASK) ||
+		    ((stamp + ch->one_lap) & LT__STAMP_MASK) == t)
 			return LT_EAGAIN;
-		/* Our tail is stale: another sender claimed it. */
+		/* Our tail is stale: another sender claimed it meanwhile (progress); look again. */
 		lt__cpu_relax();
 		tail = atomic_load_explicit(&ch->tail, memory_order_acquire);
 	}
@@ -736,7 +751,7 @@ static enum lt_err send_spin(struct lt_chan *ch, void *msg, uint64_t flow, uint6
 	for (unsigned round = 0; round < LT__SEND_SPIN + LT__SEND_YIELDS; round++) {
 		if (round >= LT__SEND_SPIN ||
 		    (ch->bounded &&
-		     atomic_load_explicit(&ch->self_cpu, memory_order_relaxed) == this_cpu()))
+		     same_cpu(atomic_load_explicit(&ch->self_cpu, memory_order_relaxed))))
 			sched_yield();
 		else
 			for (int i = 0; i < LT__SEND_BACKOFF; i++)
@@ -899,7 +914,7 @@ static enum lt_err recv_spin(struct lt_chan *ch, void **m, struct lt_msg_info *i
 	for (unsigned round = 0; round < LT__RECV_SPIN; round++) {
 		if (round % LT__SPIN_YIELD_EVERY == LT__SPIN_YIELD_EVERY - 1 ||
 		    (ch->bounded &&
-		     atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) == this_cpu())) {
+		     same_cpu(atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed)))) {
 			sched_yield();
 			err = lt__chan_pop(ch, m, info, depth);
 			if (err != LT_EAGAIN)

@@ -145,9 +145,23 @@ void lt_block_end(void)
 
 /* The runtime reaches lt_send/lt_recv through their inline fast path (trace.h): main() says
  * a provider is there (lt__probes_loaded), and these take the calls it makes. */
+/*
+ * A send on channel `hold_chan` (when not 0) stops inside its send event -- after it claimed
+ * its slot, before it publishes the message -- until hold_chan is cleared: a sender preempted
+ * at the worst moment, on demand.
+ */
+static _Atomic uint32_t hold_chan;
+static _Atomic int holding;
+
 void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	record(EV_SEND, chan, msg, flow, depth, NULL);
+	if (chan != 0 && chan == atomic_load(&hold_chan)) {
+		atomic_store(&holding, 1);
+		while (atomic_load(&hold_chan) == chan)
+			usleep(100);
+		atomic_store(&holding, 0);
+	}
 }
 
 void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
@@ -469,11 +483,49 @@ static void test_router_events(void)
 	lt_chan_destroy(ch);
 }
 
+static void *send_one(void *p)
+{
+	static int z;
+
+	LT_ASSERT_EQ_I(lt_chan_send(p, &z), LT_OK);
+	return NULL;
+}
+
+/*
+ * A sender that claimed the only slot of a channel but has not published its message yet:
+ * the channel is full, so try_send fails at once and a timed send times out -- neither may
+ * wait for the stalled sender (a busy loop there would hang this test). Then the stalled send
+ * completes and both the receiver and a new send go through.
+ */
+static void test_send_while_a_sender_stalls(void)
+{
+	struct lt_chan *ch;
+	pthread_t th;
+	void *m;
+	int y;
+
+	LT_ASSERT_EQ_I(lt_chan_create("ev.stall", 1, NULL, &ch), LT_OK);
+	atomic_store(&hold_chan, lt_chan_id(ch));
+	LT_ASSERT_EQ_I(pthread_create(&th, NULL, send_one, ch), 0);
+	while (!atomic_load(&holding))
+		usleep(100);
+	LT_ASSERT_EQ_I(lt_chan_try_send(ch, &y), LT_EAGAIN);
+	LT_ASSERT_EQ_I(lt_chan_send_timed(ch, &y, lt_rt_deadline(1000000)), LT_ETIMEDOUT);
+	atomic_store(&hold_chan, 0);
+	LT_ASSERT_EQ_I(pthread_join(th, NULL), 0);
+	LT_ASSERT_EQ_I(lt_chan_recv(ch, &m), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_try_send(ch, &y), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_recv(ch, &m), LT_OK);
+	LT_ASSERT(m == &y);
+	lt_chan_destroy(ch);
+}
+
 int main(void)
 {
 	__atomic_store_n(&lt__probes_loaded, 1, __ATOMIC_RELAXED); /* see lt__send_event */
 	LT_RUN(test_chan_events);
 	LT_RUN(test_comp_events);
 	LT_RUN(test_router_events);
+	LT_RUN(test_send_while_a_sender_stalls);
 	return 0;
 }

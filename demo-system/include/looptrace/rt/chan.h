@@ -3,9 +3,10 @@
  *
  * A channel carries owned `void *` messages from any number of sender threads to one
  * receiver. It is bounded (capacity >= 1: senders block, or fail with LT_EAGAIN, while it is
- * full) or unbounded (capacity 0: sends never block). Each queued slot stores the message
- * pointer, its message id and its flow id, so the receiver learns both (struct lt_msg_info)
- * and can reply on the same flow (lt_msg_reply_flow()).
+ * full) or unbounded (capacity 0: sends never block). Every message has an id (unique in
+ * the process, allocated by liblooptrace; a bounded channel derives it from the message's
+ * position, so only the pointer travels) and a flow id, so the receiver learns both (struct
+ * lt_msg_info) and can reply on the same flow (lt_msg_reply_flow()).
  *
  * Ownership moves only when a call succeeds: a failed send leaves the message with the
  * caller; a successful receive hands it to the caller. No message is lost or delivered
