@@ -119,7 +119,11 @@ enum lt_err lt_chan_recv_ex(struct lt_chan *ch, void **msg, struct lt_msg_info *
 /* lt_chan_recv - blocks until a message arrives or the channel is closed and empty. */
 enum lt_err lt_chan_recv(struct lt_chan *ch, void **msg);
 
-/* lt_chan_try_recv - never blocks: LT_EAGAIN when empty (and open). */
+/*
+ * lt_chan_try_recv - never parks: LT_EAGAIN when empty (and open). Like lt_chan_drain it may
+ * spin (yielding) while a sender that has already claimed the head slot finishes writing it
+ * -- nanoseconds, unless that sender is preempted in between.
+ */
 enum lt_err lt_chan_try_recv(struct lt_chan *ch, void **msg);
 
 /* lt_chan_recv_timed - blocks until deadline_ns at most: LT_ETIMEDOUT after it. */
