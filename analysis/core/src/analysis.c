@@ -557,6 +557,23 @@ static int th_need_comp(struct lt_analysis *a, int32_t ti, int64_t ts, int backd
 	return 0;
 }
 
+/*
+ * th_loop_event - the start of every loop event (wait/handle) on thread ti: binds the thread to
+ * a component if it has none (th_need_comp) and accounts its time up to ts. Returns the
+ * thread, or NULL when out of memory (the event is dropped).
+ */
+static struct lt_thread *th_loop_event(struct lt_analysis *a, int32_t ti, int64_t ts, int backdate,
+				       int *backdated)
+{
+	struct lt_thread *t;
+
+	if (th_need_comp(a, ti, ts, backdate, backdated))
+		return NULL;
+	t = &a->threads.v[ti];
+	th_advance(a, t, ts);
+	return t;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* messages and flows */
 
@@ -1200,10 +1217,9 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		break;
 	}
 	case LT_EV_WAIT_BEGIN:
-		if (th_need_comp(a, ti, ts, 0, &bd))
+		t = th_loop_event(a, ti, ts, 0, &bd);
+		if (!t)
 			break;
-		t = &a->threads.v[ti];
-		th_advance(a, t, ts);
 		if (t->waiting)
 			a->an.nested_wait++;
 		t->waiting = 1;
@@ -1217,10 +1233,9 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 	case LT_EV_WAIT_END:
 		if (t->comp < 0 && !t->loop_seen)
 			t->waiting = 1; /* the trace began while it waited */
-		if (th_need_comp(a, ti, ts, 1, &bd))
+		t = th_loop_event(a, ti, ts, 1, &bd);
+		if (!t)
 			break;
-		t = &a->threads.v[ti];
-		th_advance(a, t, ts);
 		if (!t->waiting)
 			a->an.unmatched_wait_end++;
 		t->waiting = 0;
@@ -1233,10 +1248,9 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		msg_receipt(a, t, ev->msg, ts);
 		break;
 	case LT_EV_HANDLE_BEGIN:
-		if (th_need_comp(a, ti, ts, 0, &bd))
+		t = th_loop_event(a, ti, ts, 0, &bd);
+		if (!t)
 			break;
-		t = &a->threads.v[ti];
-		th_advance(a, t, ts);
 		if (t->in_handler)
 			a->an.nested_handle++;
 		if (t->waiting) {
@@ -1261,10 +1275,9 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			t->handle_msg = ev->msg;
 			t->handle_start = a->begin_ns;
 		}
-		if (th_need_comp(a, ti, ts, 1, &bd))
+		t = th_loop_event(a, ti, ts, 1, &bd);
+		if (!t)
 			break;
-		t = &a->threads.v[ti];
-		th_advance(a, t, ts);
 		if (!t->in_handler) {
 			a->an.unmatched_handle_end++;
 			th_settle(a, t);
