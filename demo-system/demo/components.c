@@ -40,10 +40,7 @@
 
 uint64_t demo_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return lt_rt_now_ns();
 }
 
 static uint64_t cpu_now_ns(void)
@@ -99,37 +96,23 @@ void demo_samples_add(struct demo_samples *s, uint64_t v)
 /* ---- router side: the per-fetch route ------------------------------------------------------ */
 
 /*
- * graveyard_push - closes the fds of routes released earlier and keeps `fd` for later. Runs
- * on the router thread only: a route removed from its own callback is released by the router
- * right after that callback returns, so by the next callback it is gone.
+ * graveyard_push - closes the fd of the route released before this one and keeps `fd` for
+ * later. Runs on the router thread only: a route removed from its own callback is released by
+ * the router right after that callback returns, so by the next callback it is gone and one
+ * deferred fd is all there ever is.
  */
 static void graveyard_push(struct demo *d, int fd)
 {
-	for (size_t i = 0; i < d->graveyard_n; i++)
-		close(d->graveyard[i]);
-	d->graveyard_n = 0;
-	if (d->graveyard_n == d->graveyard_cap) {
-		size_t cap = d->graveyard_cap ? d->graveyard_cap * 2 : 16;
-		int *g = realloc(d->graveyard, cap * sizeof(*g));
-
-		if (!g) {
-			/* Cannot defer: leak the fd rather than risk closing it too early. */
-			return;
-		}
-		d->graveyard = g;
-		d->graveyard_cap = cap;
-	}
-	d->graveyard[d->graveyard_n++] = fd;
+	if (d->graveyard_fd >= 0)
+		close(d->graveyard_fd);
+	d->graveyard_fd = fd;
 }
 
 void demo_graveyard_close(struct demo *d)
 {
-	for (size_t i = 0; i < d->graveyard_n; i++)
-		close(d->graveyard[i]);
-	d->graveyard_n = 0;
-	free(d->graveyard);
-	d->graveyard = NULL;
-	d->graveyard_cap = 0;
+	if (d->graveyard_fd >= 0)
+		close(d->graveyard_fd);
+	d->graveyard_fd = -1;
 }
 
 /* on_fetch_pipe - the route callback of one fetch (router thread). */
@@ -615,6 +598,7 @@ enum lt_err demo_components_setup(struct demo *d, const char **what)
 {
 	enum lt_err err;
 
+	d->graveyard_fd = -1;
 	d->net_rng = d->o.seed ^ 0x6e6574ull; /* "net" */
 	d->net_heap = calloc(1, sizeof(struct timer_heap));
 	if (!d->net_heap) {

@@ -150,8 +150,7 @@ struct demo {
 	/* router thread (route callbacks) */
 	uint64_t router_dispatches;
 	uint64_t router_forward_failed;
-	int *graveyard; /* fds whose routes are gone, closed on the next dispatch (owned) */
-	size_t graveyard_n, graveyard_cap;
+	int graveyard_fd; /* fd whose route is gone, closed on the next dispatch (-1: none) */
 
 	/* layout, compositor threads */
 	uint64_t layout_reflows, layout_send_failed;
@@ -183,7 +182,7 @@ void *demo_input_thread(void *arg);
 /* demo_net_drop_pending - closes the pipes of responses net never sent; returns how many. */
 uint64_t demo_net_drop_pending(struct demo *d);
 
-/* demo_graveyard_close - closes every fd left in the router graveyard (router stopped). */
+/* demo_graveyard_close - closes the fd left in the router graveyard (router stopped). */
 void demo_graveyard_close(struct demo *d);
 
 #endif /* LOOPTRACE_DEMO_H */

@@ -111,13 +111,15 @@ int main(int argc, char **argv)
 	sigset_t stop_signals;
 	int rc, drained, interrupted = 0;
 
-	rc = demo_parse_options(argc, argv, &(struct demo_opts){0});
+	struct demo_opts opts;
+
+	rc = demo_parse_options(argc, argv, &opts);
 	if (rc)
 		return rc == 1 ? 0 : 2;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		fail("start", LT_ENOMEM);
-	demo_parse_options(argc, argv, &d->o);
+	d->o = opts;
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	/* Every thread inherits this mask: SIGINT/SIGTERM reach main only, through sigtimedwait. */

@@ -1,6 +1,6 @@
 /*
  * base.c - the small pieces every runtime module uses: error strings, the monotonic clock,
- * futexes, waiters and the spin-then-park policy.
+ * futexes, waiters, the spin-then-park policy and thread names.
  */
 #include <errno.h>
 #include <limits.h>
@@ -8,6 +8,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,4 +166,13 @@ int lt__spin_step(unsigned *step, unsigned spin, unsigned yields)
 		return 1;
 	}
 	return 0;
+}
+
+void lt__set_thread_name(const char *name)
+{
+	char tname[16];
+
+	strncpy(tname, name, sizeof(tname) - 1);
+	tname[sizeof(tname) - 1] = '\0';
+	pthread_setname_np(pthread_self(), tname);
 }

@@ -404,10 +404,7 @@ void lt__chan_unregister(struct lt_chan *ch, struct lt__waiter *w)
 		return;
 	/* A sender claimed it: wait until it is done touching the waiter. */
 	while (atomic_load(&ch->waiter) == LT__CLAIMED) {
-		if (++spins > 64)
-			sched_yield();
-		else
-			lt__cpu_relax();
+		lt__backoff(&spins);
 	}
 }
 
@@ -549,10 +546,7 @@ static enum lt_err u_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t f
 		offset = (tail >> 1) % LT__LAP;
 		if (offset == LT__BLK_CAP) {
 			/* Another sender is linking the next block. */
-			if (++spins > 64)
-				sched_yield();
-			else
-				lt__cpu_relax();
+			lt__backoff(&spins);
 			tail = atomic_load(&ch->tail);
 			block = atomic_load(&ch->tail_block);
 			continue;
@@ -669,10 +663,7 @@ static enum lt_err b_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *inf
 				return (tail & ch->mark) ? LT_ECLOSED : LT_EAGAIN;
 		}
 		/* A sender claimed the slot and is writing it. */
-		if (++spins > 64)
-			sched_yield();
-		else
-			lt__cpu_relax();
+		lt__backoff(&spins);
 	}
 }
 
@@ -689,10 +680,7 @@ static enum lt_err u_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *inf
 		tail = atomic_load(&ch->tail);
 		if ((tail >> 1) == (head >> 1))
 			return (tail & 1u) ? LT_ECLOSED : LT_EAGAIN;
-		if (++spins > 64)
-			sched_yield();
-		else
-			lt__cpu_relax();
+		lt__backoff(&spins);
 	}
 	*msg = slot->msg;
 	info->id = slot->id;

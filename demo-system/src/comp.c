@@ -163,11 +163,8 @@ static void run_loop(struct lt_comp *c)
 static void *comp_thread(void *arg)
 {
 	struct lt_comp *c = arg;
-	char tname[16];
 
-	strncpy(tname, c->name, sizeof(tname) - 1);
-	tname[sizeof(tname) - 1] = '\0';
-	pthread_setname_np(pthread_self(), tname);
+	lt__set_thread_name(c->name);
 	current_comp = c;
 	atomic_store(&c->id, lt_component_begin(c->name));
 	pthread_mutex_lock(&c->start_mu);

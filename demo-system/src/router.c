@@ -43,7 +43,7 @@ struct lt_route {
 	void *arg;
 	struct lt__waiter w; /* channel routes: eventfd waiter, efd owned */
 	int watching;        /* fd still in epoll / channel not yet reported closed */
-	int removed;         /* under r->mu */
+	_Atomic int removed; /* written under r->mu; read without it by still_live */
 	int router_frees;    /* under r->mu: removed from its own callback; the router frees it */
 };
 
@@ -310,15 +310,14 @@ uint32_t lt_router_id(const struct lt_router *r)
 
 /* ---- the router thread ------------------------------------------------------------------- */
 
-/* still_live - non-zero while rt was not removed (possibly by its own callback). */
-static int still_live(struct lt_router *r, struct lt_route *rt)
+/*
+ * still_live - non-zero while rt was not removed (possibly by its own callback). One atomic
+ * load instead of the router's mutex after every dispatch: a removal from another thread can
+ * come right after the check either way, and it waits until this dispatch is over.
+ */
+static int still_live(struct lt_route *rt)
 {
-	int live;
-
-	pthread_mutex_lock(&r->mu);
-	live = !rt->removed;
-	pthread_mutex_unlock(&r->mu);
-	return live;
+	return !atomic_load_explicit(&rt->removed, memory_order_acquire);
 }
 
 static void end_wait(struct lt_router *r, uint32_t chan, uint64_t msg)
@@ -351,7 +350,7 @@ static void serve_chan(struct lt_router *r, struct lt_route *rt)
 			lt_route_dispatch_begin(rt->id, info.id);
 			rt->fn(rt, msg, &info, rt->arg);
 			lt_route_dispatch_end(rt->id);
-			if (!still_live(r, rt))
+			if (!still_live(rt))
 				return;
 			if (++served >= LT__ROUTE_BATCH) {
 				uint64_t one = 1;
@@ -399,7 +398,7 @@ static void serve_fd(struct lt_router *r, struct lt_route *rt, uint32_t ev)
 	lt_route_dispatch_begin(rt->id, info.id);
 	rt->fd_fn(rt, rt->fd, events, &info, rt->arg);
 	lt_route_dispatch_end(rt->id);
-	if (!(events & LT_ROUTE_IN) && still_live(r, rt)) {
+	if (!(events & LT_ROUTE_IN)) {
 		/* Only hang-up or error left: stop watching (level-triggered would spin). */
 		pthread_mutex_lock(&r->mu);
 		if (!rt->removed) {
@@ -414,11 +413,8 @@ static void *router_thread(void *arg)
 {
 	struct lt_router *r = arg;
 	struct epoll_event evs[LT__ROUTER_EVENTS];
-	char tname[16];
 
-	strncpy(tname, r->name, sizeof(tname) - 1);
-	tname[sizeof(tname) - 1] = '\0';
-	pthread_setname_np(pthread_self(), tname);
+	lt__set_thread_name(r->name);
 	current_router = r;
 	atomic_store(&r->id, lt_component_begin(r->name));
 	pthread_mutex_lock(&r->mu);

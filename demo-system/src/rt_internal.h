@@ -17,6 +17,7 @@
 #ifndef LT_RT_INTERNAL_H
 #define LT_RT_INTERNAL_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -105,6 +106,22 @@ static inline void lt__cpu_relax(void)
 	__asm__ __volatile__("" ::: "memory");
 #endif
 }
+
+/*
+ * lt__backoff - one step of a short wait for another thread that is in the middle of an
+ * update (a sender writing a claimed slot, linking a block, or waking a waiter): pause for
+ * the first 64 steps, then yield (that thread may have been preempted on this CPU).
+ */
+static inline void lt__backoff(unsigned *spins)
+{
+	if (++*spins > 64)
+		sched_yield();
+	else
+		lt__cpu_relax();
+}
+
+/* lt__set_thread_name - names the calling thread (truncated to the kernel's 15 bytes). */
+void lt__set_thread_name(const char *name);
 
 /*
  * Spinning before parking. A receiver that found its channels empty spins up to
