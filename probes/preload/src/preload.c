@@ -49,16 +49,20 @@
 #include <time.h>
 #include <unistd.h>
 
-/* enum lt_block_reason values (libtrace/include/looptrace/trace.h), repeated here so that the
- * library depends on nothing of looptrace at run time. */
+#include <looptrace/trace.h>
+
+/*
+ * The block reasons this interposer records: enum lt_block_reason's values, taken from the
+ * header only (the library still links nothing of looptrace).
+ */
 enum {
-	LT_PRE_MUTEX = 2,
-	LT_PRE_CONDVAR = 3,
-	LT_PRE_RWLOCK = 4,
-	LT_PRE_SEM = 5,
-	LT_PRE_SLEEP = 6,
-	LT_PRE_IO = 7,
-	LT_PRE_JOIN = 8,
+	LT_PRE_MUTEX = LT_BLOCK_MUTEX,
+	LT_PRE_CONDVAR = LT_BLOCK_CONDVAR,
+	LT_PRE_RWLOCK = LT_BLOCK_RWLOCK,
+	LT_PRE_SEM = LT_BLOCK_SEM,
+	LT_PRE_SLEEP = LT_BLOCK_SLEEP,
+	LT_PRE_IO = LT_BLOCK_IO,
+	LT_PRE_JOIN = LT_BLOCK_JOIN,
 };
 
 #define LT_PRE_COMP_BIT   0x80000000u /* interposer component ids: 0x80000000 | n */
@@ -108,12 +112,23 @@ static int ust_nranges;
  * lt_sym - the next definition of `name` (version `ver` when not NULL), cached in `*slot`.
  * Returns NULL only while dlsym itself re-enters this library on this thread (bootstrap).
  */
-static void *lt_sym(void **slot, const char *name, const char *ver)
+static void *__attribute__((noinline, cold))
+lt_sym_slow(void **slot, const char *name, const char *ver);
+
+static inline void *lt_sym(void **slot, const char *name, const char *ver)
 {
 	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 
 	if (__builtin_expect(p != NULL, 1))
 		return p;
+	return lt_sym_slow(slot, name, ver);
+}
+
+/* lt_sym_slow - lt_sym's first call for a symbol: resolve it (out of line, rarely run). */
+static void *lt_sym_slow(void **slot, const char *name, const char *ver)
+{
+	void *p;
+
 	if (lt_resolving) /* dlsym called a wrapped function: no recursion */
 		return NULL;
 	int saved = errno;
@@ -459,11 +474,16 @@ LT_EXPORT int pthread_join(pthread_t thread, void **ret)
 /* ---------------------------------------------------------------------------------------- */
 /* locks */
 
-/* LT_TRY_THEN_BLOCK - try first; a block only when the try reports EBUSY. */
-#define LT_TRY_THEN_BLOCK(reason, obj, try_call, call)                                             \
+/*
+ * LT_TRY_THEN_BLOCK - try first (try_type/try_name: the real try function, resolved only
+ * once the call is traced, so an untraced call costs the enabled test alone); a block only
+ * when the try reports EBUSY.
+ */
+#define LT_TRY_THEN_BLOCK(reason, obj, try_type, try_name, try_call, call)                         \
 	do {                                                                                       \
 		if (!lt_on(where))                                                                 \
 			return call;                                                               \
+		LT_REAL_OR_DIE(try, try_type, try_name, NULL);                                     \
 		int rc_ = try_call;                                                                \
 		if (rc_ != EBUSY)                                                                  \
 			return rc_;                                                                \
@@ -478,8 +498,8 @@ LT_EXPORT int pthread_timedjoin_np(pthread_t thread, void **ret, const struct ti
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, const struct timespec *),
 		       pthread_timedjoin_np, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_t, void **), pthread_tryjoin_np, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, try(thread, ret), real(thread, ret, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, int (*)(pthread_t, void **), pthread_tryjoin_np,
+			  try(thread, ret), real(thread, ret, abstime));
 }
 
 LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void **ret, clockid_t clk,
@@ -488,16 +508,16 @@ LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void **ret, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, clockid_t, const struct timespec *),
 		       pthread_clockjoin_np, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_t, void **), pthread_tryjoin_np, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, try(thread, ret), real(thread, ret, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, int (*)(pthread_t, void **), pthread_tryjoin_np,
+			  try(thread, ret), real(thread, ret, clk, abstime));
 }
 
 LT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *), pthread_mutex_lock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_mutex_t *), pthread_mutex_trylock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, try(m), real(m));
+	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
+			  try(m), real(m));
 }
 
 LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -505,8 +525,8 @@ LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, const struct timespec *),
 		       pthread_mutex_timedlock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_mutex_t *), pthread_mutex_trylock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, try(m), real(m, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
+			  try(m), real(m, abstime));
 }
 
 LT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
@@ -515,24 +535,24 @@ LT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, clockid_t, const struct timespec *),
 		       pthread_mutex_clocklock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_mutex_t *), pthread_mutex_trylock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, try(m), real(m, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
+			  try(m), real(m, clk, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_rdlock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l));
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
+			  try(l), real(l));
 }
 
 LT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_wrlock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l));
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
+			  try(l), real(l));
 }
 
 LT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *abstime)
@@ -540,8 +560,8 @@ LT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct times
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
 		       pthread_rwlock_timedrdlock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
+			  try(l), real(l, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *abstime)
@@ -549,8 +569,8 @@ LT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct times
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
 		       pthread_rwlock_timedwrlock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
+			  try(l), real(l, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
@@ -559,8 +579,8 @@ LT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
 		       pthread_rwlock_clockrdlock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
+			  try(l), real(l, clk, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
@@ -569,8 +589,8 @@ LT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
 		       pthread_rwlock_clockwrlock, NULL);
-	LT_REAL_OR_DIE(try, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, try(l), real(l, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
+			  try(l), real(l, clk, abstime));
 }
 
 /* Condition variables: the default version, not the pre-NPTL compatibility one. */
@@ -624,6 +644,7 @@ LT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 	do {                                                                                       \
 		if (!lt_on(where))                                                                 \
 			return call;                                                               \
+		LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);                          \
 		int saved_ = errno;                                                                \
 		if (try(s) == 0)                                                                   \
 			return 0;                                                                  \
@@ -640,7 +661,6 @@ LT_EXPORT int sem_wait(sem_t *s)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(sem_t *), sem_wait, NULL);
-	LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);
 	LT_SEM_WRAPPER(real(s));
 }
 
@@ -648,7 +668,6 @@ LT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(sem_t *, const struct timespec *), sem_timedwait, NULL);
-	LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);
 	LT_SEM_WRAPPER(real(s, abstime));
 }
 
@@ -657,7 +676,6 @@ LT_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abst
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(sem_t *, clockid_t, const struct timespec *), sem_clockwait,
 		       NULL);
-	LT_REAL_OR_DIE(try, int (*)(sem_t *), sem_trywait, NULL);
 	LT_SEM_WRAPPER(real(s, clk, abstime));
 }
 
