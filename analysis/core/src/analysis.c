@@ -69,6 +69,22 @@ static void oom(struct lt_analysis *a)
 	a->an.out_of_memory++;
 }
 
+/* take_name - a non-empty `name` (copied) replaces *dst; "" or NULL keeps the default one. */
+static void take_name(struct lt_analysis *a, char **dst, const char *name)
+{
+	char *nn;
+
+	if (!name || !name[0])
+		return;
+	nn = dup_name(name);
+	if (!nn) {
+		oom(a);
+		return;
+	}
+	free(*dst);
+	*dst = nn;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* creation and lookup */
 
@@ -422,6 +438,19 @@ static void series_add_span(struct lt_analysis *a, struct lt_comp *c, int col, i
 	}
 }
 
+/* comp_count_handled - c handled one message whose handler ran `dur` ns and ended at ts. */
+static void comp_count_handled(struct lt_analysis *a, struct lt_comp *c, uint64_t dur, int64_t ts)
+{
+	uint64_t *s;
+
+	c->messages++;
+	if (lt__hist_add(&c->handle, dur))
+		oom(a);
+	s = series_of(a, c);
+	if (s)
+		s[(uint64_t)(ts - a->begin_ns) / a->series_interval * LT_S_COLS + LT_S_MSGS]++;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* the thread state machine */
 
@@ -429,6 +458,16 @@ static void series_add_span(struct lt_analysis *a, struct lt_comp *c, int col, i
 static inline int th_handling(const struct lt_thread *t)
 {
 	return t->in_handler || t->route >= 0;
+}
+
+/* th_drop_wait_site - the thread's wait no longer counts as a block on a channel receive. */
+static void th_drop_wait_site(struct lt_thread *t)
+{
+	if (t->wait_site) {
+		t->wait_site = 0;
+		if (t->block_depth == 0)
+			t->site = -1;
+	}
 }
 
 static enum lt_tcat th_derive(const struct lt_thread *t)
@@ -585,6 +624,18 @@ static struct lt_msg *msg_find(struct lt_analysis *a, int64_t vpid, uint64_t id,
 	return i == NONE32 ? NULL : &a->msgs.v[i];
 }
 
+/*
+ * msg_lookup - message (vpid, id): the record at index *mi when it is that live message (a
+ * hint from an earlier event), else a map lookup; *mi is set to the record's index.
+ */
+static struct lt_msg *msg_lookup(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t *mi)
+{
+	if (*mi < a->msgs.n && a->msgs.v[*mi].live && a->msgs.v[*mi].id == id &&
+	    a->msgs.v[*mi].vpid == vpid)
+		return &a->msgs.v[*mi];
+	return msg_find(a, vpid, id, mi);
+}
+
 static void msg_free(struct lt_analysis *a, uint32_t i)
 {
 	struct lt_msg *m = &a->msgs.v[i];
@@ -706,13 +757,8 @@ static uint32_t msg_receipt(struct lt_analysis *a, struct lt_thread *t, uint64_t
 {
 	if (id == 0)
 		return NONE32;
-	uint32_t mi = t->recv_mi;
-	struct lt_msg *m;
-	if (mi < a->msgs.n && a->msgs.v[mi].live && a->msgs.v[mi].id == id &&
-	    a->msgs.v[mi].vpid == t->vpid)
-		m = &a->msgs.v[mi]; /* wait_end, recv and handle_begin name the same message */
-	else
-		m = msg_find(a, t->vpid, id, &mi);
+	uint32_t mi = t->recv_mi; /* wait_end, recv and handle_begin name the same message */
+	struct lt_msg *m = msg_lookup(a, t->vpid, id, &mi);
 	t->recv_mi = mi;
 	if (!m) {
 		/*
@@ -802,13 +848,8 @@ static void msg_complete(struct lt_analysis *a, uint32_t mi, int32_t to, int64_t
 static void msg_done(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t hint, int32_t to,
 		     int64_t begin, int64_t end, int partial)
 {
-	uint32_t mi = hint;
-	struct lt_msg *m;
-	if (hint < a->msgs.n && a->msgs.v[hint].live && a->msgs.v[hint].id == id &&
-	    a->msgs.v[hint].vpid == vpid)
-		m = &a->msgs.v[hint]; /* the record found at handle_begin: no lookup */
-	else
-		m = msg_find(a, vpid, id, &mi);
+	uint32_t mi = hint; /* the record found at handle_begin: usually no lookup */
+	struct lt_msg *m = msg_lookup(a, vpid, id, &mi);
 	if (!m || !m->received || m->parked)
 		return; /* not this handler's input (e.g. sent by the handler itself) */
 	if (m->unsent) {
@@ -1164,14 +1205,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		}
 		t = &a->threads.v[ti];
 		struct lt_comp *c = &a->comps.v[ci];
-		char *nn =
-		    ev->name && ev->name[0] ? dup_name(ev->name) : NULL; /* "" keeps comp-N */
-		if (nn) {
-			free(c->name);
-			c->name = nn;
-		} else if (ev->name && ev->name[0]) {
-			oom(a);
-		}
+		take_name(a, &c->name, ev->name); /* "" keeps comp-N */
 		c->declared = 1;
 		c->ended = 0;
 		c->preload = ev->preload;
@@ -1203,14 +1237,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			break;
 		}
 		struct lt_chan *ch = &a->chans.v[ci];
-		char *nn =
-		    ev->name && ev->name[0] ? dup_name(ev->name) : NULL; /* "" keeps chan-N */
-		if (nn) {
-			free(ch->name);
-			ch->name = nn;
-		} else if (ev->name && ev->name[0]) {
-			oom(a);
-		}
+		take_name(a, &ch->name, ev->name); /* "" keeps chan-N */
 		ch->capacity = ev->capacity;
 		ch->object = ev->object;
 		ch->declared = 1;
@@ -1239,11 +1266,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		if (!t->waiting)
 			a->an.unmatched_wait_end++;
 		t->waiting = 0;
-		if (t->wait_site) {
-			t->wait_site = 0;
-			if (t->block_depth == 0)
-				t->site = -1;
-		}
+		th_drop_wait_site(t);
 		th_settle(a, t);
 		msg_receipt(a, t, ev->msg, ts);
 		break;
@@ -1256,9 +1279,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		if (t->waiting) {
 			a->an.handle_while_waiting++;
 			t->waiting = 0;
-			if (t->wait_site && t->block_depth == 0)
-				t->site = -1;
-			t->wait_site = 0;
+			th_drop_wait_site(t);
 		}
 		t->in_handler = 1;
 		t->handle_partial = 0;
@@ -1291,21 +1312,12 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		int32_t ci = t->comp;
 		t->in_handler = 0;
 		t->handle_partial = 0;
-		if (t->waiting && t->wait_site && !th_handling(t)) {
-			t->wait_site = 0;
-			if (t->block_depth == 0)
-				t->site = -1;
-		}
+		if (t->waiting && !th_handling(t))
+			th_drop_wait_site(t);
 		th_settle(a, t);
 		struct lt_comp *c = &a->comps.v[ci];
 		if (!partial) {
-			c->messages++;
-			if (lt__hist_add(&c->handle, (uint64_t)(ts - hb)))
-				oom(a);
-			uint64_t *s = series_of(a, c);
-			if (s)
-				s[(uint64_t)(ts - a->begin_ns) / a->series_interval * LT_S_COLS +
-				  LT_S_MSGS]++;
+			comp_count_handled(a, c, (uint64_t)(ts - hb), ts);
 		} else {
 			a->an.handlers_cut++;
 		}
@@ -1431,22 +1443,12 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		uint64_t dm = t->dispatch_msg;
 		t->route = -1;
 		a->routes.v[ri].active--;
-		if (t->waiting && t->wait_site && !th_handling(t)) {
-			t->wait_site = 0;
-			if (t->block_depth == 0)
-				t->site = -1;
-		}
+		if (t->waiting && !th_handling(t))
+			th_drop_wait_site(t);
 		th_settle(a, t);
 		if (t->comp >= 0 && !t->in_handler) {
 			/* a dispatch outside any handler is the router's handler */
-			struct lt_comp *c = &a->comps.v[t->comp];
-			c->messages++;
-			if (lt__hist_add(&c->handle, d))
-				oom(a);
-			uint64_t *s = series_of(a, c);
-			if (s)
-				s[(uint64_t)(ts - a->begin_ns) / a->series_interval * LT_S_COLS +
-				  LT_S_MSGS]++;
+			comp_count_handled(a, &a->comps.v[t->comp], d, ts);
 		}
 		if (dm)
 			msg_done(a, t->vpid, dm, NONE32, to, db, ts, 0);
