@@ -11,7 +11,7 @@ unchanged; trace folders themselves are passed as separate arguments (absolute, 
 starting with '-' is never taken for an option).
 
 Used by every verb that reads traces: check_trace(), find_babeltrace2(), find_plugin(),
-format_params()/quote(), explain_failure(), show() and run_report().
+format_params()/quote(), explain_failure(), signal_name(), show() and run_report().
 """
 
 import json
@@ -249,7 +249,7 @@ def error_chain(stderr):
 
 
 # (pattern in the error chain, message), most specific first; {trace} is the trace(s) given,
-# {file} the file the chain names.
+# {file} the file the chain names, {sink} the sink component class that was run.
 _KNOWN = [
     (re.compile(r"Failed to index CTF stream file '(?P<file>[^']*)'"),
      "{trace}: truncated or corrupt stream file {file}"),
@@ -273,27 +273,32 @@ _KNOWN = [
      "{trace}: not a CTF trace babeltrace2 can read"),
     (re.compile(r"(?i)cannot find component class|no such component class|"
                 r"Cannot find plugin|plugin.*not found"),
-     "babeltrace2 cannot load the looptrace plugin (sink.looptrace.report); is it built?"),
+     "babeltrace2 cannot load the looptrace plugin ({sink}); is it built?"),
 ]
 
 
-def explain_failure(stderr, traces, status):
-    """One line saying why babeltrace2 (exit `status`) failed on `traces`."""
+def signal_name(n):
+    """The name of signal number `n` ('SIGABRT'), or 'signal N' when it has none."""
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return "signal %d" % n
+
+
+def explain_failure(stderr, traces, status, sink=SINK):
+    """One line saying why babeltrace2 (exit `status`) failed on `traces`; `sink` is the sink
+    component class it ran (named when the plugin cannot be loaded)."""
     shown = ", ".join(show(t) for t in traces)
     if status < 0:
-        try:
-            name = signal.Signals(-status).name
-        except ValueError:
-            name = "signal %d" % -status
         return "babeltrace2 crashed (%s) reading %s: the trace is probably corrupt" % (
-            name, shown)
+            signal_name(-status), shown)
     chain = error_chain(stderr)
     text = " ".join(msg for _, msg in chain)
     for pattern, message in _KNOWN:
         m = pattern.search(text)
         if m:
             file = m.groupdict().get("file") or ""
-            return message.format(trace=shown, file=show(file)).rstrip()
+            return message.format(trace=shown, file=show(file), sink=sink).rstrip()
     # Unknown failure: the innermost cause is the most specific one.
     for who, msg in reversed(chain):
         if msg and not msg.startswith("Graph failed") and "retcode=" not in msg:

@@ -12,10 +12,11 @@ render_text(labels, rows) -> str, to_json(labels, rows) -> dict, write_html(...)
 import argparse
 import json
 import os
-import subprocess
 import sys
 
+from . import cmd_report
 from .errors import UserError
+from .render_text import escape
 
 SCHEMA_PREFIX = "looptrace-report/"
 COMPARE_SCHEMA = "looptrace-compare/1"
@@ -93,52 +94,18 @@ def load_json_report(path):
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as exc:
-        raise UserError("%s: %s" % (_show(path), exc.strerror))
+        raise UserError("%s: %s" % (escape(path), exc.strerror))
     try:
         report = json.loads(raw.decode("utf-8", "surrogateescape"))
     except ValueError as exc:
-        raise UserError("%s: not a looptrace JSON report (invalid JSON: %s)" % (_show(path), exc))
-    return check_report(report, _show(path))
-
-
-def _show(path):
-    try:
-        from .render_text import escape
-    except ImportError:  # pragma: no cover
-        return repr(path)
-    return escape(path)
+        raise UserError("%s: not a looptrace JSON report (invalid JSON: %s)" % (escape(path), exc))
+    return check_report(report, escape(path))
 
 
 def analyse_trace(path):
     """The schema-v1 report of the trace folder `path`, computed as `looptrace report` does."""
-    try:
-        from . import cmd_report
-    except ImportError:
-        cmd_report = None
-    if cmd_report is not None and hasattr(cmd_report, "analyse"):
-        result = cmd_report.analyse([path])
-        return result[0] if isinstance(result, tuple) else result
-    try:
-        from . import bt
-    except ImportError:
-        bt = None
-    if bt is not None and hasattr(bt, "run_report"):
-        report, _raw = bt.run_report([path], progress=False)
-        return report
-    # Last resort: the launcher as a subprocess.
-    exe = os.path.join(os.environ.get("LOOPTRACE_BINDIR", ""), "looptrace")
-    if not os.access(exe, os.X_OK):
-        exe = sys.argv[0]
-    proc = subprocess.run([exe, "report", "--json", "-", "--", path], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE)
-    if proc.returncode != 0:
-        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UserError(msg[-1].replace("looptrace: ", "", 1) if msg else
-                        "%s: looptrace report failed" % _show(path))
-    try:
-        return json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
-    except ValueError as exc:
-        raise UserError("%s: looptrace report wrote invalid JSON (%s)" % (_show(path), exc))
+    report, _raw = cmd_report.analyse([path])
+    return report
 
 
 def load_input(path):
@@ -150,9 +117,9 @@ def load_input(path):
             raise UserError("stdin: not a looptrace JSON report (invalid JSON: %s)" % exc)
         return check_report(report, "stdin")
     if not os.path.lexists(path):
-        raise UserError("%s: no such file or directory" % _show(path))
+        raise UserError("%s: no such file or directory" % escape(path))
     if os.path.isdir(path):
-        return check_report(analyse_trace(path), _show(path))
+        return check_report(analyse_trace(path), escape(path))
     return load_json_report(path)
 
 
@@ -354,21 +321,13 @@ def fmt_ratio(r, a=None, b=None):
     return "x%.2f" % r
 
 
-def _esc(text):
-    try:
-        from .render_text import escape
-    except ImportError:  # pragma: no cover
-        return str(text)
-    return escape(text)
-
-
 def render_text(labels, rows):
     """A terminal table: one column per report plus a ratio column for each non-baseline."""
     head = ["", "metric"]
     for i, lab in enumerate(labels):
-        head.append(_esc(lab))
+        head.append(escape(lab))
         if i:
-            head.append("%s/%s" % (_esc(lab), _esc(labels[0])))
+            head.append("%s/%s" % (escape(lab), escape(labels[0])))
     lines = []
     table = []
     last_group = None
@@ -376,7 +335,7 @@ def render_text(labels, rows):
         group = (r["section"], r["name"])
         title = ""
         if group != last_group:
-            title = r["section"] + (" " + _esc(r["name"]) if r["name"] else "")
+            title = r["section"] + (" " + escape(r["name"]) if r["name"] else "")
             if last_group is not None:
                 table.append(None)
             last_group = group
@@ -535,8 +494,8 @@ def run(args):
                 with open(args.json_out, "w", encoding="utf-8") as f:
                     f.write(data + "\n")
             except OSError as exc:
-                raise UserError("cannot write %s: %s" % (_show(args.json_out), exc.strerror))
-            print("looptrace: comparison JSON written to %s" % _show(args.json_out),
+                raise UserError("cannot write %s: %s" % (escape(args.json_out), exc.strerror))
+            print("looptrace: comparison JSON written to %s" % escape(args.json_out),
                   file=sys.stderr)
     if args.json_out != "-":
         sys.stdout.write(render_text(labels, rows))
@@ -544,6 +503,6 @@ def run(args):
         try:
             path = write_html(labels, rows, reports, args.html_dir)
         except OSError as exc:
-            raise UserError("cannot write %s: %s" % (_show(args.html_dir), exc.strerror))
-        print("looptrace: comparison page written to %s" % _show(path), file=sys.stderr)
+            raise UserError("cannot write %s: %s" % (escape(args.html_dir), exc.strerror))
+        print("looptrace: comparison page written to %s" % escape(path), file=sys.stderr)
     return 0

@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 
-from . import paths
+from . import cmd_compare, cmd_report, paths
 from .errors import UserError
 
 MODES = ("routed", "blocking", "thread")
@@ -305,31 +305,8 @@ def render_headline(rows):
     return "\n".join(lines) + "\n"
 
 
-def _fallback_table(labels, reports):
-    """A small side-by-side table when `looptrace compare` is not available."""
-    names = []
-    for _, r in reports:
-        for c in r.get("components") or []:
-            if c.get("name") not in names:
-                names.append(c.get("name"))
-    lines = ["%-12s %s" % ("component", "  ".join("%22s" % ("%s msg/s" % lab) for lab in labels))]
-    for n in names:
-        vals = []
-        for _, r in reports:
-            c = _component(r, n)
-            vals.append("%22s" % ("-" if c is None else "%.1f" % c.get("throughput_per_s", 0)))
-        lines.append("%-12s %s" % (n, "  ".join(vals)))
-    return "\n".join(lines) + "\n"
-
-
 def _compare(labels, reports, out, html, full):
     """Write comparison.txt/.json (+ compare/index.html); return the text to print."""
-    try:
-        from . import cmd_compare
-    except ImportError:
-        text = _fallback_table(labels, reports)
-        _write(os.path.join(out, "comparison.txt"), text)
-        return text, None
     rows = cmd_compare.compare_reports(reports)
     text = cmd_compare.render_text(labels, rows)
     _write(os.path.join(out, "comparison.txt"), text)
@@ -358,9 +335,8 @@ def _write(path, text):
 
 def _html_report(report, directory):
     try:
-        from . import cmd_report
         return cmd_report.write_html(report, directory)
-    except (ImportError, AttributeError, UserError, OSError) as exc:
+    except (UserError, OSError) as exc:
         print("looptrace: demo: no HTML report in %s (%s)" % (directory, exc), file=sys.stderr)
         return None
 

@@ -80,8 +80,7 @@ def export_perfetto(traces, out_path):
             raise UserError("cannot run %s: %s" % (bt.show(exe), exc.strerror))
         stderr = proc.stderr.decode("utf-8", "replace")
         if proc.returncode != 0:
-            msg = bt.explain_failure(stderr, traces, proc.returncode)
-            raise UserError(msg.replace("sink.looptrace.report", SINK))
+            raise UserError(bt.explain_failure(stderr, traces, proc.returncode, sink=SINK))
         summary = _summary(tmp)
         os.replace(tmp, out_path)
         tmp = None

@@ -19,7 +19,7 @@ import tempfile
 
 from . import paths
 from .errors import UserError
-from .lttng import Session, Sessiond, lttng_path, sessiond_answers
+from .lttng import Session, Sessiond, exit_status, lttng_path, sessiond_answers
 
 PROBES_LIB = "liblooptrace-probes.so"
 INTERPOSE_LIB = "liblooptrace-preload.so"
@@ -178,10 +178,6 @@ def _write_record_info(output, command, pid, status, args, env, session, sig=Non
               file=sys.stderr)
 
 
-def _status(returncode):
-    return 128 - returncode if returncode < 0 else returncode
-
-
 def _signal(returncode):
     return -returncode if returncode < 0 else None
 
@@ -213,7 +209,7 @@ def _run_child(argv, env, old_mask):
             except ProcessLookupError:
                 pass
         if proc.poll() is not None:
-            return _status(proc.returncode), proc.pid, _signal(proc.returncode)
+            return exit_status(proc.returncode), proc.pid, _signal(proc.returncode)
 
 
 def run(args):

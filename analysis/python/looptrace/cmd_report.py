@@ -9,12 +9,12 @@ vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a ter
 import argparse
 import json
 import os
-import signal
 import stat
 import sys
 import tempfile
 
 from . import bt, render_csv, render_text, timespec
+from .cmd_record import RECORD_INFO  # written by `looptrace record` into its folder
 from .errors import UserError
 
 DESCRIPTION = """\
@@ -224,7 +224,6 @@ def name_call_sites(report):
         return 0
 
 
-RECORD_INFO = "looptrace-record.json"  # written by `looptrace record` into its folder
 RECORD_UP = 5  # trace/ust/uid/<uid>/64-bit/ is 4 levels below the folder `record` wrote
 
 
@@ -282,13 +281,6 @@ def _killed_by(info):
     return None
 
 
-def _signal_name(sig):
-    try:
-        return signal.Signals(sig).name
-    except ValueError:
-        return "signal %d" % sig
-
-
 def recording_notices(report, traces):
     """Add what `looptrace record` knows about the run to report["trace"] (`cut_short`,
     `exit_status`, `signal`, `incomplete`) and return the one-line notices for stderr: a
@@ -303,11 +295,11 @@ def recording_notices(report, traces):
     first = killed[0][1] if killed else infos[0][1]
     trace["cut_short"] = bool(killed)
     trace["exit_status"] = first.get("exit_status")
-    trace["signal"] = _signal_name(killed[0][2]) if killed else None
+    trace["signal"] = bt.signal_name(killed[0][2]) if killed else None
     for _, info, sig in killed:
         notices.append("looptrace: the recorded program was killed by %s (exit status %s): "
                        "the run was cut short; figures cover the recorded part only"
-                       % (_signal_name(sig), info.get("exit_status")))
+                       % (bt.signal_name(sig), info.get("exit_status")))
     incomplete = [p for p, i in infos if i.get("incomplete")]
     trace["incomplete"] = bool(incomplete)
     for p in incomplete:

@@ -24,6 +24,7 @@ import time
 
 from . import bt
 from .errors import UserError
+from .lttng import exit_status
 
 RELAYD_START_TIMEOUT = 10.0  # s, until the three ports accept connections
 RELAYD_STOP_TIMEOUT = 10.0  # s, after SIGTERM before SIGKILL
@@ -176,9 +177,7 @@ class HeldChild:
     def poll(self):
         """None while running, else its exit status (128+N when killed by signal N)."""
         rc = self.proc.poll()
-        if rc is None:
-            return None
-        return 128 - rc if rc < 0 else rc
+        return None if rc is None else exit_status(rc)
 
 
 class Reader:

@@ -21,6 +21,12 @@ SESSIOND_START_TIMEOUT = 15.0  # s, until `lttng list` answers
 SESSIOND_STOP_TIMEOUT = 10.0  # s, after SIGTERM before SIGKILL
 
 
+def exit_status(returncode):
+    """A child's Popen returncode as a shell exit status: 128+N when it was killed by signal N
+    (returncode -N), else the returncode itself."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def _tool(name):
     path = shutil.which(name)
     if not path:
