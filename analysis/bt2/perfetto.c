@@ -217,6 +217,7 @@ struct lt_pf_thread {
 	unsigned depth;
 	unsigned dropped[5]; /* begins not pushed because the stack was full, per slice kind */
 	char *name;          /* owned: last thread_name written, NULL = none */
+	bool proc_done;      /* its process is in s->processes (process_name written if known) */
 };
 
 /* A message sent and not consumed yet. */
@@ -236,17 +237,19 @@ struct lt_pf_sink {
 	char *path;                    /* owned */
 	bool first_event;              /* no trace event written yet */
 	bool have_origin;
-	bool finished;                /* document closed */
-	int64_t origin_ns;            /* first event's time, ns from the clock origin */
-	int64_t last_ns;              /* latest event time seen */
-	uint64_t next_bind_id;        /* flow ids, from 1 */
-	uint64_t events, flows, lost; /* statistics for otherData */
-	struct lt_pf_map classes;     /* event class pointer -> struct lt_pf_class */
-	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
-	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
-	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
-	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
-	struct lt_pf_map pending;     /* (pid, msg) -> struct lt_pf_send */
+	bool finished;                 /* document closed */
+	int64_t origin_ns;             /* first event's time, ns from the clock origin */
+	int64_t last_ns;               /* latest event time seen */
+	uint64_t next_bind_id;         /* flow ids, from 1 */
+	uint64_t events, flows, lost;  /* statistics for otherData */
+	struct lt_pf_map classes;      /* event class pointer -> struct lt_pf_class */
+	const bt_event_class *last_ec; /* the class of the previous event, and its entry */
+	struct lt_pf_class *last_class;
+	struct lt_pf_map threads;    /* (pid, tid) -> struct lt_pf_thread */
+	struct lt_pf_map channels;   /* (pid, chan) -> char *name */
+	struct lt_pf_map chan_names; /* (pid, hash of a declared name) -> non-NULL marker */
+	struct lt_pf_map processes;  /* (pid, 0) -> non-NULL marker */
+	struct lt_pf_map pending;    /* (pid, msg) -> struct lt_pf_send */
 };
 
 static void lt_pf_thread_free(void *p)
@@ -525,8 +528,14 @@ static enum lt_pf_kind lt_pf_kind_of(const char *full)
 
 static struct lt_pf_class *lt_pf_class_get(struct lt_pf_sink *s, const bt_event_class *ec)
 {
+	/* Runs of one class are common (sends, receives): skip the map then. */
+	if (ec == s->last_ec) {
+		return s->last_class;
+	}
 	struct lt_pf_class *c = lt_pf_map_get(&s->classes, (uint64_t)(uintptr_t)ec, 0);
 	if (c) {
+		s->last_ec = ec;
+		s->last_class = c;
 		return c;
 	}
 	c = calloc(1, sizeof(*c));
@@ -548,6 +557,8 @@ static struct lt_pf_class *lt_pf_class_get(struct lt_pf_sink *s, const bt_event_
 		free(c);
 		return NULL;
 	}
+	s->last_ec = ec;
+	s->last_class = c;
 	return c;
 }
 
@@ -635,10 +646,17 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 		s->last_ns = ns;
 	}
 	s->events++;
-	if (!lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
-		const char *proc = lt_pf_str(lt_pf_member(ctx, c->ctx_procname));
-		if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s) && proc) {
-			lt_pf_metadata(s, "process_name", pid, pid, proc);
+	if (!t->proc_done) { /* once per thread, not per event */
+		if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
+			t->proc_done = true;
+		} else {
+			const char *proc = lt_pf_str(lt_pf_member(ctx, c->ctx_procname));
+			if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
+				t->proc_done = true;
+				if (proc) {
+					lt_pf_metadata(s, "process_name", pid, pid, proc);
+				}
+			}
 		}
 	}
 #define U(which) lt_pf_uint(lt_pf_member(pl, c->field[which]))
