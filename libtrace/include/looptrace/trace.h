@@ -84,7 +84,11 @@ LT_NOPLT uint32_t lt_channel_declare(const char *name, uint32_t capacity);
 LT_NOPLT uint32_t lt_channel_declare_object(const char *name, uint32_t capacity,
 					    const void *object);
 
-/* lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks). */
+/*
+ * lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks per
+ * thread). Async-signal-safe: a signal handler may call it, also while its thread is inside
+ * lt_message_new; every id is still handed out once.
+ */
 LT_NOPLT uint64_t lt_message_new(void);
 
 /*
