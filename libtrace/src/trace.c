@@ -58,9 +58,10 @@ static const char *const reason_names[LT_BLOCK_REASON_COUNT] = {
     "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
 };
 
+/* nonnull - a string to record for `s`: never "" (see LT_UNNAMED in trace.h). */
 static inline const char *nonnull(const char *s)
 {
-	return s ? s : "";
+	return s && s[0] ? s : LT_UNNAMED;
 }
 
 LT_API const char *lt_block_reason_name(enum lt_block_reason reason)

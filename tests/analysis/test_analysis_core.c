@@ -215,6 +215,26 @@ static void test_unmatched_and_names(void)
 	lt_analysis_destroy(a);
 }
 
+/* "(unnamed)" (what liblooptrace records for no name) and "" keep the default names. */
+static void test_unnamed(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 3, .name = "(unnamed)");
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 4, .name = "(unnamed)");
+	FEED(a, 5, 2, LT_EV_COMPONENT_BEGIN, .comp = 5, .name = "");
+	FEED(a, 5, 2, LT_EV_CHANNEL_DECLARE, .chan = 6, .name = "");
+	FEED(a, 9, 2, LT_EV_COMPONENT_BEGIN, .comp = 8, .name = "(unnamed) but named");
+	char *j = report(a);
+	expect_in(j, "\"name\": \"comp-3\"");
+	expect_in(j, "\"name\": \"chan-4\"");
+	expect_in(j, "\"name\": \"comp-5\"");
+	expect_in(j, "\"name\": \"chan-6\"");
+	expect_in(j, "\"name\": \"(unnamed) but named\"");
+	LT_ASSERT(strstr(j, "\"(unnamed)\"") == NULL);
+	free(j);
+	lt_analysis_destroy(a);
+}
+
 static void test_mid_handler(void)
 {
 	struct lt_analysis *a = lt_analysis_create(NULL);
@@ -907,6 +927,7 @@ int main(void)
 	LT_RUN(test_lost_windows);
 	LT_RUN(test_backwards_and_window);
 	LT_RUN(test_series);
+	LT_RUN(test_unnamed);
 	LT_RUN(test_memory_per_component);
 	LT_RUN(test_random_and_snapshots);
 	return 0;

@@ -69,12 +69,15 @@ static void oom(struct lt_analysis *a)
 	a->an.out_of_memory++;
 }
 
-/* take_name - a non-empty `name` (copied) replaces *dst; "" or NULL keeps the default one. */
+/*
+ * take_name - a non-empty `name` (copied) replaces *dst; "", NULL or "(unnamed)" (what
+ * liblooptrace records for no name, LT_UNNAMED) keeps the default one.
+ */
 static void take_name(struct lt_analysis *a, char **dst, const char *name)
 {
 	char *nn;
 
-	if (!name || !name[0])
+	if (!name || !name[0] || strcmp(name, "(unnamed)") == 0)
 		return;
 	nn = dup_name(name);
 	if (!nn) {
