@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from . import cmd_report
+from . import cmd_report, outputs
 from .errors import UserError
 from .render_text import escape
 
@@ -435,8 +435,7 @@ def write_html(labels, rows, reports, out_dir):
                 for i, h in enumerate(head)), "".join(body)))
     p.append("</body></html>\n")
     path = os.path.join(out_dir, "index.html")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(p))
+    outputs.write_file(path, "\n".join(p))
     return path
 
 
@@ -475,6 +474,13 @@ def _default_label(path, taken):
 
 
 def run(args):
+    # SIGTERM / SIGHUP / SIGINT become an exception: babeltrace2 is killed and temporary
+    # files removed on the way out (exit status 128 + the signal).
+    with outputs.signals_raise():
+        return _run(args)
+
+
+def _run(args):
     if len(args.inputs) < 2:
         raise UserError("compare needs at least two inputs (trace folders or JSON reports)")
     if args.labels and len(args.labels) != len(args.inputs):
@@ -490,11 +496,7 @@ def run(args):
         if args.json_out == "-":
             sys.stdout.write(data + "\n")
         else:
-            try:
-                with open(args.json_out, "w", encoding="utf-8") as f:
-                    f.write(data + "\n")
-            except OSError as exc:
-                raise UserError("cannot write %s: %s" % (escape(args.json_out), exc.strerror))
+            outputs.write_file(args.json_out, data + "\n", "--json")
             print("looptrace: comparison JSON written to %s" % escape(args.json_out),
                   file=sys.stderr)
     if args.json_out != "-":

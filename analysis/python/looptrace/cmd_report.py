@@ -9,11 +9,9 @@ vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a ter
 import argparse
 import json
 import os
-import stat
 import sys
-import tempfile
 
-from . import bt, render_csv, render_text, timespec
+from . import bt, outputs, render_csv, render_text, timespec
 from .cmd_record import RECORD_INFO  # written by `looptrace record` into its folder
 from .errors import UserError
 
@@ -120,8 +118,9 @@ def check_outputs(args):
 def write_json(raw, dest):
     """Write the sink's JSON bytes to `dest` ('-' = stdout); UserError on failure.
 
-    A regular file (or a new one) is replaced atomically, through a symbolic link if `dest`
-    is one; anything else that exists (/dev/null, a FIFO, a terminal) is simply written to.
+    Through outputs.write_file: a regular file (or a new one) is replaced atomically, keeping
+    its mode, through a symbolic link of ours if `dest` is one; anything else that exists
+    (/dev/null, a FIFO, a terminal) is simply written to.
     """
     data = raw if raw.endswith(b"\n") else raw + b"\n"
     if dest == "-":
@@ -129,36 +128,7 @@ def write_json(raw, dest):
         sys.stdout.flush()
         return
     check_json_dest(dest)
-    target = os.path.realpath(dest)
-    try:
-        special = os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode)
-    except OSError:
-        special = False
-    if special:
-        try:
-            with open(dest, "wb") as f:
-                f.write(data)
-        except OSError as exc:
-            raise UserError("cannot write %s: %s" % (bt.show(dest), exc.strerror))
-        return
-    parent = os.path.dirname(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".looptrace-", suffix=".json", dir=parent)
-    except OSError as exc:
-        raise UserError("--json %s: %s" % (bt.show(dest), exc.strerror))
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)  # as open() would create it, not mkstemp's 0600
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UserError("cannot write %s: %s" % (bt.show(dest), exc.strerror))
+    outputs.write_file(dest, data, "--json")
 
 
 def write_html(report, directory):
@@ -309,6 +279,13 @@ def recording_notices(report, traces):
 
 
 def run(args):
+    # SIGTERM / SIGHUP / SIGINT become an exception: babeltrace2 is killed and temporary
+    # files removed on the way out (exit status 128 + the signal).
+    with outputs.signals_raise():
+        return _run(args)
+
+
+def _run(args):
     check_outputs(args)
     report, raw = analyse(args.traces, args.begin, args.end, args.progress)
     named = name_call_sites(report)
