@@ -208,6 +208,65 @@ def stream_files(trace_dir):
     return out
 
 
+_IDX_MAGIC = 0xC1F1DCC1
+_IDX_HEADER = 16  # bytes: magic, major, minor, entry length (big-endian uint32)
+_IDX_ENTRY_MIN = 56  # bytes: offset, packet_size, content_size, ts_begin, ts_end,
+#                      events_discarded, stream_id (uint64); CTF index 1.1 adds two more
+
+
+def index_problem(stream):
+    """Why the stream file `stream` is shorter than its LTTng index (`index/<name>.idx`,
+    written by the consumer daemon as each packet reaches the disk) says, or None.
+
+    babeltrace2 reads a stream cut at a packet boundary without a word, so a trace that lost
+    its last packets would be reported as if the run had been short. An index that is
+    missing, unreadable or not well formed (magic, version, packets contiguous) is ignored,
+    as babeltrace2 ignores it."""
+    idx = os.path.join(os.path.dirname(stream), "index", os.path.basename(stream) + ".idx")
+    try:
+        with open(idx, "rb") as f:
+            data = f.read(64 << 20)
+        size = os.path.getsize(stream)
+    except OSError:
+        return None
+    if len(data) < _IDX_HEADER:
+        return None
+    magic, major, _minor, entry = struct.unpack_from(">IIII", data, 0)
+    if magic != _IDX_MAGIC or major != 1 or entry < _IDX_ENTRY_MIN or entry > 4096:
+        return None
+    count = (len(data) - _IDX_HEADER) // entry
+    expected = 0
+    for i in range(count):
+        offset, packet_bits, content_bits = struct.unpack_from(
+            ">QQQ", data, _IDX_HEADER + i * entry)
+        if offset != expected or packet_bits == 0 or packet_bits % 8 or \
+                content_bits > packet_bits:
+            return None  # not an index we can trust
+        expected = offset + packet_bits // 8
+    if size >= expected:
+        return None
+    whole = 0
+    for i in range(count):
+        offset, packet_bits = struct.unpack_from(">QQ", data, _IDX_HEADER + i * entry)
+        if offset + packet_bits // 8 <= size:
+            whole += 1
+    return ("stream file %s is truncated: %d of the %d bytes its index lists (%d of %d "
+            "packets whole)" % (show(stream), size, expected, whole, count))
+
+
+def trace_damage(traces):
+    """One-line descriptions of the damage found in `traces` that babeltrace2 does not
+    report: stream files shorter than their index says. [] when none."""
+    found = []
+    for t in traces:
+        for md in find_metadata(t):
+            for stream in stream_files(os.path.dirname(md)):
+                problem = index_problem(stream)
+                if problem:
+                    found.append(problem)
+    return found
+
+
 def find_babeltrace2():
     """Path of the babeltrace2 program ($LOOPTRACE_BABELTRACE2 or PATH), or UserError."""
     exe = os.environ.get("LOOPTRACE_BABELTRACE2") or shutil.which("babeltrace2")

@@ -105,6 +105,8 @@ def load_json_report(path):
 def analyse_trace(path):
     """The schema-v1 report of the trace folder `path`, computed as `looptrace report` does."""
     report, _raw = cmd_report.analyse([path])
+    for line in cmd_report.damage_notices(report, [path]):
+        print(line, file=sys.stderr)
     return report
 
 

@@ -10,6 +10,7 @@ a depth counter per channel and an arrow for every message from its send to its 
 import argparse
 import json
 import os
+import sys
 
 from . import bt, outputs
 from .errors import UserError
@@ -103,6 +104,11 @@ def _summary(f):
 def run(args):
     with outputs.signals_raise():
         summary = export_perfetto(args.traces, args.perfetto)
+    damage = bt.trace_damage(args.traces)
+    if damage:
+        from .cmd_report import damage_line
+
+        print(damage_line(args.traces, damage), file=sys.stderr)
     print("looptrace: wrote %s (%d events, %d message arrows%s); open it at "
           "https://ui.perfetto.dev" % (
               bt.show(args.perfetto), summary.get("events", 0), summary.get("flows", 0),

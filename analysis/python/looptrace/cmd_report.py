@@ -278,6 +278,33 @@ def recording_notices(report, traces):
     return notices
 
 
+def damage_line(traces, damage):
+    """The one line saying that `traces` are damaged (`damage`: bt.trace_damage())."""
+    more = " (and %d more stream files)" % (len(damage) - 1) if len(damage) > 1 else ""
+    return ("looptrace: %s: the trace is damaged: %s%s; figures cover only what is left"
+            % (", ".join(bt.show(t) for t in traces), damage[0], more))
+
+
+def damage_notices(report, traces):
+    """Check `traces` for damage babeltrace2 reads past in silence (a stream file shorter
+    than its index: packets lost at a packet boundary). When found, add `trace.damaged`,
+    `trace.damage` (one text per stream file) and a `damaged-trace` warning to `report`, and
+    return the one line for stderr; else return [] and add nothing. The figures are still
+    reported: they are exact for what is left, and every output says that it is not all."""
+    damage = bt.trace_damage(traces)
+    if not damage:
+        return []
+    trace = report.setdefault("trace", {})
+    trace["damaged"] = True
+    trace["damage"] = damage
+    report.setdefault("warnings", []).append({
+        "kind": "damaged-trace",
+        "message": "the trace is damaged (%s%s): figures cover only what is left" % (
+            damage[0], " and %d more" % (len(damage) - 1) if len(damage) > 1 else ""),
+        "value": len(damage)})
+    return [damage_line(traces, damage)]
+
+
 def run(args):
     # SIGTERM / SIGHUP / SIGINT become an exception: babeltrace2 is killed and temporary
     # files removed on the way out (exit status 128 + the signal).
@@ -290,9 +317,10 @@ def _run(args):
     report, raw = analyse(args.traces, args.begin, args.end, args.progress)
     named = name_call_sites(report)
     notices = recording_notices(report, args.traces)
-    if named or notices is not None:
+    damage = damage_notices(report, args.traces)
+    if named or notices is not None or damage:
         raw = json.dumps(report, indent=1).encode() + b"\n"
-    for n in notices or []:
+    for n in (notices or []) + damage:
         print(n, file=sys.stderr)
     try:
         return emit(report, raw, args)
