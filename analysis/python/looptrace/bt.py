@@ -329,6 +329,11 @@ _KNOWN = [
     (re.compile(r"timestamp is less than muxer|Clock snapshot.*(?:less|before)|"
                 r"time.*goes? backwards?"),
      "{trace}: corrupt stream file (event timestamps go backwards)"),
+    # The CTF decoder's internal states ("Cannot handle state: msg-it-addr=0x...,
+    # state=DSCOPE_EVENT_HEADER_BEGIN"): bytes of a stream file it cannot decode.
+    (re.compile(r"Cannot handle state|Failed to get next message from CTF message iterator|"
+                r"CTF message iterator"),
+     "{trace}: truncated or corrupt stream file (babeltrace2 cannot decode it)"),
     (re.compile(r"No trace was found based on input|No source component"),
      "{trace}: not a CTF trace babeltrace2 can read"),
     (re.compile(r"(?i)cannot find component class|no such component class|"
@@ -359,13 +364,27 @@ def explain_failure(stderr, traces, status, sink=SINK):
         if m:
             file = m.groupdict().get("file") or ""
             return message.format(trace=shown, file=show(file), sink=sink).rstrip()
+    # Unknown failure from the CTF source: its stream files or metadata are damaged.
+    for who, msg in reversed(chain):
+        if "source.ctf" in who or "source-ctf" in who:
+            what = "trace metadata" if "META" in who or "metadata" in msg.lower() \
+                else "stream file"
+            return "%s: corrupt %s (babeltrace2: %s)" % (shown, what, _plain(msg))
     # Unknown failure: the innermost cause is the most specific one.
     for who, msg in reversed(chain):
         if msg and not msg.startswith("Graph failed") and "retcode=" not in msg:
-            return "babeltrace2 failed on %s: %s" % (shown, _shorten(msg))
+            return "babeltrace2 failed on %s: %s" % (shown, _plain(msg))
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     last = lines[-1] if lines else "exit status %d" % status
     return "babeltrace2 failed on %s: %s" % (shown, _shorten(last))
+
+
+def _plain(text):
+    """babeltrace2's message without its internal details (addresses, states, `key=value`
+    dumps): 'Cannot handle state: msg-it-addr=0x55..., state=X' -> 'Cannot handle state'."""
+    text = " ".join(text.split())
+    text = re.sub(r":?\s*(?:[a-z][a-z0-9-]*=\S+(?:,\s*|$))+", "", text).strip(" ,:")
+    return _shorten(text or "unknown error")
 
 
 def _shorten(text, limit=300):
