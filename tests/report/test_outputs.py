@@ -397,5 +397,67 @@ class ErrorText(Base):
             self.assertNotIn("state", line)
 
 
+class SinkOutput(Base):
+    """sink.looptrace.report run by hand (babeltrace2 CLI) with `output` naming a file that
+    exists: a failed run leaves it as it was (it used to be deleted: /dev/null included,
+    when run as root), a good run replaces its whole content."""
+
+    def run_sink(self, trace, output):
+        return subprocess.run(
+            ["babeltrace2", "--log-level=NONE", "--plugin-path=" + ltutil.plugindir(), trace,
+             "-c", "sink.looptrace.report", "-p", 'output="%s"' % output],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def test_failed_run_keeps_the_output(self):
+        trace = recorded_copy(os.path.join(self.tmp, "trace"))
+        ch0 = os.path.join(trace, STREAMS, "ch_0")
+        data = bytearray(self.read(ch0))
+        for off, value in ErrorText.DAMAGE.items():
+            data[off] = value
+        with open(ch0, "wb") as f:
+            f.write(data)
+        keep = self.put(os.path.join(self.out, "keep.json"))
+        p = self.run_sink(trace, keep)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(self.read(keep), b"precious\n")
+        fifo = os.path.join(self.out, "fifo")
+        os.mkfifo(fifo)
+        p = subprocess.Popen(["sh", "-c", "cat %s > /dev/null" % fifo])
+        self.run_sink(trace, fifo)
+        p.wait(60)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO is still there")
+        new = os.path.join(self.out, "new.json")
+        self.run_sink(trace, new)
+        self.assertFalse(os.path.exists(new), "a file the failed run created is removed")
+
+    def test_good_run_replaces_the_content(self):
+        trace = recorded_copy(os.path.join(self.tmp, "trace"))
+        old = self.put(os.path.join(self.out, "r.json"), b"x" * 200000)
+        p = self.run_sink(trace, old)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(old) as f:
+            self.assertEqual(json.load(f)["schema"], "looptrace-report/1")
+
+
+class Streams(Base):
+    """outputs.open_stream, for top's command.out and logs: never through a link."""
+
+    def test_open_stream_refuses_a_link(self):
+        from looptrace import outputs
+
+        victim = self.put(os.path.join(self.tmp, "victim"), b"victim\n")
+        link = os.path.join(self.out, "command.out")
+        os.symlink(victim, link)
+        for append in (False, True):
+            with self.assertRaises(OSError):
+                outputs.open_stream(link, append)
+        self.assertEqual(self.read(victim), b"victim\n")
+        with outputs.open_stream(os.path.join(self.out, "log"), True) as f:
+            f.write(b"a")
+        with outputs.open_stream(os.path.join(self.out, "log"), True) as f:
+            f.write(b"b")
+        self.assertEqual(self.read(os.path.join(self.out, "log")), b"ab")
+
+
 if __name__ == "__main__":
     ltutil.main()

@@ -27,6 +27,8 @@
 #include "looptrace/analysis.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +92,7 @@ struct sink {
 	struct lt_analysis *analysis; /* owned */
 	FILE *out;                    /* owned (stdout: weak) */
 	char *out_path;               /* owned */
+	int out_created;              /* this sink created `out_path` (removed on failure) */
 	int progress;
 	struct ec_info *ecs; /* owned, open addressing, ecs_cap slots */
 	size_t ecs_cap, ecs_len;
@@ -650,6 +653,25 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
 }
 
+/* open_output - opens `path` for the report without truncating it: a new file is created
+ * (*created = 1), an existing one is opened as it is and truncated only when the report is
+ * written (finish), so a run that fails leaves it unchanged. NULL (errno set) on failure. */
+static FILE *open_output(const char *path, int *created)
+{
+	*created = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		*created = 1;
+	else if (errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 static void sink_free(struct sink *s)
 {
 	if (!s)
@@ -657,9 +679,12 @@ static void sink_free(struct sink *s)
 	bt_message_iterator_put_ref(s->iter);
 	lt_analysis_destroy(s->analysis);
 	if (s->out && s->out != stdout) {
-		/* the run did not finish: leave no empty or partial report behind */
+		/* The run did not finish: a file this sink created goes; anything that was there
+		 * before (a report, /dev/null, a FIFO) is left as it was, since it was never
+		 * truncated (see open_output). */
 		fclose(s->out);
-		unlink(s->out_path);
+		if (s->out_created)
+			unlink(s->out_path);
 	}
 	free(s->out_path);
 	if (s->snap && s->snap != stdout)
@@ -818,7 +843,7 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 		s->out = stdout;
 	} else {
 		/* open now so that a bad path fails before the trace is read */
-		s->out = fopen(p.output, "w");
+		s->out = open_output(p.output, &s->out_created);
 		if (!s->out) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 			    s->self, "cannot open `%s` for writing: %s", p.output, strerror(errno));
@@ -877,6 +902,14 @@ static bt_component_class_sink_consume_method_status finish(struct sink *s)
 	s->out = NULL;
 	if (!out)
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+	struct stat st;
+	if (out != stdout && fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode) &&
+	    ftruncate(fileno(out), 0) != 0) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write the report to `%s`: %s", s->out_path, strerror(errno));
+		fclose(out);
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
 	int rc = lt_analysis_write_json(s->analysis, out);
 	if (out == stdout)
 		rc |= fflush(out) != 0 ? -1 : 0;
