@@ -29,6 +29,10 @@ timestamps are microseconds after the first event; pid and tid are the traced pr
 (vpid/vtid). Open the file at https://ui.perfetto.dev (nothing is uploaded: the UI runs in the
 browser) or chrome://tracing.
 
+OUT.json is replaced only when the new file is complete and holds events (written beside it,
+then renamed; its mode is kept). babeltrace2 runs under the limits LOOPTRACE_BT_MEMORY and
+LOOPTRACE_BT_TIMEOUT (see `looptrace report --help`).
+
 examples:
   looptrace export --perfetto out.json trace/
   looptrace export --perfetto both.json server-trace/ client-trace/

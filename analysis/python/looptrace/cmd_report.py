@@ -39,11 +39,21 @@ outputs:
   --html DIR       DIR/index.html: one self-contained page with tables and charts
 
 exit status: 0 on success, 2 on bad input (missing or corrupt trace, no looptrace events,
-bad option), with a one-line reason on stderr.
+bad option), with a one-line reason on stderr; 128+N when interrupted by signal N (SIGTERM,
+SIGHUP, SIGINT: babeltrace2 is stopped, outputs are left as they were). A trace damaged in a
+way babeltrace2 does not notice (a stream file shorter than its index) is reported with a
+`damaged-trace` warning and one line on stderr.
+
+outputs are replaced only by complete new files (written beside them, then renamed), keep
+their mode, and are never written through another user's symbolic link.
 
 environment:
   LOOPTRACE_BABELTRACE2  the babeltrace2 program to run (default: babeltrace2 on PATH)
   LOOPTRACE_PLUGIN_PATH  folder holding the looptrace babeltrace2 plugin (looptrace.so)
+  LOOPTRACE_BT_MEMORY    babeltrace2's address-space limit, e.g. 4G (default: half the
+                         memory, 2-8 GiB; 0 = none): a damaged trace can make it grow
+  LOOPTRACE_BT_TIMEOUT   seconds babeltrace2 may run (default: 120 + 1 per MiB of stream
+                         files; 0 = none)
 
 examples:
   looptrace report trace/
