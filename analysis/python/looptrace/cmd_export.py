@@ -113,6 +113,9 @@ def run(args):
         from .cmd_report import damage_line
 
         print(damage_line(args.traces, damage), file=sys.stderr)
+    if not summary:  # written into a FIFO or a device: nothing to count
+        print("looptrace: wrote %s" % bt.show(args.perfetto))
+        return 0
     print("looptrace: wrote %s (%d events, %d message arrows%s); open it at "
           "https://ui.perfetto.dev" % (
               bt.show(args.perfetto), summary.get("events", 0), summary.get("flows", 0),
