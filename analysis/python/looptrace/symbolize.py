@@ -85,18 +85,27 @@ def load_objects(trace_path, babeltrace2=None):
     if not exe:
         raise SymbolizeError("babeltrace2 is not installed")
     objects = collections.defaultdict(list)
+    from . import bt  # the same memory bound and death-with-parent as report's runs
+
     try:
         proc = subprocess.Popen([exe, trace_path], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE,
+                                preexec_fn=bt._child_setup(bt.memory_limit()))
     except OSError as exc:
         raise SymbolizeError("cannot run %s: %s" % (exe, exc)) from None
-    for raw in proc.stdout:
-        if b"lttng_ust_statedump:bin_info" not in raw and b"lttng_ust_dl:dlopen" not in raw:
-            continue
-        got = parse_statedump_line(raw.decode("utf-8", "replace"))
-        if got and got[1] not in objects[got[0]]:
-            objects[got[0]].append(got[1])
-    err = proc.stderr.read().decode("utf-8", "replace")
+    try:
+        for raw in proc.stdout:
+            if b"lttng_ust_statedump:bin_info" not in raw and \
+                    b"lttng_ust_dl:dlopen" not in raw:
+                continue
+            got = parse_statedump_line(raw.decode("utf-8", "replace"))
+            if got and got[1] not in objects[got[0]]:
+                objects[got[0]].append(got[1])
+        err = proc.stderr.read().decode("utf-8", "replace")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     if proc.wait() != 0:
         raise SymbolizeError("babeltrace2 cannot read %s: %s"
                              % (trace_path, (err.strip().splitlines() or ["?"])[-1]))
