@@ -3,7 +3,8 @@
 NoSession        ip_truth plain and with the interposer preloaded but no session recording:
                  same output (no behaviour change, no deadlock)
 SemanticsTraced  ip_semantics (return values, errno, fork...) under `record --interpose`
-Truth            ip_truth under `record --interpose`: blocked time per thread and reason, from
+Truth            ip_truth under `record --interpose`: blocked time per thread and reason (the
+                 waits for children and signals too), from
                  the trace, within 2 % of what the program measured around its own calls; the
                  threads carry their names. Checked on the trace itself (block_begin/end pairs
                  per thread) and, when the analysis attributes the interposer's components, on
@@ -40,7 +41,8 @@ SEMANTICS = os.environ.get("LT_IP_SEMANTICS", "")
 if os.environ.get("LT_PYTHONPATH"):
     sys.path.insert(0, os.environ["LT_PYTHONPATH"])
 
-REASONS = {2: "mutex", 3: "condvar", 4: "rwlock", 5: "sem", 6: "sleep", 7: "io", 8: "join"}
+REASONS = {2: "mutex", 3: "condvar", 4: "rwlock", 5: "sem", 6: "sleep", 7: "io", 8: "join",
+           9: "call"}
 TOLERANCE = 0.02  # relative, for reasons the program spent >= BIG_NS in
 BIG_NS = 20_000_000
 SMALL_ABS_NS = 1_000_000  # below BIG_NS: absolute difference allowed
@@ -192,7 +194,7 @@ class SemanticsTraced(Recorded):
         self.assertIn("holder", tr.names.values())
         self.assertEqual(tr.names[pid], "semantics")
         reasons = {r for (_, r) in tr.blocked}
-        for r in ("mutex", "rwlock", "sem", "condvar", "sleep", "io", "join"):
+        for r in ("mutex", "rwlock", "sem", "condvar", "sleep", "io", "join", "call"):
             self.assertIn(r, reasons)
 
 
@@ -222,6 +224,16 @@ class Truth(Recorded):
             lines.append("%-9s %-8s truth %11d  trace %11d  (%d calls, %d blocks)"
                          % (names[tid], reason, ns, got, calls, tr.count.get((tid, reason), 0)))
             check_close(self, "%s/%s" % (names[tid], reason), got, ns)
+        # Waits for children and signals: at most one block per counted call, so the
+        # WNOHANG / zero-timeout probes the program makes between them are never blocks.
+        for tid, name in names.items():
+            if name in ("reaper", "sigwaiter", "pauser"):
+                reason = "join" if name == "reaper" else "call"
+                calls = truth[tid, reason][1]
+                blocks = tr.count.get((tid, reason), 0)
+                self.assertGreater(blocks, 0, "%s: no %s block" % (name, reason))
+                self.assertLessEqual(blocks, calls, "%s: %d %s blocks for %d waits (probes "
+                                     "recorded?)" % (name, blocks, reason, calls))
         for (tid, reason), got in tr.blocked.items():
             if (tid, reason) not in truth:
                 self.assertLessEqual(got, SMALL_ABS_NS, "unexpected %s block on %s: %d ns"
