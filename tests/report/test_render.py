@@ -177,7 +177,9 @@ class NoMessagesTest(unittest.TestCase):
         self.assertNotIn("outside its handlers", page)
         self.assertNotIn("No warnings.", page)
         self.assertEqual(page.count('<div class="banner info">'), 3)
-        self.assertIn("was blocked for 99 % of its time, mostly on io", page)
+        self.assertIn("(pid 4100, tid 4100) was blocked for 99 % of its time, mostly on io "
+                      "of <code>0x7</code> at <code>0x401111</code>", page)
+        self.assertIn("(pid 4100, tid 4101) was blocked for 98 %", page)
         # No empty throughput chart: a note instead; no parallelism figure.
         self.assertNotIn("Throughput over time", page)
         self.assertIn("No messages: no component handled one", page)

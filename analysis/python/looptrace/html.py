@@ -127,12 +127,13 @@ def component_sentences(report):
         elif bo / wall >= 0.2 and _handled_none(c):
             # No handler or loop events (e.g. a thread seen by the interposer): its blocking
             # may be idle waiting or a fault; say what it waited on, not "outside handlers".
-            text = "%s was blocked for %.0f %% of its time" % (name, 100.0 * bo / wall)
+            text = "%s (pid %s, tid %s) was blocked for %.0f %% of its time" % (
+                name, esc(c.get("pid")), esc(c.get("tid")), 100.0 * bo / wall)
             if entries:
                 top = max(entries, key=lambda e: e["ns"])
                 what = esc(top.get("reason", "?"))
                 obj = _obj(top, chans)
-                if obj:
+                if obj and obj not in ("0x0", "0"):  # no wait object (a sleep, a signal)
                     what += " of <code>%s</code>" % esc(obj)
                 site = call_site_text(top)
                 if site:
