@@ -217,7 +217,8 @@ def _name_object(path, offsets, addr2line, debug_root):
             func, caller, line, outer = None, None, 0, None
         if sym:
             name = demangled.get(sym, sym)
-            if not outer or _base(outer.split("(")[0]) not in (_base(sym), _base(name)):
+            if not outer or _base(outer.split("(")[0]) not in (_base(sym),
+                                                               _base(name.split("(")[0])):
                 # DWARF's function (if any) disagrees with the symbol that holds the address
                 func, caller = name, None
         elif outer:
