@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from . import bt, cmd_record, live, top_view
+from . import bt, cmd_record, live, outputs, top_view
 from .errors import UserError
 from .lttng import Session, Sessiond, lttng_path
 
@@ -157,7 +157,11 @@ class Run:
         # Per-user buffers always: they hold only CMD's events (its pid is tracked), and the
         # live view of per-process buffers can miss the last packets of a process that exits.
         self.session.create(args.subbuf_size, args.num_subbuf, "per-uid")
-        self.out_file = open(os.path.join(self.output, CMD_OUT), "wb")
+        try:
+            self.out_file = outputs.open_stream(os.path.join(self.output, CMD_OUT))
+        except OSError as exc:
+            raise UserError("cannot write %s: %s" % (bt.show(os.path.join(self.output, CMD_OUT)),
+                                                     exc.strerror)) from None
         stdin = None if (args.batch or args.json) else subprocess.DEVNULL
         self.child = live.HeldChild(command, env, preload, stdin, self.out_file)
         try:
@@ -288,11 +292,10 @@ class Run:
                 "live_timer_us": self.args.live_timer, "uid": os.getuid(),
                 "hostname": socket.gethostname()}
         try:
-            with open(os.path.join(self.output, INFO_FILE), "w", encoding="utf-8") as f:
-                json.dump(info, f, indent=2)
-                f.write("\n")
-        except OSError:
-            pass
+            outputs.write_file(os.path.join(self.output, INFO_FILE),
+                               json.dumps(info, indent=2) + "\n")
+        except UserError as exc:
+            print("looptrace: %s" % exc, file=sys.stderr)
 
     def exit_status(self, interrupted=False):
         if interrupted:

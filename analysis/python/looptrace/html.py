@@ -469,19 +469,11 @@ def write_html(report, out_dir):
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise UserError("--html %s: %s" % (_show(out_dir), exc.strerror or exc))
+    from . import outputs
+
     page = render(report)
     path = os.path.join(out_dir, "index.html")
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UserError("cannot write %s: %s" % (_show(path), exc.strerror or exc))
+    outputs.write_file(path, page)
     return path
 
 

@@ -10,8 +10,10 @@ it as a formula (a component named `=HYPERLINK(...)`). Numbers are never altered
 """
 
 import csv
+import io
 import os
 
+from . import outputs
 from .errors import UserError
 from .symbolize import call_site_text
 
@@ -180,14 +182,12 @@ def write_csv(report, directory):
     written = []
     for filename, cols, records in TABLES:
         path = os.path.join(directory, filename)
-        try:
-            with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
-                w = csv.writer(f)
-                w.writerow(cols)
-                for rec in records(report):
-                    w.writerow([text_cell(_cell(rec.get(c))) if c in TEXT_COLS
-                                else _cell(rec.get(c)) for c in cols])
-        except OSError as exc:
-            raise UserError("cannot write %s: %s" % (path, exc.strerror))
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf)
+        w.writerow(cols)
+        for rec in records(report):
+            w.writerow([text_cell(_cell(rec.get(c))) if c in TEXT_COLS
+                        else _cell(rec.get(c)) for c in cols])
+        outputs.write_file(path, buf.getvalue())
         written.append(path)
     return written

@@ -41,7 +41,12 @@ import sys
 
 from . import elfsyms
 
-LoadedObject = collections.namedtuple("LoadedObject", "baddr memsz path is_pic")
+# build_id: the GNU build id (hex) the traced process had for the object (statedump
+# `build_id` events, the report's objects[].build_id), or None when not recorded.
+LoadedObject = collections.namedtuple("LoadedObject", "baddr memsz path is_pic build_id",
+                                      defaults=(None,))
+
+CHANGED = "binary changed since recording"
 
 _EVENT_RE = re.compile(r"(lttng_ust_statedump:bin_info|lttng_ust_dl:dlopen):")
 _VPID_RE = re.compile(r"\bvpid = (\d+)")
@@ -86,18 +91,27 @@ def load_objects(trace_path, babeltrace2=None):
     if not exe:
         raise SymbolizeError("babeltrace2 is not installed")
     objects = collections.defaultdict(list)
+    from . import bt  # the same memory bound and death-with-parent as report's runs
+
     try:
         proc = subprocess.Popen([exe, trace_path], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE,
+                                preexec_fn=bt._child_setup(bt.memory_limit()))
     except OSError as exc:
         raise SymbolizeError("cannot run %s: %s" % (exe, exc)) from None
-    for raw in proc.stdout:
-        if b"lttng_ust_statedump:bin_info" not in raw and b"lttng_ust_dl:dlopen" not in raw:
-            continue
-        got = parse_statedump_line(raw.decode("utf-8", "replace"))
-        if got and got[1] not in objects[got[0]]:
-            objects[got[0]].append(got[1])
-    err = proc.stderr.read().decode("utf-8", "replace")
+    try:
+        for raw in proc.stdout:
+            if b"lttng_ust_statedump:bin_info" not in raw and \
+                    b"lttng_ust_dl:dlopen" not in raw:
+                continue
+            got = parse_statedump_line(raw.decode("utf-8", "replace"))
+            if got and got[1] not in objects[got[0]]:
+                objects[got[0]].append(got[1])
+        err = proc.stderr.read().decode("utf-8", "replace")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     if proc.wait() != 0:
         raise SymbolizeError("babeltrace2 cannot read %s: %s"
                              % (trace_path, (err.strip().splitlines() or ["?"])[-1]))
@@ -115,6 +129,53 @@ def find_object(where, objects, pid=None):
             addr = max(where - 1, obj.baddr)  # inside the call instruction
             return obj, (addr - obj.baddr if obj.is_pic else addr)
     return None, None
+
+
+def elf_build_id(path):
+    """The GNU build id (lowercase hex) of the ELF file at `path`, "" when it has none, or
+    None when it cannot be read (missing, not ELF)."""
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if len(head) < 52 or head[:4] != b"\x7fELF":
+                return None
+            is64 = head[4] == 2
+            e = "<" if head[5] == 1 else ">"
+            if is64:
+                phoff, = struct.unpack_from(e + "Q", head, 32)
+                phentsize, phnum = struct.unpack_from(e + "HH", head, 54)
+            else:
+                phoff, = struct.unpack_from(e + "I", head, 28)
+                phentsize, phnum = struct.unpack_from(e + "HH", head, 42)
+            for i in range(min(phnum, 256)):
+                f.seek(phoff + i * phentsize)
+                ph = f.read(phentsize)
+                if len(ph) < (56 if is64 else 32):
+                    return None
+                p_type, = struct.unpack_from(e + "I", ph, 0)
+                if p_type != 4:  # PT_NOTE
+                    continue
+                if is64:
+                    off, = struct.unpack_from(e + "Q", ph, 8)
+                    size, = struct.unpack_from(e + "Q", ph, 32)
+                else:
+                    off, = struct.unpack_from(e + "I", ph, 4)
+                    size, = struct.unpack_from(e + "I", ph, 16)
+                f.seek(off)
+                notes = f.read(min(size, 1 << 16))
+                k = 0
+                while k + 12 <= len(notes):
+                    namesz, descsz, ntype = struct.unpack_from(e + "III", notes, k)
+                    name_end = k + 12 + ((namesz + 3) & ~3)
+                    desc = notes[name_end:name_end + descsz]
+                    if ntype == 3 and notes[k + 12:k + 12 + namesz].rstrip(b"\0") == b"GNU":
+                        return desc.hex()
+                    k = name_end + ((descsz + 3) & ~3)
+    except (OSError, struct.error):
+        return None
+    return ""
 
 
 def _frame(func, loc):
@@ -235,6 +296,7 @@ def symbolize_many(items, objects, addr2line=None, debug_root=None):
     exe = addr2line or shutil.which("addr2line")
     root = debug_root or os.environ.get("LOOPTRACE_DEBUG_ROOT") or "/"
     sites, batches = {}, collections.defaultdict(list)
+    on_disk = {}  # path -> build id of the file there now
     for where, pid in items:
         key = (_int(where), pid)
         if key in sites:
@@ -243,6 +305,14 @@ def symbolize_many(items, objects, addr2line=None, debug_root=None):
         sites[key] = {"where": key[0], "path": obj.path if obj else None, "offset": off,
                       "function": None, "file": None, "line": 0, "caller": None,
                       "debug_file": None}
+        if obj and obj.build_id:
+            # The traced process ran the file with this build id: another file at the same
+            # path (rebuilt since) would name the wrong function.
+            if obj.path not in on_disk:
+                on_disk[obj.path] = elf_build_id(obj.path)
+            if on_disk[obj.path] is not None and on_disk[obj.path] != obj.build_id:
+                sites[key]["changed"] = True
+                continue
         if obj:
             batches[obj.path].append(key)
     for path, keys in batches.items():
@@ -264,7 +334,11 @@ def symbolize(where, objects, pid=None, addr2line=None, debug_root=None):
 
 def format_site(site):
     """"func (file.c:12)", "func (file.c:12) in caller" (inlined), "func (libfoo.so)",
-    "libfoo.so+0x1a2b" or "0x7f...": the best a site allows, short enough for a table."""
+    "libfoo.so+0x1a2b", "prog+0x1a2b (binary changed since recording)" (the file at that
+    path is not the one the process ran: never named from it) or "0x7f...": the best a site
+    allows, short enough for a table."""
+    if site.get("changed"):
+        return "%s+0x%x (%s)" % (os.path.basename(site["path"]), site["offset"], CHANGED)
     if site.get("function") and site.get("file") and site.get("line"):
         text = "%s (%s:%d)" % (site["function"], os.path.basename(site["file"]), site["line"])
         return text + (" in %s" % site["caller"] if site.get("caller") else "")
@@ -298,7 +372,8 @@ def objects_from_report(report):
     objects = collections.defaultdict(list)
     for r in rows:
         objects[r.get("pid")].append(LoadedObject(_int(r["baddr"]), int(r["memsz"]),
-                                                  r["path"], bool(r.get("is_pic", True))))
+                                                  r["path"], bool(r.get("is_pic", True)),
+                                                  r.get("build_id") or None))
     return dict(objects)
 
 
