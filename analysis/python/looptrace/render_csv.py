@@ -80,9 +80,10 @@ HOP_COLS = ["hop", "from", "from_id", "from_pid", "to", "to_id", "to_pid", "coun
 
 # One row per component and blocked_by entry (reason, wait object, call site). `where` is the
 # raw address, `site` the symbolized name (empty when the trace has no statedump), `call_site`
-# what the terminal and HTML reports show: `site`, else `where` in hex.
+# what the terminal and HTML reports show: `site`, else `where` in hex; `tid` the component's
+# thread (added last: the earlier columns keep their places).
 BLOCKED_COLS = ["component", "component_id", "pid", "reason", "object", "object_name", "where",
-                "site", "ns", "count", "in_handler_ns", "call_site"]
+                "site", "ns", "count", "in_handler_ns", "call_site", "tid"]
 
 WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
 
@@ -137,7 +138,7 @@ def blocked_records(report):
         for b in c.get("blocked_by") or []:
             rec = {k: b.get(k) for k in BLOCKED_COLS}
             rec.update(component=c.get("name"), component_id=c.get("id"), pid=c.get("pid"),
-                       call_site=call_site_text(b))
+                       tid=c.get("tid"), call_site=call_site_text(b))
             yield rec
 
 
