@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 
 #ifdef LT_WITH_LTTNG
 #define LTTNG_UST_TRACEPOINT_DEFINE
@@ -138,14 +139,39 @@ LT_API void lt_wait_end(uint32_t chan, uint64_t msg)
 	LT_EVENT(wait_end, chan, msg);
 }
 
+/*
+ * The handler's exact bounds: the trace clock read as lt_handle_begin returns (after its event
+ * is written) and as lt_handle_end is entered (before its event), carried by handle_end. The
+ * analysis counts the handler from the first to the second, and what writing the events
+ * costs as time outside the handler: a traced handler is not reported longer than it ran.
+ * LTTng-UST's default trace clock is CLOCK_MONOTONIC, read the same way here.
+ */
+static LT_TLS uint64_t handle_begin_ts;
+
+static inline uint64_t trace_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 {
-	LT_EVENT(handle_begin, msg, nonnull(kind));
+	if (LT_ENABLED(handle_begin)) {
+		LT_EVENT(handle_begin, msg, nonnull(kind));
+		handle_begin_ts = trace_clock_ns();
+	}
 }
 
 LT_API void lt_handle_end(uint64_t msg)
 {
-	LT_EVENT(handle_end, msg);
+	if (LT_ENABLED(handle_end)) {
+		uint64_t end = trace_clock_ns();
+
+		LT_EVENT(handle_end, msg, handle_begin_ts, end);
+	}
+	handle_begin_ts = 0;
 }
 
 LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)

@@ -438,6 +438,46 @@ static void series_add_span(struct lt_analysis *a, struct lt_comp *c, int col, i
 	}
 }
 
+/* series_sub_span - removes the interval [t0, t1) from column col of c's series. */
+static void series_sub_span(struct lt_analysis *a, struct lt_comp *c, int col, int64_t t0,
+			    int64_t t1)
+{
+	uint64_t *s = series_of(a, c);
+	if (!s || t1 <= t0 || t0 < a->begin_ns)
+		return;
+	uint64_t iv = a->series_interval;
+	uint64_t rel = (uint64_t)(t0 - a->begin_ns), end = (uint64_t)(t1 - a->begin_ns);
+	uint64_t i = rel / iv;
+	while (rel < end && i < a->series_cap) {
+		uint64_t bend = (i + 1u) * iv;
+		uint64_t chunk = (end < bend ? end : bend) - rel;
+		uint64_t *cell = &s[i * LT_S_COLS + (uint64_t)col];
+		*cell = *cell > chunk ? *cell - chunk : 0;
+		rel += chunk;
+		i++;
+	}
+}
+
+/*
+ * comp_trim_handler - a handler counted busy from hb (its handle_begin event) to he (its
+ * handle_end event) really ran from pb to pe (the bounds the program read, handle_end's
+ * begin_ns/end_ns): [hb, pb) and [pe, he) are what writing the two events cost, time outside
+ * the handler. Nothing else happens on the thread in those two spans (pb is read as
+ * handle_begin's call returns, pe as handle_end's starts), so they were counted busy.
+ */
+static void comp_trim_handler(struct lt_analysis *a, struct lt_comp *c, int64_t hb, int64_t pb,
+			      int64_t pe, int64_t he)
+{
+	uint64_t cut = (uint64_t)(pb - hb) + (uint64_t)(he - pe);
+
+	if (cut > c->time[LT_T_BUSY])
+		return;
+	c->time[LT_T_BUSY] -= cut;
+	c->time[LT_T_OUTSIDE] += cut;
+	series_sub_span(a, c, LT_S_BUSY, hb, pb);
+	series_sub_span(a, c, LT_S_BUSY, pe, he);
+}
+
 /* comp_count_handled - c handled one message whose handler ran `dur` ns and ended at ts. */
 static void comp_count_handled(struct lt_analysis *a, struct lt_comp *c, uint64_t dur, int64_t ts)
 {
@@ -1316,12 +1356,19 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			th_drop_wait_site(t);
 		th_settle(a, t);
 		struct lt_comp *c = &a->comps.v[ci];
+		int64_t he = ts;
+		if (!partial && ev->begin_ns && ev->end_ns && hb <= ev->begin_ns &&
+		    ev->begin_ns <= ev->end_ns && ev->end_ns <= ts) {
+			comp_trim_handler(a, c, hb, ev->begin_ns, ev->end_ns, ts);
+			hb = ev->begin_ns;
+			he = ev->end_ns;
+		}
 		if (!partial) {
-			comp_count_handled(a, c, (uint64_t)(ts - hb), ts);
+			comp_count_handled(a, c, (uint64_t)(he - hb), ts);
 		} else {
 			a->an.handlers_cut++;
 		}
-		msg_done(a, t->vpid, hm, t->handle_mi, ci, hb, ts, partial);
+		msg_done(a, t->vpid, hm, t->handle_mi, ci, hb, he, partial);
 		break;
 	}
 	case LT_EV_BLOCK_BEGIN:

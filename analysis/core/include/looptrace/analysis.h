@@ -71,7 +71,9 @@ struct lt_event {
 	uint64_t object;   /* block_begin: address of the object waited on */
 	uint64_t where;    /* block_begin: caller's return address */
 	const char *name;  /* component_begin/channel_declare name, handle_begin kind; weak */
-	int preload;       /* from the interposer (provider looptrace_preload): yields to the API */
+	int64_t begin_ns;  /* handle_end: the handler's exact entry (ns from origin), 0 = unknown */
+	int64_t end_ns; /* handle_end: the handler's exact return (ns from origin), 0 = unknown */
+	int preload;    /* from the interposer (provider looptrace_preload): yields to the API */
 };
 
 /* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */

@@ -64,10 +64,18 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_begin,
 		lttng_ust_field_integer(uint64_t, msg, msg)
 		lttng_ust_field_string(kind, kind)))
 
-/* handle_end: the handler for `msg` returned. */
+/*
+ * handle_end: the handler for `msg` returned. `begin_ts` and `end_ts` are the trace clock's
+ * values (CLOCK_MONOTONIC, ns: LTTng-UST's default clock) read when the handler was entered
+ * (after handle_begin was written) and when it returned (before this event): the handler's
+ * exact bounds, without what writing the two events costs (0: not known).
+ */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_end,
-	LTTNG_UST_TP_ARGS(uint64_t, msg),
-	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, msg, msg)))
+	LTTNG_UST_TP_ARGS(uint64_t, msg, uint64_t, begin_ts, uint64_t, end_ts),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, msg, msg)
+		lttng_ust_field_integer(uint64_t, begin_ts, begin_ts)
+		lttng_ust_field_integer(uint64_t, end_ts, end_ts)))
 
 /* block_begin: blocked for `reason` (enum lt_block_reason) on `object`, called from `where`. */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, block_begin,
