@@ -7,13 +7,16 @@
  * its own figures with its own clock, at the handler's entry and exit: wall time from the
  * producer's start to the last message handled, CPU time of the process (getrusage, all
  * threads), the handler's mean duration and the channel's mean depth seen at each handler
- * entry. It prints them as one JSON line on stdout, so bench/hotpath/run.sh can set them
- * beside `looptrace report`'s figures of the same run.
+ * entry, and how many handler entries found the channel empty while the producer was still
+ * sending (`empties`: 0 means the component never had to wait for work). It prints them as one JSON
+ * line on stdout, so bench/hotpath/run.sh can set them beside `looptrace report`'s figures of the
+ * same run.
  *
  * Usage: bench-hotpath MESSAGES WORK_NS
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -32,6 +35,8 @@ struct run {
 	uint64_t handle_ns;  /* sum of handler durations, program's clock */
 	uint64_t depth_sum;  /* sum of depths seen at handler entry */
 	uint64_t send_fails; /* producer only */
+	uint64_t empties;    /* handler entries that found the channel empty while producing */
+	_Atomic int producing;
 };
 
 static uint64_t now_ns(void)
@@ -58,7 +63,11 @@ static void handle(struct lt_comp *comp, void *msg, const struct lt_msg_info *in
 	(void)comp;
 	(void)msg;
 	(void)info;
-	r->depth_sum += lt_chan_depth(r->ch);
+	size_t depth = lt_chan_depth(r->ch);
+
+	r->depth_sum += depth;
+	if (depth == 0 && atomic_load_explicit(&r->producing, memory_order_relaxed))
+		r->empties++;
 	if (r->work_ns) {
 		uint64_t t0 = now_ns(), t1;
 
@@ -77,6 +86,7 @@ static void *produce(void *arg)
 	for (uint64_t i = 0; i < r->msgs; i++)
 		if (lt_chan_send(r->ch, (void *)(uintptr_t)(i + 1)) != LT_OK)
 			r->send_fails++;
+	atomic_store(&r->producing, 0);
 	return NULL;
 }
 
@@ -93,6 +103,7 @@ int main(int argc, char **argv)
 	}
 	r.msgs = (uint64_t)strtod(argv[1], NULL);
 	r.work_ns = (uint64_t)strtod(argv[2], NULL);
+	atomic_init(&r.producing, 1);
 	if (lt_chan_create("work", 1024, NULL, &r.ch) != LT_OK ||
 	    lt_comp_create("worker", &comp) != LT_OK ||
 	    lt_comp_add_handler(comp, r.ch, "work", handle, &r) != LT_OK ||
@@ -115,9 +126,10 @@ int main(int argc, char **argv)
 	printf("{\"pid\": %ld, \"messages\": %" PRIu64 ", \"work_ns\": %" PRIu64
 	       ", \"handled\": %" PRIu64 ", \"send_fails\": %" PRIu64 ", \"wall_ns\": %" PRIu64
 	       ", \"cpu_ns\": %" PRIu64 ", \"handle_mean_ns\": %.1f, \"mean_depth\": %.1f"
-	       ", \"probes_loaded\": %d}\n",
+	       ", \"empties\": %" PRIu64 ", \"probes_loaded\": %d}\n",
 	       (long)getpid(), r.msgs, r.work_ns, r.handled, r.send_fails, t1 - t0, c1 - c0,
 	       r.handled ? (double)r.handle_ns / (double)r.handled : 0.0,
-	       r.handled ? (double)r.depth_sum / (double)r.handled : 0.0, lt_tracing_available());
+	       r.handled ? (double)r.depth_sum / (double)r.handled : 0.0, r.empties,
+	       lt_tracing_available());
 	return r.handled == r.msgs && r.send_fails == 0 ? 0 : 1;
 }

@@ -81,6 +81,7 @@ def main():
             ("hotpath_%s_idle_pct" % L, 100.0 * t["idle"] / wall, "%"),
             ("hotpath_%s_busy_pct" % L, 100.0 * t["busy"] / wall, "%"),
             ("hotpath_%s_saturated_warning" % L, int(sat), "bool"),
+            ("hotpath_%s_program_empties" % L, last.get("empties", -1), "count"),
             ("hotpath_%s_handle_mean_err" % L, err, "%"),
             ("hotpath_%s_report_s" % L, rp["report_s"], "s"),
             ("hotpath_%s_report_vs_run" % L, rp["report_s"] / (last["wall_ns"] / 1e9), "x"),
@@ -89,11 +90,11 @@ def main():
         ]
         truth.append(
             "| %d | %d / %d | %d | %.1f | %.1f | %.1f | %.1f | %s | %.0f / %.0f (%+.1f %%) | "
-            "%.0f | %.2f s / %.2f s (%.2fx) | %.0f |" % (
+            "%.0f, %d | %.2f s / %.2f s (%.2fx) | %.0f |" % (
                 w, c["messages"], last["handled"], rj["trace"]["lost_events"],
                 100.0 * t["busy"] / wall, 100.0 * t["idle"] / wall, 100.0 * t["outside"] / wall,
                 100.0 * (t["blocked_in_handler"] + t["blocked_outside"]) / wall,
-                "yes" if sat else "no", handle_mean, own, err, last["mean_depth"],
+                "yes" if sat else "no", handle_mean, own, err, last["mean_depth"], last.get("empties", -1),
                 rp["report_s"], last["wall_ns"] / 1e9, rp["report_s"] / (last["wall_ns"] / 1e9),
                 rp["report_rss_kb"] / 1024.0))
     for name, value, unit in figs:
@@ -108,7 +109,7 @@ def main():
         details.write(
             "\n#### Truth: the last traced run's report against the program's own clock\n\n"
             "| W ns | messages report / program | lost | busy %% | idle %% | outside %% "
-            "| blocked %% | saturated | handle mean ns report / program | program's mean depth "
+            "| blocked %% | saturated | handle mean ns report / program | program's mean depth, empties "
             "| report time / traced run | report peak RSS MB |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n" % "\n".join(truth))
     details.close()

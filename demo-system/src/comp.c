@@ -131,6 +131,7 @@ static void run_loop(struct lt_comp *c)
 		size_t index = 0;
 		void *msg = NULL;
 		enum lt_err err;
+		uint32_t depth = 0;
 		int waited;
 		int stop = atomic_load(&c->stop);
 
@@ -138,25 +139,32 @@ static void run_loop(struct lt_comp *c)
 			break;
 		/*
 		 * Work already queued is taken without a wait_begin/wait_end pair: the loop did
-		 * not wait for it, so none of this is idle time (and a saturated loop pays no
-		 * wait events). Only when nothing is queued does the loop wait, traced.
+		 * not wait for it, so none of this is idle time. It is recorded as one handle_next
+		 * record (the previous handler's end, kept by lt__handle_end_later, the recv and
+		 * the new handler's begin). Only when nothing is queued does the loop wait,
+		 * traced as before (the kept end is written first).
 		 */
-		err = lt__select_wait(c->sel, 0, &index, &msg, &info, NULL);
+		err = lt__select_wait(c->sel, 0, &index, &msg, &info, NULL, &depth);
 		waited = err == LT_EAGAIN;
 		if (waited) {
-			lt_wait_begin();
-			err = lt__select_wait(c->sel, next_tick, &index, &msg, &info, NULL);
+			lt_wait_begin(); /* writes the previous handler's end first */
+			err = lt__select_wait(c->sel, next_tick, &index, &msg, &info, NULL, NULL);
 		}
 		if (err == LT_OK) {
 			struct lt__handler *h = &c->handlers[index];
 
-			if (waited)
+			if (waited) {
 				lt_wait_end(info.chan, info.id);
-			lt_handle_begin(info.id, h->kind);
+				lt_handle_begin(info.id, h->kind);
+			} else {
+				/* One record: the previous handler's end, recv, this handler's
+				 * begin. */
+				lt__handle_next(info.chan, info.id, depth, h->kind);
+			}
 			current_msg = &info;
 			h->fn(c, msg, &info, h->arg);
 			current_msg = NULL;
-			lt_handle_end(info.id);
+			lt__handle_end_later(info.id);
 			atomic_fetch_add_explicit(&c->handled, 1, memory_order_relaxed);
 			continue;
 		}

@@ -50,12 +50,13 @@ enum fld {
 	F_NAME,     /* "name" (component_begin, channel_declare) or "kind" (handle_begin) */
 	F_BEGIN_TS, /* handle_end: the handler's entry, trace clock cycles */
 	F_END_TS,   /* handle_end: the handler's return, trace clock cycles */
+	F_PREV,     /* handle_next: the message whose handler ended */
 	F_COUNT
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp", "chan", "capacity", "route", "owner", "reason",   "depth",
-    "msg",  "flow", "object",   "where", "name",  "begin_ts", "end_ts",
+    "comp", "chan",   "capacity", "route", "owner",    "reason", "depth", "msg",
+    "flow", "object", "where",    "name",  "begin_ts", "end_ts", "prev",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING };
@@ -130,6 +131,7 @@ static enum lt_ev_kind kind_of(const char *name)
 	    {"wait_end", LT_EV_WAIT_END},
 	    {"handle_begin", LT_EV_HANDLE_BEGIN},
 	    {"handle_end", LT_EV_HANDLE_END},
+	    {"handle_next", LT_EV_HANDLE_NEXT},
 	    {"block_begin", LT_EV_BLOCK_BEGIN},
 	    {"block_end", LT_EV_BLOCK_END},
 	    {"send", LT_EV_SEND},
@@ -442,6 +444,7 @@ static void on_event(struct sink *s, const bt_message *msg)
 	e.where = read_u(pl, &ei->f[F_WHERE]);
 	e.name = read_s(pl, &ei->f[F_NAME]);
 	e.begin_ns = e.end_ns = 0;
+	e.prev = read_u(pl, &ei->f[F_PREV]);
 	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
 		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
 		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);
@@ -450,7 +453,7 @@ static void on_event(struct sink *s, const bt_message *msg)
 			e.end_ns = ts + (int64_t)(x - cycles);
 		}
 	}
-	if (s->snapshot_ns && e.kind == LT_EV_RECV)
+	if (s->snapshot_ns && (e.kind == LT_EV_RECV || e.kind == LT_EV_HANDLE_NEXT))
 		inbox_note(s, e.vpid, e.chan, e.vtid);
 	lt_analysis_feed(s->analysis, &e);
 }

@@ -1180,10 +1180,41 @@ int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint
 	return 0;
 }
 
+/*
+ * feed_handle_next - a handle_next record is the events it fuses, fed in order at its time:
+ * handle_end(prev) with the exact bounds (when prev is not 0), recv(chan, msg, depth),
+ * handle_begin(msg, kind). It counts as one event (trace.events counts records).
+ */
+static int feed_handle_next(struct lt_analysis *a, const struct lt_event *ev)
+{
+	uint64_t events = a->events, filtered = a->filtered_events;
+	struct lt_event x = *ev;
+	int rc = 0;
+
+	if (ev->prev) {
+		x.kind = LT_EV_HANDLE_END;
+		x.msg = ev->prev;
+		rc |= lt_analysis_feed(a, &x);
+	}
+	x = *ev;
+	x.begin_ns = x.end_ns = 0;
+	x.kind = LT_EV_RECV;
+	rc |= lt_analysis_feed(a, &x);
+	x.kind = LT_EV_HANDLE_BEGIN;
+	rc |= lt_analysis_feed(a, &x);
+	if (a->events > events + 1)
+		a->events = events + 1;
+	if (a->filtered_events > filtered + 1)
+		a->filtered_events = filtered + 1;
+	return rc;
+}
+
 int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 {
 	uint64_t oom_before = a->an.out_of_memory;
 	enum lt_ev_kind kind = ev->kind;
+	if (kind == LT_EV_HANDLE_NEXT)
+		return feed_handle_next(a, ev);
 	if (kind == LT_EV_OTHER) {
 		a->other_events++;
 		return 0;

@@ -183,7 +183,9 @@ class Session:
     (net://HOST:CONTROL:DATA), a live session streaming to a relay daemon (`looptrace top`)."""
 
     CHANNEL = "looptrace"
-    CONTEXTS = ("vtid", "vpid", "procname", "ip")
+    # Only what pairs events and keys ids: the thread's name travels once (component_begin),
+    # the process's once (the statedump's procname event), call sites as `where` fields.
+    CONTEXTS = ("vtid", "vpid")
     EVENTS = "looptrace:*,looptrace_preload:*,lttng_ust_statedump:*"
 
     def __init__(self, output, url=None, live_us=None):

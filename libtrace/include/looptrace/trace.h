@@ -152,6 +152,23 @@ extern int lt__probes_loaded;
 LT_NOPLT void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
 LT_NOPLT void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth);
 
+/*
+ * Fused records for an event loop that takes work already queued without waiting (internal,
+ * used by liblooptrace-rt's components; docs/event-model.md, `handle_next`):
+ *   lt__handle_end_later(msg)   as lt_handle_end(msg), but while a session records, the end
+ *                               is kept (its exact time read now) instead of written;
+ *   lt__handle_next(chan, msg, depth, kind)
+ *                               one record for: the kept handler end (if any), recv(chan,
+ *                               msg, depth) and handle_begin(msg, kind);
+ *   lt__handle_flush()          writes a kept end as handle_end (before the loop waits, or
+ *                               any other lt_* call of the thread, which flush by themselves).
+ * A program killed while an end is kept loses that end: the report shows the handler as
+ * running when the trace was cut (cut-short).
+ */
+LT_NOPLT void lt__handle_end_later(uint64_t msg);
+LT_NOPLT void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const char *kind);
+LT_NOPLT void lt__handle_flush(void);
+
 #if defined(__GNUC__) && !defined(LT_NO_INLINE) && !defined(LT_BUILDING_LIBLOOPTRACE)
 extern __inline__ __attribute__((gnu_inline, always_inline)) void
 lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)

@@ -77,6 +77,24 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_end,
 		lttng_ust_field_integer(uint64_t, begin_ts, begin_ts)
 		lttng_ust_field_integer(uint64_t, end_ts, end_ts)))
 
+/*
+ * handle_next (format 1.1): one record for a loop that took message `msg` from `chan` without
+ * waiting: the handler of `prev` (0: none) ended, exactly [begin_ts, end_ts) by the trace
+ * clock (as handle_end's); `msg` was dequeued from `chan` leaving `depth` (recv); its handler
+ * of kind `kind` starts (handle_begin).
+ */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_next,
+	LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, begin_ts, uint64_t, end_ts, uint32_t, chan,
+		uint64_t, msg, uint32_t, depth, const char *, kind),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, prev, prev)
+		lttng_ust_field_integer(uint64_t, begin_ts, begin_ts)
+		lttng_ust_field_integer(uint64_t, end_ts, end_ts)
+		lttng_ust_field_integer(uint32_t, chan, chan)
+		lttng_ust_field_integer(uint64_t, msg, msg)
+		lttng_ust_field_integer(uint32_t, depth, depth)
+		lttng_ust_field_string(kind, kind)))
+
 /* block_begin: blocked for `reason` (enum lt_block_reason) on `object`, called from `where`. */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, block_begin,
 	LTTNG_UST_TP_ARGS(uint32_t, reason, uint64_t, object, uint64_t, where),
