@@ -59,18 +59,16 @@ static uint64_t cpu_ns(void)
 static void handle(struct lt_comp *comp, void *msg, const struct lt_msg_info *info, void *arg)
 {
 	struct run *r = arg;
+	uint64_t t0 = r->work_ns ? now_ns() : 0, t1; /* the whole handler body is timed */
+	size_t depth = lt_chan_depth(r->ch);
 
 	(void)comp;
 	(void)msg;
 	(void)info;
-	size_t depth = lt_chan_depth(r->ch);
-
 	r->depth_sum += depth;
 	if (depth == 0 && atomic_load_explicit(&r->producing, memory_order_relaxed))
 		r->empties++;
 	if (r->work_ns) {
-		uint64_t t0 = now_ns(), t1;
-
 		do
 			t1 = now_ns();
 		while (t1 - t0 < r->work_ns);

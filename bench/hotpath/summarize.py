@@ -85,18 +85,21 @@ def main():
             ("hotpath_%s_handle_mean_err" % L, err, "%"),
             ("hotpath_%s_report_s" % L, rp["report_s"], "s"),
             ("hotpath_%s_report_vs_run" % L, rp["report_s"] / (last["wall_ns"] / 1e9), "x"),
+            ("hotpath_%s_report_cpu_s" % L, rp["report_cpu_s"], "s"),
+            ("hotpath_%s_report_cpu_vs_run" % L, rp["report_cpu_s"] / (last["wall_ns"] / 1e9),
+             "x"),
             ("hotpath_%s_report_msgs_per_s" % L, n / rp["report_s"], "msg/s"),
             ("hotpath_%s_report_peak_rss_mb" % L, rp["report_rss_kb"] / 1024.0, "MB"),
         ]
         truth.append(
             "| %d | %d / %d | %d | %.1f | %.1f | %.1f | %.1f | %s | %.0f / %.0f (%+.1f %%) | "
-            "%.0f, %d | %.2f s / %.2f s (%.2fx) | %.0f |" % (
+            "%.0f, %d | %.2f s / %.2f s (%.2fx) | %.2f | %.0f |" % (
                 w, c["messages"], last["handled"], rj["trace"]["lost_events"],
                 100.0 * t["busy"] / wall, 100.0 * t["idle"] / wall, 100.0 * t["outside"] / wall,
                 100.0 * (t["blocked_in_handler"] + t["blocked_outside"]) / wall,
                 "yes" if sat else "no", handle_mean, own, err, last["mean_depth"], last.get("empties", -1),
                 rp["report_s"], last["wall_ns"] / 1e9, rp["report_s"] / (last["wall_ns"] / 1e9),
-                rp["report_rss_kb"] / 1024.0))
+                rp["report_cpu_s"], rp["report_rss_kb"] / 1024.0))
     for name, value, unit in figs:
         print("figure %s %.4g %s" % (name, value, unit))
     reps = max(r.get("rep", 0) for r in rows)
@@ -110,8 +113,8 @@ def main():
             "\n#### Truth: the last traced run's report against the program's own clock\n\n"
             "| W ns | messages report / program | lost | busy %% | idle %% | outside %% "
             "| blocked %% | saturated | handle mean ns report / program | program's mean depth, empties "
-            "| report time / traced run | report peak RSS MB |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n" % "\n".join(truth))
+            "| report time / traced run | report CPU s | report peak RSS MB |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n" % "\n".join(truth))
     details.close()
 
 
