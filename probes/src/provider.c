@@ -12,6 +12,7 @@
 #include "looptrace/probes/looptrace-tp.h"
 
 #include "looptrace/probes/registry.h"
+#include "recording.h"
 
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -54,6 +55,7 @@ static void lt_probes_claim(void)
 {
 	const char *allow = getenv("LOOPTRACE_PROBES_ALLOW_DUPLICATES");
 
+	lt__recording_register();
 	registry = find_registry();
 	if (atomic_fetch_add(&registry->instances, 1) == 0 || (allow && allow[0] == '1')) {
 		atomic_fetch_add(&registry->registered, 1);

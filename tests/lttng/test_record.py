@@ -223,6 +223,88 @@ class RecordModes(Base):
         self.assertTrue(os.path.isdir(os.path.join(trace, "ust", "pid")))
 
 
+class RecordProcesses(Base):
+    """Whose events a recording holds: CMD's process tree by default, not other processes of
+    the user that load the probes meanwhile (another `record`, an app started by hand)."""
+
+    def setUp(self):
+        super().setUp()
+        if bt2 is None:
+            skip_or_fail(self, "python3-bt2 not importable (use /usr/bin/python3)")
+
+    def start_record(self, trace, *args, cmd):
+        return subprocess.Popen([LOOPTRACE, "record", "-o", trace] + list(args) + ["--"] + cmd,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def finish(self, proc):
+        out, err = proc.communicate(timeout=240)
+        self.assertEqual(proc.returncode, 0, err.decode())
+        return [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+
+    def vpids(self, trace):
+        events, _ = read_trace(trace)
+        return collections.Counter(c["vpid"] for _, _, c in events)
+
+    def test_only_the_process_tree(self):
+        # A foreign instrumented process runs throughout; two recordings overlap, each of a
+        # shell with two instrumented children; a third records with --all-processes.
+        foreign = subprocess.Popen([PROG, "100000"], stdout=subprocess.DEVNULL,
+                                   env=dict(os.environ, LD_PRELOAD=os.environ["LT_PROBES"],
+                                            LT_EVENTS_PROG_SLEEP_MS="1"))
+        self.addCleanup(foreign.wait)
+        self.addCleanup(foreign.kill)
+        time.sleep(0.5)
+        cmd = ["sh", "-c", '"$0" 10 & "$0" 20; wait; sleep 1', PROG]
+        traces = [os.path.join(self.tmp, n) for n in ("a", "b", "all")]
+        procs = [self.start_record(traces[0], cmd=cmd), self.start_record(traces[1], cmd=cmd),
+                 self.start_record(traces[2], "--all-processes", cmd=cmd)]
+        outs = [self.finish(p) for p in procs]
+        self.assertIsNone(foreign.poll())  # it ran during every recording
+        for trace, out in zip(traces[:2], outs):
+            expect = {o["pid"]: sum(o["counts"].values()) for o in out}
+            self.assertEqual(len(expect), 2)
+            self.assertEqual(dict(self.vpids(trace)), expect)
+            with open(os.path.join(trace, "looptrace-record.json"), encoding="utf-8") as f:
+                self.assertEqual(json.load(f)["processes"], "tree")
+        # Without the filter the foreign process's events are in the trace.
+        self.assertIn(foreign.pid, self.vpids(traces[2]))
+        # The two overlapping recordings reported together count each message once.
+        report = subprocess.run([LOOPTRACE, "report", traces[0], traces[1], "--json", "-",
+                                 "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                check=False)
+        self.assertEqual(report.returncode, 0, report.stderr.decode())
+        sends = sum(c["sends"] for c in json.loads(report.stdout.decode())["channels"])
+        self.assertEqual(sends, sum(o["counts"]["send"] for out in outs[:2] for o in out))
+        # --all-processes: report warns that the trace may hold other programs' events.
+        report = subprocess.run([LOOPTRACE, "report", traces[2], "--quiet"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        self.assertEqual(report.returncode, 0, report.stderr.decode())
+        self.assertIn("other processes", report.stderr.decode())
+
+    def test_pid(self):
+        # --pid records a process that is already running, until it exits.
+        app = subprocess.Popen([PROG, "300"], stdout=subprocess.PIPE,
+                               env=dict(os.environ, LD_PRELOAD=os.environ["LT_PROBES"],
+                                        LT_EVENTS_PROG_SLEEP_MS="10"))
+        self.addCleanup(app.wait)
+        self.addCleanup(app.kill)
+        trace = os.path.join(self.tmp, "t")
+        proc = self.record("-o", trace, "--pid", str(app.pid))
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        self.assertIsNotNone(app.poll())  # record returned once the process had ended
+        self.assertEqual(set(self.vpids(trace)), {app.pid})
+        self.assert_user_error_line(self.record("-o", os.path.join(self.tmp, "u"), "--pid",
+                                                str(app.pid)), "no such process")
+        self.assert_user_error_line(self.record("-o", os.path.join(self.tmp, "u"), "--pid",
+                                                "1", "--", "true"), "not both")
+
+    def assert_user_error_line(self, proc, text):
+        lines = proc.stderr.decode().strip().splitlines()
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(text, lines[0])
+
+
 class RecordCli(Base):
     def assert_user_error(self, proc, text):
         err = proc.stderr.decode()

@@ -11,6 +11,7 @@ the trace is stopped, flushed and left readable in every case.
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import tempfile
 
 from . import paths
 from .errors import UserError
-from .lttng import Session, Sessiond, exit_status, lttng_path, sessiond_answers
+from .lttng import Session, Sessiond, exit_status, lttng_path, pid_alive, sessiond_answers
 
 PROBES_LIB = "liblooptrace-probes.so"
 INTERPOSE_LIB = "liblooptrace-preload.so"
@@ -59,6 +60,13 @@ def add_parser(subparsers):
     p.add_argument("--interpose", action="store_true",
                    help="also preload %s, the interposer that traces blocking in "
                    "pthread programs (an error if it is not installed)" % INTERPOSE_LIB)
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--all-processes", action="store_true",
+                     help="record every process of the user that loads the probes while CMD "
+                     "runs (by default only CMD and its descendants are recorded)")
+    who.add_argument("--pid", metavar="PID", type=int,
+                     help="record the running process PID (no CMD) until it exits or "
+                     "`record` is interrupted; its children are not recorded")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS]",
                    help="the program to run and its arguments")
     p.set_defaults(func=run)
@@ -150,15 +158,18 @@ def _preload_env(args):
 
 
 def _write_record_info(output, command, pid, status, args, env, session, sig=None,
-                       incomplete=False):
-    """DIR/looptrace-record.json: what was recorded. A per-UID session also records other
-    processes of the user that load the probes; `pid` tells which process was CMD. `signal`
-    is the number of the signal that killed CMD (null when it exited by itself), and
-    `incomplete` is true when the session could not be stopped cleanly (its daemon died):
-    events may be missing."""
+                       incomplete=False, processes="tree", record_id=None):
+    """DIR/looptrace-record.json: what was recorded. `pid` is CMD's process (or the one
+    given with --pid); `processes` says whose events were recorded: "tree" (CMD and its
+    descendants: the processes whose LOOPTRACE_RECORD_ID is `record_id`), "all" (every
+    process of the user, --all-processes) or "pid" (--pid). `signal` is the number of the
+    signal that killed CMD (null when it exited by itself), and `incomplete` is true when the
+    session could not be stopped cleanly (its daemon died): events may be missing."""
     info = {
         "command": command,
         "pid": pid,
+        "processes": processes,
+        "record_id": record_id,
         "exit_status": status,
         "signal": sig,
         "incomplete": incomplete,
@@ -212,18 +223,60 @@ def _run_child(argv, env, old_mask):
             return exit_status(proc.returncode), proc.pid, _signal(proc.returncode)
 
 
+def _new_record_id():
+    """A positive number naming this recording for the probes' filter (probes/src/recording.c):
+    random, so two recordings at once never match each other's processes."""
+    return random.SystemRandom().randrange(1, 2 ** 62)
+
+
+def _cmdline(pid):
+    """The command line of process `pid` as a list (empty if unreadable)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return []
+    return [a.decode("utf-8", "surrogateescape") for a in raw.split(b"\0") if a]
+
+
+def _wait_pid(pid):
+    """Wait until process `pid` (not our child) is gone or a forwarded signal reaches
+    `record`; returns that signal's number, or None when the process ended."""
+    while True:
+        info = signal.sigtimedwait(FORWARDED, 0.2)
+        if info is not None:
+            return info.si_signo
+        if not pid_alive(pid):
+            return None
+
+
 def run(args):
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
-    if not command:
+    if args.pid is not None:
+        if command:
+            raise UserError("record: give either --pid PID or a command, not both")
+        if args.pid <= 0 or not pid_alive(args.pid):
+            raise UserError("--pid %d: no such process" % args.pid)
+    elif not command:
         raise UserError("record: no command given (usage: looptrace record -o DIR -- CMD "
                         "[ARGS])")
     if args.num_subbuf < 1:
         raise UserError("--num-subbuf must be a positive power of two")
     lttng_path()  # LTTng installed?
-    command[0] = _resolve_command(command)
-    env = _preload_env(args)
+    if args.pid is not None:
+        processes, record_id, env = "pid", None, {}
+        command = _cmdline(args.pid)
+    else:
+        command[0] = _resolve_command(command)
+        env = _preload_env(args)
+        processes, record_id = "tree", None
+        if args.all_processes:
+            processes = "all"
+        else:
+            record_id = _new_record_id()
+            env["LOOPTRACE_RECORD_ID"] = str(record_id)
     output = os.path.abspath(args.output)
     created = _prepare_output(output, args.force)
 
@@ -232,13 +285,21 @@ def run(args):
     session = Session(output)
     status = None
     stop_error = None
+    sig = None
     try:
         sessiond.ensure()
-        session.create(args.subbuf_size, args.num_subbuf, args.buffering)
+        session.create(args.subbuf_size, args.num_subbuf, args.buffering, record_id=record_id)
+        if args.pid is not None:
+            session.track_vpid(args.pid)
         session.start()
         if set(FORWARDED) & signal.sigpending():
             raise UserError("interrupted", status=130)
-        status, pid, sig = _run_child(command, env, old_mask)
+        if args.pid is not None:
+            pid = args.pid
+            _wait_pid(pid)
+            status = 0  # not our child: its exit status is unknown
+        else:
+            status, pid, sig = _run_child(command, env, old_mask)
         try:
             session.stop()
         except UserError as exc:
@@ -252,7 +313,8 @@ def run(args):
             _remove_if_empty(output)
 
     _write_record_info(output, command, pid, status, args, env, session.name, sig=sig,
-                       incomplete=stop_error is not None)
+                       incomplete=stop_error is not None, processes=processes,
+                       record_id=record_id)
     if stop_error is not None:
         if not sessiond_answers():
             raise UserError("the session daemon stopped during the recording (program exited "

@@ -281,6 +281,30 @@ def _killed_by(info):
     return None
 
 
+def foreign_notices(report, infos):
+    """One line per recording made without the per-process filter (`record --all-processes`,
+    or a looptrace without `processes` in looptrace-record.json) whose report holds
+    components of processes other than the recorded commands: they may be other programs
+    of the user that ran meanwhile (or the command's children)."""
+    roots = {i.get("pid") for _, i in infos}
+    others = sorted({c.get("pid") for c in report.get("components") or []
+                     if isinstance(c, dict) and c.get("pid") not in roots},
+                    key=lambda p: (not isinstance(p, int), p if isinstance(p, int) else 0))
+    if not others:
+        return []
+    notices = []
+    for path, info in infos:
+        if info.get("processes") in ("tree", "pid"):
+            continue
+        notices.append("looptrace: %s was recorded with --all-processes (or by an older "
+                       "looptrace): it may hold other processes' events; components of "
+                       "pid(s) %s are not the recorded command's (pid %s)"
+                       % (bt.show(os.path.dirname(path)),
+                          ", ".join(str(p) for p in others[:8]) +
+                          (", ..." if len(others) > 8 else ""), info.get("pid")))
+    return notices
+
+
 def recording_notices(report, traces):
     """Add what `looptrace record` knows about the run to report["trace"] (`cut_short`,
     `exit_status`, `signal`, `incomplete`) and return the one-line notices for stderr: a
@@ -300,6 +324,7 @@ def recording_notices(report, traces):
         notices.append("looptrace: the recorded program was killed by %s (exit status %s): "
                        "the run was cut short; figures cover the recorded part only"
                        % (bt.signal_name(sig), info.get("exit_status")))
+    notices += foreign_notices(report, infos)
     incomplete = [p for p, i in infos if i.get("incomplete")]
     trace["incomplete"] = bool(incomplete)
     for p in incomplete:

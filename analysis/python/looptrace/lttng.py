@@ -84,7 +84,8 @@ def _unblock_signals():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
-def _alive(pid):
+def pid_alive(pid):
+    """True when process `pid` exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -149,7 +150,7 @@ class Sessiond:
                 pid = int(f.read().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def stop(self):
         """Stop the daemon this object started (SIGTERM, then SIGKILL); idempotent. A daemon
@@ -168,7 +169,7 @@ class Sessiond:
         except ProcessLookupError:
             return
         deadline = time.monotonic() + SESSIOND_STOP_TIMEOUT
-        while _alive(pid):
+        while pid_alive(pid):
             if time.monotonic() > deadline:
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -186,7 +187,11 @@ class Session:
     # Only what pairs events and keys ids: the thread's name travels once (component_begin),
     # the process's once (the statedump's procname event), call sites as `where` fields.
     CONTEXTS = ("vtid", "vpid")
-    EVENTS = "looptrace:*,looptrace_preload:*,lttng_ust_statedump:*"
+    EVENTS = "looptrace:*,looptrace_preload:*"
+    # Never filtered: LTTng-UST writes a process's state dump (the loaded objects, used to
+    # symbolize addresses) when it registers, before the probes' constructor has run.
+    STATEDUMP = "lttng_ust_statedump:*"
+    RECORD_CONTEXT = "$app.looptrace:record"  # probes/src/recording.c
 
     def __init__(self, output, url=None, live_us=None):
         self.output = output
@@ -201,9 +206,11 @@ class Session:
         if status != 0:
             raise UserError("%s failed: %s" % (what, _last_error(out)))
 
-    def create(self, subbuf_size, num_subbuf, buffering):
+    def create(self, subbuf_size, num_subbuf, buffering, record_id=None):
         """Create the session with one UST channel sized for high event rates, the contexts,
-        and the looptrace events enabled. Raises UserError; destroy() cleans up after it."""
+        and the looptrace events enabled. With `record_id` (a positive int), only processes
+        whose LOOPTRACE_RECORD_ID is that number record looptrace events (the filter on the
+        probes' application context). Raises UserError; destroy() cleans up after it."""
         if self.url:
             self._check(["create", self.name, "--live=%d" % (self.live_us or 1000000),
                          "--set-url=" + self.url], "lttng create")
@@ -219,8 +226,13 @@ class Session:
             ctx += ["--type=" + c]
         self._check(["add-context", "--userspace", "--session=" + self.name,
                      "--channel=" + self.CHANNEL] + ctx, "lttng add-context")
+        flt = []
+        if record_id is not None:
+            flt = ["--filter=%s == %d" % (self.RECORD_CONTEXT, record_id)]
         self._check(["enable-event", "--userspace", "--session=" + self.name,
-                     "--channel=" + self.CHANNEL, self.EVENTS], "lttng enable-event")
+                     "--channel=" + self.CHANNEL, self.EVENTS] + flt, "lttng enable-event")
+        self._check(["enable-event", "--userspace", "--session=" + self.name,
+                     "--channel=" + self.CHANNEL, self.STATEDUMP], "lttng enable-event")
 
     def track_vpid(self, pid):
         """Record only the events of process `pid` (before or after start)."""

@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include "looptrace-preload-tp.h"
+#include "recording.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -1027,6 +1028,7 @@ static void __attribute__((constructor)) lt_preload_init(void)
 	int saved = errno;
 
 	lt_guard++;
+	lt__recording_register(); /* before the first event: `record`'s filter reads it */
 	dl_iterate_phdr(ust_range_cb, NULL);
 	pthread_key_create(&thr_key, thr_end);
 	lt_main_thr.self = pthread_self();
