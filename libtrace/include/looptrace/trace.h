@@ -4,8 +4,10 @@
  * Any component system, not only looptrace's runtime, calls these functions to describe
  * what its threads do: which component a thread runs, when it waits at the top of its loop
  * (idle), when it handles a message (busy), when it blocks anywhere else, and which messages
- * cross which channels. Each call fires exactly one LTTng-UST event of provider `looptrace`
- * (see docs/event-model.md); nothing else is recorded.
+ * cross which channels. Each call records at most one record, an LTTng-UST event of provider
+ * `looptrace` (see docs/event-model.md); nothing else is recorded. lt_handle_end also carries
+ * the handler's exact bounds (the trace clock read as lt_handle_begin returned and as
+ * lt_handle_end was entered), so what writing the events costs is not counted as handler time.
  *
  * Cost: liblooptrace is built with dynamic probe linkage. When the probe provider
  * (liblooptrace-probes.so, preloaded or linked) is not in the process, or no session enables
