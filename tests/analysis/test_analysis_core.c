@@ -502,6 +502,33 @@ static void test_warnings(void)
 }
 
 /*
+ * handle_next: one record is handle_end(prev, exact bounds), recv and handle_begin; it counts
+ * as one event.
+ */
+static void test_handle_next(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "in", .capacity = 4);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "fused");
+	FEED(a, 10, 2, LT_EV_SEND, .chan = 1, .msg = 1, .depth = 1);
+	FEED(a, 20, 2, LT_EV_SEND, .chan = 1, .msg = 2, .depth = 2);
+	FEED(a, 100, 1, LT_EV_HANDLE_NEXT, .chan = 1, .msg = 1, .depth = 1, .name = "job");
+	FEED(a, 200, 1, LT_EV_HANDLE_NEXT, .prev = 1, .begin_ns = 105, .end_ns = 190, .chan = 1,
+	     .msg = 2, .depth = 0, .name = "job");
+	FEED(a, 300, 1, LT_EV_HANDLE_END, .msg = 2, .begin_ns = 205, .end_ns = 290);
+	FEED(a, 400, 1, LT_EV_COMPONENT_END, .comp = 1);
+	LT_ASSERT_EQ_U(lt_analysis_events(a), 8);
+	char *j = report(a);
+	expect_in(j, "\"time_ns\": {\"busy\": 170, \"idle\": 0, \"blocked_in_handler\": 0, "
+		     "\"blocked_outside\": 0, \"outside\": 230}");
+	expect_in(j, "\"messages\": 2,");
+	expect_in(j, "\"sends\": 2, \"recvs\": 2");
+	LT_ASSERT(!strstr(j, "\"unmatched_handle_end\": 1"));
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+/*
  * handle_end's exact bounds: the handler ran [110, 190) of the [100, 200) its two events
  * span; the 20 ns the events cost count as outside, not busy, and the handler as 80 ns.
  * Bounds outside the events' span are ignored.
@@ -877,6 +904,7 @@ int main(void)
 	LT_RUN(test_routes);
 	LT_RUN(test_send_blocked_and_parallelism);
 	LT_RUN(test_warnings);
+	LT_RUN(test_handle_next);
 	LT_RUN(test_handler_exact_bounds);
 	LT_RUN(test_saturated_never_waited);
 	LT_RUN(test_cut_short);
