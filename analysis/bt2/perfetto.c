@@ -163,6 +163,7 @@ enum lt_pf_kind {
 	LT_PF_EV_WAIT_END,
 	LT_PF_EV_HANDLE_BEGIN,
 	LT_PF_EV_HANDLE_END,
+	LT_PF_EV_HANDLE_NEXT,
 	LT_PF_EV_BLOCK_BEGIN,
 	LT_PF_EV_BLOCK_END,
 	LT_PF_EV_SEND,
@@ -170,7 +171,8 @@ enum lt_pf_kind {
 	LT_PF_EV_DISPATCH_BEGIN,
 	LT_PF_EV_DISPATCH_END,
 	LT_PF_EV_THREAD_NAME,
-	LT_PF_EV_OTHER, /* a looptrace event this sink has nothing to draw for */
+	LT_PF_EV_PROCNAME, /* lttng_ust_statedump:procname: the process's name */
+	LT_PF_EV_OTHER,    /* a looptrace event this sink has nothing to draw for */
 };
 
 /* Payload fields the sink reads; index into lt_pf_class.field. */
@@ -187,12 +189,13 @@ enum lt_pf_field {
 	LT_PF_F_FLOW,
 	LT_PF_F_DEPTH,
 	LT_PF_F_ROUTE,
+	LT_PF_F_PREV,
 	LT_PF_F_COUNT,
 };
 
 static const char *const lt_pf_field_names[LT_PF_F_COUNT] = {
-    "comp",   "name",   "chan",  "capacity", "msg",   "kind",
-    "reason", "object", "where", "flow",     "depth", "route",
+    "comp",   "name",  "chan", "capacity", "msg",   "kind", "reason",
+    "object", "where", "flow", "depth",    "route", "prev",
 };
 
 /* What the sink knows about one event class, resolved on first sight. */
@@ -497,6 +500,7 @@ static enum lt_pf_kind lt_pf_kind_of(const char *full)
 	    {"wait_end", LT_PF_EV_WAIT_END},
 	    {"handle_begin", LT_PF_EV_HANDLE_BEGIN},
 	    {"handle_end", LT_PF_EV_HANDLE_END},
+	    {"handle_next", LT_PF_EV_HANDLE_NEXT},
 	    {"block_begin", LT_PF_EV_BLOCK_BEGIN},
 	    {"block_end", LT_PF_EV_BLOCK_END},
 	    {"send", LT_PF_EV_SEND},
@@ -510,6 +514,9 @@ static enum lt_pf_kind lt_pf_kind_of(const char *full)
 	const char *colon = full ? strchr(full, ':') : NULL;
 	if (!colon) {
 		return LT_PF_EV_NONE;
+	}
+	if (strcmp(full, "lttng_ust_statedump:procname") == 0) {
+		return LT_PF_EV_PROCNAME;
 	}
 	size_t plen = (size_t)(colon - full);
 	bool api = plen == strlen("looptrace") && strncmp(full, "looptrace", plen) == 0;
@@ -546,6 +553,9 @@ static struct lt_pf_class *lt_pf_class_get(struct lt_pf_sink *s, const bt_event_
 	const bt_field_class *payload = bt_event_class_borrow_payload_field_class_const(ec);
 	for (int i = 0; i < LT_PF_F_COUNT; i++) {
 		c->field[i] = lt_pf_member_index(payload, lt_pf_field_names[i]);
+	}
+	if (c->kind == LT_PF_EV_PROCNAME) {
+		c->field[LT_PF_F_NAME] = lt_pf_member_index(payload, "procname");
 	}
 	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
 	const bt_field_class *ctx =
@@ -634,6 +644,18 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
 	int64_t pid = lt_pf_int(lt_pf_member(ctx, c->ctx_vpid), 0);
 	int64_t tid = lt_pf_int(lt_pf_member(ctx, c->ctx_vtid), pid);
+	if (c->kind == LT_PF_EV_PROCNAME) {
+		/*
+		 * The statedump names the process once, at its registration: traces recorded
+		 * without the procname context (record since format 1.1) name processes this way.
+		 */
+		const char *proc = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
+		if (proc && !lt_pf_map_get(&s->processes, (uint64_t)pid, 0) &&
+		    lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
+			lt_pf_metadata(s, "process_name", pid, pid, proc);
+		}
+		return;
+	}
 	struct lt_pf_thread *t = lt_pf_thread_get(s, pid, tid);
 	if (!t) {
 		return;
@@ -647,7 +669,9 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 	}
 	s->events++;
 	if (!t->proc_done) { /* once per thread, not per event */
-		if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
+		if (c->ctx_procname < 0) {
+			t->proc_done = true; /* no context: the statedump names the process */
+		} else if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
 			t->proc_done = true;
 		} else {
 			const char *proc = lt_pf_str(lt_pf_member(ctx, c->ctx_procname));
@@ -698,6 +722,13 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 	case LT_PF_EV_WAIT_END:
 		lt_pf_pop(s, t, LT_PF_S_WAIT, ns);
 		break;
+	case LT_PF_EV_HANDLE_NEXT:
+		/* The previous handler's end (if any), the recv, then this handler's begin. */
+		if (U(LT_PF_F_PREV)) {
+			lt_pf_pop(s, t, LT_PF_S_HANDLE, ns);
+		}
+		lt_pf_counter(s, pid, tid, U(LT_PF_F_CHAN), U(LT_PF_F_DEPTH), ns);
+		/* fall through */
 	case LT_PF_EV_HANDLE_BEGIN: {
 		const char *kind = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_KIND]));
 		uint64_t msg = U(LT_PF_F_MSG);
@@ -806,6 +837,7 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 					      lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME])));
 		}
 		break;
+	case LT_PF_EV_PROCNAME: /* handled above */
 	case LT_PF_EV_OTHER:
 	case LT_PF_EV_NONE:
 		break;

@@ -1,8 +1,10 @@
 /*
  * comp.c - components: one thread, one loop, one handler per channel.
  *
- * The loop blocks only in the select at its top (reported as wait_begin/wait_end); each
- * message then runs its channel's handler between handle_begin/handle_end. Stopping closes
+ * The loop blocks only in the select at its top (reported as wait_begin/wait_end, and only
+ * when nothing was queued: a message already waiting is taken without a wait pair, so a
+ * saturated loop reports no idle time); each message then runs its channel's handler between
+ * handle_begin/handle_end. Stopping closes
  * the component's channels first, so no send can slip in after the last receive: what was
  * sent is either handled by the loop or handed back by lt_comp_stop.
  */
@@ -129,25 +131,45 @@ static void run_loop(struct lt_comp *c)
 		size_t index = 0;
 		void *msg = NULL;
 		enum lt_err err;
+		uint32_t depth = 0;
+		int waited;
 		int stop = atomic_load(&c->stop);
 
 		if (stop == STOP_HANDBACK || (stop == STOP_DRAIN && c->nhandlers == 0))
 			break;
-		lt_wait_begin();
-		err = lt__select_wait(c->sel, next_tick, &index, &msg, &info, NULL);
+		/*
+		 * Work already queued is taken without a wait_begin/wait_end pair: the loop did
+		 * not wait for it, so none of this is idle time. It is recorded as one handle_next
+		 * record (the previous handler's end, kept by lt__handle_end_later, the recv and
+		 * the new handler's begin). Only when nothing is queued does the loop wait,
+		 * traced as before (the kept end is written first).
+		 */
+		err = lt__select_wait(c->sel, 0, &index, &msg, &info, NULL, &depth);
+		waited = err == LT_EAGAIN;
+		if (waited) {
+			lt_wait_begin(); /* writes the previous handler's end first */
+			err = lt__select_wait(c->sel, next_tick, &index, &msg, &info, NULL, NULL);
+		}
 		if (err == LT_OK) {
 			struct lt__handler *h = &c->handlers[index];
 
-			lt_wait_end(info.chan, info.id);
-			lt_handle_begin(info.id, h->kind);
+			if (waited) {
+				lt_wait_end(info.chan, info.id);
+				lt_handle_begin(info.id, h->kind);
+			} else {
+				/* One record: the previous handler's end, recv, this handler's
+				 * begin. */
+				lt__handle_next(info.chan, info.id, depth, h->kind);
+			}
 			current_msg = &info;
 			h->fn(c, msg, &info, h->arg);
 			current_msg = NULL;
-			lt_handle_end(info.id);
+			lt__handle_end_later(info.id);
 			atomic_fetch_add_explicit(&c->handled, 1, memory_order_relaxed);
 			continue;
 		}
-		lt_wait_end(0, 0);
+		if (waited)
+			lt_wait_end(0, 0);
 		if (err == LT_ECLOSED)
 			break; /* every channel closed and drained */
 		if (err == LT_ETIMEDOUT && c->tick_fn) {

@@ -173,11 +173,13 @@ void lt__chan_detach(struct lt_chan *ch);
 /*
  * lt__select_wait - lt_select_wait; a wait is recorded as a chan_recv block at call site
  * `where`, or, with `where` NULL, not at all (a component's top-of-loop wait, reported as
- * wait_begin/wait_end by the caller).
+ * wait_begin/wait_end by the caller). With `depth_out` not NULL the receive is not recorded
+ * either: *depth_out gets the depth after it, and the caller records it (lt__handle_next).
  */
 struct lt_select;
 enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
-			    void **msg, struct lt_msg_info *info, const void *where);
+			    void **msg, struct lt_msg_info *info, const void *where,
+			    uint32_t *depth_out);
 
 #pragma GCC visibility pop
 

@@ -155,7 +155,8 @@ static void unregister_all(struct lt_select *sel)
 }
 
 enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
-			    void **msg, struct lt_msg_info *info, const void *where)
+			    void **msg, struct lt_msg_info *info, const void *where,
+			    uint32_t *depth_out)
 {
 	struct lt_msg_info local;
 	size_t index = 0;
@@ -215,7 +216,10 @@ enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t 
 out:
 	if (err != LT_OK)
 		return err;
-	lt_recv(info->chan, info->id, depth);
+	if (depth_out)
+		*depth_out = depth;
+	else
+		lt_recv(info->chan, info->id, depth);
 	*msg = m;
 	if (index_out)
 		*index_out = index;
@@ -225,11 +229,12 @@ out:
 enum lt_err lt_select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t *index_out,
 			   void **msg, struct lt_msg_info *info)
 {
-	return lt__select_wait(sel, deadline_ns, index_out, msg, info, __builtin_return_address(0));
+	return lt__select_wait(sel, deadline_ns, index_out, msg, info, __builtin_return_address(0),
+			       NULL);
 }
 
 enum lt_err lt_select_try(struct lt_select *sel, size_t *index_out, void **msg,
 			  struct lt_msg_info *info)
 {
-	return lt__select_wait(sel, 0, index_out, msg, info, __builtin_return_address(0));
+	return lt__select_wait(sel, 0, index_out, msg, info, __builtin_return_address(0), NULL);
 }

@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 
 #ifdef LT_WITH_LTTNG
 #define LTTNG_UST_TRACEPOINT_DEFINE
@@ -54,6 +55,34 @@ static _Atomic uint64_t next_message = 1;
 /* The component the calling thread runs (0: none), for component_end. */
 static LT_TLS uint32_t current_component;
 
+/*
+ * The handler's exact bounds: the trace clock read as lt_handle_begin returns (after its event
+ * is written) and as lt_handle_end is entered (before its event), carried by handle_end. The
+ * analysis counts the handler from the first to the second, and what writing the events
+ * costs as time outside the handler: a traced handler is not reported longer than it ran.
+ * LTTng-UST's default trace clock is CLOCK_MONOTONIC, read the same way here.
+ */
+static LT_TLS uint64_t handle_begin_ts;
+
+static inline uint64_t trace_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A handler end kept by lt__handle_end_later (pending_msg 0: none), written later. */
+static LT_TLS uint64_t pending_msg, pending_begin, pending_end;
+
+static inline void flush_pending(void)
+{
+	if (__builtin_expect(pending_msg != 0, 0)) {
+		LT_EVENT(handle_end, pending_msg, pending_begin, pending_end);
+		pending_msg = 0;
+	}
+}
+
 static const char *const reason_names[LT_BLOCK_REASON_COUNT] = {
     "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
 };
@@ -81,6 +110,7 @@ LT_API uint32_t lt_component_begin(const char *name)
 
 LT_API void lt_component_end(void)
 {
+	flush_pending();
 	LT_EVENT(component_end, current_component);
 	current_component = 0;
 }
@@ -177,6 +207,7 @@ LT_API uint64_t lt_message_reserve(uint64_t count)
 
 LT_API void lt_wait_begin(void)
 {
+	flush_pending();
 	LT_EVENT(wait_begin);
 }
 
@@ -185,18 +216,61 @@ LT_API void lt_wait_end(uint32_t chan, uint64_t msg)
 	LT_EVENT(wait_end, chan, msg);
 }
 
+LT_API void lt__handle_flush(void)
+{
+	flush_pending();
+}
+
+LT_API void lt__handle_end_later(uint64_t msg)
+{
+	flush_pending();
+	if (msg && handle_begin_ts && LT_ENABLED(handle_next)) {
+		pending_end = trace_clock_ns();
+		pending_begin = handle_begin_ts;
+		pending_msg = msg;
+		handle_begin_ts = 0;
+		return;
+	}
+	lt_handle_end(msg);
+}
+
+LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const char *kind)
+{
+	if (LT_ENABLED(handle_next)) {
+		LT_EVENT(handle_next, pending_msg, pending_begin, pending_end, chan, msg, depth,
+			 nonnull(kind));
+		pending_msg = 0;
+		handle_begin_ts = trace_clock_ns();
+		return;
+	}
+	flush_pending();
+	lt_recv(chan, msg, depth);
+	lt_handle_begin(msg, kind);
+}
+
 LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 {
-	LT_EVENT(handle_begin, msg, nonnull(kind));
+	flush_pending();
+	if (LT_ENABLED(handle_begin)) {
+		LT_EVENT(handle_begin, msg, nonnull(kind));
+		handle_begin_ts = trace_clock_ns();
+	}
 }
 
 LT_API void lt_handle_end(uint64_t msg)
 {
-	LT_EVENT(handle_end, msg);
+	flush_pending();
+	if (LT_ENABLED(handle_end)) {
+		uint64_t end = trace_clock_ns();
+
+		LT_EVENT(handle_end, msg, handle_begin_ts, end);
+	}
+	handle_begin_ts = 0;
 }
 
 LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 {
+	flush_pending();
 	if (LT_ENABLED(block_begin)) {
 		uint64_t where = (uint64_t)(uintptr_t)__builtin_return_address(0);
 
@@ -206,6 +280,7 @@ LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 
 LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, const void *where)
 {
+	flush_pending();
 	if (LT_ENABLED(block_begin)) {
 		if (!where)
 			where = __builtin_return_address(0);
@@ -227,21 +302,25 @@ LT_API int lt__probes_loaded;
 
 LT_API void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
+	flush_pending();
 	LT_EVENT(send, chan, msg, flow, depth);
 }
 
 LT_API void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
 {
+	flush_pending();
 	LT_EVENT(recv, chan, msg, depth);
 }
 
 LT_API void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
+	flush_pending();
 	LT_EVENT(send, chan, msg, flow, depth);
 }
 
 LT_API void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
 {
+	flush_pending();
 	LT_EVENT(recv, chan, msg, depth);
 }
 

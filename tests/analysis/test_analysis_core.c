@@ -528,6 +528,97 @@ static void test_warnings(void)
 	lt_analysis_destroy(a);
 }
 
+/*
+ * handle_next: one record is handle_end(prev, exact bounds), recv and handle_begin; it counts
+ * as one event.
+ */
+static void test_handle_next(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "in", .capacity = 4);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "fused");
+	FEED(a, 10, 2, LT_EV_SEND, .chan = 1, .msg = 1, .depth = 1);
+	FEED(a, 20, 2, LT_EV_SEND, .chan = 1, .msg = 2, .depth = 2);
+	FEED(a, 100, 1, LT_EV_HANDLE_NEXT, .chan = 1, .msg = 1, .depth = 1, .name = "job");
+	FEED(a, 200, 1, LT_EV_HANDLE_NEXT, .prev = 1, .begin_ns = 105, .end_ns = 190, .chan = 1,
+	     .msg = 2, .depth = 0, .name = "job");
+	FEED(a, 300, 1, LT_EV_HANDLE_END, .msg = 2, .begin_ns = 205, .end_ns = 290);
+	FEED(a, 400, 1, LT_EV_COMPONENT_END, .comp = 1);
+	LT_ASSERT_EQ_U(lt_analysis_events(a), 8);
+	char *j = report(a);
+	expect_in(j, "\"time_ns\": {\"busy\": 170, \"idle\": 0, \"blocked_in_handler\": 0, "
+		     "\"blocked_outside\": 0, \"outside\": 230}");
+	expect_in(j, "\"messages\": 2,");
+	expect_in(j, "\"sends\": 2, \"recvs\": 2");
+	LT_ASSERT(!strstr(j, "\"unmatched_handle_end\": 1"));
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+/*
+ * handle_end's exact bounds: the handler ran [110, 190) of the [100, 200) its two events
+ * span; the 20 ns the events cost count as outside, not busy, and the handler as 80 ns.
+ * Bounds outside the events' span are ignored.
+ */
+static void test_handler_exact_bounds(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "exact");
+	FEED(a, 100, 1, LT_EV_HANDLE_BEGIN, .msg = 5);
+	FEED(a, 200, 1, LT_EV_HANDLE_END, .msg = 5, .begin_ns = 110, .end_ns = 190);
+	FEED(a, 300, 1, LT_EV_HANDLE_BEGIN, .msg = 6);
+	FEED(a, 400, 1, LT_EV_HANDLE_END, .msg = 6, .begin_ns = 290, .end_ns = 390); /* ignored */
+	FEED(a, 500, 1, LT_EV_COMPONENT_END, .comp = 1);
+	char *j = report(a);
+	expect_in(j, "\"time_ns\": {\"busy\": 180, \"idle\": 0, \"blocked_in_handler\": 0, "
+		     "\"blocked_outside\": 0, \"outside\": 320}");
+	expect_in(j, "\"max\": 100");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+/*
+ * saturated means "never waited for work": a loop whose time outside its handlers is not
+ * idle is saturated even at busy 50 %; one that waited 10 % of its time is not, even at busy
+ * 90 %; one that never waited but spent most of its time blocked in handlers is not either.
+ */
+static void test_saturated_never_waited(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	/* Fed in time order: per 100 ns, on three threads. */
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "never-waits");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "waits");
+	FEED(a, 0, 3, LT_EV_COMPONENT_BEGIN, .comp = 3, .name = "blocked");
+	for (int64_t t = 0; t < 10000; t += 100) {
+		uint64_t m = (uint64_t)t + 1;
+		/* comp 1: 1 idle, 49 outside, 50 busy; comp 2: 10 idle, 90 busy; comp 3: never
+		 * idle, blocked in its handler 80 of 100 */
+		FEED(a, t, 1, LT_EV_WAIT_BEGIN);
+		FEED(a, t, 2, LT_EV_WAIT_BEGIN);
+		FEED(a, t, 3, LT_EV_HANDLE_BEGIN, .msg = m + 200000);
+		FEED(a, t + 1, 1, LT_EV_WAIT_END, .chan = 1, .msg = m);
+		FEED(a, t + 10, 2, LT_EV_WAIT_END, .chan = 2, .msg = m + 100000);
+		FEED(a, t + 10, 2, LT_EV_HANDLE_BEGIN, .msg = m + 100000);
+		FEED(a, t + 10, 3, LT_EV_BLOCK_BEGIN, .reason = 0);
+		FEED(a, t + 50, 1, LT_EV_HANDLE_BEGIN, .msg = m);
+		FEED(a, t + 90, 3, LT_EV_BLOCK_END);
+		FEED(a, t + 100, 1, LT_EV_HANDLE_END, .msg = m);
+		FEED(a, t + 100, 2, LT_EV_HANDLE_END, .msg = m + 100000);
+		FEED(a, t + 100, 3, LT_EV_HANDLE_END, .msg = m + 200000);
+	}
+	FEED(a, 10000, 1, LT_EV_COMPONENT_END, .comp = 1);
+	FEED(a, 10000, 2, LT_EV_COMPONENT_END, .comp = 2);
+	FEED(a, 10000, 3, LT_EV_COMPONENT_END, .comp = 3);
+	char *j = report(a);
+	expect_in(j, "\"kind\": \"saturated\", \"component\": 1");
+	expect_in(j, "never waited for work: idle 1.0% of its wall time (busy 50.0%)");
+	LT_ASSERT(!strstr(j, "\"kind\": \"saturated\", \"component\": 2"));
+	LT_ASSERT(!strstr(j, "\"kind\": \"saturated\", \"component\": 3"));
+	expect_in(j, "\"kind\": \"blocks-in-handler\", \"component\": 3");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
 /* cut-short: a component still bound when the trace ends (its thread never ended it) */
 static void test_cut_short(void)
 {
@@ -924,6 +1015,9 @@ int main(void)
 	LT_RUN(test_routes);
 	LT_RUN(test_send_blocked_and_parallelism);
 	LT_RUN(test_warnings);
+	LT_RUN(test_handle_next);
+	LT_RUN(test_handler_exact_bounds);
+	LT_RUN(test_saturated_never_waited);
 	LT_RUN(test_cut_short);
 	LT_RUN(test_lost_windows);
 	LT_RUN(test_backwards_and_window);

@@ -11,7 +11,10 @@
  *   then records of 6 bytes: op, thr, dt, id, arg, x
  *     op & 31 (mod 20): 0..16 an event of kind op (LT_EV_UNKNOWN .. LT_EV_OTHER),
  *                       17 snapshot (write the report and check it), 18 lost events
- *                       (count arg, a window around now when x & 1), 19 nothing (time only)
+ *                       (count arg, a window around now when x & 1), 19 a handle_next
+ *                       (prev = id & 7)
+ *   handle_end and handle_next carry exact bounds when x & 1: begin_ns = now - (x >> 1) * 10,
+ *   end_ns = now - (x >> 5) (in or out of the handler's span)
  *     op >> 5:          time step: 0 dt ns, 1 dt us, 2 dt ms, 3 dt ns backwards (the core
  *                       must clamp), 4..7 dt ns
  *     thr:              vtid 100 + (thr & 3); pid 2 when thr & 4 (else 1); no vtid when
@@ -275,14 +278,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					 now + (int64_t)arg * 10);
 			continue;
 		}
-		if (code == 19)
-			continue;
 		memset(&ev, 0, sizeof(ev));
 		ev.ts_ns = now;
 		ev.vpid = thr & 4 ? 2 : 1;
 		ev.vtid = thr & 8 ? -1 : 100 + (thr & 3);
 		ev.procname = procnames[(thr >> 4) & 3];
-		ev.kind = (enum lt_ev_kind)code;
+		ev.kind = code == 19 ? LT_EV_HANDLE_NEXT : (enum lt_ev_kind)code;
+		ev.prev = id & 7u;
+		if (x & 1) {
+			ev.begin_ns = now - (int64_t)(x >> 1) * 10;
+			ev.end_ns = now - (int64_t)(x >> 5);
+		}
 		ev.comp = ev.chan = ev.route = id & 3u;
 		ev.owner = (id >> 2) & 3u;
 		ev.capacity = caps[(id >> 4) & 3];

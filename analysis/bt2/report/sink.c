@@ -49,13 +49,16 @@ enum fld {
 	F_FLOW,
 	F_OBJECT,
 	F_WHERE,
-	F_NAME, /* "name" (component_begin, channel_declare) or "kind" (handle_begin) */
+	F_NAME,     /* "name" (component_begin, channel_declare) or "kind" (handle_begin) */
+	F_BEGIN_TS, /* handle_end: the handler's entry, trace clock cycles */
+	F_END_TS,   /* handle_end: the handler's return, trace clock cycles */
+	F_PREV,     /* handle_next: the message whose handler ended */
 	F_COUNT
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp",  "chan", "capacity", "route",  "owner", "reason",
-    "depth", "msg",  "flow",     "object", "where", "name",
+    "comp", "chan",   "capacity", "route", "owner",    "reason", "depth", "msg",
+    "flow", "object", "where",    "name",  "begin_ts", "end_ts", "prev",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -75,6 +78,8 @@ struct ec_info {
 	int build_id_info; /* lttng_ust_statedump:build_id or lttng_ust_dl:build_id */
 	struct fref baddr, memsz, path, is_pic, build_id;
 	int has_clock;
+	int exact_clock; /* the clock counts ns of LTTng-UST's CLOCK_MONOTONIC: *_ts fields usable
+			  */
 	struct fref vtid, vpid;
 	struct fref f[F_COUNT];
 };
@@ -130,6 +135,7 @@ static enum lt_ev_kind kind_of(const char *name)
 	    {"wait_end", LT_EV_WAIT_END},
 	    {"handle_begin", LT_EV_HANDLE_BEGIN},
 	    {"handle_end", LT_EV_HANDLE_END},
+	    {"handle_next", LT_EV_HANDLE_NEXT},
 	    {"block_begin", LT_EV_BLOCK_BEGIN},
 	    {"block_end", LT_EV_BLOCK_END},
 	    {"send", LT_EV_SEND},
@@ -213,7 +219,11 @@ static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 	e->kind = kind_of(bt_event_class_get_name(ec));
 	e->preload = strncmp(bt_event_class_get_name(ec), "looptrace_preload:", 18) == 0;
 	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
-	e->has_clock = bt_stream_class_borrow_default_clock_class_const(sc) != NULL;
+	const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(sc);
+	e->has_clock = cc != NULL;
+	e->exact_clock = cc && bt_clock_class_get_frequency(cc) == 1000000000u &&
+			 bt_clock_class_get_name(cc) &&
+			 strcmp(bt_clock_class_get_name(cc), "monotonic") == 0;
 	const char *name = bt_event_class_get_name(ec);
 	if (name && (strcmp(name, "lttng_ust_statedump:bin_info") == 0 ||
 		     strcmp(name, "lttng_ust_dl:dlopen") == 0)) {
@@ -465,12 +475,18 @@ static void on_event(struct sink *s, const bt_message *msg)
 		return;
 	}
 	int64_t ts = s->last_ts;
+	uint64_t cycles = 0;
+	int exact = 0;
 	if (ei->has_clock) {
 		const bt_clock_snapshot *cs =
 		    bt_message_event_borrow_default_clock_snapshot_const(msg);
 		if (bt_clock_snapshot_get_ns_from_origin(cs, &ts) !=
-		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK)
+		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
 			ts = s->last_ts;
+		} else if (ei->exact_clock) {
+			cycles = bt_clock_snapshot_get_value(cs);
+			exact = 1;
+		}
 	}
 	s->last_ts = ts;
 	e.ts_ns = ts;
@@ -495,7 +511,17 @@ static void on_event(struct sink *s, const bt_message *msg)
 	e.object = read_u(pl, &ei->f[F_OBJECT]);
 	e.where = read_u(pl, &ei->f[F_WHERE]);
 	e.name = read_s(pl, &ei->f[F_NAME]);
-	if (s->snapshot_ns && e.kind == LT_EV_RECV)
+	e.begin_ns = e.end_ns = 0;
+	e.prev = read_u(pl, &ei->f[F_PREV]);
+	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
+		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
+		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);
+		if (b && x) {
+			e.begin_ns = ts + (int64_t)(b - cycles);
+			e.end_ns = ts + (int64_t)(x - cycles);
+		}
+	}
+	if (s->snapshot_ns && (e.kind == LT_EV_RECV || e.kind == LT_EV_HANDLE_NEXT))
 		inbox_note(s, e.vpid, e.chan, e.vtid);
 	lt_analysis_feed(s->analysis, &e);
 }

@@ -545,6 +545,47 @@ static void series_add_span(struct lt_analysis *a, struct lt_comp *c, int col, i
 	}
 }
 
+/* series_sub_span - removes the interval [t0, t1) from column col of c's series. */
+static void series_sub_span(struct lt_analysis *a, struct lt_comp *c, int col, int64_t t0,
+			    int64_t t1)
+{
+	if (t1 <= t0 || t0 < a->begin_ns)
+		return;
+	uint64_t iv = a->series_interval;
+	uint64_t rel = (uint64_t)(t0 - a->begin_ns), end = (uint64_t)(t1 - a->begin_ns);
+	uint64_t i = rel / iv;
+	while (rel < end && i < a->series_cap) {
+		uint64_t bend = (i + 1u) * iv;
+		uint64_t chunk = (end < bend ? end : bend) - rel;
+		uint64_t *cell = series_cell(a, c, (uint32_t)i);
+		if (!cell)
+			return;
+		cell[col] = cell[col] > chunk ? cell[col] - chunk : 0;
+		rel += chunk;
+		i++;
+	}
+}
+
+/*
+ * comp_trim_handler - a handler counted busy from hb (its handle_begin event) to he (its
+ * handle_end event) really ran from pb to pe (the bounds the program read, handle_end's
+ * begin_ns/end_ns): [hb, pb) and [pe, he) are what writing the two events cost, time outside
+ * the handler. Nothing else happens on the thread in those two spans (pb is read as
+ * handle_begin's call returns, pe as handle_end's starts), so they were counted busy.
+ */
+static void comp_trim_handler(struct lt_analysis *a, struct lt_comp *c, int64_t hb, int64_t pb,
+			      int64_t pe, int64_t he)
+{
+	uint64_t cut = (uint64_t)(pb - hb) + (uint64_t)(he - pe);
+
+	if (cut > c->time[LT_T_BUSY])
+		return;
+	c->time[LT_T_BUSY] -= cut;
+	c->time[LT_T_OUTSIDE] += cut;
+	series_sub_span(a, c, LT_S_BUSY, hb, pb);
+	series_sub_span(a, c, LT_S_BUSY, pe, he);
+}
+
 /* comp_count_handled - c handled one message whose handler ran `dur` ns and ended at ts. */
 static void comp_count_handled(struct lt_analysis *a, struct lt_comp *c, uint64_t dur, int64_t ts)
 {
@@ -1266,10 +1307,41 @@ void lt_analysis_object_build_id(struct lt_analysis *a, int64_t vpid, uint64_t b
 	}
 }
 
+/*
+ * feed_handle_next - a handle_next record is the events it fuses, fed in order at its time:
+ * handle_end(prev) with the exact bounds (when prev is not 0), recv(chan, msg, depth),
+ * handle_begin(msg, kind). It counts as one event (trace.events counts records).
+ */
+static int feed_handle_next(struct lt_analysis *a, const struct lt_event *ev)
+{
+	uint64_t events = a->events, filtered = a->filtered_events;
+	struct lt_event x = *ev;
+	int rc = 0;
+
+	if (ev->prev) {
+		x.kind = LT_EV_HANDLE_END;
+		x.msg = ev->prev;
+		rc |= lt_analysis_feed(a, &x);
+	}
+	x = *ev;
+	x.begin_ns = x.end_ns = 0;
+	x.kind = LT_EV_RECV;
+	rc |= lt_analysis_feed(a, &x);
+	x.kind = LT_EV_HANDLE_BEGIN;
+	rc |= lt_analysis_feed(a, &x);
+	if (a->events > events + 1)
+		a->events = events + 1;
+	if (a->filtered_events > filtered + 1)
+		a->filtered_events = filtered + 1;
+	return rc;
+}
+
 int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 {
 	uint64_t oom_before = a->an.out_of_memory;
 	enum lt_ev_kind kind = ev->kind;
+	if (kind == LT_EV_HANDLE_NEXT)
+		return feed_handle_next(a, ev);
 	if (kind == LT_EV_OTHER) {
 		a->other_events++;
 		return 0;
@@ -1442,12 +1514,19 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			th_drop_wait_site(t);
 		th_settle(a, t);
 		struct lt_comp *c = &a->comps.v[ci];
+		int64_t he = ts;
+		if (!partial && ev->begin_ns && ev->end_ns && hb <= ev->begin_ns &&
+		    ev->begin_ns <= ev->end_ns && ev->end_ns <= ts) {
+			comp_trim_handler(a, c, hb, ev->begin_ns, ev->end_ns, ts);
+			hb = ev->begin_ns;
+			he = ev->end_ns;
+		}
 		if (!partial) {
-			comp_count_handled(a, c, (uint64_t)(ts - hb), ts);
+			comp_count_handled(a, c, (uint64_t)(he - hb), ts);
 		} else {
 			a->an.handlers_cut++;
 		}
-		msg_done(a, t->vpid, hm, t->handle_mi, ci, hb, ts, partial);
+		msg_done(a, t->vpid, hm, t->handle_mi, ci, hb, he, partial);
 		break;
 	}
 	case LT_EV_BLOCK_BEGIN:

@@ -542,6 +542,23 @@ static void warn_head(FILE *f, int *nw, const char *kind)
 	(*nw)++;
 }
 
+/*
+ * comp_saturated - the component never waited for work: idle at most LT_SATURATED_IDLE of its
+ * wall time, while it was not mostly blocked (a loop that spends its time blocked inside its
+ * handlers waits for something else than CPU: blocks-in-handler says so). Busy alone would
+ * not do: what tracing costs between two handlers lands outside them, so a saturated loop
+ * can show busy well under 90 %; a loop that never waited is saturated whatever the split.
+ */
+#define LT_SATURATED_IDLE 0.02
+static int comp_saturated(const struct comp_view *v)
+{
+	uint64_t blocked = v->time[LT_T_BIH] + v->time[LT_T_BO];
+
+	if (!v->wall || !v->time[LT_T_BUSY] || 2 * blocked >= v->wall)
+		return 0;
+	return (double)v->time[LT_T_IDLE] <= LT_SATURATED_IDLE * (double)v->wall;
+}
+
 static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 {
 	char msg[256];
@@ -568,9 +585,13 @@ static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 			fputs("}", f);
 		}
 		double util = v.wall ? (double)v.time[LT_T_BUSY] / (double)v.wall : 0.0;
-		if (util > 0.90) {
+		if (comp_saturated(&v)) {
 			warn_head(f, &nw, "saturated");
-			snprintf(msg, sizeof(msg), "busy %.1f%% of its wall time", util * 100.0);
+			snprintf(
+			    msg, sizeof(msg),
+			    "never waited for work: idle %.1f%% of its wall time (busy %.1f%%)",
+			    v.wall ? 100.0 * (double)v.time[LT_T_IDLE] / (double)v.wall : 0.0,
+			    util * 100.0);
 			fprintf(f, ", \"component\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
 				c->id, c->vpid);
 			jstr(f, c->name);

@@ -1,8 +1,8 @@
 """`looptrace record -o DIR [options] -- CMD [ARGS]`: run a program under an LTTng session.
 
 Starts a session daemon if none answers (and stops only that one afterwards), creates a session
-writing to DIR with one user-space channel sized for high event rates, adds the vtid, vpid,
-procname and ip contexts, enables the `looptrace` and `looptrace_preload` providers, preloads
+writing to DIR with one user-space channel sized for high event rates, adds the vtid and vpid
+contexts, enables the `looptrace` and `looptrace_preload` providers, preloads
 the probes, runs CMD and returns its exit status (128+N when killed by signal N). SIGINT and
 SIGTERM sent to `record` are passed on to CMD (unless the terminal already sent them to it);
 the trace is stopped, flushed and left readable in every case.

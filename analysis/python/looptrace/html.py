@@ -94,6 +94,8 @@ def component_sentences(report):
     """Plain-words findings, one per component that blocks notably, as (severity, text) with
     `text` already escaped HTML (names wrapped in <code>)."""
     chans = {c.get("id"): c for c in report.get("channels") or []}
+    saturated = {(w.get("component"), w.get("pid")) for w in report.get("warnings") or []
+                 if w.get("kind") == "saturated"}
     out = []
     for c in report.get("components") or []:
         t = c.get("time_ns") or {}
@@ -147,9 +149,11 @@ def component_sentences(report):
         elif bo / wall >= 0.2:
             out.append(("warn", "%s was blocked outside its handlers for %.0f %% of its time." % (
                 name, 100.0 * bo / wall)))
-        util = c.get("utilization")
-        if _num(util) and util > 0.9:
-            out.append(("warn", "%s is saturated: busy %.0f %% of its time." % (name, 100 * util)))
+        if (c.get("id"), c.get("pid")) in saturated:
+            idle = t.get("idle") or 0
+            out.append(("warn", "%s is saturated: it never waited for work (idle %.1f %% of its "
+                        "time, busy %.0f %%)." % (name, 100.0 * idle / wall,
+                                                  100.0 * (t.get("busy") or 0) / wall)))
     return out
 
 

@@ -184,7 +184,9 @@ class Session:
     (net://HOST:CONTROL:DATA), a live session streaming to a relay daemon (`looptrace top`)."""
 
     CHANNEL = "looptrace"
-    CONTEXTS = ("vtid", "vpid", "procname", "ip")
+    # Only what pairs events and keys ids: the thread's name travels once (component_begin),
+    # the process's once (the statedump's procname event), call sites as `where` fields.
+    CONTEXTS = ("vtid", "vpid")
     EVENTS = "looptrace:*,looptrace_preload:*"
     # Never filtered: LTTng-UST writes a process's state dump (the loaded objects, used to
     # symbolize addresses) when it registers, before the probes' constructor has run.

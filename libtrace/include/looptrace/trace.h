@@ -4,8 +4,10 @@
  * Any component system, not only looptrace's runtime, calls these functions to describe
  * what its threads do: which component a thread runs, when it waits at the top of its loop
  * (idle), when it handles a message (busy), when it blocks anywhere else, and which messages
- * cross which channels. Each call fires exactly one LTTng-UST event of provider `looptrace`
- * (see docs/event-model.md); nothing else is recorded.
+ * cross which channels. Each call records at most one record, an LTTng-UST event of provider
+ * `looptrace` (see docs/event-model.md); nothing else is recorded. lt_handle_end also carries
+ * the handler's exact bounds (the trace clock read as lt_handle_begin returned and as
+ * lt_handle_end was entered), so what writing the events costs is not counted as handler time.
  *
  * Cost: liblooptrace is built with dynamic probe linkage. When the probe provider
  * (liblooptrace-probes.so, preloaded or linked) is not in the process, or no session enables
@@ -165,6 +167,23 @@ LT_NOPLT void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth);
 extern int lt__probes_loaded;
 LT_NOPLT void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
 LT_NOPLT void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth);
+
+/*
+ * Fused records for an event loop that takes work already queued without waiting (internal,
+ * used by liblooptrace-rt's components; docs/event-model.md, `handle_next`):
+ *   lt__handle_end_later(msg)   as lt_handle_end(msg), but while a session records, the end
+ *                               is kept (its exact time read now) instead of written;
+ *   lt__handle_next(chan, msg, depth, kind)
+ *                               one record for: the kept handler end (if any), recv(chan,
+ *                               msg, depth) and handle_begin(msg, kind);
+ *   lt__handle_flush()          writes a kept end as handle_end (before the loop waits, or
+ *                               any other lt_* call of the thread, which flush by themselves).
+ * A program killed while an end is kept loses that end: the report shows the handler as
+ * running when the trace was cut (cut-short).
+ */
+LT_NOPLT void lt__handle_end_later(uint64_t msg);
+LT_NOPLT void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const char *kind);
+LT_NOPLT void lt__handle_flush(void);
 
 #if defined(__GNUC__) && !defined(LT_NO_INLINE) && !defined(LT_BUILDING_LIBLOOPTRACE)
 extern __inline__ __attribute__((gnu_inline, always_inline)) void

@@ -44,7 +44,8 @@ enum lt_ev_kind {
 	LT_EV_ROUTE_REMOVE,
 	LT_EV_ROUTE_DISPATCH_BEGIN,
 	LT_EV_ROUTE_DISPATCH_END,
-	LT_EV_OTHER, /* an event of another provider: counted, skipped */
+	LT_EV_OTHER,       /* an event of another provider: counted, skipped */
+	LT_EV_HANDLE_NEXT, /* handle_end(prev) if prev, recv(chan, msg, depth), handle_begin(msg) */
 	LT_EV_KIND_COUNT
 };
 
@@ -71,6 +72,10 @@ struct lt_event {
 	uint64_t object;   /* block_begin: address of the object waited on */
 	uint64_t where;    /* block_begin: caller's return address */
 	const char *name;  /* component_begin/channel_declare name, handle_begin kind; weak */
+	int64_t begin_ns;  /* handle_end (handle_next: of prev): exact entry (ns from origin), 0 =
+			      unknown */
+	int64_t end_ns;    /* handle_end (handle_next: of prev): exact return, 0 = unknown */
+	uint64_t prev;     /* handle_next: the message whose handler ended (0: none) */
 	int preload;       /* from the interposer (provider looptrace_preload): yields to the API */
 };
 

@@ -33,7 +33,8 @@
  * handled + handed back == successfully sent.
  *
  * Instrumentation: the thread emits component_begin(name)/component_end; around the select at
- * the top of the loop wait_begin/wait_end(chan, msg); around each handler
+ * the top of the loop wait_begin/wait_end(chan, msg) when it has to wait (a message already
+ * queued is taken without the pair: the loop did not wait); around each handler
  * handle_begin(msg, kind)/handle_end(msg), kind being the handler's registered name (or the
  * channel's name); a tick runs as handle_begin(0, "tick").
  */

@@ -64,10 +64,36 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_begin,
 		lttng_ust_field_integer(uint64_t, msg, msg)
 		lttng_ust_field_string(kind, kind)))
 
-/* handle_end: the handler for `msg` returned. */
+/*
+ * handle_end: the handler for `msg` returned. `begin_ts` and `end_ts` are the trace clock's
+ * values (CLOCK_MONOTONIC, ns: LTTng-UST's default clock) read when the handler was entered
+ * (after handle_begin was written) and when it returned (before this event): the handler's
+ * exact bounds, without what writing the two events costs (0: not known).
+ */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_end,
-	LTTNG_UST_TP_ARGS(uint64_t, msg),
-	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, msg, msg)))
+	LTTNG_UST_TP_ARGS(uint64_t, msg, uint64_t, begin_ts, uint64_t, end_ts),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, msg, msg)
+		lttng_ust_field_integer(uint64_t, begin_ts, begin_ts)
+		lttng_ust_field_integer(uint64_t, end_ts, end_ts)))
+
+/*
+ * handle_next (format 1.1): one record for a loop that took message `msg` from `chan` without
+ * waiting: the handler of `prev` (0: none) ended, exactly [begin_ts, end_ts) by the trace
+ * clock (as handle_end's); `msg` was dequeued from `chan` leaving `depth` (recv); its handler
+ * of kind `kind` starts (handle_begin).
+ */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, handle_next,
+	LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, begin_ts, uint64_t, end_ts, uint32_t, chan,
+		uint64_t, msg, uint32_t, depth, const char *, kind),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, prev, prev)
+		lttng_ust_field_integer(uint64_t, begin_ts, begin_ts)
+		lttng_ust_field_integer(uint64_t, end_ts, end_ts)
+		lttng_ust_field_integer(uint32_t, chan, chan)
+		lttng_ust_field_integer(uint64_t, msg, msg)
+		lttng_ust_field_integer(uint32_t, depth, depth)
+		lttng_ust_field_string(kind, kind)))
 
 /* block_begin: blocked for `reason` (enum lt_block_reason) on `object`, called from `where`. */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, block_begin,
