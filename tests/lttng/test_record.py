@@ -36,6 +36,7 @@ from foreign_user import world_install  # noqa: E402
 LOOPTRACE = os.environ.get("LOOPTRACE", "")
 PROG = os.environ.get("LT_EVENTS_PROG", "")
 PROG_STATIC = os.environ.get("LT_EVENTS_PROG_STATIC", "")
+FORK_PROG = os.environ.get("LT_FORK_PROG", "")
 ITERATIONS = 1000
 WARNING = "probes are both linked into this program and preloaded"
 INT_FIELDS = {
@@ -83,6 +84,17 @@ def read_trace(path, pid=None):
             continue
         events.append((name, payload, context))
     return events, discarded
+
+
+def ust_fork():
+    """LTTng-UST's fork helper as the dynamic linker's cache lists it (record preloads it)."""
+    out = subprocess.run(["/sbin/ldconfig", "-p"], stdout=subprocess.PIPE,
+                         check=True).stdout.decode()
+    for line in out.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        if name.startswith("liblttng-ust-fork.so.") and "64" in name:
+            return path
+    raise AssertionError("liblttng-ust-fork.so not in the ldconfig cache")
 
 
 def sessions_of(pid):
@@ -278,6 +290,35 @@ class RecordProcesses(Base):
         self.assertEqual(report.returncode, 0, report.stderr.decode())
         self.assertIn("other processes", report.stderr.decode())
 
+    def test_fork_without_exec(self):
+        # Plain `record` (probes preloaded, no interposer): the child's events carry its own
+        # pid, parent and child are separate components, and no id is taken on both sides.
+        trace = os.path.join(self.tmp, "t")
+        proc = self.record("-o", trace, "--", FORK_PROG, "300")
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        sides = {o["side"]: o for o in map(json.loads, proc.stdout.decode().splitlines())}
+        parent, child = sides["parent"], sides["child"]
+        self.assertNotEqual(parent["pid"], child["pid"])
+        self.assertNotEqual(parent["comp"], child["comp"])
+        self.assertNotEqual(parent["chan"], child["chan"])
+        self.assertEqual(set(parent["msgs"]) & set(child["msgs"]), set())
+        events, _ = read_trace(trace)
+        for o in (parent, child):
+            sent = [p["msg"] for n, p, c in events if n == "send" and c["vpid"] == o["pid"]]
+            self.assertEqual(sent, o["msgs"], o["side"])
+            begun = {p["name"] for n, p, c in events
+                     if n == "component_begin" and c["vpid"] == o["pid"]}
+            self.assertIn(o["side"], begun)
+        report = subprocess.run([LOOPTRACE, "report", trace, "--json", "-", "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        self.assertEqual(report.returncode, 0, report.stderr.decode())
+        data = json.loads(report.stdout.decode())
+        comps = {c["name"]: c for c in data["components"]}
+        chans = {c["name"]: c for c in data["channels"]}
+        for o in (parent, child):
+            self.assertEqual(comps[o["side"]]["pid"], o["pid"])
+            self.assertEqual((chans[o["side"]]["sends"], chans[o["side"]]["recvs"]), (300, 300))
+
     def test_pid(self):
         # --pid records a process that is already running, until it exits.
         app = subprocess.Popen([PROG, "300"], stdout=subprocess.PIPE,
@@ -326,7 +367,7 @@ class RecordCli(Base):
                            env={"LD_PRELOAD": "libm.so.6"})
         self.assertEqual(proc.returncode, 0, proc.stderr.decode())
         self.assertEqual(proc.stdout.decode().strip(),
-                         "libm.so.6:" + os.environ.get("LT_PROBES", ""))
+                         "libm.so.6:" + os.environ.get("LT_PROBES", "") + ":" + ust_fork())
 
     def test_signal_leaves_a_trace(self):
         if bt2 is None:
@@ -458,7 +499,7 @@ class RecordCli(Base):
                                "-c", 'echo "$LD_PRELOAD"')
             self.assertEqual(proc.returncode, 0, proc.stderr.decode())
             self.assertEqual(proc.stdout.decode().strip(),
-                             os.environ.get("LT_PROBES", "") + ":" + lib)
+                             os.environ.get("LT_PROBES", "") + ":" + lib + ":" + ust_fork())
             return
         self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--interpose",
                                            "--", "/bin/true"), "interposer")

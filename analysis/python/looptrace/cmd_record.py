@@ -24,6 +24,7 @@ from .lttng import Session, Sessiond, exit_status, lttng_path, pid_alive, sessio
 
 PROBES_LIB = "liblooptrace-probes.so"
 INTERPOSE_LIB = "liblooptrace-preload.so"
+UST_FORK_LIB = "liblttng-ust-fork.so"  # LTTng-UST's fork()/clone() wrapper
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
 SI_KERNEL = 0x80  # si_code of a signal sent by the kernel (e.g. a terminal's Ctrl-C)
 RECORD_INFO = "looptrace-record.json"
@@ -136,6 +137,29 @@ def _remove_if_empty(path):
         pass
 
 
+def find_ust_fork():
+    """Path of LTTng-UST's fork helper (liblttng-ust-fork.so.N) as the dynamic linker's cache
+    lists it (`ldconfig -p`), else from the usual library folders; None when absent."""
+    found = []
+    ldconfig = shutil.which("ldconfig") or next(
+        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.access(p, os.X_OK)), None)
+    if ldconfig:
+        try:
+            out = subprocess.run([ldconfig, "-p"], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 timeout=20, check=False).stdout.decode("utf-8", "replace")
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        for line in out.splitlines():
+            name, _, path = line.strip().partition(" => ")
+            if name.startswith(UST_FORK_LIB + ".") and "64" in name.split("(", 1)[-1]:
+                found.append(path.strip())
+    for d in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
+              "/usr/local/lib", "/usr/lib"):
+        found.append(os.path.join(d, UST_FORK_LIB + ".1"))
+    return next((p for p in found if os.path.isfile(p)), None)
+
+
 def _preload_env(args):
     env = dict(os.environ)
     libs = []
@@ -151,6 +175,13 @@ def _preload_env(args):
         if not os.path.isfile(interposer):
             raise UserError("--interpose: the interposer %s is not available" % interposer)
         libs.append(interposer)
+    fork_helper = find_ust_fork()
+    if fork_helper:
+        libs.append(fork_helper)
+    else:
+        print("looptrace: warning: %s not found (LTTng-UST's fork helper): events of a child "
+              "made by fork() without exec would carry its parent's pid" % UST_FORK_LIB,
+              file=sys.stderr)
     if libs:
         old = env.get("LD_PRELOAD", "").strip()
         env["LD_PRELOAD"] = ":".join(([old] if old else []) + libs)
