@@ -13,6 +13,7 @@ import csv
 import os
 
 from .errors import UserError
+from .render_text import escape as show  # a path on one line, controls escaped
 
 STATS = ("p50", "p90", "p99", "max")
 TIME_KEYS = ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")
@@ -167,11 +168,12 @@ def write_csv(report, directory):
     Raises UserError when the directory cannot be created or a file cannot be written.
     """
     if os.path.exists(directory) and not os.path.isdir(directory):
-        raise UserError("--csv %s: exists and is not a directory" % directory)
+        raise UserError("--csv %s: exists and is not a directory" % show(directory))
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
-        raise UserError("--csv %s: cannot create directory: %s" % (directory, exc.strerror))
+        raise UserError("--csv %s: cannot create directory: %s" % (show(directory),
+                                                                   exc.strerror))
     written = []
     for filename, cols, records in TABLES:
         path = os.path.join(directory, filename)
@@ -183,6 +185,6 @@ def write_csv(report, directory):
                     w.writerow([text_cell(_cell(rec.get(c))) if c in TEXT_COLS
                                 else _cell(rec.get(c)) for c in cols])
         except OSError as exc:
-            raise UserError("cannot write %s: %s" % (path, exc.strerror))
+            raise UserError("cannot write %s: %s" % (show(path), exc.strerror))
         written.append(path)
     return written
