@@ -2,7 +2,8 @@
 # install_test.sh BUILD_DIR SOURCE_DIR - install the build tree to a temporary prefix, then
 # build and run a tiny consumer with `pkg-config --cflags --libs looptrace` and with
 # find_package(looptrace) (target looptrace::looptrace), and with the static provider
-# (pkg-config looptrace-probes, target looptrace::probes_static).
+# (pkg-config looptrace-probes, target looptrace::probes_static); then a channel send/recv
+# consumer of the runtime with `pkg-config --cflags --libs looptrace-rt` and looptrace::rt.
 set -eu
 build=${1:?usage: install_test.sh BUILD_DIR SOURCE_DIR}
 src=${2:?usage: install_test.sh BUILD_DIR SOURCE_DIR}
@@ -28,6 +29,17 @@ echo "pkg-config --cflags --libs looptrace: $flags"
 # shellcheck disable=SC2086
 ${CC:-cc} -o "$tmp/consumer_pc" "$src/tests/libtrace/consumer/consumer.c" $flags
 LD_LIBRARY_PATH=$libdir "$tmp/consumer_pc"
+
+# pkg-config looptrace-rt: the runtime, with only what its .pc file says (no -I or -l added)
+[ -f "$pcdir/looptrace-rt.pc" ] || {
+	echo "install_test: looptrace-rt.pc not installed next to looptrace.pc" >&2
+	exit 1
+}
+flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs looptrace-rt)
+echo "pkg-config --cflags --libs looptrace-rt: $flags"
+# shellcheck disable=SC2086
+${CC:-cc} -o "$tmp/rt_consumer_pc" "$src/tests/libtrace/consumer/rt_consumer.c" $flags
+LD_LIBRARY_PATH=$libdir "$tmp/rt_consumer_pc"
 
 # pkg-config, static provider linked in (built with LOOPTRACE_WITH_LTTNG=ON only)
 if [ -f "$pcdir/looptrace-probes.pc" ]; then
@@ -55,6 +67,7 @@ cmake --build "$tmp/consumer-build" >>"$tmp/consumer.log" 2>&1 || {
 	exit 1
 }
 LD_LIBRARY_PATH=$libdir "$tmp/consumer-build/consumer"
+LD_LIBRARY_PATH=$libdir "$tmp/consumer-build/rt_consumer"
 if [ -x "$tmp/consumer-build/consumer_static" ]; then
 	LD_LIBRARY_PATH=$libdir "$tmp/consumer-build/consumer_static"
 	nm "$tmp/consumer-build/consumer_static" | grep -q lttng_ust__probe_desc___looptrace || {

@@ -8,7 +8,7 @@ import tempfile
 import unittest
 
 import ltutil
-from looptrace import render_csv
+from looptrace import render_csv, render_text, symbolize
 from looptrace.errors import UserError
 
 
@@ -104,6 +104,7 @@ class CsvTest(unittest.TestCase):
         self.assertEqual(w[1]["subject_name"], "'=evil()")
         b = read(os.path.join(self.out, "blocked.csv"))
         self.assertEqual(b[0]["site"], "'@f (a.c:1)")
+        self.assertEqual(b[0]["call_site"], "'@f (a.c:1)")
         self.assertEqual(b[0]["component"], "'" + evil[0])
         hops = read(os.path.join(self.out, "flows.csv"))
         self.assertEqual((hops[0]["to"], hops[0]["to_id"]), ("'-x", "1"))
@@ -114,6 +115,30 @@ class CsvTest(unittest.TestCase):
         render_csv.write_csv(rep, self.out)
         got = [r["name"] for r in read(os.path.join(self.out, "components.csv"))]
         self.assertEqual(got, ["'\tx", "'\rx"])
+
+    def test_blocked_call_site(self):
+        # call_site: what the terminal and HTML reports show (the symbolized `site`, else the
+        # `where` address in hex), added after the existing columns, which keep their place.
+        self.assertEqual(render_csv.BLOCKED_COLS[:11],
+                         ["component", "component_id", "pid", "reason", "object",
+                          "object_name", "where", "site", "ns", "count", "in_handler_ns"])
+        render_csv.write_csv(self.report, self.out)
+        b = read(os.path.join(self.out, "blocked.csv"))
+        self.assertEqual((b[0]["where"], b[0]["site"], b[0]["call_site"]),
+                         ("4198400", "", "0x401000"))
+        entry = self.report["components"][0]["blocked_by"][0]
+        entry["site"] = symbolize.format_site(
+            {"where": 0x401000, "path": "/opt/demo/looptrace-demo", "offset": 0xfff,
+             "function": "start_fetch", "file": "/src/demo/components.c", "line": 302,
+             "caller": "script_on_input"})
+        render_csv.write_csv(self.report, self.out)
+        b = read(os.path.join(self.out, "blocked.csv"))
+        named = "start_fetch (components.c:302) in script_on_input"
+        self.assertEqual((b[0]["where"], b[0]["site"], b[0]["call_site"]),
+                         ("4198400", named, named))
+        # The same text as the terminal's "call site" column: one helper for both.
+        row = render_text.blocked_rows(self.report)[0]
+        self.assertEqual(row[render_text.BLOCKED_HEADERS.index("call site")], named)
 
     def test_empty(self):
         with open(os.path.join(ltutil.DATA, "report-empty.json")) as f:

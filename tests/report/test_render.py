@@ -1,11 +1,15 @@
 """Unit tests of the terminal rendering (render_text) against fixture reports."""
 
+import html as _html
 import json
 import os
+import re
 import unittest
 
 import ltutil
+from looptrace import html as lthtml
 from looptrace import render_text as rt
+from looptrace import symbolize
 
 
 def load(name):
@@ -61,6 +65,59 @@ class UnitsTest(unittest.TestCase):
         self.assertEqual(rt.fmt_pct(1, 0), "-")
         self.assertEqual(rt.fmt_frac(0.955), "95.5%")
         self.assertEqual(rt.fmt_frac(None), "-")
+
+
+class CallSiteTest(unittest.TestCase):
+    """The blocked-on call site reads the same in the terminal and the HTML report (and in
+    blocked.csv's call_site, test_csv.py): the symbolized name when `looptrace report` named
+    the `where` address, else that address in hex."""
+
+    NAMED = "start_fetch (components.c:302) in script_on_input"
+
+    def setUp(self):
+        self.report = load("report-v1.json")
+        self.entry = self.report["components"][0]["blocked_by"][0]
+        self.assertEqual(self.entry["where"], 0x401000)  # the fixture's address
+
+    def name_it(self):
+        # What symbolize.annotate_report() stores for an inlined call found by addr2line.
+        detail = {"where": 0x401000, "path": "/opt/demo/looptrace-demo", "offset": 0xfff,
+                  "function": "start_fetch", "file": "/src/demo/components.c", "line": 302,
+                  "caller": "script_on_input"}
+        self.entry["site"] = symbolize.format_site(detail)
+        self.entry["site_detail"] = detail
+
+    def terminal_site(self):
+        rows = rt.blocked_rows(self.report)
+        self.assertEqual(len(rows), 1)
+        return rows[0][rt.BLOCKED_HEADERS.index("call site")]
+
+    def html_site(self):
+        page = lthtml.render(self.report)
+        table = page.split("<h3>What components blocked on</h3>", 1)[1].split("</table>", 1)[0]
+        headers = [_html.unescape(re.sub("<[^>]*>", "", h))
+                   for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+        rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+        cells = [[_html.unescape(re.sub("<[^>]*>", "", c))
+                  for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
+        cells = [c for c in cells if c]
+        self.assertEqual(len(cells), 1, table)
+        return cells[0][headers.index("call site")]
+
+    def test_named_site_in_terminal_and_html(self):
+        self.name_it()
+        self.assertEqual(self.terminal_site(), self.NAMED)
+        self.assertEqual(self.html_site(), self.NAMED)
+
+    def test_unnamed_site_is_the_hex_address(self):
+        self.assertEqual(self.terminal_site(), "0x401000")
+        self.assertEqual(self.html_site(), "0x401000")
+
+    def test_name_is_escaped_in_html(self):
+        self.entry["site"] = "f<script>x</script> (a.c:1)"
+        page = lthtml.render(self.report)
+        self.assertNotIn("<script>x", page)
+        self.assertEqual(self.html_site(), "f<script>x</script> (a.c:1)")
 
 
 class RenderTest(unittest.TestCase):

@@ -16,6 +16,7 @@ import re
 import sys
 
 from . import charts
+from .symbolize import call_site_text
 
 SCHEMA = "looptrace-report/1"
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -306,10 +307,10 @@ def render(report):
                     inside = "yes" if e["in_handler"] else "no"
                 rows.append(["<code>%s</code>" % esc(c.get("name")), esc(e.get("reason")),
                              "<code>%s</code>" % esc(_obj(e, chans_by_id)),
-                             esc("0x%x" % e["where"] if _num(e.get("where")) else e.get("where")),
+                             esc(call_site_text(e) or "\u2013"),
                              "\u2013" if inside is None else inside,
                              fmt_ns(e.get("ns")), fmt_num(e.get("count"))])
-            p.append(_table(["component", "reason", "object", "where", "in handler", "time",
+            p.append(_table(["component", "reason", "object", "call site", "in handler", "time",
                              "count"], rows, left_cols=5))
 
     # Channels

@@ -14,6 +14,7 @@ import os
 
 from .errors import UserError
 from .render_text import escape as show  # a path on one line, controls escaped
+from .symbolize import call_site_text
 
 STATS = ("p50", "p90", "p99", "max")
 TIME_KEYS = ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")
@@ -21,7 +22,7 @@ TIME_KEYS = ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")
 
 # Text columns: what the traced program named, and messages built from those names.
 TEXT_COLS = frozenset(("name", "owner_name", "from", "to", "component", "reason", "object",
-                       "object_name", "where", "site", "kind", "subject_type", "subject_name",
+                       "object_name", "where", "site", "call_site", "kind", "subject_type", "subject_name",
                        "message"))
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,9 +77,11 @@ ROUTE_COLS = ["id", "pid", "owner", "owner_name", "chan", "dispatches"] + \
 HOP_COLS = ["hop", "from", "from_id", "from_pid", "to", "to_id", "to_pid", "count",
             "queue_ns", "handle_ns", "max_queue_ns", "max_handle_ns"]
 
-# One row per component and blocked_by entry (reason, wait object, call site).
+# One row per component and blocked_by entry (reason, wait object, call site). `where` is the
+# raw address, `site` the symbolized name (empty when the trace has no statedump), `call_site`
+# what the terminal and HTML reports show: `site`, else `where` in hex.
 BLOCKED_COLS = ["component", "component_id", "pid", "reason", "object", "object_name", "where",
-                "site", "ns", "count", "in_handler_ns"]
+                "site", "ns", "count", "in_handler_ns", "call_site"]
 
 WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
 
@@ -132,7 +135,8 @@ def blocked_records(report):
     for c in report.get("components") or []:
         for b in c.get("blocked_by") or []:
             rec = {k: b.get(k) for k in BLOCKED_COLS}
-            rec.update(component=c.get("name"), component_id=c.get("id"), pid=c.get("pid"))
+            rec.update(component=c.get("name"), component_id=c.get("id"), pid=c.get("pid"),
+                       call_site=call_site_text(b))
             yield rec
 
 

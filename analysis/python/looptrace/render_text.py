@@ -9,6 +9,8 @@ longest name: nothing is truncated.
 
 import unicodedata
 
+from .symbolize import call_site_text
+
 # ---------------------------------------------------------------------------------------------
 # Escaping and display width
 
@@ -274,7 +276,7 @@ def blocked_rows(report, top=BLOCKED_TOP):
                     escape(c.get("name")),
                     escape(b.get("reason")),
                     escape(b.get("object_name") or b.get("object")),
-                    escape(b.get("site") or b.get("where")),
+                    escape(call_site_text(b)),
                     fmt_ns(b.get("in_handler_ns")),
                     fmt_ns(b.get("ns")),
                     fmt_count(b.get("count")),

@@ -11,6 +11,7 @@ when liblttng-ust-dl.so is preloaded too).
   objects = load_objects(trace_dir)               # {pid: [LoadedObject, ...]}
   site = symbolize(where, objects, pid)           # {"function", "file", "line", "path", ...}
   format_site(site)                               # "consumer (ip_truth.c:126)"
+  call_site_text(blocked_by_entry)                # its `site`, else "0x..." (renderers)
   annotate_report(report_dict, trace_dir)         # adds "site" to components[].blocked_by[]
 
 load_objects() reads only those few events, through the babeltrace2 CLI's text output (so it
@@ -195,6 +196,20 @@ def format_site(site):
     if site.get("path"):
         return "%s+0x%x" % (os.path.basename(site["path"]), site["offset"])
     return "0x%x" % site["where"]
+
+
+def call_site_text(entry):
+    """The call site of a report's blocked_by `entry`, as every renderer shows it (terminal,
+    HTML, CSV `call_site`): the symbolized `site` that annotate_report() added, e.g.
+    "start_fetch (components.c:302) in script_on_input"; else the raw `where` address in hex
+    ("0x401000"), or as given when it is not a number; None when the entry has neither."""
+    site = entry.get("site")
+    if site:
+        return site
+    where = entry.get("where")
+    if isinstance(where, int) and not isinstance(where, bool):
+        return "0x%x" % where
+    return where if where not in (None, "") else None
 
 
 def objects_from_report(report):
