@@ -362,6 +362,17 @@ def alive(pid):
         return False
 
 
+def running_prog(pid):
+    """The child of `pid` running PROG (after exec), or None."""
+    for k in children_of(pid):
+        try:
+            if os.readlink("/proc/%d/exe" % k) == os.path.realpath(PROG):
+                return k
+        except OSError:
+            pass
+    return None
+
+
 def wait_gone(pid, timeout=20):
     deadline = time.monotonic() + timeout
     while alive(pid) and time.monotonic() < deadline:
@@ -459,12 +470,7 @@ class RecordFaults(Base):
         kids = []
         while not kids and time.monotonic() < deadline:
             time.sleep(0.05)
-            for k in children_of(rec.pid):
-                try:
-                    if os.readlink("/proc/%d/exe" % k) == os.path.realpath(PROG):
-                        kids.append(k)
-                except OSError:
-                    pass
+            kids = [k for k in [running_prog(rec.pid)] if k]
         self.assertEqual(len(kids), 1, children_of(rec.pid))
         self.addCleanup(lambda: alive(kids[0]) and os.kill(kids[0], signal.SIGKILL))
         time.sleep(1)
@@ -497,10 +503,10 @@ class RecordFaults(Base):
         output = b""
         deadline = time.monotonic() + 60
         sent = False
-        start = time.monotonic()
         status = None
         while time.monotonic() < deadline:
-            if not sent and time.monotonic() - start > 4:
+            if not sent and running_prog(pid):
+                time.sleep(0.5)
                 os.write(master, b"\x03")  # Ctrl-C: SIGINT to the foreground group
                 sent = True
             r, _, _ = select.select([master], [], [], 0.1)
@@ -603,7 +609,10 @@ class RecordCli(Base):
         env = dict(os.environ, LT_EVENTS_PROG_SLEEP_MS="2")
         proc = subprocess.Popen([LOOPTRACE, "record", "-o", trace, "--", PROG, "100000"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        time.sleep(3)
+        deadline = time.monotonic() + 60
+        while running_prog(proc.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the program runs: the session is started
+        time.sleep(1)
         proc.send_signal(signo)
         try:
             _, err = proc.communicate(timeout=60)
