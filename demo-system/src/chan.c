@@ -240,9 +240,11 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 {
 	struct lt_chan *ch;
 
-	if (!out || capacity > (1u << 30))
+	if (!out)
 		return LT_EINVAL;
 	*out = NULL;
+	if (capacity > LT_CHAN_MAX_CAPACITY)
+		return LT_EINVAL;
 	ch = aligned_alloc(LT__CACHELINE,
 			   (sizeof(*ch) + LT__CACHELINE - 1) & ~(size_t)(LT__CACHELINE - 1));
 	if (!ch)

@@ -222,10 +222,16 @@ enum lt_err lt_comp_stop(struct lt_comp *c, enum lt_comp_stop_mode mode, lt_hand
 	return LT_OK;
 }
 
-void lt_comp_destroy(struct lt_comp *c)
+enum lt_err lt_comp_destroy(struct lt_comp *c)
 {
 	if (!c)
-		return;
+		return LT_OK;
+	/*
+	 * From the component's own thread (a handler or tick) the loop is still running on the
+	 * stack above us and would touch the freed component when the callback returns: refuse.
+	 */
+	if (current_comp == c)
+		return LT_EINVAL;
 	lt_comp_stop(c, LT_COMP_STOP_HANDBACK, NULL, NULL, NULL);
 	lt_select_destroy(c->sel);
 	for (size_t i = 0; i < c->nhandlers; i++)
@@ -235,6 +241,7 @@ void lt_comp_destroy(struct lt_comp *c)
 	pthread_cond_destroy(&c->start_cv);
 	free(c->name);
 	free(c);
+	return LT_OK;
 }
 
 uint32_t lt_comp_id(const struct lt_comp *c)

@@ -503,10 +503,13 @@ enum lt_err lt_router_stop(struct lt_router *r)
 	return LT_OK;
 }
 
-void lt_router_destroy(struct lt_router *r)
+enum lt_err lt_router_destroy(struct lt_router *r)
 {
 	if (!r)
-		return;
+		return LT_OK;
+	/* From a route callback the router loop is still running above us: refuse. */
+	if (current_router == r)
+		return LT_EINVAL;
 	lt_router_stop(r);
 	for (size_t i = 0; i < r->nslots; i++) {
 		struct lt_route *rt = r->slots[i];
@@ -524,4 +527,5 @@ void lt_router_destroy(struct lt_router *r)
 	pthread_cond_destroy(&r->cv);
 	free(r->name);
 	free(r);
+	return LT_OK;
 }

@@ -70,9 +70,10 @@ static const char *const reason_names[LT_BLOCK_REASON_COUNT] = {
     "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
 };
 
+/* nonnull - a string to record for `s`: never "" (see LT_UNNAMED in trace.h). */
 static inline const char *nonnull(const char *s)
 {
-	return s ? s : "";
+	return s && s[0] ? s : LT_UNNAMED;
 }
 
 LT_API const char *lt_block_reason_name(enum lt_block_reason reason)
@@ -113,15 +114,62 @@ LT_API uint32_t lt_channel_declare(const char *name, uint32_t capacity)
  * Message ids are handed out in blocks of LT_MSG_ID_BLOCK per thread: one shared atomic add
  * per block instead of per message, so senders on many threads do not all contend on one
  * cache line (this is on the hot path of every channel send). Ids stay unique and never
- * reused; within a thread they increase.
+ * reused; within a thread they increase (except that an id taken by a signal handler comes
+ * from the same block).
+ *
+ * Async-signal-safe: a signal handler may take ids while its thread is inside lt_message_new.
+ *  - The fast path reads the block end, then takes `next` with one read-modify-write that a
+ *    signal cannot split (an unlocked xadd on x86-64, a relaxed atomic add elsewhere): each
+ *    value of `next` goes to exactly one caller, and a caller keeps it only if it lies below
+ *    the end it read before taking it. Blocks come from a counter that only grows, so a
+ *    handler that refilled meanwhile cannot make a stale value look valid.
+ *  - The refill sets `msg_id_refill`, takes a block from the shared counter, stores `next`
+ *    (one past the id it returns) and only then the new end. A handler that finds the block
+ *    used up while a refill is in progress takes one id from the shared counter and leaves
+ *    the thread's block alone.
+ * The fast path costs the same loads and one store as before, fused into one instruction.
  */
 #define LT_MSG_ID_BLOCK 256
 static LT_TLS uint64_t msg_id_next, msg_id_end;
+static LT_TLS volatile int msg_id_refill;
 
-/* In the child of fork(), the forking thread's block is also the parent's: drop it. */
+/* take_next - returns msg_id_next and adds one, in one instruction no signal can split. */
+static inline uint64_t take_next(void)
+{
+#if defined(__x86_64__)
+	uint64_t v = 1;
+
+	__asm__ volatile("xaddq %0, %1" : "+r"(v), "+m"(msg_id_next) : : "memory");
+	return v;
+#else
+	return __atomic_fetch_add(&msg_id_next, 1, __ATOMIC_RELAXED);
+#endif
+}
+
+static __attribute__((noinline)) uint64_t message_refill(void)
+{
+	uint64_t first;
+
+	if (msg_id_refill) /* a signal handler interrupting a refill on this thread */
+		return atomic_fetch_add_explicit(&ids->next_message, 1, memory_order_relaxed);
+	msg_id_refill = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	first =
+	    atomic_fetch_add_explicit(&ids->next_message, LT_MSG_ID_BLOCK, memory_order_relaxed);
+	__atomic_store_n(&msg_id_next, first + 1, __ATOMIC_RELAXED);
+	atomic_signal_fence(memory_order_seq_cst);
+	__atomic_store_n(&msg_id_end, first + LT_MSG_ID_BLOCK, __ATOMIC_RELAXED);
+	atomic_signal_fence(memory_order_seq_cst);
+	msg_id_refill = 0;
+	return first;
+}
+
+/* In the child of fork(), the forking thread's block is also the parent's: drop it (the next
+ * lt_message_new refills from the shared counter). */
 static void ids_atfork_child(void)
 {
 	msg_id_next = msg_id_end = 0;
+	msg_id_refill = 0;
 }
 
 __attribute__((constructor)) static void ids_init(void)
@@ -142,12 +190,14 @@ __attribute__((constructor)) static void ids_init(void)
 
 LT_API uint64_t lt_message_new(void)
 {
-	if (__builtin_expect(msg_id_next == msg_id_end, 0)) {
-		msg_id_next = atomic_fetch_add_explicit(&ids->next_message, LT_MSG_ID_BLOCK,
-							memory_order_relaxed);
-		msg_id_end = msg_id_next + LT_MSG_ID_BLOCK;
-	}
-	return msg_id_next++;
+	uint64_t end = __atomic_load_n(&msg_id_end, __ATOMIC_RELAXED);
+	uint64_t id;
+
+	atomic_signal_fence(memory_order_seq_cst);
+	id = take_next();
+	if (__builtin_expect(id < end, 1))
+		return id;
+	return message_refill();
 }
 
 LT_API uint64_t lt_message_reserve(uint64_t count)

@@ -10,6 +10,13 @@
 
 #include <stdlib.h>
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* From the sanitizer runtime (its header is not installed with gcc). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
+
 #define PID 100
 
 #define FEED(a, ts_, tid_, kind_, ...)                                                             \
@@ -205,6 +212,26 @@ static void test_unmatched_and_names(void)
 	expect_in(j, "\"name\": \"thread-3\"");
 	/* msg 77 (sent, never received) and msg 1234 (received, never sent) */
 	expect_in(j, "\"in_flight\": 1, \"messages_in_flight\": 2");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+/* "(unnamed)" (what liblooptrace records for no name) and "" keep the default names. */
+static void test_unnamed(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 3, .name = "(unnamed)");
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 4, .name = "(unnamed)");
+	FEED(a, 5, 2, LT_EV_COMPONENT_BEGIN, .comp = 5, .name = "");
+	FEED(a, 5, 2, LT_EV_CHANNEL_DECLARE, .chan = 6, .name = "");
+	FEED(a, 9, 2, LT_EV_COMPONENT_BEGIN, .comp = 8, .name = "(unnamed) but named");
+	char *j = report(a);
+	expect_in(j, "\"name\": \"comp-3\"");
+	expect_in(j, "\"name\": \"chan-4\"");
+	expect_in(j, "\"name\": \"comp-5\"");
+	expect_in(j, "\"name\": \"chan-6\"");
+	expect_in(j, "\"name\": \"(unnamed) but named\"");
+	LT_ASSERT(strstr(j, "\"(unnamed)\"") == NULL);
 	free(j);
 	lt_analysis_destroy(a);
 }
@@ -666,10 +693,94 @@ static void test_series(void)
 	LT_ASSERT_EQ_U(a->series_interval, 160000000u);
 	LT_ASSERT_CMP_U(a->series_used, <=, 512);
 	uint64_t sum = 0;
-	for (uint32_t i = 0; i < a->series_cap; i++)
-		sum += a->comps.v[0].series[i * LT_S_COLS + LT_S_BUSY];
+	for (uint32_t i = 0; i < a->series_cap; i++) {
+		uint64_t col[LT_S_COLS];
+
+		lt__series_get(a, &a->comps.v[0], i, col);
+		sum += col[LT_S_BUSY];
+	}
 	LT_ASSERT_EQ_U(sum, 60000000000ULL);
 	free(report(a));
+	lt_analysis_destroy(a);
+}
+
+/* heap_bytes - bytes allocated on the heap now (the sanitizers' allocator or glibc's). */
+static size_t heap_bytes(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+/*
+ * Memory per component: 2,000 components, each on its own thread with its own channel,
+ * handle 10 messages each (1-100 us) spread over 10 s. The analysis must hold them in a few
+ * KiB each (it took about 20 KiB: a dense 512-point series and 2 KiB histograms up front),
+ * and the report must still say what each one did.
+ */
+static void test_memory_per_component(void)
+{
+	enum { N = 2000, M = 10 };
+	const int64_t t0 = 1000000000, span = 10000000000;
+	size_t before = heap_bytes(), per_comp;
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	char name[32];
+	uint64_t msg = 1, busy_total = 0;
+
+	LT_ASSERT(a != NULL);
+	for (uint32_t c = 0; c < N; c++) {
+		snprintf(name, sizeof(name), "comp-%u", c);
+		FEED(a, t0 + c, 1000 + c, LT_EV_COMPONENT_BEGIN, .comp = c + 1, .name = name);
+		snprintf(name, sizeof(name), "chan-%u", c);
+		FEED(a, t0 + c, 1000 + c, LT_EV_CHANNEL_DECLARE, .chan = c + 1, .capacity = 64,
+		     .name = name);
+		FEED(a, t0 + c, 1000 + c, LT_EV_WAIT_BEGIN);
+	}
+	for (uint32_t r = 0; r < M; r++) {
+		int64_t base = t0 + N + (int64_t)r * (span / M), step = span / M / N;
+
+		for (uint32_t c = 0; c < N; c++) {
+			int64_t t = base + (int64_t)c * step;
+			int64_t busy = 1000 + (int64_t)((c * 7919u + r) % 100u) * 1000;
+
+			FEED(a, t, 1000 + (c + N - 1) % N, LT_EV_SEND, .chan = c + 1, .msg = msg,
+			     .depth = 1);
+			FEED(a, t + 100, 1000 + c, LT_EV_RECV, .chan = c + 1, .msg = msg);
+			FEED(a, t + 100, 1000 + c, LT_EV_WAIT_END, .chan = c + 1, .msg = msg);
+			FEED(a, t + 200, 1000 + c, LT_EV_HANDLE_BEGIN, .msg = msg, .name = "work");
+			FEED(a, t + 200 + busy, 1000 + c, LT_EV_HANDLE_END, .msg = msg);
+			FEED(a, t + 200 + busy, 1000 + c, LT_EV_WAIT_BEGIN);
+			busy_total += (uint64_t)busy;
+			msg++;
+		}
+	}
+	per_comp = (heap_bytes() - before) / N;
+	fprintf(stderr, "   %zu bytes per component\n", per_comp);
+	LT_ASSERT_CMP_U(per_comp, <=, 4096);
+	/* Still every figure: each component's messages and busy time, in its series too. */
+	uint64_t series_busy = 0, series_msgs = 0, busy = 0;
+	for (uint32_t i = 0; i < a->comps.n; i++) {
+		uint64_t t[LT_T_COUNT], wall;
+
+		LT_ASSERT_EQ_U(a->comps.v[i].messages, M);
+		lt__comp_effective(a, i, t, &wall);
+		busy += t[LT_T_BUSY];
+		for (uint32_t b = 0; b < a->series_cap; b++) {
+			uint64_t col[LT_S_COLS];
+
+			lt__series_get(a, &a->comps.v[i], b, col);
+			series_busy += col[LT_S_BUSY];
+			series_msgs += col[LT_S_MSGS];
+		}
+	}
+	LT_ASSERT_EQ_U(busy, busy_total);
+	LT_ASSERT_EQ_U(series_busy, busy_total);
+	LT_ASSERT_EQ_U(series_msgs, (uint64_t)N * M);
+	check_identity(a);
 	lt_analysis_destroy(a);
 }
 
@@ -817,6 +928,8 @@ int main(void)
 	LT_RUN(test_lost_windows);
 	LT_RUN(test_backwards_and_window);
 	LT_RUN(test_series);
+	LT_RUN(test_unnamed);
+	LT_RUN(test_memory_per_component);
 	LT_RUN(test_random_and_snapshots);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "map.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define REL_ERR (1.0 / 64.0)
 
@@ -125,6 +126,82 @@ static uint64_t next_rand(void)
 	return rng;
 }
 
+/*
+ * ref_quantile - the histogram's documented answer computed from the sorted values: the
+ * middle of the bucket holding the value of rank ceil(q * n), clamped to [min, max]; q 0 and
+ * 1 are min and max.
+ */
+static uint64_t ref_quantile(const uint64_t *sorted, size_t n, double q)
+{
+	double want = q * (double)n;
+	size_t rank = (size_t)want;
+
+	if (q <= 0.0)
+		return sorted[0];
+	if (q >= 1.0)
+		return sorted[n - 1];
+
+	if ((double)rank < want)
+		rank++;
+	if (rank == 0)
+		rank = 1;
+	uint32_t b = lt__hist_bucket(sorted[rank - 1]);
+	uint64_t lo = lt__hist_bucket_low(b), hi = lt__hist_bucket_high(b);
+	uint64_t mid = lo + (hi - lo) / 2u;
+	if (mid < sorted[0])
+		mid = sorted[0];
+	if (mid > sorted[n - 1])
+		mid = sorted[n - 1];
+	return mid;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/*
+ * The counts cover only the buckets used: a constant takes the smallest window; values that
+ * arrive below and above the window (descending, then ascending, then a merge of a far
+ * window) give exactly the percentiles of the sorted values.
+ */
+static void test_window(void)
+{
+	static uint64_t vals[4000];
+	static const double qs[] = {0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0};
+	struct lt_hist h, far;
+	size_t n = 0;
+
+	lt__hist_init(&h);
+	for (int i = 0; i < 1000; i++)
+		LT_ASSERT_EQ_I(lt__hist_add(&h, 250000), 0);
+	LT_ASSERT_CMP_U(h.nbuckets, <=, 8);
+	for (int i = 0; i < 1000; i++)
+		vals[n++] = 250000;
+	for (uint64_t v = 1000000; v >= 1000; v -= 997) { /* downwards */
+		LT_ASSERT_EQ_I(lt__hist_add(&h, v), 0);
+		vals[n++] = v;
+	}
+	for (uint64_t v = 3; v < 20000000000ull; v *= 3) { /* 3 ns .. 14 s, upwards */
+		LT_ASSERT_EQ_I(lt__hist_add(&h, v), 0);
+		vals[n++] = v;
+	}
+	lt__hist_init(&far);
+	for (int i = 0; i < 50; i++) {
+		LT_ASSERT_EQ_I(lt__hist_add(&far, UINT64_MAX - (uint64_t)i), 0);
+		vals[n++] = UINT64_MAX - (uint64_t)i;
+	}
+	LT_ASSERT_EQ_I(lt__hist_merge(&h, &far), 0);
+	LT_ASSERT_CMP_U(h.nbuckets, <=, LT_HIST_MAX_BUCKETS);
+	LT_ASSERT_EQ_U(h.count, n);
+	qsort(vals, n, sizeof(vals[0]), cmp_u64);
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+		LT_ASSERT_EQ_U(lt__hist_quantile(&h, qs[i]), ref_quantile(vals, n, qs[i]));
+	lt__hist_fini(&far);
+	lt__hist_fini(&h);
+}
+
 static void map_round(uint64_t stride)
 {
 	enum { N = 4096 };
@@ -171,6 +248,7 @@ int main(void)
 	LT_RUN(test_exponential);
 	LT_RUN(test_small_and_constant);
 	LT_RUN(test_merge);
+	LT_RUN(test_window);
 	LT_RUN(test_map);
 	return 0;
 }

@@ -2,13 +2,18 @@
  * test_libtrace.c - liblooptrace without probes: ids, reason names, and every call safe from
  * any thread (label `unit`; also runs under the ASan/UBSan and TSan builds).
  */
+#define _GNU_SOURCE /* gettid, SIGEV_THREAD_ID */
 #include "looptrace/trace.h"
 
 #include "lt_test.h"
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define THREADS    4
 #define PER_THREAD 10000
@@ -132,6 +137,103 @@ static void test_message_reserve(void)
 	}
 }
 
+/*
+ * lt_message_new is async-signal-safe: a timer signal aimed at one thread (every 10 us, so it
+ * lands anywhere in the thread's loop, the block refill included) takes ids in its handler
+ * while the thread takes ids; no id is handed out twice. The thread marks its ids in a
+ * bitmap (a duplicate within the thread shows there); the handler's ids are checked against
+ * the bitmap and each other at the end.
+ */
+#define SIG_ID_LIMIT (UINT64_C(1) << 28) /* bitmap of 32 MiB */
+#ifdef __SANITIZE_THREAD__
+#define SIG_HANDLER_RUNS 1000 /* TSan delivers signals slowly (at its own safe points) */
+#else
+#define SIG_HANDLER_RUNS 20000
+#endif
+#define SIG_PER_HANDLER 3
+
+static uint64_t *sig_bitmap;
+static uint64_t sig_handler_ids[SIG_HANDLER_RUNS * SIG_PER_HANDLER];
+static volatile sig_atomic_t sig_handler_n; /* written by the handler only */
+
+static void sig_take_ids(int sig)
+{
+	(void)sig;
+	for (int i = 0; i < SIG_PER_HANDLER; i++) {
+		uint64_t id = lt_message_new();
+
+		if (sig_handler_n < (sig_atomic_t)(SIG_HANDLER_RUNS * SIG_PER_HANDLER))
+			sig_handler_ids[sig_handler_n++] = id;
+	}
+}
+
+struct sig_worker_result {
+	uint64_t taken, dup;
+};
+
+static void *sig_worker(void *arg)
+{
+	struct sig_worker_result *res = arg;
+	struct sigevent sev;
+	struct itimerspec its = {.it_interval = {0, 10000}, .it_value = {0, 10000}};
+	timer_t timer;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR1;
+	sev._sigev_un._tid = gettid();
+	LT_ASSERT_EQ_I(timer_create(CLOCK_MONOTONIC, &sev, &timer), 0);
+	LT_ASSERT_EQ_I(timer_settime(timer, 0, &its, NULL), 0);
+	while (sig_handler_n < (sig_atomic_t)(SIG_HANDLER_RUNS * SIG_PER_HANDLER)) {
+		uint64_t id = lt_message_new();
+
+		if (id >= SIG_ID_LIMIT)
+			break;
+		if (sig_bitmap[id >> 6] & (UINT64_C(1) << (id & 63)))
+			res->dup++;
+		sig_bitmap[id >> 6] |= UINT64_C(1) << (id & 63);
+		res->taken++;
+	}
+	LT_ASSERT_EQ_I(timer_delete(timer), 0);
+	return NULL;
+}
+
+static void test_message_new_signal_safe(void)
+{
+	struct sigaction sa, old;
+	struct sig_worker_result res = {0, 0};
+	pthread_t worker;
+	size_t n, clash = 0;
+
+	sig_bitmap = calloc(SIG_ID_LIMIT / 64, sizeof(*sig_bitmap));
+	LT_ASSERT(sig_bitmap != NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sig_take_ids;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	LT_ASSERT_EQ_I(sigaction(SIGUSR1, &sa, &old), 0);
+	sig_handler_n = 0;
+	LT_ASSERT_EQ_I(pthread_create(&worker, NULL, sig_worker, &res), 0);
+	LT_ASSERT_EQ_I(pthread_join(worker, NULL), 0);
+	LT_ASSERT_EQ_I(sigaction(SIGUSR1, &old, NULL), 0);
+	n = (size_t)sig_handler_n;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t id = sig_handler_ids[i];
+
+		if (id < SIG_ID_LIMIT && (sig_bitmap[id >> 6] & (UINT64_C(1) << (id & 63))))
+			clash++;
+	}
+	fprintf(stderr, "   %zu ids taken in handlers, %llu by the thread\n", n,
+		(unsigned long long)res.taken);
+	LT_ASSERT(n > 0);
+	LT_ASSERT_EQ_U(res.dup, 0);
+	LT_ASSERT_EQ_U(clash, 0);
+	qsort(sig_handler_ids, n, sizeof(sig_handler_ids[0]), cmp_u64);
+	for (size_t i = 1; i < n; i++)
+		LT_ASSERT_CMP_U(sig_handler_ids[i - 1], <, sig_handler_ids[i]);
+	free(sig_bitmap);
+}
+
 int main(void)
 {
 	/* Order matters: the first test checks that the counters start at 1. */
@@ -140,5 +242,6 @@ int main(void)
 	LT_RUN(test_every_call);
 	LT_RUN(test_ids_unique_across_threads);
 	LT_RUN(test_message_reserve);
+	LT_RUN(test_message_new_signal_safe);
 	return 0;
 }

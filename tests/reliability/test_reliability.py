@@ -22,6 +22,9 @@ traced program is never harmed and that the report never gives a wrong number si
   Names     components and channels named with any bytes (UTF-8, controls, quotes, HTML,
             invalid UTF-8, 10,000 characters): stored, escaped in the terminal table, CSV,
             HTML and JSON, never cut
+  EmptyNames  components and channels without a name, between named ones: each unnamed one
+            keeps a name of its own (never another component's: babeltrace2 2.0 misdecodes
+            an empty string, so none is recorded), and `compare` never adds two together
   Million   1,000,000 messages under tracing (4 producers, one component): the report's
             message, send and receive counts equal the program's own (label `stress` too)
 
@@ -565,6 +568,53 @@ class Names(_TmpCase):
                       .replace("&#39;", "'"))
         self.assertNotIn("\x1b", page)
         self.assertIn(LONG, page, "the 10,004-character name is cut in the HTML report")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class EmptyNames(_TmpCase):
+    """Unnamed components and channels (empty names) between named ones."""
+
+    NAMED = ["name%d" % i for i in range(1, 11)]
+
+    def test_unnamed_keep_their_own_name(self):
+        prerequisites(self)
+        # name1, "", name2, "", ...: each "" is one component and one channel without a name.
+        args = []
+        for n in self.NAMED:
+            args += [n.encode().hex(), ""]
+        t = os.path.join(self.tmp, "empty")
+        p = record(t, ["names"] + args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        pid = record_info(t)["pid"]
+        rep = report_json(t)
+        comps = components_of(rep, pid)
+        chans = [c for c in rep["channels"] if c.get("pid") == pid]
+        self.assertEqual(len(comps), 2 * len(self.NAMED), [c["name"] for c in comps])
+        self.assertEqual(len(chans), 2 * len(self.NAMED), [c["name"] for c in chans])
+        for items in (comps, chans):
+            names = [c["name"] for c in items]
+            # Every named one once, the unnamed ones under names of their own (comp-<id>,
+            # chan-<id>), never under another one's name.
+            self.assertEqual(len(set(names)), len(names), names)
+            for n in self.NAMED:
+                self.assertEqual(names.count(n), 1, names)
+        by_id = {c["id"]: c["name"] for c in comps}
+        for i, n in enumerate(self.NAMED):
+            self.assertEqual(by_id[2 * i + 1], n)
+            self.assertEqual(by_id[2 * i + 2], "comp-%d" % (2 * i + 2))
+        for c in comps:
+            self.assertEqual(c["messages"], 3, c["name"])
+        # compare: one row per component, each with its own 3 messages, never a sum.
+        p = run_looptrace(["compare", "--json", "-", t, t])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [r for r in json.loads(p.stdout)["rows"]
+                if r["section"] == "component" and r["metric"] == "messages"
+                and r["name"] in set(by_id.values())]
+        self.assertEqual(len(rows), len(comps))
+        for r in rows:
+            self.assertEqual(r["values"], [3, 3], r)
 
 
 # ---------------------------------------------------------------------------------------------

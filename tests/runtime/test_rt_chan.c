@@ -97,6 +97,40 @@ static void test_capacity_one_and_odd(void)
 	LT_ASSERT_EQ_I(lt_chan_create("bad", 0, NULL, NULL), LT_EINVAL);
 }
 
+/*
+ * The largest capacity works (fills only what is sent); one more is refused with nothing
+ * allocated. Before the limit was lowered to 2^24, 2^30 slots were accepted and made 16 GiB
+ * resident at create.
+ */
+static void test_max_capacity(void)
+{
+	struct lt_chan *ch = (struct lt_chan *)&ch;
+	void *m;
+
+	LT_ASSERT_EQ_I(lt_chan_create("toobig", LT_CHAN_MAX_CAPACITY + 1, free, &ch), LT_EINVAL);
+	LT_ASSERT(ch == NULL);
+	LT_ASSERT_EQ_I(lt_chan_create("toobig", (size_t)1 << 30, free, &ch), LT_EINVAL);
+	LT_ASSERT_EQ_I(lt_chan_create("max", LT_CHAN_MAX_CAPACITY, free, &ch), LT_OK);
+	LT_ASSERT_EQ_U(lt_chan_capacity(ch), LT_CHAN_MAX_CAPACITY);
+	for (long i = 0; i < 1000; i++) {
+		long *p = malloc(sizeof(*p));
+
+		LT_ASSERT(p != NULL);
+		*p = i;
+		LT_ASSERT_EQ_I(lt_chan_send_ex(ch, p, (uint64_t)i + 1, 0, NULL), LT_OK);
+	}
+	for (long i = 0; i < 500; i++) {
+		struct lt_msg_info info;
+
+		LT_ASSERT_EQ_I(lt_chan_recv_ex(ch, &m, &info, 0), LT_OK);
+		LT_ASSERT_EQ_I(*(long *)m, i);
+		LT_ASSERT_EQ_U(info.flow, (uint64_t)i + 1);
+		free(m);
+	}
+	LT_ASSERT_EQ_U(lt_chan_depth(ch), 500);
+	lt_chan_destroy(ch); /* frees the other 500 */
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -478,6 +512,7 @@ static void test_ping_pong(void)
 
 int main(void)
 {
+	LT_RUN(test_max_capacity);
 	LT_RUN(test_basic_bounded);
 	LT_RUN(test_capacity_one_and_odd);
 	LT_RUN(test_flow_ids);

@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <looptrace/rt/rt.h>
@@ -268,6 +269,74 @@ static void test_tick(void)
 	lt_comp_destroy(comp);
 }
 
+/*
+ * Stop and destroy from the component's own thread (handler and tick) are refused: LT_EINVAL,
+ * nothing freed, the loop goes on. Under ASan a destroy that freed anyway is a
+ * heap-use-after-free as soon as the handler returns into the loop.
+ */
+struct self_destroy {
+	_Atomic int destroy_rc;
+	_Atomic int stop_rc;
+	_Atomic int tick_destroy_rc;
+	_Atomic long handled;
+	_Atomic long ticks;
+};
+
+static void destroy_from_handler(struct lt_comp *comp, void *msg, const struct lt_msg_info *info,
+				 void *arg)
+{
+	struct self_destroy *s = arg;
+
+	(void)info;
+	free(msg);
+	atomic_store(&s->destroy_rc, (int)lt_comp_destroy(comp));
+	atomic_store(&s->stop_rc, (int)lt_comp_stop(comp, LT_COMP_STOP_DRAIN, NULL, NULL, NULL));
+	/* The component must still be whole. */
+	if (strcmp(lt_comp_name(comp), "selfdestroy") == 0)
+		atomic_fetch_add(&s->handled, 1);
+}
+
+static void destroy_from_tick(struct lt_comp *comp, void *arg)
+{
+	struct self_destroy *s = arg;
+
+	atomic_store(&s->tick_destroy_rc, (int)lt_comp_destroy(comp));
+	atomic_fetch_add(&s->ticks, 1);
+}
+
+static void test_destroy_from_own_thread(void)
+{
+	struct lt_comp *comp;
+	struct lt_chan *ch;
+	struct self_destroy s;
+
+	atomic_init(&s.destroy_rc, -1);
+	atomic_init(&s.stop_rc, -1);
+	atomic_init(&s.tick_destroy_rc, -1);
+	atomic_init(&s.handled, 0);
+	atomic_init(&s.ticks, 0);
+	LT_ASSERT_EQ_I(lt_comp_create("selfdestroy", &comp), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_create("selfdestroy.in", 8, free, &ch), LT_OK);
+	LT_ASSERT_EQ_I(lt_comp_add_handler(comp, ch, NULL, destroy_from_handler, &s), LT_OK);
+	LT_ASSERT_EQ_I(lt_comp_set_tick(comp, 1000000, destroy_from_tick, &s), LT_OK);
+	LT_ASSERT_EQ_I(lt_comp_start(comp), LT_OK);
+	for (long i = 0; i < 3; i++)
+		LT_ASSERT_EQ_I(lt_chan_send(ch, cell(i)), LT_OK);
+	while (atomic_load(&s.handled) < 3 || atomic_load(&s.ticks) < 2)
+		usleep(1000);
+	LT_ASSERT_EQ_I(atomic_load(&s.destroy_rc), LT_EINVAL);
+	LT_ASSERT_EQ_I(atomic_load(&s.stop_rc), LT_EINVAL);
+	LT_ASSERT_EQ_I(atomic_load(&s.tick_destroy_rc), LT_EINVAL);
+	/* Still running: more messages are handled. */
+	LT_ASSERT_EQ_I(lt_chan_send(ch, cell(4)), LT_OK);
+	LT_ASSERT_EQ_I(lt_comp_stop(comp, LT_COMP_STOP_DRAIN, NULL, NULL, NULL), LT_OK);
+	LT_ASSERT_EQ_I(atomic_load(&s.handled), 4);
+	LT_ASSERT_EQ_U(lt_comp_handled(comp), 4);
+	LT_ASSERT_EQ_I(lt_comp_destroy(comp), LT_OK);
+	lt_chan_destroy(ch);
+	LT_ASSERT_EQ_I(lt_comp_destroy(NULL), LT_OK);
+}
+
 int main(void)
 {
 	LT_RUN(test_lifecycle);
@@ -276,5 +345,6 @@ int main(void)
 	LT_RUN(test_stop_handback_null_frees);
 	LT_RUN(test_request_reply);
 	LT_RUN(test_tick);
+	LT_RUN(test_destroy_from_own_thread);
 	return 0;
 }

@@ -191,6 +191,64 @@ static void test_remove_from_own_callback(void)
 	lt_chan_destroy(ch); /* frees the 90 */
 }
 
+/*
+ * Destroy, stop and start from a route callback (the router thread) are refused: LT_EINVAL,
+ * nothing freed, the router keeps serving. Under ASan a destroy that freed anyway is a
+ * heap-use-after-free when the callback returns into the router loop.
+ */
+struct self_destroy_state {
+	struct lt_router *r;
+	_Atomic int destroy_rc;
+	_Atomic int stop_rc;
+	_Atomic int start_rc;
+	_Atomic long got;
+};
+
+static void destroy_from_callback(struct lt_route *route, void *msg, const struct lt_msg_info *info,
+				  void *arg)
+{
+	struct self_destroy_state *s = arg;
+
+	(void)route;
+	(void)info;
+	free(msg);
+	atomic_store(&s->destroy_rc, (int)lt_router_destroy(s->r));
+	atomic_store(&s->stop_rc, (int)lt_router_stop(s->r));
+	atomic_store(&s->start_rc, (int)lt_router_start(s->r));
+	atomic_fetch_add(&s->got, 1);
+}
+
+static void test_destroy_from_callback(void)
+{
+	struct lt_router *r;
+	struct lt_chan *ch;
+	struct self_destroy_state s;
+
+	LT_ASSERT_EQ_I(lt_router_create("selfdestroy", &r), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_create("selfdestroy.in", 0, free, &ch), LT_OK);
+	s.r = r;
+	atomic_init(&s.destroy_rc, -1);
+	atomic_init(&s.stop_rc, -1);
+	atomic_init(&s.start_rc, -1);
+	atomic_init(&s.got, 0);
+	LT_ASSERT_EQ_I(lt_router_add_chan(r, ch, 0, destroy_from_callback, &s, NULL), LT_OK);
+	LT_ASSERT_EQ_I(lt_router_start(r), LT_OK);
+	for (long i = 0; i < 3; i++)
+		LT_ASSERT_EQ_I(lt_chan_send(ch, cell(i)), LT_OK);
+	while (atomic_load(&s.got) < 3)
+		usleep(1000);
+	LT_ASSERT_EQ_I(atomic_load(&s.destroy_rc), LT_EINVAL);
+	LT_ASSERT_EQ_I(atomic_load(&s.stop_rc), LT_EINVAL);
+	LT_ASSERT_EQ_I(atomic_load(&s.start_rc), LT_EINVAL);
+	/* Still serving. */
+	LT_ASSERT_EQ_I(lt_chan_send(ch, cell(3)), LT_OK);
+	while (atomic_load(&s.got) < 4)
+		usleep(1000);
+	LT_ASSERT_EQ_I(lt_router_destroy(r), LT_OK);
+	lt_chan_destroy(ch);
+	LT_ASSERT_EQ_I(lt_router_destroy(NULL), LT_OK);
+}
+
 /* ---- churn: add/remove from many threads while messages flow ------------------------------ */
 
 struct churn_route {
@@ -299,5 +357,6 @@ int main(void)
 	LT_RUN(test_fd_route);
 	LT_RUN(test_remove_from_own_callback);
 	LT_RUN(test_add_remove_churn);
+	LT_RUN(test_destroy_from_callback);
 	return 0;
 }

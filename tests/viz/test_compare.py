@@ -71,16 +71,32 @@ class CompareRowsTest(unittest.TestCase):
         self.assertEqual(cmd_compare.ratio(0, 5), float("inf"))
         self.assertEqual(cmd_compare.fmt_ratio(float("inf")), "new")
 
-    def test_duplicate_names_merged(self):
+    def test_duplicate_names_kept_apart(self):
+        # Two components of one run sharing a name are two rows, never one sum: the second
+        # (in order of start) is "net #2", matched with the second "net" of the other run.
         b = json.loads(json.dumps(self.b))
         extra = json.loads(json.dumps(b["components"][1]))  # a second "net" thread
+        self.assertEqual(extra["name"], "net")
         extra["tid"] += 100
+        extra["id"] += 100
+        extra["messages"] = 7
         b["components"].append(extra)
         rows = cmd_compare.compare_reports([("A", self.a), ("B", b)])
         by = {(r["section"], r["name"], r["metric"]): r for r in rows}
-        self.assertEqual(by[("component", "net", "instances")]["values"], [1, 2])
-        self.assertEqual(by[("component", "net", "messages")]["values"], [1600, 6400])
-        self.assertTrue(by[("component", "net", "handle_p50")]["approx"][1])
+        self.assertEqual(by[("component", "net", "messages")]["values"], [1600, 3200])
+        self.assertEqual(by[("component", "net #2", "messages")]["values"], [None, 7])
+        self.assertFalse(any(by[("component", "net", "handle_p50")]["approx"]))
+        self.assertNotIn(("component", "net", "instances"), by)
+        # Channels too.
+        ch = json.loads(json.dumps(b["channels"][0]))
+        ch["id"] += 100
+        ch["sends"] = 5
+        b["channels"].append(ch)
+        rows = cmd_compare.compare_reports([("A", self.a), ("B", b)])
+        by = {(r["section"], r["name"], r["metric"]): r for r in rows}
+        name = ch["name"]
+        self.assertEqual(by[("channel", name + " #2", "sends")]["values"], [None, 5])
+        self.assertEqual(by[("channel", name, "sends")]["values"][1], b["channels"][0]["sends"])
 
     def test_three_way_text(self):
         c = json.loads(json.dumps(self.b))

@@ -69,12 +69,15 @@ static void oom(struct lt_analysis *a)
 	a->an.out_of_memory++;
 }
 
-/* take_name - a non-empty `name` (copied) replaces *dst; "" or NULL keeps the default one. */
+/*
+ * take_name - a non-empty `name` (copied) replaces *dst; "", NULL or "(unnamed)" (what
+ * liblooptrace records for no name, LT_UNNAMED) keeps the default one.
+ */
 static void take_name(struct lt_analysis *a, char **dst, const char *name)
 {
 	char *nn;
 
-	if (!name || !name[0])
+	if (!name || !name[0] || strcmp(name, "(unnamed)") == 0)
 		return;
 	nn = dup_name(name);
 	if (!nn) {
@@ -132,6 +135,7 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	for (uint32_t i = 0; i < a->comps.n; i++) {
 		free(a->comps.v[i].name);
 		free(a->comps.v[i].series);
+		free(a->comps.v[i].spoints);
 		lt__hist_fini(&a->comps.v[i].handle);
 		lt__hist_fini(&a->comps.v[i].qwait);
 	}
@@ -384,23 +388,42 @@ static void th_enter_site(struct lt_analysis *a, struct lt_thread *t, uint32_t r
 /* ---------------------------------------------------------------------------------------- */
 /* series */
 
+/* series_halve - bucket i of c's series becomes buckets 2i and 2i + 1 added. */
+static void series_halve(struct lt_analysis *a, struct lt_comp *c)
+{
+	uint32_t half = a->series_cap / 2u;
+	uint64_t *s = c->series;
+
+	if (s) {
+		for (uint32_t i = 0; i < half; i++)
+			for (int k = 0; k < LT_S_COLS; k++)
+				s[i * LT_S_COLS + k] =
+				    s[2 * i * LT_S_COLS + k] + s[(2 * i + 1) * LT_S_COLS + k];
+		memset(s + (size_t)half * LT_S_COLS, 0, (size_t)half * LT_S_COLS * sizeof(*s));
+		return;
+	}
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < c->nspoints; i++) {
+		struct lt_spoint p = c->spoints[i];
+
+		p.b /= 2u;
+		if (n && c->spoints[n - 1].b == p.b) {
+			for (int k = 0; k < LT_S_COLS; k++)
+				c->spoints[n - 1].v[k] += p.v[k];
+		} else {
+			c->spoints[n++] = p;
+		}
+	}
+	c->nspoints = n;
+}
+
 /* series_reach - makes the series cover time ts, halving resolution as needed. */
 static void series_reach(struct lt_analysis *a, int64_t ts)
 {
 	uint64_t idx = (uint64_t)(ts - a->begin_ns) / a->series_interval;
 	while (idx >= a->series_cap) {
-		uint32_t half = a->series_cap / 2u;
-		for (uint32_t c = 0; c < a->comps.n; c++) {
-			uint64_t *s = a->comps.v[c].series;
-			if (!s)
-				continue;
-			for (uint32_t i = 0; i < half; i++)
-				for (int k = 0; k < LT_S_COLS; k++)
-					s[i * LT_S_COLS + k] = s[2 * i * LT_S_COLS + k] +
-							       s[(2 * i + 1) * LT_S_COLS + k];
-			memset(s + (size_t)half * LT_S_COLS, 0,
-			       (size_t)half * LT_S_COLS * sizeof(*s));
-		}
+		for (uint32_t c = 0; c < a->comps.n; c++)
+			series_halve(a, &a->comps.v[c]);
 		a->series_interval *= 2u;
 		a->series_used = (a->series_used + 1u) / 2u;
 		idx = (uint64_t)(ts - a->begin_ns) / a->series_interval;
@@ -409,22 +432,103 @@ static void series_reach(struct lt_analysis *a, int64_t ts)
 		a->series_used = (uint32_t)idx + 1u;
 }
 
-static uint64_t *series_of(struct lt_analysis *a, struct lt_comp *c)
+/* series_densify - c's sparse series becomes dense. Returns 0, or -1 when out of memory. */
+static int series_densify(struct lt_analysis *a, struct lt_comp *c)
 {
-	if (!c->series) {
-		c->series = calloc((size_t)a->series_cap * LT_S_COLS, sizeof(uint64_t));
-		if (!c->series)
-			oom(a);
+	uint64_t *s = calloc((size_t)a->series_cap * LT_S_COLS, sizeof(uint64_t));
+
+	if (!s)
+		return -1;
+	for (uint32_t i = 0; i < c->nspoints; i++)
+		memcpy(s + (size_t)c->spoints[i].b * LT_S_COLS, c->spoints[i].v,
+		       sizeof(c->spoints[i].v));
+	free(c->spoints);
+	c->spoints = NULL;
+	c->nspoints = c->spcap = 0;
+	c->series = s;
+	return 0;
+}
+
+/*
+ * series_cell - the LT_S_COLS columns of bucket b (< series_cap) of c's series, created
+ * (zero) if untouched; NULL when out of memory (counted).
+ */
+static uint64_t *series_cell(struct lt_analysis *a, struct lt_comp *c, uint32_t b)
+{
+	uint32_t lo = 0, hi = c->nspoints;
+
+	if (c->series)
+		return c->series + (size_t)b * LT_S_COLS;
+	/* Time moves forward: the bucket is almost always the last one or a new last one. */
+	if (hi && c->spoints[hi - 1].b <= b) {
+		lo = c->spoints[hi - 1].b == b ? hi - 1 : hi;
+	} else {
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2u;
+
+			if (c->spoints[mid].b < b)
+				lo = mid + 1u;
+			else
+				hi = mid;
+		}
 	}
-	return c->series;
+	if (lo < c->nspoints && c->spoints[lo].b == b)
+		return c->spoints[lo].v;
+	if (c->nspoints >= a->series_cap / 4u) {
+		if (series_densify(a, c) != 0) {
+			oom(a);
+			return NULL;
+		}
+		return c->series + (size_t)b * LT_S_COLS;
+	}
+	if (c->nspoints == c->spcap) {
+		uint32_t ncap = c->spcap ? 2u * c->spcap : 4u;
+		struct lt_spoint *p = realloc(c->spoints, (size_t)ncap * sizeof(*p));
+
+		if (!p) {
+			oom(a);
+			return NULL;
+		}
+		c->spoints = p;
+		c->spcap = ncap;
+	}
+	memmove(c->spoints + lo + 1, c->spoints + lo,
+		(size_t)(c->nspoints - lo) * sizeof(*c->spoints));
+	memset(&c->spoints[lo], 0, sizeof(c->spoints[lo]));
+	c->spoints[lo].b = b;
+	c->nspoints++;
+	return c->spoints[lo].v;
+}
+
+void lt__series_get(const struct lt_analysis *a, const struct lt_comp *c, uint32_t b,
+		    uint64_t col[LT_S_COLS])
+{
+	uint32_t lo = 0, hi = c->nspoints;
+
+	if (c->series) {
+		memcpy(col, c->series + (size_t)b * LT_S_COLS, LT_S_COLS * sizeof(*col));
+		return;
+	}
+	(void)a;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2u;
+
+		if (c->spoints[mid].b < b)
+			lo = mid + 1u;
+		else
+			hi = mid;
+	}
+	if (lo < c->nspoints && c->spoints[lo].b == b)
+		memcpy(col, c->spoints[lo].v, LT_S_COLS * sizeof(*col));
+	else
+		memset(col, 0, LT_S_COLS * sizeof(*col));
 }
 
 /* series_add_span - adds the interval [t0, t1) to column col of c's series. */
 static void series_add_span(struct lt_analysis *a, struct lt_comp *c, int col, int64_t t0,
 			    int64_t t1)
 {
-	uint64_t *s = series_of(a, c);
-	if (!s || t1 <= t0)
+	if (t1 <= t0)
 		return;
 	uint64_t iv = a->series_interval;
 	uint64_t rel = (uint64_t)(t0 - a->begin_ns), end = (uint64_t)(t1 - a->begin_ns);
@@ -432,7 +536,10 @@ static void series_add_span(struct lt_analysis *a, struct lt_comp *c, int col, i
 	while (rel < end && i < a->series_cap) {
 		uint64_t bend = (i + 1u) * iv;
 		uint64_t chunk = (end < bend ? end : bend) - rel;
-		s[i * LT_S_COLS + (uint64_t)col] += chunk;
+		uint64_t *cell = series_cell(a, c, (uint32_t)i);
+		if (!cell)
+			return;
+		cell[col] += chunk;
 		rel += chunk;
 		i++;
 	}
@@ -446,9 +553,9 @@ static void comp_count_handled(struct lt_analysis *a, struct lt_comp *c, uint64_
 	c->messages++;
 	if (lt__hist_add(&c->handle, dur))
 		oom(a);
-	s = series_of(a, c);
+	s = series_cell(a, c, (uint32_t)((uint64_t)(ts - a->begin_ns) / a->series_interval));
 	if (s)
-		s[(uint64_t)(ts - a->begin_ns) / a->series_interval * LT_S_COLS + LT_S_MSGS]++;
+		s[LT_S_MSGS]++;
 }
 
 /* ---------------------------------------------------------------------------------------- */

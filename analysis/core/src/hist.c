@@ -49,18 +49,46 @@ uint64_t lt__hist_bucket_high(uint32_t b)
 	return lt__hist_bucket_low(b) + (width - 1u);
 }
 
-static int hist_grow(struct lt_hist *h, uint32_t need)
+#define LT_HIST_MIN_WINDOW 8u
+
+/*
+ * hist_cover - makes the window hold buckets lo..hi (lo <= hi < LT_HIST_MAX_BUCKETS), at
+ * least doubling it when it grows, the slack on the side that grew. Returns 0, or -1 when
+ * out of memory (the histogram is unchanged).
+ */
+static int hist_cover(struct lt_hist *h, uint32_t lo, uint32_t hi)
 {
-	uint32_t n = h->nbuckets ? h->nbuckets : 256u;
+	uint32_t base, n, need;
+	uint64_t *c;
+
+	if (h->nbuckets) {
+		if (lo >= h->base && hi < h->base + h->nbuckets)
+			return 0;
+		if (lo > h->base)
+			lo = h->base;
+		if (hi < h->base + h->nbuckets - 1u)
+			hi = h->base + h->nbuckets - 1u;
+	}
+	need = hi - lo + 1u;
+	n = h->nbuckets ? 2u * h->nbuckets : LT_HIST_MIN_WINDOW;
 	while (n < need)
 		n *= 2u;
 	if (n > LT_HIST_MAX_BUCKETS)
 		n = LT_HIST_MAX_BUCKETS;
-	uint64_t *c = realloc(h->counts, (size_t)n * sizeof(*c));
+	if (h->nbuckets && lo < h->base) /* grew downwards: the slack goes below */
+		base = hi + 1u >= n ? hi + 1u - n : 0;
+	else
+		base = lo;
+	if (base + n > LT_HIST_MAX_BUCKETS)
+		base = LT_HIST_MAX_BUCKETS - n;
+	c = calloc(n, sizeof(*c));
 	if (!c)
 		return -1;
-	memset(c + h->nbuckets, 0, (size_t)(n - h->nbuckets) * sizeof(*c));
+	if (h->nbuckets)
+		memcpy(c + (h->base - base), h->counts, (size_t)h->nbuckets * sizeof(*c));
+	free(h->counts);
 	h->counts = c;
+	h->base = base;
 	h->nbuckets = n;
 	return 0;
 }
@@ -68,9 +96,9 @@ static int hist_grow(struct lt_hist *h, uint32_t need)
 int lt__hist_add(struct lt_hist *h, uint64_t v)
 {
 	uint32_t b = lt__hist_bucket(v);
-	if (b >= h->nbuckets && hist_grow(h, b + 1u) != 0)
+	if ((b < h->base || b - h->base >= h->nbuckets) && hist_cover(h, b, b) != 0)
 		return -1;
-	h->counts[b]++;
+	h->counts[b - h->base]++;
 	if (h->count == 0 || v < h->min)
 		h->min = v;
 	if (v > h->max)
@@ -84,10 +112,10 @@ int lt__hist_merge(struct lt_hist *dst, const struct lt_hist *src)
 {
 	if (src->count == 0)
 		return 0;
-	if (src->nbuckets > dst->nbuckets && hist_grow(dst, src->nbuckets) != 0)
+	if (hist_cover(dst, src->base, src->base + src->nbuckets - 1u) != 0)
 		return -1;
 	for (uint32_t i = 0; i < src->nbuckets; i++)
-		dst->counts[i] += src->counts[i];
+		dst->counts[src->base - dst->base + i] += src->counts[i];
 	if (dst->count == 0 || src->min < dst->min)
 		dst->min = src->min;
 	if (src->max > dst->max)
@@ -113,8 +141,10 @@ uint64_t lt__hist_quantile(const struct lt_hist *h, double q)
 	if (rank == 0)
 		rank = 1;
 	uint64_t seen = 0;
-	for (uint32_t b = 0; b < h->nbuckets; b++) {
-		seen += h->counts[b];
+	for (uint32_t i = 0; i < h->nbuckets; i++) {
+		uint32_t b = h->base + i;
+
+		seen += h->counts[i];
 		if (seen >= rank) {
 			uint64_t lo = lt__hist_bucket_low(b), hi = lt__hist_bucket_high(b);
 			uint64_t mid = lo + (hi - lo) / 2u;

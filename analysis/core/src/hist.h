@@ -5,8 +5,10 @@
  * split into 32 equal sub-buckets, so a bucket's width is at most 1/32 of its lower bound.
  * A percentile is reported as the middle of its bucket, clamped to the exact min and max:
  * the relative error is at most 1/64 (1.6 %). 64-bit values need at most 1920 buckets; the
- * counts array grows on demand up to the highest bucket used (a few KiB for ns durations),
- * so recording never allocates once the range is known.
+ * counts array covers only the window of buckets used so far, [base, base + nbuckets), and
+ * grows on demand (at least doubling) to either side: a histogram of durations that vary
+ * little takes a few dozen bytes, one spanning ns to s about 8 KiB. Recording never
+ * allocates once the range is known.
  */
 #ifndef LT_ANALYSIS_HIST_H
 #define LT_ANALYSIS_HIST_H
@@ -18,8 +20,9 @@
 #define LT_HIST_MAX_BUCKETS (2u * LT_HIST_SUB + (64u - LT_HIST_SUB_BITS - 1u) * LT_HIST_SUB)
 
 struct lt_hist {
-	uint64_t *counts; /* owned; nbuckets entries */
-	uint32_t nbuckets;
+	uint64_t *counts;  /* owned; nbuckets entries: counts[i] is bucket base + i */
+	uint32_t base;     /* first bucket held */
+	uint32_t nbuckets; /* buckets held (0: none allocated yet) */
 	uint64_t count;
 	uint64_t min, max; /* exact, ns */
 	double sum;        /* for the mean */

@@ -46,8 +46,20 @@ struct lt_comp {
 	uint64_t messages;         /* completed handlers */
 	struct lt_hist handle;     /* ns per completed handler */
 	struct lt_hist qwait;      /* ns send->receipt for messages it received */
-	uint64_t *series;          /* owned, LT_S_COLS * series_cap, NULL until first use */
+	/*
+	 * Its series: sparse (the buckets touched, sorted) until they are more than a quarter
+	 * of series_cap, then dense. Untouched buckets are zero.
+	 */
+	uint64_t *series;          /* owned, dense: LT_S_COLS * series_cap, or NULL */
+	struct lt_spoint *spoints; /* owned, sparse (while series is NULL), sorted by bucket */
+	uint32_t nspoints, spcap;  /* used and allocated entries of spoints */
 	int32_t first_site;        /* head of its list of blocking sites */
+};
+
+/* One touched bucket of a sparse series. */
+struct lt_spoint {
+	uint32_t b;            /* bucket index */
+	uint64_t v[LT_S_COLS]; /* LT_S_* columns */
 };
 
 struct lt_chan {
@@ -250,6 +262,13 @@ const char *lt__reason_name(uint32_t reason);
  */
 void lt__comp_effective(const struct lt_analysis *a, uint32_t ci, uint64_t time[LT_T_COUNT],
 			uint64_t *wall);
+
+/*
+ * lt__series_get - the LT_S_COLS columns of component c's series bucket b (zeros when
+ * untouched) into col.
+ */
+void lt__series_get(const struct lt_analysis *a, const struct lt_comp *c, uint32_t b,
+		    uint64_t col[LT_S_COLS]);
 
 /* lt__parked_count - parked records still waiting for their send. */
 uint32_t lt__parked_count(const struct lt_analysis *a);

@@ -116,6 +116,58 @@ static void jhex(FILE *f, uint64_t x)
 	fprintf(f, "\"0x%" PRIx64 "\"", x);
 }
 
+/* put_u64 - writes v in decimal at p (no NUL); returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* put_str - copies the literal s at p; returns the end. */
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/*
+ * jseries_point - one point of a component's series, exactly as printf would write it
+ * ("%s{\"t_ns\": %" PRId64 ", ...}"): written by hand because a report of many components
+ * holds millions of points and printf's format parsing was most of the time spent.
+ */
+static void jseries_point(FILE *f, int first, int64_t t_ns, const uint64_t col[LT_S_COLS])
+{
+	char buf[160], *p = buf;
+
+	if (!first)
+		p = put_str(p, ", ");
+	p = put_str(p, "{\"t_ns\": ");
+	if (t_ns < 0) {
+		*p++ = '-';
+		p = put_u64(p, (uint64_t)0 - (uint64_t)t_ns);
+	} else {
+		p = put_u64(p, (uint64_t)t_ns);
+	}
+	p = put_str(p, ", \"messages\": ");
+	p = put_u64(p, col[LT_S_MSGS]);
+	p = put_str(p, ", \"busy_ns\": ");
+	p = put_u64(p, col[LT_S_BUSY]);
+	p = put_str(p, ", \"blocked_ns\": ");
+	p = put_u64(p, col[LT_S_BLOCKED]);
+	*p++ = '}';
+	fwrite(buf, 1, (size_t)(p - buf), f);
+}
+
 static void jhist(FILE *f, const struct lt_hist *h)
 {
 	fprintf(f,
@@ -339,9 +391,8 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 		else if (v.t && (v.t->state == LT_T_BIH || v.t->state == LT_T_BO))
 			open_col = LT_S_BLOCKED;
 		for (uint32_t b = b0; b <= b1 && c->first_ns != INT64_MIN; b++) {
-			uint64_t col[LT_S_COLS] = {0, 0, 0};
-			if (c->series)
-				memcpy(col, c->series + (size_t)b * LT_S_COLS, sizeof(col));
+			uint64_t col[LT_S_COLS];
+			lt__series_get(a, c, b, col);
 			if (open_col >= 0) {
 				int64_t bs = a->begin_ns + (int64_t)((uint64_t)b * iv);
 				int64_t be = bs + (int64_t)iv;
@@ -350,11 +401,7 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 				if (hi > lo)
 					col[open_col] += (uint64_t)(hi - lo);
 			}
-			fprintf(f,
-				"%s{\"t_ns\": %" PRId64 ", \"messages\": %" PRIu64
-				", \"busy_ns\": %" PRIu64 ", \"blocked_ns\": %" PRIu64 "}",
-				b > b0 ? ", " : "", a->begin_ns + (int64_t)((uint64_t)b * iv),
-				col[LT_S_MSGS], col[LT_S_BUSY], col[LT_S_BLOCKED]);
+			jseries_point(f, b == b0, a->begin_ns + (int64_t)((uint64_t)b * iv), col);
 		}
 		fputs("]}", f);
 	}

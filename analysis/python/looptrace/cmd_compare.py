@@ -1,9 +1,10 @@
 """`looptrace compare A B [C...]`: the same numbers for two or more runs, side by side.
 
 Each input is a trace folder (analysed as `looptrace report` would) or a schema-v1 JSON report
-file. Components are matched by name (pids and ids differ between runs; components that share
-a name in one run are added together), channels by name. Every figure of the second and later
-runs comes with its ratio to the first run (the baseline).
+file. Components are matched by name (pids and ids differ between runs), channels by name;
+items sharing a name in one run are never added together: the k-th of that name (in order of
+start) is matched with the k-th of the other run and shown as "NAME #k". Every figure of the
+second and later runs comes with its ratio to the first run (the baseline).
 
 Library use (the demo compares its modes): compare_reports([(label, report), ...]) -> rows,
 render_text(labels, rows) -> str, to_json(labels, rows) -> dict, write_html(...) -> path.
@@ -29,8 +30,8 @@ trace folder written by `looptrace record` or a JSON report (`looptrace report -
 EPILOG = """\
 ratios: 'x1.50' means B is 1.5 times A; '=' both are 0; 'new' A is 0 and B is not;
   '-' the item is missing from one run.
-components sharing a name within one run are summed (times, messages); their percentiles
-  are then message-weighted means, marked '~'.
+components or channels sharing a name within one run are never summed: the k-th of a name
+  (in order of start) is shown as 'NAME #k' and compared with the k-th of the other run.
 
 examples:
   looptrace compare blocking.json routed.json
@@ -127,38 +128,53 @@ def load_input(path):
 # Comparing
 
 
+def _instance_names(items, order_key):
+    """[(row name, item)] for one report's components or channels, never merging two of them.
+
+    Items sharing a name are told apart by their order within the run (order_key): the first
+    keeps the name, the next are "NAME #2", "NAME #3", ... So the k-th "worker" of one run is
+    compared with the k-th "worker" of the other, and two different components that happen
+    to share a name (or whose names a decoder confused) are never added together.
+    """
+    items = [x for x in items if isinstance(x, dict)]
+    seen = {}
+    out = []
+    for x in sorted(items, key=order_key):
+        name = str(x.get("name", ""))
+        k = seen.get(name, 0) + 1
+        seen[name] = k
+        out.append((name if k == 1 else "%s #%d" % (name, k), x))
+    return out
+
+
+def _sort_num(v):
+    return v if _num(v) else 0
+
+
+def _component_order(c):
+    return (_sort_num(c.get("begin_ns")), _sort_num(c.get("pid")), _sort_num(c.get("id")),
+            _sort_num(c.get("tid")))
+
+
+def _channel_order(ch):
+    return (_sort_num(ch.get("pid")), _sort_num(ch.get("id")))
+
+
 def _component_values(comps):
-    """name -> {metric: value} for one report, duplicates of a name merged."""
-    groups = {}
-    order = []
-    for c in comps:
-        if not isinstance(c, dict):
-            continue
-        name = str(c.get("name", ""))
-        if name not in groups:
-            groups[name] = []
-            order.append(name)
-        groups[name].append(c)
+    """row name -> {metric: value} for one report (see _instance_names)."""
     out = {}
-    for name in order:
-        cs = groups[name]
-        v = {"instances": len(cs)}
-        approx = len(cs) > 1
-        t = [c.get("time_ns") or {} for c in cs]
-        v["wall_ns"] = _sum(c.get("wall_ns") for c in cs)
+    for name, c in _instance_names(comps, _component_order):
+        t = c.get("time_ns") or {}
+        v = {"wall_ns": c.get("wall_ns")}
         for k in ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside"):
-            v[k] = _sum(x.get(k) for x in t)
-        v["messages"] = _sum(c.get("messages") for c in cs)
-        v["throughput_per_s"] = _sum(c.get("throughput_per_s") for c in cs)
-        if approx:
-            v["utilization"] = (v["busy"] / v["wall_ns"]) if _num(v["busy"]) and v["wall_ns"] \
-                else None
-        else:
-            v["utilization"] = cs[0].get("utilization")
+            v[k] = t.get(k)
+        v["messages"] = c.get("messages")
+        v["throughput_per_s"] = c.get("throughput_per_s")
+        v["utilization"] = c.get("utilization")
         for src, dst in (("handle_ns", "handle"), ("queue_wait_ns", "queue_wait")):
             for q in ("p50", "p99"):
-                v["%s_%s" % (dst, q)] = _weighted(cs, src, q)
-        v["_approx"] = approx
+                v["%s_%s" % (dst, q)] = (c.get(src) or {}).get(q)
+        v["_approx"] = False
         out[name] = v
     return out
 
@@ -168,26 +184,11 @@ def _sum(values):
     return sum(values) if values else None
 
 
-def _weighted(cs, key, q):
-    if len(cs) == 1:
-        return (cs[0].get(key) or {}).get(q)
-    num = den = 0.0
-    for c in cs:
-        x = (c.get(key) or {}).get(q)
-        w = c.get("messages") or 0
-        if _num(x) and w:
-            num += x * w
-            den += w
-    return num / den if den else None
-
-
 def _channel_values(chans):
+    """row name -> {metric: value} for one report (see _instance_names)."""
     out = {}
-    for ch in chans:
-        if not isinstance(ch, dict):
-            continue
-        name = str(ch.get("name", ""))
-        v = {
+    for name, ch in _instance_names(chans, _channel_order):
+        out[name] = {
             "sends": ch.get("sends"),
             "recvs": ch.get("recvs"),
             "max_depth": ch.get("max_depth"),
@@ -195,18 +196,8 @@ def _channel_values(chans):
             "queue_wait_p50": (ch.get("queue_wait_ns") or {}).get("p50"),
             "queue_wait_p99": (ch.get("queue_wait_ns") or {}).get("p99"),
             "send_blocked_ns": ch.get("send_blocked_ns"),
+            "_approx": False,
         }
-        if name in out:  # same name in several processes: add counts, keep the worst
-            old = out[name]
-            for k in ("sends", "recvs", "send_blocked_ns"):
-                old[k] = _sum([old[k], v[k]])
-            for k in ("max_depth", "queue_wait_p99", "queue_wait_p50", "mean_depth"):
-                vals = [x for x in (old[k], v[k]) if _num(x)]
-                old[k] = max(vals) if vals else None
-            old["_approx"] = True
-        else:
-            v["_approx"] = False
-            out[name] = v
     return out
 
 
@@ -236,8 +227,8 @@ def compare_reports(reports):
     name (component/channel name, or '' for whole-run rows), metric (key), label (words),
     kind ('ns', 'count', 'rate', 'frac', 'pct_ns'), values (one per report, None when the
     item or figure is missing there), ratios (one per report: None for the baseline, else
-    value / baseline value as ratio() defines it), approx (one bool per report: merged
-    duplicates).
+    value / baseline value as ratio() defines it), approx (one bool per report: an
+    approximated figure; always false since items sharing a name are no longer merged).
     """
     if len(reports) < 2:
         raise ValueError("compare_reports needs at least two reports")
@@ -263,9 +254,6 @@ def compare_reports(reports):
     comp_vals = [_component_values(r.get("components") or []) for r in reps]
     for name in _ordered_union([list(cv.keys()) for cv in comp_vals]):
         per = [cv.get(name) for cv in comp_vals]
-        if any(p and p["instances"] > 1 for p in per):
-            add("component", name, "instances", "threads", "count",
-                [p["instances"] if p else None for p in per])
         for key, lab, kind in COMPONENT_METRICS:
             approx = [bool(p and p["_approx"] and kind == "pct_ns") for p in per]
             add("component", name, key, lab, kind, [p.get(key) if p else None for p in per],
@@ -388,8 +376,9 @@ def write_html(labels, rows, reports, out_dir):
          '<p class="meta">Baseline: <code>%s</code>; ratios are each run divided by the '
          "baseline.</p>" % esc(labels[0])]
     # Charts: time split per component, and throughput, one bar per run.
-    comp_names = _ordered_union([[str(c.get("name", "")) for c in (r.get("components") or [])
-                                  if isinstance(c, dict)] for _, r in reports])
+    comp_names = _ordered_union([[n for n, _ in _instance_names(r.get("components") or [],
+                                                                 _component_order)]
+                                 for _, r in reports])
     if comp_names:
         by = {(r["name"], r["metric"]): r for r in rows if r["section"] == "component"}
 

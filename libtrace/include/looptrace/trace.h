@@ -60,8 +60,17 @@ enum lt_block_reason {
 const char *lt_block_reason_name(enum lt_block_reason reason);
 
 /*
+ * LT_UNNAMED - what a name or kind that is NULL or "" is recorded as. An empty string is never
+ * recorded: babeltrace2 2.0 decodes an empty string field as the previous non-empty value of
+ * that field in the stream (the bytes in the trace are right), so an unnamed component would
+ * be read back with another component's name. The analysis reads LT_UNNAMED as "no name" and
+ * shows its default (comp-<id>, chan-<id>).
+ */
+#define LT_UNNAMED "(unnamed)"
+
+/*
  * lt_component_begin - the calling thread now runs the component `name` (copied into the
- * event; NULL is recorded as ""). Returns the component's new id (>= 1). Event
+ * event; NULL or "" is recorded as LT_UNNAMED). Returns the component's new id (>= 1). Event
  * `component_begin {comp, name}`.
  */
 LT_NOPLT uint32_t lt_component_begin(const char *name);
@@ -70,8 +79,9 @@ LT_NOPLT uint32_t lt_component_begin(const char *name);
 LT_NOPLT void lt_component_end(void);
 
 /*
- * lt_channel_declare - a channel named `name` with room for `capacity` messages (0 means
- * unbounded) exists. Returns its new id (>= 1). Event `channel_declare`.
+ * lt_channel_declare - a channel named `name` (NULL or "": recorded as LT_UNNAMED) with room
+ * for `capacity` messages (0 means unbounded) exists. Returns its new id (>= 1). Event
+ * `channel_declare`.
  */
 LT_NOPLT uint32_t lt_channel_declare(const char *name, uint32_t capacity);
 
@@ -84,7 +94,11 @@ LT_NOPLT uint32_t lt_channel_declare(const char *name, uint32_t capacity);
 LT_NOPLT uint32_t lt_channel_declare_object(const char *name, uint32_t capacity,
 					    const void *object);
 
-/* lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks). */
+/*
+ * lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks per
+ * thread). Async-signal-safe: a signal handler may call it, also while its thread is inside
+ * lt_message_new; every id is still handed out once.
+ */
 LT_NOPLT uint64_t lt_message_new(void);
 
 /*
@@ -107,7 +121,7 @@ LT_NOPLT void lt_wait_end(uint32_t chan, uint64_t msg);
 
 /*
  * lt_handle_begin / lt_handle_end - the thread runs a handler for message `msg` (busy).
- * `kind` names the kind of message (copied; NULL is recorded as "").
+ * `kind` names the kind of message (copied; NULL or "" is recorded as LT_UNNAMED).
  */
 LT_NOPLT void lt_handle_begin(uint64_t msg, const char *kind);
 LT_NOPLT void lt_handle_end(uint64_t msg);

@@ -294,7 +294,9 @@ static void announce(struct lt_thr *t)
 	memcpy(name, t->name, sizeof name);
 	__atomic_store_n(&t->pending, 0, __ATOMIC_RELEASE);
 	reg_release();
-	lttng_ust_tracepoint(looptrace_preload, component_begin, t->comp, name);
+	/* Never an empty string: LT_UNNAMED of looptrace/trace.h (babeltrace2 2.0 misreads it). */
+	lttng_ust_tracepoint(looptrace_preload, component_begin, t->comp,
+			     name[0] ? name : "(unnamed)");
 	t->announced = 1;
 }
 

@@ -60,11 +60,19 @@ extern "C" {
 struct lt_chan;
 
 /*
+ * The largest capacity of a bounded channel: 2^24 messages. The ring is allocated and
+ * initialized at create, 16 bytes per slot resident (256 MiB at this capacity), plus 8 bytes
+ * per slot for flow ids, resident only where flows were sent.
+ */
+#define LT_CHAN_MAX_CAPACITY ((size_t)1 << 24)
+
+/*
  * lt_chan_create - creates a channel named `name` (copied; shown in traces) holding at most
  * `capacity` messages, or unbounded when `capacity` is 0. `free_fn` (may be NULL: messages
  * are then not freed) frees messages still queued at destroy. Declares the channel to
  * liblooptrace. Stores the channel in *out.
- * Errors: LT_EINVAL (out NULL, capacity > 2^30), LT_ENOMEM. Any thread; never blocks.
+ * Errors: LT_EINVAL (out NULL, capacity > LT_CHAN_MAX_CAPACITY), LT_ENOMEM. Any thread; never
+ * blocks.
  */
 enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn,
 			   struct lt_chan **out);

@@ -21,7 +21,8 @@
  *   lt_comp_create, lt_comp_add_handler,       | the creating thread, before lt_comp_start
  *   lt_comp_set_tick                           |
  *   lt_comp_start, lt_comp_stop,               | the owning thread (never the component's own
- *   lt_comp_destroy                            | thread: stop from a handler returns LT_EINVAL)
+ *   lt_comp_destroy                            | thread: stop or destroy from a handler or tick
+ *                                              | returns LT_EINVAL and changes nothing)
  *   lt_comp_id/name/handled                    | any thread (id is valid once start returned)
  *   lt_comp_self, lt_comp_current_msg          | any thread (about the calling thread)
  *
@@ -108,8 +109,12 @@ enum lt_comp_stop_mode {
 enum lt_err lt_comp_stop(struct lt_comp *comp, enum lt_comp_stop_mode mode, lt_handback_fn handback,
 			 void *arg, size_t *handed_back);
 
-/* lt_comp_destroy - stops (LT_COMP_STOP_HANDBACK, freeing) if needed, then frees. NULL ok. */
-void lt_comp_destroy(struct lt_comp *comp);
+/*
+ * lt_comp_destroy - stops (LT_COMP_STOP_HANDBACK, freeing) if needed, then frees. NULL ok
+ * (LT_OK). Errors: LT_EINVAL (called on the component's own thread, i.e. from one of its
+ * handlers or its tick: nothing is stopped or freed). Owner only.
+ */
+enum lt_err lt_comp_destroy(struct lt_comp *comp);
 
 /* lt_comp_id - the component's trace id (0 before start). Any thread. */
 uint32_t lt_comp_id(const struct lt_comp *comp);

@@ -85,9 +85,11 @@ enum lt_err lt_router_stop(struct lt_router *r);
 
 /*
  * lt_router_destroy - stops the router if needed, removes every remaining route (emitting
- * route_remove) and frees it. Channels and fds are left to their owners. NULL is ignored.
+ * route_remove) and frees it. Channels and fds are left to their owners. NULL is ignored
+ * (LT_OK). Errors: LT_EINVAL (called from the router thread, i.e. a route callback: nothing
+ * is stopped or freed). Owner only.
  */
-void lt_router_destroy(struct lt_router *r);
+enum lt_err lt_router_destroy(struct lt_router *r);
 
 /*
  * lt_router_add_chan - routes channel `ch` to `fn(route, msg, info, arg)` on the router
