@@ -2,7 +2,9 @@
  * ip_semantics.c - the wrapped functions keep their behaviour with liblooptrace-preload.so
  * preloaded, traced or not: return values, errno, the try-first paths (recursive and
  * error-checking mutexes, a busy semaphore, a non-blocking descriptor), thread names, join
- * results, fork from a multi-threaded process, and no deadlock.
+ * results, fork from a multi-threaded process, waits for children (WNOHANG probes, exit
+ * statuses, EINTR) and for signals (zero timeouts, pending signals, sigsuspend's mask), and no
+ * deadlock.
  *
  * Run it with LD_PRELOAD=liblooptrace-preload.so (it fails when the interposer is not
  * loaded, unless LT_IP_EXPECT_PLAIN=1), plain, or under `looptrace record --interpose`.
@@ -16,11 +18,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -383,6 +387,222 @@ static void test_names(void)
 	LT_ASSERT_EQ_I(pthread_setname_np(pthread_self(), "a-name-that-is-far-too-long"), ERANGE);
 }
 
+/* A child that exits with `code` once `*gate` (a pipe's write end, kept by the parent) closes. */
+static pid_t child_exiting_on_close(int code, int *gate)
+{
+	int p[2];
+	LT_ASSERT_EQ_I(pipe(p), 0);
+	pid_t pid = fork();
+	LT_ASSERT(pid >= 0);
+	if (pid == 0) {
+		char c;
+		close(p[1]);
+		while (read(p[0], &c, 1) > 0)
+			;
+		_exit(code);
+	}
+	close(p[0]);
+	*gate = p[1];
+	return pid;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+struct kick {
+	pthread_t target;
+	int sig;
+	long delay_ns;
+	volatile int *until; /* NULL: send once; else resend every 2 ms until *until != 0 */
+};
+
+static void *kick_later(void *arg)
+{
+	struct kick *k = arg;
+	struct timespec d = {0, k->delay_ns};
+	nanosleep(&d, NULL);
+	pthread_kill(k->target, k->sig);
+	while (k->until && !__atomic_load_n(k->until, __ATOMIC_ACQUIRE)) {
+		struct timespec r = {0, 2000000};
+		nanosleep(&r, NULL);
+		pthread_kill(k->target, k->sig);
+	}
+	return NULL;
+}
+
+static void test_children(void)
+{
+	int st = 0, gate;
+	struct rusage ru;
+	siginfo_t si;
+
+	errno = 1234;
+	LT_ASSERT_EQ_I((int)waitpid(-1, &st, WNOHANG), -1); /* no child at all */
+	LT_ASSERT_EQ_I(errno, ECHILD);
+	errno = 1234;
+	LT_ASSERT_EQ_I((int)wait(&st), -1);
+	LT_ASSERT_EQ_I(errno, ECHILD);
+	errno = 1234;
+	LT_ASSERT_EQ_I((int)wait4(-1, &st, 0, NULL), -1);
+	LT_ASSERT_EQ_I(errno, ECHILD);
+
+	/* waitpid: a WNOHANG probe while the child runs, then a real wait */
+	pid_t pid = child_exiting_on_close(3, &gate);
+	errno = 1234;
+	for (int i = 0; i < 20; i++)
+		LT_ASSERT_EQ_I((int)waitpid(pid, &st, WNOHANG), 0);
+	memset(&si, 0xff, sizeof si);
+	LT_ASSERT_EQ_I(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+	LT_ASSERT_EQ_I((int)si.si_pid, 0);
+	LT_ASSERT_EQ_I(errno, 1234);
+	close(gate);
+	LT_ASSERT_EQ_I((int)waitpid(pid, &st, 0), (int)pid);
+	LT_ASSERT(WIFEXITED(st));
+	LT_ASSERT_EQ_I(WEXITSTATUS(st), 3);
+	LT_ASSERT_EQ_I(errno, 1234);
+
+	/* wait, wait4 (with rusage), waitid: statuses as the kernel gives them */
+	pid = child_exiting_on_close(4, &gate);
+	close(gate);
+	LT_ASSERT_EQ_I((int)wait(&st), (int)pid);
+	LT_ASSERT_EQ_I(WEXITSTATUS(st), 4);
+	pid = child_exiting_on_close(5, &gate);
+	close(gate);
+	memset(&ru, 0xff, sizeof ru);
+	LT_ASSERT_EQ_I((int)wait4(pid, &st, 0, &ru), (int)pid);
+	LT_ASSERT_EQ_I(WEXITSTATUS(st), 5);
+	LT_ASSERT(ru.ru_utime.tv_usec >= 0 && ru.ru_utime.tv_usec < 1000000);
+	pid = child_exiting_on_close(6, &gate);
+	close(gate);
+	memset(&si, 0, sizeof si);
+	LT_ASSERT_EQ_I(waitid(P_PID, (id_t)pid, &si, WEXITED), 0);
+	LT_ASSERT_EQ_I((int)si.si_pid, (int)pid);
+	LT_ASSERT_EQ_I(si.si_code, CLD_EXITED);
+	LT_ASSERT_EQ_I(si.si_status, 6);
+	LT_ASSERT_EQ_I(errno, 1234);
+
+	/* A signal with a handler (no SA_RESTART) interrupts a blocked waitpid: EINTR. */
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	LT_ASSERT_EQ_I(sigaction(SIGUSR2, &sa, &old), 0);
+	pid = child_exiting_on_close(7, &gate);
+	struct kick k = {pthread_self(), SIGUSR2, 20000000, NULL};
+	pthread_t t;
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, kick_later, &k), 0);
+	LT_ASSERT_EQ_I((int)waitpid(pid, &st, 0), -1);
+	LT_ASSERT_EQ_I(errno, EINTR);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	close(gate);
+	LT_ASSERT_EQ_I((int)waitpid(pid, &st, 0), (int)pid);
+	LT_ASSERT_EQ_I(WEXITSTATUS(st), 7);
+	sigaction(SIGUSR2, &old, NULL);
+}
+
+static volatile int paused_done;
+
+static void on_usr2_done(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&paused_done, 1, __ATOMIC_RELEASE);
+}
+
+static void test_signals(void)
+{
+	sigset_t usr1, old, cur;
+	siginfo_t si;
+	int sig = 0;
+	pthread_t t;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	LT_ASSERT_EQ_I(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+
+	/* zero timeout: a probe (EAGAIN); a short timeout: EAGAIN after waiting */
+	struct timespec zero = {0, 0}, short_ts = {0, 5000000}, long_ts = {10, 0};
+	errno = 1234;
+	LT_ASSERT_EQ_I(sigtimedwait(&usr1, &si, &zero), -1);
+	LT_ASSERT_EQ_I(errno, EAGAIN);
+	errno = 1234;
+	LT_ASSERT_EQ_I(sigtimedwait(&usr1, NULL, &short_ts), -1);
+	LT_ASSERT_EQ_I(errno, EAGAIN);
+
+	/* pending already: each call takes it at once (the try path) */
+	errno = 1234;
+	pthread_kill(pthread_self(), SIGUSR1);
+	LT_ASSERT_EQ_I(sigwait(&usr1, &sig), 0);
+	LT_ASSERT_EQ_I(sig, SIGUSR1);
+	union sigval v = {.sival_int = 42};
+	LT_ASSERT_EQ_I(sigqueue(getpid(), SIGUSR1, v), 0);
+	memset(&si, 0, sizeof si);
+	LT_ASSERT_EQ_I(sigwaitinfo(&usr1, &si), SIGUSR1);
+	LT_ASSERT_EQ_I(si.si_signo, SIGUSR1);
+	LT_ASSERT_EQ_I(si.si_code, SI_QUEUE);
+	LT_ASSERT_EQ_I(si.si_value.sival_int, 42);
+	pthread_kill(pthread_self(), SIGUSR1);
+	LT_ASSERT_EQ_I(sigtimedwait(&usr1, NULL, &long_ts), SIGUSR1);
+	/* taken: nothing left pending */
+	LT_ASSERT_EQ_I(sigtimedwait(&usr1, NULL, &zero), -1);
+	LT_ASSERT_EQ_I(errno, EAGAIN);
+	errno = 1234;
+
+	/* not pending yet: each call waits for another thread's signal */
+	struct kick k = {pthread_self(), SIGUSR1, 10000000, NULL};
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, kick_later, &k), 0);
+	sig = 0;
+	LT_ASSERT_EQ_I(sigwait(&usr1, &sig), 0);
+	LT_ASSERT_EQ_I(sig, SIGUSR1);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, kick_later, &k), 0);
+	memset(&si, 0, sizeof si);
+	LT_ASSERT_EQ_I(sigwaitinfo(&usr1, &si), SIGUSR1);
+	LT_ASSERT_EQ_I(si.si_signo, SIGUSR1);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, kick_later, &k), 0);
+	LT_ASSERT_EQ_I(sigtimedwait(&usr1, &si, &long_ts), SIGUSR1);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	LT_ASSERT_EQ_I(errno, 1234);
+
+	/* sigsuspend: EINTR after the handler ran, and the old mask is back */
+	struct sigaction sa, olda;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr2_done;
+	sigemptyset(&sa.sa_mask);
+	LT_ASSERT_EQ_I(sigaction(SIGUSR2, &sa, &olda), 0);
+	sigset_t usr2;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	LT_ASSERT_EQ_I(pthread_sigmask(SIG_BLOCK, &usr2, NULL), 0);
+	sigset_t during;
+	LT_ASSERT_EQ_I(pthread_sigmask(SIG_BLOCK, NULL, &during), 0);
+	sigdelset(&during, SIGUSR2);
+	paused_done = 0;
+	k.sig = SIGUSR2;
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, kick_later, &k), 0);
+	LT_ASSERT_EQ_I(sigsuspend(&during), -1);
+	LT_ASSERT_EQ_I(errno, EINTR);
+	LT_ASSERT_EQ_I(paused_done, 1);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	LT_ASSERT_EQ_I(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+	LT_ASSERT_EQ_I(sigismember(&cur, SIGUSR2), 1);
+
+	/* pause: EINTR once a handled signal arrives (resent until it came after the unblock) */
+	paused_done = 0;
+	k.until = &paused_done;
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, kick_later, &k), 0);
+	LT_ASSERT_EQ_I(pthread_sigmask(SIG_UNBLOCK, &usr2, NULL), 0);
+	errno = 1234;
+	int rc = pause();
+	LT_ASSERT_EQ_I(rc, -1);
+	LT_ASSERT_EQ_I(errno, EINTR);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	sigaction(SIGUSR2, &olda, NULL);
+	LT_ASSERT_EQ_I(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+
 int main(void)
 {
 	LT_RUN(test_loaded);
@@ -394,5 +614,7 @@ int main(void)
 	LT_RUN(test_variants);
 	LT_RUN(test_fork);
 	LT_RUN(test_names);
+	LT_RUN(test_children);
+	LT_RUN(test_signals);
 	return 0;
 }

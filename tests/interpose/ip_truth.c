@@ -7,6 +7,12 @@
  *   producer / consumer   a condition-variable queue; the producer sleeps between items
  *   locker-a / locker-b   contend for one mutex, each holding it while it sleeps
  *   reader / writer       a blocking pipe read; the writer sleeps between bytes
+ *   sigwaiter             sigwait / sigwaitinfo / sigtimedwait for queued real-time signals
+ *                         (and zero-timeout probes, not counted: they never wait)
+ *   pauser                sigsuspend, then pause, until a SIGUSR2 handler ran
+ *   signaller             sends them, sleeping between signals
+ *   reaper                forks children that sleep 20 ms and reaps them with waitpid, wait,
+ *                         wait4, waitid (and WNOHANG probes, not counted)
  *   main                  joins them all
  * Output: one line per thread and reason with time > 0,
  *   truth <tid> <thread name> <reason> <ns> <calls>
@@ -19,12 +25,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { R_MUTEX, R_CONDVAR, R_SLEEP, R_IO, R_JOIN, R_COUNT };
-static const char *const reason_names[R_COUNT] = {"mutex", "condvar", "sleep", "io", "join"};
+enum { R_MUTEX, R_CONDVAR, R_SLEEP, R_IO, R_JOIN, R_CALL, R_COUNT };
+static const char *const reason_names[R_COUNT] = {"mutex", "condvar", "sleep",
+						  "io",    "join",    "call"};
 
 struct truth {
 	char name[16];
@@ -193,30 +203,191 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* signals: SIGRTMIN (queued, blocked in every thread) for sigwaiter, SIGUSR2 for pauser */
+static pthread_t sigwaiter_th, pauser_th;
+static int sigwaiter_ready, pauser_done;
+static uint64_t usr2_seen;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	__atomic_add_fetch(&usr2_seen, 1, __ATOMIC_RELAXED);
+}
+
+static void *sigwaiter(void *arg)
+{
+	struct truth *t = arg;
+	sigset_t set;
+	struct timespec zero = {0, 0}, far = {30, 0};
+	uint64_t sum = 0;
+	start(t, "sigwaiter");
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	__atomic_store_n(&sigwaiter_ready, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 30 * scale; i++) {
+		siginfo_t si;
+		int sig = 0;
+		if (sigtimedwait(&set, &si, &zero) > 0) /* a probe: never a block */
+			sum += (uint64_t)si.si_value.sival_int;
+		uint64_t t0 = now_ns();
+		if (i % 3 == 0) {
+			if (sigwait(&set, &sig) != 0 || sig != SIGRTMIN)
+				abort();
+		} else if (i % 3 == 1) {
+			sig = sigwaitinfo(&set, &si);
+		} else {
+			sig = sigtimedwait(&set, &si, &far);
+		}
+		add(t, R_CALL, t0);
+		if (sig != SIGRTMIN)
+			abort();
+		sum++;
+	}
+	pthread_mutex_lock(&out_lock);
+	checksum += sum;
+	pthread_mutex_unlock(&out_lock);
+	return NULL;
+}
+
+static void *pauser(void *arg)
+{
+	struct truth *t = arg;
+	sigset_t during, usr2;
+	start(t, "pauser");
+	pthread_sigmask(SIG_BLOCK, NULL, &during);
+	sigdelset(&during, SIGUSR2);
+	for (int i = 0; i < 20 * scale; i++) {
+		uint64_t t0 = now_ns();
+		if (sigsuspend(&during) != -1 || errno != EINTR)
+			abort();
+		add(t, R_CALL, t0);
+	}
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &usr2, NULL);
+	for (int i = 0; i < 20 * scale; i++) {
+		uint64_t t0 = now_ns();
+		if (pause() != -1 || errno != EINTR)
+			abort();
+		add(t, R_CALL, t0);
+	}
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	__atomic_store_n(&pauser_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *signaller(void *arg)
+{
+	struct truth *t = arg;
+	start(t, "signaller");
+	while (!__atomic_load_n(&sigwaiter_ready, __ATOMIC_ACQUIRE))
+		t_usleep(t, 1000);
+	for (int i = 0; i < 30 * scale; i++) {
+		union sigval v = {.sival_int = i};
+		t_usleep(t, 3000);
+		if (pthread_sigqueue(sigwaiter_th, SIGRTMIN, v) != 0)
+			abort();
+	}
+	while (!__atomic_load_n(&pauser_done, __ATOMIC_ACQUIRE)) {
+		t_usleep(t, 3000);
+		pthread_kill(pauser_th, SIGUSR2);
+	}
+	return NULL;
+}
+
+/* children */
+static void *reaper(void *arg)
+{
+	struct truth *t = arg;
+	uint64_t sum = 0;
+	start(t, "reaper");
+	for (int i = 0; i < 8 * scale; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			abort();
+		if (pid == 0) {
+			struct timespec d = {0, 20000000};
+			nanosleep(&d, NULL);
+			_exit(i % 100);
+		}
+		int st = 0;
+		siginfo_t si;
+		struct timespec d = {0, 100000};
+		for (int k = 0; k < 5; k++) { /* probes: never a block */
+			if (waitpid(pid, &st, WNOHANG) != 0)
+				abort();
+			t_nanosleep(t, d.tv_nsec);
+		}
+		uint64_t t0 = now_ns();
+		pid_t got;
+		switch (i % 4) {
+		case 0:
+			got = waitpid(pid, &st, 0);
+			break;
+		case 1:
+			got = wait(&st);
+			break;
+		case 2:
+			got = wait4(pid, &st, 0, NULL);
+			break;
+		default:
+			memset(&si, 0, sizeof si);
+			got = waitid(P_PID, (id_t)pid, &si, WEXITED) == 0 ? si.si_pid : -1;
+			st = si.si_status << 8;
+			break;
+		}
+		add(t, R_JOIN, t0);
+		if (got != pid || WEXITSTATUS(st) != i % 100)
+			abort();
+		sum += (uint64_t)WEXITSTATUS(st);
+	}
+	pthread_mutex_lock(&out_lock);
+	checksum += sum;
+	pthread_mutex_unlock(&out_lock);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	struct truth tr[7];
-	void *(*fn[6])(void *) = {producer, consumer, locker, locker, reader, writer};
-	pthread_t th[6];
+	enum { NTH = 10 };
+	struct truth tr[NTH + 1];
+	void *(*fn[NTH])(void *) = {producer, consumer, locker,    locker,    reader,
+				    writer,   reaper,   sigwaiter, signaller, pauser};
+	pthread_t th[NTH];
+	sigset_t set;
+	struct sigaction sa;
 
 	if (argc > 1)
 		scale = atoi(argv[1]) > 0 ? atoi(argv[1]) : 1;
 	memset(tr, 0, sizeof tr);
 	snprintf(tr[2].name, sizeof tr[2].name, "locker-a");
 	snprintf(tr[3].name, sizeof tr[3].name, "locker-b");
-	snprintf(tr[6].name, sizeof tr[6].name, "main");
-	tr[6].tid = gettid();
+	snprintf(tr[NTH].name, sizeof tr[NTH].name, "main");
+	tr[NTH].tid = gettid();
 	if (pipe(pipefd) != 0)
 		return 1;
-	for (int i = 0; i < 6; i++)
+	/* every thread inherits these blocked; SIGUSR2 reaches pauser only in its waits */
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr2;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	for (int i = 0; i < NTH; i++)
 		if (pthread_create(&th[i], NULL, fn[i], &tr[i]) != 0)
 			return 1;
-	for (int i = 0; i < 6; i++) {
+		else if (fn[i] == sigwaiter)
+			sigwaiter_th = th[i];
+		else if (fn[i] == pauser)
+			pauser_th = th[i];
+	for (int i = 0; i < NTH; i++) {
 		uint64_t t0 = now_ns();
 		pthread_join(th[i], NULL);
-		add(&tr[6], R_JOIN, t0);
+		add(&tr[NTH], R_JOIN, t0);
 	}
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i <= NTH; i++)
 		report(&tr[i]);
 	printf("checksum %llu\n", (unsigned long long)(checksum + (uint64_t)hot_counter));
 	return 0;

@@ -3,13 +3,16 @@
 NoSession        ip_truth plain and with the interposer preloaded but no session recording:
                  same output (no behaviour change, no deadlock)
 SemanticsTraced  ip_semantics (return values, errno, fork...) under `record --interpose`
-Truth            ip_truth under `record --interpose`: blocked time per thread and reason, from
+Truth            ip_truth under `record --interpose`: blocked time per thread and reason (the
+                 waits for children and signals too), from
                  the trace, within 2 % of what the program measured around its own calls; the
                  threads carry their names. Checked on the trace itself (block_begin/end pairs
                  per thread) and, when the analysis attributes the interposer's components, on
                  `looptrace report --json` (blocked_by).
 RealProgram      `xz -T2` under `record --interpose`: byte-identical output, threads named
 Symbolize        call sites (`where`) resolved to function and line via the statedump
+SymbolizeElf     call-site names are never wrong: stripped objects, .symtab, separate debug
+                 files by .gnu_debuglink and by build-id (no LTTng needed)
 
 Environment (set by CTest): LOOPTRACE, LT_PRELOAD_LIB, LT_IP_TRUTH, LT_IP_SEMANTICS,
 LT_PYTHONPATH. Run with Debian's /usr/bin/python3 (it has bt2). A skip is a failure when
@@ -40,7 +43,8 @@ SEMANTICS = os.environ.get("LT_IP_SEMANTICS", "")
 if os.environ.get("LT_PYTHONPATH"):
     sys.path.insert(0, os.environ["LT_PYTHONPATH"])
 
-REASONS = {2: "mutex", 3: "condvar", 4: "rwlock", 5: "sem", 6: "sleep", 7: "io", 8: "join"}
+REASONS = {2: "mutex", 3: "condvar", 4: "rwlock", 5: "sem", 6: "sleep", 7: "io", 8: "join",
+           9: "call"}
 TOLERANCE = 0.02  # relative, for reasons the program spent >= BIG_NS in
 BIG_NS = 20_000_000
 SMALL_ABS_NS = 1_000_000  # below BIG_NS: absolute difference allowed
@@ -192,7 +196,7 @@ class SemanticsTraced(Recorded):
         self.assertIn("holder", tr.names.values())
         self.assertEqual(tr.names[pid], "semantics")
         reasons = {r for (_, r) in tr.blocked}
-        for r in ("mutex", "rwlock", "sem", "condvar", "sleep", "io", "join"):
+        for r in ("mutex", "rwlock", "sem", "condvar", "sleep", "io", "join", "call"):
             self.assertIn(r, reasons)
 
 
@@ -222,6 +226,16 @@ class Truth(Recorded):
             lines.append("%-9s %-8s truth %11d  trace %11d  (%d calls, %d blocks)"
                          % (names[tid], reason, ns, got, calls, tr.count.get((tid, reason), 0)))
             check_close(self, "%s/%s" % (names[tid], reason), got, ns)
+        # Waits for children and signals: at most one block per counted call, so the
+        # WNOHANG / zero-timeout probes the program makes between them are never blocks.
+        for tid, name in names.items():
+            if name in ("reaper", "sigwaiter", "pauser"):
+                reason = "join" if name == "reaper" else "call"
+                calls = truth[tid, reason][1]
+                blocks = tr.count.get((tid, reason), 0)
+                self.assertGreater(blocks, 0, "%s: no %s block" % (name, reason))
+                self.assertLessEqual(blocks, calls, "%s: %d %s blocks for %d waits (probes "
+                                     "recorded?)" % (name, blocks, reason, calls))
         for (tid, reason), got in tr.blocked.items():
             if (tid, reason) not in truth:
                 self.assertLessEqual(got, SMALL_ABS_NS, "unexpected %s block on %s: %d ns"
@@ -423,6 +437,149 @@ class SymbolizeUnit(unittest.TestCase):
         self.assertIn("ip_truth.c:", report["components"][0]["blocked_by"][0]["site"])
         self.assertIn("consumer", report["components"][0]["blocked_by"][0]["site"])
         self.assertNotIn("site", report["components"][0]["blocked_by"][1])
+
+
+SYM_SRC = r"""
+#include <unistd.h>
+int lt_small_exported(int x);
+int lt_small_exported(int x) { return x * 3 + 1; }
+static volatile int sink;
+__attribute__((noinline)) static int lt_static_after(int n)
+{
+	int acc = 0;
+	for (int i = 0; i < n; i++) {
+		acc += i * sink;
+		sink = acc;
+	}
+	acc += (int)getpid();
+	for (int i = 0; i < n; i++)
+		sink = acc + i;
+	return acc;
+}
+int lt_entry(int n);
+int lt_entry(int n) { return lt_static_after(n) + lt_small_exported(n); }
+"""
+
+
+class SymbolizeElf(unittest.TestCase):
+    """Call-site names are never wrong: a static function placed after a small exported one,
+    in a stripped object, with its symbol table, and with separate debug information found
+    by .gnu_debuglink and by build-id (under a test-controlled root)."""
+
+    BASE = 0x7F0000000000
+
+    def setUp(self):
+        for tool in ("cc", "objcopy", "strip", "nm", "readelf", "addr2line"):
+            if not shutil.which(tool):
+                skip_or_fail(self, "%s is not installed" % tool)
+        self.tmp = tempfile.mkdtemp(prefix="lt-symelf-")
+        src = os.path.join(self.tmp, "t.c")
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(SYM_SRC)
+        self.full = os.path.join(self.tmp, "libfull.so")
+        subprocess.run(["cc", "-O1", "-g", "-fPIC", "-shared", "-fno-toplevel-reorder",
+                        "-Wl,--build-id", "-o", self.full, src], check=True)
+        # Ground truth from nm: [start, start + size) of each function.
+        syms = {}
+        for line in subprocess.run(["nm", "-S", self.full], stdout=subprocess.PIPE,
+                                   check=True).stdout.decode().splitlines():
+            f = line.split()
+            if len(f) == 4 and f[3].startswith("lt_"):
+                syms[f[3]] = (int(f[0], 16), int(f[1], 16))
+        self.syms = syms
+        start, size = syms["lt_static_after"]
+        ex_start, ex_size = syms["lt_small_exported"]
+        # The premise: the exported function is the nearest exported symbol before the static
+        # one, and ends before the address we ask about.
+        self.inside = start + size // 2
+        self.assertLess(ex_start + ex_size, self.inside)
+        self.assertLess(ex_start, start)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def copy(self, name, *strip_args):
+        path = os.path.join(self.tmp, name)
+        shutil.copy(self.full, path)
+        if strip_args:
+            subprocess.run(["strip"] + list(strip_args) + [path], check=True)
+        return path
+
+    def site(self, path, vaddr, **kw):
+        from looptrace import symbolize  # noqa: PLC0415
+        objects = {9: [symbolize.LoadedObject(self.BASE, 1 << 20, path, True)]}
+        # A return address one byte after `vaddr` (the symbolizer looks at where - 1).
+        return symbolize.symbolize(self.BASE + vaddr + 1, objects, 9, **kw)
+
+    def test_stripped_never_wrong(self):
+        from looptrace import symbolize  # noqa: PLC0415
+        lib = self.copy("libstripped.so", "--strip-all")
+        empty = os.path.join(self.tmp, "noroot")
+        site = self.site(lib, self.inside, debug_root=empty)
+        self.assertIsNone(site["function"], site)
+        self.assertEqual(symbolize.format_site(site), "libstripped.so+0x%x" % self.inside)
+        # The exported function itself is still named (its .dynsym size covers it).
+        site = self.site(lib, self.syms["lt_small_exported"][0] + 1, debug_root=empty)
+        self.assertEqual(site["function"], "lt_small_exported", site)
+        # Past the end of the last function: nothing.
+        end = self.syms["lt_entry"][0] + self.syms["lt_entry"][1] + 64
+        self.assertIsNone(self.site(lib, end, debug_root=empty)["function"])
+
+    def test_symtab_names_static_function(self):
+        lib = self.copy("libsymtab.so", "--strip-debug")
+        site = self.site(lib, self.inside, debug_root=os.path.join(self.tmp, "noroot"))
+        self.assertEqual(site["function"], "lt_static_after", site)
+        self.assertIsNone(site["file"], site)
+
+    def test_full_debug_info(self):
+        site = self.site(self.full, self.inside, debug_root=os.path.join(self.tmp, "noroot"))
+        self.assertEqual(site["function"], "lt_static_after", site)
+        self.assertTrue(site["file"].endswith("t.c") and site["line"] > 0, site)
+
+    def _split_debug(self, debug_path):
+        subprocess.run(["objcopy", "--only-keep-debug", self.full, debug_path], check=True)
+
+    def test_debuglink(self):
+        from looptrace import symbolize  # noqa: PLC0415
+        sub = os.path.join(self.tmp, "lib")
+        os.mkdir(sub)
+        dbg = os.path.join(sub, "liblinked.so.debug")
+        self._split_debug(dbg)
+        lib = os.path.join(sub, "liblinked.so")
+        shutil.copy(self.full, lib)
+        subprocess.run(["strip", "--strip-all", lib], check=True)
+        subprocess.run(["objcopy", "--add-gnu-debuglink=" + dbg, lib], check=True)
+        noroot = os.path.join(self.tmp, "noroot")
+        site = self.site(lib, self.inside, debug_root=noroot)
+        self.assertEqual(site["function"], "lt_static_after", site)
+        self.assertTrue(site["file"] and site["file"].endswith("t.c"), site)
+        self.assertGreater(site["line"], 0, site)
+        self.assertEqual(site["debug_file"], dbg)
+        self.assertIn("lt_static_after (t.c:", symbolize.format_site(site))
+        # A debug file that does not match the link's CRC is not used: no name rather than a
+        # wrong one.
+        with open(dbg, "ab") as f:
+            f.write(b"\0")
+        site = self.site(lib, self.inside, debug_root=noroot)
+        self.assertIsNone(site["function"], site)
+        self.assertIsNone(site["debug_file"], site)
+
+    def test_build_id_directory(self):
+        note = subprocess.run(["readelf", "-n", self.full], stdout=subprocess.PIPE,
+                              check=True).stdout.decode()
+        bid = [line.split(":", 1)[1].strip() for line in note.splitlines()
+               if "Build ID:" in line][0]
+        root = os.path.join(self.tmp, "root")
+        d = os.path.join(root, "usr", "lib", "debug", ".build-id", bid[:2])
+        os.makedirs(d)
+        self._split_debug(os.path.join(d, bid[2:] + ".debug"))
+        lib = self.copy("libbyid.so", "--strip-all")  # no debuglink: build-id only
+        site = self.site(lib, self.inside, debug_root=root)
+        self.assertEqual(site["function"], "lt_static_after", site)
+        self.assertTrue(site["file"] and site["file"].endswith("t.c"), site)
+        # The same object without that root: its offset, not a wrong name.
+        site = self.site(lib, self.inside, debug_root=os.path.join(self.tmp, "noroot"))
+        self.assertIsNone(site["function"], site)
 
 
 if __name__ == "__main__":

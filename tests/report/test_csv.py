@@ -55,6 +55,24 @@ class CsvTest(unittest.TestCase):
         self.assertEqual((rows[0]["component"], rows[0]["reason"], rows[0]["ns"], rows[0]["count"]),
                          (name, b["reason"], str(b["ns"]), str(b["count"])))
 
+    def test_blocked_pid_tid(self):
+        # Rows of the same component name told apart by pid and tid; the earlier columns keep
+        # their places (tid is added last).
+        with open(os.path.join(ltutil.DATA, "report-interposed.json")) as f:
+            report = json.load(f)
+        render_csv.write_csv(report, self.out)
+        path = os.path.join(self.out, "blocked.csv")
+        with open(path) as f:
+            header = f.readline().strip().split(",")
+        self.assertEqual(header[:12], ["component", "component_id", "pid", "reason", "object",
+                                       "object_name", "where", "site", "ns", "count",
+                                       "in_handler_ns", "call_site"])
+        self.assertEqual(header[12:], ["tid"])
+        rows = read(path)
+        self.assertEqual(sorted((r["component"], r["pid"], r["tid"]) for r in rows),
+                         [("worker", "4100", "4100"), ("worker", "4100", "4101"),
+                          ("worker", "4200", "4200")])
+
     def test_channels_routes_flows_warnings(self):
         render_csv.write_csv(self.report, self.out)
         ch = read(os.path.join(self.out, "channels.csv"))

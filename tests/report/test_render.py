@@ -120,6 +120,78 @@ class CallSiteTest(unittest.TestCase):
         self.assertEqual(self.html_site(), "f<script>x</script> (a.c:1)")
 
 
+class NoMessagesTest(unittest.TestCase):
+    """Threads without looptrace loop events (recorded with --interpose): several rows of the
+    same name, told apart by pid/tid; no throughput, utilization or parallelism figures ("-"
+    where the docs promise it), no contradicting banners, no empty throughput chart."""
+
+    def setUp(self):
+        self.report = load("report-interposed.json")
+
+    def test_terminal_dashes(self):
+        rows = rt.component_rows(self.report)
+        self.assertEqual(len(rows), 3)
+        for row in rows:
+            self.assertEqual(row[rt.COMPONENT_HEADERS.index("msgs")], "0")
+            self.assertEqual(row[rt.COMPONENT_HEADERS.index("msgs/s")], "-")
+            self.assertEqual(row[rt.COMPONENT_HEADERS.index("util")], "-")
+        text = rt.render(self.report)
+        self.assertIn("parallelism: - (no component handled a message)", text)
+        self.assertNotIn("0.00", text)
+        # A component that handled messages keeps its figures.
+        v1 = rt.component_rows(load("report-v1.json"))
+        self.assertEqual(v1[0][rt.COMPONENT_HEADERS.index("msgs/s")], "50.0")
+        self.assertEqual(v1[0][rt.COMPONENT_HEADERS.index("util")], "20.0%")
+        self.assertIn("parallelism: 1.15", rt.render(load("report-v1.json")))
+
+    def test_terminal_blocked_pid_tid(self):
+        rows = rt.blocked_rows(self.report)
+        col = rt.BLOCKED_HEADERS.index("pid/tid")
+        self.assertEqual([r[0] for r in rows], ["worker"] * 3)
+        self.assertEqual([r[col] for r in rows], ["4100/4100", "4100/4101", "4200/4200"])
+        header = [ln for ln in rt.render(self.report).splitlines()
+                  if ln.startswith("component  pid/tid    reason")]
+        self.assertEqual(len(header), 1)
+
+    def html_table(self, page, title):
+        table = page.split(title, 1)[1].split("</table>", 1)[0]
+        headers = [_html.unescape(re.sub("<[^>]*>", "", h))
+                   for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+        rows = [[_html.unescape(re.sub("<[^>]*>", "", c))
+                 for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+                for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+        return [dict(zip(headers, r)) for r in rows if r]
+
+    def test_html(self):
+        page = lthtml.render(self.report)
+        blocked = self.html_table(page, "<h3>What components blocked on</h3>")
+        self.assertEqual(sorted((r["component"], r["pid"], r["tid"]) for r in blocked),
+                         [("worker", "4100", "4100"), ("worker", "4100", "4101"),
+                          ("worker", "4200", "4200")])
+        comps = self.html_table(page, "<h2>Components</h2>")
+        self.assertEqual([r["msg/s"] for r in comps], ["\u2013"] * 3)
+        times = self.html_table(page, "<h3>Handler and queue-wait times</h3>")
+        self.assertEqual([r["utilization"] for r in times], ["\u2013"] * 3)
+        # Findings say what the threads waited on, not "outside its handlers", and no
+        # "No warnings." banner follows them.
+        self.assertNotIn("outside its handlers", page)
+        self.assertNotIn("No warnings.", page)
+        self.assertEqual(page.count('<div class="banner info">'), 3)
+        self.assertIn("(pid 4100, tid 4100) was blocked for 99 % of its time, mostly on io "
+                      "of <code>0x7</code> at <code>0x401111</code>", page)
+        self.assertIn("(pid 4100, tid 4101) was blocked for 98 %", page)
+        # No empty throughput chart: a note instead; no parallelism figure.
+        self.assertNotIn("Throughput over time", page)
+        self.assertIn("No messages: no component handled one", page)
+        self.assertIn("No component handled a message: no parallelism figure.", page)
+        self.assertNotIn("On average 0 components", page)
+
+    def test_html_with_messages_unchanged(self):
+        page = lthtml.render(load("report-v1.json"))
+        self.assertIn("Throughput over time", page)
+        self.assertIn("On average", page)
+
+
 class RenderTest(unittest.TestCase):
     def setUp(self):
         self.report = load("report-v1.json")

@@ -266,6 +266,36 @@ class TopBatch(Base):
         self.assertTrue(set(COMPONENTS) <= {c["name"] for c in rep["components"]})
         self.assert_clean(trace, proc.pid)
 
+    def test_no_events_hint(self):
+        """A program without looptrace events (no --interpose): top says so on stderr within
+        seconds and suggests --interpose, instead of printing nothing until killed."""
+        trace = os.path.join(self.tmp, "trace")
+        proc = subprocess.Popen([LOOPTRACE, "top", "--batch", "2", "--interval", "0.5", "-o",
+                                 trace, "--", "sleep", "60"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        lines = []
+        try:
+            deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
+            while time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                lines.append(line.decode("utf-8", "replace"))
+                if "no looptrace events" in lines[-1]:
+                    break
+            os.killpg(proc.pid, signal.SIGINT)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        hint = [ln for ln in lines if "no looptrace events from the program" in ln]
+        self.assertTrue(hint, "no hint on stderr: %r" % lines)
+        self.assertIn("looptrace top --interpose -- CMD", hint[0])
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assert_clean(trace, proc.pid)
+
     def test_bad_input(self):
         for args, text in ((["--batch", "1"], "no command given"),
                            (["--batch", "0", "--", DEMO], "at least 1"),

@@ -27,6 +27,8 @@
 #include "looptrace/analysis.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +58,7 @@ static const char *const fld_names[F_COUNT] = {
     "depth", "msg",  "flow",     "object", "where", "name",
 };
 
-enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING };
+enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
 enum fscope { SC_NONE = 0, SC_PAYLOAD, SC_COMMON_CTX, SC_SPECIFIC_CTX };
 
 struct fref {
@@ -70,7 +72,8 @@ struct ec_info {
 	enum lt_ev_kind kind;
 	int preload;     /* provider looptrace_preload */
 	int object_info; /* lttng_ust_statedump:bin_info or lttng_ust_dl:dlopen: a loaded object */
-	struct fref baddr, memsz, path, is_pic;
+	int build_id_info; /* lttng_ust_statedump:build_id or lttng_ust_dl:build_id */
+	struct fref baddr, memsz, path, is_pic, build_id;
 	int has_clock;
 	struct fref vtid, vpid;
 	struct fref f[F_COUNT];
@@ -89,6 +92,7 @@ struct sink {
 	struct lt_analysis *analysis; /* owned */
 	FILE *out;                    /* owned (stdout: weak) */
 	char *out_path;               /* owned */
+	int out_created;              /* this sink created `out_path` (removed on failure) */
 	int progress;
 	struct ec_info *ecs; /* owned, open addressing, ecs_cap slots */
 	size_t ecs_cap, ecs_len;
@@ -200,6 +204,8 @@ static void resolve_ctx(const bt_event_class *ec, const bt_stream_class *sc, con
 		    SC_SPECIFIC_CTX);
 }
 
+static int find_array(const bt_field_class *st, const char *name, struct fref *r);
+
 static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 {
 	memset(e, 0, sizeof(*e));
@@ -218,6 +224,14 @@ static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 		find_member(pl, "path", &e->path, SC_PAYLOAD);
 		find_member(pl, "is_pic", &e->is_pic, SC_PAYLOAD);
 		e->object_info = e->baddr.scope == SC_PAYLOAD && e->path.scope == SC_PAYLOAD;
+	}
+	if (name && (strcmp(name, "lttng_ust_statedump:build_id") == 0 ||
+		     strcmp(name, "lttng_ust_dl:build_id") == 0)) {
+		const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
+		resolve_ctx(ec, sc, "vpid", &e->vpid);
+		find_member(pl, "baddr", &e->baddr, SC_PAYLOAD);
+		find_array(pl, "build_id", &e->build_id);
+		e->build_id_info = e->baddr.scope == SC_PAYLOAD && e->build_id.scope == SC_PAYLOAD;
 	}
 	if (e->kind == LT_EV_OTHER)
 		return;
@@ -281,6 +295,37 @@ static struct ec_info *ec_lookup(struct sink *s, const bt_event_class *ec)
 static inline const bt_field *member(const bt_field *st, const struct fref *r)
 {
 	return bt_field_structure_borrow_member_field_by_index_const(st, r->idx);
+}
+
+/* find_array - like find_member, for a member `name` (or `_name`) that is an array of
+ * unsigned integers (a build id). Returns 1 when found. */
+static int find_array(const bt_field_class *st, const char *name, struct fref *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!st || bt_field_class_get_type(st) != BT_FIELD_CLASS_TYPE_STRUCTURE)
+		return 0;
+	uint64_t n = bt_field_class_structure_get_member_count(st);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_field_class_structure_member *m =
+		    bt_field_class_structure_borrow_member_by_index_const(st, i);
+		const char *mn = bt_field_class_structure_member_get_name(m);
+		if (!mn || (strcmp(mn, name) != 0 && !(mn[0] == '_' && strcmp(mn + 1, name) == 0)))
+			continue;
+		const bt_field_class *fc =
+		    bt_field_class_structure_member_borrow_field_class_const(m);
+		if (!bt_field_class_type_is(bt_field_class_get_type(fc), BT_FIELD_CLASS_TYPE_ARRAY))
+			continue;
+		const bt_field_class *el =
+		    bt_field_class_array_borrow_element_field_class_const(fc);
+		if (!bt_field_class_type_is(bt_field_class_get_type(el),
+					    BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+			continue;
+		r->scope = SC_PAYLOAD;
+		r->type = FT_ARRAY;
+		r->idx = (uint32_t)i;
+		return 1;
+	}
+	return 0;
 }
 
 static inline uint64_t read_u(const bt_field *st, const struct fref *r)
@@ -378,6 +423,27 @@ static void on_object(struct sink *s, const bt_event *ev, const struct ec_info *
 			   read_s(pl, &ei->path), is_pic);
 }
 
+/* on_build_id - a statedump/dl build_id event: the build id of a loaded object file. */
+static void on_build_id(struct sink *s, const bt_event *ev, const struct ec_info *ei)
+{
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	const bt_field *common = NULL, *specific = NULL;
+	if (ei->vpid.scope == SC_COMMON_CTX)
+		common = bt_event_borrow_common_context_field_const(ev);
+	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
+		specific = bt_event_borrow_specific_context_field_const(ev);
+	int64_t vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	const bt_field *arr = member(pl, &ei->build_id);
+	uint64_t len = bt_field_array_get_length(arr);
+	uint8_t id[LT_ANALYSIS_MAX_BUILD_ID];
+	if (len == 0 || len > sizeof(id))
+		return;
+	for (uint64_t i = 0; i < len; i++)
+		id[i] = (uint8_t)bt_field_integer_unsigned_get_value(
+		    bt_field_array_borrow_element_field_by_index_const(arr, i));
+	lt_analysis_object_build_id(s->analysis, vpid, read_u(pl, &ei->baddr), id, (size_t)len);
+}
+
 static void on_event(struct sink *s, const bt_message *msg)
 {
 	const bt_event *ev = bt_message_event_borrow_event_const(msg);
@@ -392,6 +458,8 @@ static void on_event(struct sink *s, const bt_message *msg)
 	e.preload = ei->preload;
 	if (ei->object_info)
 		on_object(s, ev, ei);
+	else if (ei->build_id_info)
+		on_build_id(s, ev, ei);
 	if (e.kind == LT_EV_OTHER) {
 		lt_analysis_feed(s->analysis, &e);
 		return;
@@ -585,6 +653,25 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
 }
 
+/* open_output - opens `path` for the report without truncating it: a new file is created
+ * (*created = 1), an existing one is opened as it is and truncated only when the report is
+ * written (finish), so a run that fails leaves it unchanged. NULL (errno set) on failure. */
+static FILE *open_output(const char *path, int *created)
+{
+	*created = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		*created = 1;
+	else if (errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 static void sink_free(struct sink *s)
 {
 	if (!s)
@@ -592,9 +679,12 @@ static void sink_free(struct sink *s)
 	bt_message_iterator_put_ref(s->iter);
 	lt_analysis_destroy(s->analysis);
 	if (s->out && s->out != stdout) {
-		/* the run did not finish: leave no empty or partial report behind */
+		/* The run did not finish: a file this sink created goes; anything that was there
+		 * before (a report, /dev/null, a FIFO) is left as it was, since it was never
+		 * truncated (see open_output). */
 		fclose(s->out);
-		unlink(s->out_path);
+		if (s->out_created)
+			unlink(s->out_path);
 	}
 	free(s->out_path);
 	if (s->snap && s->snap != stdout)
@@ -753,7 +843,7 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 		s->out = stdout;
 	} else {
 		/* open now so that a bad path fails before the trace is read */
-		s->out = fopen(p.output, "w");
+		s->out = open_output(p.output, &s->out_created);
 		if (!s->out) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 			    s->self, "cannot open `%s` for writing: %s", p.output, strerror(errno));
@@ -812,6 +902,14 @@ static bt_component_class_sink_consume_method_status finish(struct sink *s)
 	s->out = NULL;
 	if (!out)
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+	struct stat st;
+	if (out != stdout && fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode) &&
+	    ftruncate(fileno(out), 0) != 0) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write the report to `%s`: %s", s->out_path, strerror(errno));
+		fclose(out);
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
 	int rc = lt_analysis_write_json(s->analysis, out);
 	if (out == stdout)
 		rc |= fflush(out) != 0 ? -1 : 0;

@@ -1247,6 +1247,25 @@ int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint
 	return 0;
 }
 
+void lt_analysis_object_build_id(struct lt_analysis *a, int64_t vpid, uint64_t baddr,
+				 const uint8_t *id, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (!id || len == 0 || len > LT_ANALYSIS_MAX_BUILD_ID)
+		return;
+	for (uint32_t i = 0; i < a->objects.n; i++) {
+		struct lt_object *o = &a->objects.v[i];
+		if (o->vpid != vpid || o->baddr != baddr)
+			continue;
+		for (size_t k = 0; k < len; k++) {
+			o->build_id[2 * k] = hex[id[k] >> 4];
+			o->build_id[2 * k + 1] = hex[id[k] & 15];
+		}
+		o->build_id[2 * len] = '\0';
+		return;
+	}
+}
+
 int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 {
 	uint64_t oom_before = a->an.out_of_memory;

@@ -191,6 +191,7 @@ struct lt_object {
 	uint64_t baddr, memsz;
 	char *path; /* owned */
 	int is_pic;
+	char build_id[2 * LT_ANALYSIS_MAX_BUILD_ID + 1]; /* lowercase hex; "" = unknown */
 };
 
 struct lt_analysis {

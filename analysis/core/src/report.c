@@ -744,7 +744,10 @@ static void write_objects(FILE *f, const struct lt_analysis *a)
 			"\", \"memsz\": %" PRIu64 ", \"path\": ",
 			i ? "," : "", o->vpid, o->baddr, o->memsz);
 		lt_json_write_string(f, o->path, strlen(o->path));
-		fprintf(f, ", \"is_pic\": %s}", o->is_pic ? "true" : "false");
+		fprintf(f, ", \"is_pic\": %s", o->is_pic ? "true" : "false");
+		if (o->build_id[0])
+			fprintf(f, ", \"build_id\": \"%s\"", o->build_id);
+		fputc('}', f);
 	}
 	fputs(a->objects.n ? "\n  ]\n" : "]\n", f);
 }

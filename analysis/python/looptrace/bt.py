@@ -17,6 +17,7 @@ format_params()/quote(), explain_failure(), signal_name(), show() and run_report
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import struct
@@ -211,6 +212,65 @@ def stream_files(trace_dir):
     return out
 
 
+_IDX_MAGIC = 0xC1F1DCC1
+_IDX_HEADER = 16  # bytes: magic, major, minor, entry length (big-endian uint32)
+_IDX_ENTRY_MIN = 56  # bytes: offset, packet_size, content_size, ts_begin, ts_end,
+#                      events_discarded, stream_id (uint64); CTF index 1.1 adds two more
+
+
+def index_problem(stream):
+    """Why the stream file `stream` is shorter than its LTTng index (`index/<name>.idx`,
+    written by the consumer daemon as each packet reaches the disk) says, or None.
+
+    babeltrace2 reads a stream cut at a packet boundary without a word, so a trace that lost
+    its last packets would be reported as if the run had been short. An index that is
+    missing, unreadable or not well formed (magic, version, packets contiguous) is ignored,
+    as babeltrace2 ignores it."""
+    idx = os.path.join(os.path.dirname(stream), "index", os.path.basename(stream) + ".idx")
+    try:
+        with open(idx, "rb") as f:
+            data = f.read(64 << 20)
+        size = os.path.getsize(stream)
+    except OSError:
+        return None
+    if len(data) < _IDX_HEADER:
+        return None
+    magic, major, _minor, entry = struct.unpack_from(">IIII", data, 0)
+    if magic != _IDX_MAGIC or major != 1 or entry < _IDX_ENTRY_MIN or entry > 4096:
+        return None
+    count = (len(data) - _IDX_HEADER) // entry
+    expected = 0
+    for i in range(count):
+        offset, packet_bits, content_bits = struct.unpack_from(
+            ">QQQ", data, _IDX_HEADER + i * entry)
+        if offset != expected or packet_bits == 0 or packet_bits % 8 or \
+                content_bits > packet_bits:
+            return None  # not an index we can trust
+        expected = offset + packet_bits // 8
+    if size >= expected:
+        return None
+    whole = 0
+    for i in range(count):
+        offset, packet_bits = struct.unpack_from(">QQ", data, _IDX_HEADER + i * entry)
+        if offset + packet_bits // 8 <= size:
+            whole += 1
+    return ("stream file %s is truncated: %d of the %d bytes its index lists (%d of %d "
+            "packets whole)" % (show(stream), size, expected, whole, count))
+
+
+def trace_damage(traces):
+    """One-line descriptions of the damage found in `traces` that babeltrace2 does not
+    report: stream files shorter than their index says. [] when none."""
+    found = []
+    for t in traces:
+        for md in find_metadata(t):
+            for stream in stream_files(os.path.dirname(md)):
+                problem = index_problem(stream)
+                if problem:
+                    found.append(problem)
+    return found
+
+
 def find_babeltrace2():
     """Path of the babeltrace2 program ($LOOPTRACE_BABELTRACE2 or PATH), or UserError."""
     exe = os.environ.get("LOOPTRACE_BABELTRACE2") or shutil.which("babeltrace2")
@@ -273,6 +333,11 @@ _KNOWN = [
     (re.compile(r"timestamp is less than muxer|Clock snapshot.*(?:less|before)|"
                 r"time.*goes? backwards?"),
      "{trace}: corrupt stream file (event timestamps go backwards)"),
+    # The CTF decoder's internal states ("Cannot handle state: msg-it-addr=0x...,
+    # state=DSCOPE_EVENT_HEADER_BEGIN"): bytes of a stream file it cannot decode.
+    (re.compile(r"Cannot handle state|Failed to get next message from CTF message iterator|"
+                r"CTF message iterator"),
+     "{trace}: truncated or corrupt stream file (babeltrace2 cannot decode it)"),
     (re.compile(r"No trace was found based on input|No source component"),
      "{trace}: not a CTF trace babeltrace2 can read"),
     (re.compile(r"(?i)cannot find component class|no such component class|"
@@ -303,13 +368,27 @@ def explain_failure(stderr, traces, status, sink=SINK):
         if m:
             file = m.groupdict().get("file") or ""
             return message.format(trace=shown, file=show(file), sink=sink).rstrip()
+    # Unknown failure from the CTF source: its stream files or metadata are damaged.
+    for who, msg in reversed(chain):
+        if "source.ctf" in who or "source-ctf" in who:
+            what = "trace metadata" if "META" in who or "metadata" in msg.lower() \
+                else "stream file"
+            return "%s: corrupt %s (babeltrace2: %s)" % (shown, what, _plain(msg))
     # Unknown failure: the innermost cause is the most specific one.
     for who, msg in reversed(chain):
         if msg and not msg.startswith("Graph failed") and "retcode=" not in msg:
-            return "babeltrace2 failed on %s: %s" % (shown, _shorten(msg))
+            return "babeltrace2 failed on %s: %s" % (shown, _plain(msg))
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     last = lines[-1] if lines else "exit status %d" % status
     return "babeltrace2 failed on %s: %s" % (shown, _shorten(last))
+
+
+def _plain(text):
+    """babeltrace2's message without its internal details (addresses, states, `key=value`
+    dumps): 'Cannot handle state: msg-it-addr=0x55..., state=X' -> 'Cannot handle state'."""
+    text = " ".join(text.split())
+    text = re.sub(r":?\s*(?:[a-z][a-z0-9-]*=\S+(?:,\s*|$))+", "", text).strip(" ,:")
+    return _shorten(text or "unknown error")
 
 
 def _shorten(text, limit=300):
@@ -318,7 +397,167 @@ def _shorten(text, limit=300):
 
 
 # ---------------------------------------------------------------------------------------------
-# Running the sink
+# Running babeltrace2 under limits
+#
+# A damaged trace can make babeltrace2 loop while allocating (a one-byte edit of the metadata
+# made it grow by 1.3 GB/s until the OOM killer came) or loop without end. So every run is
+# bounded: its address space by RLIMIT_AS (LOOPTRACE_BT_MEMORY, default half the physical
+# memory, between 2 and 8 GiB) and its time by a watchdog (LOOPTRACE_BT_TIMEOUT, default
+# 120 s + 1 s per MiB of stream files: far above the seconds babeltrace2 needs). The child
+# also dies with us: PR_SET_PDEATHSIG (SIGKILL) in the child, and a kill in a `finally` for
+# the exceptions our SIGTERM / SIGHUP / SIGINT handlers raise (outputs.signals_raise).
+
+MEMORY_ENV = "LOOPTRACE_BT_MEMORY"
+TIMEOUT_ENV = "LOOPTRACE_BT_TIMEOUT"
+TIMEOUT_BASE = 120.0  # s
+TIMEOUT_PER_MIB = 1.0  # s per MiB of stream files
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 << 30
+
+
+def memory_limit():
+    """Bytes of address space babeltrace2 may use, or None for no limit; UserError on a bad
+    LOOPTRACE_BT_MEMORY."""
+    text = os.environ.get(MEMORY_ENV, "").strip()
+    if not text:
+        return min(8 << 30, max(2 << 30, _physical_memory() // 2))
+    if text.lower() in ("0", "none", "unlimited"):
+        return None
+    m = re.match(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$", text, re.I)
+    if not m:
+        raise UserError("%s=%s: expected a size such as 4G or 512M (0 for no limit)"
+                        % (MEMORY_ENV, show(text)))
+    return max(1 << 20, int(float(m.group(1)) * _UNITS[m.group(2).upper()]))
+
+
+def trace_bytes(traces):
+    """Total size of the stream files of `traces` (bytes)."""
+    total = 0
+    for t in traces:
+        for md in find_metadata(t):
+            for f in stream_files(os.path.dirname(md)):
+                try:
+                    total += os.path.getsize(f)
+                except OSError:
+                    pass
+    return total
+
+
+def time_limit(traces):
+    """Seconds babeltrace2 may run over `traces`, or None; UserError on a bad
+    LOOPTRACE_BT_TIMEOUT."""
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return TIMEOUT_BASE + TIMEOUT_PER_MIB * trace_bytes(traces) / (1 << 20)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise UserError("%s=%s: expected seconds (0 for no limit)" % (TIMEOUT_ENV, show(text)))
+    return value or None
+
+
+def _fmt_bytes(n):
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if n >= scale:
+            return "%g %s" % (round(n / scale, 1), unit)
+    return "%d bytes" % n
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl():
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None, use_errno=True).prctl
+        fn.restype = ctypes.c_int
+        return fn
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _child_setup(memory):
+    """The preexec_fn of a babeltrace2 child: dies with its parent, address space bounded."""
+    parent = os.getpid()
+
+    def setup():
+        if _PRCTL is not None:
+            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)  # the parent died before prctl: nobody waits for us
+        if memory:
+            _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            lim = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+
+    return setup
+
+
+# babeltrace2 out of its address space: g_malloc aborts ("failed to allocate"), other code
+# reports a memory error.
+_OUT_OF_MEMORY = re.compile(r"(?i)failed to allocate|out of memory|cannot allocate memory|"
+                            r"MEMORY_ERROR|memory error|ENOMEM|std::bad_alloc")
+
+
+def run_babeltrace(cmd, traces, stdout, progress=False, sink=SINK):
+    """Run the babeltrace2 command line `cmd` over `traces` (for messages and the time
+    limit), its standard output into the file object `stdout`, under the memory and time
+    limits. Returns babeltrace2's stderr text; raises UserError (one line) when it cannot be
+    run, fails, crashes, runs out of memory or time. The child never outlives this call."""
+    memory = memory_limit()
+    timeout = time_limit(traces)
+    shown = ", ".join(show(t) for t in traces)
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=subprocess.PIPE, preexec_fn=_child_setup(memory))
+    except OSError as exc:
+        raise UserError("cannot run %s: %s" % (show(cmd[0]), exc.strerror))
+    err_lines = []
+    timed_out = False
+    try:
+        pump = threading.Thread(target=_pump, args=(proc.stderr, err_lines, progress),
+                                daemon=True)
+        pump.start()
+        try:
+            status = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            proc.kill()
+            status = proc.wait()
+        pump.join()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    stderr = "".join(err_lines)
+    if timed_out:
+        raise UserError("babeltrace2 did not finish reading %s in %.0f s: the trace is "
+                        "probably corrupt (set %s to allow more time)"
+                        % (shown, timeout, TIMEOUT_ENV))
+    if status != 0:
+        if memory and _out_of_memory(stderr, status):
+            raise UserError("babeltrace2 ran out of its %s memory limit reading %s: the trace "
+                            "is probably corrupt (set %s to allow more)"
+                            % (_fmt_bytes(memory), shown, MEMORY_ENV))
+        raise UserError(explain_failure(stderr, traces, status, sink=sink))
+    return stderr
+
+
+def _out_of_memory(stderr, status):
+    return bool(_OUT_OF_MEMORY.search(stderr))
 
 
 def _pump(stream, sink, forward):
@@ -339,7 +578,9 @@ def run_report(traces, begin=None, end=None, progress=None, extra_params=None):
     """Run sink.looptrace.report over `traces` (folders, analysed together).
 
     Returns (report dict, raw JSON text). `begin`/`end` are timespec.TimeSpec or None.
-    Raises UserError on any problem, with a one-line reason.
+    Raises UserError on any problem, with a one-line reason. The sink writes the report to
+    its standard output, which is an anonymous temporary file: nothing named is left behind,
+    whatever happens to this process.
     """
     if not traces:
         raise UserError("no trace given")
@@ -352,47 +593,25 @@ def run_report(traces, begin=None, end=None, progress=None, extra_params=None):
     if progress is None:
         progress = sys.stderr.isatty()
 
-    with tempfile.TemporaryDirectory(prefix="looptrace-report-") as tmp:
-        out = os.path.join(tmp, "report.json")
-        params = {"output": out, "trace-path": ", ".join(traces)}
-        if begin is not None:
-            params[begin.sink_param("begin")] = begin.ns
-        if end is not None:
-            params[end.sink_param("end")] = end.ns
-        if progress:
-            params["progress"] = True
-        if extra_params:
-            params.update(extra_params)
-        cmd = [exe, "--log-level=NONE", "--plugin-path=" + plugdir]
-        cmd += abs_traces
-        cmd += ["-c", SINK, "-p", format_params(params)]
-        try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise UserError("cannot run %s: %s" % (show(exe), exc.strerror))
-        err_lines = []
-        pump = threading.Thread(target=_pump, args=(proc.stderr, err_lines, progress),
-                                daemon=True)
-        pump.start()
-        try:
-            status = proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait()
-            raise
-        pump.join()
-        proc.stderr.close()
-        stderr = "".join(err_lines)
-        if status != 0:
-            raise UserError(explain_failure(stderr, traces, status))
-        try:
-            with open(out, "rb") as f:
-                raw = f.read()
-        except OSError:
-            raise UserError("babeltrace2 wrote no report for %s: %s" % (
-                ", ".join(show(t) for t in traces),
-                _shorten(stderr) or "no error message"))
+    params = {"output": "-", "trace-path": ", ".join(traces)}
+    if begin is not None:
+        params[begin.sink_param("begin")] = begin.ns
+    if end is not None:
+        params[end.sink_param("end")] = end.ns
+    if progress:
+        params["progress"] = True
+    if extra_params:
+        params.update(extra_params)
+    cmd = [exe, "--log-level=NONE", "--plugin-path=" + plugdir]
+    cmd += abs_traces
+    cmd += ["-c", SINK, "-p", format_params(params)]
+    with tempfile.TemporaryFile(prefix="looptrace-report-") as out:
+        stderr = run_babeltrace(cmd, traces, out, progress)
+        out.seek(0)
+        raw = out.read()
+    if not raw:
+        raise UserError("babeltrace2 wrote no report for %s: %s" % (
+            ", ".join(show(t) for t in traces), _shorten(stderr) or "no error message"))
     try:
         report = json.loads(raw.decode("utf-8", "surrogateescape"))
     except ValueError as exc:

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from . import cmd_report
+from . import cmd_report, outputs
 from .errors import UserError
 from .render_text import escape
 
@@ -106,6 +106,8 @@ def load_json_report(path):
 def analyse_trace(path):
     """The schema-v1 report of the trace folder `path`, computed as `looptrace report` does."""
     report, _raw = cmd_report.analyse([path])
+    for line in cmd_report.damage_notices(report, [path]):
+        print(line, file=sys.stderr)
     return report
 
 
@@ -424,8 +426,7 @@ def write_html(labels, rows, reports, out_dir):
                 for i, h in enumerate(head)), "".join(body)))
     p.append("</body></html>\n")
     path = os.path.join(out_dir, "index.html")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(p))
+    outputs.write_file(path, "\n".join(p))
     return path
 
 
@@ -464,6 +465,13 @@ def _default_label(path, taken):
 
 
 def run(args):
+    # SIGTERM / SIGHUP / SIGINT become an exception: babeltrace2 is killed and temporary
+    # files removed on the way out (exit status 128 + the signal).
+    with outputs.signals_raise():
+        return _run(args)
+
+
+def _run(args):
     if len(args.inputs) < 2:
         raise UserError("compare needs at least two inputs (trace folders or JSON reports)")
     if args.labels and len(args.labels) != len(args.inputs):
@@ -479,11 +487,7 @@ def run(args):
         if args.json_out == "-":
             sys.stdout.write(data + "\n")
         else:
-            try:
-                with open(args.json_out, "w", encoding="utf-8") as f:
-                    f.write(data + "\n")
-            except OSError as exc:
-                raise UserError("cannot write %s: %s" % (escape(args.json_out), exc.strerror))
+            outputs.write_file(args.json_out, data + "\n", "--json")
             print("looptrace: comparison JSON written to %s" % escape(args.json_out),
                   file=sys.stderr)
     if args.json_out != "-":

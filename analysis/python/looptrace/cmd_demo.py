@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 
-from . import cmd_compare, cmd_report, paths
+from . import cmd_compare, cmd_report, outputs, paths
 from .errors import UserError
 
 MODES = ("routed", "blocking", "thread")
@@ -326,11 +326,7 @@ def _compare(labels, reports, out, html, full):
 
 
 def _write(path, text):
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        raise UserError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+    outputs.write_file(path, text)
 
 
 def _html_report(report, directory):

@@ -10,10 +10,9 @@ a depth counter per channel and an arrow for every message from its send to its 
 import argparse
 import json
 import os
-import subprocess
-import tempfile
+import sys
 
-from . import bt
+from . import bt, outputs
 from .errors import UserError
 
 SINK = "sink.looptrace.perfetto"
@@ -29,6 +28,10 @@ EPILOG = """\
 timestamps are microseconds after the first event; pid and tid are the traced process's
 (vpid/vtid). Open the file at https://ui.perfetto.dev (nothing is uploaded: the UI runs in the
 browser) or chrome://tracing.
+
+OUT.json is replaced only when the new file is complete and holds events (written beside it,
+then renamed; its mode is kept). babeltrace2 runs under the limits LOOPTRACE_BT_MEMORY and
+LOOPTRACE_BT_TIMEOUT (see `looptrace report --help`).
 
 examples:
   looptrace export --perfetto out.json trace/
@@ -51,8 +54,12 @@ def add_parser(subparsers):
 
 
 def export_perfetto(traces, out_path):
-    """Run the sink over `traces` into `out_path` (written atomically). Returns the
-    otherData summary of the file ({events, flows, lost_events, ...}). UserError on failure."""
+    """Run the sink over `traces` into `out_path`. Returns the otherData summary of the file
+    ({events, flows, lost_events, ...}). UserError on failure, and when the traces hold no
+    looptrace events; `out_path` is then left as it was.
+
+    The sink writes to its standard output, which is a temporary file in `out_path`'s folder
+    (outputs.replacing): it replaces `out_path` only once complete and holding events."""
     abs_traces = []
     for t in traces:
         bt.check_trace(t)
@@ -65,42 +72,27 @@ def export_perfetto(traces, out_path):
                                                                     bt.show(parent)))
     exe = bt.find_babeltrace2()
     plugdir = bt.find_plugin()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".looptrace-", suffix=".json", dir=parent)
-        os.close(fd)
-    except OSError as exc:
-        raise UserError("--perfetto %s: %s" % (bt.show(out_path), exc.strerror))
-    try:
-        cmd = [exe, "--log-level=NONE", "--plugin-path=" + plugdir] + abs_traces
-        cmd += ["-c", SINK, "-p", bt.format_params({"output": tmp})]
-        try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise UserError("cannot run %s: %s" % (bt.show(exe), exc.strerror))
-        stderr = proc.stderr.decode("utf-8", "replace")
-        if proc.returncode != 0:
-            raise UserError(bt.explain_failure(stderr, traces, proc.returncode, sink=SINK))
-        summary = _summary(tmp)
-        os.replace(tmp, out_path)
-        tmp = None
-    finally:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    cmd = [exe, "--log-level=NONE", "--plugin-path=" + plugdir] + abs_traces
+    cmd += ["-c", SINK, "-p", bt.format_params({"output": "-"})]
+    with outputs.replacing(out_path, "--perfetto") as pending:
+        bt.run_babeltrace(cmd, traces, pending.file, sink=SINK)
+        if pending.special:
+            return {}  # a FIFO or a device: nothing to read back
+        summary = _summary(pending.file)
+        if not summary.get("events"):
+            raise UserError("no looptrace events in %s"
+                            % ", ".join(bt.show(t) for t in traces))
     return summary
 
 
-def _summary(path):
-    """The otherData object at the end of the sink's file (without parsing the whole file)."""
+def _summary(f):
+    """The otherData object at the end of the sink's file `f` (a binary file object), without
+    parsing the whole file."""
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 4096))
-            tail = f.read().decode("utf-8", "replace")
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 4096))
+        tail = f.read().decode("utf-8", "replace")
     except OSError as exc:
         raise UserError("cannot read the exported file: %s" % exc.strerror)
     key = '"otherData":'
@@ -114,13 +106,16 @@ def _summary(path):
 
 
 def run(args):
-    summary = export_perfetto(args.traces, args.perfetto)
-    if not summary.get("events"):
-        try:
-            os.unlink(args.perfetto)
-        except OSError:
-            pass
-        raise UserError("no looptrace events in %s" % ", ".join(bt.show(t) for t in args.traces))
+    with outputs.signals_raise():
+        summary = export_perfetto(args.traces, args.perfetto)
+    damage = bt.trace_damage(args.traces)
+    if damage:
+        from .cmd_report import damage_line
+
+        print(damage_line(args.traces, damage), file=sys.stderr)
+    if not summary:  # written into a FIFO or a device: nothing to count
+        print("looptrace: wrote %s" % bt.show(args.perfetto))
+        return 0
     print("looptrace: wrote %s (%d events, %d message arrows%s); open it at "
           "https://ui.perfetto.dev" % (
               bt.show(args.perfetto), summary.get("events", 0), summary.get("flows", 0),

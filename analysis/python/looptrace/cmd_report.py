@@ -9,11 +9,9 @@ vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a ter
 import argparse
 import json
 import os
-import stat
 import sys
-import tempfile
 
-from . import bt, render_csv, render_text, timespec
+from . import bt, outputs, render_csv, render_text, timespec
 from .cmd_record import RECORD_INFO  # written by `looptrace record` into its folder
 from .errors import UserError
 
@@ -41,11 +39,21 @@ outputs:
   --html DIR       DIR/index.html: one self-contained page with tables and charts
 
 exit status: 0 on success, 2 on bad input (missing or corrupt trace, no looptrace events,
-bad option), with a one-line reason on stderr.
+bad option), with a one-line reason on stderr; 128+N when interrupted by signal N (SIGTERM,
+SIGHUP, SIGINT: babeltrace2 is stopped, outputs are left as they were). A trace damaged in a
+way babeltrace2 does not notice (a stream file shorter than its index) is reported with a
+`damaged-trace` warning and one line on stderr.
+
+outputs are replaced only by complete new files (written beside them, then renamed), keep
+their mode, and are never written through another user's symbolic link.
 
 environment:
   LOOPTRACE_BABELTRACE2  the babeltrace2 program to run (default: babeltrace2 on PATH)
   LOOPTRACE_PLUGIN_PATH  folder holding the looptrace babeltrace2 plugin (looptrace.so)
+  LOOPTRACE_BT_MEMORY    babeltrace2's address-space limit, e.g. 4G (default: half the
+                         memory, 2-8 GiB; 0 = none): a damaged trace can make it grow
+  LOOPTRACE_BT_TIMEOUT   seconds babeltrace2 may run (default: 120 + 1 per MiB of stream
+                         files; 0 = none)
 
 examples:
   looptrace report trace/
@@ -120,8 +128,9 @@ def check_outputs(args):
 def write_json(raw, dest):
     """Write the sink's JSON bytes to `dest` ('-' = stdout); UserError on failure.
 
-    A regular file (or a new one) is replaced atomically, through a symbolic link if `dest`
-    is one; anything else that exists (/dev/null, a FIFO, a terminal) is simply written to.
+    Through outputs.write_file: a regular file (or a new one) is replaced atomically, keeping
+    its mode, through a symbolic link of ours if `dest` is one; anything else that exists
+    (/dev/null, a FIFO, a terminal) is simply written to.
     """
     data = raw if raw.endswith(b"\n") else raw + b"\n"
     if dest == "-":
@@ -129,36 +138,7 @@ def write_json(raw, dest):
         sys.stdout.flush()
         return
     check_json_dest(dest)
-    target = os.path.realpath(dest)
-    try:
-        special = os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode)
-    except OSError:
-        special = False
-    if special:
-        try:
-            with open(dest, "wb") as f:
-                f.write(data)
-        except OSError as exc:
-            raise UserError("cannot write %s: %s" % (bt.show(dest), exc.strerror))
-        return
-    parent = os.path.dirname(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".looptrace-", suffix=".json", dir=parent)
-    except OSError as exc:
-        raise UserError("--json %s: %s" % (bt.show(dest), exc.strerror))
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)  # as open() would create it, not mkstemp's 0600
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UserError("cannot write %s: %s" % (bt.show(dest), exc.strerror))
+    outputs.write_file(dest, data, "--json")
 
 
 def write_html(report, directory):
@@ -333,14 +313,49 @@ def recording_notices(report, traces):
     return notices
 
 
+def damage_line(traces, damage):
+    """The one line saying that `traces` are damaged (`damage`: bt.trace_damage())."""
+    more = " (and %d more stream files)" % (len(damage) - 1) if len(damage) > 1 else ""
+    return ("looptrace: %s: the trace is damaged: %s%s; figures cover only what is left"
+            % (", ".join(bt.show(t) for t in traces), damage[0], more))
+
+
+def damage_notices(report, traces):
+    """Check `traces` for damage babeltrace2 reads past in silence (a stream file shorter
+    than its index: packets lost at a packet boundary). When found, add `trace.damaged`,
+    `trace.damage` (one text per stream file) and a `damaged-trace` warning to `report`, and
+    return the one line for stderr; else return [] and add nothing. The figures are still
+    reported: they are exact for what is left, and every output says that it is not all."""
+    damage = bt.trace_damage(traces)
+    if not damage:
+        return []
+    trace = report.setdefault("trace", {})
+    trace["damaged"] = True
+    trace["damage"] = damage
+    report.setdefault("warnings", []).append({
+        "kind": "damaged-trace",
+        "message": "the trace is damaged (%s%s): figures cover only what is left" % (
+            damage[0], " and %d more" % (len(damage) - 1) if len(damage) > 1 else ""),
+        "value": len(damage)})
+    return [damage_line(traces, damage)]
+
+
 def run(args):
+    # SIGTERM / SIGHUP / SIGINT become an exception: babeltrace2 is killed and temporary
+    # files removed on the way out (exit status 128 + the signal).
+    with outputs.signals_raise():
+        return _run(args)
+
+
+def _run(args):
     check_outputs(args)
     report, raw = analyse(args.traces, args.begin, args.end, args.progress)
     named = name_call_sites(report)
     notices = recording_notices(report, args.traces)
-    if named or notices is not None:
+    damage = damage_notices(report, args.traces)
+    if named or notices is not None or damage:
         raw = json.dumps(report, indent=1).encode() + b"\n"
-    for n in notices or []:
+    for n in (notices or []) + damage:
         print(n, file=sys.stderr)
     try:
         return emit(report, raw, args)

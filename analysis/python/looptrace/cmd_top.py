@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from . import bt, cmd_record, live, top_view
+from . import bt, cmd_record, live, outputs, top_view
 from .errors import UserError
 from .lttng import Session, Sessiond, lttng_path
 
@@ -157,7 +157,11 @@ class Run:
         # Per-user buffers always: they hold only CMD's events (its pid is tracked), and the
         # live view of per-process buffers can miss the last packets of a process that exits.
         self.session.create(args.subbuf_size, args.num_subbuf, "per-uid")
-        self.out_file = open(os.path.join(self.output, CMD_OUT), "wb")
+        try:
+            self.out_file = outputs.open_stream(os.path.join(self.output, CMD_OUT))
+        except OSError as exc:
+            raise UserError("cannot write %s: %s" % (bt.show(os.path.join(self.output, CMD_OUT)),
+                                                     exc.strerror)) from None
         stdin = None if (args.batch or args.json) else subprocess.DEVNULL
         self.child = live.HeldChild(command, env, preload, stdin, self.out_file)
         try:
@@ -288,11 +292,10 @@ class Run:
                 "live_timer_us": self.args.live_timer, "uid": os.getuid(),
                 "hostname": socket.gethostname()}
         try:
-            with open(os.path.join(self.output, INFO_FILE), "w", encoding="utf-8") as f:
-                json.dump(info, f, indent=2)
-                f.write("\n")
-        except OSError:
-            pass
+            outputs.write_file(os.path.join(self.output, INFO_FILE),
+                               json.dumps(info, indent=2) + "\n")
+        except UserError as exc:
+            print("looptrace: %s" % exc, file=sys.stderr)
 
     def exit_status(self, interrupted=False):
         if interrupted:
@@ -346,13 +349,38 @@ def text_width(args):
     return 100
 
 
+def no_components_hint(args):
+    """What to tell the user when no looptrace component has shown up: the likely cause and
+    the fix (stderr, once)."""
+    if args.session:
+        return ("looptrace: no looptrace component in session %s yet (still waiting; Ctrl-C "
+                "to stop)" % args.session)
+    if args.interpose:
+        return ("looptrace: no looptrace component from the program yet: the interposer saw "
+                "no thread (a static or setuid program ignores LD_PRELOAD; still waiting, "
+                "Ctrl-C to stop)")
+    return ("looptrace: no looptrace events from the program yet: it does not seem to call "
+            "liblooptrace. For an unmodified program, run `looptrace top --interpose -- CMD` "
+            "(each thread becomes a component, with its blocked time). Still waiting; Ctrl-C "
+            "to stop.")
+
+
+def no_components_delay(args):
+    """Seconds without any component before no_components_hint() is printed: two intervals
+    and a live-timer period after the start, and at least 3 s."""
+    return max(3.0, 2 * args.interval + args.live_timer / 1e6 + 1.0)
+
+
 def run_plain(r, args):
     """Print snapshots (text or JSON lines). In --batch N mode the N-th is the final one.
-    Returns when the final snapshot was printed (or the reader gave up)."""
+    Returns when the final snapshot was printed (or the reader gave up). When no component
+    has shown up after no_components_delay() s, says so on stderr (once)."""
     limit = args.batch
     printed = 0
     prev = None
     cols = text_width(args)
+    hint_at = time.monotonic() + no_components_delay(args)
+    seen_component = False
 
     def emit(snap):
         nonlocal printed, prev
@@ -373,6 +401,7 @@ def run_plain(r, args):
         r.poll()
         if snap is not None:
             s = snap.get("snapshot") or {}
+            seen_component = seen_component or bool(snap.get("components"))
             if s.get("final"):
                 emit(snap)
                 return
@@ -387,6 +416,10 @@ def run_plain(r, args):
                     # the N-th is due: end CMD, then print the final figures of the run
                     r.stop_command()
                     r.poll()
+        if not seen_component and hint_at is not None and time.monotonic() >= hint_at:
+            print(no_components_hint(args), file=sys.stderr)
+            sys.stderr.flush()
+            hint_at = None
         if r.reader.done.is_set() and r.reader.queue.empty():
             if r.reader.final is None and r.reader.error:
                 raise UserError(r.reader.error)
@@ -411,6 +444,7 @@ class Screen:
         self.cur = None
         self.shown = None  # (prev, cur) on screen (frozen while paused)
         self.message = ""
+        self.created = time.monotonic()  # s, for the no-component hint
 
     def add(self, snap):
         if self.cur is not None and (self.cur.get("trace") or {}).get("events"):
@@ -486,6 +520,8 @@ class Screen:
                         y += 1
             if not items:
                 self.put(y, "(no looptrace component seen yet)")
+                if time.monotonic() - self.created >= no_components_delay(r.args):
+                    self.put(y + 1, no_components_hint(r.args)[len("looptrace: "):])
             if final and r.child is not None and r.status is not None:
                 self.message = "program exited with status %d -- final figures; q to quit" % (
                     r.status)

@@ -84,6 +84,12 @@ def _obj(entry, channels_by_id):
     return None
 
 
+def _handled_none(c):
+    """True when component `c` handled no message (no throughput, no utilization)."""
+    m = c.get("messages")
+    return not (_num(m) and m > 0)
+
+
 def component_sentences(report):
     """Plain-words findings, one per component that blocks notably, as (severity, text) with
     `text` already escaped HTML (names wrapped in <code>)."""
@@ -118,6 +124,26 @@ def component_sentences(report):
             busy = t.get("busy") or 0
             text += "; it was busy %.0f %% of its time." % (100.0 * busy / wall)
             out.append(("bad" if bih / wall >= 0.2 else "warn", text))
+        elif bo / wall >= 0.2 and _handled_none(c):
+            # No handler or loop events (e.g. a thread seen by the interposer): its blocking
+            # may be idle waiting or a fault; say what it waited on, not "outside handlers".
+            text = "%s (pid %s, tid %s) was blocked for %.0f %% of its time" % (
+                name, esc(c.get("pid")), esc(c.get("tid")), 100.0 * bo / wall)
+            if entries:
+                top = max(entries, key=lambda e: e["ns"])
+                what = esc(top.get("reason", "?"))
+                obj = _obj(top, chans)
+                if obj and obj not in ("0x0", "0"):  # no wait object (a sleep, a signal)
+                    what += " of <code>%s</code>" % esc(obj)
+                site = call_site_text(top)
+                if site:
+                    what += " at <code>%s</code>" % esc(site)
+                text += ", %s on %s (%.0f %% of it)" % (
+                    "mostly" if top["ns"] >= 0.5 * bo else "largely", what,
+                    100.0 * top["ns"] / max(bo, 1))
+            text += ". It handled no messages: without loop events looptrace cannot tell " \
+                    "idle waiting from blocking."
+            out.append(("info", text))
         elif bo / wall >= 0.2:
             out.append(("warn", "%s was blocked outside its handlers for %.0f %% of its time." % (
                 name, 100.0 * bo / wall)))
@@ -139,6 +165,7 @@ margin-top:1.6em} h3{margin-bottom:.3em}
 .warn{background:#fff8e1;border-color:#ffca28}
 .lost{background:#fce4ec;border-color:#d81b60;font-weight:600}
 .ok{background:#e8f5e9;border-color:#81c784}
+.info{background:#e3f2fd;border-color:#64b5f6}
 table{border-collapse:collapse;margin:.5em 0;font-size:.88em}
 th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right;vertical-align:top}
 th{background:#f4f6f8} td.l,th.l{text-align:left}
@@ -239,7 +266,8 @@ def render(report):
             "Numbers for time near those windows are not exact.</div>"
             % (fmt_num(lost), len(windows), "" if len(windows) == 1 else "s", fmt_ns(span))
         )
-    for sev, text in component_sentences(report):
+    findings = component_sentences(report)
+    for sev, text in findings:
         p.append('<div class="banner %s">%s</div>' % (sev, text))
     warnings = [w for w in report.get("warnings") or [] if isinstance(w, dict)]
     if warnings:
@@ -250,8 +278,10 @@ def render(report):
             for w in warnings
         )
         p.append('<div class="banner warn"><b>Warnings</b><ul>%s</ul></div>' % items)
-    elif not lost:
+    elif not lost and not findings:
         p.append('<div class="banner ok">No warnings.</div>')
+    elif not lost:
+        p.append('<p class="note">The analysis raised no warnings.</p>')
 
     # Components
     p.append("<h2>Components</h2>")
@@ -269,7 +299,11 @@ def render(report):
                                  "proportion to all blocking (an estimate).")))
         if any(c.get("series") for c in comps):
             p.append(_chart(charts.state_timeline(comps, begin, end)))
-            p.append(_chart(charts.throughput(comps, begin, end)))
+            if all(_handled_none(c) for c in comps):
+                p.append('<p class="note">No messages: no component handled one, so there is '
+                         "no throughput over time to chart.</p>")
+            else:
+                p.append(_chart(charts.throughput(comps, begin, end)))
         else:
             p.append('<p class="note">The report has no time series: no timeline or '
                      "throughput-over-time chart.</p>")
@@ -285,7 +319,8 @@ def render(report):
                  fmt_ns(w)]
                 + ["%s<br><small>%s</small>" % (fmt_pct(t.get(k), w), fmt_ns(t.get(k)))
                    for k in ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")]
-                + [fmt_num(c.get("messages")), fmt_num(c.get("throughput_per_s"))]
+                + [fmt_num(c.get("messages")),
+                   "\u2013" if _handled_none(c) else fmt_num(c.get("throughput_per_s"))]
             )
         p.append(_table(["component", "pid", "tid", "wall", "busy", "idle", "blocked in handler",
                          "blocked outside", "outside", "messages", "msg/s"], rows))
@@ -294,7 +329,9 @@ def render(report):
             ["component", "handle p50", "p90", "p99", "max", "queue wait p50", "p90", "p99",
              "max", "utilization"],
             [["<code>%s</code>" % esc(c.get("name"))] + _pcts(c.get("handle_ns"))
-             + _pcts(c.get("queue_wait_ns")) + [fmt_pct(c.get("utilization"), 1)] for c in comps]))
+             + _pcts(c.get("queue_wait_ns"))
+             + ["\u2013" if _handled_none(c) else fmt_pct(c.get("utilization"), 1)]
+             for c in comps]))
         blocked = [(c, e) for c in comps for e in c.get("blocked_by") or [] if isinstance(e, dict)]
         if blocked:
             p.append("<h3>What components blocked on</h3>")
@@ -305,13 +342,14 @@ def render(report):
                     inside = fmt_ns(inside)
                 elif inside is not None:
                     inside = "yes" if e["in_handler"] else "no"
-                rows.append(["<code>%s</code>" % esc(c.get("name")), esc(e.get("reason")),
+                rows.append(["<code>%s</code>" % esc(c.get("name")), esc(c.get("pid")),
+                             esc(c.get("tid")), esc(e.get("reason")),
                              "<code>%s</code>" % esc(_obj(e, chans_by_id)),
                              esc(call_site_text(e) or "\u2013"),
                              "\u2013" if inside is None else inside,
                              fmt_ns(e.get("ns")), fmt_num(e.get("count"))])
-            p.append(_table(["component", "reason", "object", "call site", "in handler", "time",
-                             "count"], rows, left_cols=5))
+            p.append(_table(["component", "pid", "tid", "reason", "object", "call site",
+                             "in handler", "time", "count"], rows, left_cols=7))
 
     # Channels
     p.append("<h2>Channels</h2>")
@@ -409,7 +447,10 @@ def render(report):
             p.append("<p>Critical path: %s</p>" % " \u2192 ".join(parts))
 
     par = report.get("parallelism") or {}
-    if par:
+    if par and comps and all(_handled_none(c) for c in comps):
+        p.append("<h2>Parallelism</h2><p>No component handled a message: no parallelism "
+                 "figure.</p>")
+    elif par:
         p.append("<h2>Parallelism</h2><p>On average %s components were busy at once (at most %s)."
                  "</p>" % (fmt_num(par.get("mean_busy_components")),
                            fmt_num(par.get("max_busy_components"))))
@@ -428,19 +469,11 @@ def write_html(report, out_dir):
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise UserError("--html %s: %s" % (_show(out_dir), exc.strerror or exc))
+    from . import outputs
+
     page = render(report)
     path = os.path.join(out_dir, "index.html")
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UserError("cannot write %s: %s" % (_show(path), exc.strerror or exc))
+    outputs.write_file(path, page)
     return path
 
 

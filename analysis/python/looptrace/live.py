@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 
-from . import bt
+from . import bt, outputs
 from .errors import UserError
 from .lttng import exit_status
 
@@ -91,7 +91,7 @@ class Relayd:
                    "--data-port=tcp://127.0.0.1:%d" % self.data,
                    "--live-port=tcp://127.0.0.1:%d" % self.live]
             try:
-                with open(log_path, "ab") as log:
+                with outputs.open_stream(log_path, append=True) as log:
                     self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                                  stderr=subprocess.STDOUT,
                                                  start_new_session=True)
@@ -221,7 +221,7 @@ class Reader:
         self._thread.start()
 
     def _spawn(self, cmd):
-        with open(self.log_path, "ab") as log:
+        with outputs.open_stream(self.log_path, append=True) as log:
             return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=log, start_new_session=True)
 

@@ -10,8 +10,10 @@ it as a formula (a component named `=HYPERLINK(...)`). Numbers are never altered
 """
 
 import csv
+import io
 import os
 
+from . import outputs
 from .errors import UserError
 from .render_text import escape as show  # a path on one line, controls escaped
 from .symbolize import call_site_text
@@ -79,9 +81,10 @@ HOP_COLS = ["hop", "from", "from_id", "from_pid", "to", "to_id", "to_pid", "coun
 
 # One row per component and blocked_by entry (reason, wait object, call site). `where` is the
 # raw address, `site` the symbolized name (empty when the trace has no statedump), `call_site`
-# what the terminal and HTML reports show: `site`, else `where` in hex.
+# what the terminal and HTML reports show: `site`, else `where` in hex; `tid` the component's
+# thread (added last: the earlier columns keep their places).
 BLOCKED_COLS = ["component", "component_id", "pid", "reason", "object", "object_name", "where",
-                "site", "ns", "count", "in_handler_ns", "call_site"]
+                "site", "ns", "count", "in_handler_ns", "call_site", "tid"]
 
 WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
 
@@ -136,7 +139,7 @@ def blocked_records(report):
         for b in c.get("blocked_by") or []:
             rec = {k: b.get(k) for k in BLOCKED_COLS}
             rec.update(component=c.get("name"), component_id=c.get("id"), pid=c.get("pid"),
-                       call_site=call_site_text(b))
+                       tid=c.get("tid"), call_site=call_site_text(b))
             yield rec
 
 
@@ -181,14 +184,12 @@ def write_csv(report, directory):
     written = []
     for filename, cols, records in TABLES:
         path = os.path.join(directory, filename)
-        try:
-            with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
-                w = csv.writer(f)
-                w.writerow(cols)
-                for rec in records(report):
-                    w.writerow([text_cell(_cell(rec.get(c))) if c in TEXT_COLS
-                                else _cell(rec.get(c)) for c in cols])
-        except OSError as exc:
-            raise UserError("cannot write %s: %s" % (show(path), exc.strerror))
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf)
+        w.writerow(cols)
+        for rec in records(report):
+            w.writerow([text_cell(_cell(rec.get(c))) if c in TEXT_COLS
+                        else _cell(rec.get(c)) for c in cols])
+        outputs.write_file(path, buf.getvalue())
         written.append(path)
     return written

@@ -185,22 +185,29 @@ def _get(d, *keys):
     return d
 
 
+def handled_none(c):
+    """True when component `c` handled no message (e.g. a thread seen only by the
+    interposer): its throughput and utilization are not figures but "no data"."""
+    return not (_num(c.get("messages")) and c["messages"] > 0)
+
+
 def component_rows(report):
     rows = []
     for c in report.get("components") or []:
         t = c.get("time_ns") or {}
         wall = c.get("wall_ns")
+        none = handled_none(c)
         rows.append(
             [
                 escape(c.get("name")),
                 "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
                 fmt_count(c.get("messages")),
-                fmt_rate(c.get("throughput_per_s")),
+                "-" if none else fmt_rate(c.get("throughput_per_s")),
                 fmt_pct(t.get("busy"), wall),
                 fmt_pct(t.get("idle"), wall),
                 fmt_pct(t.get("blocked_in_handler"), wall),
                 fmt_pct(t.get("blocked_outside"), wall),
-                fmt_frac(c.get("utilization")),
+                "-" if none else fmt_frac(c.get("utilization")),
                 fmt_ns(_get(c, "handle_ns", "p50")),
                 fmt_ns(_get(c, "handle_ns", "p99")),
                 fmt_ns(_get(c, "queue_wait_ns", "p50")),
@@ -259,7 +266,8 @@ def channel_rows(report):
     return rows
 
 
-BLOCKED_HEADERS = ["component", "reason", "object", "call site", "in handler", "time", "count"]
+BLOCKED_HEADERS = ["component", "pid/tid", "reason", "object", "call site", "in handler", "time",
+                   "count"]
 BLOCKED_TOP = 5  # entries per component in the terminal; every entry is in --json / --csv
 
 
@@ -274,6 +282,7 @@ def blocked_rows(report, top=BLOCKED_TOP):
             rows.append(
                 [
                     escape(c.get("name")),
+                    "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
                     escape(b.get("reason")),
                     escape(b.get("object_name") or b.get("object")),
                     escape(call_site_text(b)),
@@ -374,7 +383,10 @@ def summary_lines(report):
                      % (fmt_count(flows["count"]), fmt_ns(lat.get("p50")),
                         fmt_ns(lat.get("p99")), fmt_ns(lat.get("max"))))
     par = report.get("parallelism") or {}
-    if _num(par.get("mean_busy_components")):
+    comps = report.get("components") or []
+    if par and comps and all(handled_none(c) for c in comps):
+        lines.append("parallelism: - (no component handled a message)")
+    elif _num(par.get("mean_busy_components")):
         lines.append("parallelism: %.2f components busy on average, %s at most"
                      % (par["mean_busy_components"], fmt_count(par.get("max_busy_components"))))
     return [""] + lines if lines else []
@@ -401,7 +413,7 @@ def render(report):
     if blocked:
         out.append("")
         out.append("Blocked (largest %d per component, by reason, object and call site)" % BLOCKED_TOP)
-        out += table(BLOCKED_HEADERS, blocked, [False] * 4 + [True] * 3)
+        out += table(BLOCKED_HEADERS, blocked, [False] * 5 + [True] * 3)
     out += summary_lines(report)
     warnings = warning_lines(report)
     if warnings:

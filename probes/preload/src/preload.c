@@ -4,11 +4,12 @@
  *
  * Loaded with LD_PRELOAD (`looptrace record --interpose -- CMD`), it defines the blocking
  * functions of libc (pthread mutex/condvar/rwlock/join, semaphores, sleeps, poll/select/epoll,
- * read/recv/accept/connect), forwards each call to the next definition (dlsym(RTLD_NEXT)) and,
- * while a session enables the `looptrace_preload` events, brackets the calls that actually wait
- * with block_begin {reason, object, where} / block_end. Every thread is a component named by
- * its thread name: component_begin at start (again with the same id after pthread_setname_np),
- * component_end at exit. docs/interposer.md describes the events and the limits.
+ * read/recv/accept/connect, waits for children and for signals), forwards each call to the next
+ * definition (dlsym(RTLD_NEXT)) and, while a session enables the `looptrace_preload` events,
+ * brackets the calls that actually wait with block_begin {reason, object, where} / block_end. Every
+ * thread is a component named by its thread name: component_begin at start (again with the same id
+ * after pthread_setname_np), component_end at exit. docs/interposer.md describes the events and the
+ * limits.
  *
  * Rules that keep it safe in any process:
  *  - Calls made while no session enables the events, calls made by LTTng-UST itself and calls
@@ -46,7 +47,9 @@
 #include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +67,7 @@ enum {
 	LT_PRE_SLEEP = LT_BLOCK_SLEEP,
 	LT_PRE_IO = LT_BLOCK_IO,
 	LT_PRE_JOIN = LT_BLOCK_JOIN,
+	LT_PRE_CALL = LT_BLOCK_CALL,
 };
 
 #define LT_PRE_COMP_BIT   0x80000000u /* interposer component ids: 0x80000000 | n */
@@ -979,6 +983,207 @@ LT_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 		return real(fd, addr, alen);
 	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	int rc = real(fd, addr, alen);
+	block_end();
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* children: reason `join` (a process's end, as pthread_join waits for a thread's), object the
+ * pid argument. Try first with WNOHANG: a block only when a child exists and none has changed
+ * state yet; WNOHANG calls are never blocks. */
+
+/*
+ * wait_try - the WNOHANG probe of a blocking waitpid/wait4: 1 when it must block (the probe
+ * returned 0 and errno is restored), 0 when `*rc` is the call's result already (a reaped child
+ * or an error, exactly what the blocking call would have returned).
+ */
+static int wait_try(pid_t pid, int *status, int options, struct rusage *ru, pid_t *rc)
+{
+	LT_REAL_OR_DIE(w4, pid_t(*)(pid_t, int *, int, struct rusage *), wait4, NULL);
+	int saved = errno;
+	*rc = w4(pid, status, options | WNOHANG, ru);
+	if (*rc != 0)
+		return 0;
+	errno = saved;
+	return 1;
+}
+
+LT_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, pid_t(*)(pid_t, int *, int, struct rusage *), wait4, NULL);
+	pid_t rc;
+
+	if ((options & WNOHANG) || !lt_on(where))
+		return real(pid, status, options, ru);
+	if (!wait_try(pid, status, options, ru, &rc))
+		return rc;
+	block_begin(LT_PRE_JOIN, (uint64_t)(int64_t)pid, where);
+	rc = real(pid, status, options, ru);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, pid_t(*)(pid_t, int *, int), waitpid, NULL);
+	pid_t rc;
+
+	if ((options & WNOHANG) || !lt_on(where))
+		return real(pid, status, options);
+	if (!wait_try(pid, status, options, NULL, &rc))
+		return rc;
+	block_begin(LT_PRE_JOIN, (uint64_t)(int64_t)pid, where);
+	rc = real(pid, status, options);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT pid_t wait(int *status)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, pid_t(*)(int *), wait, NULL);
+	pid_t rc;
+
+	if (!lt_on(where))
+		return real(status);
+	if (!wait_try(-1, status, 0, NULL, &rc))
+		return rc;
+	block_begin(LT_PRE_JOIN, (uint64_t)(int64_t)-1, where);
+	rc = real(status);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(idtype_t, id_t, siginfo_t *, int), waitid, NULL);
+
+	if ((options & WNOHANG) || !info || !lt_on(where))
+		return real(idtype, id, info, options);
+	/* The probe: with WNOHANG, si_pid stays 0 when no child has changed state. */
+	int saved = errno;
+	info->si_pid = 0;
+	int rc = real(idtype, id, info, options | WNOHANG);
+	if (rc != 0 || info->si_pid != 0)
+		return rc;
+	errno = saved;
+	block_begin(LT_PRE_JOIN, idtype == P_ALL ? (uint64_t)(int64_t)-1 : (uint64_t)id, where);
+	rc = real(idtype, id, info, options);
+	block_end();
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* signals: reason `call` (no descriptor, no timer, no lock: a wait for another party), object
+ * 0. The sigwait family tries first with a zero-timeout sigtimedwait, which takes a pending
+ * signal exactly as the blocking call would: a block only when none is pending. A zero
+ * timeout is never a block. pause and sigsuspend always wait (until a handled signal). */
+
+static const struct timespec lt_zero_ts = {0, 0};
+
+/*
+ * sig_try - the zero-timeout probe of a blocking sigwait/sigwaitinfo/sigtimedwait: the signal
+ * taken (> 0), 0 when none is pending (errno restored: block), -1 on another error (errno
+ * set: the caller returns what the real call gives).
+ */
+static int sig_try(const sigset_t *set, siginfo_t *info)
+{
+	LT_REAL_OR_DIE(tw, int (*)(const sigset_t *, siginfo_t *, const struct timespec *),
+		       sigtimedwait, NULL);
+	int saved = errno;
+	int rc = tw(set, info, &lt_zero_ts);
+	if (rc > 0)
+		return rc;
+	if (errno == EAGAIN) {
+		errno = saved;
+		return 0;
+	}
+	errno = saved;
+	return -1;
+}
+
+LT_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(const sigset_t *, siginfo_t *, const struct timespec *),
+		       sigtimedwait, NULL);
+
+	if (!ts_nonzero(ts) || !lt_on(where))
+		return real(set, info, ts);
+	int rc = sig_try(set, info);
+	if (rc > 0)
+		return rc;
+	if (rc < 0)
+		return real(set, info, ts);
+	block_begin(LT_PRE_CALL, 0, where);
+	rc = real(set, info, ts);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(const sigset_t *, siginfo_t *), sigwaitinfo, NULL);
+
+	if (!lt_on(where))
+		return real(set, info);
+	int rc = sig_try(set, info);
+	if (rc > 0)
+		return rc;
+	if (rc < 0)
+		return real(set, info);
+	block_begin(LT_PRE_CALL, 0, where);
+	rc = real(set, info);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int sigwait(const sigset_t *set, int *sig)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(const sigset_t *, int *), sigwait, NULL);
+
+	if (!lt_on(where))
+		return real(set, sig);
+	int rc = sig_try(set, NULL);
+	if (rc > 0) {
+		*sig = rc;
+		return 0;
+	}
+	if (rc < 0)
+		return real(set, sig);
+	block_begin(LT_PRE_CALL, 0, where);
+	rc = real(set, sig);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int sigsuspend(const sigset_t *mask)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(const sigset_t *), sigsuspend, NULL);
+
+	if (!lt_on(where))
+		return real(mask);
+	block_begin(LT_PRE_CALL, 0, where);
+	int rc = real(mask);
+	block_end();
+	return rc;
+}
+
+LT_EXPORT int pause(void)
+{
+	const void *where = __builtin_return_address(0);
+	LT_REAL_OR_DIE(real, int (*)(void), pause, NULL);
+
+	if (!lt_on(where))
+		return real();
+	block_begin(LT_PRE_CALL, 0, where);
+	int rc = real();
 	block_end();
 	return rc;
 }

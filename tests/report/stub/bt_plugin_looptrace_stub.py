@@ -7,6 +7,7 @@ parameter parser. Loaded by the babeltrace2 CLI's Python plugin provider.
 """
 
 import json
+import os
 
 import bt2
 
@@ -51,5 +52,9 @@ class report(bt2._UserSinkComponent):
             "warnings": [],
             "params": self._params,
         }
-        with open(self._params["output"], "w") as f:
-            json.dump(rep, f)
+        data = json.dumps(rep).encode()
+        if self._params["output"] == "-":
+            os.write(1, data)  # standard output, unbuffered: as the real sink's "-"
+        else:
+            with open(self._params["output"], "wb") as f:
+                f.write(data)

@@ -104,6 +104,17 @@ struct lt_analysis *lt_analysis_create(const struct lt_analysis_config *cfg);
 int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint64_t memsz,
 		       const char *path, int is_pic);
 
+/*
+ * lt_analysis_object_build_id - the object process `vpid` has loaded at `baddr` has the GNU
+ * build id `id` (`len` bytes; lttng_ust_statedump:build_id, lttng_ust_dl:build_id), listed as
+ * `build_id` (hex) in its `objects` entry so a call site is never named from a different
+ * file. Ignored when no such object was declared, or when `len` is 0 or above
+ * LT_ANALYSIS_MAX_BUILD_ID. Never fails.
+ */
+#define LT_ANALYSIS_MAX_BUILD_ID 64
+void lt_analysis_object_build_id(struct lt_analysis *a, int64_t vpid, uint64_t baddr,
+				 const uint8_t *id, size_t len);
+
 /* lt_analysis_destroy - frees `a` and everything it owns. NULL is accepted. */
 void lt_analysis_destroy(struct lt_analysis *a);
 
