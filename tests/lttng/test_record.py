@@ -561,6 +561,16 @@ class RecordFaults(Base):
         self.assertEqual(proc.returncode, 3)
         self.one_line(proc, "no looptrace events were recorded")
 
+    def test_register_timeout(self):
+        # LTTng-UST's 3 s default let a short program run before its session was set up on a
+        # loaded machine (all its events lost): record waits longer, unless the user chose.
+        show = ["sh", "-c", 'echo "$LTTNG_UST_REGISTER_TIMEOUT"']
+        proc = self.record("-o", os.path.join(self.tmp, "a"), "--", *show)
+        self.assertEqual(proc.stdout.decode().strip(), "30000")
+        proc = self.record("-o", os.path.join(self.tmp, "b"), "--", *show,
+                           env={"LTTNG_UST_REGISTER_TIMEOUT": "500"})
+        self.assertEqual(proc.stdout.decode().strip(), "500")
+
     def test_path_with_newline(self):
         trace = os.path.join(self.tmp, "a\nb")
         proc = self.record("-o", trace, "--", PROG, "10")

@@ -39,6 +39,7 @@ UST_FORK_LIB = "liblttng-ust-fork.so"  # LTTng-UST's fork()/clone() wrapper
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 SI_KERNEL = 0x80  # si_code of a signal sent by the kernel (e.g. a terminal's Ctrl-C)
 RECORD_INFO = "looptrace-record.json"
+REGISTER_TIMEOUT_MS = 30000  # LTTNG_UST_REGISTER_TIMEOUT for CMD (LTTng-UST's default: 3000)
 
 
 def add_parser(subparsers):
@@ -315,6 +316,10 @@ def _preload_env(args):
         print("looptrace: warning: %s not found (LTTng-UST's fork helper): events of a child "
               "made by fork() without exec would carry its parent's pid" % UST_FORK_LIB,
               file=sys.stderr)
+    # LTTng-UST lets a program run on untraced when the session daemon has not set it up
+    # within 3 s (a loaded machine, several sessions): a short program then loses all its
+    # events. Wait longer, unless the user chose.
+    env.setdefault("LTTNG_UST_REGISTER_TIMEOUT", str(REGISTER_TIMEOUT_MS))
     if libs:
         old = env.get("LD_PRELOAD", "").strip()
         env["LD_PRELOAD"] = ":".join(([old] if old else []) + libs)
