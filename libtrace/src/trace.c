@@ -13,8 +13,10 @@
 #define LT_BUILDING_LIBLOOPTRACE /* the exported lt_send/lt_recv, not the inline fast path */
 #include "looptrace/trace.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #ifdef LT_WITH_LTTNG
@@ -40,10 +42,20 @@ static inline void lt_discard(int unused, ...)
 
 #define LT_API __attribute__((visibility("default")))
 
-static _Atomic uint32_t next_component = 1;
-static _Atomic uint32_t next_channel = 1;
-static _Atomic uint32_t next_route = 1;
-static _Atomic uint64_t next_message = 1;
+/*
+ * The id counters. They live in a page mapped MAP_SHARED at load time, so a child made by
+ * fork() without exec shares them with its parent (and its own children): ids taken on either
+ * side after the fork are distinct, as if one process took them all. Until the constructor
+ * has run (or if the mapping fails) they are the static copy below; exec starts afresh.
+ */
+struct lt_ids {
+	_Atomic uint32_t next_component;
+	_Atomic uint32_t next_channel;
+	_Atomic uint32_t next_route;
+	_Atomic uint64_t next_message;
+};
+static struct lt_ids ids_static = {1, 1, 1, 1};
+static struct lt_ids *ids = &ids_static; /* weak: ids_static or the shared page */
 
 /*
  * Thread-locals use the initial-exec TLS model: liblooptrace is linked at startup (never
@@ -101,7 +113,7 @@ LT_API const char *lt_block_reason_name(enum lt_block_reason reason)
 
 LT_API uint32_t lt_component_begin(const char *name)
 {
-	uint32_t comp = atomic_fetch_add_explicit(&next_component, 1, memory_order_relaxed);
+	uint32_t comp = atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
 
 	current_component = comp;
 	LT_EVENT(component_begin, comp, nonnull(name));
@@ -117,7 +129,7 @@ LT_API void lt_component_end(void)
 
 LT_API uint32_t lt_channel_declare_object(const char *name, uint32_t capacity, const void *object)
 {
-	uint32_t chan = atomic_fetch_add_explicit(&next_channel, 1, memory_order_relaxed);
+	uint32_t chan = atomic_fetch_add_explicit(&ids->next_channel, 1, memory_order_relaxed);
 
 	LT_EVENT(channel_declare, chan, nonnull(name), capacity, (uint64_t)(uintptr_t)object);
 	return chan;
@@ -169,16 +181,41 @@ static __attribute__((noinline)) uint64_t message_refill(void)
 	uint64_t first;
 
 	if (msg_id_refill) /* a signal handler interrupting a refill on this thread */
-		return atomic_fetch_add_explicit(&next_message, 1, memory_order_relaxed);
+		return atomic_fetch_add_explicit(&ids->next_message, 1, memory_order_relaxed);
 	msg_id_refill = 1;
 	atomic_signal_fence(memory_order_seq_cst);
-	first = atomic_fetch_add_explicit(&next_message, LT_MSG_ID_BLOCK, memory_order_relaxed);
+	first =
+	    atomic_fetch_add_explicit(&ids->next_message, LT_MSG_ID_BLOCK, memory_order_relaxed);
 	__atomic_store_n(&msg_id_next, first + 1, __ATOMIC_RELAXED);
 	atomic_signal_fence(memory_order_seq_cst);
 	__atomic_store_n(&msg_id_end, first + LT_MSG_ID_BLOCK, __ATOMIC_RELAXED);
 	atomic_signal_fence(memory_order_seq_cst);
 	msg_id_refill = 0;
 	return first;
+}
+
+/* In the child of fork(), the forking thread's block is also the parent's: drop it (the next
+ * lt_message_new refills from the shared counter). */
+static void ids_atfork_child(void)
+{
+	msg_id_next = msg_id_end = 0;
+	msg_id_refill = 0;
+}
+
+__attribute__((constructor)) static void ids_init(void)
+{
+	struct lt_ids *shared =
+	    mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (shared != MAP_FAILED) {
+		/* Ids already taken by other constructors stay taken. */
+		atomic_init(&shared->next_component, atomic_load(&ids_static.next_component));
+		atomic_init(&shared->next_channel, atomic_load(&ids_static.next_channel));
+		atomic_init(&shared->next_route, atomic_load(&ids_static.next_route));
+		atomic_init(&shared->next_message, atomic_load(&ids_static.next_message));
+		ids = shared;
+	}
+	pthread_atfork(NULL, NULL, ids_atfork_child);
 }
 
 LT_API uint64_t lt_message_new(void)
@@ -199,7 +236,7 @@ LT_API uint64_t lt_message_reserve(uint64_t count)
 
 	if (count == 0 || count > (UINT64_C(1) << 62))
 		return 0;
-	first = atomic_fetch_add_explicit(&next_message, count, memory_order_relaxed);
+	first = atomic_fetch_add_explicit(&ids->next_message, count, memory_order_relaxed);
 	if (first > (UINT64_C(1) << 62)) /* 2^62 ids: not reachable, but never wrap to reuse */
 		return 0;
 	return first;
@@ -326,7 +363,7 @@ LT_API void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
 
 LT_API uint32_t lt_route_add(uint32_t chan, uint32_t owner)
 {
-	uint32_t route = atomic_fetch_add_explicit(&next_route, 1, memory_order_relaxed);
+	uint32_t route = atomic_fetch_add_explicit(&ids->next_route, 1, memory_order_relaxed);
 
 	LT_EVENT(route_add, route, chan, owner);
 	return route;

@@ -16,6 +16,8 @@ Run with Debian's /usr/bin/python3 (it has bt2). A skip is a failure when CI=tru
 import collections
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -36,6 +38,7 @@ from foreign_user import world_install  # noqa: E402
 LOOPTRACE = os.environ.get("LOOPTRACE", "")
 PROG = os.environ.get("LT_EVENTS_PROG", "")
 PROG_STATIC = os.environ.get("LT_EVENTS_PROG_STATIC", "")
+FORK_PROG = os.environ.get("LT_FORK_PROG", "")
 ITERATIONS = 1000
 WARNING = "probes are both linked into this program and preloaded"
 INT_FIELDS = {
@@ -83,6 +86,17 @@ def read_trace(path, pid=None):
             continue
         events.append((name, payload, context))
     return events, discarded
+
+
+def ust_fork():
+    """LTTng-UST's fork helper as the dynamic linker's cache lists it (record preloads it)."""
+    out = subprocess.run(["/sbin/ldconfig", "-p"], stdout=subprocess.PIPE,
+                         check=True).stdout.decode()
+    for line in out.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        if name.startswith("liblttng-ust-fork.so.") and "64" in name:
+            return path
+    raise AssertionError("liblttng-ust-fork.so not in the ldconfig cache")
 
 
 def sessions_of(pid):
@@ -281,6 +295,35 @@ class RecordProcesses(Base):
         self.assertEqual(report.returncode, 0, report.stderr.decode())
         self.assertIn("other processes", report.stderr.decode())
 
+    def test_fork_without_exec(self):
+        # Plain `record` (probes preloaded, no interposer): the child's events carry its own
+        # pid, parent and child are separate components, and no id is taken on both sides.
+        trace = os.path.join(self.tmp, "t")
+        proc = self.record("-o", trace, "--", FORK_PROG, "300")
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        sides = {o["side"]: o for o in map(json.loads, proc.stdout.decode().splitlines())}
+        parent, child = sides["parent"], sides["child"]
+        self.assertNotEqual(parent["pid"], child["pid"])
+        self.assertNotEqual(parent["comp"], child["comp"])
+        self.assertNotEqual(parent["chan"], child["chan"])
+        self.assertEqual(set(parent["msgs"]) & set(child["msgs"]), set())
+        events, _ = read_trace(trace)
+        for o in (parent, child):
+            sent = [p["msg"] for n, p, c in events if n == "send" and c["vpid"] == o["pid"]]
+            self.assertEqual(sent, o["msgs"], o["side"])
+            begun = {p["name"] for n, p, c in events
+                     if n == "component_begin" and c["vpid"] == o["pid"]}
+            self.assertIn(o["side"], begun)
+        report = subprocess.run([LOOPTRACE, "report", trace, "--json", "-", "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        self.assertEqual(report.returncode, 0, report.stderr.decode())
+        data = json.loads(report.stdout.decode())
+        comps = {c["name"]: c for c in data["components"]}
+        chans = {c["name"]: c for c in data["channels"]}
+        for o in (parent, child):
+            self.assertEqual(comps[o["side"]]["pid"], o["pid"])
+            self.assertEqual((chans[o["side"]]["sends"], chans[o["side"]]["recvs"]), (300, 300))
+
     def test_pid(self):
         # --pid records a process that is already running, until it exits.
         app = subprocess.Popen([PROG, "300"], stdout=subprocess.PIPE,
@@ -303,6 +346,241 @@ class RecordProcesses(Base):
         self.assertNotEqual(proc.returncode, 0)
         self.assertEqual(len(lines), 1, lines)
         self.assertIn(text, lines[0])
+
+
+def children_of(pid):
+    """Pids of the children of process `pid`."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid), encoding="ascii") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def running_prog(pid):
+    """The child of `pid` running PROG (after exec), or None."""
+    for k in children_of(pid):
+        try:
+            if os.readlink("/proc/%d/exe" % k) == os.path.realpath(PROG):
+                return k
+        except OSError:
+            pass
+    return None
+
+
+def wait_gone(pid, timeout=20):
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+class RecordFaults(Base):
+    """Adversarial cases for `record`: the output folder, the disk, signals, empty traces."""
+
+    def one_line(self, proc, text):
+        err = proc.stderr.decode()
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertTrue(lines[0].startswith("looptrace: "), err)
+        self.assertIn(text, lines[0])
+
+    @staticmethod
+    def tree(path):
+        out = []
+        for dirpath, dirs, files in os.walk(path):
+            dirs.sort()
+            out += [os.path.relpath(os.path.join(dirpath, f), path) for f in files]
+        return sorted(out)
+
+    def test_force_removes_only_what_record_wrote(self):
+        site = os.path.join(self.tmp, "site")
+        os.makedirs(os.path.join(site, "index"))
+        for name in ("index/page.html", "metadata"):
+            with open(os.path.join(site, name), "w", encoding="ascii") as f:
+                f.write("mine\n")
+        for extra in ((), ("--force",)):
+            proc = self.record("-o", site, *extra, "--", PROG, "10")
+            self.assertNotEqual(proc.returncode, 0)
+            self.one_line(proc, "did not write")
+            self.assertEqual(self.tree(site), ["index/page.html", "metadata"])
+        kern = os.path.join(self.tmp, "kern")
+        os.makedirs(os.path.join(kern, "kernel"))
+        proc = self.record("-o", kern, "--force", "--", PROG, "10")
+        self.one_line(proc, "did not write (kernel)")
+        self.assertTrue(os.path.isdir(os.path.join(kern, "kernel")))
+        # A previous recording with the user's notes beside it; even a record file that
+        # claims the notes is not obeyed: only ust/ and the record file are replaced.
+        trace = os.path.join(self.tmp, "trace")
+        self.assertEqual(self.record("-o", trace, "--", PROG, "10").returncode, 0)
+        notes = os.path.join(trace, "notes.txt")
+        with open(notes, "w", encoding="ascii") as f:
+            f.write("keep me\n")
+        info_path = os.path.join(trace, "looptrace-record.json")
+        with open(info_path, encoding="utf-8") as f:
+            info = json.load(f)
+        self.assertEqual(info["created"], ["looptrace-record.json", "ust"])
+        info["created"].append("notes.txt")
+        with open(info_path, "w", encoding="utf-8") as f:
+            json.dump(info, f)
+        proc = self.record("-o", trace, "--force", "--", PROG, "10")
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        with open(notes, encoding="ascii") as f:
+            self.assertEqual(f.read(), "keep me\n")
+        self.assertTrue(os.path.isdir(os.path.join(trace, "ust")))
+
+    def test_disk_full(self):
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            skip_or_fail(self, "needs root to mount a tmpfs")
+        disk = os.path.join(self.tmp, "disk")
+        os.mkdir(disk)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", disk], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", disk], check=False)
+        trace = os.path.join(disk, "t")
+        proc = self.record("-o", trace, "--", PROG, "100000")
+        err = proc.stderr.decode()
+        self.assertEqual(proc.returncode, 2, err)
+        self.assertNotIn("trace written", err)
+        self.assertIn("is full", err.strip().splitlines()[-1])
+        self.assertIn("the trace is cut short", err)
+        # The program ran to its end, unharmed.
+        expect = json.loads(proc.stdout.decode())
+        self.assertEqual(expect["counts"]["send"], 2 * 100000)
+        with open(os.path.join(trace, "looptrace-record.json"), encoding="utf-8") as f:
+            info = json.load(f)
+        self.assertTrue(info["disk_full"])
+        self.assertEqual(info["exit_status"], 0)
+
+    def test_hup_and_quit(self):
+        for signo in (signal.SIGHUP, signal.SIGQUIT):
+            with self.subTest(signal=signo.name):
+                RecordCli.check_signal(self, signo)
+
+    def test_sigkill_takes_the_program_and_session_along(self):
+        trace = os.path.join(self.tmp, "trace")
+        env = dict(os.environ, LT_EVENTS_PROG_SLEEP_MS="2")
+        rec = subprocess.Popen([LOOPTRACE, "record", "-o", trace, "--", PROG, "1000000"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 60
+        kids = []
+        while not kids and time.monotonic() < deadline:
+            time.sleep(0.05)
+            kids = [k for k in [running_prog(rec.pid)] if k]
+        self.assertEqual(len(kids), 1, children_of(rec.pid))
+        self.addCleanup(lambda: alive(kids[0]) and os.kill(kids[0], signal.SIGKILL))
+        time.sleep(1)
+        rec.kill()
+        rec.wait()
+        self.assertTrue(wait_gone(kids[0]), "the program outlived record")
+        # The next recording destroys the orphaned session (unless another user's record,
+        # on this shared machine, already did).
+        orphaned = sessions_of(rec.pid)
+        proc = self.record("-o", os.path.join(self.tmp, "next"), "--", PROG, "10")
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        if orphaned:
+            self.assertIn("destroyed session looptrace-%d-" % rec.pid, proc.stderr.decode())
+        self.assertEqual(sessions_of(rec.pid), [])
+
+    def test_ctrl_c_reaches_a_program_in_its_own_group(self):
+        setsid = shutil.which("setsid")
+        if not setsid:
+            skip_or_fail(self, "setsid not installed")
+        trace = os.path.join(self.tmp, "trace")
+        env = dict(os.environ, LT_EVENTS_PROG_SLEEP_MS="2")
+        pid, master = pty.fork()
+        if pid == 0:  # a terminal session whose foreground group is `record`'s
+            try:
+                os.execve(LOOPTRACE, [LOOPTRACE, "record", "-o", trace, "--", setsid, PROG,
+                                      "1000000"], env)
+            finally:
+                os._exit(127)
+        self.addCleanup(os.close, master)
+        output = b""
+        deadline = time.monotonic() + 60
+        sent = False
+        status = None
+        while time.monotonic() < deadline:
+            if not sent and running_prog(pid):
+                time.sleep(0.5)
+                os.write(master, b"\x03")  # Ctrl-C: SIGINT to the foreground group
+                sent = True
+            r, _, _ = select.select([master], [], [], 0.1)
+            if r:
+                try:
+                    output += os.read(master, 4096)
+                except OSError:
+                    pass
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+                break
+        if status is None:
+            for k in children_of(pid):
+                os.kill(k, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self.fail("record did not end after Ctrl-C: %r" % output)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 128 + signal.SIGINT, output)
+        self.assertIn(b"trace written to", output)
+
+    def test_two_records_into_one_new_folder(self):
+        trace = os.path.join(self.tmp, "trace")
+        procs = [subprocess.Popen([LOOPTRACE, "record", "-o", trace, "--", PROG, "10"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(2)]
+        results = [(p.wait(timeout=240), p.stdout.read(), p.stderr.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        self.assertEqual(sorted(r[0] for r in results), [0, 2], results)
+        ok = [r for r in results if r[0] == 0][0]
+        failed = [r for r in results if r[0] == 2][0]
+        self.assertEqual(len(failed[2].decode().strip().splitlines()), 1, failed[2])
+        self.assertIn("being written by another looptrace record", failed[2].decode())
+        with open(os.path.join(trace, "looptrace-record.json"), encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["pid"], json.loads(ok[1].decode())["pid"])
+
+    def test_no_events(self):
+        trace = os.path.join(self.tmp, "t")
+        proc = self.record("-o", trace, "--no-preload", "--", "/bin/true")
+        self.assertEqual(proc.returncode, 0)
+        self.one_line(proc, "no looptrace events were recorded in " + trace)
+        report = subprocess.run([LOOPTRACE, "report", trace], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, check=False)
+        self.assertNotEqual(report.returncode, 0)
+        self.assertNotIn("not a CTF trace", report.stderr.decode())
+        self.assertIn("no looptrace events", report.stderr.decode())
+        # The exit status stays the program's.
+        proc = self.record("-o", os.path.join(self.tmp, "u"), "--no-preload", "--", "sh", "-c",
+                           "exit 3")
+        self.assertEqual(proc.returncode, 3)
+        self.one_line(proc, "no looptrace events were recorded")
+
+    def test_register_timeout(self):
+        # LTTng-UST's 3 s default let a short program run before its session was set up on a
+        # loaded machine (all its events lost): record waits longer, unless the user chose.
+        show = ["sh", "-c", 'echo "$LTTNG_UST_REGISTER_TIMEOUT"']
+        proc = self.record("-o", os.path.join(self.tmp, "a"), "--", *show)
+        self.assertEqual(proc.stdout.decode().strip(), "30000")
+        proc = self.record("-o", os.path.join(self.tmp, "b"), "--", *show,
+                           env={"LTTNG_UST_REGISTER_TIMEOUT": "500"})
+        self.assertEqual(proc.stdout.decode().strip(), "500")
+
+    def test_path_with_newline(self):
+        trace = os.path.join(self.tmp, "a\nb")
+        proc = self.record("-o", trace, "--", PROG, "10")
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        self.one_line(proc, "trace written to " + os.path.join(self.tmp, "a\\x0ab"))
+        proc = self.record("-o", trace, "--", PROG, "10")
+        self.one_line(proc, os.path.join(self.tmp, "a\\x0ab") + " already holds a trace")
 
 
 class RecordCli(Base):
@@ -329,7 +607,7 @@ class RecordCli(Base):
                            env={"LD_PRELOAD": "libm.so.6"})
         self.assertEqual(proc.returncode, 0, proc.stderr.decode())
         self.assertEqual(proc.stdout.decode().strip(),
-                         "libm.so.6:" + os.environ.get("LT_PROBES", ""))
+                         "libm.so.6:" + os.environ.get("LT_PROBES", "") + ":" + ust_fork())
 
     def test_signal_leaves_a_trace(self):
         if bt2 is None:
@@ -344,7 +622,10 @@ class RecordCli(Base):
         env = dict(os.environ, LT_EVENTS_PROG_SLEEP_MS="2")
         proc = subprocess.Popen([LOOPTRACE, "record", "-o", trace, "--", PROG, "100000"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        time.sleep(3)
+        deadline = time.monotonic() + 60
+        while running_prog(proc.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the program runs: the session is started
+        time.sleep(1)
         proc.send_signal(signo)
         try:
             _, err = proc.communicate(timeout=60)
@@ -462,7 +743,7 @@ class RecordCli(Base):
                                "-c", 'echo "$LD_PRELOAD"')
             self.assertEqual(proc.returncode, 0, proc.stderr.decode())
             self.assertEqual(proc.stdout.decode().strip(),
-                             os.environ.get("LT_PROBES", "") + ":" + lib)
+                             os.environ.get("LT_PROBES", "") + ":" + lib + ":" + ust_fork())
             return
         self.assert_user_error(self.record("-o", os.path.join(self.tmp, "t"), "--interpose",
                                            "--", "/bin/true"), "interposer")

@@ -305,8 +305,9 @@ class Sessiond(_TmpCase):
                                    stderr=subprocess.PIPE, universal_newlines=True)
             # Kill the daemon once the program runs traced (its consumer writes the trace).
             deadline = time.monotonic() + 30
+            # (The program itself, not `record`, whose command line mentions it too.)
             while time.monotonic() < deadline and not any(
-                    "rel_app" in _proc_cmdline(p) and "steady" in _proc_cmdline(p)
+                    _proc_cmdline(p).startswith(app + " steady ")
                     for p in _pids_mentioning("steady")):
                 time.sleep(0.05)
             time.sleep(1.0)

@@ -124,6 +124,10 @@ def check_trace(path):
         raise UserError("%s: permission denied" % show(path))
     metadata = find_metadata(path)
     if not metadata:
+        if os.path.isfile(os.path.join(path, "looptrace-record.json")) and not \
+                os.path.lexists(os.path.join(path, "ust")):
+            raise UserError("%s: no events were recorded here (looptrace record found none)"
+                            % show(path))
         raise UserError("%s: not a CTF trace (no metadata file found under it)" % show(path))
     orphans = find_orphan_streams(path)
     if orphans:

@@ -1,17 +1,25 @@
 """`looptrace record -o DIR [options] -- CMD [ARGS]`: run a program under an LTTng session.
 
-Starts a session daemon if none answers (and stops only that one afterwards), creates a session
-writing to DIR with one user-space channel sized for high event rates, adds the vtid and vpid
-contexts, enables the `looptrace` and `looptrace_preload` providers, preloads
-the probes, runs CMD and returns its exit status (128+N when killed by signal N). SIGINT and
-SIGTERM sent to `record` are passed on to CMD (unless the terminal already sent them to it);
-the trace is stopped, flushed and left readable in every case.
+Locks DIR (and refuses one holding trace files it did not write), starts a session daemon if
+none answers (and stops only that one afterwards), destroys sessions left by killed `record`s,
+creates a session writing to DIR with one user-space channel sized for high event rates, adds
+the vtid and vpid contexts, enables the `looptrace` and `looptrace_preload`
+providers filtered to CMD's process tree (unless --all-processes or --pid), preloads the probes
+and LTTng-UST's fork helper, runs CMD and returns its exit status (128+N when killed by signal
+N). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to `record` are passed on to CMD (unless the
+terminal already sent them to it); CMD dies with `record` (PR_SET_PDEATHSIG). The trace is
+stopped, flushed and left readable in every case; a full disk or an empty recording is said.
+See docs/cli.md.
 """
 
 import argparse
+import ctypes
+import errno
+import fcntl
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -19,15 +27,19 @@ import sys
 import tempfile
 
 from . import paths
+from .bt import find_metadata as bt_find_metadata
+from .bt import find_babeltrace2, metadata_problem, show, stream_files
 from .errors import UserError
-from .lttng import Session, Sessiond, exit_status, lttng_path, pid_alive, sessiond_answers
+from .lttng import (Session, Sessiond, destroy_orphan_sessions, exit_status, lttng_path,
+                    pid_alive, sessiond_answers)
 
 PROBES_LIB = "liblooptrace-probes.so"
 INTERPOSE_LIB = "liblooptrace-preload.so"
-FORWARDED = (signal.SIGINT, signal.SIGTERM)
+UST_FORK_LIB = "liblttng-ust-fork.so"  # LTTng-UST's fork()/clone() wrapper
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 SI_KERNEL = 0x80  # si_code of a signal sent by the kernel (e.g. a terminal's Ctrl-C)
 RECORD_INFO = "looptrace-record.json"
-TRACE_ENTRIES = ("ust", "kernel", "metadata", "index", RECORD_INFO)
+REGISTER_TIMEOUT_MS = 30000  # LTTNG_UST_REGISTER_TIMEOUT for CMD (LTTng-UST's default: 3000)
 
 
 def add_parser(subparsers):
@@ -37,15 +49,17 @@ def add_parser(subparsers):
         description="Run CMD under an LTTng session and write its looptrace events (a CTF "
         "trace) to DIR. Starts lttng-sessiond if none is running (and stops it afterwards), "
         "preloads the looptrace probes, returns CMD's exit status (128+N if killed by signal "
-        "N). Ctrl-C or SIGTERM is passed on to CMD and the trace is still written. With the "
+        "N). Ctrl-C, SIGTERM, SIGHUP or SIGQUIT is passed on to CMD and the trace is still "
+        "written; only CMD's process tree is recorded (see --all-processes). With the "
         "default per-UID buffers the trace is in DIR/ust/uid/<uid>/64-bit/.",
         epilog="example: looptrace record -o trace/ -- ./my-app --threads 4",
     )
     p.add_argument("-o", "--output", metavar="DIR", required=True,
                    help="directory to write the trace to (created if missing)")
     p.add_argument("--force", action="store_true",
-                   help="record even if DIR already holds a trace (its ust/, kernel/ and "
-                   "looptrace-record.json are removed first)")
+                   help="record even if DIR already holds a trace written by looptrace record "
+                   "(what its looptrace-record.json lists as created is removed first, nothing "
+                   "else)")
     p.add_argument("--subbuf-size", metavar="SIZE", default="4M",
                    help="size of each ring-buffer sub-buffer, with an optional k/M/G suffix "
                    "(default: %(default)s)")
@@ -78,55 +92,176 @@ def _resolve_command(cmd):
     name = cmd[0]
     if os.sep in name:
         if not os.path.isfile(name):
-            raise UserError("command not found: %s" % name)
+            raise UserError("command not found: %s" % show(name))
         if not os.access(name, os.X_OK):
-            raise UserError("command is not executable: %s" % name)
+            raise UserError("command is not executable: %s" % show(name))
         return name
     found = shutil.which(name)
     if not found:
-        raise UserError("command not found: %s" % name)
+        raise UserError("command not found: %s" % show(name))
     return found
 
 
-def _holds_trace(path):
-    return any(os.path.exists(os.path.join(path, e)) for e in TRACE_ENTRIES)
+# What `record` (through LTTng) writes into DIR: the only entries --force ever removes.
+WRITES = ("ust", RECORD_INFO)
+# Entries that make DIR look like a trace (report would read them with ours): refused unless
+# looptrace-record.json says that `record` wrote them.
+TRACE_LIKE = ("ust", "kernel", "metadata", "index")
+RESERVE_BYTES = 64 * 1024  # kept free for looptrace-record.json should the disk fill up
 
 
-def _prepare_output(path, force):
-    """Make DIR exist, be writable and hold no trace (unless force). Returns True when this
-    call created it. Raises UserError."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UserError("cannot write the trace to %s: not a directory" % path)
-    created = False
-    if os.path.isdir(path):
-        if _holds_trace(path):
-            if not force:
-                raise UserError("%s already holds a trace (use --force to replace it)" % path)
-            for entry in TRACE_ENTRIES:
-                victim = os.path.join(path, entry)
-                try:
-                    if os.path.isdir(victim) and not os.path.islink(victim):
-                        shutil.rmtree(victim)
-                    elif os.path.lexists(victim):
-                        os.unlink(victim)
-                except OSError as exc:
-                    raise UserError("cannot remove the old trace in %s: %s"
-                                    % (path, exc.strerror or exc)) from None
-    else:
-        try:
-            os.makedirs(path)
-            created = True
-        except OSError as exc:
-            raise UserError("cannot create %s: %s" % (path, exc.strerror or exc)) from None
+def _read_own_record(path):
+    """The looptrace-record.json at `path` as a dict, or None when it is not one `record`
+    wrote (unreadable, not JSON, no `command`/`session`)."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=".looptrace-", dir=path)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        if created:
-            _remove_if_empty(path)
-        raise UserError("cannot write to %s: %s" % (path, exc.strerror or exc)) from None
-    return created
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or "session" not in info or "command" not in info:
+        return None
+    return info
+
+
+def _remove_entry(victim):
+    if os.path.isdir(victim) and not os.path.islink(victim):
+        shutil.rmtree(victim)
+    elif os.path.lexists(victim):
+        os.unlink(victim)
+
+
+class Output:
+    """The trace folder DIR, locked (flock on the folder itself) from open() to close()."""
+
+    def __init__(self, path):
+        self.path = path
+        self.created = False  # this record made the folder
+        self.fd = None  # the folder, flock'ed
+        self.reserve = None  # fd of an unlinked file holding RESERVE_BYTES
+        self.before = set()  # entries present before the recording
+        self.recorded = False  # a recording ran (DIR is kept even if empty)
+
+    def open(self, force):
+        """Create or check DIR, lock it, judge what it holds. Raises UserError (one line)."""
+        path = self.path
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise UserError("cannot write the trace to %s: not a directory" % show(path))
+        if not os.path.isdir(path):
+            try:
+                os.makedirs(path)
+                self.created = True
+            except FileExistsError:
+                pass  # made meanwhile (by another record?): the lock decides
+            except OSError as exc:
+                raise UserError("cannot create %s: %s" % (show(path), exc.strerror or exc)) \
+                    from None
+        try:
+            self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            self._undo()
+            raise UserError("cannot open %s: %s" % (show(path), exc.strerror or exc)) from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            self.fd = None
+            raise UserError("%s is being written by another looptrace record (give another "
+                            "folder)" % show(path)) from None
+        try:
+            self._judge(force)
+            fd, probe = tempfile.mkstemp(prefix=".looptrace-", dir=path)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            self.close()
+            raise UserError("cannot write to %s: %s" % (show(path), exc.strerror or exc)) \
+                from None
+        except UserError:
+            self.close()
+            raise
+        self.before = set(os.listdir(path))
+        self._reserve()
+
+    def _judge(self, force):
+        """Refuse a folder holding a trace or trace-like files `record` did not write; with
+        `force`, remove what the previous `record` wrote there (and only that)."""
+        path = self.path
+        info_path = os.path.join(path, RECORD_INFO)
+        own = _read_own_record(info_path) if os.path.lexists(info_path) else None
+        if os.path.lexists(info_path) and own is None:
+            raise UserError("%s holds a %s that looptrace record did not write (give an "
+                            "empty or new folder)" % (show(path), RECORD_INFO))
+        present = [e for e in TRACE_LIKE if os.path.lexists(os.path.join(path, e))]
+        if own is None:
+            if present:
+                raise UserError("%s holds files looptrace record did not write (%s): give an "
+                                "empty or new folder" % (show(path), ", ".join(present)))
+            return
+        if not force:
+            raise UserError("%s already holds a trace (use --force to replace it)" % show(path))
+        listed = own.get("created")
+        if not isinstance(listed, list):
+            listed = list(WRITES)  # written by an older looptrace: ust/ and the record file
+        victims = [e for e in WRITES if e in listed and e != RECORD_INFO]
+        foreign = [e for e in present if e not in victims]
+        if foreign:
+            raise UserError("%s holds files looptrace record did not write (%s): not replacing "
+                            "the trace there" % (show(path), ", ".join(foreign)))
+        for entry in victims + [RECORD_INFO]:
+            try:
+                _remove_entry(os.path.join(path, entry))
+            except OSError as exc:
+                raise UserError("cannot remove the old trace in %s: %s"
+                                % (show(path), exc.strerror or exc)) from None
+
+    def _reserve(self):
+        """Hold RESERVE_BYTES of DIR's file system in an unlinked file (freed when closed, also
+        if `record` is killed), so that looptrace-record.json can be written on a full disk."""
+        try:
+            fd = os.open(self.path, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+        except (OSError, AttributeError):
+            return
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except OSError:
+            os.close(fd)
+            return
+        self.reserve = fd
+
+    def free_bytes(self):
+        """Bytes an unprivileged writer may still use on DIR's file system (None: unknown)."""
+        try:
+            st = os.statvfs(self.path)
+        except OSError:
+            return None
+        return st.f_bavail * st.f_frsize
+
+    def release_reserve(self):
+        if self.reserve is not None:
+            os.close(self.reserve)
+            self.reserve = None
+
+    def created_entries(self):
+        """The entries of WRITES this recording added to DIR."""
+        try:
+            now = set(os.listdir(self.path))
+        except OSError:
+            now = set()
+        return [e for e in WRITES if e in now and e not in self.before]
+
+    def _undo(self):
+        if self.created:
+            _remove_if_empty(self.path)
+
+    def close(self, recorded=True):
+        """Release the reserve and the lock; remove DIR if this call made it and nothing was
+        recorded into it."""
+        self.release_reserve()
+        if not recorded:
+            self._undo()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _remove_if_empty(path):
@@ -134,6 +269,29 @@ def _remove_if_empty(path):
         os.rmdir(path)
     except OSError:
         pass
+
+
+def find_ust_fork():
+    """Path of LTTng-UST's fork helper (liblttng-ust-fork.so.N) as the dynamic linker's cache
+    lists it (`ldconfig -p`), else from the usual library folders; None when absent."""
+    found = []
+    ldconfig = shutil.which("ldconfig") or next(
+        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.access(p, os.X_OK)), None)
+    if ldconfig:
+        try:
+            out = subprocess.run([ldconfig, "-p"], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 timeout=20, check=False).stdout.decode("utf-8", "replace")
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        for line in out.splitlines():
+            name, _, path = line.strip().partition(" => ")
+            if name.startswith(UST_FORK_LIB + ".") and "64" in name.split("(", 1)[-1]:
+                found.append(path.strip())
+    for d in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
+              "/usr/local/lib", "/usr/lib"):
+        found.append(os.path.join(d, UST_FORK_LIB + ".1"))
+    return next((p for p in found if os.path.isfile(p)), None)
 
 
 def _preload_env(args):
@@ -151,42 +309,31 @@ def _preload_env(args):
         if not os.path.isfile(interposer):
             raise UserError("--interpose: the interposer %s is not available" % interposer)
         libs.append(interposer)
+    fork_helper = find_ust_fork()
+    if fork_helper:
+        libs.append(fork_helper)
+    else:
+        print("looptrace: warning: %s not found (LTTng-UST's fork helper): events of a child "
+              "made by fork() without exec would carry its parent's pid" % UST_FORK_LIB,
+              file=sys.stderr)
+    # LTTng-UST lets a program run on untraced when the session daemon has not set it up
+    # within 3 s (a loaded machine, several sessions): a short program then loses all its
+    # events. Wait longer, unless the user chose.
+    env.setdefault("LTTNG_UST_REGISTER_TIMEOUT", str(REGISTER_TIMEOUT_MS))
     if libs:
         old = env.get("LD_PRELOAD", "").strip()
         env["LD_PRELOAD"] = ":".join(([old] if old else []) + libs)
     return env
 
 
-def _write_record_info(output, command, pid, status, args, env, session, sig=None,
-                       incomplete=False, processes="tree", record_id=None):
-    """DIR/looptrace-record.json: what was recorded. `pid` is CMD's process (or the one
-    given with --pid); `processes` says whose events were recorded: "tree" (CMD and its
-    descendants: the processes whose LOOPTRACE_RECORD_ID is `record_id`), "all" (every
-    process of the user, --all-processes) or "pid" (--pid). `signal` is the number of the
-    signal that killed CMD (null when it exited by itself), and `incomplete` is true when the
-    session could not be stopped cleanly (its daemon died): events may be missing."""
-    info = {
-        "command": command,
-        "pid": pid,
-        "processes": processes,
-        "record_id": record_id,
-        "exit_status": status,
-        "signal": sig,
-        "incomplete": incomplete,
-        "uid": os.getuid(),
-        "session": session,
-        "buffering": args.buffering,
-        "subbuf_size": args.subbuf_size,
-        "num_subbuf": args.num_subbuf,
-        "ld_preload": env.get("LD_PRELOAD", ""),
-    }
-    try:
-        with open(os.path.join(output, RECORD_INFO), "w", encoding="utf-8") as f:
-            json.dump(info, f, indent=2)
-            f.write("\n")
-    except OSError as exc:
-        print("looptrace: warning: cannot write %s: %s" % (RECORD_INFO, exc.strerror or exc),
-              file=sys.stderr)
+def _write_record_info(output, info):
+    """Write DIR/looptrace-record.json (see run() for its keys); raises OSError."""
+    path = os.path.join(output, RECORD_INFO)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _signal(returncode):
@@ -199,28 +346,110 @@ def _drain_signals():
         pass
 
 
-def _run_child(argv, env, old_mask):
-    """Start CMD with the caller's signal mask, pass on signals; return (exit status, pid)."""
+_LIBC = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
 
-    def restore_mask():
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
+def _child_setup(old_mask, parent):
+    """In CMD's process before exec: the caller's signal mask, and SIGKILL when `record`
+    dies (even by SIGKILL), so CMD never runs on untraced after its recording is gone."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # `record` died before prctl took effect
+        os._exit(128 + signal.SIGKILL)
+
+
+def _forward(proc, info):
+    """Pass the signal `info` that reached `record` on to CMD. When CMD leads a process group
+    of its own (`setsid`, a shell's job control) the group gets it, whoever sent it: a
+    terminal's Ctrl-C reaches only the foreground group, `record`'s. Otherwise only a signal
+    sent to `record` alone (kill, a supervisor) is passed on to CMD: a terminal's (si_code
+    SI_KERNEL) already reached CMD, which shares our process group."""
     try:
-        proc = subprocess.Popen(argv, env=env, preexec_fn=restore_mask)  # noqa: PLW1509
+        group = os.getpgid(proc.pid)
+    except OSError:
+        return
+    try:
+        if group != os.getpgrp():
+            os.killpg(group, info.si_signo)
+        elif info.si_code != SI_KERNEL:
+            proc.send_signal(info.si_signo)
+    except OSError:
+        pass
+
+
+def _run_child(argv, env, old_mask):
+    """Start CMD, pass on signals; return (exit status, pid, killing signal or None)."""
+    parent = os.getpid()
+    try:
+        proc = subprocess.Popen(argv, env=env,  # noqa: PLW1509
+                                preexec_fn=lambda: _child_setup(old_mask, parent))
     except OSError as exc:
-        raise UserError("cannot run %s: %s" % (argv[0], exc.strerror or exc)) from None
+        raise UserError("cannot run %s: %s" % (show(argv[0]), exc.strerror or exc)) from None
     waitset = FORWARDED + (signal.SIGCHLD,)
     while True:
         info = signal.sigtimedwait(waitset, 0.2)
-        if info is not None and info.si_signo in FORWARDED and info.si_code != SI_KERNEL:
-            # Sent to `record` alone (kill, a supervisor): pass it on. A terminal's Ctrl-C
-            # (si_code SI_KERNEL) already reached CMD, which shares our process group.
-            try:
-                proc.send_signal(info.si_signo)
-            except ProcessLookupError:
-                pass
+        if info is not None and info.si_signo in FORWARDED:
+            _forward(proc, info)
         if proc.poll() is not None:
             return exit_status(proc.returncode), proc.pid, _signal(proc.returncode)
+
+
+def _size_bytes(text):
+    """'4M' -> 4194304 (k, M, G suffixes, as lttng takes them); None when unparsable."""
+    m = re.match(r"^\s*(\d+)\s*([kKmMgG]?)\s*$", str(text))
+    if not m:
+        return None
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+
+
+def _trace_state(output):
+    """(stream bytes kept, readable) of the trace under DIR/ust: `readable` is False when a
+    metadata file is empty or damaged (as a full disk leaves it)."""
+    kept, readable = 0, True
+    for md in bt_find_metadata(os.path.join(output, "ust")):
+        try:
+            empty = os.path.getsize(md) == 0
+        except OSError:
+            empty = True
+        if empty or metadata_problem(md):
+            readable = False
+        for stream in stream_files(os.path.dirname(md)):
+            try:
+                kept += os.path.getsize(stream)
+            except OSError:
+                pass
+    return kept, readable
+
+
+def _has_looptrace_events(output):
+    """Whether the trace under DIR/ust holds at least one looptrace event: True, False, or
+    None when babeltrace2 cannot tell. Reads the trace as text with the babeltrace2 CLI and
+    stops at the first one (an empty trace is short; the metadata alone does not tell, as a
+    per-UID trace declares the events of every instrumented process of the user)."""
+    ust = os.path.join(output, "ust")
+    if not bt_find_metadata(ust):
+        return False
+    try:
+        exe = find_babeltrace2()
+        proc = subprocess.Popen([exe, ust], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+    except (UserError, OSError):
+        return None
+    found = False
+    with proc.stdout:
+        for line in proc.stdout:
+            if b" looptrace:" in line or b" looptrace_preload:" in line:
+                found = True
+                break
+    if found:
+        proc.kill()
+    proc.wait()
+    return True if found else (False if proc.returncode == 0 else None)
+
+
+def _mib(n):
+    return "%.1f MiB" % (n / 1048576.0)
 
 
 def _new_record_id():
@@ -278,8 +507,18 @@ def run(args):
             record_id = _new_record_id()
             env["LOOPTRACE_RECORD_ID"] = str(record_id)
     output = os.path.abspath(args.output)
-    created = _prepare_output(output, args.force)
+    out = Output(output)
+    out.open(args.force)
+    try:
+        return _record(args, command, env, processes, record_id, out)
+    finally:
+        out.close(recorded=out.recorded)
 
+
+def _record(args, command, env, processes, record_id, out):
+    """The recording proper, into the locked folder `out`; returns the exit status."""
+    output = out.path
+    out.recorded = False
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED + (signal.SIGCHLD,))
     sessiond = Sessiond()
     session = Session(output)
@@ -288,6 +527,7 @@ def run(args):
     sig = None
     try:
         sessiond.ensure()
+        destroy_orphan_sessions()
         session.create(args.subbuf_size, args.num_subbuf, args.buffering, record_id=record_id)
         if args.pid is not None:
             session.track_vpid(args.pid)
@@ -309,21 +549,65 @@ def run(args):
         sessiond.stop()
         _drain_signals()
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-        if status is None and created:
-            _remove_if_empty(output)
+    out.recorded = True
 
-    _write_record_info(output, command, pid, status, args, env, session.name, sig=sig,
-                       incomplete=stop_error is not None, processes=processes,
-                       record_id=record_id)
+    # A full disk: LTTng's consumer cannot write a packet and says nothing to its clients.
+    # Less than one sub-buffer left means a packet may not have fitted.
+    free = out.free_bytes()
+    subbuf = _size_bytes(args.subbuf_size) or (1 << 20)
+    disk_full = free is not None and free < subbuf
+    kept, readable = _trace_state(output)
+    out.release_reserve()  # room for looptrace-record.json
+    info = {
+        "command": command,
+        "pid": pid,
+        "processes": processes,
+        "record_id": record_id,
+        "exit_status": status,
+        "signal": sig,
+        "incomplete": stop_error is not None or disk_full,
+        "disk_full": disk_full,
+        "uid": os.getuid(),
+        "session": session.name,
+        "buffering": args.buffering,
+        "subbuf_size": args.subbuf_size,
+        "num_subbuf": args.num_subbuf,
+        "ld_preload": env.get("LD_PRELOAD", ""),
+        "created": sorted(set(out.created_entries() + [RECORD_INFO])),
+    }
+    info_error = None
+    try:
+        _write_record_info(output, info)
+    except OSError as exc:
+        info_error = exc
+        if exc.errno == errno.ENOSPC:
+            disk_full = True
+    if disk_full:
+        what = ("kept %s of events, unreadable: its metadata could not be written" % _mib(kept)
+                if not readable else "kept %s of events, readable up to where the disk filled"
+                % _mib(kept))
+        raise UserError("the disk holding %s is full (%s free; program exited with status %d):"
+                        " the trace is cut short; %s%s" % (
+                            show(output), "%d KiB" % (free // 1024) if free is not None
+                            else "no space", status, what,
+                            "; %s not written" % RECORD_INFO if info_error else ""))
+    if info_error is not None:
+        raise UserError("cannot write %s in %s: %s (program exited with status %d)"
+                        % (RECORD_INFO, show(output), info_error.strerror or info_error,
+                           status))
     if stop_error is not None:
         if not sessiond_answers():
             raise UserError("the session daemon stopped during the recording (program exited "
                             "with status %d); the trace in %s may be incomplete"
-                            % (status, output))
+                            % (status, show(output)))
         raise UserError("%s (program exited with status %d); the trace in %s may be "
-                        "incomplete" % (stop_error, status, output))
-    if not os.path.isdir(os.path.join(output, "ust")):
-        print("looptrace: no events were recorded (does the program call liblooptrace, with "
-              "the probes preloaded or linked?)", file=sys.stderr)
-    print("looptrace: trace written to %s" % output, file=sys.stderr)
+                        "incomplete" % (stop_error, status, show(output)))
+    if not disk_full and readable and _has_looptrace_events(output) is False:
+        # Nothing to report: say so now rather than `report` failing later. The exit status
+        # stays CMD's (a program that is not instrumented is not a failed recording).
+        print("looptrace: no looptrace events were recorded in %s (does the program call "
+              "liblooptrace, with the probes preloaded or linked?)" % show(output),
+              file=sys.stderr)
+        return status
+    print("looptrace: trace written to %s" % show(output), file=sys.stderr)
     return status

@@ -73,6 +73,25 @@ def _session_names():
     return re.findall(r"<session>\s*<name>([^<]*)</name>", out)
 
 
+SESSION_PREFIX = "looptrace-"
+_OWNED = re.compile(r"^looptrace-(\d+)-[0-9a-f]{8}$")  # Session names: prefix, owner pid, random
+
+
+def destroy_orphan_sessions():
+    """Destroy the sessions a `looptrace record`/`top` created and could not destroy because
+    it was killed (SIGKILL): their name carries the owner's pid, which is no longer alive.
+    Left active, such a session would keep recording the user's instrumented programs into
+    its old folder. Prints one line per session destroyed; never raises."""
+    for name in _session_names():
+        m = _OWNED.match(name)
+        if not m or pid_alive(int(m.group(1))):
+            continue
+        status, _ = _run(["destroy", name])
+        if status == 0:
+            print("looptrace: destroyed session %s, left by a looptrace process (pid %s) that "
+                  "was killed" % (name, m.group(1)), file=sys.stderr)
+
+
 def _pidfile():
     if os.geteuid() == 0:
         return "/var/run/lttng/lttng-sessiond.pid"
@@ -197,7 +216,8 @@ class Session:
         self.output = output
         self.url = url
         self.live_us = live_us
-        self.name = "looptrace-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        # The owner's pid in the name: destroy_orphan_sessions() recognises it once dead.
+        self.name = "%s%d-%s" % (SESSION_PREFIX, os.getpid(), uuid.uuid4().hex[:8])
         self.created = False
         self.started = False
 

@@ -15,6 +15,7 @@ import os
 
 from . import outputs
 from .errors import UserError
+from .render_text import escape as show  # a path on one line, controls escaped
 from .symbolize import call_site_text
 
 STATS = ("p50", "p90", "p99", "max")
@@ -174,11 +175,12 @@ def write_csv(report, directory):
     Raises UserError when the directory cannot be created or a file cannot be written.
     """
     if os.path.exists(directory) and not os.path.isdir(directory):
-        raise UserError("--csv %s: exists and is not a directory" % directory)
+        raise UserError("--csv %s: exists and is not a directory" % show(directory))
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
-        raise UserError("--csv %s: cannot create directory: %s" % (directory, exc.strerror))
+        raise UserError("--csv %s: cannot create directory: %s" % (show(directory),
+                                                                   exc.strerror))
     written = []
     for filename, cols, records in TABLES:
         path = os.path.join(directory, filename)
