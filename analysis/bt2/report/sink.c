@@ -418,16 +418,23 @@ static void inbox_note(struct sink *s, int64_t vpid, uint32_t chan, int64_t vtid
 	s->inbox[i].vtid = vtid;
 }
 
-/* on_object - a statedump/dlopen event: a loaded object file, for symbolizing call sites. */
-static void on_object(struct sink *s, const bt_event *ev, const struct ec_info *ei)
+/* event_vpid - the vpid context of ev (-1 when its class has none). */
+static int64_t event_vpid(const bt_event *ev, const struct ec_info *ei)
 {
-	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
 	const bt_field *common = NULL, *specific = NULL;
+
 	if (ei->vpid.scope == SC_COMMON_CTX)
 		common = bt_event_borrow_common_context_field_const(ev);
 	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
-	int64_t vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	return read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+}
+
+/* on_object - a statedump/dlopen event: a loaded object file, for symbolizing call sites. */
+static void on_object(struct sink *s, const bt_event *ev, const struct ec_info *ei)
+{
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	int64_t vpid = event_vpid(ev, ei);
 	int is_pic = ei->is_pic.scope == SC_NONE ? 1 : read_u(pl, &ei->is_pic) != 0;
 	lt_analysis_object(s->analysis, vpid, read_u(pl, &ei->baddr), read_u(pl, &ei->memsz),
 			   read_s(pl, &ei->path), is_pic);
@@ -437,12 +444,7 @@ static void on_object(struct sink *s, const bt_event *ev, const struct ec_info *
 static void on_build_id(struct sink *s, const bt_event *ev, const struct ec_info *ei)
 {
 	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
-	const bt_field *common = NULL, *specific = NULL;
-	if (ei->vpid.scope == SC_COMMON_CTX)
-		common = bt_event_borrow_common_context_field_const(ev);
-	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
-		specific = bt_event_borrow_specific_context_field_const(ev);
-	int64_t vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	int64_t vpid = event_vpid(ev, ei);
 	const bt_field *arr = member(pl, &ei->build_id);
 	uint64_t len = bt_field_array_get_length(arr);
 	uint8_t id[LT_ANALYSIS_MAX_BUILD_ID];

@@ -449,29 +449,37 @@ static int series_densify(struct lt_analysis *a, struct lt_comp *c)
 	return 0;
 }
 
+/* spoint_lower_bound - index of the first sparse series point of c at or after bucket b. */
+static uint32_t spoint_lower_bound(const struct lt_comp *c, uint32_t b)
+{
+	uint32_t lo = 0, hi = c->nspoints;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2u;
+
+		if (c->spoints[mid].b < b)
+			lo = mid + 1u;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
  * series_cell - the LT_S_COLS columns of bucket b (< series_cap) of c's series, created
  * (zero) if untouched; NULL when out of memory (counted).
  */
 static uint64_t *series_cell(struct lt_analysis *a, struct lt_comp *c, uint32_t b)
 {
-	uint32_t lo = 0, hi = c->nspoints;
+	uint32_t lo, hi = c->nspoints;
 
 	if (c->series)
 		return c->series + (size_t)b * LT_S_COLS;
 	/* Time moves forward: the bucket is almost always the last one or a new last one. */
-	if (hi && c->spoints[hi - 1].b <= b) {
+	if (hi && c->spoints[hi - 1].b <= b)
 		lo = c->spoints[hi - 1].b == b ? hi - 1 : hi;
-	} else {
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2u;
-
-			if (c->spoints[mid].b < b)
-				lo = mid + 1u;
-			else
-				hi = mid;
-		}
-	}
+	else
+		lo = spoint_lower_bound(c, b);
 	if (lo < c->nspoints && c->spoints[lo].b == b)
 		return c->spoints[lo].v;
 	if (c->nspoints >= a->series_cap / 4u) {
@@ -503,21 +511,14 @@ static uint64_t *series_cell(struct lt_analysis *a, struct lt_comp *c, uint32_t 
 void lt__series_get(const struct lt_analysis *a, const struct lt_comp *c, uint32_t b,
 		    uint64_t col[LT_S_COLS])
 {
-	uint32_t lo = 0, hi = c->nspoints;
+	uint32_t lo;
 
 	if (c->series) {
 		memcpy(col, c->series + (size_t)b * LT_S_COLS, LT_S_COLS * sizeof(*col));
 		return;
 	}
 	(void)a;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2u;
-
-		if (c->spoints[mid].b < b)
-			lo = mid + 1u;
-		else
-			hi = mid;
-	}
+	lo = spoint_lower_bound(c, b);
 	if (lo < c->nspoints && c->spoints[lo].b == b)
 		memcpy(col, c->spoints[lo].v, LT_S_COLS * sizeof(*col));
 	else
