@@ -51,7 +51,7 @@ static void expect_in(const char *json, const char *needle)
 static int32_t comp_index(const struct lt_analysis *a, uint32_t id, int implicit, int64_t tid)
 {
 	for (uint32_t i = 0; i < a->comps.n; i++) {
-		const struct lt_comp *c = &a->comps.v[i];
+		const struct lt_an_comp *c = &a->comps.v[i];
 		if (c->implicit == implicit && (implicit ? c->tid == tid : c->id == id))
 			return (int32_t)i;
 	}
@@ -110,7 +110,7 @@ static void test_intervals(void)
 	int32_t ci = comp_index(a, 1, 0, 0);
 	expect_times(a, ci, 600, 1500, 300, 300, 300, 3000);
 	check_identity(a);
-	const struct lt_comp *c = &a->comps.v[ci];
+	const struct lt_an_comp *c = &a->comps.v[ci];
 	LT_ASSERT_EQ_U(c->messages, 1);
 	LT_ASSERT_EQ_U(c->handle.max, 900);
 	const struct lt_site *s = find_site(a, ci, 2);
@@ -250,7 +250,7 @@ static void test_mid_handler(void)
 	check_identity(a);
 	int32_t c1 = comp_index(a, 0, 1, 1);
 	expect_times(a, c1, 600, 100, 0, 0, 200, 900);
-	const struct lt_comp *c = &a->comps.v[c1];
+	const struct lt_an_comp *c = &a->comps.v[c1];
 	LT_ASSERT_EQ_U(c->messages, 0);
 	LT_ASSERT_EQ_U(c->qwait.count, 1);
 	LT_ASSERT_EQ_U(c->qwait.max, 600);
@@ -326,7 +326,7 @@ static void test_flows_three_hops(void)
 	expect_in(j, "\"littles_law\": {\"L\": 0.1, \"lambda\": 5000000, \"W\": 2e-08, "
 		     "\"ratio\": 1}");
 	/* handle_ns and queue_wait_ns of B */
-	const struct lt_comp *b = &a->comps.v[comp_index(a, 2, 0, 0)];
+	const struct lt_an_comp *b = &a->comps.v[comp_index(a, 2, 0, 0)];
 	LT_ASSERT_EQ_U(b->qwait.max, 20);
 	LT_ASSERT_EQ_U(b->handle.max, 20);
 	free(j);
@@ -355,7 +355,7 @@ static void test_recv_before_send(void)
 	    "\"C\", "
 	    "\"to_id\": 2, \"to_pid\": 100, \"to_key\": \"100:2\", \"count\": 1, \"queue_ns\": 0, "
 	    "\"handle_ns\": 45");
-	const struct lt_comp *c = &a->comps.v[comp_index(a, 2, 0, 0)];
+	const struct lt_an_comp *c = &a->comps.v[comp_index(a, 2, 0, 0)];
 	LT_ASSERT_EQ_U(c->qwait.count, 1);
 	LT_ASSERT_EQ_U(c->qwait.max, 0);
 	free(j);

@@ -218,7 +218,7 @@ static int32_t comp_get(struct lt_analysis *a, int64_t vpid, uint64_t id, int im
 	int32_t k = vec_push(a->comps);
 	if (k < 0)
 		return -1;
-	struct lt_comp *c = &a->comps.v[k];
+	struct lt_an_comp *c = &a->comps.v[k];
 	c->vpid = vpid;
 	c->tid = implicit ? (int64_t)id : -1;
 	c->id = implicit ? 0 : (uint32_t)id;
@@ -246,7 +246,7 @@ static int32_t chan_get(struct lt_analysis *a, int64_t vpid, uint32_t id, int64_
 	int32_t k = vec_push(a->chans);
 	if (k < 0)
 		return -1;
-	struct lt_chan *ch = &a->chans.v[k];
+	struct lt_an_chan *ch = &a->chans.v[k];
 	ch->vpid = vpid;
 	ch->id = id;
 	ch->start_ns = ts;
@@ -285,7 +285,7 @@ static int32_t route_get(struct lt_analysis *a, int64_t vpid, uint32_t id, int a
 		a->route_free = (uint32_t)k;
 		return -1;
 	}
-	struct lt_route *r = &a->routes.v[k];
+	struct lt_an_route *r = &a->routes.v[k];
 	memset(r, 0, sizeof(*r));
 	r->vpid = vpid;
 	r->nroutes = 1;
@@ -310,7 +310,7 @@ static int32_t route_get(struct lt_analysis *a, int64_t vpid, uint32_t id, int a
  */
 static void route_fold(struct lt_analysis *a, int32_t ri)
 {
-	struct lt_route *r = &a->routes.v[ri];
+	struct lt_an_route *r = &a->routes.v[ri];
 	if (r->aggregate || r->dead || r->active || !r->removed ||
 	    a->routes_created <= LT_ROUTE_KEEP)
 		return;
@@ -320,7 +320,7 @@ static void route_fold(struct lt_analysis *a, int32_t ri)
 		return;
 	}
 	r = &a->routes.v[ri];
-	struct lt_route *g = &a->routes.v[gi];
+	struct lt_an_route *g = &a->routes.v[gi];
 	if (lt__hist_merge(&g->dispatch, &r->dispatch)) {
 		oom(a);
 		return;
@@ -389,7 +389,7 @@ static void th_enter_site(struct lt_analysis *a, struct lt_thread *t, uint32_t r
 /* series */
 
 /* series_halve - bucket i of c's series becomes buckets 2i and 2i + 1 added. */
-static void series_halve(struct lt_analysis *a, struct lt_comp *c)
+static void series_halve(struct lt_analysis *a, struct lt_an_comp *c)
 {
 	uint32_t half = a->series_cap / 2u;
 	uint64_t *s = c->series;
@@ -433,7 +433,7 @@ static void series_reach(struct lt_analysis *a, int64_t ts)
 }
 
 /* series_densify - c's sparse series becomes dense. Returns 0, or -1 when out of memory. */
-static int series_densify(struct lt_analysis *a, struct lt_comp *c)
+static int series_densify(struct lt_analysis *a, struct lt_an_comp *c)
 {
 	uint64_t *s = calloc((size_t)a->series_cap * LT_S_COLS, sizeof(uint64_t));
 
@@ -450,7 +450,7 @@ static int series_densify(struct lt_analysis *a, struct lt_comp *c)
 }
 
 /* spoint_lower_bound - index of the first sparse series point of c at or after bucket b. */
-static uint32_t spoint_lower_bound(const struct lt_comp *c, uint32_t b)
+static uint32_t spoint_lower_bound(const struct lt_an_comp *c, uint32_t b)
 {
 	uint32_t lo = 0, hi = c->nspoints;
 
@@ -469,7 +469,7 @@ static uint32_t spoint_lower_bound(const struct lt_comp *c, uint32_t b)
  * series_cell - the LT_S_COLS columns of bucket b (< series_cap) of c's series, created
  * (zero) if untouched; NULL when out of memory (counted).
  */
-static uint64_t *series_cell(struct lt_analysis *a, struct lt_comp *c, uint32_t b)
+static uint64_t *series_cell(struct lt_analysis *a, struct lt_an_comp *c, uint32_t b)
 {
 	uint32_t lo, hi = c->nspoints;
 
@@ -508,7 +508,7 @@ static uint64_t *series_cell(struct lt_analysis *a, struct lt_comp *c, uint32_t 
 	return c->spoints[lo].v;
 }
 
-void lt__series_get(const struct lt_analysis *a, const struct lt_comp *c, uint32_t b,
+void lt__series_get(const struct lt_analysis *a, const struct lt_an_comp *c, uint32_t b,
 		    uint64_t col[LT_S_COLS])
 {
 	uint32_t lo;
@@ -529,8 +529,8 @@ void lt__series_get(const struct lt_analysis *a, const struct lt_comp *c, uint32
  * series_span - adds (sub = 0) or removes (sub = 1) the interval [t0, t1) to or from column
  * col of c's series, bucket by bucket; a removal never takes a cell below 0.
  */
-static void series_span(struct lt_analysis *a, struct lt_comp *c, int col, int64_t t0, int64_t t1,
-			int sub)
+static void series_span(struct lt_analysis *a, struct lt_an_comp *c, int col, int64_t t0,
+			int64_t t1, int sub)
 {
 	if (t1 <= t0 || t0 < a->begin_ns)
 		return;
@@ -559,7 +559,7 @@ static void series_span(struct lt_analysis *a, struct lt_comp *c, int col, int64
  * the handler. Nothing else happens on the thread in those two spans (pb is read as
  * handle_begin's call returns, pe as handle_end's starts), so they were counted busy.
  */
-static void comp_trim_handler(struct lt_analysis *a, struct lt_comp *c, int64_t hb, int64_t pb,
+static void comp_trim_handler(struct lt_analysis *a, struct lt_an_comp *c, int64_t hb, int64_t pb,
 			      int64_t pe, int64_t he)
 {
 	uint64_t cut = (uint64_t)(pb - hb) + (uint64_t)(he - pe);
@@ -573,7 +573,8 @@ static void comp_trim_handler(struct lt_analysis *a, struct lt_comp *c, int64_t 
 }
 
 /* comp_count_handled - c handled one message whose handler ran `dur` ns and ended at ts. */
-static void comp_count_handled(struct lt_analysis *a, struct lt_comp *c, uint64_t dur, int64_t ts)
+static void comp_count_handled(struct lt_analysis *a, struct lt_an_comp *c, uint64_t dur,
+			       int64_t ts)
 {
 	uint64_t *s;
 
@@ -620,7 +621,7 @@ static void th_advance(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
 	if (ts <= t->since)
 		return;
 	if (t->comp >= 0) {
-		struct lt_comp *c = &a->comps.v[t->comp];
+		struct lt_an_comp *c = &a->comps.v[t->comp];
 		uint64_t d = (uint64_t)(ts - t->since);
 		c->time[t->state] += d;
 		if (t->state == LT_T_BUSY)
@@ -658,7 +659,7 @@ static void th_settle(struct lt_analysis *a, struct lt_thread *t)
 static void th_bind(struct lt_analysis *a, int32_t ti, int32_t ci, int64_t ts)
 {
 	struct lt_thread *t = &a->threads.v[ti];
-	struct lt_comp *c = &a->comps.v[ci];
+	struct lt_an_comp *c = &a->comps.v[ci];
 	if (c->thread >= 0 && c->thread != ti) {
 		/* the same component announced on another thread: move it */
 		a->an.component_rebound++;
@@ -685,7 +686,7 @@ static void th_unbind(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
 {
 	th_advance(a, t, ts);
 	if (t->comp >= 0) {
-		struct lt_comp *c = &a->comps.v[t->comp];
+		struct lt_an_comp *c = &a->comps.v[t->comp];
 		c->wall_ns += (uint64_t)(t->since - c->bound_since);
 		c->last_ns = t->since;
 		c->thread = -1;
@@ -1054,14 +1055,14 @@ static void msg_complete(struct lt_analysis *a, uint32_t mi, int32_t to, int64_t
 	msg_free(a, mi);
 }
 
-static void chan_set_depth(struct lt_chan *ch, uint32_t depth, int64_t ts);
+static void chan_set_depth(struct lt_an_chan *ch, uint32_t depth, int64_t ts);
 
 static void on_send(struct lt_analysis *a, struct lt_thread *t, const struct lt_event *ev,
 		    int64_t ts)
 {
 	int32_t ci = chan_get(a, t->vpid, ev->chan, ts);
 	if (ci >= 0) {
-		struct lt_chan *ch = &a->chans.v[ci];
+		struct lt_an_chan *ch = &a->chans.v[ci];
 		ch->sends++;
 		chan_set_depth(ch, ev->depth, ts);
 		if (t->pending_send_block_count) {
@@ -1134,7 +1135,7 @@ static void on_send(struct lt_analysis *a, struct lt_thread *t, const struct lt_
 		oom(a);
 }
 
-static void chan_set_depth(struct lt_chan *ch, uint32_t depth, int64_t ts)
+static void chan_set_depth(struct lt_an_chan *ch, uint32_t depth, int64_t ts)
 {
 	if (ts > ch->depth_since) {
 		ch->depth_area += (unsigned __int128)ch->depth * (uint64_t)(ts - ch->depth_since);
@@ -1388,7 +1389,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			break;
 		}
 		t = &a->threads.v[ti];
-		struct lt_comp *c = &a->comps.v[ci];
+		struct lt_an_comp *c = &a->comps.v[ci];
 		take_name(a, &c->name, ev->name); /* "" keeps comp-N */
 		c->declared = 1;
 		c->ended = 0;
@@ -1420,7 +1421,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			oom(a);
 			break;
 		}
-		struct lt_chan *ch = &a->chans.v[ci];
+		struct lt_an_chan *ch = &a->chans.v[ci];
 		take_name(a, &ch->name, ev->name); /* "" keeps chan-N */
 		ch->capacity = ev->capacity;
 		ch->object = ev->object;
@@ -1499,7 +1500,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		if (t->waiting && !th_handling(t))
 			th_drop_wait_site(t);
 		th_settle(a, t);
-		struct lt_comp *c = &a->comps.v[ci];
+		struct lt_an_comp *c = &a->comps.v[ci];
 		int64_t he = ts;
 		if (!partial && ev->begin_ns && ev->end_ns && hb <= ev->begin_ns &&
 		    ev->begin_ns <= ev->end_ns && ev->end_ns <= ts) {
@@ -1559,7 +1560,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			oom(a);
 			break;
 		}
-		struct lt_chan *ch = &a->chans.v[ci];
+		struct lt_an_chan *ch = &a->chans.v[ci];
 		ch->recvs++;
 		chan_set_depth(ch, ev->depth, ts);
 		msg_receipt(a, &a->threads.v[ti], ev->msg, ts);
@@ -1571,7 +1572,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			oom(a);
 			break;
 		}
-		struct lt_route *r = &a->routes.v[ri];
+		struct lt_an_route *r = &a->routes.v[ri];
 		r->chan = ev->chan;
 		r->owner = ev->owner;
 		r->declared = 1;
@@ -1619,7 +1620,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			break;
 		}
 		int32_t ri = t->route;
-		struct lt_route *r = &a->routes.v[ri];
+		struct lt_an_route *r = &a->routes.v[ri];
 		uint64_t d = (uint64_t)(ts - t->dispatch_start);
 		r->dispatches++;
 		if (lt__hist_add(&r->dispatch, d))

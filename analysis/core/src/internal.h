@@ -29,7 +29,7 @@ enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
 #define LT_PARK_CAP        256u /* handled-before-sent messages kept for a late send */
 #define LT_ROUTE_KEEP      256u /* beyond this many routes, removed ones fold per owner */
 
-struct lt_comp {
+struct lt_an_comp {
 	int64_t vpid, tid;
 	uint32_t id;               /* 0 for an implicit (per-thread) component */
 	int implicit;              /* created for a thread that never announced its component */
@@ -62,7 +62,7 @@ struct lt_spoint {
 	uint64_t v[LT_S_COLS]; /* LT_S_* columns */
 };
 
-struct lt_chan {
+struct lt_an_chan {
 	int64_t vpid;
 	uint32_t id;
 	int declared;
@@ -80,7 +80,7 @@ struct lt_chan {
 	double rn, rt, rd, rtt, rtd; /* least-squares sums of (t s since start, depth) */
 };
 
-struct lt_route {
+struct lt_an_route {
 	int64_t vpid;
 	uint32_t id, chan, owner;
 	int declared, removed;
@@ -213,9 +213,9 @@ struct lt_analysis {
 	struct lt_anomalies an;
 
 	LT_VEC(struct lt_object) objects;
-	LT_VEC(struct lt_comp) comps;
-	LT_VEC(struct lt_chan) chans;
-	LT_VEC(struct lt_route) routes;
+	LT_VEC(struct lt_an_comp) comps;
+	LT_VEC(struct lt_an_chan) chans;
+	LT_VEC(struct lt_an_route) routes;
 	LT_VEC(struct lt_site) sites;
 	LT_VEC(struct lt_thread) threads;
 	LT_VEC(struct lt_hopagg) hops;
@@ -268,7 +268,7 @@ void lt__comp_effective(const struct lt_analysis *a, uint32_t ci, uint64_t time[
  * lt__series_get - the LT_S_COLS columns of component c's series bucket b (zeros when
  * untouched) into col.
  */
-void lt__series_get(const struct lt_analysis *a, const struct lt_comp *c, uint32_t b,
+void lt__series_get(const struct lt_analysis *a, const struct lt_an_comp *c, uint32_t b,
 		    uint64_t col[LT_S_COLS]);
 
 /* lt__parked_count - parked records still waiting for their send. */

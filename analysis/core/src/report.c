@@ -189,7 +189,7 @@ struct comp_view {
 	const struct lt_thread *t; /* bound thread or NULL */
 };
 
-static void comp_view(const struct lt_analysis *a, const struct lt_comp *c, int64_t now,
+static void comp_view(const struct lt_analysis *a, const struct lt_an_comp *c, int64_t now,
 		      struct comp_view *v)
 {
 	memcpy(v->time, c->time, sizeof(v->time));
@@ -262,7 +262,7 @@ static int site_ref_cmp(const void *x, const void *y)
 }
 
 /* comp_key - the unique key of a component: "pid:id", or "pid:t<tid>" when implicit. */
-static void comp_key(FILE *f, const struct lt_comp *c)
+static void comp_key(FILE *f, const struct lt_an_comp *c)
 {
 	if (c->implicit)
 		fprintf(f, "\"%" PRId64 ":t%" PRId64 "\"", c->vpid, c->tid);
@@ -278,7 +278,7 @@ static void write_comp_ref(FILE *f, const struct lt_analysis *a, const char *key
 		fprintf(f, "null, \"%s_id\": 0, \"%s_pid\": null, \"%s_key\": null", key, key, key);
 		return;
 	}
-	const struct lt_comp *c = &a->comps.v[ci];
+	const struct lt_an_comp *c = &a->comps.v[ci];
 	jstr(f, c->name);
 	fprintf(f, ", \"%s_id\": %" PRIu32 ", \"%s_pid\": %" PRId64 ", \"%s_key\": ", key, c->id,
 		key, c->vpid, key);
@@ -292,7 +292,7 @@ static void write_comp_ref(FILE *f, const struct lt_analysis *a, const char *key
  * chan_at - the channel of process `vpid` declared at address `object` (the object of a
  * block on it), or NULL. An address reused by a later channel names the later one.
  */
-static const struct lt_chan *chan_at(const struct lt_analysis *a, int64_t vpid, uint64_t object)
+static const struct lt_an_chan *chan_at(const struct lt_analysis *a, int64_t vpid, uint64_t object)
 {
 	if (!object)
 		return NULL;
@@ -308,7 +308,7 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 	size_t refs_cap = 0;
 	fputs("  \"components\": [", f);
 	for (uint32_t ci = 0; ci < a->comps.n; ci++) {
-		const struct lt_comp *c = &a->comps.v[ci];
+		const struct lt_an_comp *c = &a->comps.v[ci];
 		struct comp_view v;
 		comp_view(a, c, now, &v);
 		*busy_sum += v.time[LT_T_BUSY];
@@ -354,7 +354,7 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 			jstr(f, lt__reason_name(s->reason));
 			fprintf(f, ", \"reason_code\": %" PRIu32 ", \"object\": ", s->reason);
 			jhex(f, s->object);
-			const struct lt_chan *och = chan_at(a, c->vpid, s->object);
+			const struct lt_an_chan *och = chan_at(a, c->vpid, s->object);
 			if (och) {
 				fputs(", \"object_name\": ", f);
 				jstr(f, och->name);
@@ -410,7 +410,7 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 	return 0;
 }
 
-static double chan_mean_depth(const struct lt_chan *ch, int64_t now)
+static double chan_mean_depth(const struct lt_an_chan *ch, int64_t now)
 {
 	unsigned __int128 area = ch->depth_area;
 	if (now > ch->depth_since)
@@ -420,7 +420,7 @@ static double chan_mean_depth(const struct lt_chan *ch, int64_t now)
 }
 
 /* chan_growth - fitted depth growth over the channel's life (messages), NAN when unknown. */
-static double chan_growth(const struct lt_chan *ch, int64_t now, double *slope)
+static double chan_growth(const struct lt_an_chan *ch, int64_t now, double *slope)
 {
 	double den = ch->rn * ch->rtt - ch->rt * ch->rt;
 	*slope = NAN;
@@ -434,7 +434,7 @@ static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 {
 	fputs("  \"channels\": [", f);
 	for (uint32_t i = 0; i < a->chans.n; i++) {
-		const struct lt_chan *ch = &a->chans.v[i];
+		const struct lt_an_chan *ch = &a->chans.v[i];
 		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"name\": ", i ? "," : "", ch->id);
 		jstr(f, ch->name);
 		double L = chan_mean_depth(ch, now);
@@ -472,7 +472,7 @@ static void write_routes(FILE *f, const struct lt_analysis *a)
 	fputs("  \"routes\": [", f);
 	int first = 1;
 	for (uint32_t i = 0; i < a->routes.n; i++) {
-		const struct lt_route *r = &a->routes.v[i];
+		const struct lt_an_route *r = &a->routes.v[i];
 		if (r->dead)
 			continue;
 		fprintf(f,
@@ -565,7 +565,7 @@ static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 	int nw = 0;
 	fputs("  \"warnings\": [", f);
 	for (uint32_t ci = 0; ci < a->comps.n; ci++) {
-		const struct lt_comp *c = &a->comps.v[ci];
+		const struct lt_an_comp *c = &a->comps.v[ci];
 		struct comp_view v;
 		comp_view(a, c, now, &v);
 		uint64_t hb = v.time[LT_T_BUSY] + v.time[LT_T_BIH];
@@ -620,7 +620,7 @@ static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 		}
 	}
 	for (uint32_t i = 0; i < a->chans.n; i++) {
-		const struct lt_chan *ch = &a->chans.v[i];
+		const struct lt_an_chan *ch = &a->chans.v[i];
 		double slope, growth = chan_growth(ch, now, &slope);
 		double need = ch->max_depth / 2.0 > 4.0 ? ch->max_depth / 2.0 : 4.0;
 		if (isfinite(growth) && growth >= need && ch->depth >= ch->max_depth / 2u) {
@@ -642,7 +642,7 @@ static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 	struct lt_map per_pid;
 	lt__map_init(&per_pid);
 	for (uint32_t i = 0; i < a->routes.n; i++) {
-		const struct lt_route *r = &a->routes.v[i];
+		const struct lt_an_route *r = &a->routes.v[i];
 		if (r->dead || !r->dispatches)
 			continue;
 		uint32_t n = lt__map_get(&per_pid, (uint64_t)r->vpid, 0, 0);
@@ -651,7 +651,7 @@ static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 		(void)lt__map_put(&per_pid, (uint64_t)r->vpid, 0, 0, n);
 	}
 	for (uint32_t i = 0; i < a->routes.n; i++) {
-		const struct lt_route *r = &a->routes.v[i];
+		const struct lt_an_route *r = &a->routes.v[i];
 		if (r->dead)
 			continue;
 		uint64_t p99 = lt__hist_quantile(&r->dispatch, 0.99);
