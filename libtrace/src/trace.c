@@ -24,7 +24,7 @@
 #define LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE
 #define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION /* tracepoint state: direct, not via the GOT */
 #include "looptrace/probes/looptrace-tp.h"
-#include "looptrace/probes/registry.h"
+#include "registry.h" /* probes/src: shared with the provider copies */
 
 #include <dlfcn.h>
 
@@ -386,7 +386,7 @@ LT_API void lt_route_dispatch_end(uint32_t route)
 
 #ifdef LT_WITH_LTTNG
 /*
- * The registry the probe providers count themselves in (looptrace/probes/registry.h). A
+ * The registry the probe providers count themselves in (probes/src/registry.h). A
  * provider copy found earlier in the global scope (a preloaded one) takes precedence; a copy
  * linked statically into the program counts in this one.
  */

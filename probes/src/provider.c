@@ -4,14 +4,14 @@
  * Built twice from this one file: liblooptrace-probes.so (preload, or dlopen) and
  * liblooptrace-probes.a (linked into a program so tracing is always available). When both are
  * in one process, the copy that loads first registers with LTTng-UST and the others stand down
- * with one warning on stderr, so each event is recorded once (see looptrace/probes/registry.h).
+ * with one warning on stderr, so each event is recorded once (see registry.h).
  * Setting LOOPTRACE_PROBES_ALLOW_DUPLICATES=1 disables that guard (to show the doubling).
  */
 #define _GNU_SOURCE
 #define LTTNG_UST_TRACEPOINT_CREATE_PROBES
 #include "looptrace/probes/looptrace-tp.h"
 
-#include "looptrace/probes/registry.h"
+#include "registry.h"
 #include "recording.h"
 
 #include <dlfcn.h>
@@ -34,11 +34,6 @@ static struct lt__probes_registry *find_registry(void)
 }
 
 /*
- * Runs before the generated registration constructor of this object (priority constructors
- * run before plain ones). If another copy already counted itself, raise this copy's generated
- * registration refcount so the generated constructor and destructor do nothing.
- */
-/*
  * loaded_count - adds `delta` to liblooptrace's count of registered providers (the inline
  * fast path of lt_send/lt_recv reads it), when liblooptrace is in the process.
  */
@@ -50,6 +45,11 @@ static void loaded_count(int delta)
 		__atomic_fetch_add(n, delta, __ATOMIC_RELAXED);
 }
 
+/*
+ * lt_probes_claim - runs before the generated registration constructor of this object (priority
+ * constructors run before plain ones). If another copy already counted itself, raise this copy's
+ * generated registration refcount so the generated constructor and destructor do nothing.
+ */
 static void lt_probes_claim(void) __attribute__((constructor(101)));
 static void lt_probes_claim(void)
 {

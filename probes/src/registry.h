@@ -1,6 +1,6 @@
 /*
- * looptrace/probes/registry.h - internal: the process-wide record of loaded `looptrace`
- * probe providers. Not part of the public API.
+ * registry.h - internal (probes/src, also used by liblooptrace): the process-wide record of loaded
+ * `looptrace` probe providers. Not part of the public API; not installed.
  *
  * A process can hold two copies of the provider: one linked into the program
  * (liblooptrace-probes.a) and one preloaded (liblooptrace-probes.so). LTTng-UST 2.13 keys its
