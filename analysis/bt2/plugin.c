@@ -4,12 +4,12 @@
  *
  *   sink.looptrace.report   feeds the analysis core with the muxed trace and writes the
  *                           schema-v1 JSON report (report/sink.c)
- *   sink.looptrace.perfetto writes Chrome/Perfetto trace-event JSON (perfetto.c)
+ *   sink.looptrace.perfetto writes Chrome/Perfetto trace-event JSON (perfetto/perfetto.c)
  */
 #include <babeltrace2/babeltrace.h>
 
 #include "report/sink.h"
-#include "perfetto.h"
+#include "perfetto/perfetto.h"
 
 BT_PLUGIN_MODULE();
 
@@ -31,7 +31,7 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(report, lt_bt2_report_finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(report,
 							  lt_bt2_report_graph_is_configured);
 
-/* sink.looptrace.perfetto (perfetto.c) */
+/* sink.looptrace.perfetto (perfetto/perfetto.c) */
 BT_PLUGIN_SINK_COMPONENT_CLASS(perfetto, lt_perfetto_consume);
 BT_PLUGIN_SINK_COMPONENT_CLASS_DESCRIPTION(
     perfetto, "Write looptrace events as Chrome/Perfetto trace-event JSON (ui.perfetto.dev)");
