@@ -17,6 +17,7 @@ import sys
 
 from . import cmd_report, outputs
 from .errors import UserError
+from .fmt import num
 from .render_text import escape
 
 SCHEMA_PREFIX = "looptrace-report/"
@@ -63,10 +64,6 @@ CHANNEL_METRICS = [
     ("queue_wait_p99", "queue wait p99", "pct_ns"),
     ("send_blocked_ns", "send blocked", "ns"),
 ]
-
-
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,7 +147,7 @@ def _instance_names(items, order_key):
 
 
 def _sort_num(v):
-    return v if _num(v) else 0
+    return v if num(v) else 0
 
 
 def _component_order(c):
@@ -182,7 +179,7 @@ def _component_values(comps):
 
 
 def _sum(values):
-    values = [x for x in values if _num(x)]
+    values = [x for x in values if num(x)]
     return sum(values) if values else None
 
 
@@ -205,7 +202,7 @@ def _channel_values(chans):
 
 def ratio(a, b):
     """b / a, or None when undefined (missing value); 0/0 gives 1.0, x/0 gives inf."""
-    if not _num(a) or not _num(b):
+    if not num(a) or not num(b):
         return None
     if a == 0:
         return 1.0 if b == 0 else float("inf")
@@ -248,7 +245,7 @@ def compare_reports(reports):
     reps = [r for _, r in reports]
     trs = [r.get("trace") or {} for r in reps]
     add("trace", "", "duration_ns", "duration", "ns",
-        [(t.get("end_ns") - t.get("begin_ns")) if _num(t.get("end_ns")) and _num(t.get("begin_ns"))
+        [(t.get("end_ns") - t.get("begin_ns")) if num(t.get("end_ns")) and num(t.get("begin_ns"))
          else None for t in trs])
     add("trace", "", "events", "events", "count", [t.get("events") for t in trs])
     add("trace", "", "lost_events", "lost events", "count", [t.get("lost_events") for t in trs])
