@@ -17,7 +17,7 @@ import sys
 
 from . import cmd_report, outputs
 from .errors import UserError
-from .fmt import num
+from .fmt import fmt_compare_value, fmt_ratio, num
 from .render_text import escape
 
 SCHEMA_PREFIX = "looptrace-report/"
@@ -280,34 +280,6 @@ def compare_reports(reports):
 # Rendering
 
 
-def fmt_value(v, kind):
-    if v is None:
-        return "-"
-    if kind in ("ns", "pct_ns"):
-        a = abs(float(v))
-        if a < 1e3:
-            return "%.0fns" % v
-        for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
-            if a >= scale:
-                x = v / scale
-                return ("%.3g%s" % (x, unit)) if abs(x) < 100 else ("%.0f%s" % (x, unit))
-    if kind == "frac":
-        return "%.1f%%" % (100.0 * v)
-    if kind == "count" and float(v).is_integer():
-        return "%d" % v
-    return "%.3g" % v if abs(v) < 1000 else "%.0f" % v
-
-
-def fmt_ratio(r, a=None, b=None):
-    if r is None:
-        return "-"
-    if r == float("inf"):
-        return "new"
-    if r == 1.0 and a == 0 and b == 0:
-        return "="
-    return "x%.2f" % r
-
-
 def render_text(labels, rows):
     """A terminal table: one column per report plus a ratio column for each non-baseline."""
     head = ["", "metric"]
@@ -328,7 +300,7 @@ def render_text(labels, rows):
             last_group = group
         cells = [title, r["label"]]
         for i, v in enumerate(r["values"]):
-            cell = fmt_value(v, r["kind"])
+            cell = fmt_compare_value(v, r["kind"])
             if r["approx"][i] and v is not None:
                 cell = "~" + cell
             cells.append(cell)
@@ -401,7 +373,7 @@ def write_html(labels, rows, reports, out_dir):
         cells = [esc(r["section"]), "<code>%s</code>" % esc(r["name"]) if r["name"] else "",
                  esc(r["label"])]
         for i, v in enumerate(r["values"]):
-            cell = esc(fmt_value(v, r["kind"]))
+            cell = esc(fmt_compare_value(v, r["kind"]))
             cells.append(("~" if r["approx"][i] and v is not None else "") + cell)
             if i:
                 rt = r["ratios"][i]

@@ -5,7 +5,8 @@ Three styles, each kept exactly as its output has always been:
   unknown;
 - the HTML page (fmt_*_html): a space before the unit, '850 ns', '12.3 %', an en dash when
   unknown, thin spaces between thousands;
-- `looptrace top`'s columns (fmt_*_top): a percentage without its sign, counts as '1.2M'.
+- `looptrace top`'s columns (fmt_*_top): a percentage without its sign, counts as '1.2M';
+- `looptrace compare`'s table (fmt_compare_value, fmt_ratio): '12.3us', 'x1.23'.
 """
 
 
@@ -154,3 +155,39 @@ def fmt_num_top(x):
     if isinstance(x, float) and x < 100:
         return "%.1f" % x
     return "%d" % round(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# `looptrace compare`
+
+
+def fmt_compare_value(v, kind):
+    """A value of `looptrace compare`'s table by its kind (ns, pct_ns, frac, count, rate):
+    '850ns', '12.3us', '45.6%', '1234', '0.5' ('-' for None)."""
+    if v is None:
+        return "-"
+    if kind in ("ns", "pct_ns"):
+        a = abs(float(v))
+        if a < 1e3:
+            return "%.0fns" % v
+        for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+            if a >= scale:
+                x = v / scale
+                return ("%.3g%s" % (x, unit)) if abs(x) < 100 else ("%.0f%s" % (x, unit))
+    if kind == "frac":
+        return "%.1f%%" % (100.0 * v)
+    if kind == "count" and float(v).is_integer():
+        return "%d" % v
+    return "%.3g" % v if abs(v) < 1000 else "%.0f" % v
+
+
+def fmt_ratio(r, a=None, b=None):
+    """A ratio to the baseline as 'x1.23'; 'new' when the baseline is 0, '=' when both a and b
+    are 0, '-' for None."""
+    if r is None:
+        return "-"
+    if r == float("inf"):
+        return "new"
+    if r == 1.0 and a == 0 and b == 0:
+        return "="
+    return "x%.2f" % r
