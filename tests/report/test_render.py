@@ -7,6 +7,7 @@ import re
 import unittest
 
 import ltutil
+from looptrace import fmt
 from looptrace import html as lthtml
 from looptrace import render_text as rt
 from looptrace import symbolize
@@ -53,18 +54,18 @@ class UnitsTest(unittest.TestCase):
                  (123456, "123us"), (4560000, "4.56ms"), (1230000000, "1.23s"),
                  (3600e9, "3600s"), (None, "-"), ("x", "-"), (-1500, "-1.50us")]
         for ns, text in cases:
-            self.assertEqual(rt.fmt_ns(ns), text, ns)
+            self.assertEqual(fmt.fmt_ns(ns), text, ns)
 
     def test_rate_pct(self):
-        self.assertEqual(rt.fmt_rate(0.5), "0.50")
-        self.assertEqual(rt.fmt_rate(50.0), "50.0")
-        self.assertEqual(rt.fmt_rate(1234), "1234")
-        self.assertEqual(rt.fmt_rate(12345), "12.3k")
-        self.assertEqual(rt.fmt_rate(4560000), "4.56M")
-        self.assertEqual(rt.fmt_pct(1, 4), "25.0%")
-        self.assertEqual(rt.fmt_pct(1, 0), "-")
-        self.assertEqual(rt.fmt_frac(0.955), "95.5%")
-        self.assertEqual(rt.fmt_frac(None), "-")
+        self.assertEqual(fmt.fmt_rate(0.5), "0.50")
+        self.assertEqual(fmt.fmt_rate(50.0), "50.0")
+        self.assertEqual(fmt.fmt_rate(1234), "1234")
+        self.assertEqual(fmt.fmt_rate(12345), "12.3k")
+        self.assertEqual(fmt.fmt_rate(4560000), "4.56M")
+        self.assertEqual(fmt.fmt_pct(1, 4), "25.0%")
+        self.assertEqual(fmt.fmt_pct(1, 0), "-")
+        self.assertEqual(fmt.fmt_frac(0.955), "95.5%")
+        self.assertEqual(fmt.fmt_frac(None), "-")
 
 
 class CallSiteTest(unittest.TestCase):

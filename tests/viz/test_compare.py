@@ -12,7 +12,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vizcheck  # noqa: E402
 
-from looptrace import cli, cmd_compare  # noqa: E402
+from looptrace import cli, cmd_compare, fmt  # noqa: E402
 from looptrace.errors import UserError  # noqa: E402
 
 A = os.path.join(vizcheck.DATA, "report-basic.json")
@@ -65,11 +65,11 @@ class CompareRowsTest(unittest.TestCase):
         self.assertIsNone(r["values"][0])
         r = self.row("component", "net", "blocked_in_handler")  # 0 and 0
         self.assertEqual(r["ratios"][1], 1.0)
-        self.assertEqual(cmd_compare.fmt_ratio(r["ratios"][1], 0, 0), "=")
+        self.assertEqual(fmt.fmt_ratio(r["ratios"][1], 0, 0), "=")
         r = self.row("trace", "", "lost_events")
         self.assertEqual(r["values"], [120, 0])
         self.assertEqual(cmd_compare.ratio(0, 5), float("inf"))
-        self.assertEqual(cmd_compare.fmt_ratio(float("inf")), "new")
+        self.assertEqual(fmt.fmt_ratio(float("inf")), "new")
 
     def test_duplicate_names_kept_apart(self):
         # Two components of one run sharing a name are two rows, never one sum: the second

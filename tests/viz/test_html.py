@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vizcheck  # noqa: E402
 
 from looptrace import charts  # noqa: E402
+from looptrace import fmt  # noqa: E402
 from looptrace import html as lthtml  # noqa: E402
 
 
@@ -50,11 +51,11 @@ class HtmlReportTest(unittest.TestCase):
         for c in self.report["components"]:
             pct = "%.1f %%" % (100.0 * c["time_ns"]["busy"] / c["wall_ns"])
             self.assertIn(pct, self.text, c["name"])
-            self.assertIn(norm(lthtml.fmt_num(c["messages"])), self.text)
-            self.assertIn(lthtml.fmt_ns(c["handle_ns"]["p50"]), self.text)
+            self.assertIn(norm(fmt.fmt_num_html(c["messages"])), self.text)
+            self.assertIn(fmt.fmt_ns_html(c["handle_ns"]["p50"]), self.text)
         for c in self.report["channels"]:
-            self.assertIn(lthtml.fmt_ns(c["queue_wait_ns"]["p99"]), self.text)
-        self.assertIn(lthtml.fmt_ns(self.report["flows"]["latency_ns"]["p99"]), self.text)
+            self.assertIn(fmt.fmt_ns_html(c["queue_wait_ns"]["p99"]), self.text)
+        self.assertIn(fmt.fmt_ns_html(self.report["flows"]["latency_ns"]["p99"]), self.text)
 
     def test_banners_in_plain_words(self):
         self.assertIn("120 events were lost in 1 window", self.text)
@@ -115,7 +116,7 @@ class RecordedShapeTest(unittest.TestCase):
         self.assertRegex(text, r"script blocked inside its handlers for 59 % of its time, "
                                r"mostly on chan_recv of 0x[0-9a-f]+")
         for c in report["components"]:
-            self.assertIn(norm(lthtml.fmt_num(c["messages"])), text)
+            self.assertIn(norm(fmt.fmt_num_html(c["messages"])), text)
         self.assertEqual(vizcheck.external_refs(page, parsed), [])
 
     def test_in_handler_ns_split(self):

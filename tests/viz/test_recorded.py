@@ -15,6 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vizcheck  # noqa: E402
 
+from looptrace import fmt  # noqa: E402
 from looptrace import html as lthtml  # noqa: E402
 
 N = 40
@@ -74,7 +75,7 @@ class RecordedTraceTest(unittest.TestCase):
         self.assertEqual(sorted(c["name"] for c in self.mine), ["net", "script"])
         for c in self.mine:
             self.assertIn(c["name"], text)
-            self.assertIn(" ".join(lthtml.fmt_num(c["messages"]).split()), text)
+            self.assertIn(" ".join(fmt.fmt_num_html(c["messages"]).split()), text)
         self.assertGreaterEqual(page.count("<svg"), 3)
         self.assertEqual(vizcheck.external_refs(page, parsed), [])
         # script blocks on chan_recv inside every handler: the page says so in words

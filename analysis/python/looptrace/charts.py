@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+from .fmt import num  # noqa: E402
 
 plt.rcParams.update(
     {
@@ -92,10 +93,6 @@ def _ms(ns):
     return float(ns) / 1e6
 
 
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _pick_unit(max_ns):
     for unit, scale in (("s", 1e9), ("ms", 1e6), ("\u00b5s", 1e3)):
         if max_ns >= scale:
@@ -109,7 +106,7 @@ def inside_handler_ns(entry):
     Uses `in_handler_ns` (ns of that site's blocking inside handlers) or `in_handler` (bool:
     the whole entry is inside, or outside, handlers) when the report has them.
     """
-    if _num(entry.get("in_handler_ns")):
+    if num(entry.get("in_handler_ns")):
         return entry["in_handler_ns"]
     if "in_handler" in entry:
         return entry.get("ns", 0) if entry["in_handler"] else 0
@@ -126,7 +123,7 @@ def blocked_in_handler_by_reason(comp):
     total = (comp.get("time_ns") or {}).get("blocked_in_handler") or 0
     if not total:
         return []
-    entries = [e for e in comp.get("blocked_by") or [] if isinstance(e, dict) and _num(e.get("ns"))]
+    entries = [e for e in comp.get("blocked_by") or [] if isinstance(e, dict) and num(e.get("ns"))]
     known = [inside_handler_ns(e) for e in entries]
     exact = entries and all(k is not None for k in known)
     by_reason = {}
@@ -162,7 +159,7 @@ def time_split(components):
     for row, c in enumerate(comps):
         y = n - 1 - row
         t = c.get("time_ns") or {}
-        wall = float(c.get("wall_ns") or sum(v for v in t.values() if _num(v)) or 1)
+        wall = float(c.get("wall_ns") or sum(v for v in t.values() if num(v)) or 1)
         segs = [("busy", t.get("busy", 0), COLORS["busy"], STATE_LABELS["busy"])]
         segs.append(("idle", t.get("idle", 0), COLORS["idle"], STATE_LABELS["idle"]))
         for r, ns in blocked_in_handler_by_reason(c):
@@ -331,7 +328,7 @@ def percentiles(items, key, title):
         ys, vs = [], []
         for row, it in enumerate(items):
             v = it[key].get(q)
-            if _num(v) and v > 0:
+            if num(v) and v > 0:
                 ys.append(n - 1 - row - 0.4 + h * (len(qs) - 1 - qi) + h / 2)
                 vs.append(v)
         ax.barh(ys, vs, height=h, color=color, label=q)
@@ -359,7 +356,7 @@ def _fmt_axis_ns(v):
 
 def backpressure(channels):
     """Time senders spent blocked because each channel was full (send_blocked_ns)."""
-    chans = [c for c in channels if _num(c.get("send_blocked_ns"))][:MAX_ROWS]
+    chans = [c for c in channels if num(c.get("send_blocked_ns"))][:MAX_ROWS]
     n = len(chans)
     fig, ax = plt.subplots(figsize=(9, 0.9 + 0.32 * max(n, 1)))
     ax.barh(range(n), [_ms(c["send_blocked_ns"]) for c in reversed(chans)], color="#ef6c00")
@@ -372,7 +369,7 @@ def backpressure(channels):
 
 def flow_latency(latency):
     """End-to-end flow latency: p50 / p90 / p99 / max bars."""
-    qs = [q for q in ("p50", "p90", "p99", "max") if _num(latency.get(q))]
+    qs = [q for q in ("p50", "p90", "p99", "max") if num(latency.get(q))]
     fig, ax = plt.subplots(figsize=(6, 2.6))
     vmax = max([latency[q] for q in qs] + [1])
     unit, scale = _pick_unit(vmax)

@@ -1,18 +1,17 @@
 """The `looptrace` command: one verb per module (record, report, compare, export, demo, top).
 
 Each verb module provides `add_parser(subparsers)` which registers its sub-parser and sets
-`func` to a callable taking the parsed arguments and returning an exit status. A verb whose
-module is not present yet is simply not offered.
+`func` to a callable taking the parsed arguments and returning an exit status.
 """
 
 import argparse
-import importlib
 import sys
 
-from . import __version__
+from . import __version__, cmd_compare, cmd_demo, cmd_export, cmd_record, cmd_report, cmd_top
 from .errors import UserError
 
-VERBS = ["record", "report", "compare", "export", "demo", "top"]
+# In the order `looptrace --help` lists them.
+VERBS = [cmd_record, cmd_report, cmd_compare, cmd_export, cmd_demo, cmd_top]
 
 
 def build_parser():
@@ -24,13 +23,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version="looptrace " + __version__)
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for verb in VERBS:
-        try:
-            module = importlib.import_module("looptrace.cmd_" + verb)
-        except ModuleNotFoundError as exc:
-            if exc.name == "looptrace.cmd_" + verb:
-                continue
-            raise
-        module.add_parser(sub)
+        verb.add_parser(sub)
     return parser
 
 

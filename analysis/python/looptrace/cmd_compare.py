@@ -17,6 +17,7 @@ import sys
 
 from . import cmd_report, outputs
 from .errors import UserError
+from .fmt import fmt_compare_value, fmt_ratio, num
 from .render_text import escape
 
 SCHEMA_PREFIX = "looptrace-report/"
@@ -63,10 +64,6 @@ CHANNEL_METRICS = [
     ("queue_wait_p99", "queue wait p99", "pct_ns"),
     ("send_blocked_ns", "send blocked", "ns"),
 ]
-
-
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,7 +147,7 @@ def _instance_names(items, order_key):
 
 
 def _sort_num(v):
-    return v if _num(v) else 0
+    return v if num(v) else 0
 
 
 def _component_order(c):
@@ -182,7 +179,7 @@ def _component_values(comps):
 
 
 def _sum(values):
-    values = [x for x in values if _num(x)]
+    values = [x for x in values if num(x)]
     return sum(values) if values else None
 
 
@@ -205,7 +202,7 @@ def _channel_values(chans):
 
 def ratio(a, b):
     """b / a, or None when undefined (missing value); 0/0 gives 1.0, x/0 gives inf."""
-    if not _num(a) or not _num(b):
+    if not num(a) or not num(b):
         return None
     if a == 0:
         return 1.0 if b == 0 else float("inf")
@@ -248,7 +245,7 @@ def compare_reports(reports):
     reps = [r for _, r in reports]
     trs = [r.get("trace") or {} for r in reps]
     add("trace", "", "duration_ns", "duration", "ns",
-        [(t.get("end_ns") - t.get("begin_ns")) if _num(t.get("end_ns")) and _num(t.get("begin_ns"))
+        [(t.get("end_ns") - t.get("begin_ns")) if num(t.get("end_ns")) and num(t.get("begin_ns"))
          else None for t in trs])
     add("trace", "", "events", "events", "count", [t.get("events") for t in trs])
     add("trace", "", "lost_events", "lost events", "count", [t.get("lost_events") for t in trs])
@@ -283,34 +280,6 @@ def compare_reports(reports):
 # Rendering
 
 
-def fmt_value(v, kind):
-    if v is None:
-        return "-"
-    if kind in ("ns", "pct_ns"):
-        a = abs(float(v))
-        if a < 1e3:
-            return "%.0fns" % v
-        for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
-            if a >= scale:
-                x = v / scale
-                return ("%.3g%s" % (x, unit)) if abs(x) < 100 else ("%.0f%s" % (x, unit))
-    if kind == "frac":
-        return "%.1f%%" % (100.0 * v)
-    if kind == "count" and float(v).is_integer():
-        return "%d" % v
-    return "%.3g" % v if abs(v) < 1000 else "%.0f" % v
-
-
-def fmt_ratio(r, a=None, b=None):
-    if r is None:
-        return "-"
-    if r == float("inf"):
-        return "new"
-    if r == 1.0 and a == 0 and b == 0:
-        return "="
-    return "x%.2f" % r
-
-
 def render_text(labels, rows):
     """A terminal table: one column per report plus a ratio column for each non-baseline."""
     head = ["", "metric"]
@@ -331,7 +300,7 @@ def render_text(labels, rows):
             last_group = group
         cells = [title, r["label"]]
         for i, v in enumerate(r["values"]):
-            cell = fmt_value(v, r["kind"])
+            cell = fmt_compare_value(v, r["kind"])
             if r["approx"][i] and v is not None:
                 cell = "~" + cell
             cells.append(cell)
@@ -404,7 +373,7 @@ def write_html(labels, rows, reports, out_dir):
         cells = [esc(r["section"]), "<code>%s</code>" % esc(r["name"]) if r["name"] else "",
                  esc(r["label"])]
         for i, v in enumerate(r["values"]):
-            cell = esc(fmt_value(v, r["kind"]))
+            cell = esc(fmt_compare_value(v, r["kind"]))
             cells.append(("~" if r["approx"][i] and v is not None else "") + cell)
             if i:
                 rt = r["ratios"][i]

@@ -1,6 +1,6 @@
 """`looptrace export --perfetto OUT.json TRACE...`: a trace as Chrome/Perfetto trace-event JSON.
 
-The conversion is the babeltrace2 sink `sink.looptrace.perfetto` (analysis/bt2/perfetto.c),
+The conversion is the babeltrace2 sink `sink.looptrace.perfetto` (analysis/bt2/perfetto/perfetto.c),
 run over every trace folder given; this module vets the input, runs babeltrace2 and turns
 failures into one-line errors. The file opens in https://ui.perfetto.dev (Open trace file)
 and in chrome://tracing: one track per component thread, handler / blocked / idle slices,

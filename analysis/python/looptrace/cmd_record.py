@@ -26,20 +26,16 @@ import subprocess
 import sys
 import tempfile
 
-from . import paths
+from . import launch
 from .bt import find_metadata as bt_find_metadata
 from .bt import find_babeltrace2, metadata_problem, show, stream_files
 from .errors import UserError
 from .lttng import (Session, Sessiond, destroy_orphan_sessions, exit_status, lttng_path,
                     pid_alive, sessiond_answers)
 
-PROBES_LIB = "liblooptrace-probes.so"
-INTERPOSE_LIB = "liblooptrace-preload.so"
-UST_FORK_LIB = "liblttng-ust-fork.so"  # LTTng-UST's fork()/clone() wrapper
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 SI_KERNEL = 0x80  # si_code of a signal sent by the kernel (e.g. a terminal's Ctrl-C)
 RECORD_INFO = "looptrace-record.json"
-REGISTER_TIMEOUT_MS = 30000  # LTTNG_UST_REGISTER_TIMEOUT for CMD (LTTng-UST's default: 3000)
 
 
 def add_parser(subparsers):
@@ -70,10 +66,10 @@ def add_parser(subparsers):
                    "DIR/ust/uid/<uid>/64-bit/) or per process (DIR/ust/pid/...)")
     p.add_argument("--no-preload", action="store_true",
                    help="do not preload %s (for programs that link the probes "
-                   "statically, liblooptrace-probes.a)" % PROBES_LIB)
+                   "statically, liblooptrace-probes.a)" % launch.PROBES_LIB)
     p.add_argument("--interpose", action="store_true",
                    help="also preload %s, the interposer that traces blocking in "
-                   "pthread programs (an error if it is not installed)" % INTERPOSE_LIB)
+                   "pthread programs (an error if it is not installed)" % launch.INTERPOSE_LIB)
     who = p.add_mutually_exclusive_group()
     who.add_argument("--all-processes", action="store_true",
                      help="record every process of the user that loads the probes while CMD "
@@ -85,21 +81,6 @@ def add_parser(subparsers):
                    help="the program to run and its arguments")
     p.set_defaults(func=run)
     return p
-
-
-def _resolve_command(cmd):
-    """Absolute path of CMD[0], or UserError."""
-    name = cmd[0]
-    if os.sep in name:
-        if not os.path.isfile(name):
-            raise UserError("command not found: %s" % show(name))
-        if not os.access(name, os.X_OK):
-            raise UserError("command is not executable: %s" % show(name))
-        return name
-    found = shutil.which(name)
-    if not found:
-        raise UserError("command not found: %s" % show(name))
-    return found
 
 
 # What `record` (through LTTng) writes into DIR: the only entries --force ever removes.
@@ -271,61 +252,6 @@ def _remove_if_empty(path):
         pass
 
 
-def find_ust_fork():
-    """Path of LTTng-UST's fork helper (liblttng-ust-fork.so.N) as the dynamic linker's cache
-    lists it (`ldconfig -p`), else from the usual library folders; None when absent."""
-    found = []
-    ldconfig = shutil.which("ldconfig") or next(
-        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.access(p, os.X_OK)), None)
-    if ldconfig:
-        try:
-            out = subprocess.run([ldconfig, "-p"], stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                 timeout=20, check=False).stdout.decode("utf-8", "replace")
-        except (OSError, subprocess.TimeoutExpired):
-            out = ""
-        for line in out.splitlines():
-            name, _, path = line.strip().partition(" => ")
-            if name.startswith(UST_FORK_LIB + ".") and "64" in name.split("(", 1)[-1]:
-                found.append(path.strip())
-    for d in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
-              "/usr/local/lib", "/usr/lib"):
-        found.append(os.path.join(d, UST_FORK_LIB + ".1"))
-    return next((p for p in found if os.path.isfile(p)), None)
-
-
-def _preload_env(args):
-    env = dict(os.environ)
-    libs = []
-    if not args.no_preload:
-        probes = paths.lib(PROBES_LIB)
-        if not os.path.isfile(probes):
-            raise UserError("the looptrace probes are not built: %s is missing (build the "
-                            "project, or use --no-preload for a program that links "
-                            "liblooptrace-probes.a)" % probes)
-        libs.append(probes)
-    if args.interpose:
-        interposer = paths.lib(INTERPOSE_LIB)
-        if not os.path.isfile(interposer):
-            raise UserError("--interpose: the interposer %s is not available" % interposer)
-        libs.append(interposer)
-    fork_helper = find_ust_fork()
-    if fork_helper:
-        libs.append(fork_helper)
-    else:
-        print("looptrace: warning: %s not found (LTTng-UST's fork helper): events of a child "
-              "made by fork() without exec would carry its parent's pid" % UST_FORK_LIB,
-              file=sys.stderr)
-    # LTTng-UST lets a program run on untraced when the session daemon has not set it up
-    # within 3 s (a loaded machine, several sessions): a short program then loses all its
-    # events. Wait longer, unless the user chose.
-    env.setdefault("LTTNG_UST_REGISTER_TIMEOUT", str(REGISTER_TIMEOUT_MS))
-    if libs:
-        old = env.get("LD_PRELOAD", "").strip()
-        env["LD_PRELOAD"] = ":".join(([old] if old else []) + libs)
-    return env
-
-
 def _write_record_info(output, info):
     """Write DIR/looptrace-record.json (see run() for its keys); raises OSError."""
     path = os.path.join(output, RECORD_INFO)
@@ -480,9 +406,7 @@ def _wait_pid(pid):
 
 
 def run(args):
-    command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
+    command = launch.command_of(args)
     if args.pid is not None:
         if command:
             raise UserError("record: give either --pid PID or a command, not both")
@@ -498,8 +422,8 @@ def run(args):
         processes, record_id, env = "pid", None, {}
         command = _cmdline(args.pid)
     else:
-        command[0] = _resolve_command(command)
-        env = _preload_env(args)
+        command[0] = launch.resolve_command(command)
+        env = launch.preload_env(args)
         processes, record_id = "tree", None
         if args.all_processes:
             processes = "all"

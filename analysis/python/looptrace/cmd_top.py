@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from . import bt, cmd_record, live, outputs, top_view
+from . import bt, launch, live, outputs, top_view
 from .errors import UserError
 from .lttng import Session, Sessiond, lttng_path
 
@@ -135,18 +135,16 @@ class Run:
 
     def start_command(self):
         args = self.args
-        command = list(args.command)
-        if command and command[0] == "--":
-            command = command[1:]
+        command = launch.command_of(args)
         if not command:
             raise UserError("top: no command given (usage: looptrace top [options] -- CMD "
                             "[ARGS], or looptrace top --session NAME)")
         if args.num_subbuf < 1:
             raise UserError("--num-subbuf must be a positive power of two")
         lttng_path()
-        command[0] = cmd_record._resolve_command(command)
+        command[0] = launch.resolve_command(command)
         self.command = command
-        env = cmd_record._preload_env(args)
+        env = launch.preload_env(args)
         preload = env.get("LD_PRELOAD", "")
         self.output, self.created_output = prepare_output(args.output, args.force)
         log = os.path.join(self.output, LOG_FILE)

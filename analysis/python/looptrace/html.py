@@ -16,6 +16,7 @@ import re
 import sys
 
 from . import charts
+from .fmt import fmt_ns_html, fmt_num_html, fmt_pct_html, num
 from .symbolize import call_site_text
 
 SCHEMA = "looptrace-report/1"
@@ -29,43 +30,6 @@ def esc(value):
     return _html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
 
 
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def fmt_ns(ns):
-    """A duration in ns in a human unit: '850 ns', '12.3 µs', '4.56 ms', '1.23 s'."""
-    if not _num(ns):
-        return "\u2013"
-    ns = float(ns)
-    a = abs(ns)
-    if a < 1e3:
-        return "%.0f ns" % ns
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("\u00b5s", 1e3)):
-        if a >= scale:
-            v = ns / scale
-            return ("%.3g %s" % (v, unit)) if abs(v) < 100 else ("%.0f %s" % (v, unit))
-    return "%.0f ns" % ns
-
-
-def fmt_num(v, digits=3):
-    if not _num(v):
-        return "\u2013"
-    if isinstance(v, int):
-        return "{:,}".format(v).replace(",", "\u202f")
-    if v == 0:
-        return "0"
-    if abs(v) >= 1000:
-        return "{:,.0f}".format(v).replace(",", "\u202f")
-    return "%.*g" % (digits, v)
-
-
-def fmt_pct(part, whole):
-    if not _num(part) or not _num(whole) or whole <= 0:
-        return "\u2013"
-    return "%.1f %%" % (100.0 * part / whole)
-
-
 def _obj(entry, channels_by_id):
     """A readable name for the object a block waited on."""
     for key in ("object_name", "channel_name"):
@@ -74,10 +38,10 @@ def _obj(entry, channels_by_id):
     ch = entry.get("channel")
     if isinstance(ch, str) and ch:
         return ch
-    if _num(ch) and ch in channels_by_id:
+    if num(ch) and ch in channels_by_id:
         return str(channels_by_id[ch].get("name", ch))
     obj = entry.get("object")
-    if _num(obj) and obj:
+    if num(obj) and obj:
         return "0x%x" % int(obj)
     if isinstance(obj, str) and obj:
         return obj
@@ -87,7 +51,7 @@ def _obj(entry, channels_by_id):
 def _handled_none(c):
     """True when component `c` handled no message (no throughput, no utilization)."""
     m = c.get("messages")
-    return not (_num(m) and m > 0)
+    return not (num(m) and m > 0)
 
 
 def component_sentences(report):
@@ -105,7 +69,7 @@ def component_sentences(report):
         bih = t.get("blocked_in_handler") or 0
         bo = t.get("blocked_outside") or 0
         name = "<code>%s</code>" % esc(c.get("name"))
-        entries = [e for e in c.get("blocked_by") or [] if _num(e.get("ns"))]
+        entries = [e for e in c.get("blocked_by") or [] if num(e.get("ns"))]
         if bih / wall >= 0.05:
             inside = entries
             if entries and charts.split_is_exact([c]):
@@ -122,7 +86,7 @@ def component_sentences(report):
                     what += " of <code>%s</code>" % esc(obj)
                 text += ", %s on %s (%.0f %% of that blocking, %s times)" % (
                     "mostly" if share >= 0.5 else "largely", what, 100 * share,
-                    fmt_num(top.get("count")))
+                    fmt_num_html(top.get("count")))
             busy = t.get("busy") or 0
             text += "; it was busy %.0f %% of its time." % (100.0 * busy / wall)
             out.append(("bad" if bih / wall >= 0.2 else "warn", text))
@@ -201,7 +165,7 @@ def _table(headers, rows, left_cols=1):
 
 def _pcts(d):
     d = d or {}
-    return [fmt_ns(d.get(q)) for q in ("p50", "p90", "p99", "max")]
+    return [fmt_ns_html(d.get(q)) for q in ("p50", "p90", "p99", "max")]
 
 
 def _chart(svg, caption=None):
@@ -215,7 +179,7 @@ def _warning_target(w, comps_by_id, chans_by_id):
             v = w[key]
             if w.get("name") is not None:
                 v = w["name"]
-            elif table is not None and _num(v):
+            elif table is not None and num(v):
                 hit = table.get((w.get("pid"), v)) or table.get(v)
                 if hit:
                     v = hit.get("name", v)
@@ -256,8 +220,8 @@ def render(report):
     p.append(
         '<p class="meta">Trace <code>%s</code> &middot; %s &middot; %s events &middot; '
         "%d components, %d channels, %d routes &middot; schema %s</p>"
-        % (esc(tr.get("path")), fmt_ns(end - begin), fmt_num(tr.get("events")), len(comps),
-           len(chans), len(routes), esc(report.get("schema")))
+        % (esc(tr.get("path")), fmt_ns_html(end - begin), fmt_num_html(tr.get("events")),
+           len(comps), len(chans), len(routes), esc(report.get("schema")))
     )
 
     # Banners: losses first, then findings in plain words, then the analysis' warnings.
@@ -268,7 +232,8 @@ def render(report):
         p.append(
             '<div class="banner lost">%s events were lost in %d window%s (%s in total). '
             "Numbers for time near those windows are not exact.</div>"
-            % (fmt_num(lost), len(windows), "" if len(windows) == 1 else "s", fmt_ns(span))
+            % (fmt_num_html(lost), len(windows), "" if len(windows) == 1 else "s",
+               fmt_ns_html(span))
         )
     findings = component_sentences(report)
     for sev, text in findings:
@@ -320,11 +285,11 @@ def render(report):
             rows.append(
                 ["<code>%s</code>%s" % (esc(c.get("name")), implicit), esc(c.get("pid")),
                  esc(c.get("tid")),
-                 fmt_ns(w)]
-                + ["%s<br><small>%s</small>" % (fmt_pct(t.get(k), w), fmt_ns(t.get(k)))
+                 fmt_ns_html(w)]
+                + ["%s<br><small>%s</small>" % (fmt_pct_html(t.get(k), w), fmt_ns_html(t.get(k)))
                    for k in ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")]
-                + [fmt_num(c.get("messages")),
-                   "\u2013" if _handled_none(c) else fmt_num(c.get("throughput_per_s"))]
+                + [fmt_num_html(c.get("messages")),
+                   "\u2013" if _handled_none(c) else fmt_num_html(c.get("throughput_per_s"))]
             )
         p.append(_table(["component", "pid", "tid", "wall", "busy", "idle", "blocked in handler",
                          "blocked outside", "outside", "messages", "msg/s"], rows))
@@ -334,7 +299,7 @@ def render(report):
              "max", "utilization"],
             [["<code>%s</code>" % esc(c.get("name"))] + _pcts(c.get("handle_ns"))
              + _pcts(c.get("queue_wait_ns"))
-             + ["\u2013" if _handled_none(c) else fmt_pct(c.get("utilization"), 1)]
+             + ["\u2013" if _handled_none(c) else fmt_pct_html(c.get("utilization"), 1)]
              for c in comps]))
         blocked = [(c, e) for c in comps for e in c.get("blocked_by") or [] if isinstance(e, dict)]
         if blocked:
@@ -343,7 +308,7 @@ def render(report):
             for c, e in sorted(blocked, key=lambda ce: -(ce[1].get("ns") or 0)):
                 inside = charts.inside_handler_ns(e)
                 if inside is not None and "in_handler" not in e:
-                    inside = fmt_ns(inside)
+                    inside = fmt_ns_html(inside)
                 elif inside is not None:
                     inside = "yes" if e["in_handler"] else "no"
                 rows.append(["<code>%s</code>" % esc(c.get("name")), esc(c.get("pid")),
@@ -351,7 +316,7 @@ def render(report):
                              "<code>%s</code>" % esc(_obj(e, chans_by_id)),
                              esc(call_site_text(e) or "\u2013"),
                              "\u2013" if inside is None else inside,
-                             fmt_ns(e.get("ns")), fmt_num(e.get("count"))])
+                             fmt_ns_html(e.get("ns")), fmt_num_html(e.get("count"))])
             p.append(_table(["component", "pid", "tid", "reason", "object", "call site",
                              "in handler", "time", "count"], rows, left_cols=7))
 
@@ -380,10 +345,11 @@ def render(report):
             ll = c.get("littles_law") or {}
             cap = c.get("capacity")
             rows.append(["<code>%s</code>" % esc(c.get("name")),
-                         "unbounded" if cap == 0 else fmt_num(cap), fmt_num(c.get("sends")),
-                         fmt_num(c.get("recvs")), fmt_num(c.get("max_depth")),
-                         fmt_num(c.get("mean_depth"))] + _pcts(c.get("queue_wait_ns"))
-                        + [fmt_ns(c.get("send_blocked_ns")), fmt_num(ll.get("ratio"))])
+                         "unbounded" if cap == 0 else fmt_num_html(cap),
+                         fmt_num_html(c.get("sends")),
+                         fmt_num_html(c.get("recvs")), fmt_num_html(c.get("max_depth")),
+                         fmt_num_html(c.get("mean_depth"))] + _pcts(c.get("queue_wait_ns"))
+                        + [fmt_ns_html(c.get("send_blocked_ns")), fmt_num_html(ll.get("ratio"))])
         p.append(_table(["channel", "capacity", "sends", "recvs", "max depth", "mean depth",
                          "wait p50", "p90", "p99", "max", "send blocked", "Little L/(\u03bbW)"],
                         rows))
@@ -398,7 +364,7 @@ def render(report):
             if "owner_name" not in r and hit:
                 owner = hit.get("name")
             rows.append([esc(r.get("id")), "<code>%s</code>" % esc(owner),
-                         fmt_num(r.get("dispatches"))] + _pcts(r.get("dispatch_ns")))
+                         fmt_num_html(r.get("dispatches"))] + _pcts(r.get("dispatch_ns")))
         p.append(_table(["route", "owner", "dispatches", "dispatch p50", "p90", "p99", "max"],
                         rows, left_cols=2))
 
@@ -408,9 +374,9 @@ def render(report):
         p.append('<p class="note">No request/reply flows in the trace.</p>')
     else:
         p.append("<p>%s flows (a request and the messages sent on its behalf).</p>"
-                 % fmt_num(flows.get("count")))
+                 % fmt_num_html(flows.get("count")))
         lat = flows.get("latency_ns") or {}
-        if any(_num(lat.get(q)) for q in ("p50", "p90", "p99", "max")):
+        if any(num(lat.get(q)) for q in ("p50", "p90", "p99", "max")):
             p.append(_chart(charts.flow_latency(lat)))
             p.append(_table(["", "p50", "p90", "p99", "max"],
                             [["end-to-end latency"] + _pcts(lat)]))
@@ -420,7 +386,7 @@ def render(report):
             for h in hop_list:
                 h = dict(h)
                 for k in ("from", "to"):
-                    if _num(h.get(k)) and h[k] in comps_by_id:
+                    if num(h.get(k)) and h[k] in comps_by_id:
                         h[k] = comps_by_id[h[k]].get("name")
                 named.append(h)
             chart_hops = [dict(h, **{k: h.get(k) or "(outside)" for k in ("from", "to")})
@@ -429,23 +395,23 @@ def render(report):
                             "Mean time per hop: queued before the handler started, then in "
                             "the handler."))
             p.append(_table(["from", "to", "hops", "queued (mean)", "in handler (mean)"],
-                            [[_who(h.get("from")), _who(h.get("to")), fmt_num(h.get("count")),
-                              fmt_ns(h.get("queue_ns")), fmt_ns(h.get("handle_ns"))]
+                            [[_who(h.get("from")), _who(h.get("to")), fmt_num_html(h.get("count")),
+                              fmt_ns_html(h.get("queue_ns")), fmt_ns_html(h.get("handle_ns"))]
                              for h in named], left_cols=2))
         cp = flows.get("critical_path")
         if cp and all(isinstance(x, dict) for x in cp):
             crit = flows.get("critical_flow") or {}
             p.append("<h3>Slowest flow%s</h3>" % (
-                " (%s end to end)" % fmt_ns(crit.get("latency_ns"))
-                if _num(crit.get("latency_ns")) else ""))
+                " (%s end to end)" % fmt_ns_html(crit.get("latency_ns"))
+                if num(crit.get("latency_ns")) else ""))
             p.append(_table(["message", "from", "to", "queued", "in handler"],
                             [[esc(x.get("msg")), _who(x.get("from")), _who(x.get("to")),
-                              fmt_ns(x.get("queue_ns")), fmt_ns(x.get("handle_ns"))]
+                              fmt_ns_html(x.get("queue_ns")), fmt_ns_html(x.get("handle_ns"))]
                              for x in cp], left_cols=3))
         elif cp:
             parts = []
             for x in cp:
-                if _num(x) and x in comps_by_id:
+                if num(x) and x in comps_by_id:
                     x = comps_by_id[x].get("name")
                 parts.append("<code>%s</code>" % esc(x))
             p.append("<p>Critical path: %s</p>" % " \u2192 ".join(parts))
@@ -456,8 +422,8 @@ def render(report):
                  "figure.</p>")
     elif par:
         p.append("<h2>Parallelism</h2><p>On average %s components were busy at once (at most %s)."
-                 "</p>" % (fmt_num(par.get("mean_busy_components")),
-                           fmt_num(par.get("max_busy_components"))))
+                 "</p>" % (fmt_num_html(par.get("mean_busy_components")),
+                           fmt_num_html(par.get("max_busy_components"))))
     p.append('<p class="meta">Generated by looptrace from the schema-v1 report; charts are inline '
              "SVG, the page loads nothing from elsewhere.</p></body></html>\n")
     return "\n".join(p)

@@ -9,6 +9,7 @@ longest name: nothing is truncated.
 
 import unicodedata
 
+from .fmt import fmt_count, fmt_depth, fmt_frac, fmt_id, fmt_ns, fmt_pct, fmt_rate, num
 from .symbolize import call_site_text
 
 # ---------------------------------------------------------------------------------------------
@@ -62,87 +63,6 @@ def _pad(text, cols, right):
 
 
 # ---------------------------------------------------------------------------------------------
-# Human units
-
-
-def _num(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def fmt_ns(ns):
-    """A duration in ns as '850ns', '12.3us', '4.56ms', '1.23s' ('-' when unknown)."""
-    if not _num(ns):
-        return "-"
-    ns = float(ns)
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1000:
-        return "%s%.0fns" % (sign, ns)
-    for unit, scale in (("us", 1e3), ("ms", 1e6), ("s", 1e9)):
-        v = ns / scale
-        if v < 1000 or unit == "s":
-            if v >= 100:
-                return "%s%.0f%s" % (sign, v, unit)
-            if v >= 10:
-                return "%s%.1f%s" % (sign, v, unit)
-            return "%s%.2f%s" % (sign, v, unit)
-    raise AssertionError("unreachable")
-
-
-def fmt_rate(x):
-    """A rate per second: '0.5', '12.3', '1234', '12.3k', '4.56M'."""
-    if not _num(x):
-        return "-"
-    x = float(x)
-    if x >= 1e6:
-        return "%.3gM" % (x / 1e6)
-    if x >= 1e4:
-        return "%.3gk" % (x / 1e3)
-    if x >= 100:
-        return "%.0f" % x
-    if x >= 10:
-        return "%.1f" % x
-    return "%.2f" % x
-
-
-def fmt_pct(part, whole):
-    """part/whole as '12.3%' ('-' when whole is 0 or unknown)."""
-    if not _num(part) or not _num(whole) or whole <= 0:
-        return "-"
-    return "%.1f%%" % (100.0 * part / whole)
-
-
-def fmt_frac(x):
-    """A fraction (0..1) as a percentage."""
-    if not _num(x):
-        return "-"
-    return "%.1f%%" % (100.0 * x)
-
-
-def fmt_count(n):
-    if not _num(n):
-        return "-"
-    if isinstance(n, float) and not n.is_integer():
-        return "%.2f" % n
-    return "%d" % n
-
-
-def fmt_id(n):
-    """A pid/tid; negative (unknown) as '-'."""
-    if not _num(n) or n < 0:
-        return "-"
-    return "%d" % n
-
-
-def fmt_depth(x):
-    if not _num(x):
-        return "-"
-    if isinstance(x, float) and not x.is_integer():
-        return "%.2f" % x if x < 10 else "%.1f" % x
-    return "%d" % x
-
-
-# ---------------------------------------------------------------------------------------------
 # Tables
 
 
@@ -188,7 +108,7 @@ def _get(d, *keys):
 def handled_none(c):
     """True when component `c` handled no message (e.g. a thread seen only by the
     interposer): its throughput and utilization are not figures but "no data"."""
-    return not (_num(c.get("messages")) and c["messages"] > 0)
+    return not (num(c.get("messages")) and c["messages"] > 0)
 
 
 def component_rows(report):
@@ -276,7 +196,7 @@ def blocked_rows(report, top=BLOCKED_TOP):
     object and call site), the call site symbolized when the report carries `site`."""
     rows = []
     for c in report.get("components") or []:
-        entries = [b for b in c.get("blocked_by") or [] if isinstance(b, dict) and _num(b.get("ns"))]
+        entries = [b for b in c.get("blocked_by") or [] if isinstance(b, dict) and num(b.get("ns"))]
         entries.sort(key=lambda b: -b["ns"])
         for b in entries[:top]:
             rows.append(
@@ -335,7 +255,7 @@ def lost_banner(report):
     """Lines of the lost-events banner, or [] when nothing was lost."""
     trace = report.get("trace") or {}
     lost = trace.get("lost_events") or 0
-    if not _num(lost) or lost <= 0:
+    if not num(lost) or lost <= 0:
         return []
     windows = trace.get("lost_windows") or []
     begin = trace.get("begin_ns")
@@ -345,7 +265,7 @@ def lost_banner(report):
     bar = "!" * min(78, max(40, len(text) + 6))
     lines = [bar, "!! " + text]
     for w in windows[:5]:
-        if isinstance(w, (list, tuple)) and len(w) == 2 and _num(begin):
+        if isinstance(w, (list, tuple)) and len(w) == 2 and num(begin):
             lines.append("!!   from +%s to +%s" % (fmt_ns(w[0] - begin), fmt_ns(w[1] - begin)))
     if len(windows) > 5:
         lines.append("!!   ... and %d more" % (len(windows) - 5))
@@ -365,7 +285,7 @@ def lost_banner(report):
 def header_lines(report):
     trace = report.get("trace") or {}
     b, e = trace.get("begin_ns"), trace.get("end_ns")
-    dur = fmt_ns(e - b) if _num(b) and _num(e) else "-"
+    dur = fmt_ns(e - b) if num(b) and num(e) else "-"
     return [
         "trace: %s" % escape(trace.get("path", "")),
         "events: %s, duration: %s, lost events: %s"
@@ -377,7 +297,7 @@ def summary_lines(report):
     """Flow latency and parallelism, when the report has them."""
     lines = []
     flows = report.get("flows") or {}
-    if _num(flows.get("count")) and flows["count"] > 0:
+    if num(flows.get("count")) and flows["count"] > 0:
         lat = flows.get("latency_ns") or {}
         lines.append("flows: %s, end-to-end latency p50 %s, p99 %s, max %s"
                      % (fmt_count(flows["count"]), fmt_ns(lat.get("p50")),
@@ -386,7 +306,7 @@ def summary_lines(report):
     comps = report.get("components") or []
     if par and comps and all(handled_none(c) for c in comps):
         lines.append("parallelism: - (no component handled a message)")
-    elif _num(par.get("mean_busy_components")):
+    elif num(par.get("mean_busy_components")):
         lines.append("parallelism: %.2f components busy on average, %s at most"
                      % (par["mean_busy_components"], fmt_count(par.get("max_busy_components"))))
     return [""] + lines if lines else []

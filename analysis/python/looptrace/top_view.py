@@ -8,6 +8,7 @@ time (trace clock): no second implementation of the metrics. Everything here is 
 function of the snapshots, unit tested without LTTng.
 """
 
+from .fmt import fmt_num_top, fmt_pct_top
 from .render_text import escape, width
 
 STATES = ("busy", "idle", "blocked_in_handler")
@@ -147,33 +148,11 @@ def sort_rows(items, column, reverse):
 # Text
 
 
-def fmt_pct(x):
-    if x is None:
-        return "-"
-    if x >= 99.95:
-        return "100"
-    return "%.1f" % x
-
-
-def fmt_num(x):
-    if x is None:
-        return "-"
-    if x >= 1e9:
-        return "%.1fG" % (x / 1e9)
-    if x >= 1e6:
-        return "%.1fM" % (x / 1e6)
-    if x >= 1e5:
-        return "%.0fk" % (x / 1e3)
-    if isinstance(x, float) and x < 100:
-        return "%.1f" % x
-    return "%d" % round(x)
-
-
 def cell(row, key):
     v = row.get(key)
     if key in ("messages", "rate", "inbox"):
-        return fmt_num(v)
-    return fmt_pct(v)
+        return fmt_num_top(v)
+    return fmt_pct_top(v)
 
 
 def clip(text, cols):
@@ -234,7 +213,7 @@ def channel_line(ch, indent=2):
     depth = "%s/%s" % (ch.get("depth"), cap if cap else "inf")
     return "%s> %s  depth %s  max %s  sent %s  received %s" % (
         " " * indent, escape(ch.get("name")), depth, ch.get("max_depth"),
-        fmt_num(ch.get("sends")), fmt_num(ch.get("recvs")))
+        fmt_num_top(ch.get("sends")), fmt_num_top(ch.get("recvs")))
 
 
 def status_line(snap, program):
@@ -242,10 +221,10 @@ def status_line(snap, program):
     s = snap.get("snapshot") or {}
     dur = (trace.get("duration_ns") or 0) / 1e9
     parts = ["snapshot %s" % s.get("seq", "?"), "trace %.1fs" % dur,
-             "events %s" % fmt_num(trace.get("events") or 0)]
+             "events %s" % fmt_num_top(trace.get("events") or 0)]
     lost = trace.get("lost_events") or 0
     if lost:
-        parts.append("LOST %s" % fmt_num(lost))
+        parts.append("LOST %s" % fmt_num_top(lost))
     if program:
         parts.append(program)
     return "  ".join(parts)
