@@ -167,6 +167,13 @@ static enum lt_ev_kind kind_of(const char *name)
 	return LT_EV_OTHER;
 }
 
+/* member_name_is - whether a member called mn answers to name (also as `_name`, the way
+ * LTTng escapes field names). */
+static int member_name_is(const char *mn, const char *name)
+{
+	return strcmp(mn, name) == 0 || (mn[0] == '_' && strcmp(mn + 1, name) == 0);
+}
+
 /* find_member - the index and type of member `name` (or `_name`) of a structure class. */
 static int find_member(const bt_field_class *st, const char *name, struct fref *r, uint8_t scope)
 {
@@ -179,7 +186,7 @@ static int find_member(const bt_field_class *st, const char *name, struct fref *
 		const char *mn = bt_field_class_structure_member_get_name(m);
 		if (!mn)
 			continue;
-		if (strcmp(mn, name) != 0 && !(mn[0] == '_' && strcmp(mn + 1, name) == 0))
+		if (!member_name_is(mn, name))
 			continue;
 		const bt_field_class *fc =
 		    bt_field_class_structure_member_borrow_field_class_const(m);
@@ -319,7 +326,7 @@ static int find_array(const bt_field_class *st, const char *name, struct fref *r
 		const bt_field_class_structure_member *m =
 		    bt_field_class_structure_borrow_member_by_index_const(st, i);
 		const char *mn = bt_field_class_structure_member_get_name(m);
-		if (!mn || (strcmp(mn, name) != 0 && !(mn[0] == '_' && strcmp(mn + 1, name) == 0)))
+		if (!mn || !member_name_is(mn, name))
 			continue;
 		const bt_field_class *fc =
 		    bt_field_class_structure_member_borrow_field_class_const(m);

@@ -525,30 +525,12 @@ void lt__series_get(const struct lt_analysis *a, const struct lt_comp *c, uint32
 		memset(col, 0, LT_S_COLS * sizeof(*col));
 }
 
-/* series_add_span - adds the interval [t0, t1) to column col of c's series. */
-static void series_add_span(struct lt_analysis *a, struct lt_comp *c, int col, int64_t t0,
-			    int64_t t1)
-{
-	if (t1 <= t0)
-		return;
-	uint64_t iv = a->series_interval;
-	uint64_t rel = (uint64_t)(t0 - a->begin_ns), end = (uint64_t)(t1 - a->begin_ns);
-	uint64_t i = rel / iv;
-	while (rel < end && i < a->series_cap) {
-		uint64_t bend = (i + 1u) * iv;
-		uint64_t chunk = (end < bend ? end : bend) - rel;
-		uint64_t *cell = series_cell(a, c, (uint32_t)i);
-		if (!cell)
-			return;
-		cell[col] += chunk;
-		rel += chunk;
-		i++;
-	}
-}
-
-/* series_sub_span - removes the interval [t0, t1) from column col of c's series. */
-static void series_sub_span(struct lt_analysis *a, struct lt_comp *c, int col, int64_t t0,
-			    int64_t t1)
+/*
+ * series_span - adds (sub = 0) or removes (sub = 1) the interval [t0, t1) to or from column
+ * col of c's series, bucket by bucket; a removal never takes a cell below 0.
+ */
+static void series_span(struct lt_analysis *a, struct lt_comp *c, int col, int64_t t0, int64_t t1,
+			int sub)
 {
 	if (t1 <= t0 || t0 < a->begin_ns)
 		return;
@@ -561,7 +543,10 @@ static void series_sub_span(struct lt_analysis *a, struct lt_comp *c, int col, i
 		uint64_t *cell = series_cell(a, c, (uint32_t)i);
 		if (!cell)
 			return;
-		cell[col] = cell[col] > chunk ? cell[col] - chunk : 0;
+		if (!sub)
+			cell[col] += chunk;
+		else
+			cell[col] = cell[col] > chunk ? cell[col] - chunk : 0;
 		rel += chunk;
 		i++;
 	}
@@ -583,8 +568,8 @@ static void comp_trim_handler(struct lt_analysis *a, struct lt_comp *c, int64_t 
 		return;
 	c->time[LT_T_BUSY] -= cut;
 	c->time[LT_T_OUTSIDE] += cut;
-	series_sub_span(a, c, LT_S_BUSY, hb, pb);
-	series_sub_span(a, c, LT_S_BUSY, pe, he);
+	series_span(a, c, LT_S_BUSY, hb, pb, 1);
+	series_span(a, c, LT_S_BUSY, pe, he, 1);
 }
 
 /* comp_count_handled - c handled one message whose handler ran `dur` ns and ended at ts. */
@@ -639,9 +624,9 @@ static void th_advance(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
 		uint64_t d = (uint64_t)(ts - t->since);
 		c->time[t->state] += d;
 		if (t->state == LT_T_BUSY)
-			series_add_span(a, c, LT_S_BUSY, t->since, ts);
+			series_span(a, c, LT_S_BUSY, t->since, ts, 0);
 		else if (t->state == LT_T_BIH || t->state == LT_T_BO) {
-			series_add_span(a, c, LT_S_BLOCKED, t->since, ts);
+			series_span(a, c, LT_S_BLOCKED, t->since, ts, 0);
 			if (t->site >= 0) {
 				a->sites.v[t->site].ns += d;
 				if (t->state == LT_T_BIH)
