@@ -152,6 +152,45 @@ class CliTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         json.loads(p.stdout)  # nothing but JSON on stdout
 
+    def test_recorded_json_encoded_as_the_sink_writes_it(self):
+        # With a looptrace-record.json the CLI adds fields to `trace` and encodes the report
+        # itself (cmd_report.json_chunks, json.dumps' layout with indent 1), to a file or
+        # stdout: the same bytes, the sink's figures plus the added fields.
+        rec = os.path.join(self.tmp, "rec")
+        known_trace(os.path.join(rec, "ust", "uid", "0", "64-bit"))
+        p = run_looptrace(["report", "-q", "--json", "-", rec])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        sink_bytes = p.stdout
+        with open(os.path.join(rec, "looptrace-record.json"), "w") as f:
+            json.dump({"pid": 100, "processes": "tree", "exit_status": 3, "signal": None,
+                       "incomplete": False}, f)
+        out = os.path.join(self.tmp, "rec.json")
+        p = run_looptrace(["report", "-q", "--json", out, rec])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out) as f:
+            in_file = f.read()
+        p = run_looptrace(["report", "-q", "--json", "-", rec])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, in_file)
+        rep = json.loads(in_file)
+        self.assertEqual(in_file, json.dumps(rep, indent=1) + "\n")
+        self.assertEqual((rep["trace"]["exit_status"], rep["trace"]["cut_short"],
+                          rep["trace"]["incomplete"]), (3, False, False))
+        for key in ("exit_status", "cut_short", "signal", "incomplete"):
+            del rep["trace"][key]
+        self.assertEqual(rep, json.loads(sink_bytes))
+
+    def test_json_chunks_small_pieces(self):
+        from looptrace import cmd_report
+
+        rep = {"schema": "looptrace-report/1", "trace": {"events": 1},
+               "components": [{"name": "comp-%d" % i, "series": [{"t_ns": i, "busy_ns": 7}] * 4}
+                              for i in range(20000)]}
+        pieces = list(cmd_report.json_chunks(rep))
+        self.assertEqual(b"".join(pieces), json.dumps(rep, indent=1).encode() + b"\n")
+        self.assertGreater(len(pieces), 3)
+        self.assertLess(max(len(x) for x in pieces), 2 << 20)
+
     # -- losses, windows, several traces ------------------------------------------------------
 
     def test_lost_events(self):
