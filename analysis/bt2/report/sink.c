@@ -174,22 +174,36 @@ static int member_name_is(const char *mn, const char *name)
 	return strcmp(mn, name) == 0 || (mn[0] == '_' && strcmp(mn + 1, name) == 0);
 }
 
-/* find_member - the index and type of member `name` (or `_name`) of a structure class. */
-static int find_member(const bt_field_class *st, const char *name, struct fref *r, uint8_t scope)
+/* struct_member_count - the number of members of st, 0 when st is not a structure class. */
+static uint64_t struct_member_count(const bt_field_class *st)
 {
 	if (!st || bt_field_class_get_type(st) != BT_FIELD_CLASS_TYPE_STRUCTURE)
 		return 0;
-	uint64_t n = bt_field_class_structure_get_member_count(st);
+	return bt_field_class_structure_get_member_count(st);
+}
+
+/* named_member_class - the class of member i of structure class st when that member answers to
+ * name (member_name_is), else NULL. */
+static const bt_field_class *named_member_class(const bt_field_class *st, uint64_t i,
+						const char *name)
+{
+	const bt_field_class_structure_member *m =
+	    bt_field_class_structure_borrow_member_by_index_const(st, i);
+	const char *mn = bt_field_class_structure_member_get_name(m);
+
+	if (!mn || !member_name_is(mn, name))
+		return NULL;
+	return bt_field_class_structure_member_borrow_field_class_const(m);
+}
+
+/* find_member - the index and type of member `name` (or `_name`) of a structure class. */
+static int find_member(const bt_field_class *st, const char *name, struct fref *r, uint8_t scope)
+{
+	uint64_t n = struct_member_count(st);
 	for (uint64_t i = 0; i < n; i++) {
-		const bt_field_class_structure_member *m =
-		    bt_field_class_structure_borrow_member_by_index_const(st, i);
-		const char *mn = bt_field_class_structure_member_get_name(m);
-		if (!mn)
+		const bt_field_class *fc = named_member_class(st, i, name);
+		if (!fc)
 			continue;
-		if (!member_name_is(mn, name))
-			continue;
-		const bt_field_class *fc =
-		    bt_field_class_structure_member_borrow_field_class_const(m);
 		bt_field_class_type t = bt_field_class_get_type(fc);
 		if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
 			r->type = FT_UINT;
@@ -319,18 +333,11 @@ static inline const bt_field *member(const bt_field *st, const struct fref *r)
 static int find_array(const bt_field_class *st, const char *name, struct fref *r)
 {
 	memset(r, 0, sizeof(*r));
-	if (!st || bt_field_class_get_type(st) != BT_FIELD_CLASS_TYPE_STRUCTURE)
-		return 0;
-	uint64_t n = bt_field_class_structure_get_member_count(st);
+	uint64_t n = struct_member_count(st);
 	for (uint64_t i = 0; i < n; i++) {
-		const bt_field_class_structure_member *m =
-		    bt_field_class_structure_borrow_member_by_index_const(st, i);
-		const char *mn = bt_field_class_structure_member_get_name(m);
-		if (!mn || !member_name_is(mn, name))
-			continue;
-		const bt_field_class *fc =
-		    bt_field_class_structure_member_borrow_field_class_const(m);
-		if (!bt_field_class_type_is(bt_field_class_get_type(fc), BT_FIELD_CLASS_TYPE_ARRAY))
+		const bt_field_class *fc = named_member_class(st, i, name);
+		if (!fc ||
+		    !bt_field_class_type_is(bt_field_class_get_type(fc), BT_FIELD_CLASS_TYPE_ARRAY))
 			continue;
 		const bt_field_class *el =
 		    bt_field_class_array_borrow_element_field_class_const(fc);
