@@ -24,18 +24,9 @@ gen=$build/bench/analysis/bench-analysis-many-rec
 looptrace=$build/bin/looptrace
 py=/usr/bin/python3
 
-for f in "$gen" "$looptrace"; do
-	if [ ! -x "$f" ]; then
-		echo "many_rec: $f is missing (build with LOOPTRACE_WITH_LTTNG=ON)" >&2
-		exit 3
-	fi
-done
-for t in lttng babeltrace2 /usr/bin/time "$py"; do
-	if ! command -v "$t" >/dev/null; then
-		echo "many_rec: $t is not installed" >&2
-		exit 3
-	fi
-done
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+bench_require many_rec "build with LOOPTRACE_WITH_LTTNG=ON" "$gen" "$looptrace" -- lttng babeltrace2 /usr/bin/time "$py"
 bt2=$(command -v babeltrace2)
 mkdir -p "$work"
 trace=$work/trace

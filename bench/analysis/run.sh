@@ -29,18 +29,9 @@ gen=$build/bench/analysis/bench-analysis-gen
 looptrace=$build/bin/looptrace
 py=/usr/bin/python3
 
-for f in "$gen" "$looptrace"; do
-	if [ ! -x "$f" ]; then
-		echo "analysis: $f is missing (build with LOOPTRACE_WITH_LTTNG=ON)" >&2
-		exit 3
-	fi
-done
-for t in lttng babeltrace2 /usr/bin/time "$py"; do
-	if ! command -v "$t" >/dev/null; then
-		echo "analysis: $t is not installed" >&2
-		exit 3
-	fi
-done
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+bench_require analysis "build with LOOPTRACE_WITH_LTTNG=ON" "$gen" "$looptrace" -- lttng babeltrace2 /usr/bin/time "$py"
 
 dir=$work/analysis
 trace=$dir/trace

@@ -33,18 +33,9 @@ looptrace=$build/bin/looptrace
 py=/usr/bin/python3
 here=$(cd "$(dirname "$0")" && pwd)
 
-for f in "$prog" "$looptrace"; do
-	if [ ! -x "$f" ]; then
-		echo "hotpath: $f is missing (the runtime and LTTng support must be built)" >&2
-		exit 3
-	fi
-done
-for t in lttng babeltrace2 /usr/bin/time "$py"; do
-	if ! command -v "$t" >/dev/null; then
-		echo "hotpath: $t is not installed" >&2
-		exit 3
-	fi
-done
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+bench_require hotpath "the runtime and LTTng support must be built" "$prog" "$looptrace" -- lttng babeltrace2 /usr/bin/time "$py"
 
 dir=$work/hotpath
 mkdir -p "$dir"
