@@ -185,6 +185,14 @@ LT_NOPLT void lt__handle_end_later(uint64_t msg);
 LT_NOPLT void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const char *kind);
 LT_NOPLT void lt__handle_flush(void);
 
+/*
+ * lt__flush_thread - internal: hands the calling thread's records written so far to LTTng now
+ * (format 2.0 records are kept in a per-thread ring and flushed in batches, see
+ * docs/event-model.md). Call it before writing an ordinary LTTng event that must follow them
+ * in the trace (e.g. a trigger event); a no-op when the thread has no records.
+ */
+LT_NOPLT void lt__flush_thread(void);
+
 #if defined(__GNUC__) && !defined(LT_NO_INLINE) && !defined(LT_BUILDING_LIBLOOPTRACE)
 extern __inline__ __attribute__((gnu_inline, always_inline)) void
 lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
