@@ -47,9 +47,9 @@ enum fld {
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp",  "chan", "capacity", "route", "owner",   "reason",  "depth",     "msg",
-    "flow",  "object", "where",  "name",  "begin_ts", "end_ts", "prev",      "tid",
-    "seq",   "first", "clock",   "base",  "cal_tsc", "cal_ns",  "epoch_tsc", "epoch_ns",
+    "comp", "chan",   "capacity", "route", "owner",    "reason", "depth",     "msg",
+    "flow", "object", "where",    "name",  "begin_ts", "end_ts", "prev",      "tid",
+    "seq",  "first",  "clock",    "base",  "cal_tsc",  "cal_ns", "epoch_tsc", "epoch_ns",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -64,14 +64,15 @@ struct fref {
 struct ec_info {
 	const bt_event_class *ec; /* weak; NULL = free slot */
 	enum lt_ev_kind kind;
-	int preload;       /* provider looptrace_preload */
-	int batch;         /* looptrace:batch */
-	int procname;      /* lttng_ust_statedump:procname */
-	int object_info;   /* lttng_ust_statedump:bin_info or lttng_ust_dl:dlopen: a loaded object */
+	int preload;     /* provider looptrace_preload */
+	int batch;       /* looptrace:batch */
+	int procname;    /* lttng_ust_statedump:procname */
+	int object_info; /* lttng_ust_statedump:bin_info or lttng_ust_dl:dlopen: a loaded object */
 	int build_id_info; /* lttng_ust_statedump:build_id or lttng_ust_dl:build_id */
 	struct fref baddr, memsz, path, is_pic, build_id, words, pname;
 	int has_clock;
-	int exact_clock; /* the clock counts ns of LTTng-UST's CLOCK_MONOTONIC: *_ts fields usable */
+	int exact_clock; /* the clock counts ns of LTTng-UST's CLOCK_MONOTONIC: *_ts fields usable
+			  */
 	struct fref vtid, vpid;
 	struct fref f[F_COUNT];
 };
@@ -748,8 +749,8 @@ static const char *str_at(struct lt_decoder *d, const uint64_t *w, uint32_t len,
 	return intern(d, buf);
 }
 
-static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_info *ei,
-		     int64_t ts, uint64_t cycles, int exact)
+static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_info *ei, int64_t ts,
+		     uint64_t cycles, int exact)
 {
 	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
 	const bt_field *common = NULL, *specific = NULL;
@@ -790,8 +791,7 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 		w[i] = bt_field_integer_unsigned_get_value(
 		    bt_field_array_borrow_element_field_by_index_const(arr, i));
 
-#define TS_OF(x)                                                                                   \
-	((clock == LT_REC_CLOCK_TSC ? tsc_to_mono(p, (x)) : (int64_t)(x)) + offset)
+#define TS_OF(x) ((clock == LT_REC_CLOCK_TSC ? tsc_to_mono(p, (x)) : (int64_t)(x)) + offset)
 
 	int64_t first_ts = INT64_MIN;
 	uint64_t count = 0;
@@ -819,9 +819,9 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 			first_ts = rts;
 			if (first > t->records) { /* batches of this thread were lost */
 				if (d->ops.lost)
-					d->ops.lost(d->ops.ctx, first - t->records,
-						    t->last_ts != INT64_MIN,
-						    t->last_ts != INT64_MIN ? t->last_ts : rts, rts);
+					d->ops.lost(
+					    d->ops.ctx, first - t->records, t->last_ts != INT64_MIN,
+					    t->last_ts != INT64_MIN ? t->last_ts : rts, rts);
 				t->cur_msg = 0;
 			}
 		}

@@ -35,7 +35,7 @@ struct lt_decode_ops {
 	void (*object)(void *ctx, int64_t vpid, uint64_t baddr, uint64_t memsz, const char *path,
 		       int is_pic); /* may be NULL */
 	void (*build_id)(void *ctx, int64_t vpid, uint64_t baddr, const uint8_t *id,
-			 size_t len);                                        /* may be NULL */
+			 size_t len);                                /* may be NULL */
 	void (*procname)(void *ctx, int64_t vpid, const char *name); /* may be NULL */
 };
 

@@ -81,7 +81,8 @@ static void flush_locked(struct lt_ring *r)
 	cal[3] = epoch[1];
 	while (t < h) {
 		uint32_t off = (uint32_t)(t & (LT_BATCH_WORDS - 1));
-		uint32_t n = (uint32_t)(h - t < LT_BATCH_WORDS - off ? h - t : LT_BATCH_WORDS - off);
+		uint32_t n =
+		    (uint32_t)(h - t < LT_BATCH_WORDS - off ? h - t : LT_BATCH_WORDS - off);
 		uint64_t clk = r->base, count = 0;
 
 		for (uint32_t i = 0; i < n;) {
@@ -281,7 +282,8 @@ static void put_str(uint64_t *p, const char *s, uint32_t len)
 
 uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	uint64_t h =
+	    ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
 	struct lt_key_slot *s = &r->keys[(h >> 40) & (LT_BATCH_KEYS - 1)];
 	size_t len = strlen(kind);
 	char *copy;
@@ -297,8 +299,8 @@ uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64
 	}
 	copy = strndup(kind, len);
 	free(s->copy);
-	*s = (struct lt_key_slot){.ptr = copy ? kind : NULL, .copy = copy, .chan = chan,
-				  .key = r->nkeys++};
+	*s = (struct lt_key_slot){
+	    .ptr = copy ? kind : NULL, .copy = copy, .chan = chan, .key = r->nkeys++};
 	if (!copy)
 		s->copy = NULL;
 

@@ -24,9 +24,9 @@
 #define LT_HIDDEN __attribute__((visibility("hidden")))
 #define LT_TLS    __thread __attribute__((tls_model("initial-exec")))
 
-#define LT_BATCH_WORDS    2048 /* ring capacity: 16 KiB, also the largest batch event */
-#define LT_BATCH_FLUSH_MS 10   /* the flusher drains records older than this */
-#define LT_BATCH_KEYS     512  /* handler-key cache slots (keys 0..LT_BATCH_KEYS_USED-1) */
+#define LT_BATCH_WORDS     2048 /* ring capacity: 16 KiB, also the largest batch event */
+#define LT_BATCH_FLUSH_MS  10   /* the flusher drains records older than this */
+#define LT_BATCH_KEYS      512  /* handler-key cache slots (keys 0..LT_BATCH_KEYS_USED-1) */
 #define LT_BATCH_KEYS_USED 384
 
 struct lt_key_slot {
@@ -38,16 +38,16 @@ struct lt_key_slot {
 
 struct lt_ring {
 	/* owner (the thread) */
-	uint64_t *w; /* owned, LT_BATCH_WORDS words */
+	uint64_t *w;         /* owned, LT_BATCH_WORDS words */
 	uint64_t head;       /* words written */
 	uint64_t tail_cache; /* a recent value of tail */
 	uint64_t last;       /* clock of the last record written */
 	uint32_t nkeys;
 	struct lt_key_slot keys[LT_BATCH_KEYS];
 	/* shared */
-	_Atomic uint64_t head_pub; /* head, published (release) after a record is complete */
-	_Atomic uint64_t tail;     /* words flushed (release after the event is written) */
-	_Atomic int lock;          /* flushes of this ring */
+	_Atomic uint64_t head_pub;   /* head, published (release) after a record is complete */
+	_Atomic uint64_t tail;       /* words flushed (release after the event is written) */
+	_Atomic int lock;            /* flushes of this ring */
 	_Atomic uint64_t flushed_ns; /* CLOCK_MONOTONIC of the last flush */
 	/* consumer (under lock) */
 	uint64_t base;    /* clock of the last flushed record */
@@ -82,8 +82,8 @@ static inline uint64_t lt__now(void)
 LT_HIDDEN struct lt_ring *lt__ring_new(void);
 LT_HIDDEN uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 				 uint64_t now);
-LT_HIDDEN void lt__ring_flush(struct lt_ring *r);          /* by its owner */
-LT_HIDDEN void lt__ring_park(struct lt_ring *r);           /* the owner is about to sleep */
+LT_HIDDEN void lt__ring_flush(struct lt_ring *r); /* by its owner */
+LT_HIDDEN void lt__ring_park(struct lt_ring *r);  /* the owner is about to sleep */
 LT_HIDDEN uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now);
 LT_HIDDEN uint64_t lt__thread_cpu_ns(void);
 /* lt__emit_batch - writes one looptrace:batch event (trace.c, where the tracepoints live). */
@@ -119,7 +119,8 @@ static inline void lt__rec_commit(struct lt_ring *r, unsigned n)
 /* lt__key - the handler key (chan, kind) of this thread, defined (DEF_KEY) on first use. */
 static inline uint32_t lt__key(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	uint64_t h =
+	    ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
 	struct lt_key_slot *s = &r->keys[(h >> 40) & (LT_BATCH_KEYS - 1)];
 
 	if (__builtin_expect(s->ptr == kind && s->chan == chan, 1) &&

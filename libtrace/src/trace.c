@@ -583,8 +583,8 @@ static inline void do_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t 
 	if (r) {
 		uint64_t *p;
 
-		if (__builtin_expect(flow == 0 && chan <= LT_REC_KEY_MAX && depth <= LT_REC_DEPTH_MAX,
-				     1)) {
+		if (__builtin_expect(
+			flow == 0 && chan <= LT_REC_KEY_MAX && depth <= LT_REC_DEPTH_MAX, 1)) {
 			p = lt__rec(r, 2, LT_REC_SEND, chan | depth << 12, lt__now());
 			p[1] = msg;
 			lt__rec_commit(r, 2);

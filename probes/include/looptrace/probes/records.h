@@ -33,33 +33,33 @@
 
 /* Record kinds and their words after word 0 (w1, w2, ...). */
 enum lt_rec_kind {
-	LT_REC_PAD = 0,     /* a = words in this record including word 0: skip them */
-	LT_REC_SYNC = 1,    /* w1 = absolute clock value; the delta of word 0 is 0 */
-	LT_REC_DEF_KEY = 2, /* a = key (12 bits) | string length << 12 (bytes); w1 = chan;
-			       then the kind string: handler key `key` is (chan, kind) */
-	LT_REC_SEND = 3,    /* a = chan (12) | depth << 12 (20); w1 = msg; flow 0 */
-	LT_REC_SEND_LONG = 4, /* a = depth; w1 = chan; w2 = msg; w3 = flow */
-	LT_REC_RECV = 5,      /* a = chan (12) | depth << 12 (20); w1 = msg */
-	LT_REC_RECV_LONG = 6, /* a = depth; w1 = chan; w2 = msg */
-	LT_REC_HNEXT = 7,     /* a = key (12) | depth << 12 (20); w1 = msg (48) | edelta << 48:
-				 the open handler ended edelta ticks before this record; then
-				 recv(chan of key, msg, depth) and handle_begin(msg, kind of key)
-				 at this record's time */
-	LT_REC_HNEXT0 = 8,    /* as HNEXT, no handler ended (edelta 0) */
-	LT_REC_HNEXT_LONG = 9, /* a = key; w1 = depth; w2 = msg; w3 = edelta (ticks, ~0: none
-				  ended) */
-	LT_REC_HBEGIN = 10,    /* a = key; w1 = msg */
-	LT_REC_HEND = 11,      /* w1 = msg: the open handler ended at this record's time */
-	LT_REC_WAIT_BEGIN = 12, /* w1 = thread CPU time, ns (CLOCK_THREAD_CPUTIME_ID; 0 unknown) */
-	LT_REC_WAIT_END = 13,   /* a = chan; w1 = msg */
+	LT_REC_PAD = 0,          /* a = words in this record including word 0: skip them */
+	LT_REC_SYNC = 1,         /* w1 = absolute clock value; the delta of word 0 is 0 */
+	LT_REC_DEF_KEY = 2,      /* a = key (12 bits) | string length << 12 (bytes); w1 = chan;
+				    then the kind string: handler key `key` is (chan, kind) */
+	LT_REC_SEND = 3,         /* a = chan (12) | depth << 12 (20); w1 = msg; flow 0 */
+	LT_REC_SEND_LONG = 4,    /* a = depth; w1 = chan; w2 = msg; w3 = flow */
+	LT_REC_RECV = 5,         /* a = chan (12) | depth << 12 (20); w1 = msg */
+	LT_REC_RECV_LONG = 6,    /* a = depth; w1 = chan; w2 = msg */
+	LT_REC_HNEXT = 7,        /* a = key (12) | depth << 12 (20); w1 = msg (48) | edelta << 48:
+				    the open handler ended edelta ticks before this record; then
+				    recv(chan of key, msg, depth) and handle_begin(msg, kind of key)
+				    at this record's time */
+	LT_REC_HNEXT0 = 8,       /* as HNEXT, no handler ended (edelta 0) */
+	LT_REC_HNEXT_LONG = 9,   /* a = key; w1 = depth; w2 = msg; w3 = edelta (ticks, ~0: none
+				    ended) */
+	LT_REC_HBEGIN = 10,      /* a = key; w1 = msg */
+	LT_REC_HEND = 11,        /* w1 = msg: the open handler ended at this record's time */
+	LT_REC_WAIT_BEGIN = 12,  /* w1 = thread CPU time, ns (CLOCK_THREAD_CPUTIME_ID; 0 unknown) */
+	LT_REC_WAIT_END = 13,    /* a = chan; w1 = msg */
 	LT_REC_BLOCK_BEGIN = 14, /* a = reason; w1 = object; w2 = where */
 	LT_REC_BLOCK_END = 15,   /* (no words) */
 	LT_REC_COMP_BEGIN = 16,  /* a = name length; w1 = comp; w2 = CPU time ns; then the name */
 	LT_REC_COMP_END = 17,    /* a = comp; w1 = CPU time ns */
-	LT_REC_CHAN_DECLARE = 18, /* a = name length; w1 = chan | capacity << 32; w2 = object;
-				     then the name */
-	LT_REC_ROUTE_ADD = 19,    /* a = route; w1 = chan | owner << 32 */
-	LT_REC_ROUTE_REMOVE = 20, /* a = route */
+	LT_REC_CHAN_DECLARE = 18,   /* a = name length; w1 = chan | capacity << 32; w2 = object;
+				       then the name */
+	LT_REC_ROUTE_ADD = 19,      /* a = route; w1 = chan | owner << 32 */
+	LT_REC_ROUTE_REMOVE = 20,   /* a = route */
 	LT_REC_DISPATCH_BEGIN = 21, /* a = route; w1 = msg */
 	LT_REC_DISPATCH_END = 22,   /* a = route */
 	LT_REC_KIND_COUNT
