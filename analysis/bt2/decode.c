@@ -73,7 +73,7 @@ struct ec_info {
 	int has_clock;
 	int exact_clock; /* the clock counts ns of LTTng-UST's CLOCK_MONOTONIC: *_ts fields usable
 			  */
-	struct fref vtid, vpid;
+	struct fref vtid, vpid, procname_ctx;
 	struct fref f[F_COUNT];
 };
 
@@ -364,6 +364,7 @@ static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 		return;
 	resolve_ctx(ec, sc, "vtid", &e->vtid);
 	resolve_ctx(ec, sc, "vpid", &e->vpid);
+	resolve_ctx(ec, sc, "procname", &e->procname_ctx); /* format 1.0 traces only */
 	for (int i = 0; i < F_COUNT; i++)
 		find_member(pl, fld_names[i], &e->f[i], SC_PAYLOAD);
 	if (e->f[F_NAME].scope == SC_NONE)
@@ -1051,13 +1052,15 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	}
 	e.ts_ns = ts;
 	const bt_field *common = NULL, *specific = NULL;
-	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX)
+	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX ||
+	    ei->procname_ctx.scope == SC_COMMON_CTX)
 		common = bt_event_borrow_common_context_field_const(ev);
-	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX)
+	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX ||
+	    ei->procname_ctx.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
 	e.vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
 	e.vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
-	e.procname = NULL; /* not used by the analysis: one field less to read per event */
+	e.procname = read_s(scope_field(&ei->procname_ctx, common, specific), &ei->procname_ctx);
 	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
 	e.comp = (uint32_t)read_u(pl, &ei->f[F_COMP]);
 	e.chan = (uint32_t)read_u(pl, &ei->f[F_CHAN]);
@@ -1082,6 +1085,7 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	}
 	if (d->merge) {
 		e.name = intern(d, e.name);
+		e.procname = intern(d, e.procname);
 		emit(d, thread_get(d, e.vpid, e.vtid), &e);
 		advance(d, ts);
 		return;
