@@ -20,11 +20,15 @@
 LT_HIDDEN LT_TLS struct lt_ring *lt__ring;
 LT_HIDDEN int lt__clock_kind = LT_REC_CLOCK_NS;
 
+static void install_fatal_handlers(void);
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct lt_ring *reg_head; /* every live ring (under reg_mu) */
 static pthread_key_t ring_key;
 static int flusher_running; /* under reg_mu; 0 again in a fork child */
 static uint64_t epoch[2];   /* (clock, CLOCK_MONOTONIC ns) read when the first ring was made */
+/* The largest batch, in words: a quarter of LTTng's sub-buffer (LOOPTRACE_SUBBUF_SIZE, set by
+ * `looptrace record`) less room for the event's header and fields, at most the ring. */
+static uint32_t batch_max = LT_BATCH_WORDS;
 
 /* calibrate - the record clock and CLOCK_MONOTONIC read together: out[0] clock, out[1] ns. */
 static void calibrate(uint64_t out[2])
@@ -84,13 +88,18 @@ static void flush_locked(struct lt_ring *r)
 		uint32_t n =
 		    (uint32_t)(h - t < LT_BATCH_WORDS - off ? h - t : LT_BATCH_WORDS - off);
 		uint64_t clk = r->base, count = 0;
+		uint32_t i = 0;
 
-		for (uint32_t i = 0; i < n;) {
+		while (i < n) {
 			uint64_t w0 = r->w[off + i];
 			unsigned len = lt_rec_words(w0);
 
-			if (len == 0 || i + len > n) /* cannot happen: our own records */
+			if (len == 0 || i + len > n) { /* cannot happen: our own records */
+				i = n;
 				break;
+			}
+			if (i > 0 && i + len > batch_max)
+				break; /* the batch is full: the rest goes in the next one */
 			if (lt_rec_kind(w0) == LT_REC_SYNC)
 				clk = r->w[off + i + 1];
 			else
@@ -99,6 +108,7 @@ static void flush_locked(struct lt_ring *r)
 				count++;
 			i += len;
 		}
+		n = i;
 		lt__emit_batch(r->tid, r->seq++, r->records, (uint32_t)lt__clock_kind, r->base, cal,
 			       &r->w[off], n);
 		r->records += count;
@@ -220,6 +230,8 @@ struct lt_ring *lt__ring_new(void)
 	if (reg_head)
 		reg_head->prev = r;
 	reg_head = r;
+	if (!flusher_running)
+		install_fatal_handlers(); /* once per process (and again in a fork child) */
 	start_flusher();
 	pthread_mutex_unlock(&reg_mu);
 	pthread_setspecific(ring_key, r);
@@ -392,18 +404,88 @@ __attribute__((constructor)) static void batch_init(void)
 			lt__clock_kind = LT_REC_CLOCK_TSC;
 	}
 #endif
+	const char *sb = getenv("LOOPTRACE_SUBBUF_SIZE");
+	if (sb) {
+		long long bytes = atoll(sb);
+		long long words = (bytes / 4 - 256) / 8;
+
+		batch_max = words < 32 ? 32 : words > LT_BATCH_WORDS ? LT_BATCH_WORDS : (uint32_t)words;
+	}
 	pthread_key_create(&ring_key, ring_destroy);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/*
+ * flush_all - hands every ring's records to LTTng. From a signal handler (`in_signal`) it
+ * takes no lock it could wait for: a ring being flushed by another thread is left to it.
+ */
+static void flush_all(int in_signal)
+{
+	int locked = in_signal ? pthread_mutex_trylock(&reg_mu) == 0
+			       : pthread_mutex_lock(&reg_mu) == 0;
+
+	for (struct lt_ring *r = reg_head; r; r = r->next) {
+		if (in_signal) {
+			if (!ring_trylock(r))
+				continue;
+		} else {
+			ring_lock(r);
+		}
+		flush_locked(r);
+		ring_unlock(r);
+	}
+	if (locked)
+		pthread_mutex_unlock(&reg_mu);
+}
+
+/*
+ * lt__flush_all - every thread's records out now: called by the probe provider's destructor
+ * (before it unregisters from LTTng-UST, which happens before liblooptrace's own destructor at
+ * exit) and by liblooptrace's destructor.
+ */
+__attribute__((visibility("default"))) void lt__flush_all(void);
+void lt__flush_all(void)
+{
+	flush_all(0);
+}
+
+/*
+ * A program killed by a signal whose default action ends it (a crash, abort(), SIGTERM,
+ * SIGINT, ...) would lose the records not flushed yet: for each such signal still at its
+ * default disposition when the first ring is made, a handler flushes every ring, restores the
+ * default and raises the signal again, so the program dies as it would have. SIGKILL cannot be
+ * caught: a program killed by it loses each thread's records of at most the last
+ * LT_BATCH_FLUSH_MS (plus the flusher's own delay), docs/event-model.md.
+ */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
+				    SIGTERM, SIGINT, SIGHUP,  SIGQUIT};
+
+static void on_fatal(int sig)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+
+	flush_all(1);
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	raise(sig); /* delivered when this handler returns (the signal is blocked in it) */
+}
+
+static void install_fatal_handlers(void)
+{
+	for (unsigned i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction old, sa = {.sa_handler = on_fatal};
+
+		if (sigaction(fatal_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+		    (old.sa_flags & SA_SIGINFO))
+			continue;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		sigaction(fatal_signals[i], &sa, NULL);
+	}
 }
 
 /* Process exit: every ring's records go out (the main thread's has no key destructor). */
 __attribute__((destructor)) static void batch_fini(void)
 {
-	pthread_mutex_lock(&reg_mu);
-	for (struct lt_ring *r = reg_head; r; r = r->next) {
-		ring_lock(r);
-		flush_locked(r);
-		ring_unlock(r);
-	}
-	pthread_mutex_unlock(&reg_mu);
+	flush_all(0);
 }

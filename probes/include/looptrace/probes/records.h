@@ -22,7 +22,7 @@
 
 #define LT_REC_DELTA_BITS 24
 #define LT_REC_DELTA_MAX  ((UINT64_C(1) << LT_REC_DELTA_BITS) - 1)
-#define LT_REC_STR_MAX    4000 /* longer names are cut */
+#define LT_REC_STR_MAX    12000 /* longer names are cut */
 
 /* `a` of the short SEND/RECV/HANDLE forms: a 12-bit channel or handler key, a 20-bit depth. */
 #define LT_REC_KEY_BITS   12
