@@ -202,6 +202,7 @@ LT_API uint32_t lt_component_begin(const char *name)
 		p[1] = comp;
 		p[2] = lt__thread_cpu_ns();
 		lt__rec_commit(r, n);
+		lt__ring_flush(r); /* names travel at once: a rare call, its own small batch */
 		return comp;
 	}
 #endif
@@ -244,6 +245,7 @@ LT_API uint32_t lt_channel_declare_object(const char *name, uint32_t capacity, c
 		p[1] = chan | (uint64_t)capacity << 32;
 		p[2] = (uint64_t)(uintptr_t)object;
 		lt__rec_commit(r, n);
+		lt__ring_flush(r); /* as component_begin */
 		return chan;
 	}
 #endif
