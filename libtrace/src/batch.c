@@ -409,7 +409,9 @@ __attribute__((constructor)) static void batch_init(void)
 		long long bytes = atoll(sb);
 		long long words = (bytes / 4 - 256) / 8;
 
-		batch_max = words < 32 ? 32 : words > LT_BATCH_WORDS ? LT_BATCH_WORDS : (uint32_t)words;
+		batch_max = words < 32               ? 32
+			    : words > LT_BATCH_WORDS ? LT_BATCH_WORDS
+						     : (uint32_t)words;
 	}
 	pthread_key_create(&ring_key, ring_destroy);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
@@ -421,8 +423,8 @@ __attribute__((constructor)) static void batch_init(void)
  */
 static void flush_all(int in_signal)
 {
-	int locked = in_signal ? pthread_mutex_trylock(&reg_mu) == 0
-			       : pthread_mutex_lock(&reg_mu) == 0;
+	int locked =
+	    in_signal ? pthread_mutex_trylock(&reg_mu) == 0 : pthread_mutex_lock(&reg_mu) == 0;
 
 	for (struct lt_ring *r = reg_head; r; r = r->next) {
 		if (in_signal) {
@@ -457,8 +459,8 @@ void lt__flush_all(void)
  * caught: a program killed by it loses each thread's records of at most the last
  * LT_BATCH_FLUSH_MS (plus the flusher's own delay), docs/event-model.md.
  */
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
-				    SIGTERM, SIGINT, SIGHUP,  SIGQUIT};
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+				    SIGTERM, SIGINT, SIGHUP, SIGQUIT};
 
 static void on_fatal(int sig)
 {

@@ -53,6 +53,7 @@ struct sink {
 	int out_created;              /* this sink created `out_path` (removed on failure) */
 	int progress;
 	struct lt_decoder *dec; /* owned */
+	FILE *events_out;       /* owned: `events-output`, the decoded events as JSON lines */
 	uint64_t messages;      /* event messages seen */
 	struct timespec t0, last_progress;
 	int progress_shown;
@@ -114,9 +115,136 @@ static void inbox_note(struct sink *s, int64_t vpid, uint32_t chan, int64_t vtid
 	s->inbox[i].vtid = vtid;
 }
 
+/* The event names of the per-call events (format 1.x), by kind. */
+static const char *const kind_names[LT_EV_KIND_COUNT] = {
+    [LT_EV_UNKNOWN] = "unknown",
+    [LT_EV_COMPONENT_BEGIN] = "component_begin",
+    [LT_EV_COMPONENT_END] = "component_end",
+    [LT_EV_CHANNEL_DECLARE] = "channel_declare",
+    [LT_EV_WAIT_BEGIN] = "wait_begin",
+    [LT_EV_WAIT_END] = "wait_end",
+    [LT_EV_HANDLE_BEGIN] = "handle_begin",
+    [LT_EV_HANDLE_END] = "handle_end",
+    [LT_EV_BLOCK_BEGIN] = "block_begin",
+    [LT_EV_BLOCK_END] = "block_end",
+    [LT_EV_SEND] = "send",
+    [LT_EV_RECV] = "recv",
+    [LT_EV_ROUTE_ADD] = "route_add",
+    [LT_EV_ROUTE_REMOVE] = "route_remove",
+    [LT_EV_ROUTE_DISPATCH_BEGIN] = "route_dispatch_begin",
+    [LT_EV_ROUTE_DISPATCH_END] = "route_dispatch_end",
+    [LT_EV_OTHER] = "other",
+    [LT_EV_HANDLE_NEXT] = "handle_next",
+};
+
+/*
+ * dump_event - one decoded event as a line of JSON (parameter `events-output`): what the
+ * analysis core is fed, under the per-call event names and field names of
+ * docs/event-model.md, whichever format the trace holds. For tests and debugging.
+ */
+static void dump_event(FILE *f, const struct lt_event *e)
+{
+	if (e->kind == LT_EV_OTHER || (unsigned)e->kind >= LT_EV_KIND_COUNT)
+		return;
+	fprintf(f,
+		"{\"provider\": \"%s\", \"name\": \"%s\", \"ts\": %" PRId64 ", \"vpid\": %" PRId64
+		", \"vtid\": %" PRId64 ", \"payload\": {",
+		e->preload ? "looptrace_preload" : "looptrace", kind_names[e->kind], e->ts_ns,
+		e->vpid, e->vtid);
+#define U(n, v) fprintf(f, "%s\"" n "\": %" PRIu64, first ? "" : ", ", (uint64_t)(v)), first = 0
+#define S(n, v)                                                                                    \
+	do {                                                                                       \
+		fprintf(f, "%s\"" n "\": ", first ? "" : ", ");                                    \
+		lt_json_write_string(f, (v) ? (v) : "", (v) ? strlen(v) : 0);                      \
+		first = 0;                                                                         \
+	} while (0)
+	int first = 1;
+	switch (e->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+		U("comp", e->comp);
+		S("name", e->name);
+		if (e->cpu_ns)
+			U("cpu_ns", e->cpu_ns);
+		break;
+	case LT_EV_COMPONENT_END:
+		U("comp", e->comp);
+		if (e->cpu_ns)
+			U("cpu_ns", e->cpu_ns);
+		break;
+	case LT_EV_CHANNEL_DECLARE:
+		U("chan", e->chan);
+		S("name", e->name);
+		U("capacity", e->capacity);
+		U("object", e->object);
+		break;
+	case LT_EV_WAIT_BEGIN:
+		if (e->cpu_ns)
+			U("cpu_ns", e->cpu_ns);
+		break;
+	case LT_EV_WAIT_END:
+		U("chan", e->chan);
+		U("msg", e->msg);
+		break;
+	case LT_EV_HANDLE_BEGIN:
+		U("msg", e->msg);
+		S("kind", e->name);
+		break;
+	case LT_EV_HANDLE_END:
+		U("msg", e->msg);
+		U("begin_ns", e->begin_ns);
+		U("end_ns", e->end_ns);
+		break;
+	case LT_EV_HANDLE_NEXT:
+		U("prev", e->prev);
+		U("begin_ns", e->begin_ns);
+		U("end_ns", e->end_ns);
+		U("chan", e->chan);
+		U("msg", e->msg);
+		U("depth", e->depth);
+		S("kind", e->name);
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		U("reason", e->reason);
+		U("object", e->object);
+		U("where", e->where);
+		break;
+	case LT_EV_SEND:
+		U("chan", e->chan);
+		U("msg", e->msg);
+		U("flow", e->flow);
+		U("depth", e->depth);
+		break;
+	case LT_EV_RECV:
+		U("chan", e->chan);
+		U("msg", e->msg);
+		U("depth", e->depth);
+		break;
+	case LT_EV_ROUTE_ADD:
+		U("route", e->route);
+		U("chan", e->chan);
+		U("owner", e->owner);
+		break;
+	case LT_EV_ROUTE_REMOVE:
+	case LT_EV_ROUTE_DISPATCH_END:
+		U("route", e->route);
+		break;
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+		U("route", e->route);
+		U("msg", e->msg);
+		break;
+	default:
+		break;
+	}
+#undef U
+#undef S
+	fputs("}}\n", f);
+}
+
 static void dec_event(void *ctx, const struct lt_event *e)
 {
 	struct sink *s = ctx;
+	if (s->events_out)
+		dump_event(s->events_out, e);
 	if (s->snapshot_ns && (e->kind == LT_EV_RECV || e->kind == LT_EV_HANDLE_NEXT))
 		inbox_note(s, e->vpid, e->chan, e->vtid);
 	lt_analysis_feed(s->analysis, e);
@@ -189,7 +317,7 @@ static int param_i64(struct sink *s, const bt_value *v, const char *key, int64_t
 struct param_ctx {
 	struct sink *s;
 	struct lt_analysis_config *cfg;
-	const char *output, *trace_path, *snapshot_output;
+	const char *output, *trace_path, *snapshot_output, *events_output;
 	int err;
 };
 
@@ -208,6 +336,14 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 			p->output = bt_value_string_get(v);
 		} else {
 			p->trace_path = bt_value_string_get(v);
+		}
+	} else if (strcmp(key, "events-output") == 0) {
+		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `%s` must be a string", key);
+			p->err = 1;
+		} else {
+			p->events_output = bt_value_string_get(v);
 		}
 	} else if (strcmp(key, "snapshot-output") == 0) {
 		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
@@ -262,7 +398,7 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		    p->s->self,
 		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
 		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns, "
-		    "snapshot-interval-ms, snapshot-output)",
+		    "snapshot-interval-ms, snapshot-output, events-output)",
 		    key);
 		p->err = 1;
 	}
@@ -311,6 +447,8 @@ static void sink_free(struct sink *s)
 	free(s->snap_buf);
 	free(s->inbox);
 	lt_decoder_destroy(s->dec);
+	if (s->events_out)
+		fclose(s->events_out);
 	free(s);
 }
 
@@ -452,6 +590,15 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 	}
 	if (s->snapshot_ns && snapshot_open(s, p.snapshot_output) != 0)
 		goto fail;
+	if (p.events_output) {
+		s->events_out = fopen(p.events_output, "w");
+		if (!s->events_out) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self, "cannot open `%s` for writing: %s", p.events_output,
+			    strerror(errno));
+			goto fail;
+		}
+	}
 	s->out_path = strdup(p.output ? p.output : "");
 	if (!s->out_path) {
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
@@ -515,6 +662,11 @@ lt_bt2_report_graph_is_configured(bt_self_component_sink *self)
 static bt_component_class_sink_consume_method_status finish(struct sink *s)
 {
 	lt_decoder_finish(s->dec);
+	if (s->events_out && fflush(s->events_out) != 0) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write the decoded events: %s", strerror(errno));
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
 	if (s->progress)
 		show_progress(s, 1);
 	if (s->snapshot_ns && snapshot_write(s, 1) != 0)
