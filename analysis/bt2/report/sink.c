@@ -1,12 +1,11 @@
 /*
  * sink.c - sink.looptrace.report: a thin babeltrace2 adapter around the analysis core.
  *
- * For every event message the sink finds the event class in a small open-addressing cache
- * (keyed by the event-class pointer, filled once per class): the event kind and where each
- * payload and context field sits (structure member index, signedness). The per-event path
- * then reads fields by index, fills a `struct lt_event` on the stack and feeds the core: no
- * allocation and no string comparison per event. Discarded-events messages become lost
- * events and loss windows. When the input ends, the JSON report is written to `output`.
+ * The plugin's one decoder (decode.c) turns babeltrace2 messages into time-ordered `struct
+ * lt_event`s (per-call events and the per-thread records of `looptrace:batch` events alike);
+ * the sink feeds each to the core, discarded events and lost batches become lost events. When
+ * the input ends, the JSON report is written to `output`. With `events-output`, every event fed
+ * is also written there as one JSON line (tests, debugging).
  *
  * Snapshot mode (parameter `snapshot-interval-ms`, for `looptrace top` reading a live
  * session through src.ctf.lttng-live): every interval of wall-clock time the sink writes the

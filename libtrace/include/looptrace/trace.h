@@ -4,10 +4,13 @@
  * Any component system, not only looptrace's runtime, calls these functions to describe
  * what its threads do: which component a thread runs, when it waits at the top of its loop
  * (idle), when it handles a message (busy), when it blocks anywhere else, and which messages
- * cross which channels. Each call records at most one record, an LTTng-UST event of provider
- * `looptrace` (see docs/event-model.md); nothing else is recorded. lt_handle_end also carries
- * the handler's exact bounds (the trace clock read as lt_handle_begin returned and as
- * lt_handle_end was entered), so what writing the events costs is not counted as handler time.
+ * cross which channels. Each call records at most one record (see docs/event-model.md);
+ * nothing else is recorded. While a session enables `looptrace:batch` (what `looptrace record`
+ * does: trace format 2.0) the record is a few 64-bit words appended to the calling thread's
+ * ring, handed to LTTng-UST in batches (when the ring fills, when the thread parks, at
+ * component and thread end, at exit, and by a flusher thread every few ms); otherwise it is
+ * one LTTng-UST event of provider `looptrace`. A handler's record carries its exact bounds, so
+ * what recording costs is not counted as handler time.
  *
  * Cost: liblooptrace is built with dynamic probe linkage. When the probe provider
  * (liblooptrace-probes.so, preloaded or linked) is not in the process, or no session enables

@@ -1,5 +1,6 @@
 /*
- * looptrace-tp.h - the LTTng-UST tracepoint provider `looptrace`: one event per lt_* call.
+ * looptrace-tp.h - the LTTng-UST tracepoint provider `looptrace`: one event per lt_* call
+ * (formats 1.x), or `batch` events carrying per-thread records (format 2.0, records.h).
  *
  * The field names and types below are the contract with the analysis (docs/event-model.md).
  * Integers are unsigned; addresses (`object`, `where`) are 64-bit, shown in hexadecimal.
