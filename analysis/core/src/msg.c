@@ -306,54 +306,74 @@ void lt__msg_done(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t hin
 	msg_complete(a, mi, to, begin, end, partial);
 }
 
+/* msg_join_flow - message mi joins flow (vpid, fid), created at ts if new. */
+static void msg_join_flow(struct lt_analysis *a, uint32_t mi, int64_t vpid, uint64_t fid,
+			  int64_t ts)
+{
+	int32_t fi = flow_get(a, vpid, fid, ts);
+	a->msgs.v[mi].flow = fi;
+	if (fi >= 0)
+		a->flows.v[fi].outstanding++;
+	else
+		lt__oom(a);
+}
+
+/*
+ * send_after_receipt - the send of message mi, whose receipt came first (the sender traced
+ * after enqueuing): it was sent by the time it was received; queue wait 0. A parked record
+ * (its handler already ran) is accounted now; its FIFO slot goes stale.
+ */
+static void send_after_receipt(struct lt_analysis *a, const struct lt_thread *t, uint32_t mi,
+			       int32_t ci, const struct lt_event *ev)
+{
+	struct lt_msg *m = &a->msgs.v[mi];
+	a->an.recv_before_send++;
+	m->unsent = 0;
+	m->send_ns = m->recv_ns;
+	m->chan = ci;
+	m->from = t->comp;
+	if (ci >= 0 && lt__hist_add(&a->chans.v[ci].qwait, 0))
+		lt__oom(a);
+	if (m->to >= 0 && lt__hist_add(&a->comps.v[m->to].qwait, 0))
+		lt__oom(a);
+	msg_join_flow(a, mi, t->vpid, ev->flow ? ev->flow : ev->msg, m->recv_ns);
+	m = &a->msgs.v[mi];
+	if (m->parked) {
+		m->parked = 0;
+		msg_complete(a, mi, m->park_to, m->park_begin, m->park_end, m->park_partial);
+	}
+}
+
+/* chan_count_send - channel ci (-1: none, out of memory) had a send by thread t at ts. */
+static void chan_count_send(struct lt_analysis *a, struct lt_thread *t, int32_t ci, uint32_t depth,
+			    int64_t ts)
+{
+	if (ci < 0) {
+		lt__oom(a);
+		return;
+	}
+	struct lt_an_chan *ch = &a->chans.v[ci];
+	ch->sends++;
+	lt__chan_set_depth(ch, depth, ts);
+	if (t->pending_send_block_count) {
+		ch->send_blocked_ns += t->pending_send_block_ns;
+		ch->send_blocked_count += t->pending_send_block_count;
+		t->pending_send_block_ns = 0;
+		t->pending_send_block_count = 0;
+	}
+}
+
 void lt__on_send(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
 {
 	struct lt_thread *t = &a->threads.v[ti];
 	int32_t ci = lt__chan_get(a, t->vpid, ev->chan, ts);
-	if (ci >= 0) {
-		struct lt_an_chan *ch = &a->chans.v[ci];
-		ch->sends++;
-		lt__chan_set_depth(ch, ev->depth, ts);
-		if (t->pending_send_block_count) {
-			ch->send_blocked_ns += t->pending_send_block_ns;
-			ch->send_blocked_count += t->pending_send_block_count;
-			t->pending_send_block_ns = 0;
-			t->pending_send_block_count = 0;
-		}
-	} else {
-		lt__oom(a);
-	}
+	chan_count_send(a, t, ci, ev->depth, ts);
 	if (ev->msg == 0)
 		return;
 	uint32_t mi;
 	struct lt_msg *m = msg_find(a, t->vpid, ev->msg, &mi);
 	if (m && m->unsent) {
-		/*
-		 * Its receipt came first (the sender traced after enqueuing): it was sent by
-		 * the time it was received; queue wait 0.
-		 */
-		a->an.recv_before_send++;
-		m->unsent = 0;
-		m->send_ns = m->recv_ns;
-		m->chan = ci;
-		m->from = t->comp;
-		if (ci >= 0 && lt__hist_add(&a->chans.v[ci].qwait, 0))
-			lt__oom(a);
-		if (m->to >= 0 && lt__hist_add(&a->comps.v[m->to].qwait, 0))
-			lt__oom(a);
-		int32_t fi = flow_get(a, t->vpid, ev->flow ? ev->flow : ev->msg, m->recv_ns);
-		m = &a->msgs.v[mi];
-		m->flow = fi;
-		if (fi >= 0)
-			a->flows.v[fi].outstanding++;
-		else
-			lt__oom(a);
-		if (m->parked) {
-			/* its handler already ran: account it now (its FIFO slot goes stale) */
-			m->parked = 0;
-			msg_complete(a, mi, m->park_to, m->park_begin, m->park_end,
-				     m->park_partial);
-		}
+		send_after_receipt(a, t, mi, ci, ev);
 		return;
 	}
 	if (m) {
@@ -374,14 +394,7 @@ void lt__on_send(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, i
 	m->send_ns = ts;
 	m->chan = ci;
 	m->from = t->comp;
-	uint64_t fid = ev->flow ? ev->flow : ev->msg;
-	int32_t fi = flow_get(a, t->vpid, fid, ts);
-	m = &a->msgs.v[mi];
-	m->flow = fi;
-	if (fi >= 0)
-		a->flows.v[fi].outstanding++;
-	else
-		lt__oom(a);
+	msg_join_flow(a, mi, t->vpid, ev->flow ? ev->flow : ev->msg, ts);
 }
 
 void lt__on_recv(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
