@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define LT_TS_MAX ((int64_t)1 << 62) /* ns, about 146 years */
+
 static const char *const reason_names[LT_REASON_COUNT] = {
     "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
 };
@@ -21,8 +22,6 @@ const char *lt__reason_name(uint32_t reason)
 {
 	return reason < LT_REASON_COUNT ? reason_names[reason] : "unknown";
 }
-
-/* vec_push - appends a zeroed element to a vector; returns its index or -1. */
 
 int32_t lt__vec_push_(void **v, uint32_t *n, uint32_t *cap, size_t esz)
 {
@@ -52,7 +51,7 @@ char *lt__dup_name(const char *s)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* creation and lookup */
+/* creation */
 
 struct lt_analysis *lt_analysis_create(const struct lt_analysis_config *cfg)
 {
@@ -140,6 +139,9 @@ uint64_t lt_analysis_events(const struct lt_analysis *a)
 {
 	return a->events;
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* lost events, the window, loaded objects */
 
 void lt_analysis_lost(struct lt_analysis *a, uint64_t count, int has_window, int64_t begin_ns,
 		      int64_t end_ns)
@@ -279,6 +281,9 @@ void lt_analysis_object_build_id(struct lt_analysis *a, int64_t vpid, uint64_t b
 		return;
 	}
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* feeding */
 
 /*
  * feed_handle_next - a handle_next record is the events it fuses, fed in order at its time:

@@ -41,6 +41,9 @@ int32_t lt__thread_get(struct lt_analysis *a, int64_t vpid, int64_t vtid)
 	return (int32_t)i;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* the state machine */
+
 /* th_handling - in a handler, or running a route's callback (the router's handler). */
 static inline int th_handling(const struct lt_thread *t)
 {
