@@ -155,6 +155,24 @@ static bool lt_pf_map_put(struct lt_pf_map *m, uint64_t k1, uint64_t k2, void *v
 /* ---------------------------------------------------------------------------------------- */
 /* State                                                                                    */
 
+/* Fields of a decoded event the writers read (lt_pf_u). */
+enum lt_pf_field {
+	LT_PF_F_COMP,
+	LT_PF_F_NAME,
+	LT_PF_F_CHAN,
+	LT_PF_F_CAPACITY,
+	LT_PF_F_MSG,
+	LT_PF_F_KIND,
+	LT_PF_F_REASON,
+	LT_PF_F_OBJECT,
+	LT_PF_F_WHERE,
+	LT_PF_F_FLOW,
+	LT_PF_F_DEPTH,
+	LT_PF_F_ROUTE,
+	LT_PF_F_PREV,
+	LT_PF_F_COUNT,
+};
+
 /* Kinds of open slices on a thread's stack. */
 enum lt_pf_slice {
 	LT_PF_S_COMPONENT,
@@ -190,17 +208,17 @@ struct lt_pf_sink {
 	char *path;                    /* owned */
 	bool first_event;              /* no trace event written yet */
 	bool have_origin;
-	bool finished;                /* document closed */
-	int64_t origin_ns;            /* first event's time, ns from the clock origin */
-	int64_t last_ns;              /* latest event time seen */
-	uint64_t next_bind_id;        /* flow ids, from 1 */
-	uint64_t events, flows, lost; /* statistics for otherData */
-	struct lt_decoder *dec;       /* owned: the plugin's one decoder */
-	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
-	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
-	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
-	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
-	struct lt_pf_map pending;     /* (pid, msg) -> struct lt_pf_send */
+	bool finished;                 /* document closed */
+	int64_t origin_ns;             /* first event's time, ns from the clock origin */
+	int64_t last_ns;               /* latest event time seen */
+	uint64_t next_bind_id;         /* flow ids, from 1 */
+	uint64_t events, flows, lost;  /* statistics for otherData */
+	struct lt_decoder *dec;        /* owned: the plugin's one decoder (decode.h) */
+	struct lt_pf_map threads;    /* (pid, tid) -> struct lt_pf_thread */
+	struct lt_pf_map channels;   /* (pid, chan) -> char *name */
+	struct lt_pf_map chan_names; /* (pid, hash of a declared name) -> non-NULL marker */
+	struct lt_pf_map processes;  /* (pid, 0) -> non-NULL marker */
+	struct lt_pf_map pending;    /* (pid, msg) -> struct lt_pf_send */
 };
 
 static void lt_pf_thread_free(void *p)
@@ -434,11 +452,59 @@ static void lt_pf_set_thread_name(struct lt_pf_sink *s, struct lt_pf_thread *t, 
 	lt_pf_metadata(s, "thread_name", t->pid, t->tid, name);
 }
 
+/* One decoded looptrace event: what every per-kind writer below needs. */
+struct lt_pf_ev {
+	struct lt_pf_sink *s;
+	const struct lt_event *ev; /* from the decoder */
+	struct lt_pf_thread *t;
+	int64_t pid, tid, ns;
+};
+
+/* lt_pf_u - unsigned field `which` of e. */
+static uint64_t lt_pf_u(const struct lt_pf_ev *e, enum lt_pf_field which)
+{
+	const struct lt_event *v = e->ev;
+	switch (which) {
+	case LT_PF_F_COMP:
+		return v->comp;
+	case LT_PF_F_CHAN:
+		return v->chan;
+	case LT_PF_F_CAPACITY:
+		return v->capacity;
+	case LT_PF_F_MSG:
+		return v->msg;
+	case LT_PF_F_REASON:
+		return v->reason;
+	case LT_PF_F_OBJECT:
+		return v->object;
+	case LT_PF_F_WHERE:
+		return v->where;
+	case LT_PF_F_FLOW:
+		return v->flow;
+	case LT_PF_F_DEPTH:
+		return v->depth;
+	case LT_PF_F_ROUTE:
+		return v->route;
+	case LT_PF_F_PREV:
+		return v->prev;
+	default:
+		return 0;
+	}
+}
+
+/* lt_pf_s - the string of e (a name, or a handler's kind; NULL when absent). */
+static const char *lt_pf_s(const struct lt_pf_ev *e, enum lt_pf_field which)
+{
+	(void)which;
+	return e->ev->name;
+}
+
 /*
- * lt_pf_procname - the statedump names the process once, at its registration: traces recorded
- * without the procname context (record since format 1.1) name processes this way.
+ * lt_pf_statedump_procname - the statedump names the process once, at its registration:
+ * traces recorded without the procname context (record since format 1.1) name processes
+ * this way. A decoder callback.
  */
-static void lt_pf_procname(void *ctx, int64_t pid, const char *proc)
+static void lt_pf_statedump_procname(void *ctx, int64_t pid, const char *proc)
 {
 	struct lt_pf_sink *s = ctx;
 	if (pid < 0) {
@@ -450,21 +516,238 @@ static void lt_pf_procname(void *ctx, int64_t pid, const char *proc)
 	}
 }
 
-/* lt_pf_event - one decoded looptrace event (decode.h). */
-static void lt_pf_event(void *ctx, const struct lt_event *e)
+/* lt_pf_context_procname - names thread t's process from the procname context, once. */
+static void lt_pf_context_procname(struct lt_pf_sink *s, const struct lt_event *ev,
+				   struct lt_pf_thread *t, int64_t pid)
 {
-	struct lt_pf_sink *s = ctx;
-	switch (e->kind) {
-	case LT_EV_UNKNOWN:
-	case LT_EV_OTHER:
-	case LT_EV_KIND_COUNT:
+	if (t->proc_done) { /* once per thread, not per event */
 		return;
-	default:
+	}
+	if (!ev->procname) {
+		t->proc_done = true; /* no context: the statedump names the process */
+	} else if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
+		t->proc_done = true;
+	} else {
+		const char *proc = ev->procname;
+		if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
+			t->proc_done = true;
+			if (proc) {
+				lt_pf_metadata(s, "process_name", pid, pid, proc);
+			}
+		}
+	}
+}
+
+static void lt_pf_on_component_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	const char *name = lt_pf_s(e, LT_PF_F_NAME);
+	lt_pf_set_thread_name(e->s, e->t, name && *name ? name : "component");
+	if (lt_pf_push(e->t, LT_PF_S_COMPONENT)) {
+		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+		fputs(",\"cat\":\"component\",\"name\":", f);
+		lt_pf_json_string(f, name && *name ? name : "component");
+		fprintf(f, ",\"args\":{\"comp\":%" PRIu64 "}}", lt_pf_u(e, LT_PF_F_COMP));
+	}
+}
+
+static void lt_pf_on_channel_declare(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	const char *name = lt_pf_s(e, LT_PF_F_NAME);
+	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
+	char *copy = lt_pf_unique_channel_name(s, e->pid, chan, name && *name ? name : "channel");
+	if (copy) {
+		free(lt_pf_map_take(&s->channels, (uint64_t)e->pid, chan));
+		if (!lt_pf_map_put(&s->channels, (uint64_t)e->pid, chan, copy)) {
+			free(copy);
+		}
+	}
+}
+
+static void lt_pf_on_wait_begin(const struct lt_pf_ev *e)
+{
+	if (lt_pf_push(e->t, LT_PF_S_WAIT)) {
+		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+		fputs(",\"cat\":\"idle\",\"name\":\"idle\"}", e->s->out);
+	}
+}
+
+static void lt_pf_on_handle_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	const char *kind = lt_pf_s(e, LT_PF_F_KIND);
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	if (!lt_pf_push(e->t, LT_PF_S_HANDLE)) {
+		return;
+	}
+	uint64_t bind = lt_pf_consume_msg(e->s, e->pid, msg);
+	lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+	fputs(",\"cat\":\"handler\",\"name\":", f);
+	lt_pf_json_string(f, kind && *kind ? kind : "handle");
+	fprintf(f, ",\"args\":{\"msg\":%" PRIu64 "}", msg);
+	lt_pf_flow_in(e->s, bind);
+	fputs("}", f);
+}
+
+/* lt_pf_on_handle_next - the previous handler's end (if any), the recv, then this begin. */
+static void lt_pf_on_handle_next(const struct lt_pf_ev *e)
+{
+	if (lt_pf_u(e, LT_PF_F_PREV)) {
+		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, e->ns);
+	}
+	lt_pf_counter(e->s, e->pid, e->tid, lt_pf_u(e, LT_PF_F_CHAN), lt_pf_u(e, LT_PF_F_DEPTH),
+		      e->ns);
+	lt_pf_on_handle_begin(e);
+}
+
+static void lt_pf_on_block_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	if (lt_pf_push(e->t, LT_PF_S_BLOCK)) {
+		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+		fputs(",\"cat\":\"blocked\",\"name\":", f);
+		lt_pf_json_string(f, lt_pf_reason_name(lt_pf_u(e, LT_PF_F_REASON)));
+		fprintf(f, ",\"args\":{\"object\":\"0x%" PRIx64 "\",\"where\":\"0x%" PRIx64 "\"}}",
+			lt_pf_u(e, LT_PF_F_OBJECT), lt_pf_u(e, LT_PF_F_WHERE));
+	}
+}
+
+static void lt_pf_on_send(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
+	uint64_t depth = lt_pf_u(e, LT_PF_F_DEPTH);
+	lt_pf_counter(s, e->pid, e->tid, chan, depth, e->ns);
+	struct lt_pf_send *snd = calloc(1, sizeof(*snd));
+	if (!snd) {
+		return;
+	}
+	snd->ts = (uint64_t)e->ns;
+	snd->tid = e->tid;
+	snd->chan = chan;
+	snd->flow = lt_pf_u(e, LT_PF_F_FLOW);
+	snd->msg = msg;
+	snd->depth = (uint32_t)depth;
+	/* The same id sent again before being consumed: the first send has no arrow. */
+	struct lt_pf_send *old = lt_pf_map_take(&s->pending, (uint64_t)e->pid, msg);
+	if (old) {
+		lt_pf_write_send(s, e->pid, old, 0);
+		free(old);
+	}
+	if (!lt_pf_map_put(&s->pending, (uint64_t)e->pid, msg, snd)) {
+		lt_pf_write_send(s, e->pid, snd, 0);
+		free(snd);
+	}
+}
+
+static void lt_pf_on_recv(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	FILE *f = s->out;
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
+	lt_pf_counter(s, e->pid, e->tid, chan, lt_pf_u(e, LT_PF_F_DEPTH), e->ns);
+	/* Received inside a handler: that handler consumes it (a blocking call's reply).
+	 * Otherwise the handler that follows does (handle_begin). */
+	if (!lt_pf_in_slice(e->t, LT_PF_S_HANDLE) && !lt_pf_in_slice(e->t, LT_PF_S_DISPATCH)) {
+		return;
+	}
+	uint64_t bind = lt_pf_consume_msg(s, e->pid, msg);
+	if (bind) {
+		char buf[48];
+		lt_pf_begin_event(s, 'X', e->pid, e->tid, true, e->ns);
+		fputs(",\"dur\":0,\"cat\":\"recv\",\"name\":\"recv\",\"args\":{"
+		      "\"channel\":",
+		      f);
+		lt_pf_json_string(f, lt_pf_channel_name(s, e->pid, chan, buf, sizeof(buf)));
+		fprintf(f, ",\"msg\":%" PRIu64 "}", msg);
+		lt_pf_flow_in(s, bind);
+		fputs("}", f);
+	}
+}
+
+static void lt_pf_on_dispatch_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	uint64_t route = lt_pf_u(e, LT_PF_F_ROUTE);
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	if (!lt_pf_push(e->t, LT_PF_S_DISPATCH)) {
+		return;
+	}
+	uint64_t bind = lt_pf_consume_msg(e->s, e->pid, msg);
+	char name[48];
+	snprintf(name, sizeof(name), "route %" PRIu64, route);
+	lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+	fputs(",\"cat\":\"route\",\"name\":", f);
+	lt_pf_json_string(f, name);
+	fprintf(f, ",\"args\":{\"route\":%" PRIu64 ",\"msg\":%" PRIu64 "}", route, msg);
+	lt_pf_flow_in(e->s, bind);
+	fputs("}", f);
+}
+
+/* lt_pf_dispatch - writes what event e of its class's kind shows. */
+static void lt_pf_dispatch(const struct lt_pf_ev *e)
+{
+	switch (e->ev->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+		lt_pf_on_component_begin(e);
+		break;
+	case LT_EV_COMPONENT_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_COMPONENT, e->ns);
+		break;
+	case LT_EV_CHANNEL_DECLARE:
+		lt_pf_on_channel_declare(e);
+		break;
+	case LT_EV_WAIT_BEGIN:
+		lt_pf_on_wait_begin(e);
+		break;
+	case LT_EV_WAIT_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_WAIT, e->ns);
+		break;
+	case LT_EV_HANDLE_NEXT:
+		lt_pf_on_handle_next(e);
+		break;
+	case LT_EV_HANDLE_BEGIN:
+		lt_pf_on_handle_begin(e);
+		break;
+	case LT_EV_HANDLE_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, e->ns);
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		lt_pf_on_block_begin(e);
+		break;
+	case LT_EV_BLOCK_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_BLOCK, e->ns);
+		break;
+	case LT_EV_SEND:
+		lt_pf_on_send(e);
+		break;
+	case LT_EV_RECV:
+		lt_pf_on_recv(e);
+		break;
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+		lt_pf_on_dispatch_begin(e);
+		break;
+	case LT_EV_ROUTE_DISPATCH_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_DISPATCH, e->ns);
+		break;
+	default: /* unknown, other providers, routes: nothing to draw */
 		break;
 	}
-	int64_t ns = e->ts_ns;
-	int64_t pid = e->vpid < 0 ? 0 : e->vpid;
-	int64_t tid = e->vtid < 0 ? pid : e->vtid;
+}
+
+/* lt_pf_event - one decoded looptrace event (a decoder callback). */
+static void lt_pf_event(void *ctx, const struct lt_event *ev)
+{
+	struct lt_pf_sink *s = ctx;
+	if (ev->kind == LT_EV_OTHER || ev->kind == LT_EV_UNKNOWN) {
+		return;
+	}
+	int64_t ns = ev->ts_ns;
+	int64_t pid = ev->vpid < 0 ? 0 : ev->vpid;
+	int64_t tid = ev->vtid < 0 ? pid : ev->vtid;
 	struct lt_pf_thread *t = lt_pf_thread_get(s, pid, tid);
 	if (!t) {
 		return;
@@ -477,174 +760,12 @@ static void lt_pf_event(void *ctx, const struct lt_event *e)
 		s->last_ns = ns;
 	}
 	s->events++;
-	if (!t->proc_done) { /* once per thread, not per event */
-		if (!e->procname) {
-			t->proc_done = true; /* no context: the statedump names the process */
-		} else if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
-			t->proc_done = true;
-		} else {
-			const char *proc = e->procname;
-			if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
-				t->proc_done = true;
-				if (proc) {
-					lt_pf_metadata(s, "process_name", pid, pid, proc);
-				}
-			}
-		}
-	}
-	FILE *f = s->out;
-	switch (e->kind) {
-	case LT_EV_COMPONENT_BEGIN: {
-		const char *name = e->name;
-		lt_pf_set_thread_name(s, t, name && *name ? name : "component");
-		if (lt_pf_push(t, LT_PF_S_COMPONENT)) {
-			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-			fputs(",\"cat\":\"component\",\"name\":", f);
-			lt_pf_json_string(f, name && *name ? name : "component");
-			fprintf(f, ",\"args\":{\"comp\":%" PRIu64 "}}", (uint64_t)e->comp);
-		}
-		break;
-	}
-	case LT_EV_COMPONENT_END:
-		lt_pf_pop(s, t, LT_PF_S_COMPONENT, ns);
-		break;
-	case LT_EV_CHANNEL_DECLARE: {
-		const char *name = e->name;
-		uint64_t chan = (uint64_t)e->chan;
-		char *copy =
-		    lt_pf_unique_channel_name(s, pid, chan, name && *name ? name : "channel");
-		if (copy) {
-			free(lt_pf_map_take(&s->channels, (uint64_t)pid, chan));
-			if (!lt_pf_map_put(&s->channels, (uint64_t)pid, chan, copy)) {
-				free(copy);
-			}
-		}
-		break;
-	}
-	case LT_EV_WAIT_BEGIN:
-		if (lt_pf_push(t, LT_PF_S_WAIT)) {
-			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-			fputs(",\"cat\":\"idle\",\"name\":\"idle\"}", f);
-		}
-		break;
-	case LT_EV_WAIT_END:
-		lt_pf_pop(s, t, LT_PF_S_WAIT, ns);
-		break;
-	case LT_EV_HANDLE_NEXT:
-		/* The previous handler's end (if any), the recv, then this handler's begin. */
-		if ((uint64_t)e->prev) {
-			lt_pf_pop(s, t, LT_PF_S_HANDLE, ns);
-		}
-		lt_pf_counter(s, pid, tid, (uint64_t)e->chan, (uint64_t)e->depth, ns);
-		/* fall through */
-	case LT_EV_HANDLE_BEGIN: {
-		const char *kind = e->name;
-		uint64_t msg = (uint64_t)e->msg;
-		if (!lt_pf_push(t, LT_PF_S_HANDLE)) {
-			break;
-		}
-		uint64_t bind = lt_pf_consume_msg(s, pid, msg);
-		lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-		fputs(",\"cat\":\"handler\",\"name\":", f);
-		lt_pf_json_string(f, kind && *kind ? kind : "handle");
-		fprintf(f, ",\"args\":{\"msg\":%" PRIu64 "}", msg);
-		lt_pf_flow_in(s, bind);
-		fputs("}", f);
-		break;
-	}
-	case LT_EV_HANDLE_END:
-		lt_pf_pop(s, t, LT_PF_S_HANDLE, ns);
-		break;
-	case LT_EV_BLOCK_BEGIN:
-		if (lt_pf_push(t, LT_PF_S_BLOCK)) {
-			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-			fputs(",\"cat\":\"blocked\",\"name\":", f);
-			lt_pf_json_string(f, lt_pf_reason_name((uint64_t)e->reason));
-			fprintf(f,
-				",\"args\":{\"object\":\"0x%" PRIx64 "\",\"where\":\"0x%" PRIx64
-				"\"}}",
-				(uint64_t)e->object, (uint64_t)e->where);
-		}
-		break;
-	case LT_EV_BLOCK_END:
-		lt_pf_pop(s, t, LT_PF_S_BLOCK, ns);
-		break;
-	case LT_EV_SEND: {
-		uint64_t msg = (uint64_t)e->msg;
-		uint64_t chan = (uint64_t)e->chan;
-		uint64_t depth = (uint64_t)e->depth;
-		lt_pf_counter(s, pid, tid, chan, depth, ns);
-		struct lt_pf_send *snd = calloc(1, sizeof(*snd));
-		if (!snd) {
-			break;
-		}
-		snd->ts = (uint64_t)ns;
-		snd->tid = tid;
-		snd->chan = chan;
-		snd->flow = (uint64_t)e->flow;
-		snd->msg = msg;
-		snd->depth = (uint32_t)depth;
-		/* The same id sent again before being consumed: the first send has no arrow. */
-		struct lt_pf_send *old = lt_pf_map_take(&s->pending, (uint64_t)pid, msg);
-		if (old) {
-			lt_pf_write_send(s, pid, old, 0);
-			free(old);
-		}
-		if (!lt_pf_map_put(&s->pending, (uint64_t)pid, msg, snd)) {
-			lt_pf_write_send(s, pid, snd, 0);
-			free(snd);
-		}
-		break;
-	}
-	case LT_EV_RECV: {
-		uint64_t msg = (uint64_t)e->msg;
-		uint64_t chan = (uint64_t)e->chan;
-		lt_pf_counter(s, pid, tid, chan, (uint64_t)e->depth, ns);
-		/* Received inside a handler: that handler consumes it (a blocking call's reply).
-		 * Otherwise the handler that follows does (handle_begin). */
-		if (lt_pf_in_slice(t, LT_PF_S_HANDLE) || lt_pf_in_slice(t, LT_PF_S_DISPATCH)) {
-			uint64_t bind = lt_pf_consume_msg(s, pid, msg);
-			if (bind) {
-				char buf[48];
-				lt_pf_begin_event(s, 'X', pid, tid, true, ns);
-				fputs(",\"dur\":0,\"cat\":\"recv\",\"name\":\"recv\",\"args\":{"
-				      "\"channel\":",
-				      f);
-				lt_pf_json_string(
-				    f, lt_pf_channel_name(s, pid, chan, buf, sizeof(buf)));
-				fprintf(f, ",\"msg\":%" PRIu64 "}", msg);
-				lt_pf_flow_in(s, bind);
-				fputs("}", f);
-			}
-		}
-		break;
-	}
-	case LT_EV_ROUTE_DISPATCH_BEGIN: {
-		uint64_t route = (uint64_t)e->route;
-		uint64_t msg = (uint64_t)e->msg;
-		if (!lt_pf_push(t, LT_PF_S_DISPATCH)) {
-			break;
-		}
-		uint64_t bind = lt_pf_consume_msg(s, pid, msg);
-		char name[48];
-		snprintf(name, sizeof(name), "route %" PRIu64, route);
-		lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-		fputs(",\"cat\":\"route\",\"name\":", f);
-		lt_pf_json_string(f, name);
-		fprintf(f, ",\"args\":{\"route\":%" PRIu64 ",\"msg\":%" PRIu64 "}", route, msg);
-		lt_pf_flow_in(s, bind);
-		fputs("}", f);
-		break;
-	}
-	case LT_EV_ROUTE_DISPATCH_END:
-		lt_pf_pop(s, t, LT_PF_S_DISPATCH, ns);
-		break;
-	default:
-		break;
-	}
+	lt_pf_context_procname(s, ev, t, pid);
+	struct lt_pf_ev e = {.s = s, .ev = ev, .t = t, .pid = pid, .tid = tid, .ns = ns};
+	lt_pf_dispatch(&e);
 }
 
-/* lt_pf_lost - events lost (decode.h): a global instant at the start of their window. */
+/* lt_pf_lost - events lost (a decoder callback): a global instant at their window's start. */
 static void lt_pf_lost(void *ctx, uint64_t count, int has_window, int64_t begin_ns, int64_t end_ns)
 {
 	struct lt_pf_sink *s = ctx;
@@ -739,10 +860,13 @@ lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configurat
 	s->first_event = true;
 	s->next_bind_id = 1;
 	s->path = strdup(bt_value_string_get(out));
-	struct lt_decode_ops ops = {
-	    .ctx = s, .event = lt_pf_event, .lost = lt_pf_lost, .procname = lt_pf_procname};
+	struct lt_decode_ops ops = {.ctx = s,
+				    .event = lt_pf_event,
+				    .lost = lt_pf_lost,
+				    .procname = lt_pf_statedump_procname};
 	s->dec = lt_decoder_create(&ops);
-	if (!s->path || !s->dec || !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
+	if (!s->path || !s->dec ||
+	    !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
 	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free)) {
 		lt_pf_destroy(s);
