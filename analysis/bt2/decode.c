@@ -13,6 +13,7 @@
 
 #include "looptrace/probes/records.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,12 +134,13 @@ struct lt_decoder {
 	/* interned strings */
 	char **strs;
 	size_t strs_cap, strs_len;
-	uint64_t *words; /* scratch for a batch's words */
+	int64_t max_late; /* the largest delay seen between a batch and its first record */
+	uint64_t *words;  /* scratch for a batch's words */
 	size_t words_cap;
 };
 
-#define HORIZON_MIN_NS 50000000
-#define HORIZON_MAX_NS 2000000000
+#define HORIZON_MIN_NS 20000000
+#define HORIZON_MAX_NS 1000000000
 
 /* ---------------------------------------------------------------------------------------- */
 /* small hash helpers */
@@ -981,6 +983,8 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 #undef TS_OF
 	t->records = first + count;
 	/* How late this batch came: the horizon must cover it next time. */
+	if (first_ts != INT64_MIN && ts - first_ts > d->max_late)
+		d->max_late = ts - first_ts;
 	if (first_ts != INT64_MIN && ts - first_ts > d->horizon / 2) {
 		int64_t h = 2 * (ts - first_ts);
 		d->horizon = h > HORIZON_MAX_NS ? HORIZON_MAX_NS : h;
@@ -1174,6 +1178,9 @@ void lt_decoder_destroy(struct lt_decoder *d)
 {
 	if (!d)
 		return;
+	if (getenv("LOOPTRACE_DECODE_DEBUG"))
+		fprintf(stderr, "decode: horizon %lld ns, largest batch delay %lld ns\n",
+			(long long)d->horizon, (long long)d->max_late);
 	for (size_t i = 0; i < d->th_cap; i++) {
 		if (!d->th[i].used)
 			continue;

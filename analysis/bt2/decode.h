@@ -10,7 +10,7 @@
  * merges by time with each other and with the ordinary events. A batch reaches the trace when
  * its thread flushes, after its records happened: so while a trace holds batches, every event
  * is held back in a per-thread queue until the input has moved `horizon` past it (adaptive:
- * at least 50 ms, twice the largest flush delay seen), then released in time order. A record
+ * at least 20 ms, twice the largest flush delay seen), then released in time order. A record
  * that still arrives after its time was released is fed anyway (the core counts it in
  * trace.anomalies.time_backwards). Traces without batches are passed through unchanged.
  *

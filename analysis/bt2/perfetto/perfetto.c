@@ -208,17 +208,17 @@ struct lt_pf_sink {
 	char *path;                    /* owned */
 	bool first_event;              /* no trace event written yet */
 	bool have_origin;
-	bool finished;                 /* document closed */
-	int64_t origin_ns;             /* first event's time, ns from the clock origin */
-	int64_t last_ns;               /* latest event time seen */
-	uint64_t next_bind_id;         /* flow ids, from 1 */
-	uint64_t events, flows, lost;  /* statistics for otherData */
-	struct lt_decoder *dec;        /* owned: the plugin's one decoder (decode.h) */
-	struct lt_pf_map threads;    /* (pid, tid) -> struct lt_pf_thread */
-	struct lt_pf_map channels;   /* (pid, chan) -> char *name */
-	struct lt_pf_map chan_names; /* (pid, hash of a declared name) -> non-NULL marker */
-	struct lt_pf_map processes;  /* (pid, 0) -> non-NULL marker */
-	struct lt_pf_map pending;    /* (pid, msg) -> struct lt_pf_send */
+	bool finished;                /* document closed */
+	int64_t origin_ns;            /* first event's time, ns from the clock origin */
+	int64_t last_ns;              /* latest event time seen */
+	uint64_t next_bind_id;        /* flow ids, from 1 */
+	uint64_t events, flows, lost; /* statistics for otherData */
+	struct lt_decoder *dec;       /* owned: the plugin's one decoder (decode.h) */
+	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
+	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
+	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
+	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
+	struct lt_pf_map pending;     /* (pid, msg) -> struct lt_pf_send */
 };
 
 static void lt_pf_thread_free(void *p)
@@ -865,8 +865,7 @@ lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configurat
 				    .lost = lt_pf_lost,
 				    .procname = lt_pf_statedump_procname};
 	s->dec = lt_decoder_create(&ops);
-	if (!s->path || !s->dec ||
-	    !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
+	if (!s->path || !s->dec || !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
 	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free)) {
 		lt_pf_destroy(s);
