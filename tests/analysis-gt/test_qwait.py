@@ -4,8 +4,8 @@ gt_qwait (gt_qwait.c) measures, by its own CLOCK_MONOTONIC, how long each messag
 the read just before its send (producer thread) and its handler's entry (component thread):
 waits of 0 to ~4 ms. Recorded under `looptrace record` (format 2.0: per-thread records timed by
 the TSC and mapped to the trace clock by calibration pairs, docs/event-model.md), the report's
-channel queue wait must agree: the mean within 0.1 % + 2 us (a record's time is read inside the
-send and just before the handler, a few hundred ns from the program's reads), the max within
+channel queue wait must agree: the mean within 0.1 % + 5 us (a record's time is read inside the
+send and before the handler, ~0.2-2 us from the program's reads on a loaded machine), the max within
 0.1 % + 20 us, counts exact. A wrong TSC rate, offset or per-thread base would miss by far more.
 Needs a session daemon (fixture lttng_sessiond).
 """
@@ -66,7 +66,7 @@ class QueueWaitTest(unittest.TestCase):
                            truth["qwait_max_ns"], q["max"] - truth["qwait_max_ns"]),
               file=sys.stderr)
         self.assertGreater(own_mean, 100000, "the program's waits are too short to test")
-        self.assertLessEqual(abs(q["mean"] - own_mean), 0.001 * own_mean + 2000)
+        self.assertLessEqual(abs(q["mean"] - own_mean), 0.001 * own_mean + 5000)
         self.assertLessEqual(abs(q["max"] - truth["qwait_max_ns"]),
                              0.001 * truth["qwait_max_ns"] + 20000)
 
