@@ -1,5 +1,7 @@
 /*
- * trace.c - liblooptrace: id allocation and one LTTng-UST tracepoint per lt_* call.
+ * trace.c - liblooptrace: id allocation and one record per lt_* call: appended to the thread's
+ * ring while a session enables `looptrace:batch` (format 2.0, batch.c), else one LTTng-UST
+ * tracepoint per call (formats 1.x).
  *
  * This is the only translation unit of liblooptrace that defines the tracepoints: it includes
  * the provider header with LTTNG_UST_TRACEPOINT_DEFINE and
