@@ -99,11 +99,27 @@ struct hkey {
 	const char *name; /* interned */
 };
 
+/*
+ * An event held back, packed: about half a struct lt_event (vpid and vtid are the queue's
+ * thread's; fields no kind uses together share a slot; see pack/unpack).
+ */
+struct qev {
+	int64_t ts_ns;
+	uint64_t msg;
+	uint64_t w1;      /* flow | object | prev | cpu_ns | route (route_add) */
+	int64_t begin_ns; /* | where (block_begin) */
+	int64_t end_ns;
+	const char *name; /* interned */
+	uint32_t chan;    /* chan | comp | route */
+	uint32_t depth;   /* depth | capacity | reason | owner */
+	uint8_t kind, preload;
+};
+
 struct dthread {
 	int64_t vpid, vtid;
 	int used;
 	/* queue of events held back, sorted by ts: a ring of cap entries */
-	struct lt_event *q;
+	struct qev *q;
 	size_t qcap, qhead, qlen;
 	size_t heap_at; /* index in the heap + 1, 0 = not in it */
 	/* record decoding state */
@@ -603,6 +619,114 @@ static int64_t tsc_to_mono(struct dproc *p, uint64_t x)
 	return lerp(&p->p[lo], &p->p[lo + 1], x);
 }
 
+static void pack(struct qev *q, const struct lt_event *e)
+{
+	memset(q, 0, sizeof(*q));
+	q->ts_ns = e->ts_ns;
+	q->kind = (uint8_t)e->kind;
+	q->preload = (uint8_t)e->preload;
+	q->msg = e->msg;
+	q->name = e->name;
+	q->begin_ns = e->begin_ns;
+	q->end_ns = e->end_ns;
+	q->chan = e->chan;
+	q->depth = e->depth;
+	switch (e->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+	case LT_EV_COMPONENT_END:
+		q->chan = e->comp;
+		q->w1 = e->cpu_ns;
+		break;
+	case LT_EV_CHANNEL_DECLARE:
+		q->depth = e->capacity;
+		q->w1 = e->object;
+		break;
+	case LT_EV_WAIT_BEGIN:
+		q->w1 = e->cpu_ns;
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		q->depth = e->reason;
+		q->w1 = e->object;
+		q->begin_ns = (int64_t)e->where;
+		break;
+	case LT_EV_SEND:
+		q->w1 = e->flow;
+		break;
+	case LT_EV_HANDLE_NEXT:
+		q->w1 = e->prev;
+		break;
+	case LT_EV_ROUTE_ADD:
+		q->w1 = e->route;
+		q->depth = e->owner;
+		break;
+	case LT_EV_ROUTE_REMOVE:
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+	case LT_EV_ROUTE_DISPATCH_END:
+		q->chan = e->route;
+		break;
+	default:
+		break;
+	}
+}
+
+static void unpack(struct lt_event *e, const struct qev *q, const struct dthread *t)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = q->ts_ns;
+	e->vpid = t->vpid;
+	e->vtid = t->vtid;
+	e->kind = (enum lt_ev_kind)q->kind;
+	e->preload = q->preload;
+	e->msg = q->msg;
+	e->name = q->name;
+	e->begin_ns = q->begin_ns;
+	e->end_ns = q->end_ns;
+	e->chan = q->chan;
+	e->depth = q->depth;
+	switch (e->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+	case LT_EV_COMPONENT_END:
+		e->comp = q->chan;
+		e->chan = 0;
+		e->cpu_ns = q->w1;
+		break;
+	case LT_EV_CHANNEL_DECLARE:
+		e->capacity = q->depth;
+		e->depth = 0;
+		e->object = q->w1;
+		break;
+	case LT_EV_WAIT_BEGIN:
+		e->cpu_ns = q->w1;
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		e->reason = q->depth;
+		e->depth = 0;
+		e->object = q->w1;
+		e->where = (uint64_t)q->begin_ns;
+		e->begin_ns = 0;
+		break;
+	case LT_EV_SEND:
+		e->flow = q->w1;
+		break;
+	case LT_EV_HANDLE_NEXT:
+		e->prev = q->w1;
+		break;
+	case LT_EV_ROUTE_ADD:
+		e->route = (uint32_t)q->w1;
+		e->owner = q->depth;
+		e->depth = 0;
+		break;
+	case LT_EV_ROUTE_REMOVE:
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+	case LT_EV_ROUTE_DISPATCH_END:
+		e->route = q->chan;
+		e->chan = 0;
+		break;
+	default:
+		break;
+	}
+}
+
 static inline int64_t q_head_ts(const struct dthread *t)
 {
 	return t->q[t->qhead].ts_ns;
@@ -649,7 +773,7 @@ static int push(struct lt_decoder *d, struct dthread *t, const struct lt_event *
 {
 	if (t->qlen == t->qcap) {
 		size_t ncap = t->qcap ? t->qcap * 2 : 64;
-		struct lt_event *n = malloc(ncap * sizeof(*n));
+		struct qev *n = malloc(ncap * sizeof(*n));
 		if (!n)
 			return -1;
 		for (size_t k = 0; k < t->qlen; k++)
@@ -673,7 +797,7 @@ static int push(struct lt_decoder *d, struct dthread *t, const struct lt_event *
 		t->q[(t->qhead + at) & mask] = t->q[(t->qhead + at - 1) & mask];
 		at--;
 	}
-	t->q[(t->qhead + at) & mask] = *e;
+	pack(&t->q[(t->qhead + at) & mask], e);
 	t->qlen++;
 	d->pending++;
 	if (!t->heap_at) {
@@ -691,10 +815,11 @@ static void release(struct lt_decoder *d, int64_t limit)
 {
 	while (d->heap_len > 0) {
 		struct dthread *t = d->heap[0];
-		struct lt_event *e = &t->q[t->qhead];
-		if (e->ts_ns > limit)
+		struct qev *q = &t->q[t->qhead];
+		if (q->ts_ns > limit)
 			return;
-		struct lt_event x = *e;
+		struct lt_event x;
+		unpack(&x, q, t);
 		t->qhead = (t->qhead + 1) & (t->qcap - 1);
 		t->qlen--;
 		d->pending--;
@@ -1089,7 +1214,6 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	}
 	if (d->merge) {
 		e.name = intern(d, e.name);
-		e.procname = intern(d, e.procname);
 		emit(d, thread_get(d, e.vpid, e.vtid), &e);
 		advance(d, ts);
 		return;
