@@ -71,8 +71,11 @@ static void ring_unlock(struct lt_ring *r)
 /*
  * flush_locked - hands the ring's complete records to LTTng, as one batch event per
  * contiguous run of words (records never straddle the ring's end: see PAD). Lock held.
+ * `owner`: the ring's own thread flushes, and knows the clock and count of its records (last,
+ * nrec; wrap_last, wrap_nrec at the end of a lap) without walking them; another thread walks
+ * them.
  */
-static void flush_locked(struct lt_ring *r)
+static void flush_locked(struct lt_ring *r, int owner)
 {
 	uint64_t h = atomic_load_explicit(&r->head_pub, memory_order_acquire);
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -90,6 +93,12 @@ static void flush_locked(struct lt_ring *r)
 		uint64_t clk = r->base, count = 0;
 		uint32_t i = 0;
 
+		if (owner && n <= batch_max) {
+			/* to the head, or to the end of the lap (its PAD) */
+			clk = t + n == h ? r->last : r->wrap_last;
+			count = (t + n == h ? r->nrec : r->wrap_nrec) - r->records;
+			i = n;
+		}
 		while (i < n) {
 			uint64_t w0 = r->w[off + i];
 			unsigned len = lt_rec_words(w0);
@@ -122,7 +131,7 @@ static void flush_locked(struct lt_ring *r)
 void lt__ring_flush(struct lt_ring *r)
 {
 	ring_lock(r);
-	flush_locked(r);
+	flush_locked(r, 1);
 	ring_unlock(r);
 	r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
 }
@@ -148,7 +157,7 @@ static void *flusher_main(void *arg)
 			    LT_BATCH_FLUSH_MS * 1000000ull)
 				continue;
 			if (ring_trylock(r)) {
-				flush_locked(r);
+				flush_locked(r, 0);
 				ring_unlock(r);
 			}
 		}
@@ -257,7 +266,7 @@ uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 			lt__ring_flush(r); /* full: drain it */
 			continue;
 		}
-		if (off + need > LT_BATCH_WORDS) { /* pad to the end: records never wrap */
+		if (off + need >= LT_BATCH_WORDS) { /* pad to the end: records never wrap */
 			uint32_t pad = LT_BATCH_WORDS - off;
 
 			if (r->head + pad - r->tail_cache > LT_BATCH_WORDS) {
@@ -265,7 +274,10 @@ uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 				continue;
 			}
 			r->w[off] = lt_rec_w0(LT_REC_PAD, 0, pad);
-			lt__rec_commit(r, pad);
+			r->wrap_last = r->last;
+			r->wrap_nrec = r->nrec;
+			r->head += pad; /* not a record: nrec stays */
+			atomic_store_explicit(&r->head_pub, r->head, memory_order_release);
 			continue;
 		}
 		break;
@@ -381,7 +393,7 @@ static void atfork_child(void)
 		atomic_store(&me->head_pub, 0);
 		atomic_store(&me->tail, 0);
 		atomic_store(&me->lock, 0);
-		me->records = 0;
+		me->records = me->nrec = me->wrap_nrec = 0;
 		me->seq = 0;
 		me->tid = (uint32_t)gettid();
 		me->last = me->base = lt__now();
@@ -433,7 +445,7 @@ static void flush_all(int in_signal)
 		} else {
 			ring_lock(r);
 		}
-		flush_locked(r);
+		flush_locked(r, 0);
 		ring_unlock(r);
 	}
 	if (locked)

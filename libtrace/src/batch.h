@@ -42,6 +42,9 @@ struct lt_ring {
 	uint64_t head;       /* words written */
 	uint64_t tail_cache; /* a recent value of tail */
 	uint64_t last;       /* clock of the last record written */
+	uint64_t nrec;       /* records written (PAD excluded) */
+	uint64_t wrap_last;  /* last and nrec when the latest PAD closed a lap of the ring */
+	uint64_t wrap_nrec;
 	uint32_t nkeys;
 	struct lt_key_slot keys[LT_BATCH_KEYS];
 	/* shared */
@@ -93,7 +96,9 @@ LT_HIDDEN void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32
 
 /*
  * lt__rec - room for a record of n words of `kind` at time `now`, word 0 written; the caller
- * fills words 1..n-1 and calls lt__rec_commit(r, n).
+ * fills words 1..n-1 and calls lt__rec_commit(r, n). No record ends on the ring's last word:
+ * each lap of the ring closes with a PAD (lt__rec_slow), where the owner notes the clock and
+ * record count (wrap_last, wrap_nrec), so that its own flushes need not walk the records.
  */
 static inline uint64_t *lt__rec(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 				uint64_t now)
@@ -101,7 +106,7 @@ static inline uint64_t *lt__rec(struct lt_ring *r, unsigned n, unsigned kind, ui
 	uint64_t d = now - r->last;
 	uint32_t off = (uint32_t)(r->head & (LT_BATCH_WORDS - 1));
 
-	if (__builtin_expect(d > LT_REC_DELTA_MAX || off + n > LT_BATCH_WORDS ||
+	if (__builtin_expect(d > LT_REC_DELTA_MAX || off + n >= LT_BATCH_WORDS ||
 				 r->head + n - r->tail_cache > LT_BATCH_WORDS,
 			     0))
 		return lt__rec_slow(r, n, kind, a, now);
@@ -113,6 +118,7 @@ static inline uint64_t *lt__rec(struct lt_ring *r, unsigned n, unsigned kind, ui
 static inline void lt__rec_commit(struct lt_ring *r, unsigned n)
 {
 	r->head += n;
+	r->nrec++;
 	atomic_store_explicit(&r->head_pub, r->head, memory_order_release);
 }
 
