@@ -11,9 +11,9 @@
  * sending (`empties`: 0 means the component never had to wait for work), and of the CPU time,
  * the part LTTng-UST's own threads took (`cpu_lttng_ns`: the run time, /proc/self/task/T/
  * schedstat, of the threads named "*-ust", LTTng-UST's listeners, which map and populate the
- * session's buffers: a cost per session and buffer size, not per message). It prints them as one JSON
- * line on stdout, so bench/hotpath/run.sh can set them beside `looptrace report`'s figures of the
- * same run.
+ * session's buffers: a cost per session and buffer size, not per message). It prints them as one
+ * JSON line on stdout, so bench/hotpath/run.sh can set them beside `looptrace report`'s figures of
+ * the same run.
  *
  * Usage: bench-hotpath MESSAGES WORK_NS
  */
@@ -168,11 +168,11 @@ int main(int argc, char **argv)
 	lt_chan_destroy(r.ch);
 	printf("{\"pid\": %ld, \"messages\": %" PRIu64 ", \"work_ns\": %" PRIu64
 	       ", \"handled\": %" PRIu64 ", \"send_fails\": %" PRIu64 ", \"wall_ns\": %" PRIu64
-	       ", \"cpu_ns\": %" PRIu64 ", \"cpu_lttng_ns\": %" PRIu64 ", \"handle_mean_ns\": %.1f, \"mean_depth\": %.1f"
+	       ", \"cpu_ns\": %" PRIu64 ", \"cpu_lttng_ns\": %" PRIu64
+	       ", \"handle_mean_ns\": %.1f, \"mean_depth\": %.1f"
 	       ", \"empties\": %" PRIu64 ", \"probes_loaded\": %d}\n",
 	       (long)getpid(), r.msgs, r.work_ns, r.handled, r.send_fails, t1 - t0, c1 - c0,
-	       l1 - l0,
-	       r.handled ? (double)r.handle_ns / (double)r.handled : 0.0,
+	       l1 - l0, r.handled ? (double)r.handle_ns / (double)r.handled : 0.0,
 	       r.handled ? (double)r.depth_sum / (double)r.handled : 0.0, r.empties,
 	       lt_tracing_available());
 	return r.handled == r.msgs && r.send_fails == 0 ? 0 : 1;
