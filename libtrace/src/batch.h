@@ -57,8 +57,11 @@ struct lt_ring {
 	uint64_t records; /* records flushed */
 	uint32_t seq;     /* batches flushed */
 	uint32_t tid;
-	/* registry (under the registry mutex) */
-	struct lt_ring *prev, *next;
+	/* registry: rings are never freed while the process lives; a ring whose thread ended
+	 * (dead, under the registry mutex) is taken again by the next thread that records, so
+	 * the list can be walked without the mutex (a fatal-signal handler does) */
+	struct lt_ring *next; /* set once, before the ring is published */
+	int dead;
 };
 
 extern LT_HIDDEN LT_TLS struct lt_ring *lt__ring;
