@@ -10,6 +10,7 @@
 #define LT_ANALYSIS_INTERNAL_H
 
 #include "looptrace/analysis.h"
+#include "looptrace/reasons.h"
 #include "hist.h"
 #include "map.h"
 
@@ -25,7 +26,7 @@ enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
 #define LT_FLOW_HOP_CAP    64u    /* hops kept per open flow for the critical path */
 #define LT_LOST_WINDOW_CAP 1024u
 #define LT_BLOCK_DEPTH_CAP 64
-#define LT_REASON_COUNT    10u
+#define LT_REASON_COUNT    ((uint32_t)LT_BLOCK_REASON_COUNT)
 #define LT_PARK_CAP        256u /* handled-before-sent messages kept for a late send */
 #define LT_ROUTE_KEEP      256u /* beyond this many routes, removed ones fold per owner */
 
