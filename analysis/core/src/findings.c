@@ -181,52 +181,39 @@ uint32_t lt__comp_findings(const struct lt_analysis *a, const struct lt_an_comp 
 /* ---------------------------------------------------------------------------------------- */
 /* warnings */
 
-struct wlist {
-	struct lt_warning *v;
-	size_t n, cap;
-	int oom;
-};
+enum { ST_COMPONENTS = 0, ST_CHANNELS, ST_ROUTES, ST_LOST, ST_DONE };
 
-static struct lt_warning *wpush(struct wlist *l, const char *kind, enum lt_subject subject)
+static void wset(struct lt_warning *w, const char *kind, enum lt_subject subject)
 {
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		struct lt_warning *nv = realloc(l->v, nc * sizeof(*nv));
-		if (!nv) {
-			l->oom = 1;
-			return NULL;
-		}
-		l->v = nv;
-		l->cap = nc;
-	}
-	struct lt_warning *w = &l->v[l->n++];
 	memset(w, 0, sizeof(*w));
 	w->kind = kind;
 	w->subject = subject;
-	return w;
 }
 
-static void component_warnings(const struct lt_analysis *a, int64_t now, struct wlist *l)
+/* component_warning - the next finding of a component that is also a warning. */
+static int component_warning(struct lt_warn_iter *it, struct lt_warning *w)
 {
-	for (uint32_t ci = 0; ci < a->comps.n; ci++) {
-		const struct lt_an_comp *c = &a->comps.v[ci];
-		struct lt_comp_view v;
-		struct lt_finding f[LT_FINDINGS_MAX];
-		lt__comp_view(a, c, now, &v);
-		uint32_t nf = lt__comp_findings(a, c, &v, NULL, 0, f);
-		for (uint32_t k = 0; k < nf; k++) {
-			if (!f[k].warning)
+	const struct lt_analysis *a = it->a;
+	for (;;) {
+		while (it->k < it->nf) {
+			const struct lt_finding *f = &it->f[it->k++];
+			if (!f->warning)
 				continue;
-			struct lt_warning *w =
-			    wpush(l, lt__finding_code_name(f[k].code), LT_SUBJ_COMPONENT);
-			if (!w)
-				return;
-			w->id = c->id;
-			w->pid = c->vpid;
-			w->name = c->name;
-			memcpy(w->message, f[k].message, sizeof(w->message));
-			w->value = f[k].value;
+			wset(w, lt__finding_code_name(f->code), LT_SUBJ_COMPONENT);
+			w->id = it->c->id;
+			w->pid = it->c->vpid;
+			w->name = it->c->name;
+			memcpy(w->message, f->message, sizeof(w->message));
+			w->value = f->value;
+			return 1;
 		}
+		if (it->i >= a->comps.n)
+			return 0;
+		struct lt_comp_view v;
+		it->c = &a->comps.v[it->i++];
+		lt__comp_view(a, it->c, it->now, &v);
+		it->nf = lt__comp_findings(a, it->c, &v, NULL, 0, it->f);
+		it->k = 0;
 	}
 }
 
@@ -242,18 +229,16 @@ static double chan_growth(const struct lt_an_chan *ch, int64_t now, double *slop
 }
 
 /* queue-growth: the fitted depth grew by half the maximum depth (at least 4) and stays up. */
-static void channel_warnings(const struct lt_analysis *a, int64_t now, struct wlist *l)
+static int channel_warning(struct lt_warn_iter *it, struct lt_warning *w)
 {
-	for (uint32_t i = 0; i < a->chans.n; i++) {
-		const struct lt_an_chan *ch = &a->chans.v[i];
-		double slope, growth = chan_growth(ch, now, &slope);
+	while (it->i < it->a->chans.n) {
+		const struct lt_an_chan *ch = &it->a->chans.v[it->i++];
+		double slope, growth = chan_growth(ch, it->now, &slope);
 		double need =
 		    ch->max_depth / 2.0 > LT_GROWTH_MIN ? ch->max_depth / 2.0 : LT_GROWTH_MIN;
 		if (!(isfinite(growth) && growth >= need && ch->depth >= ch->max_depth / 2u))
 			continue;
-		struct lt_warning *w = wpush(l, "queue-growth", LT_SUBJ_CHANNEL);
-		if (!w)
-			return;
+		wset(w, "queue-growth", LT_SUBJ_CHANNEL);
 		w->id = ch->id;
 		w->pid = ch->vpid;
 		w->name = ch->name;
@@ -261,35 +246,38 @@ static void channel_warnings(const struct lt_analysis *a, int64_t now, struct wl
 			 "depth rises by %.1f messages/s (%.0f over the trace, max %u)", slope,
 			 growth, ch->max_depth);
 		w->value = num_dbl(slope);
+		return 1;
+	}
+	return 0;
+}
+
+/* count_routes - per process, its routes that dispatched (an aggregate counts as two). */
+static void count_routes(struct lt_warn_iter *it)
+{
+	for (uint32_t i = 0; i < it->a->routes.n; i++) {
+		const struct lt_an_route *r = &it->a->routes.v[i];
+		if (r->dead || !r->dispatches)
+			continue;
+		uint32_t n = lt__map_get(&it->per_pid, (uint64_t)r->vpid, 0, 0);
+		n = n == UINT32_MAX ? 0 : n;
+		n += r->nroutes > 1 ? 2u : 1u;
+		(void)lt__map_put(&it->per_pid, (uint64_t)r->vpid, 0, 0, n);
 	}
 }
 
 /* slow-route: a route's callback p99 above 1 ms while other routes of its process dispatch. */
-static void route_warnings(const struct lt_analysis *a, struct wlist *l)
+static int route_warning(struct lt_warn_iter *it, struct lt_warning *w)
 {
-	struct lt_map per_pid;
-	lt__map_init(&per_pid);
-	for (uint32_t i = 0; i < a->routes.n; i++) {
-		const struct lt_an_route *r = &a->routes.v[i];
-		if (r->dead || !r->dispatches)
-			continue;
-		uint32_t n = lt__map_get(&per_pid, (uint64_t)r->vpid, 0, 0);
-		n = n == UINT32_MAX ? 0 : n;
-		n += r->nroutes > 1 ? 2u : 1u;
-		(void)lt__map_put(&per_pid, (uint64_t)r->vpid, 0, 0, n);
-	}
-	for (uint32_t i = 0; i < a->routes.n; i++) {
-		const struct lt_an_route *r = &a->routes.v[i];
+	while (it->i < it->a->routes.n) {
+		const struct lt_an_route *r = &it->a->routes.v[it->i++];
 		if (r->dead)
 			continue;
 		uint64_t p99 = lt__hist_quantile(&r->dispatch, 0.99);
-		uint32_t n = lt__map_get(&per_pid, (uint64_t)r->vpid, 0, 0);
+		uint32_t n = lt__map_get(&it->per_pid, (uint64_t)r->vpid, 0, 0);
 		int others = n != UINT32_MAX && n > 1;
 		if (!(r->dispatches && p99 > LT_SLOW_ROUTE_NS && others))
 			continue;
-		struct lt_warning *w = wpush(l, "slow-route", LT_SUBJ_ROUTE);
-		if (!w)
-			break;
+		wset(w, "slow-route", LT_SUBJ_ROUTE);
 		w->id = r->id;
 		w->pid = r->vpid;
 		w->owner = r->owner;
@@ -299,34 +287,59 @@ static void route_warnings(const struct lt_analysis *a, struct wlist *l)
 			 (double)p99 / 1e6);
 		w->value.kind = LT_NUM_U64;
 		w->value.u = p99;
+		return 1;
 	}
-	lt__map_fini(&per_pid);
+	return 0;
 }
 
-int lt__warnings(const struct lt_analysis *a, int64_t now, struct lt_warning **out, size_t *n)
+static int lost_warning(struct lt_warn_iter *it, struct lt_warning *w)
 {
-	struct wlist l = {0};
-	component_warnings(a, now, &l);
-	channel_warnings(a, now, &l);
-	route_warnings(a, &l);
-	if (a->lost_events) {
-		struct lt_warning *w = wpush(&l, "lost-events", LT_SUBJ_NONE);
-		if (w) {
-			snprintf(w->message, sizeof(w->message),
-				 "%" PRIu64 " events lost in %" PRIu32
-				 " windows: numbers flagged lost_overlap are not exact",
-				 a->lost_events, a->nlost_windows);
-			w->value.kind = LT_NUM_U64;
-			w->value.u = a->lost_events;
-		}
+	const struct lt_analysis *a = it->a;
+	if (!a->lost_events)
+		return 0;
+	wset(w, "lost-events", LT_SUBJ_NONE);
+	snprintf(w->message, sizeof(w->message),
+		 "%" PRIu64 " events lost in %" PRIu32
+		 " windows: numbers flagged lost_overlap are not exact",
+		 a->lost_events, a->nlost_windows);
+	w->value.kind = LT_NUM_U64;
+	w->value.u = a->lost_events;
+	return 1;
+}
+
+void lt__warn_iter_init(struct lt_warn_iter *it, const struct lt_analysis *a, int64_t now)
+{
+	memset(it, 0, sizeof(*it));
+	it->a = a;
+	it->now = now;
+	lt__map_init(&it->per_pid);
+}
+
+int lt__warn_next(struct lt_warn_iter *it, struct lt_warning *w)
+{
+	while (it->stage != ST_DONE) {
+		int got = 0;
+		if (it->stage == ST_COMPONENTS)
+			got = component_warning(it, w);
+		else if (it->stage == ST_CHANNELS)
+			got = channel_warning(it, w);
+		else if (it->stage == ST_ROUTES)
+			got = route_warning(it, w);
+		else
+			got = lost_warning(it, w);
+		if (got && it->stage != ST_LOST)
+			return 1;
+		it->stage++;
+		it->i = 0;
+		if (it->stage == ST_ROUTES)
+			count_routes(it);
+		if (got)
+			return 1;
 	}
-	if (l.oom) {
-		free(l.v);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	*out = l.v;
-	*n = l.n;
 	return 0;
+}
+
+void lt__warn_iter_fini(struct lt_warn_iter *it)
+{
+	lt__map_fini(&it->per_pid);
 }

@@ -512,21 +512,21 @@ static void write_warning(FILE *f, const struct lt_warning *w)
 	fputc('}', f);
 }
 
-static int write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
+static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 {
-	struct lt_warning *w;
-	size_t n;
-	if (lt__warnings(a, now, &w, &n) != 0)
-		return -1;
+	struct lt_warn_iter it;
+	struct lt_warning w;
+	int n = 0;
+	lt__warn_iter_init(&it, a, now);
 	fputs("  \"warnings\": [", f);
-	for (size_t k = 0; k < n; k++) {
-		fputs(k ? ",\n    " : "\n    ", f);
-		write_warning(f, &w[k]);
+	while (lt__warn_next(&it, &w)) {
+		fputs(n++ ? ",\n    " : "\n    ", f);
+		write_warning(f, &w);
 	}
 	fputs(n ? "\n  ]\n" : "]\n", f);
-	free(w);
-	return 0;
+	lt__warn_iter_fini(&it);
 }
+
 static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
 {
 	fputs("  \"trace\": {\"path\": ", f);
@@ -636,8 +636,7 @@ int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
 	write_routes(f, a);
 	write_flows(f, a);
 	write_parallelism(f, a, now);
-	if (write_warnings(f, a, now) != 0)
-		return -1;
+	write_warnings(f, a, now);
 	write_objects(f, a);
 	fputs("}\n", f);
 	return ferror(f) ? -1 : 0;

@@ -132,9 +132,29 @@ struct lt_warning {
 };
 
 /*
- * lt__warnings - the report's warnings at `now`, in report order, into *out (allocated, caller
- * frees; NULL when there is none) and *n. Returns 0, or -1 when out of memory.
+ * The report's warnings at `now`, one at a time in report order (memory stays bounded by
+ * the processes with routes, not by the number of warnings):
+ *
+ *   struct lt_warn_iter it;
+ *   struct lt_warning w;
+ *   lt__warn_iter_init(&it, a, now);
+ *   while (lt__warn_next(&it, &w))
+ *           print(&w);
+ *   lt__warn_iter_fini(&it);
  */
-int lt__warnings(const struct lt_analysis *a, int64_t now, struct lt_warning **out, size_t *n);
+struct lt_warn_iter {
+	const struct lt_analysis *a;
+	int64_t now;
+	int stage;  /* components, channels, routes, lost events, done */
+	uint32_t i; /* next component, channel or route */
+	struct lt_finding f[LT_FINDINGS_MAX];
+	uint32_t nf, k;             /* findings of the latest component, next one to look at */
+	struct lt_map per_pid;      /* routes that dispatched, per process */
+	const struct lt_an_comp *c; /* the latest component */
+};
+
+void lt__warn_iter_init(struct lt_warn_iter *it, const struct lt_analysis *a, int64_t now);
+int lt__warn_next(struct lt_warn_iter *it, struct lt_warning *w); /* 1: *w filled, 0: no more */
+void lt__warn_iter_fini(struct lt_warn_iter *it);
 
 #endif /* LT_ANALYSIS_VIEW_H */
