@@ -3,8 +3,9 @@
  * analysis.c (create/destroy, the analysis window, lost events, loaded objects, the feed
  * dispatch), thread.c (the per-thread state machine), entity.c (components, channels,
  * routes and their folding, blocking sites), msg.c (messages, flows and parking), series.c
- * (time series and the handler accounting that feeds them) and report.c (the schema-v1 JSON
- * writer). Nothing here is installed; every lt__ function has hidden visibility.
+ * (time series and the handler accounting that feeds them), view.c and findings.c (what the
+ * report shows and decides, declared in view.h) and report.c (the schema-v1 JSON writer).
+ * Nothing here is installed; every lt__ function has hidden visibility.
  *
  * Every object lives in a growable array and is named by its index (int32_t, -1 = none);
  * hash maps (map.h) translate trace ids into indexes. Messages and flows in flight live in

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#pragma GCC visibility push(hidden)
+
 /* lt__report_now - the time a report is written at: the latest event, or the end bound. */
 int64_t lt__report_now(const struct lt_analysis *a);
 
@@ -156,5 +158,7 @@ struct lt_warn_iter {
 void lt__warn_iter_init(struct lt_warn_iter *it, const struct lt_analysis *a, int64_t now);
 int lt__warn_next(struct lt_warn_iter *it, struct lt_warning *w); /* 1: *w filled, 0: no more */
 void lt__warn_iter_fini(struct lt_warn_iter *it);
+
+#pragma GCC visibility pop
 
 #endif /* LT_ANALYSIS_VIEW_H */
