@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #define LT_BUILDING_LIBLOOPTRACE /* the exported lt_send/lt_recv, not the inline fast path */
 #include "looptrace/trace.h"
+#include "looptrace/events.h"
 #include "looptrace/reasons.h"
 
 #include <pthread.h>
@@ -73,6 +74,15 @@ static inline void lt_discard(int unused, ...)
 #endif
 
 #define LT_API __attribute__((visibility("default")))
+
+#ifdef LT_WITH_LTTNG
+/* Every kind looptrace/events.h lists is a tracepoint of this provider (else: no such member). */
+#define LT__KIND_IS_TRACEPOINT(K, name, preload, fields) +LT_ENABLED(name)
+static __attribute__((unused)) int lt__kinds_are_tracepoints(void)
+{
+	return 0 LT_EVENT_KINDS(LT__KIND_IS_TRACEPOINT);
+}
+#endif
 
 /*
  * The id counters. They live in a page mapped MAP_SHARED at load time, so a child made by
