@@ -283,10 +283,16 @@ def _err(a, b):
 # Critical paths
 
 
-def critical_paths(model, res, count=SLOWEST):
+def critical_paths(model, res, changes=None, count=SLOWEST):
     """The hops of the `count` slowest flows of a replay, in time order."""
     flows = sorted(res.flows.items(), key=lambda kv: kv[1][1] - kv[1][0], reverse=True)
-    want = {k: v for k, v in flows[:count] if v[1] > v[0]}
+    want, roots = {}, set()
+    for k, v in flows:
+        if len(want) >= count or v[1] <= v[0]:
+            break
+        if k[0] not in roots:  # one per recorded flow, not its repeats
+            roots.add(k[0])
+            want[k] = v
     runs = {}
     for root, clone, _, run in res.runs:
         key = (root.i, clone)
@@ -303,6 +309,10 @@ def critical_paths(model, res, count=SLOWEST):
             by_trigger.setdefault(r.trigger.i, r)
         last = max(rs, key=lambda r: r.end)
         hops = _chain(model, last, by_trigger, set(), 0, t0)
+        for h in hops:
+            if h["what"] == "delay" and changes is not None:
+                h["speedup"] = changes.speedup.get(h.pop("comp_i"), 1.0)
+            h.pop("comp_i", None)
         out.append({"root": _origin_text(model, root), "start_ns": int(t0),
                     "latency_ns": int(t1 - t0), "copy": key[1], "hops": hops})
     return out
@@ -327,6 +337,7 @@ def _chain(model, run, by_trigger, seen, depth, t0):
                 else None
             seg.append({"depth": depth, "what": "delay", "at_ns": int(cur.arrival - t0),
                         "component": _cname(model, trig.delay_comp),
+                        "comp_i": trig.delay_comp,
                         "ns": None if delay is None else int(max(0, delay))})
         seg.append(_hop(model, cur, depth, t0))
         waits = [w for w in cur.waits if w[3] == "reply" and w[2] is not None]
@@ -400,16 +411,25 @@ def build(traces, changes, progress=False):
         raise UserError("no handler ran in %s: nothing to replay"
                         % ", ".join(bt.show(t) for t in traces))
     sim_ch = resolve_changes(model, changes)
+    rec_drain = recorded_drain(model)
+
+    def replay(ch):
+        res = whatif_sim.simulate(model, ch)
+        if rec_drain is not None and res.drain_end is not None and res.drain_end > rec_drain:
+            # the system works longer than recorded: its timers tick on meanwhile
+            res = whatif_sim.simulate(model, ch, horizon=model.end + res.drain_end - rec_drain)
+        return res
+
     t = time.monotonic()
-    base = whatif_sim.simulate(model)
+    base = replay(None)
     t_base = time.monotonic() - t
     t = time.monotonic()
-    pred = whatif_sim.simulate(model, sim_ch) if not sim_ch.empty() else base
+    pred = replay(sim_ch) if not sim_ch.empty() else base
     t_pred = time.monotonic() - t
-    return assemble(model, report, changes, base, pred, t_base, t_pred, traces), model
+    return assemble(model, report, changes, sim_ch, base, pred, t_base, t_pred, traces), model
 
 
-def assemble(model, report, changes, base, pred, t_base, t_pred, traces):
+def assemble(model, report, changes, sim_ch, base, pred, t_base, t_pred, traces):
     rcs = _report_comps(report)
     rec_drain = recorded_drain(model)
 
@@ -461,7 +481,7 @@ def assemble(model, report, changes, base, pred, t_base, t_pred, traces):
         "components": comps,
         "flows": {"recorded": recorded_flows(model), "replayed": sim_flows(base),
                   "predicted": sim_flows(pred)},
-        "critical_paths": critical_paths(model, pred),
+        "critical_paths": critical_paths(model, pred, sim_ch),
         "notes": notes,
     }
 
@@ -603,10 +623,12 @@ def _ppp(p):
 def _hop_text(h):
     at = "+%s" % fmt_ns(h.get("at_ns"))
     if h["what"] == "start":
-        return "%-9s from %s" % (at, escape(h["from"]))
+        return "%-9s sent: %s" % (at, escape(h["from"]))
     if h["what"] == "delay":
-        return "%-9s %s answered after %s (its recorded delay, scaled by --speedup)" % (
-            at, escape(h["component"]), fmt_ns(h.get("ns")))
+        f = h.get("speedup") or 1.0
+        return "%-9s %s answered after %s (%s)" % (
+            at, escape(h["component"]), fmt_ns(h.get("ns")),
+            "its recorded delay" if f == 1.0 else "its recorded delay / %g" % f)
     text = "%-9s %s \"%s\"" % (at, escape(h["component"]), escape(h["kind"]))
     if h.get("channel"):
         text += " from %s" % escape(h["channel"])

@@ -112,14 +112,17 @@ class Result:
         self.events = 0
 
 
-def simulate(model, changes=None):
-    """Replay `model` with `changes` (None: unchanged). Returns a Result."""
-    return _Sim(model, changes or Changes()).run()
+def simulate(model, changes=None, horizon=None):
+    """Replay `model` with `changes` (None: unchanged). Returns a Result. External messages
+    (timer ticks, ...) arrive when they arrived; with `horizon` (ns) past the recording's end
+    they go on arriving as in the recording, repeated, until then."""
+    return _Sim(model, changes or Changes(), horizon).run()
 
 
 class _Sim:
-    def __init__(self, model, ch):
+    def __init__(self, model, ch, horizon=None):
         self.m = model
+        self.horizon = horizon
         self.ch = ch
         self.heap = []
         self.seq = 0
@@ -196,6 +199,14 @@ class _Sim:
             self.at(src.first, EV_SOURCE, st)
         for msg in m.externals:
             self.at(msg.t_send, EV_ARRIVE, msg, 0)
+        if self.horizon is not None and m.externals and m.end > m.begin:
+            period = m.end - m.begin
+            for c in range(1, 1 + int((self.horizon - m.end) // period) + 1):
+                for msg in m.externals:
+                    t = msg.t_send + c * period
+                    if t > self.horizon:
+                        break
+                    self.at(t, EV_ARRIVE, msg, c)
         heap = self.heap
         n = 0
         while heap:
