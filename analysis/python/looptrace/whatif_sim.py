@@ -135,6 +135,7 @@ class _Sim:
         for chi, c in model.chans.items():
             cap = ch.capacity.get(chi, c.capacity)
             self.chans[chi] = ChanState(cap)
+        # times stay integers (ns from the trace clock's origin: a double would round them)
         self.scale = {ci: 1.0 / f for ci, f in ch.speedup.items()}
         self.arrived = {}   # (msg i, clone) -> arrival time (await messages not yet taken)
         self.waiting = {}   # (msg i, clone) -> Run waiting for it
@@ -321,19 +322,19 @@ class _Sim:
     def step(self, run, t):
         spec = run.spec
         ops = spec.ops
-        scale = self.scale.get(spec.comp, 1.0)
+        scale = self.scale.get(spec.comp)
         while run.pc < len(ops):
             op = ops[run.pc]
             run.pc += 1
             kind = op[0]
             if kind == "c":
-                d = op[1] * scale
+                d = op[1] if scale is None else int(round(op[1] * scale))
                 if d > 0:
                     run.busy += d
                     self.at(t + d, EV_STEP, run)
                     return
             elif kind == "f":
-                d = op[1] * scale
+                d = op[1] if scale is None else int(round(op[1] * scale))
                 if d > 0:
                     run.blocked += d
                     run.waits.append((t, t + d, None, "block"))
@@ -382,7 +383,8 @@ class _Sim:
                                             t > self.res.drain_end):
                 self.res.drain_end = t
         for msg in spec.linked:
-            d = msg.delay * self.scale.get(msg.delay_comp, 1.0)
+            f = self.scale.get(msg.delay_comp)
+            d = msg.delay if f is None else int(round(msg.delay * f))
             self.at(t + d, EV_ARRIVE, msg, run.clone)
         if not cs.scheduled:
             cs.scheduled = True
