@@ -21,40 +21,39 @@
 		LT_ASSERT_EQ_I(lt_analysis_feed((a), &e_), 0);                                     \
 	} while (0)
 
-static const char expected[] =
-    "G looptrace-graph/1\n"
-    "T 0 7 1\n"
-    "N 0 7 1 \"in\"\n"
-    "N 1 7 0 \"req\"\n"
-    "N 2 7 0 \"reply\"\n"
-    "C 0 7 7:1 \"script\"\n"
-    "K 0 0 5\n"
-    "T 1 7 2\n"
-    "C 1 7 7:2 \"net\"\n"
-    "K 1 1 5\n"
-    "T 2 7 3\n"
-    "C 2 7 7:3 \"router\"\n"
-    "K 2 2 5\n"
-    "T 3 7 9\n"
-    "s 3 10 10 0 1 0\n"
-    "B 0 0 20 1 0 0 20 \"input\"\n"
-    "a 0 25 4 0 1\n"
-    "b 3 12 30 1\n"
-    "s 3 32 12 0 11 0\n"
-    "s 0 40 40 1 2 1\n"
-    "B 1 1 50 2 0 1 50 \"fetch\"\n"
-    "E 1 60 52 58\n"
-    "B 2 2 80 99 4 -1 0 \"(route)\"\n"
-    "s 2 85 85 2 3 1\n"
-    "E 2 88 0 0\n"
-    "w 0 45 90 0\n"
-    "r 0 91 2 3\n"
-    "E 0 100 21 99\n"
-    "B 1 1 110 0 0 -1 0 \"tick\"\n"
-    "E 1 112 0 0\n"
-    "B 0 0 120 11 0 0 120 \"input\"\n"
-    "X 0 130\n"
-    "k 0 130\n";
+static const char expected[] = "G looptrace-graph/1\n"
+			       "T 0 7 1\n"
+			       "N 0 7 1 \"in\"\n"
+			       "N 1 7 0 \"req\"\n"
+			       "N 2 7 0 \"reply\"\n"
+			       "C 0 7 7:1 \"script\"\n"
+			       "K 0 0 5\n"
+			       "T 1 7 2\n"
+			       "C 1 7 7:2 \"net\"\n"
+			       "K 1 1 5\n"
+			       "T 2 7 3\n"
+			       "C 2 7 7:3 \"router\"\n"
+			       "K 2 2 5\n"
+			       "T 3 7 9\n"
+			       "s 3 10 10 0 1 0\n"
+			       "B 0 0 20 1 0 0 20 \"input\"\n"
+			       "a 0 25 4 0 1\n"
+			       "b 3 12 30 1\n"
+			       "s 3 32 12 0 11 0\n"
+			       "s 0 40 40 1 2 1\n"
+			       "B 1 1 50 2 0 1 50 \"fetch\"\n"
+			       "E 1 60 52 58\n"
+			       "B 2 2 80 99 4 -1 0 \"(route)\"\n"
+			       "s 2 85 85 2 3 1\n"
+			       "E 2 88 0 0\n"
+			       "w 0 45 90 0\n"
+			       "r 0 91 2 3\n"
+			       "E 0 100 21 99\n"
+			       "B 1 1 110 0 0 -1 0 \"tick\"\n"
+			       "E 1 112 0 0\n"
+			       "B 0 0 120 11 0 0 120 \"input\"\n"
+			       "X 0 130\n"
+			       "k 0 130\n";
 
 static void test_graph_lines(void)
 {
@@ -105,7 +104,8 @@ static void test_graph_lines(void)
 	FEED(a, 140, 2, LT_EV_HANDLE_BEGIN, .msg = 0, .name = "tick");
 	fclose(g);
 	if (strcmp(buf, expected) != 0)
-		lt_test_fail(__FILE__, __LINE__, "graph differs:\n%s\nexpected:\n%s", buf, expected);
+		lt_test_fail(__FILE__, __LINE__, "graph differs:\n%s\nexpected:\n%s", buf,
+			     expected);
 	free(buf);
 	lt_analysis_destroy(a);
 }
