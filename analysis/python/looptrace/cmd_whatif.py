@@ -458,6 +458,10 @@ def assemble(model, report, changes, sim_ch, base, pred, t_base, t_pred, traces)
             if worst is None or abs(err) > abs(worst[0]):
                 worst = (err, comp.name)
     notes = _notes(model, base, pred)
+    lost = (report.get("trace") or {}).get("lost_events")
+    if lost:
+        notes.insert(0, "the trace lost %d events: the graph misses what they said, and the "
+                     "replay's error shows how much that matters" % lost)
     return {
         "schema": SCHEMA,
         "trace": {"path": ", ".join(traces),

@@ -131,6 +131,7 @@ class Model:
         self.end = 0         # ns, last time in the graph
         self.cut_jobs = 0
         self.notes = []
+        self.jobs_by_adder = {}
 
     def comp_by_name(self, name):
         return [c for c in self.comps.values() if c.name == name]
@@ -316,6 +317,12 @@ def _build(m, sends, send_order, outside, last_act, route_add):
     for job in m.jobs:
         _ops(job, by_key)
     _wakes(m)
+    m.jobs_by_adder = {}  # thread outside components -> dispatch jobs of the routes it added
+    for job in m.jobs:
+        if job.route:
+            entry = route_add.get((m.threads[job.thread][0], job.route))
+            if entry is not None and entry[0] is None:
+                m.jobs_by_adder.setdefault(entry[1], []).append(job)
     # 4. sends outside jobs: sources, or linked to the flow they continue
     flows = {}  # flow -> [JobT] of that flow, by end
     for job in m.jobs:
@@ -345,12 +352,17 @@ def _build(m, sends, send_order, outside, last_act, route_add):
     for job in m.jobs:
         if job.trigger.key is None:
             f = _first_send_flow(job)
+            if f is None and job.route:
+                # a dispatch that sends nothing (it wakes a helper thread): the flow of the
+                # request sent after its route was added
+                req = _route_request(m, job, route_add, by_key, outside)
+                f = req.flow if req is not None else None
             if f is not None and _flow_started(by_key, f, job.trigger.t_send):
                 job.trigger.flow = f
                 pending.append((job.trigger.t_send, 1, job.trigger))
     pending.sort(key=lambda x: (x[0], x[1]))
     for _, synthetic, msg in pending:
-        parent, how = _link_parent(m, msg, flows, route_add, by_key)
+        parent, how = _link_parent(m, msg, flows, route_add, by_key, outside)
         if parent is None or parent.end is None:
             if synthetic:
                 msg.origin = "external"
@@ -461,6 +473,23 @@ def _flow_started(by_key, fid, t):
     return first is not None and first.t_send <= t
 
 
+def _route_request(m, job, route_add, by_key, outside):
+    """The request sent right after the route a dispatch job runs was added, or None."""
+    entry = route_add.get((m.threads[job.thread][0], job.route))
+    if entry is None:
+        return None
+    added_in, ti, pos = entry
+    if added_in is not None:
+        for op in added_in.raw[pos:]:
+            if op[0] == "s":
+                return by_key.get(op[3])
+        return None
+    for kind, key in outside.get(ti, [])[pos:]:  # added by a thread outside components
+        if kind == "s":
+            return by_key.get(key)
+    return None
+
+
 def _first_send_flow(job):
     for op in job.ops:
         if op[0] == "s" and op[1].flow is not None:
@@ -468,23 +497,26 @@ def _first_send_flow(job):
     return None
 
 
-def _link_parent(m, msg, flows, route_add, by_key):
+def _link_parent(m, msg, flows, route_add, by_key, outside):
     """The job a message without a traced sender in the flow answers: (JobT, how)."""
     t = msg.t_attempt
     job = msg.job
-    if job is not None and job.route and (m.threads[job.thread][0], job.route) in route_add:
+    if job is not None and job.route and job.trigger.key is None:
         # a route dispatch: the route was added just before a request went out; the
         # dispatch answers that request (Servo's ROUTER.add_route, then the request)
-        added_in, ti, pos = route_add[(m.threads[job.thread][0], job.route)]
-        req = None
-        if added_in is not None:
-            for op in added_in.raw[pos:]:
-                if op[0] == "s":
-                    req = by_key.get(op[3])
-                    break
+        req = _route_request(m, job, route_add, by_key, outside)
         if req is not None and req.job is not None and req.job.end is not None \
                 and req.job.end <= t:
             return req.job, "route"
+    if msg.key is not None and msg.parent is None:
+        # sent by a thread outside components that added a route and waited for its
+        # dispatch (a helper thread): it answers that dispatch
+        best = None
+        for d in m.jobs_by_adder.get(msg.thread, ()):
+            if d.end is not None and d.end <= t and (best is None or d.end > best.end):
+                best = d
+        if best is not None:
+            return best, "helper"
     cands = [j for j in flows.get(msg.flow, ()) if j.end is not None and j.end <= t
              and j is not job]
     if cands:
