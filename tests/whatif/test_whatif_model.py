@@ -85,6 +85,44 @@ def fast_source_graph(n=6):
     return write_graph(head + [x[1] for x in ev] + ["k 0 %d" % (T0 + n * 10 * MS)])
 
 
+def helper_graph(n=4, gap=50 * MS):
+    """Thread mode: script's input (1 ms) starts a helper thread; 0.5 ms later the helper adds
+    a route and sends the request; net handles it in 0.1 ms; 20 ms after, the router's dispatch
+    (0.05 ms) only wakes the helper, which posts the response 0.2 ms later; script uses it in
+    0.1 ms. A flow: 1 + 0.5 + 0.1 + 20 + 0.05 + 0.2 + 0.1 = 21.95 ms."""
+    head = ["T 0 %d 10" % PID, "T 1 %d 11" % PID, "T 2 %d 12" % PID, "T 3 %d 13" % PID,
+            'N 0 %d 0 "in"' % PID, 'N 1 %d 0 "req"' % PID, 'N 2 %d 0 "responses"' % PID,
+            'C 0 %d %d:1 "script"' % (PID, PID), 'C 1 %d %d:2 "net"' % (PID, PID),
+            'C 2 %d %d:3 "router"' % (PID, PID),
+            "K 0 0 %d" % T0, "K 1 1 %d" % T0, "K 2 2 %d" % T0]
+    ev = []
+    end = T0
+    for i in range(n):
+        a = T0 + MS + i * gap
+        inp, req, disp, rep = 100 + i, 200 + i, 300 + i, 400 + i
+        helper = 20 + i
+        ev.append((a, "s 3 %d %d 0 %d 0" % (a, a, inp)))
+        ev.append((a, "B 0 0 %d %d 0 0 %d \"input\"" % (a, inp, a)))
+        ev.append((a + MS, "E 0 %d 0 0" % (a + MS)))
+        h = a + MS + MS // 2
+        ev.append((h, "T %d %d %d" % (helper, PID, 50 + i)))
+        ev.append((h, "a %d %d %d 0 1" % (helper, h, 70 + i)))
+        ev.append((h, "s %d %d %d 1 %d %d" % (helper, h, h, req, inp)))
+        ev.append((h, "B 1 1 %d %d 0 1 %d \"fetch\"" % (h, req, h)))
+        ev.append((h + MS // 10, "E 1 %d 0 0" % (h + MS // 10)))
+        d0 = h + MS // 10 + 20 * MS
+        ev.append((d0, "B 2 2 %d %d %d -1 0 \"(route)\"" % (d0, disp, 70 + i)))
+        ev.append((d0 + MS // 20, "E 2 %d 0 0" % (d0 + MS // 20)))
+        p = d0 + MS // 20 + MS // 5
+        ev.append((p, "s %d %d %d 2 %d %d" % (helper, p, p, rep, inp)))
+        ev.append((p, "B 0 0 %d %d 0 2 %d \"fetch-response\"" % (p, rep, p)))
+        ev.append((p + MS // 10, "E 0 %d 0 0" % (p + MS // 10)))
+        end = p + MS // 10
+    ev.sort(key=lambda x: x[0])
+    tail = ["k 0 %d" % (end + MS), "k 1 %d" % (end + MS), "k 2 %d" % (end + MS)]
+    return write_graph(head + [x[1] for x in ev] + tail)
+
+
 def durations(res, model, name):
     ci = model.comp_by_name(name)[0].i
     return [d[1] for d in res.comps[ci].done]
@@ -145,6 +183,33 @@ class Blocking(unittest.TestCase):
         self.assertEqual(res.unblocked_waits, 6)
         # the flow still ends with the reply: 21.25 ms
         self.assertEqual(sorted(f[1] - f[0] for f in res.flows.values()), [21250000] * 6)
+
+
+class HelperThread(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.path = helper_graph()
+        cls.m = whatif_model.load(cls.path)
+
+    @classmethod
+    def tearDownClass(cls):
+        os.unlink(cls.path)
+
+    def test_links(self):
+        m = self.m
+        hows = sorted((x.linked_by, m.comps[x.delay_comp].name, x.delay)
+                      for x in m.msgs if x.origin == "linked")
+        self.assertEqual(hows, [("helper", "router", MS // 5)] * 4 +
+                         [("leaf", "script", MS // 2)] * 4 +
+                         [("route", "net", 20 * MS)] * 4)
+
+    def test_speedup_net(self):
+        base = whatif_sim.simulate(self.m)
+        self.assertEqual(sorted(f[1] - f[0] for f in base.flows.values()), [21950000] * 4)
+        net = self.m.comp_by_name("net")[0].i
+        res = whatif_sim.simulate(self.m, whatif_sim.Changes(speedup={net: 2.0}))
+        # 1 + 0.5 + 0.05 + 10 + 0.05 + 0.2 + 0.1 ms: only net's handler and delay change
+        self.assertEqual(sorted(f[1] - f[0] for f in res.flows.values()), [11900000] * 4)
 
 
 class Backpressure(unittest.TestCase):
