@@ -323,7 +323,7 @@ static void put_str(uint64_t *p, const char *s, uint32_t len)
 	memcpy(p, s, len);
 }
 
-uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now)
+uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind)
 {
 	uint64_t h =
 	    ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
@@ -343,7 +343,7 @@ uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64
 		s->copy = NULL;
 
 	unsigned n = 2 + lt_rec_str_words((uint32_t)len);
-	uint64_t *p = lt__rec(r, n, LT_REC_DEF_KEY, s->key | (uint32_t)len << 12, now);
+	uint64_t *p = lt__rec(r, n, LT_REC_DEF_KEY, s->key | (uint32_t)len << 12, lt__now());
 
 	p[1] = chan;
 	put_str(p + 2, kind, (uint32_t)len);

@@ -90,7 +90,7 @@ LT_HIDDEN uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, u
 				 uint64_t now);
 LT_HIDDEN void lt__ring_flush(struct lt_ring *r); /* by its owner */
 LT_HIDDEN void lt__ring_park(struct lt_ring *r);  /* the owner is about to sleep */
-LT_HIDDEN uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now);
+LT_HIDDEN uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind);
 LT_HIDDEN uint64_t lt__thread_cpu_ns(void);
 /* lt__emit_batch - writes one looptrace:batch event (trace.c, where the tracepoints live). */
 LT_HIDDEN void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32_t clock,
@@ -125,8 +125,12 @@ static inline void lt__rec_commit(struct lt_ring *r, unsigned n)
 	atomic_store_explicit(&r->head_pub, r->head, memory_order_release);
 }
 
-/* lt__key - the handler key (chan, kind) of this thread, defined (DEF_KEY) on first use. */
-static inline uint32_t lt__key(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now)
+/*
+ * lt__key - the handler key (chan, kind) of this thread, defined (DEF_KEY, at the time of its
+ * own clock read) on first use. Called before the clock read of the record that uses it, so
+ * that a handler's begin is read after the lookup: its cost is not counted in the handler.
+ */
+static inline uint32_t lt__key(struct lt_ring *r, uint32_t chan, const char *kind)
 {
 	uint64_t h =
 	    ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
@@ -135,7 +139,7 @@ static inline uint32_t lt__key(struct lt_ring *r, uint32_t chan, const char *kin
 	if (__builtin_expect(s->ptr == kind && s->chan == chan, 1) &&
 	    __builtin_strcmp(s->copy, kind) == 0)
 		return s->key;
-	return lt__key_slow(r, chan, kind, now);
+	return lt__key_slow(r, chan, kind);
 }
 
 #endif /* LT_BATCH_H */
