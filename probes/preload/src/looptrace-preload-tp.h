@@ -4,10 +4,14 @@
  *
  * The events carry the same names and fields as their counterparts of provider `looptrace`
  * (probes/include/looptrace/probes/looptrace-tp.h), so the analysis reads both alike:
- *   component_begin {comp, name}  a thread started, or was renamed (same comp, same thread)
- *   component_end   {comp}        the thread exits
- *   block_begin     {reason, object, where}
- *   block_end       {}
+ *   component_begin {comp, name, cpu_ns}  a thread started, or was renamed (same comp, thread)
+ *   component_end   {comp, cpu_ns}        the thread exits
+ *   block_begin     {reason, object, where, call, cpu_ns}
+ *   block_end       {cpu_ns}
+ * `call` (enum lt_preload_call, looptrace/probes/preload-calls.h) names the wrapped call that
+ * blocked; `cpu_ns` is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, 0 = unknown), read
+ * where the thread blocks anyway. Both were added after the first version: the analysis
+ * reads traces without them (call unknown, no CPU time).
  * Component ids are 0x80000000 | n so they never collide with liblooptrace's (1, 2, ...).
  * tp.c includes this header with LTTNG_UST_TRACEPOINT_CREATE_PROBES and
  * LTTNG_UST_TRACEPOINT_DEFINE; preload.c includes it plainly.
@@ -28,28 +32,37 @@
 
 /* component_begin: this thread runs component `comp` named `name` (again: a rename). */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, component_begin,
-	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name),
+	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name, uint64_t, cpu_ns),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint32_t, comp, comp)
-		lttng_ust_field_string(name, name)))
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint64_t, cpu_ns, cpu_ns)))
 
 /* component_end: the thread that ran `comp` exits. */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, component_end,
-	LTTNG_UST_TP_ARGS(uint32_t, comp),
-	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+	LTTNG_UST_TP_ARGS(uint32_t, comp, uint64_t, cpu_ns),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, comp, comp)
+		lttng_ust_field_integer(uint64_t, cpu_ns, cpu_ns)))
 
-/* block_begin: blocked for `reason` (enum lt_block_reason) on `object`, called from `where`. */
+/*
+ * block_begin: blocked for `reason` (enum lt_block_reason) on `object` in the wrapped call
+ * `call` (enum lt_preload_call), called from `where`, the thread having run `cpu_ns`.
+ */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, block_begin,
-	LTTNG_UST_TP_ARGS(uint32_t, reason, uint64_t, object, uint64_t, where),
+	LTTNG_UST_TP_ARGS(uint32_t, reason, uint64_t, object, uint64_t, where, uint8_t, call,
+			  uint64_t, cpu_ns),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint32_t, reason, reason)
 		lttng_ust_field_integer_hex(uint64_t, object, object)
-		lttng_ust_field_integer_hex(uint64_t, where, where)))
+		lttng_ust_field_integer_hex(uint64_t, where, where)
+		lttng_ust_field_integer(uint8_t, call, call)
+		lttng_ust_field_integer(uint64_t, cpu_ns, cpu_ns)))
 
-/* block_end: the block that began last on this thread ended. */
+/* block_end: the block that began last on this thread ended (CPU time `cpu_ns` then). */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, block_end,
-	LTTNG_UST_TP_ARGS(),
-	LTTNG_UST_TP_FIELDS())
+	LTTNG_UST_TP_ARGS(uint64_t, cpu_ns),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, cpu_ns, cpu_ns)))
 
 /* clang-format on */
 
