@@ -506,7 +506,7 @@ LT_EXPORT int pthread_join(pthread_t thread, void **ret)
  * once the call is traced, so an untraced call costs the enabled test alone); a block only
  * when the try reports EBUSY.
  */
-#define LT_TRY_THEN_BLOCK(callid, reason, obj, try_type, try_name, try_call, call)                         \
+#define LT_TRY_THEN_BLOCK(callid, reason, obj, try_type, try_name, try_call, call)                 \
 	do {                                                                                       \
 		if (!lt_on(where))                                                                 \
 			return call;                                                               \
@@ -514,7 +514,7 @@ LT_EXPORT int pthread_join(pthread_t thread, void **ret)
 		int rc_ = try_call;                                                                \
 		if (rc_ != EBUSY)                                                                  \
 			return rc_;                                                                \
-		block_begin(callid, reason, (uint64_t)(uintptr_t)(obj), where);                            \
+		block_begin(callid, reason, (uint64_t)(uintptr_t)(obj), where);                    \
 		rc_ = call;                                                                        \
 		block_end();                                                                       \
 		return rc_;                                                                        \
@@ -525,8 +525,9 @@ LT_EXPORT int pthread_timedjoin_np(pthread_t thread, void **ret, const struct ti
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, const struct timespec *),
 		       pthread_timedjoin_np, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_timedjoin_np, LT_PRE_JOIN, thread, int (*)(pthread_t, void **), pthread_tryjoin_np,
-			  try(thread, ret), real(thread, ret, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_timedjoin_np, LT_PRE_JOIN, thread,
+			  int (*)(pthread_t, void **), pthread_tryjoin_np, try(thread, ret),
+			  real(thread, ret, abstime));
 }
 
 LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void **ret, clockid_t clk,
@@ -535,16 +536,17 @@ LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void **ret, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, clockid_t, const struct timespec *),
 		       pthread_clockjoin_np, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_clockjoin_np, LT_PRE_JOIN, thread, int (*)(pthread_t, void **), pthread_tryjoin_np,
-			  try(thread, ret), real(thread, ret, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_clockjoin_np, LT_PRE_JOIN, thread,
+			  int (*)(pthread_t, void **), pthread_tryjoin_np, try(thread, ret),
+			  real(thread, ret, clk, abstime));
 }
 
 LT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *), pthread_mutex_lock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_lock, LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
-			  try(m), real(m));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_lock, LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *),
+			  pthread_mutex_trylock, try(m), real(m));
 }
 
 LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -552,8 +554,9 @@ LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, const struct timespec *),
 		       pthread_mutex_timedlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_timedlock, LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
-			  try(m), real(m, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_timedlock, LT_PRE_MUTEX, m,
+			  int (*)(pthread_mutex_t *), pthread_mutex_trylock, try(m),
+			  real(m, abstime));
 }
 
 LT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
@@ -562,24 +565,25 @@ LT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, clockid_t, const struct timespec *),
 		       pthread_mutex_clocklock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_clocklock, LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
-			  try(m), real(m, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_clocklock, LT_PRE_MUTEX, m,
+			  int (*)(pthread_mutex_t *), pthread_mutex_trylock, try(m),
+			  real(m, clk, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_rdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_rdlock, LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
-			  try(l), real(l));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_rdlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, try(l), real(l));
 }
 
 LT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_wrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_wrlock, LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
-			  try(l), real(l));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_wrlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, try(l), real(l));
 }
 
 LT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *abstime)
@@ -587,8 +591,9 @@ LT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct times
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
 		       pthread_rwlock_timedrdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_timedrdlock, LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
-			  try(l), real(l, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_timedrdlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, try(l),
+			  real(l, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *abstime)
@@ -596,8 +601,9 @@ LT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct times
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
 		       pthread_rwlock_timedwrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_timedwrlock, LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
-			  try(l), real(l, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_timedwrlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, try(l),
+			  real(l, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
@@ -606,8 +612,9 @@ LT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
 		       pthread_rwlock_clockrdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_clockrdlock, LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
-			  try(l), real(l, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_clockrdlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, try(l),
+			  real(l, clk, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
@@ -616,8 +623,9 @@ LT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
 		       pthread_rwlock_clockwrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_clockwrlock, LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
-			  try(l), real(l, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_clockwrlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, try(l),
+			  real(l, clk, abstime));
 }
 
 /* Condition variables: the default version, not the pre-NPTL compatibility one. */
@@ -667,7 +675,7 @@ LT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 }
 
 /* Semaphores: sem_trywait first; a block only when it fails with EAGAIN. */
-#define LT_SEM_WRAPPER(callid, call)                                                                       \
+#define LT_SEM_WRAPPER(callid, call)                                                               \
 	do {                                                                                       \
 		if (!lt_on(where))                                                                 \
 			return call;                                                               \
@@ -678,7 +686,7 @@ LT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 		if (errno != EAGAIN)                                                               \
 			return -1;                                                                 \
 		errno = saved_;                                                                    \
-		block_begin(callid, LT_PRE_SEM, (uint64_t)(uintptr_t)s, where);                            \
+		block_begin(callid, LT_PRE_SEM, (uint64_t)(uintptr_t)s, where);                    \
 		int rc_ = call;                                                                    \
 		block_end();                                                                       \
 		return rc_;                                                                        \
@@ -773,7 +781,8 @@ static int poll_common(const void *where, struct pollfd *fds, nfds_t n, int time
 {
 	if (timeout == 0 || !lt_on(where))
 		return real(fds, n, timeout);
-	block_begin(LT_CALL_poll, n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	block_begin(LT_CALL_poll, n ? LT_PRE_IO : LT_PRE_SLEEP,
+		    n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
 	int rc = real(fds, n, timeout);
 	block_end();
 	return rc;
@@ -798,7 +807,8 @@ LT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdsle
 
 	if (timeout == 0 || !lt_on(where))
 		return real(fds, n, timeout, fdslen);
-	block_begin(LT_CALL_poll, n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	block_begin(LT_CALL_poll, n ? LT_PRE_IO : LT_PRE_SLEEP,
+		    n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
 	int rc = real(fds, n, timeout, fdslen);
 	block_end();
 	return rc;
@@ -813,7 +823,8 @@ LT_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, con
 
 	if (!ts_nonzero(ts) || !lt_on(where))
 		return real(fds, n, ts, mask);
-	block_begin(LT_CALL_ppoll, n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	block_begin(LT_CALL_ppoll, n ? LT_PRE_IO : LT_PRE_SLEEP,
+		    n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
 	int rc = real(fds, n, ts, mask);
 	block_end();
 	return rc;
@@ -828,8 +839,8 @@ LT_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 		return (int)syscall(SYS_select, n, r, w, e, tv);
 	if ((tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !lt_on(where))
 		return real(n, r, w, e, tv);
-	block_begin(LT_CALL_select, n > 0 ? LT_PRE_IO : LT_PRE_SLEEP, (uint64_t)(int64_t)(n > 0 ? n - 1 : 0),
-		    where);
+	block_begin(LT_CALL_select, n > 0 ? LT_PRE_IO : LT_PRE_SLEEP,
+		    (uint64_t)(int64_t)(n > 0 ? n - 1 : 0), where);
 	int rc = real(n, r, w, e, tv);
 	block_end();
 	return rc;
@@ -846,8 +857,8 @@ LT_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct times
 
 	if (!ts_nonzero(ts) || !lt_on(where))
 		return real(n, r, w, e, ts, mask);
-	block_begin(LT_CALL_pselect, n > 0 ? LT_PRE_IO : LT_PRE_SLEEP, (uint64_t)(int64_t)(n > 0 ? n - 1 : 0),
-		    where);
+	block_begin(LT_CALL_pselect, n > 0 ? LT_PRE_IO : LT_PRE_SLEEP,
+		    (uint64_t)(int64_t)(n > 0 ? n - 1 : 0), where);
 	int rc = real(n, r, w, e, ts, mask);
 	block_end();
 	return rc;
@@ -1090,7 +1101,8 @@ LT_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	if (rc != 0 || info->si_pid != 0)
 		return rc;
 	errno = saved;
-	block_begin(LT_CALL_waitid, LT_PRE_JOIN, idtype == P_ALL ? (uint64_t)(int64_t)-1 : (uint64_t)id, where);
+	block_begin(LT_CALL_waitid, LT_PRE_JOIN,
+		    idtype == P_ALL ? (uint64_t)(int64_t)-1 : (uint64_t)id, where);
 	rc = real(idtype, id, info, options);
 	block_end();
 	return rc;
