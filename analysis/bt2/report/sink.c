@@ -53,12 +53,14 @@ enum fld {
 	F_BEGIN_TS, /* handle_end: the handler's entry, trace clock cycles */
 	F_END_TS,   /* handle_end: the handler's return, trace clock cycles */
 	F_PREV,     /* handle_next: the message whose handler ended */
+	F_CALL,     /* interposer's block_begin: the wrapped call */
+	F_CPU_NS,   /* the thread's CPU time at the event */
 	F_COUNT
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp", "chan",   "capacity", "route", "owner",    "reason", "depth", "msg",
-    "flow", "object", "where",    "name",  "begin_ts", "end_ts", "prev",
+    "comp",   "chan",  "capacity", "route",    "owner",  "reason", "depth", "msg",    "flow",
+    "object", "where", "name",     "begin_ts", "end_ts", "prev",   "call",  "cpu_ns",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -117,6 +119,8 @@ struct sink {
 	FILE *snap_mem;      /* owned, memory stream over snap_buf */
 	struct inbox *inbox; /* owned, open addressing, inbox_cap slots */
 	size_t inbox_cap, inbox_len;
+	char **loop_tops; /* owned: the `loop-top` parameter's call sites */
+	size_t nloop_tops;
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -529,6 +533,8 @@ static void on_event(struct sink *s, const bt_message *msg)
 	e.name = read_s(pl, &ei->f[F_NAME]);
 	e.begin_ns = e.end_ns = 0;
 	e.prev = read_u(pl, &ei->f[F_PREV]);
+	e.call = (uint32_t)read_u(pl, &ei->f[F_CALL]);
+	e.cpu_ns = read_u(pl, &ei->f[F_CPU_NS]);
 	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
 		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
 		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);
@@ -612,6 +618,39 @@ static int param_i64(struct sink *s, const bt_value *v, const char *key, int64_t
 	return -1;
 }
 
+/*
+ * param_loop_top - `loop-top`: a string or an array of strings, each a call site
+ * "OBJECT+0xOFFSET" or range "OBJECT+0xLO-0xHI" (lt_analysis_loop_top). Kept until the
+ * analysis exists. Returns 0, or -1 with an error cause appended.
+ */
+static int param_loop_top(struct sink *s, const bt_value *v)
+{
+	uint64_t n = 1;
+	int array = bt_value_get_type(v) == BT_VALUE_TYPE_ARRAY;
+
+	if (array)
+		n = bt_value_array_get_length(v);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_value *e = array ? bt_value_array_borrow_element_by_index_const(v, i) : v;
+		char **nv;
+		if (bt_value_get_type(e) != BT_VALUE_TYPE_STRING) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self,
+			    "parameter `loop-top` must be a string or an array of strings");
+			return -1;
+		}
+		nv = realloc(s->loop_tops, (s->nloop_tops + 1) * sizeof(*nv));
+		if (!nv)
+			return -1;
+		s->loop_tops = nv;
+		s->loop_tops[s->nloop_tops] = strdup(bt_value_string_get(e));
+		if (!s->loop_tops[s->nloop_tops])
+			return -1;
+		s->nloop_tops++;
+	}
+	return 0;
+}
+
 struct param_ctx {
 	struct sink *s;
 	struct lt_analysis_config *cfg;
@@ -675,6 +714,8 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		p->err |= param_i64(p->s, v, key, &x) != 0;
 		c->has_end_offset_ns = 1;
 		c->end_offset_ns = x;
+	} else if (strcmp(key, "loop-top") == 0) {
+		p->err |= param_loop_top(p->s, v) != 0;
 	} else if (strcmp(key, "series-interval-ns") == 0) {
 		p->err |= param_i64(p->s, v, key, &x) != 0;
 		if (x <= 0 && !p->err) {
@@ -687,7 +728,7 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 		    p->s->self,
 		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
-		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns, "
+		    "begin-offset-ns, end-offset-ns, loop-top, progress, series-interval-ns, "
 		    "snapshot-interval-ms, snapshot-output)",
 		    key);
 		p->err = 1;
@@ -736,6 +777,9 @@ static void sink_free(struct sink *s)
 		fclose(s->snap_mem);
 	free(s->snap_buf);
 	free(s->inbox);
+	for (size_t i = 0; i < s->nloop_tops; i++)
+		free(s->loop_tops[i]);
+	free(s->loop_tops);
 	free(s->ecs);
 	free(s);
 }
@@ -780,6 +824,7 @@ static int snapshot_write(struct sink *s, int final)
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
 	rewind(s->snap_mem);
+	lt_analysis_settle(s->analysis, final);
 	if (lt_analysis_write_json(s->analysis, s->snap_mem) != 0 || fflush(s->snap_mem) != 0)
 		goto fail;
 	size_t len = (size_t)ftello(s->snap_mem);
@@ -898,6 +943,15 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 		goto fail;
 	}
+	for (size_t i = 0; i < s->nloop_tops; i++) {
+		if (lt_analysis_loop_top(s->analysis, s->loop_tops[i]) != 0) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self,
+			    "parameter `loop-top`: `%s` is not OBJECT+0xOFFSET or OBJECT+0xLO-0xHI",
+			    s->loop_tops[i]);
+			goto fail;
+		}
+	}
 	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
 	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self,
@@ -952,6 +1006,7 @@ static bt_component_class_sink_consume_method_status finish(struct sink *s)
 		fclose(out);
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	}
+	lt_analysis_settle(s->analysis, 1);
 	int rc = lt_analysis_write_json(s->analysis, out);
 	if (out == stdout)
 		rc |= fflush(out) != 0 ? -1 : 0;

@@ -167,6 +167,7 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	lt__map_fini(&a->msg_map);
 	lt__map_fini(&a->flow_map);
 	lt__hist_fini(&a->flow_latency);
+	lt__looptop_free(a);
 	free(a->crit_hops);
 	free(a->lost_windows);
 	free(a->trace_path);
@@ -1323,62 +1324,18 @@ static int feed_handle_next(struct lt_analysis *a, const struct lt_event *ev)
 	return rc;
 }
 
-int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
+/*
+ * lt__feed_thread - the state machine's step for event `ev` of thread ti at (clamped) time ts:
+ * the event is in the window and counted. looptop.c also calls it with the events it makes of
+ * an interposed thread's waits (its loop top's wait and iterations).
+ */
+void lt__feed_thread(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
 {
-	uint64_t oom_before = a->an.out_of_memory;
-	enum lt_ev_kind kind = ev->kind;
-	if (kind == LT_EV_HANDLE_NEXT)
-		return feed_handle_next(a, ev);
-	if (kind == LT_EV_OTHER) {
-		a->other_events++;
-		return 0;
-	}
-	/* keep every difference of two times far from overflow, whatever the input */
-	int64_t ts = ev->ts_ns < 0 ? 0 : ev->ts_ns > LT_TS_MAX ? LT_TS_MAX : ev->ts_ns;
-	if (!a->seen_any)
-		start_window(a, ts);
-	if ((a->has_lo && ts < a->lo) || (a->has_hi && ts > a->hi)) {
-		if (a->has_hi && ts > a->hi)
-			a->end_hit = 1;
-		a->filtered_events++;
-		return 0;
-	}
-	if ((unsigned)kind == LT_EV_UNKNOWN || (unsigned)kind >= LT_EV_KIND_COUNT) {
-		a->unknown_events++;
-		return 0;
-	}
-	if (!a->started) {
-		a->started = 1;
-		a->begin_ns = a->has_lo && a->lo < ts ? a->lo : ts;
-		a->now = a->begin_ns;
-	}
-	a->events++;
-	/*
-	 * Time never goes backwards, across threads too (a->now >= a->begin_ns): an event older
-	 * than the latest one (outside the muxed order the feed contract promises) is clamped,
-	 * so no interval -- a queue wait from another thread's send -- can be negative.
-	 */
-	if (ts < a->now) {
-		a->an.time_backwards++;
-		ts = a->now;
-	}
-	if (ev->vtid < 0)
-		a->an.events_without_vtid++; /* recorded without the vtid context */
-	int32_t ti = thread_get(a, ev->vpid, ev->vtid);
-	if (ti < 0) {
-		oom(a);
-		return -1;
-	}
 	struct lt_thread *t = &a->threads.v[ti];
-	t->last_ts = ts; /* >= its previous events: ts >= a->now */
-	t->nevents++;
-	if (ts > a->now) {
-		a->now = ts;
-	}
-	series_reach(a, ts);
+	enum lt_ev_kind kind = ev->kind;
 
 	if (ev->preload && preload_yields(a, t, ev))
-		return 0;
+		return;
 
 	int bd;
 	switch (kind) {
@@ -1529,6 +1486,8 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 				a->an.blocks_outside_components++;
 			} else if (!t->waiting) {
 				th_enter_site(a, t, ev->reason, ev->object, ev->where);
+				if (t->site >= 0 && ev->call)
+					a->sites.v[t->site].call = ev->call;
 			}
 		}
 		t->block_depth++;
@@ -1654,5 +1613,65 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 	    kind == LT_EV_WAIT_BEGIN || kind == LT_EV_WAIT_END || kind == LT_EV_HANDLE_BEGIN ||
 	    kind == LT_EV_HANDLE_END)
 		a->threads.v[ti].loop_seen = 1;
+}
+
+int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
+{
+	uint64_t oom_before = a->an.out_of_memory;
+	enum lt_ev_kind kind = ev->kind;
+	if (kind == LT_EV_HANDLE_NEXT)
+		return feed_handle_next(a, ev);
+	if (kind == LT_EV_OTHER) {
+		a->other_events++;
+		return 0;
+	}
+	/* keep every difference of two times far from overflow, whatever the input */
+	int64_t ts = ev->ts_ns < 0 ? 0 : ev->ts_ns > LT_TS_MAX ? LT_TS_MAX : ev->ts_ns;
+	if (!a->seen_any)
+		start_window(a, ts);
+	if ((a->has_lo && ts < a->lo) || (a->has_hi && ts > a->hi)) {
+		if (a->has_hi && ts > a->hi)
+			a->end_hit = 1;
+		a->filtered_events++;
+		return 0;
+	}
+	if ((unsigned)kind == LT_EV_UNKNOWN || (unsigned)kind >= LT_EV_KIND_COUNT) {
+		a->unknown_events++;
+		return 0;
+	}
+	if (!a->started) {
+		a->started = 1;
+		a->begin_ns = a->has_lo && a->lo < ts ? a->lo : ts;
+		a->now = a->begin_ns;
+	}
+	a->events++;
+	/*
+	 * Time never goes backwards, across threads too (a->now >= a->begin_ns): an event older
+	 * than the latest one (outside the muxed order the feed contract promises) is clamped,
+	 * so no interval -- a queue wait from another thread's send -- can be negative.
+	 */
+	if (ts < a->now) {
+		a->an.time_backwards++;
+		ts = a->now;
+	}
+	if (ev->vtid < 0)
+		a->an.events_without_vtid++; /* recorded without the vtid context */
+	int32_t ti = thread_get(a, ev->vpid, ev->vtid);
+	if (ti < 0) {
+		oom(a);
+		return -1;
+	}
+	struct lt_thread *t = &a->threads.v[ti];
+	t->last_ts = ts; /* >= its previous events: ts >= a->now */
+	t->nevents++;
+	if (ts > a->now) {
+		a->now = ts;
+	}
+	series_reach(a, ts);
+
+	lt__cpu_note(a, t, ev);
+	if (!(ev->preload && lt__looptop_feed(a, ti, ev, ts)))
+		lt__feed_thread(a, ti, ev, ts);
+	lt__cpu_after(a, &a->threads.v[ti]);
 	return a->an.out_of_memory != oom_before ? -1 : 0;
 }

@@ -328,6 +328,10 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 			", \"outside\": %" PRIu64 "},\n",
 			v.time[LT_T_BUSY], v.time[LT_T_IDLE], v.time[LT_T_BIH], v.time[LT_T_BO],
 			v.time[LT_T_OUTSIDE]);
+		fputs("     \"interposed\": ", f);
+		fputs(c->preload ? "true" : "false", f);
+		lt__looptop_write_comp(f, a, c); /* cpu_ns, loop_top */
+		fputs(",\n", f);
 		/* blocked_by, largest first */
 		size_t nref = 0;
 		for (int32_t si = c->first_site; si >= 0; si = a->sites.v[si].next) {
@@ -361,6 +365,8 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 			}
 			fputs(", \"where\": ", f);
 			jhex(f, s->where);
+			if (lt__call_name(s->call))
+				fprintf(f, ", \"call\": \"%s\"", lt__call_name(s->call));
 			fprintf(f,
 				", \"ns\": %" PRIu64 ", \"count\": %" PRIu64
 				", \"in_handler_ns\": %" PRIu64 "}",
