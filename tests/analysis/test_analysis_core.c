@@ -909,6 +909,9 @@ static void random_event(struct lt_event *e, int64_t *ts)
 	e->where = rnd(3);
 	e->name = names[rnd(5)];
 	e->procname = "p";
+	e->preload = rnd(3) == 0; /* the interposer's events: loop tops held and replayed */
+	e->call = rnd(50);
+	e->cpu_ns = rnd(3) ? 0 : (uint64_t)*ts;
 }
 
 static char *run_stream(uint64_t seed, int n, int snap_at, char **snap)
