@@ -7,14 +7,14 @@
  *   component_begin {comp, name, cpu_ns}  a thread started, or was renamed (same comp, thread)
  *   component_end   {comp, cpu_ns}        the thread exits
  *   block_begin     {reason, object, where, call, cpu_ns}
- *   block_end       {cpu_ns}
+ *   block_end       {}
  * `call` (enum lt_preload_call, looptrace/probes/preload-calls.h) names the wrapped call that
  * blocked; `cpu_ns` is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, 0 = unknown), read
- * where the thread blocks anyway. Both were added after the first version: the analysis
- * reads traces without them (call unknown, no CPU time).
- * Component ids are 0x80000000 | n so they never collide with liblooptrace's (1, 2, ...).
- * tp.c includes this header with LTTNG_UST_TRACEPOINT_CREATE_PROBES and
- * LTTNG_UST_TRACEPOINT_DEFINE; preload.c includes it plainly.
+ * as it starts waiting and at its start and end. Both were added after the first version: the
+ * analysis reads traces without them (call unknown, no CPU time). Component ids are 0x80000000 | n
+ * so they never collide with liblooptrace's (1, 2, ...). tp.c includes this header with
+ * LTTNG_UST_TRACEPOINT_CREATE_PROBES and LTTNG_UST_TRACEPOINT_DEFINE; preload.c includes it
+ * plainly.
  */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
 #define LTTNG_UST_TRACEPOINT_PROVIDER looptrace_preload
@@ -59,10 +59,14 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, block_begin,
 		lttng_ust_field_integer(uint8_t, call, call)
 		lttng_ust_field_integer(uint64_t, cpu_ns, cpu_ns)))
 
-/* block_end: the block that began last on this thread ended (CPU time `cpu_ns` then). */
+/*
+ * block_end: the block that began last on this thread ended. No CPU time: the thread used
+ * next to none while it waited, and the next reading (its next block_begin or its end)
+ * counts whatever it did; reading it here would double the system calls per wait.
+ */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, block_end,
-	LTTNG_UST_TP_ARGS(uint64_t, cpu_ns),
-	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, cpu_ns, cpu_ns)))
+	LTTNG_UST_TP_ARGS(),
+	LTTNG_UST_TP_FIELDS())
 
 /* clang-format on */
 
