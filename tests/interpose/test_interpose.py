@@ -675,6 +675,27 @@ class LoopTop(unittest.TestCase):
         self.assertTrue(io and io[0]["in_handler_ns"] > 0, c["blocked_by"])
         self.assertRegex(text, r"looper_nap.* +nanosleep +given")
 
+    def test_top_live(self):
+        """`looptrace top --interpose --loop-top NAME`: the name looked up in CMD, the sink
+        of the live view takes it; the other threads' loop tops are detected live."""
+        need(self, "lttng-relayd")
+        out = os.path.join(self.tmp, "top")
+        proc = subprocess.run([LOOPTRACE, "top", "--interpose", "--batch", "2", "--json",
+                               "--loop-top", "looper_nap", "-o", out, "--", LOOP, "40"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=240,
+                              check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+        last = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+        comps = {c["name"]: c for c in last["report"]["components"]}
+        self.assertEqual((comps["looper"]["loop_top"]["how"],
+                          comps["looper"]["loop_top"]["call"]), ("given", "nanosleep"))
+        self.assertEqual((comps["feeder"]["loop_top"]["how"],
+                          comps["feeder"]["loop_top"]["call"]), ("detected", "nanosleep"))
+        self.assertGreater(comps["looper"]["messages"], 0)
+        row = next(r for r in last["components"] if r["name"] == "looper")
+        self.assertEqual(row["loop_top"]["how"], "given")
+        self.assertGreater(row["cpu_ns"], 0)
+
     def test_given_address(self):
         _, c, _ = self.report()
         d = c["loop_top"]["site_detail"]
