@@ -123,25 +123,6 @@ static unsigned call_class(uint32_t call, uint32_t reason)
 /* ---------------------------------------------------------------------------------------- */
 /* --loop-top */
 
-/* push - appends a zeroed element to a vector (*v, *n, *cap); its index, or -1. */
-static int32_t push(void *vp, uint32_t *n, uint32_t *cap, size_t esz)
-{
-	void **v = vp;
-
-	if (*n >= (uint32_t)INT32_MAX)
-		return -1;
-	if (*n == *cap) {
-		uint32_t nc = *cap ? *cap * 2u : 8u;
-		void *nv = realloc(*v, (size_t)nc * esz);
-		if (!nv)
-			return -1;
-		*v = nv;
-		*cap = nc;
-	}
-	memset((char *)*v + (size_t)*n * esz, 0, esz);
-	return (int32_t)(*n)++;
-}
-
 static struct lt_looptop *lt_get(struct lt_analysis *a)
 {
 	if (!a->looptop)
@@ -178,11 +159,11 @@ int lt_analysis_loop_top(struct lt_analysis *a, const char *spec)
 	struct lt_looptop *L = lt_get(a);
 	if (!L)
 		return -1;
-	int32_t k = push(&L->specs.v, &L->specs.n, &L->specs.cap, sizeof(*L->specs.v));
+	int32_t k = lt__vec_push(L->specs);
 	if (k < 0)
 		return -1;
 	struct spec *s = &L->specs.v[k];
-	s->text = strdup(spec);
+	s->text = lt__dup_name(spec);
 	s->obj = malloc((size_t)(plus - spec) + 1);
 	if (!s->text || !s->obj) {
 		free(s->text);
@@ -247,7 +228,7 @@ static struct loop *loop_of(struct lt_analysis *a, int32_t ti)
 	L = lt_get(a);
 	if (!L)
 		return NULL;
-	int32_t k = push(&L->loops.v, &L->loops.n, &L->loops.cap, sizeof(*L->loops.v));
+	int32_t k = lt__vec_push(L->loops);
 	if (k < 0)
 		return NULL;
 	struct loop *l = &L->loops.v[k];
@@ -425,7 +406,7 @@ static void hold(struct lt_analysis *a, struct loop *l, const struct lt_event *e
 	if (!l->held) {
 		l->held = malloc(LT_LOOP_HOLD * sizeof(*l->held));
 		if (!l->held) {
-			a->an.out_of_memory++;
+			lt__oom(a);
 			decide(a, l, best_cand(l), HOW_DETECTED);
 			step(a, l, ev, ts);
 			return;
@@ -475,7 +456,7 @@ int lt__looptop_feed(struct lt_analysis *a, int32_t ti, const struct lt_event *e
 		return 0; /* outside any component, or the program's own (API) component */
 	struct loop *l = loop_of(a, ti);
 	if (!l) {
-		a->an.out_of_memory++;
+		lt__oom(a);
 		return 0;
 	}
 	if (ev->kind == LT_EV_COMPONENT_END) {
