@@ -379,24 +379,29 @@ class Symbolize(Recorded):
         self.assertIn("consumer", symbolize.format_site(site))
         # Addresses outside any object stay as they are.
         self.assertEqual(symbolize.symbolize(1, objects, pid)["function"], None)
-        # `looptrace report` names the same call site in its HTML table and blocked.csv, as
-        # in the terminal (not the raw address).
+        # `looptrace report` names call sites in its HTML tables and CSV files as in the
+        # terminal (not the raw address): the consumer's condvar wait, its loop top (idle:
+        # components.csv `loop_top_site`, the HTML's loop tops), and the main thread's joins
+        # (blocked: blocked.csv `call_site`, the HTML's blocked table).
         html_dir, csv_dir = os.path.join(self.tmp, "html"), os.path.join(self.tmp, "csv")
         rep = subprocess.run([LOOPTRACE, "report", out, "-q", "--html", html_dir, "--csv",
                               csv_dir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              timeout=120, check=False)
         self.assertEqual(rep.returncode, 0, rep.stderr.decode())
-        with open(os.path.join(csv_dir, "blocked.csv"), newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.DictReader(f) if r["component"] == "consumer"
-                    and r["reason"] == "condvar"]
-        self.assertTrue(rows)
-        named = [r["call_site"] for r in rows if r["call_site"].startswith("consumer (")]
-        self.assertTrue(named, rows)
-        self.assertIn("ip_truth.c:", named[0])
         with open(os.path.join(html_dir, "index.html"), encoding="utf-8") as f:
             page = f.read()
-        blocked = page.split("What components blocked on", 1)[1].split("</table>", 1)[0]
-        self.assertIn(html.escape(named[0]), blocked)
+        for csv_file, col, want, title in (
+                ("components.csv", "loop_top_site", ("consumer", "consumer ("), "Loop tops"),
+                ("blocked.csv", "call_site", (os.path.basename(TRUTH), "main ("),
+                 "What components blocked on")):
+            with open(os.path.join(csv_dir, csv_file), newline="", encoding="utf-8") as f:
+                rows = [r for r in csv.DictReader(f)
+                        if r.get("component", r.get("name")) == want[0]]
+            named = [r[col] for r in rows if r[col].startswith(want[1])]
+            self.assertTrue(named, rows)
+            self.assertIn("ip_truth.c:", named[0])
+            table = page.split(title, 1)[1].split("</table>", 1)[0]
+            self.assertIn(html.escape(named[0]), table)
 
 
 class SymbolizeUnit(unittest.TestCase):
