@@ -1060,11 +1060,14 @@ static void test_loop_top(void)
 	check_identity(a);
 	lt_analysis_destroy(a);
 
-	/* one wait is no loop; a thread that only locks keeps no more than its held events */
+	/* one wait is no loop (but a worker's one wait for work is, at the end); a thread that
+	 * only locks keeps no more than its held events */
 	a = lt_analysis_create(NULL);
 	FEED(a, 0, 6, LT_EV_COMPONENT_BEGIN, .comp = 0x80000006u, .name = "once", .preload = 1);
 	FEED(a, 10, 6, LT_EV_BLOCK_BEGIN, .reason = 6, .call = 16, .where = 0x20, .preload = 1);
 	FEED(a, 20, 6, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 25, 8, LT_EV_COMPONENT_BEGIN, .comp = 0x80000008u, .name = "idle", .preload = 1);
+	FEED(a, 26, 8, LT_EV_BLOCK_BEGIN, .reason = 3, .call = 4, .where = 0x40, .preload = 1);
 	FEED(a, 30, 7, LT_EV_COMPONENT_BEGIN, .comp = 0x80000007u, .name = "locker", .preload = 1);
 	for (int64_t i = 0; i < 5000; i++) {
 		FEED(a, 100 + 10 * i, 7, LT_EV_BLOCK_BEGIN, .reason = 2, .call = 1, .where = 0x30,
@@ -1073,11 +1076,17 @@ static void test_loop_top(void)
 	}
 	lt_analysis_settle(a, 0);
 	int32_t c6 = comp_index(a, 0x80000006u, 0, 0), c7 = comp_index(a, 0x80000007u, 0, 0);
-	LT_ASSERT_EQ_U(a->comps.v[c6].loop, 0);              /* not decided by a snapshot */
+	int32_t c8 = comp_index(a, 0x80000008u, 0, 0);
+	LT_ASSERT_EQ_U(a->comps.v[c6].loop, 0); /* not decided by a snapshot */
+	LT_ASSERT_EQ_U(a->comps.v[c8].loop, 0);
 	LT_ASSERT(a->comps.v[c7].time[LT_T_BO] >= 5 * 4600); /* held events flushed */
 	lt_analysis_settle(a, 1);
 	LT_ASSERT_EQ_U(a->comps.v[c6].loop, 0);
 	LT_ASSERT_EQ_U(a->comps.v[c6].time[LT_T_BO], 10);
+	LT_ASSERT(a->comps.v[c8].loop != 0);
+	uint64_t t8[LT_T_COUNT], w8;
+	lt__comp_effective(a, (uint32_t)c8, t8, &w8);
+	LT_ASSERT_EQ_U(t8[LT_T_IDLE], w8 - 1); /* waiting since 26, born at 25 */
 	LT_ASSERT_EQ_U(a->comps.v[c7].time[LT_T_BO], 5 * 5000);
 	check_identity(a);
 	lt_analysis_destroy(a);

@@ -329,8 +329,12 @@ static void replay(struct lt_analysis *a, struct loop *l)
 	l->nheld = 0;
 }
 
-/* best_cand - the candidate of the highest class, most waits, most time; -1 when none. */
-static int32_t best_cand(const struct loop *l)
+/*
+ * best_cand - the candidate of the highest class, most waits, most time; -1 when none. A site
+ * needs LT_LOOP_MIN waits (one wait is no loop), except at the end (`final`) for a wait for
+ * work (class 3 or 4): a worker or event loop that waited once, for the whole trace, is idle.
+ */
+static int32_t best_cand(const struct loop *l, int final)
 {
 	int32_t best = -1;
 	unsigned bc = 0;
@@ -338,8 +342,8 @@ static int32_t best_cand(const struct loop *l)
 	for (uint32_t i = 0; i < l->ncands; i++) {
 		const struct cand *c = &l->cands[i];
 		unsigned k = call_class(c->call, c->reason);
-		if (!k || c->count < LT_LOOP_MIN)
-			continue; /* never a loop top, or not (yet) a loop: one wait */
+		if (!k || (c->count < LT_LOOP_MIN && !(final && k >= 3 && c->count)))
+			continue; /* never a loop top, or not (yet) a loop */
 		if (best >= 0) {
 			const struct cand *b = &l->cands[best];
 			if (k < bc || (k == bc && (c->count < b->count ||
@@ -407,7 +411,7 @@ static void hold(struct lt_analysis *a, struct loop *l, const struct lt_event *e
 		l->held = malloc(LT_LOOP_HOLD * sizeof(*l->held));
 		if (!l->held) {
 			lt__oom(a);
-			decide(a, l, best_cand(l), HOW_DETECTED);
+			decide(a, l, best_cand(l, 0), HOW_DETECTED);
 			step(a, l, ev, ts);
 			return;
 		}
@@ -436,7 +440,7 @@ static void hold(struct lt_analysis *a, struct loop *l, const struct lt_event *e
 		return;
 	}
 	if (l->nheld == LT_LOOP_HOLD) {
-		int32_t b = best_cand(l);
+		int32_t b = best_cand(l, 0);
 		if (b >= 0) {
 			decide(a, l, b, HOW_DETECTED);
 		} else {
@@ -461,7 +465,7 @@ int lt__looptop_feed(struct lt_analysis *a, int32_t ti, const struct lt_event *e
 	}
 	if (ev->kind == LT_EV_COMPONENT_END) {
 		if (l->state == LOOP_LEARN)
-			decide(a, l, best_cand(l), HOW_DETECTED);
+			decide(a, l, best_cand(l, 1), HOW_DETECTED);
 		t = &a->threads.v[ti];
 		/* the thread ends inside an iteration: not a message, not a handler cut short */
 		t->in_handler = 0;
@@ -488,7 +492,7 @@ void lt_analysis_settle(struct lt_analysis *a, int final)
 		struct loop *l = &L->loops.v[i];
 		if (l->state != LOOP_LEARN)
 			continue;
-		int32_t b = best_cand(l);
+		int32_t b = best_cand(l, final);
 		if (b >= 0 || final)
 			decide(a, l, b, HOW_DETECTED);
 	}
