@@ -81,12 +81,19 @@ def resolve(specs, paths):
 
 
 def report_paths(report):
-    """The object files the report's processes loaded (its `objects` key), existing ones."""
+    """The object files the report's processes loaded (its `objects` key) that are still
+    the files they ran: existing, and with the recorded build id when one was recorded (a
+    file rebuilt since would give another function's range)."""
+    from .symbolize import elf_build_id
+
     seen = []
     for o in report.get("objects") or []:
         p = o.get("path") if isinstance(o, dict) else None
-        if p and p not in seen and os.path.isfile(p):
-            seen.append(p)
+        if not p or p in seen or not os.path.isfile(p):
+            continue
+        if o.get("build_id") and elf_build_id(p) not in (None, o["build_id"]):
+            continue
+        seen.append(p)
     return seen
 
 
