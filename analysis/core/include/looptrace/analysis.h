@@ -77,9 +77,10 @@ struct lt_event {
 	int64_t end_ns;    /* handle_end (handle_next: of prev): exact return, 0 = unknown */
 	uint64_t prev;     /* handle_next: the message whose handler ended (0: none) */
 	int preload;       /* from the interposer (provider looptrace_preload): yields to the API */
+	uint64_t cpu_ns;   /* the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, ns) at the event: the
+			      interposer's block_begin and component_begin/end, format 2.0 records'
+			      wait_begin and component_begin/end; 0 = unknown */
 	uint32_t call;     /* block_begin of the interposer: the wrapped call (0: unknown) */
-	uint64_t cpu_ns;   /* the thread's CPU time (CLOCK_THREAD_CPUTIME_ID ns) at the event,
-			      0 = not recorded */
 };
 
 /* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */
