@@ -653,6 +653,9 @@ static void pack(struct qev *q, const struct lt_event *e)
 		q->msg = e->cpu_ns; /* the interposer's: its CPU time and wrapped call */
 		q->chan = e->call;
 		break;
+	case LT_EV_BLOCK_END:
+		q->w1 = e->cpu_ns; /* the interposer's */
+		break;
 	case LT_EV_SEND:
 		q->w1 = e->flow;
 		break;
@@ -712,6 +715,9 @@ static void unpack(struct lt_event *e, const struct qev *q, const struct dthread
 		e->msg = 0;
 		e->call = q->chan;
 		e->chan = 0;
+		break;
+	case LT_EV_BLOCK_END:
+		e->cpu_ns = q->w1;
 		break;
 	case LT_EV_SEND:
 		e->flow = q->w1;

@@ -327,7 +327,7 @@ static void thr_end(void *p)
 
 	lt_guard++;
 	for (; lt_depth > 0; lt_depth--) /* cancelled or exited while blocked */
-		lttng_ust_tracepoint(looptrace_preload, block_end);
+		lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
 	if (t->announced)
 		lttng_ust_tracepoint(looptrace_preload, component_end, t->comp, thread_cpu_ns());
 	t->announced = 0;
@@ -347,9 +347,10 @@ static void thr_end(void *p)
 
 /*
  * block_begin - the call `call` (enum lt_preload_call) made from `where` waits for `reason` on
- * `object`. The thread's CPU time is read here, where the thread stops running anyway (one
- * system call, about 0.3-2 us; not at block_end: the thread used next to none while waiting,
- * and the next reading counts whatever it did).
+ * `object`. The thread's CPU time is read at block_end, not here: what runs before an
+ * event's time stamp counts on its earlier side, so a reading here (one system call, a point
+ * where a loaded machine preempts) would count as running what the program's own clock
+ * counts as waiting; after the wait both count it as waiting.
  */
 static void block_begin(uint32_t call, uint32_t reason, uint64_t object, const void *where)
 {
@@ -361,7 +362,7 @@ static void block_begin(uint32_t call, uint32_t reason, uint64_t object, const v
 		announce(t);
 	lt_depth++;
 	lttng_ust_tracepoint(looptrace_preload, block_begin, reason, object,
-			     (uint64_t)(uintptr_t)where, (uint8_t)call, thread_cpu_ns());
+			     (uint64_t)(uintptr_t)where, (uint8_t)call);
 	lt_guard--;
 	errno = saved;
 }
@@ -373,7 +374,7 @@ static void block_end(void)
 	lt_guard++;
 	if (lt_depth > 0)
 		lt_depth--;
-	lttng_ust_tracepoint(looptrace_preload, block_end);
+	lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
 	lt_guard--;
 	errno = saved;
 }
@@ -1290,7 +1291,7 @@ static void __attribute__((destructor)) lt_preload_fini(void)
 		int saved = errno;
 		lt_guard++;
 		for (; lt_depth > 0; lt_depth--)
-			lttng_ust_tracepoint(looptrace_preload, block_end);
+			lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
 		lttng_ust_tracepoint(looptrace_preload, component_end, lt_main_thr.comp,
 				     thread_cpu_ns());
 		lt_main_thr.announced = 0;
