@@ -128,6 +128,7 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	lt__map_fini(&a->flow_map);
 	lt__hist_fini(&a->flow_latency);
 	lt__looptop_free(a);
+	lt__graph_free(a);
 	free(a->crit_hops);
 	free(a->lost_windows);
 	free(a->trace_path);
@@ -429,6 +430,8 @@ void lt__feed_thread(struct lt_analysis *a, int32_t ti, const struct lt_event *e
 		return;
 	if (on_event[kind])
 		on_event[kind](a, ti, ev, ts);
+	if (a->graph)
+		lt__graph_event(a, ti, ev, ts);
 	if (is_loop_kind(kind))
 		a->threads.v[ti].loop_seen = 1;
 }
