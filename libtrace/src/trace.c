@@ -13,6 +13,8 @@
 #define LT_BUILDING_LIBLOOPTRACE /* the exported lt_send/lt_recv, not the inline fast path */
 #include "looptrace/trace.h"
 
+#include "flight.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -87,11 +89,19 @@ static inline uint64_t trace_clock_ns(void)
 /* A handler end kept by lt__handle_end_later (pending_msg 0: none), written later. */
 static LT_TLS uint64_t pending_msg, pending_begin, pending_end;
 
+/* The flight recorder's handler>DUR check (flight.h): one compare on the handler's end. */
+#define LT_FLIGHT_HANDLER_END(begin, end)                                                      \
+	do {                                                                                   \
+		if (__builtin_expect((end) - (begin) > lt__flight.handler_ns, 0))              \
+			lt__flight_handler_end((begin), (end));                                \
+	} while (0)
+
 static inline void flush_pending(void)
 {
 	if (__builtin_expect(pending_msg != 0, 0)) {
 		LT_EVENT(handle_end, pending_msg, pending_begin, pending_end);
 		pending_msg = 0;
+		LT_FLIGHT_HANDLER_END(pending_begin, pending_end);
 	}
 }
 
@@ -116,6 +126,8 @@ LT_API uint32_t lt_component_begin(const char *name)
 	uint32_t comp = atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
 
 	current_component = comp;
+	if (__builtin_expect(lt__flight.armed, 0))
+		lt__flight_component(name);
 	LT_EVENT(component_begin, comp, nonnull(name));
 	return comp;
 }
@@ -276,7 +288,10 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 	if (LT_ENABLED(handle_next)) {
 		LT_EVENT(handle_next, pending_msg, pending_begin, pending_end, chan, msg, depth,
 			 nonnull(kind));
-		pending_msg = 0;
+		if (pending_msg) {
+			pending_msg = 0;
+			LT_FLIGHT_HANDLER_END(pending_begin, pending_end);
+		}
 		handle_begin_ts = trace_clock_ns();
 		return;
 	}
@@ -301,6 +316,7 @@ LT_API void lt_handle_end(uint64_t msg)
 		uint64_t end = trace_clock_ns();
 
 		LT_EVENT(handle_end, msg, handle_begin_ts, end);
+		LT_FLIGHT_HANDLER_END(handle_begin_ts, end);
 	}
 	handle_begin_ts = 0;
 }
@@ -313,6 +329,8 @@ LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 
 		LT_EVENT(block_begin, (uint32_t)reason, (uint64_t)(uintptr_t)object, where);
 	}
+	if (__builtin_expect(lt__flight.armed, 0))
+		lt__flight_block_begin((uint32_t)reason, object, __builtin_return_address(0));
 }
 
 LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, const void *where)
@@ -324,11 +342,16 @@ LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, c
 		LT_EVENT(block_begin, (uint32_t)reason, (uint64_t)(uintptr_t)object,
 			 (uint64_t)(uintptr_t)where);
 	}
+	if (__builtin_expect(lt__flight.armed, 0))
+		lt__flight_block_begin((uint32_t)reason, object,
+				       where ? where : __builtin_return_address(0));
 }
 
 LT_API void lt_block_end(void)
 {
 	LT_EVENT(block_end);
+	if (__builtin_expect(lt__flight.armed, 0))
+		lt__flight_block_end(handle_begin_ts != 0);
 }
 
 /*
@@ -341,6 +364,8 @@ LT_API void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t 
 {
 	flush_pending();
 	LT_EVENT(send, chan, msg, flow, depth);
+	if (__builtin_expect(depth > lt__flight.depth, 0))
+		lt__flight_depth(chan, depth, __builtin_return_address(0));
 }
 
 LT_API void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
@@ -353,6 +378,8 @@ LT_API void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	flush_pending();
 	LT_EVENT(send, chan, msg, flow, depth);
+	if (__builtin_expect(depth > lt__flight.depth, 0))
+		lt__flight_depth(chan, depth, __builtin_return_address(0));
 }
 
 LT_API void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
@@ -382,6 +409,19 @@ LT_API void lt_route_dispatch_begin(uint32_t route, uint64_t msg)
 LT_API void lt_route_dispatch_end(uint32_t route)
 {
 	LT_EVENT(route_dispatch_end, route);
+}
+
+/*
+ * lt__flight_emit - the flight recorder's trigger event (flight.h), after the thread's buffered
+ * records are handed to LTTng-UST so that the snapshot the trigger takes holds them.
+ */
+void lt__flight_emit(const char *condition, uint64_t value, uint64_t begin_ns, uint64_t end_ns,
+		     const void *where, uint64_t object, uint32_t reason)
+{
+	flush_pending();
+	lt__flush_thread();
+	LT_EVENT(trigger, condition, current_component, lt__flight_component_name(), value,
+		 begin_ns, end_ns, (uint64_t)(uintptr_t)where, object, reason, lt__flight_record);
 }
 
 #ifdef LT_WITH_LTTNG

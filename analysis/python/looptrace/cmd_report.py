@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from . import bt, outputs, render_csv, render_text, timespec
+from . import bt, flight, outputs, render_csv, render_text, timespec
 from .cmd_record import RECORD_INFO  # written by `looptrace record` into its folder
 from .errors import UserError
 
@@ -195,6 +195,7 @@ def emit(report, raw, args):
         notes.append("looptrace: CSV files (components, channels, routes, flows, blocked, warnings) "
                      "written to %s" % bt.show(args.csv_dir))
     if not args.quiet and args.json_out != "-":
+        sys.stdout.write(flight.render_trigger(report))
         sys.stdout.write(render_text.render(report))
         sys.stdout.flush()
     for n in notes:
@@ -374,11 +375,13 @@ def run(args):
 
 def _run(args):
     check_outputs(args)
+    args.traces = flight.resolve_traces(args.traces)  # a flight recording: one snapshot
     report, raw = analyse(args.traces, args.begin, args.end, args.progress)
     named = name_call_sites(report)
     notices = recording_notices(report, args.traces)
     damage = damage_notices(report, args.traces)
-    if named or notices is not None or damage:
+    snapshot = flight.snapshot_notices(report, args.traces)
+    if named or notices is not None or damage or snapshot:
         raw = None  # the sink's bytes no longer say all: --json encodes `report` itself
     for n in (notices or []) + damage:
         print(n, file=sys.stderr)
