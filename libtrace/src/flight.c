@@ -23,11 +23,11 @@
 
 LT_HIDDEN struct lt__flight_config lt__flight = {UINT64_MAX, UINT64_MAX, UINT32_MAX, 0};
 
-LT_HIDDEN uint64_t lt__flight_record; /* LOOPTRACE_RECORD_ID: the trigger's filter */
-static uint64_t gap_ns = 1000000000u;   /* at least this long between two triggers */
-static uint32_t max_triggers = 10;      /* per process */
+LT_HIDDEN uint64_t lt__flight_record;    /* LOOPTRACE_RECORD_ID: the trigger's filter */
+static uint64_t gap_ns = 1000000000u;    /* at least this long between two triggers */
+static uint32_t max_triggers = 10;       /* per process */
 static _Atomic uint64_t last_trigger_ns; /* 0: none yet */
-static _Atomic uint32_t triggers;       /* fired so far */
+static _Atomic uint32_t triggers;        /* fired so far */
 
 #define LT_TLS __thread __attribute__((tls_model("initial-exec")))
 

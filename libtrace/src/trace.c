@@ -90,10 +90,10 @@ static inline uint64_t trace_clock_ns(void)
 static LT_TLS uint64_t pending_msg, pending_begin, pending_end;
 
 /* The flight recorder's handler>DUR check (flight.h): one compare on the handler's end. */
-#define LT_FLIGHT_HANDLER_END(begin, end)                                                      \
-	do {                                                                                   \
-		if (__builtin_expect((end) - (begin) > lt__flight.handler_ns, 0))              \
-			lt__flight_handler_end((begin), (end));                                \
+#define LT_FLIGHT_HANDLER_END(begin, end)                                                          \
+	do {                                                                                       \
+		if (__builtin_expect((end) - (begin) > lt__flight.handler_ns, 0))                  \
+			lt__flight_handler_end((begin), (end));                                    \
 	} while (0)
 
 static inline void flush_pending(void)

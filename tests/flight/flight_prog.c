@@ -106,7 +106,8 @@ int main(int argc, char **argv)
 	c.block_ms = strtoull(argv[2], NULL, 10);
 	srand(argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : (unsigned)now_ns());
 	/* Block once, at a random moment in [20 %, 80 %] of the run. */
-	c.block_time = now_ns() + (uint64_t)(seconds * 1e9 * (0.2 + 0.6 * rand() / (double)RAND_MAX));
+	c.block_time =
+	    now_ns() + (uint64_t)(seconds * 1e9 * (0.2 + 0.6 * rand() / (double)RAND_MAX));
 	if ((err = lt_chan_create("requests", 1024, free, &c.requests)) ||
 	    (err = lt_comp_create("client", &client)) ||
 	    (err = lt_comp_create("server", &server)) ||
