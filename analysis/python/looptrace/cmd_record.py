@@ -345,7 +345,7 @@ def _run_child(argv, env, old_mask, recorder=None):
             _forward(proc, info)
         if recorder is not None:
             if info is not None and info.si_signo == signal.SIGUSR1:
-                recorder.take("manual", manual=True)
+                recorder.take("manual")
             recorder.poll()
         if proc.poll() is not None:
             return exit_status(proc.returncode), proc.pid, _signal(proc.returncode)
@@ -432,7 +432,7 @@ def _wait_pid(pid, recorder=None):
         info = signal.sigtimedwait(FORWARDED + (signal.SIGUSR1,), 0.2)
         if info is not None and info.si_signo == signal.SIGUSR1:
             if recorder is not None:
-                recorder.take("manual", manual=True)
+                recorder.take("manual")
             continue
         if info is not None:
             return info.si_signo
@@ -468,7 +468,7 @@ def _flight_end(recorder, args):
         time.sleep(0.3)  # a trigger emitted just before exit is notified within this
     recorder.poll()
     if args.snapshot_at_exit:
-        recorder.take("exit", manual=True)
+        recorder.take("exit")
 
 
 def _write_running(output):
@@ -582,7 +582,7 @@ def _record(args, command, env, processes, record_id, out, fl=None):
     subbuf = _size_bytes(args.subbuf_size) or (1 << 20)
     disk_full = free is not None and free < subbuf
     if recorder is not None:  # nothing is written but snapshots: was one refused for space?
-        disk_full = any("disk" in p and "full" in p for p in recorder.failures)
+        disk_full = recorder.disk_full
     kept, readable = _trace_state(output)
     out.release_reserve()  # room for looptrace-record.json
     info = {
@@ -613,9 +613,9 @@ def _record(args, command, env, processes, record_id, out, fl=None):
             disk_full = True
     if disk_full and recorder is not None:
         raise UserError("the disk holding %s is full (%s free; program exited with status %d):"
-                        " %d snapshot(s) written, %d not taken%s" % (
+                        " %d snapshot(s) written, %d not taken for want of space%s" % (
                             show(output), "%d KiB" % (free // 1024) if free is not None
-                            else "no space", status, len(recorder.taken), recorder.skipped,
+                            else "no space", status, len(recorder.taken), recorder.no_space,
                             "; %s not written" % RECORD_INFO if info_error else ""))
     if disk_full:
         what = ("kept %s of events, unreadable: its metadata could not be written" % _mib(kept)
@@ -641,7 +641,7 @@ def _record(args, command, env, processes, record_id, out, fl=None):
         snaps = os.path.join(output, flight.SNAPSHOTS)
         if recorder.taken:
             print("looptrace: %d snapshot(s) written to %s%s" % (
-                len(recorder.taken), show(snaps), " (%d more not taken: rate limit)"
+                len(recorder.taken), show(snaps), " (%d more matched, not kept)"
                 % recorder.skipped if recorder.skipped else ""), file=sys.stderr)
         else:
             print("looptrace: no snapshot taken (%s); nothing was written to %s"

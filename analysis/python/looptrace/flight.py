@@ -35,7 +35,7 @@ META_SUBBUF, META_NUM = 64 * 1024, 4  # the state dump's channel (call-site name
 CONDITIONS = ("blocked", "handler", "depth")  # detected in process (flight.c)
 # The trigger event's fields `record` captures, in this order (probes' looptrace-tp.h).
 CAPTURES = ("condition", "comp", "comp_name", "value", "begin_ts", "end_ts", "where", "object",
-            "reason")
+            "reason", "$ctx.vpid", "$ctx.vtid")
 REASONS = ("chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io",
            "join", "call")
 
@@ -121,9 +121,13 @@ class Recorder:
         self.gap_ns = min_gap_ns
         self.record_id = record_id
         self.trigger = None  # its name, once added
+        self.armed = None  # the trigger: None (none), True (snapshot + notify), False (notify)
         self.notifications = None
         self.taken = []  # folder names, in order
+        self.taken_on_conditions = []  # those the trigger took
         self.skipped = 0  # rate-limited or failed
+        self.disk_full = False  # a snapshot was refused or failed for want of space
+        self.no_space = 0  # how many
         self.failures = []  # one-line reasons
         self.last_ns = None
         self.start_ns = time.monotonic_ns()
@@ -135,48 +139,156 @@ class Recorder:
         if not self.conditions:
             return
         from . import lttng_notify
-        name = self.session.name + "-flight"
-        args = ["add-trigger", "--name", name, "--condition=event-rule-matches",
+        self.trigger = self.session.name + "-flight"
+        self._set_trigger(snapshot=True)
+        self.notifications = lttng_notify.Notifications(self.trigger)
+
+    def _trigger_args(self, snapshot):
+        args = ["add-trigger", "--name", self.trigger, "--condition=event-rule-matches",
                 "--type=user", "--name=looptrace:trigger"]
         if self.record_id is not None:
             args.append("--filter=record == %d" % self.record_id)
         args += ["--capture=%s" % c for c in CAPTURES]
+        if snapshot:
+            # LTTng's session daemon takes the snapshot itself, at once (tens of ms sooner than
+            # `record` could: the ring may wrap meanwhile), then notifies `record`: actions run
+            # in order, so the snapshot is complete when the notification arrives.
+            args += ["--action=snapshot-session", self.session.name]
         args.append("--action=notify")
-        self.session.add_trigger(name, args)
-        self.trigger = name
-        self.notifications = lttng_notify.Notifications(name)
+        return args
+
+    def _set_trigger(self, snapshot):
+        """(Re)add the trigger with the snapshot action or, when snapshots on conditions are
+        suspended (limit reached, disk full), notify only (matches are still counted)."""
+        if self.armed is snapshot:
+            return
+        if self.armed is not None:
+            # The subscription is to the condition, which stays the same: it carries over.
+            self.session.remove_trigger(self.trigger)
+        self.session.add_trigger(self.trigger, self._trigger_args(snapshot))
+        self.armed = snapshot
+
+    def _need(self):
+        return self.size + META_SUBBUF * META_NUM * (os.cpu_count() or 1) + (1 << 20)
 
     def poll(self):
-        """Take a snapshot for each trigger notified since the last call."""
+        """Handle the triggers notified since the last call (each found its snapshot written
+        by LTTng: name it, or remove it when over the limit), and suspend snapshots on
+        conditions while the disk lacks room for one."""
         if self.notifications is None:
             return
         for values in self.notifications.poll():
             fired = dict(zip(CAPTURES, values + [None] * (len(CAPTURES) - len(values))))
-            self.take(fired.get("condition") or "trigger", fired)
-
-    def take(self, condition, fired=None, manual=False):
-        """Take snapshot number n into DIR/snapshots/<n>-<time>-<condition>/; returns its path,
-        or None when rate-limited or when it failed (said on stderr; the program runs on)."""
-        now = time.monotonic_ns()
-        if not manual:
-            if len(self.taken) >= self.max:
-                self._skip("--max-snapshots %d reached: %s not snapshotted"
-                           % (self.max, condition))
-                return None
-            if self.last_ns is not None and now - self.last_ns < self.gap_ns:
-                self._skip("%s within --min-gap of the previous snapshot: not snapshotted"
-                           % condition, quiet=True)
-                return None
+            if os.environ.get("LOOPTRACE_FLIGHT_DEBUG") and isinstance(fired.get("end_ts"), int):
+                print("looptrace: debug: notified %.1f ms after the trigger"
+                      % ((time.monotonic_ns() - fired["end_ts"]) / 1e6), file=sys.stderr)
+            self._claim(fired.get("condition") or "trigger", fired)
         free = _free(self.dir)
-        if free is not None and free < self.size + (1 << 20):
-            self._skip("the disk holding %s is full (%d KiB free, a snapshot needs up to %d "
-                       "KiB): %s not snapshotted; the program runs on"
-                       % (bt.show(self.dir), free // 1024, self.size // 1024, condition))
+        try:
+            if free is not None and free < self._need() and self.armed:
+                self.disk_full = True
+                self._say("not enough space on the disk holding %s (%d KiB free, a snapshot "
+                          "needs up to %d KiB): snapshots on conditions suspended; the program "
+                          "runs on" % (bt.show(self.dir), free // 1024, self._need() // 1024))
+                self._set_trigger(snapshot=False)
+            elif (free is None or free >= self._need()) and self.armed is False and \
+                    len(self.taken_on_conditions) < self.max:
+                self._set_trigger(snapshot=True)
+        except UserError as exc:
+            self._say("cannot change the flight recorder's trigger: %s" % exc)
+
+    def _lttng_snapshots(self):
+        """The folders LTTng's snapshot action wrote in DIR/snapshots, oldest first."""
+        try:
+            names = [e for e in os.listdir(self.dir) if e.startswith("snapshot-")]
+        except OSError:
+            return []
+        return sorted(names, key=lambda e: (int(e.rsplit("-", 1)[-1]) if
+                                            e.rsplit("-", 1)[-1].isdigit() else 0, e))
+
+    def _claim(self, condition, fired):
+        now = time.monotonic_ns()
+        written = self._lttng_snapshots()
+        src = os.path.join(self.dir, written[0]) if written else None
+        reason = None
+        if src is None:
+            reason = ("not snapshotted (snapshots on conditions were suspended)"
+                      if self.armed is False else "LTTng wrote no snapshot")
+            if self.disk_full:
+                self.no_space += 1
+        elif len(self.taken_on_conditions) >= self.max:
+            reason = "not kept: --max-snapshots %d reached" % self.max
+        elif self.last_ns is not None and now - self.last_ns < self.gap_ns:
+            reason = "not kept: within --min-gap of the previous snapshot"
+        elif (_free(self.dir) or 0) < 64 * 1024:
+            self.disk_full = True
+            self.no_space += 1
+            reason = "not kept: the disk filled while it was written"
+        if reason is not None:
+            if src is not None:
+                shutil.rmtree(src, ignore_errors=True)
+            self.skipped += 1
+            self._say("%s %s" % (condition, reason))
+            if len(self.taken_on_conditions) >= self.max:
+                self._set_trigger_quietly(False)
             return None
+        final = self._final(condition)
+        try:
+            os.rename(src, final)
+            self._write_info(final, len(self.taken) + 1, condition, fired, now)
+        except OSError as exc:
+            shutil.rmtree(src, ignore_errors=True)
+            shutil.rmtree(final, ignore_errors=True)
+            self.skipped += 1
+            self._say("snapshot of %s failed: %s" % (condition, exc.strerror or exc))
+            return None
+        self.taken_on_conditions.append(os.path.basename(final))
+        self.last_ns = now
+        self._taken(final, condition, fired)
+        if len(self.taken_on_conditions) >= self.max:
+            self._set_trigger_quietly(False)  # later matches are counted, not snapshotted
+        return final
+
+    def _set_trigger_quietly(self, snapshot):
+        try:
+            self._set_trigger(snapshot)
+        except UserError as exc:
+            self._say("cannot change the flight recorder's trigger: %s" % exc)
+
+    def _final(self, condition):
         n = len(self.taken) + 1
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        final = os.path.join(self.dir, "%d-%s-%s" % (n, stamp, _slug(condition)))
-        tmp = os.path.join(self.dir, ".taking-%d" % n)
+        return os.path.join(self.dir, "%d-%s-%s" % (n, time.strftime("%Y%m%d-%H%M%S"),
+                                                    _slug(condition)))
+
+    def _taken(self, final, condition, fired):
+        n = len(self.taken) + 1
+        if os.environ.get("LOOPTRACE_FLIGHT_DEBUG") and fired and \
+                isinstance(fired.get("end_ts"), int):
+            print("looptrace: debug: snapshot named %.1f ms after the trigger"
+                  % ((time.monotonic_ns() - fired["end_ts"]) / 1e6), file=sys.stderr)
+        self.taken.append(os.path.basename(final))
+        what = condition
+        if fired and fired.get("value") is not None:
+            what = "%s %s in %s" % (condition, fmt_value(condition, fired["value"]),
+                                    fired.get("comp_name") or "component %s" % fired.get("comp"))
+        print("looptrace: snapshot %d (%s) written to %s" % (n, what, bt.show(final)),
+              file=sys.stderr)
+
+    def take(self, condition):
+        """A snapshot by hand (SIGUSR1, `looptrace snapshot`) or at exit, taken with `lttng
+        snapshot record` into DIR/snapshots/<n>-<time>-<condition>/; returns its path, or None
+        when it failed (said on stderr; the program runs on)."""
+        free = _free(self.dir)
+        if free is not None and free < self._need():
+            self.disk_full = True
+            self.no_space += 1
+            self.skipped += 1
+            self._say("not enough space on the disk holding %s (%d KiB free, a snapshot needs "
+                      "up to %d KiB): %s not snapshotted; the program runs on"
+                      % (bt.show(self.dir), free // 1024, self._need() // 1024, condition))
+            return None
+        final = self._final(condition)
+        tmp = os.path.join(self.dir, ".taking-%d" % (len(self.taken) + 1))
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             self.session.snapshot(tmp)
@@ -185,32 +297,21 @@ class Recorder:
                 raise UserError("lttng snapshot record wrote %d folders" % len(inner))
             os.rename(os.path.join(tmp, inner[0]), final)
             os.rmdir(tmp)
-            self._write_info(final, n, condition, fired, now)
+            self._write_info(final, len(self.taken) + 1, condition, None, time.monotonic_ns())
         except (UserError, OSError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(final, ignore_errors=True)
-            full = isinstance(exc, OSError) and exc.errno == 28 or (
-                (_free(self.dir) or 0) < self.size)
-            self._skip("snapshot of %s failed%s: %s; the program runs on" % (
-                condition, " (the disk is full)" if full else "",
-                exc.strerror if isinstance(exc, OSError) and exc.strerror else exc))
+            self.skipped += 1
+            self._say("snapshot %s failed: %s; the program runs on" % (
+                condition, exc.strerror if isinstance(exc, OSError) and exc.strerror else exc))
             return None
-        self.taken.append(os.path.basename(final))
-        self.last_ns = now
-        what = condition
-        if fired and fired.get("value") is not None:
-            what = "%s %s in %s" % (condition, fmt_value(condition, fired["value"]),
-                                    fired.get("comp_name") or "component %s" % fired.get("comp"))
-        print("looptrace: snapshot %d (%s) written to %s" % (n, what, bt.show(final)),
-              file=sys.stderr)
+        self._taken(final, condition, None)
         return final
 
-    def _skip(self, line, quiet=False):
-        self.skipped += 1
+    def _say(self, line):
         if line not in self.failures:
             self.failures.append(line)
-            if not quiet:
-                print("looptrace: %s" % line, file=sys.stderr)
+            print("looptrace: %s" % line, file=sys.stderr)
 
     def _write_info(self, folder, n, condition, fired, now):
         threshold = dict(self.conditions).get(condition)
@@ -224,6 +325,8 @@ class Recorder:
                               0 <= reason < len(REASONS) and condition == "blocked" else None)
             trig["component"] = trig.pop("comp")
             trig["component_name"] = trig.pop("comp_name")
+            trig["pid"] = trig.pop("$ctx.vpid")
+            trig["tid"] = trig.pop("$ctx.vtid")
             trig["threshold"] = threshold
             info["trigger"] = trig
         with open(os.path.join(folder, SNAPSHOT_INFO), "w", encoding="utf-8") as f:
@@ -408,8 +511,9 @@ def render_trigger(report):
     lines = ["SNAPSHOT %s: taken on %s%s" % (
         snap.get("number"), cond, ">" + fmt_value(cond, thr) if thr is not None else "")]
     comp = trig.get("component_name") or "component %s" % trig.get("component")
-    what = "  %s %s in %s (component %s)" % (
-        cond, fmt_value(cond, trig.get("value") or 0), esc(comp), trig.get("component"))
+    what = "  %s %s in %s (component %s, pid/tid %s/%s)" % (
+        cond, fmt_value(cond, trig.get("value") or 0), esc(comp), trig.get("component"),
+        trig.get("pid"), trig.get("tid"))
     if trig.get("reason"):
         what += ", reason %s" % trig["reason"]
     lines.append(what)

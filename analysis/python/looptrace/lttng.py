@@ -92,10 +92,16 @@ def destroy_orphan_sessions():
                   "was killed" % (name, m.group(1)), file=sys.stderr)
 
 
-def _help_commands():
-    """`lttng help`'s text (to tell an lttng without a command from one that refuses)."""
-    status, out = _run(["help"], timeout=20)
-    return out if status == 0 else ""
+def lttng_version():
+    """The `lttng` client's version as a tuple of ints ((2, 13, 9)), or None if unknown."""
+    try:
+        out = subprocess.run([lttng_path(), "--version"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20,
+                             check=False).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"\b(\d+)\.(\d+)(?:\.(\d+))?", out)
+    return tuple(int(g) for g in m.groups() if g is not None) if m else None
 
 
 def destroy_orphan_triggers():
@@ -295,15 +301,22 @@ class Session:
     def add_trigger(self, name, args):
         """Add the LTTng trigger `name` (`lttng ARGS`), removed by destroy(). UserError (one
         line) when this LTTng has no triggers (before 2.13) or the session daemon refuses."""
+        version = lttng_version()
+        if version is not None and version < (2, 13):
+            raise UserError("--flight-recorder --on needs LTTng 2.13 or later (triggers): this "
+                            "is lttng %s" % ".".join(str(v) for v in version))
         status, out = _run(args)
         if status != 0:
-            if re.search(r"[Uu]nknown command|add-trigger", _last_error(out)) and \
-                    "add-trigger" not in _help_commands():
-                raise UserError("--flight-recorder --on needs LTTng 2.13 or later (triggers): "
-                                "this lttng has no add-trigger command")
             raise UserError("the session daemon refused the flight recorder's trigger: %s"
                             % _last_error(out))
-        self.triggers.append(name)
+        if name not in self.triggers:
+            self.triggers.append(name)
+
+    def remove_trigger(self, name):
+        """Remove the trigger `name` that add_trigger() added; UserError when lttng fails."""
+        if name in self.triggers:
+            self.triggers.remove(name)
+        self._check(["remove-trigger", name], "lttng remove-trigger")
 
     def snapshot(self, path):
         """Write a snapshot of the session's buffers under folder `path` (LTTng makes one
