@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-LT_HIDDEN struct lt__flight_config lt__flight = {UINT64_MAX, UINT64_MAX, UINT32_MAX, 0};
+LT_HIDDEN struct lt__flight_config lt__flight = {UINT64_MAX, UINT64_MAX, UINT32_MAX, 0, 0};
 
 LT_HIDDEN uint64_t lt__flight_record;    /* LOOPTRACE_RECORD_ID: the trigger's filter */
 static uint64_t gap_ns = 1000000000u;    /* at least this long between two triggers */
@@ -157,8 +157,10 @@ __attribute__((constructor)) static void lt_flight_init(void)
 		return;
 	if (rec)
 		lt__flight_record = strtoull(rec, NULL, 10);
-	if (parse(spec, "blocked", &v) && v < UINT64_MAX)
+	if (parse(spec, "blocked", &v) && v < UINT64_MAX) {
 		lt__flight.blocked_ns = v;
+		lt__flight.blocked = 1;
+	}
 	if (parse(spec, "handler", &v) && v < UINT64_MAX)
 		lt__flight.handler_ns = v;
 	if (parse(spec, "depth", &v) && v < UINT32_MAX)

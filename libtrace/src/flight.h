@@ -18,7 +18,8 @@ struct lt__flight_config {
 	uint64_t blocked_ns; /* blocked>DUR: a block inside a handler (UINT64_MAX: unarmed) */
 	uint64_t handler_ns; /* handler>DUR: a handler's run (UINT64_MAX: unarmed) */
 	uint32_t depth;      /* depth>N: a channel's depth after a send (UINT32_MAX: unarmed) */
-	int armed;           /* any condition armed: block begin/end and component_begin note */
+	int armed;           /* any condition armed: component_begin notes the component's name */
+	int blocked;         /* blocked>DUR armed: block begin/end read the clock */
 };
 
 extern LT_HIDDEN struct lt__flight_config lt__flight;

@@ -329,7 +329,7 @@ LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 
 		LT_EVENT(block_begin, (uint32_t)reason, (uint64_t)(uintptr_t)object, where);
 	}
-	if (__builtin_expect(lt__flight.armed, 0))
+	if (__builtin_expect(lt__flight.blocked, 0))
 		lt__flight_block_begin((uint32_t)reason, object, __builtin_return_address(0));
 }
 
@@ -342,7 +342,7 @@ LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, c
 		LT_EVENT(block_begin, (uint32_t)reason, (uint64_t)(uintptr_t)object,
 			 (uint64_t)(uintptr_t)where);
 	}
-	if (__builtin_expect(lt__flight.armed, 0))
+	if (__builtin_expect(lt__flight.blocked, 0))
 		lt__flight_block_begin((uint32_t)reason, object,
 				       where ? where : __builtin_return_address(0));
 }
@@ -350,7 +350,7 @@ LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, c
 LT_API void lt_block_end(void)
 {
 	LT_EVENT(block_end);
-	if (__builtin_expect(lt__flight.armed, 0))
+	if (__builtin_expect(lt__flight.blocked, 0))
 		lt__flight_block_end(handle_begin_ts != 0);
 }
 

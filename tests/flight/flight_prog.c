@@ -2,8 +2,10 @@
  * flight_prog.c - a program for the flight-recorder test (test_flight.py): a client component
  * ticks every 200 us and sends a request to a server component on the runtime
  * (liblooptrace-rt, real threads and channels); the server's handler does a little work and,
- * once at a random moment of the run (unless BLOCK_MS is 0), blocks 50 ms in nanosleep inside
- * the handler, announced with lt_block_begin/lt_block_end.
+ * once at a random moment of the run (unless BLOCK_MS is 0), blocks BLOCK_MS ms in nanosleep
+ * inside the handler, announced with lt_block_begin/lt_block_end. Blocks that must not fire a
+ * `blocked>10ms` condition happen in every run: every 64th request the handler blocks 1 ms
+ * (reason io), and the main thread blocks for the whole run outside any handler (join).
  *
  * Usage: flight_prog SECONDS BLOCK_MS [SEED]   (BLOCK_MS 0: never block)
  *
@@ -88,8 +90,13 @@ static void server_on_request(struct lt_comp *comp, void *msg, const struct lt_m
 		x = x * 31 + 7; /* a little work */
 	free(msg);
 	c->handled++;
-	if (c->block_ms && !c->blocked_ns && now_ns() >= c->block_time)
+	if (c->block_ms && !c->blocked_ns && now_ns() >= c->block_time) {
 		stall(c);
+	} else if (c->handled % 64 == 0) {
+		lt_block_begin(LT_BLOCK_IO, c); /* short: under the threshold */
+		sleep_ns(1000000);
+		lt_block_end();
+	}
 }
 
 int main(int argc, char **argv)
@@ -117,7 +124,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "flight_prog: %s\n", lt_strerror(err));
 		return 1;
 	}
+	lt_block_begin(LT_BLOCK_JOIN, &c); /* long, but outside any handler */
 	sleep_ns((uint64_t)(seconds * 1e9));
+	lt_block_end();
 	lt_comp_stop(client, LT_COMP_STOP_DRAIN, NULL, NULL, NULL);
 	lt_comp_stop(server, LT_COMP_STOP_DRAIN, NULL, NULL, NULL);
 	printf("{\"blocked_ns\": %llu, \"block_at_ns\": %llu, "
