@@ -4,13 +4,14 @@
  * (liblooptrace-rt, real threads and channels); the server's handler does a little work and,
  * once at a random moment of the run (unless BLOCK_MS is 0), blocks BLOCK_MS ms in nanosleep
  * inside the handler, announced with lt_block_begin/lt_block_end. Blocks that must not fire a
- * `blocked>10ms` condition happen in every run: every 64th request the handler blocks 1 ms
- * (reason io), and the main thread blocks for the whole run outside any handler (join).
+ * `blocked>10ms` condition happen in every run: every 64th request the handler blocks for
+ * 200 us, spinning (reason io; on a loaded machine preemption may stretch one, so the program
+ * reports the longest), and the main thread blocks for the whole run outside any handler.
  *
  * Usage: flight_prog SECONDS BLOCK_MS [SEED]   (BLOCK_MS 0: never block)
  *
  * Prints its own measurement of the block as one JSON line on stdout:
- *   {"blocked_ns": N, "block_at_ns": T, "handled": H, "sent": S}
+ *   {"blocked_ns": N, "block_at_ns": T, "max_short_ns": M, "handled": H, "sent": S}
  * blocked_ns is CLOCK_MONOTONIC (the trace clock) read just inside lt_block_begin /
  * lt_block_end (0: no block); the block's call site is in function `stall`.
  */
@@ -28,6 +29,7 @@ struct ctx {
 	uint64_t sent, refused, handled;
 	uint64_t block_ms, block_time; /* block in the first handler after block_time */
 	uint64_t blocked_ns, block_at_ns;
+	uint64_t max_short_ns; /* the longest of the short blocks */
 };
 
 static uint64_t now_ns(void)
@@ -93,9 +95,16 @@ static void server_on_request(struct lt_comp *comp, void *msg, const struct lt_m
 	if (c->block_ms && !c->blocked_ns && now_ns() >= c->block_time) {
 		stall(c);
 	} else if (c->handled % 64 == 0) {
+		uint64_t t0, t1;
+
 		lt_block_begin(LT_BLOCK_IO, c); /* short: under the threshold */
-		sleep_ns(1000000);
+		t0 = now_ns();
+		do
+			t1 = now_ns();
+		while (t1 - t0 < 200000);
 		lt_block_end();
+		if (t1 - t0 > c->max_short_ns)
+			c->max_short_ns = t1 - t0;
 	}
 }
 
@@ -129,9 +138,10 @@ int main(int argc, char **argv)
 	lt_block_end();
 	lt_comp_stop(client, LT_COMP_STOP_DRAIN, NULL, NULL, NULL);
 	lt_comp_stop(server, LT_COMP_STOP_DRAIN, NULL, NULL, NULL);
-	printf("{\"blocked_ns\": %llu, \"block_at_ns\": %llu, "
+	printf("{\"blocked_ns\": %llu, \"block_at_ns\": %llu, \"max_short_ns\": %llu, "
 	       "\"handled\": %llu, \"sent\": %llu}\n",
 	       (unsigned long long)c.blocked_ns, (unsigned long long)c.block_at_ns,
+	       (unsigned long long)c.max_short_ns,
 	       (unsigned long long)c.handled, (unsigned long long)c.sent);
 	lt_comp_destroy(client);
 	lt_comp_destroy(server);

@@ -643,6 +643,10 @@ def _record(args, command, env, processes, record_id, out, fl=None):
             print("looptrace: %d snapshot(s) written to %s%s" % (
                 len(recorder.taken), show(snaps), " (%d more matched, not kept)"
                 % recorder.skipped if recorder.skipped else ""), file=sys.stderr)
+        elif recorder.skipped:
+            print("looptrace: no snapshot kept (%d taken or matched, none kept: see above); "
+                  "nothing was written to %s" % (recorder.skipped, show(snaps)),
+                  file=sys.stderr)
         else:
             print("looptrace: no snapshot taken (%s); nothing was written to %s"
                   % ("no condition matched" if fl["conditions"] else "no condition given, "

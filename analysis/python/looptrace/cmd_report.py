@@ -376,7 +376,13 @@ def run(args):
 def _run(args):
     check_outputs(args)
     args.traces = flight.resolve_traces(args.traces)  # a flight recording: one snapshot
-    report, raw = analyse(args.traces, args.begin, args.end, args.progress)
+    begin = args.begin
+    complete = flight.snapshot_window(args.traces) if begin is None else None
+    if complete is not None:
+        begin = timespec.parse(str(complete))  # where every CPU's ring reaches back to
+    report, raw = analyse(args.traces, begin, args.end, args.progress)
+    if complete is not None:
+        report.setdefault("trace", {})["snapshot_complete_from_ns"] = complete
     named = name_call_sites(report)
     notices = recording_notices(report, args.traces)
     damage = damage_notices(report, args.traces)

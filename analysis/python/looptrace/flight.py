@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import sys
 import time
 from decimal import Decimal
@@ -32,6 +33,7 @@ DEFAULT_MAX = 4
 DEFAULT_GAP = "1s"
 NUM_SUBBUF = 4  # per CPU: the ring of each CPU is SIZE / CPUs, in 4 sub-buffers
 META_SUBBUF, META_NUM = 64 * 1024, 4  # the state dump's channel (call-site names)
+STATEDUMP_CHANNEL = "looptrace-statedump"  # lttng.Session.META_CHANNEL
 CONDITIONS = ("blocked", "handler", "depth")  # detected in process (flight.c)
 # The trigger event's fields `record` captures, in this order (probes' looptrace-tp.h).
 CAPTURES = ("condition", "comp", "comp_name", "value", "begin_ts", "end_ts", "where", "object",
@@ -340,6 +342,10 @@ class Recorder:
             finally:
                 self.notifications.close()
                 self.notifications = None
+        # A snapshot LTTng wrote whose notification never came (dropped, or `record`
+        # interrupted meanwhile): kept and named like the others, without what fired it.
+        for _ in self._lttng_snapshots():
+            self._claim("trigger", None)
 
     def summary(self):
         """The `flight_recorder` entry of looptrace-record.json."""
@@ -443,6 +449,52 @@ def clock_offset_ns(trace):
     return None
 
 
+_PACKET_MAGIC = 0xC1FC1FC1
+_EMPTY_PACKET_BITS = 672  # an LTTng-UST 2.13 packet's header and context alone
+
+
+def _first_packet_begin(path):
+    """The trace clock's value (cycles) at which the first packet holding events of the
+    LTTng-UST stream file `path` begins; None when it holds none or is not such a file."""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                head = f.read(64)
+                if len(head) < 64:
+                    return None
+                magic, = struct.unpack_from("<I", head, 0)
+                begin, _end, content, size = struct.unpack_from("<QQQQ", head, 32)
+                if magic != _PACKET_MAGIC or size < 512 or size % 8:
+                    return None
+                if content > _EMPTY_PACKET_BITS:
+                    return begin
+                f.seek(size // 8 - 64, os.SEEK_CUR)
+    except (OSError, struct.error):
+        return None
+
+
+def complete_begin_ns(trace):
+    """Where a snapshot becomes complete: the latest of its streams' first packets with
+    events (report time, ns since the Epoch), or None when unknown.
+
+    Each CPU has its own ring, and a busy CPU's ring reaches back less far than a quiet one's:
+    before that point the snapshot holds only some CPUs' events, so a thread's block_begin or
+    handle_begin may be there without what followed it on another CPU (or the reverse). The
+    state dump's channel, written at start-up, is left out."""
+    offset = clock_offset_ns(trace)
+    if offset is None:
+        return None
+    latest = None
+    for md in bt.find_metadata(trace):
+        for stream in bt.stream_files(os.path.dirname(md)):
+            if os.path.basename(stream).startswith(STATEDUMP_CHANNEL):
+                continue
+            first = _first_packet_begin(stream)
+            if first is not None and (latest is None or first > latest):
+                latest = first
+    return None if latest is None else latest + offset
+
+
 def _call_site(report, trig):
     """The symbolized name of the trigger's call site, from the report's blocked_by entry at
     the same address (symbolize.py named it), else the address in hex; None if none."""
@@ -462,6 +514,13 @@ def _call_site(report, trig):
     return "0x%x" % where
 
 
+def snapshot_window(traces):
+    """For one snapshot folder: where it becomes complete (complete_begin_ns), else None."""
+    if len(traces) != 1 or read_snapshot_info(traces[0]) is None:
+        return None
+    return complete_begin_ns(traces[0])
+
+
 def snapshot_notices(report, traces):
     """Add `trace.snapshot` (what fired the snapshot: condition, component, value, call site,
     when) to `report` for a snapshot folder; returns True when added."""
@@ -471,8 +530,10 @@ def snapshot_notices(report, traces):
         return False
     info = infos[0]
     trig = dict(info.get("trigger") or {})
+    trace = report.setdefault("trace", {})
     snap = {"number": info.get("snapshot"), "condition": info.get("condition"),
             "threshold": info.get("threshold"), "taken_at": info.get("taken_at"),
+            "complete_from_ns": trace.pop("snapshot_complete_from_ns", None),
             "trigger": None}
     if trig:
         begin_ns = report.get("trace", {}).get("begin_ns")
@@ -487,7 +548,7 @@ def snapshot_notices(report, traces):
         if isinstance(trig.get("object"), int):
             trig["object"] = "0x%x" % trig["object"]
         snap["trigger"] = trig
-    report.setdefault("trace", {})["snapshot"] = snap
+    trace["snapshot"] = snap
     # A snapshot always ends with the program running: `cut-short` says nothing there.
     warnings = report.get("warnings")
     if isinstance(warnings, list):
@@ -528,4 +589,9 @@ def render_trigger(report):
         lines.append(when)
         if isinstance(b, int) and b < 0:
             lines.append("  (the snapshot begins after it started: see docs/flight-recorder.md)")
+    if snap.get("complete_from_ns") is not None:
+        dropped = (report.get("trace") or {}).get("filtered_events") or 0
+        if dropped:
+            lines.append("  window: from where every CPU's buffer reaches back; %d older events "
+                         "of some CPUs left out" % dropped)
     return "\n".join(lines) + "\n\n"
