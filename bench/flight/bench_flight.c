@@ -60,7 +60,8 @@ static void set(int setting)
 	const uint64_t hour = UINT64_C(3600000000000);
 
 	lt__flight.handler_ns = setting == ARMED || setting == ARMED_BLOCKED ? hour : UINT64_MAX;
-	lt__flight.depth = setting == ARMED || setting == ARMED_BLOCKED ? UINT32_MAX - 1 : UINT32_MAX;
+	lt__flight.depth =
+	    setting == ARMED || setting == ARMED_BLOCKED ? UINT32_MAX - 1 : UINT32_MAX;
 	lt__flight.blocked_ns = setting == ARMED_BLOCKED ? hour : UINT64_MAX;
 	lt__flight.blocked = setting == ARMED_BLOCKED;
 	lt__flight.armed = setting == ARMED || setting == ARMED_BLOCKED;

@@ -141,8 +141,8 @@ int main(int argc, char **argv)
 	printf("{\"blocked_ns\": %llu, \"block_at_ns\": %llu, \"max_short_ns\": %llu, "
 	       "\"handled\": %llu, \"sent\": %llu}\n",
 	       (unsigned long long)c.blocked_ns, (unsigned long long)c.block_at_ns,
-	       (unsigned long long)c.max_short_ns,
-	       (unsigned long long)c.handled, (unsigned long long)c.sent);
+	       (unsigned long long)c.max_short_ns, (unsigned long long)c.handled,
+	       (unsigned long long)c.sent);
 	lt_comp_destroy(client);
 	lt_comp_destroy(server);
 	lt_chan_destroy(c.requests);
