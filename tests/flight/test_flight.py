@@ -307,14 +307,21 @@ class FlightFaults(Base):
         self.assertIn("no looptrace record --flight-recorder is running", gone.stderr.decode())
 
     def test_rate_limit(self):
-        # depth>0 matches on nearly every send: the process and `record` keep it to
-        # --max-snapshots, at least --min-gap apart.
+        # depth>0 matches on nearly every send: each process fires at most --max-snapshots
+        # triggers, --min-gap apart; two processes in a row fire twice as many, and `record`
+        # keeps --max-snapshots, then only counts the later ones.
         out = os.path.join(self.tmp, "t")
-        status, _, err = self.record(out, ["--flight-recorder", "1M", "--on", "depth>0",
-                                           "--max-snapshots", "2", "--min-gap", "500ms"],
-                                     ["3", "0"])
-        self.assertEqual(status, 0, err)
+        cmd = [LOOPTRACE, "record", "--flight-recorder", "1M", "--on", "depth>0",
+               "--max-snapshots", "2", "--min-gap", "300ms", "-o", out, "--", "sh", "-c",
+               '"$0" 2 0 && "$0" 2 0', PROG]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                              check=False)
+        err = proc.stderr.decode()
+        self.assertEqual(proc.returncode, 0, err)
         self.assertEqual(len(snapshots(out)), 2, err)
+        fr = read_json(os.path.join(out, "looptrace-record.json"))["flight_recorder"]
+        self.assertGreaterEqual(fr["not_taken"], 1, fr)
+        self.assertIn("not snapshotted: --max-snapshots 2 reached", err)
         self.assertLess(du(out), 4 * MIB)
 
     def fake_lttng(self, script):

@@ -214,8 +214,12 @@ class Recorder:
         src = os.path.join(self.dir, written[0]) if written else None
         reason = None
         if src is None:
-            reason = ("not snapshotted (snapshots on conditions were suspended)"
-                      if self.armed is False else "LTTng wrote no snapshot")
+            if self.armed is not False:
+                reason = "LTTng wrote no snapshot"
+            elif len(self.taken_on_conditions) >= self.max:
+                reason = "not snapshotted: --max-snapshots %d reached" % self.max
+            else:
+                reason = "not snapshotted: snapshots suspended for want of disk space"
             if self.disk_full:
                 self.no_space += 1
         elif len(self.taken_on_conditions) >= self.max:
