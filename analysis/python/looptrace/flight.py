@@ -569,7 +569,9 @@ def render_trigger(report):
     trig = snap.get("trigger")
     esc = bt.show
     if not trig:
-        return "SNAPSHOT %s: taken %s (%s)\n\n" % (snap.get("number"), snap.get("condition"),
+        how = {"manual": "by hand", "exit": "when the program ended"}.get(
+            snap.get("condition"), "on a trigger whose details did not reach record")
+        return "SNAPSHOT %s: taken %s (%s)\n\n" % (snap.get("number"), how,
                                                    snap.get("taken_at"))
     cond = snap.get("condition")
     thr = snap.get("threshold")
