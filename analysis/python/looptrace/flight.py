@@ -454,32 +454,31 @@ def clock_offset_ns(trace):
 
 
 _PACKET_MAGIC = 0xC1FC1FC1
-_EMPTY_PACKET_BITS = 672  # an LTTng-UST 2.13 packet's header and context alone
 
 
-def _first_packet_begin(path):
-    """The trace clock's value (cycles) at which the first packet holding events of the
-    LTTng-UST stream file `path` begins; None when it holds none or is not such a file."""
+def _overwritten_since(path):
+    """For an LTTng-UST stream file of a snapshot: the trace clock's value (cycles) where its
+    first retained packet begins when older packets of this CPU's ring were overwritten (its
+    `packet_seq_num` is not 0), else None (the stream reaches back to the session's start, or
+    is not such a file). Packet context after the 32-byte header: timestamp_begin,
+    timestamp_end, content_size, packet_size, packet_seq_num (little-endian u64s)."""
     try:
         with open(path, "rb") as f:
-            while True:
-                head = f.read(64)
-                if len(head) < 64:
-                    return None
-                magic, = struct.unpack_from("<I", head, 0)
-                begin, _end, content, size = struct.unpack_from("<QQQQ", head, 32)
-                if magic != _PACKET_MAGIC or size < 512 or size % 8:
-                    return None
-                if content > _EMPTY_PACKET_BITS:
-                    return begin
-                f.seek(size // 8 - 64, os.SEEK_CUR)
-    except (OSError, struct.error):
+            head = f.read(72)
+    except OSError:
         return None
+    if len(head) < 72:
+        return None
+    magic, = struct.unpack_from("<I", head, 0)
+    begin, _end, _content, _size, seq = struct.unpack_from("<QQQQQ", head, 32)
+    if magic != _PACKET_MAGIC or seq == 0:
+        return None
+    return begin
 
 
 def complete_begin_ns(trace):
-    """Where a snapshot becomes complete: the latest of its streams' first packets with
-    events (report time, ns since the Epoch), or None when unknown.
+    """Where a snapshot becomes complete (report time, ns since the Epoch): the latest start
+    among its streams whose ring was overwritten, or None when none was (or it is unknown).
 
     Each CPU has its own ring, and a busy CPU's ring reaches back less far than a quiet one's:
     before that point the snapshot holds only some CPUs' events, so a thread's block_begin or
@@ -493,7 +492,7 @@ def complete_begin_ns(trace):
         for stream in bt.stream_files(os.path.dirname(md)):
             if os.path.basename(stream).startswith(STATEDUMP_CHANNEL):
                 continue
-            first = _first_packet_begin(stream)
+            first = _overwritten_since(stream)
             if first is not None and (latest is None or first > latest):
                 latest = first
     return None if latest is None else latest + offset
