@@ -141,7 +141,6 @@ class Recorder:
         if not self.conditions:
             return
         from . import lttng_notify
-        self.trigger = self.session.name + "-flight"
         self._set_trigger(snapshot=True)
         self.notifications = lttng_notify.Notifications(self.trigger)
 
@@ -160,15 +159,19 @@ class Recorder:
         return args
 
     def _set_trigger(self, snapshot):
-        """(Re)add the trigger with the snapshot action or, when snapshots on conditions are
-        suspended (limit reached, disk full), notify only (matches are still counted)."""
+        """Arm the trigger with the snapshot action (`<session>-flight`) or, while snapshots on
+        conditions are suspended (limit reached, disk full), one that only notifies
+        (`<session>-flight-notify`: matches are still counted). The new one is added before
+        the old one is removed, so no match falls between them (one in the overlap is
+        notified twice); the subscription is to the condition, the same for both."""
         if self.armed is snapshot:
             return
-        if self.armed is not None:
-            # The subscription is to the condition, which stays the same: it carries over.
-            self.session.remove_trigger(self.trigger)
+        old = self.trigger
+        self.trigger = self.session.name + ("-flight" if snapshot else "-flight-notify")
         self.session.add_trigger(self.trigger, self._trigger_args(snapshot))
         self.armed = snapshot
+        if old is not None:
+            self.session.remove_trigger(old)
 
     def _need(self):
         return self.size + META_SUBBUF * META_NUM * (os.cpu_count() or 1) + (1 << 20)
@@ -210,6 +213,10 @@ class Recorder:
 
     def _claim(self, condition, fired):
         now = time.monotonic_ns()
+        # The gap is judged by when the process fired (the trigger's end_ts, the same clock),
+        # not by when the notification came: the session daemon's delays vary.
+        when = fired.get("end_ts") if fired else None
+        when = when if isinstance(when, int) and 0 < when <= now else now
         written = self._lttng_snapshots()
         src = os.path.join(self.dir, written[0]) if written else None
         reason = None
@@ -224,7 +231,7 @@ class Recorder:
                 self.no_space += 1
         elif len(self.taken_on_conditions) >= self.max:
             reason = "not kept: --max-snapshots %d reached" % self.max
-        elif self.last_ns is not None and now - self.last_ns < self.gap_ns:
+        elif self.last_ns is not None and abs(when - self.last_ns) < self.gap_ns:
             reason = "not kept: within --min-gap of the previous snapshot"
         elif (_free(self.dir) or 0) < 64 * 1024:
             self.disk_full = True
@@ -249,7 +256,7 @@ class Recorder:
             self._say("snapshot of %s failed: %s" % (condition, exc.strerror or exc))
             return None
         self.taken_on_conditions.append(os.path.basename(final))
-        self.last_ns = now
+        self.last_ns = when
         self._taken(final, condition, fired)
         if len(self.taken_on_conditions) >= self.max:
             self._set_trigger_quietly(False)  # later matches are counted, not snapshotted

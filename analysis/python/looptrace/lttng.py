@@ -105,12 +105,13 @@ def lttng_version():
 
 
 def destroy_orphan_triggers():
-    """Remove the flight-recorder triggers (`<session>-flight`) of `record`s killed before
-    they could: their owner's pid is no longer alive. Never raises."""
+    """Remove the flight-recorder triggers (`<session>-flight`, `<session>-flight-notify`) of
+    `record`s killed before they could: their owner's pid is no longer alive. Never raises."""
     status, out = _run(["list-triggers"], timeout=20)
     if status != 0:
         return
-    for name in re.findall(r"^- name: (looptrace-\d+-[0-9a-f]{8}-flight)$", out, re.M):
+    for name in re.findall(r"^- name: (looptrace-\d+-[0-9a-f]{8}-flight(?:-notify)?)$", out,
+                           re.M):
         m = re.match(r"^looptrace-(\d+)-", name)
         if m and not pid_alive(int(m.group(1))):
             _run(["remove-trigger", name])
