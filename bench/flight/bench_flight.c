@@ -6,10 +6,11 @@
  * liblooptrace's sources (trace.c, flight.c) are compiled into this program (CMakeLists.txt),
  * so it can set the thresholds (struct lt__flight_config, flight.h) between repetitions, as
  * LOOPTRACE_FLIGHT would at load:
- *   unarmed        every threshold at its maximum (what a program gets without --on)
- *   armed          handler>1h and depth>2^32-2: the same instructions as unarmed (one compare
- *                  per handler end and per send), only the threshold differs
- *   armed_blocked  also blocked>1h: lt_block_begin/lt_block_end read the clock
+ *   unarmed        every threshold at its maximum (what a program gets without --on): a
+ *                  branch on a flag per handler and block, a compare per send
+ *   armed          handler>1h and depth>2^32-2: handler begin and end read CLOCK_MONOTONIC
+ *                  (and so do blocks: they need to know whether a handler runs)
+ *   armed_blocked  also blocked>1h: the same work, plus the block's compare
  * A second unarmed repetition per round (`unarmed2`) gives the noise floor.
  *
  * One handler is what a component does per message: lt_handle_begin, lt_send, one block
@@ -58,13 +59,13 @@ static double median(double *v, int n)
 static void set(int setting)
 {
 	const uint64_t hour = UINT64_C(3600000000000);
+	int on = setting == ARMED || setting == ARMED_BLOCKED;
 
-	lt__flight.handler_ns = setting == ARMED || setting == ARMED_BLOCKED ? hour : UINT64_MAX;
-	lt__flight.depth =
-	    setting == ARMED || setting == ARMED_BLOCKED ? UINT32_MAX - 1 : UINT32_MAX;
+	lt__flight.handler_ns = on ? hour : UINT64_MAX;
+	lt__flight.depth = on ? UINT32_MAX - 1 : UINT32_MAX;
 	lt__flight.blocked_ns = setting == ARMED_BLOCKED ? hour : UINT64_MAX;
-	lt__flight.blocked = setting == ARMED_BLOCKED;
-	lt__flight.armed = setting == ARMED || setting == ARMED_BLOCKED;
+	lt__flight.armed = on;
+	lt__flight.any = on;
 }
 
 int main(int argc, char **argv)

@@ -6,10 +6,12 @@
  *
  *     LOOPTRACE_FLIGHT=blocked=10000000,depth=64,gap=1000000000,max=10
  *
- * (durations in ns; a key absent: that condition is not armed). Unarmed thresholds stay at their
- * type's maximum, so the compare that trace.c makes on its existing path is never true; only
- * `blocked` makes block begin/end read the clock. A match (rate-limited per process: at most
- * `max` triggers, at least `gap` ns apart) flushes the thread's buffered records and emits one
+ * (durations in ns; a key absent: that condition is not armed). Unarmed, trace.c's hooks
+ * cost a predictable branch on a flag (handlers, blocks) or a compare against a threshold
+ * that cannot be passed (depth); armed `blocked` or `handler` make each handler's and block's
+ * begin and end read CLOCK_MONOTONIC (format 2.0's record clock may be the TSC, and format
+ * 1.x reads its own). A match (rate-limited per process: at most `max` triggers, at least
+ * `gap` ns apart) hands the thread's records to LTTng (lt__flush_thread) and emits one
  * `looptrace:trigger` event. See docs/flight-recorder.md.
  */
 #define _GNU_SOURCE
@@ -31,6 +33,8 @@ static _Atomic uint32_t triggers;        /* fired so far */
 
 #define LT_TLS __thread __attribute__((tls_model("initial-exec")))
 
+/* The handler running on this thread (handler_ts 0: none), for handler>DUR and blocked>DUR. */
+static LT_TLS uint64_t handler_ts;
 /* The block in progress on this thread (block_ts 0: none), for blocked>DUR. */
 static LT_TLS uint64_t block_ts;
 static LT_TLS const void *block_where, *block_object;
@@ -44,10 +48,6 @@ static inline uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-__attribute__((weak)) void lt__flush_thread(void)
-{
 }
 
 /* take - whether a trigger may fire now (the rate limit). */
@@ -78,6 +78,23 @@ const char *lt__flight_component_name(void)
 	return component_name;
 }
 
+void lt__flight_handler_begin(void)
+{
+	handler_ts = now_ns();
+}
+
+void lt__flight_handler_end(void)
+{
+	uint64_t begin = handler_ts, end;
+
+	if (!begin)
+		return;
+	handler_ts = 0;
+	end = now_ns();
+	if (end - begin > lt__flight.handler_ns && take())
+		lt__flight_emit(LT_FLIGHT_COND_HANDLER, end - begin, begin, end, NULL, 0, 0);
+}
+
 void lt__flight_block_begin(uint32_t reason, const void *object, const void *where)
 {
 	block_reason = reason;
@@ -86,30 +103,21 @@ void lt__flight_block_begin(uint32_t reason, const void *object, const void *whe
 	block_ts = now_ns();
 }
 
-void lt__flight_block_end(int in_handler)
+void lt__flight_block_end(void)
 {
 	uint64_t begin = block_ts, end, len;
 
 	if (!begin)
 		return;
 	block_ts = 0;
-	if (!in_handler)
+	if (!handler_ts) /* a block outside a handler: not this condition */
 		return;
 	end = now_ns();
 	len = end - begin;
 	if (len <= lt__flight.blocked_ns || !take())
 		return;
-	lt__flight_emit(LT_FLIGHT_BLOCKED, len, begin, end, block_where,
+	lt__flight_emit(LT_FLIGHT_COND_BLOCKED, len, begin, end, block_where,
 			(uint64_t)(uintptr_t)block_object, block_reason);
-}
-
-void lt__flight_handler_end(uint64_t begin_ns, uint64_t end_ns)
-{
-
-	if (!begin_ns || end_ns < begin_ns || end_ns - begin_ns <= lt__flight.handler_ns)
-		return;
-	if (take())
-		lt__flight_emit(LT_FLIGHT_HANDLER, end_ns - begin_ns, begin_ns, end_ns, NULL, 0, 0);
 }
 
 void lt__flight_depth(uint32_t chan, uint32_t depth, const void *where)
@@ -119,7 +127,7 @@ void lt__flight_depth(uint32_t chan, uint32_t depth, const void *where)
 	if (depth <= lt__flight.depth || !take())
 		return;
 	now = now_ns();
-	lt__flight_emit(LT_FLIGHT_DEPTH, depth, now, now, where, chan, 0);
+	lt__flight_emit(LT_FLIGHT_COND_DEPTH, depth, now, now, where, chan, 0);
 }
 
 /* parse - whether `key=N` is in the comma-separated `spec`, with N in *out. */
@@ -157,10 +165,8 @@ __attribute__((constructor)) static void lt_flight_init(void)
 		return;
 	if (rec)
 		lt__flight_record = strtoull(rec, NULL, 10);
-	if (parse(spec, "blocked", &v) && v < UINT64_MAX) {
+	if (parse(spec, "blocked", &v) && v < UINT64_MAX)
 		lt__flight.blocked_ns = v;
-		lt__flight.blocked = 1;
-	}
 	if (parse(spec, "handler", &v) && v < UINT64_MAX)
 		lt__flight.handler_ns = v;
 	if (parse(spec, "depth", &v) && v < UINT32_MAX)
@@ -169,6 +175,8 @@ __attribute__((constructor)) static void lt_flight_init(void)
 		gap_ns = v;
 	if (parse(spec, "max", &v) && v < UINT32_MAX)
 		max_triggers = (uint32_t)v;
-	lt__flight.armed = lt__flight.blocked_ns != UINT64_MAX ||
-			   lt__flight.handler_ns != UINT64_MAX || lt__flight.depth != UINT32_MAX;
+	/* depth needs no state: its compare is armed by its threshold alone */
+	lt__flight.armed =
+	    lt__flight.blocked_ns != UINT64_MAX || lt__flight.handler_ns != UINT64_MAX;
+	lt__flight.any = lt__flight.armed || lt__flight.depth != UINT32_MAX;
 }
