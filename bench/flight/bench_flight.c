@@ -6,11 +6,12 @@
  * liblooptrace's sources (trace.c, flight.c) are compiled into this program (CMakeLists.txt),
  * so it can set the thresholds (struct lt__flight_config, flight.h) between repetitions, as
  * LOOPTRACE_FLIGHT would at load:
- *   unarmed        every threshold at its maximum (what a program gets without --on): a
- *                  branch on a flag per handler and block, a compare per send
- *   armed          handler>1h and depth>2^32-2: handler begin and end read CLOCK_MONOTONIC
- *                  (and so do blocks: they need to know whether a handler runs)
- *   armed_blocked  also blocked>1h: the same work, plus the block's compare
+ *   unarmed   every threshold at its maximum (what a program gets without --on): a branch
+ *             on a flag per handler and block, a compare per send
+ *   depth     depth>2^32-2: the same compare, another threshold
+ *   blocked   blocked>1h: handler begin/end store a flag, block begin/end read
+ *             CLOCK_MONOTONIC and compare
+ *   handler   handler>1h: handler begin/end read CLOCK_MONOTONIC and compare
  * A second unarmed repetition per round (`unarmed2`) gives the noise floor.
  *
  * One handler is what a component does per message: lt_handle_begin, lt_send, one block
@@ -32,8 +33,8 @@
 
 #define MAX_ROUNDS 101
 
-enum { UNARMED, ARMED, ARMED_BLOCKED, UNARMED2, SETTINGS };
-static const char *const names[SETTINGS] = {"unarmed", "armed", "armed_blocked", "unarmed2"};
+enum { UNARMED, DEPTH, BLOCKED, HANDLER, UNARMED2, SETTINGS };
+static const char *const names[SETTINGS] = {"unarmed", "depth", "blocked", "handler", "unarmed2"};
 
 static double cpu_ns(void)
 {
@@ -59,13 +60,12 @@ static double median(double *v, int n)
 static void set(int setting)
 {
 	const uint64_t hour = UINT64_C(3600000000000);
-	int on = setting == ARMED || setting == ARMED_BLOCKED;
 
-	lt__flight.handler_ns = on ? hour : UINT64_MAX;
-	lt__flight.depth = on ? UINT32_MAX - 1 : UINT32_MAX;
-	lt__flight.blocked_ns = setting == ARMED_BLOCKED ? hour : UINT64_MAX;
-	lt__flight.armed = on;
-	lt__flight.any = on;
+	lt__flight.depth = setting == DEPTH ? UINT32_MAX - 1 : UINT32_MAX;
+	lt__flight.blocked_ns = setting == BLOCKED ? hour : UINT64_MAX;
+	lt__flight.handler_ns = setting == HANDLER ? hour : UINT64_MAX;
+	lt__flight.armed = setting == BLOCKED || setting == HANDLER;
+	lt__flight.any = setting != UNARMED && setting != UNARMED2;
 }
 
 int main(int argc, char **argv)
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	lt_component_end();
 	for (int s = 0; s < SETTINGS; s++)
 		printf("figure handler_ns_%s %.1f ns\n", names[s], median(v[s], rounds));
-	for (int s = ARMED; s < SETTINGS; s++)
+	for (int s = DEPTH; s < SETTINGS; s++)
 		printf("figure %s_minus_unarmed %.1f ns\n", names[s], median(d[s], rounds));
 	return 0;
 }

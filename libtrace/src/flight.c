@@ -78,18 +78,19 @@ const char *lt__flight_component_name(void)
 	return component_name;
 }
 
+/* Without handler>DUR only whether a handler runs matters (for blocked>DUR): no clock. */
 void lt__flight_handler_begin(void)
 {
-	handler_ts = now_ns();
+	handler_ts = lt__flight.handler_ns != UINT64_MAX ? now_ns() : 1;
 }
 
 void lt__flight_handler_end(void)
 {
 	uint64_t begin = handler_ts, end;
 
-	if (!begin)
-		return;
 	handler_ts = 0;
+	if (begin <= 1)
+		return;
 	end = now_ns();
 	if (end - begin > lt__flight.handler_ns && take())
 		lt__flight_emit(LT_FLIGHT_COND_HANDLER, end - begin, begin, end, NULL, 0, 0);
@@ -97,6 +98,8 @@ void lt__flight_handler_end(void)
 
 void lt__flight_block_begin(uint32_t reason, const void *object, const void *where)
 {
+	if (lt__flight.blocked_ns == UINT64_MAX)
+		return;
 	block_reason = reason;
 	block_object = object;
 	block_where = where;
