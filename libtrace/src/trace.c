@@ -17,6 +17,8 @@
 #include "looptrace/events.h"
 #include "looptrace/reasons.h"
 
+#include "flight.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -201,6 +203,7 @@ LT_API uint32_t lt_component_begin(const char *name)
 	uint32_t comp = atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
 
 	current_component = comp;
+	LT_FLIGHT_COMPONENT(name);
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
@@ -411,6 +414,7 @@ LT_API void lt__handle_flush(void)
 LT_API void lt__handle_end_later(uint64_t msg)
 {
 	flush_pending();
+	LT_FLIGHT_HANDLER_END();
 #ifdef LT_WITH_LTTNG
 	if (msg && lt__ring && LT_ENABLED(batch)) {
 		pending_end = lt__now();
@@ -432,6 +436,7 @@ LT_API void lt__handle_end_later(uint64_t msg)
 
 LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const char *kind)
 {
+	LT_FLIGHT_HANDLER_BEGIN();
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
@@ -480,6 +485,7 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 {
 	flush_pending();
+	LT_FLIGHT_HANDLER_BEGIN();
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
@@ -500,6 +506,7 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 LT_API void lt_handle_end(uint64_t msg)
 {
 	flush_pending();
+	LT_FLIGHT_HANDLER_END();
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
@@ -534,6 +541,7 @@ static void rec_block_begin(struct lt_ring *r, uint32_t reason, const void *obje
 LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 {
 	flush_pending();
+	LT_FLIGHT_BLOCK_BEGIN(reason, object, __builtin_return_address(0));
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
@@ -551,6 +559,7 @@ LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, const void *where)
 {
 	flush_pending();
+	LT_FLIGHT_BLOCK_BEGIN(reason, object, where ? where : __builtin_return_address(0));
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
@@ -574,10 +583,12 @@ LT_API void lt_block_end(void)
 	if (r) {
 		lt__rec(r, 1, LT_REC_BLOCK_END, 0, lt__now());
 		lt__rec_commit(r, 1);
+		LT_FLIGHT_BLOCK_END();
 		return;
 	}
 #endif
 	LT_EVENT(block_end);
+	LT_FLIGHT_BLOCK_END();
 }
 
 /*
@@ -639,6 +650,7 @@ static inline void do_recv(uint32_t chan, uint64_t msg, uint32_t depth)
 LT_API void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	do_send(chan, msg, flow, depth);
+	LT_FLIGHT_DEPTH(chan, depth, __builtin_return_address(0));
 }
 
 LT_API void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
@@ -649,6 +661,7 @@ LT_API void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
 LT_API void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	do_send(chan, msg, flow, depth);
+	LT_FLIGHT_DEPTH(chan, depth, __builtin_return_address(0));
 }
 
 LT_API void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
@@ -719,6 +732,19 @@ LT_API void lt_route_dispatch_end(uint32_t route)
 	}
 #endif
 	LT_EVENT(route_dispatch_end, route);
+}
+
+/*
+ * lt__flight_emit - the flight recorder's trigger event (flight.h), after the thread's records
+ * are handed to LTTng-UST (lt__flush_thread) so that the snapshot it triggers holds them.
+ */
+void lt__flight_emit(const char *condition, uint64_t value, uint64_t begin_ns, uint64_t end_ns,
+		     const void *where, uint64_t object, uint32_t reason)
+{
+	flush_pending();
+	lt__flush_thread();
+	LT_EVENT(trigger, condition, current_component, lt__flight_component_name(), value,
+		 begin_ns, end_ns, (uint64_t)(uintptr_t)where, object, reason, lt__flight_record);
 }
 
 #ifdef LT_WITH_LTTNG

@@ -25,13 +25,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
-from . import launch
+from . import flight, launch
 from .bt import find_metadata as bt_find_metadata
 from .bt import find_babeltrace2, metadata_problem, show, stream_files
 from .errors import UserError
-from .lttng import (Session, Sessiond, destroy_orphan_sessions, exit_status, lttng_path,
-                    pid_alive, sessiond_answers)
+from .lttng import (Session, Sessiond, destroy_orphan_sessions, destroy_orphan_triggers,
+                    exit_status, lttng_path, pid_alive, sessiond_answers)
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 SI_KERNEL = 0x80  # si_code of a signal sent by the kernel (e.g. a terminal's Ctrl-C)
@@ -77,6 +78,26 @@ def add_parser(subparsers):
     who.add_argument("--pid", metavar="PID", type=int,
                      help="record the running process PID (no CMD) until it exits or "
                      "`record` is interrupted; its children are not recorded")
+    fr = p.add_argument_group("flight recorder (docs/flight-recorder.md)")
+    fr.add_argument("--flight-recorder", metavar="SIZE", nargs="?", const=flight.DEFAULT_SIZE,
+                    help="keep only the last SIZE of events (default %s when no SIZE is "
+                    "given), in memory, and write snapshots of them to "
+                    "DIR/snapshots/<n>-<time>-<condition>/ when a condition matches, by hand "
+                    "(looptrace snapshot DIR, or SIGUSR1 to record) or at exit; sub-buffer "
+                    "sizes are derived from SIZE and the CPU count" % flight.DEFAULT_SIZE)
+    fr.add_argument("--on", metavar="CONDITION", action="append", default=[],
+                    help="take a snapshot when CONDITION matches in the program, checked "
+                    "inside it: blocked>DUR (one block inside a handler lasted longer than "
+                    "DUR), handler>DUR (one handler ran longer), depth>N (a channel's depth "
+                    "after a send exceeded N); repeatable")
+    fr.add_argument("--max-snapshots", metavar="N", type=int, default=flight.DEFAULT_MAX,
+                    help="take at most N snapshots on conditions (default: %(default)s): the "
+                    "folder stays within about N x SIZE")
+    fr.add_argument("--min-gap", metavar="DUR", default=flight.DEFAULT_GAP,
+                    help="at least DUR between two snapshots on conditions (default: "
+                    "%(default)s)")
+    fr.add_argument("--snapshot-at-exit", action="store_true",
+                    help="also take a snapshot when CMD ends (however it ends)")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS]",
                    help="the program to run and its arguments")
     p.set_defaults(func=run)
@@ -84,7 +105,7 @@ def add_parser(subparsers):
 
 
 # What `record` (through LTTng) writes into DIR: the only entries --force ever removes.
-WRITES = ("ust", RECORD_INFO)
+WRITES = ("ust", flight.SNAPSHOTS, RECORD_INFO)
 # Entries that make DIR look like a trace (report would read them with ours): refused unless
 # looptrace-record.json says that `record` wrote them.
 TRACE_LIKE = ("ust", "kernel", "metadata", "index")
@@ -184,6 +205,10 @@ class Output:
         if not isinstance(listed, list):
             listed = list(WRITES)  # written by an older looptrace: ust/ and the record file
         victims = [e for e in WRITES if e in listed and e != RECORD_INFO]
+        if flight.SNAPSHOTS not in victims and os.path.isdir(os.path.join(path,
+                                                                           flight.SNAPSHOTS)):
+            raise UserError("%s holds a snapshots/ folder looptrace record did not write: not "
+                            "replacing the trace there" % show(path))
         foreign = [e for e in present if e not in victims]
         if foreign:
             raise UserError("%s holds files looptrace record did not write (%s): not replacing "
@@ -304,19 +329,24 @@ def _forward(proc, info):
         pass
 
 
-def _run_child(argv, env, old_mask):
-    """Start CMD, pass on signals; return (exit status, pid, killing signal or None)."""
+def _run_child(argv, env, old_mask, recorder=None):
+    """Start CMD, pass on signals; return (exit status, pid, killing signal or None). With the
+    flight recorder `recorder`, its notifications are polled and SIGUSR1 takes a snapshot."""
     parent = os.getpid()
     try:
         proc = subprocess.Popen(argv, env=env,  # noqa: PLW1509
                                 preexec_fn=lambda: _child_setup(old_mask, parent))
     except OSError as exc:
         raise UserError("cannot run %s: %s" % (show(argv[0]), exc.strerror or exc)) from None
-    waitset = FORWARDED + (signal.SIGCHLD,)
+    waitset = FORWARDED + (signal.SIGCHLD, signal.SIGUSR1)
     while True:
-        info = signal.sigtimedwait(waitset, 0.2)
+        info = signal.sigtimedwait(waitset, 0.05 if recorder else 0.2)
         if info is not None and info.si_signo in FORWARDED:
             _forward(proc, info)
+        if recorder is not None:
+            if info is not None and info.si_signo == signal.SIGUSR1:
+                recorder.take("manual")
+            recorder.poll()
         if proc.poll() is not None:
             return exit_status(proc.returncode), proc.pid, _signal(proc.returncode)
 
@@ -398,15 +428,64 @@ def _cmdline(pid):
     return [a.decode("utf-8", "surrogateescape") for a in raw.split(b"\0") if a]
 
 
-def _wait_pid(pid):
+def _wait_pid(pid, recorder=None):
     """Wait until process `pid` (not our child) is gone or a forwarded signal reaches
-    `record`; returns that signal's number, or None when the process ended."""
+    `record`; returns that signal's number, or None when the process ended. SIGUSR1 takes a
+    flight-recorder snapshot."""
     while True:
-        info = signal.sigtimedwait(FORWARDED, 0.2)
+        info = signal.sigtimedwait(FORWARDED + (signal.SIGUSR1,), 0.2)
+        if info is not None and info.si_signo == signal.SIGUSR1:
+            if recorder is not None:
+                recorder.take("manual")
+            continue
         if info is not None:
             return info.si_signo
         if not pid_alive(pid):
             return None
+
+
+def _flight_args(args):
+    """The flight recorder's settings from the command line (None without it); UserError."""
+    given = args.on or args.snapshot_at_exit or args.max_snapshots != flight.DEFAULT_MAX or \
+        args.min_gap != flight.DEFAULT_GAP
+    if args.flight_recorder is None:
+        if given:
+            raise UserError("--on, --max-snapshots, --min-gap and --snapshot-at-exit go with "
+                            "--flight-recorder [SIZE]")
+        return None
+    size = flight.parse_size(args.flight_recorder)
+    conditions = [flight.parse_condition(c) for c in args.on]
+    if conditions and args.pid is not None:
+        raise UserError("--on: conditions are armed in a program that record starts; with "
+                        "--pid take snapshots by hand (looptrace snapshot DIR)")
+    if args.max_snapshots < 1:
+        raise UserError("--max-snapshots must be at least 1")
+    cpus = os.cpu_count() or 1
+    return {"size": size, "conditions": conditions, "max": args.max_snapshots,
+            "gap": flight.parse_duration(args.min_gap, "--min-gap"),
+            "subbuf": flight.subbuf_size(size, cpus), "num_subbuf": flight.NUM_SUBBUF}
+
+
+def _flight_end(recorder, args):
+    """When CMD has ended: the notifications of its last moments, then --snapshot-at-exit."""
+    if recorder.conditions:
+        time.sleep(0.3)  # a trigger emitted just before exit is notified within this
+    recorder.poll()
+    if args.snapshot_at_exit:
+        recorder.take("exit")
+
+
+def _write_running(output):
+    """DIR/.looptrace-record.pid: this record's pid, for `looptrace snapshot DIR`."""
+    with open(os.path.join(output, flight.RUNNING), "w", encoding="ascii") as f:
+        f.write("%d\n" % os.getpid())
+
+
+def _remove_running(output):
+    try:
+        os.unlink(os.path.join(output, flight.RUNNING))
+    except OSError:
+        pass
 
 
 def run(args):
@@ -421,6 +500,7 @@ def run(args):
                         "[ARGS])")
     if args.num_subbuf < 1:
         raise UserError("--num-subbuf must be a positive power of two")
+    fl = _flight_args(args)
     lttng_path()  # LTTng installed?
     if args.pid is not None:
         processes, record_id, env = "pid", None, {}
@@ -434,29 +514,45 @@ def run(args):
         else:
             record_id = _new_record_id()
             env["LOOPTRACE_RECORD_ID"] = str(record_id)
+        if fl is not None and fl["conditions"]:
+            env["LOOPTRACE_FLIGHT"] = flight.environment(fl["conditions"], fl["gap"],
+                                                         fl["max"])
     output = os.path.abspath(args.output)
     out = Output(output)
     out.open(args.force)
     try:
-        return _record(args, command, env, processes, record_id, out)
+        return _record(args, command, env, processes, record_id, out, fl)
     finally:
         out.close(recorded=out.recorded)
 
 
-def _record(args, command, env, processes, record_id, out):
+def _record(args, command, env, processes, record_id, out, fl=None):
     """The recording proper, into the locked folder `out`; returns the exit status."""
     output = out.path
     out.recorded = False
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED + (signal.SIGCHLD,))
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED + (signal.SIGCHLD,
+                                                                     signal.SIGUSR1))
     sessiond = Sessiond()
     session = Session(output)
     status = None
     stop_error = None
     sig = None
+    recorder = None
+    if fl is not None:
+        args.subbuf_size, args.num_subbuf = str(fl["subbuf"]), fl["num_subbuf"]
     try:
         sessiond.ensure()
         destroy_orphan_sessions()
-        session.create(args.subbuf_size, args.num_subbuf, args.buffering, record_id=record_id)
+        if fl is not None:
+            destroy_orphan_triggers()
+        session.create(args.subbuf_size, args.num_subbuf, args.buffering, record_id=record_id,
+                       snapshot=fl is not None)
+        if fl is not None:
+            recorder = flight.Recorder(output, session, fl["size"], fl["conditions"],
+                                       fl["max"], fl["gap"], record_id)
+            out.recorded = True  # DIR/snapshots exists from here on
+            recorder.arm()
+            _write_running(output)
         if args.pid is not None:
             session.track_vpid(args.pid)
         session.start()
@@ -464,15 +560,20 @@ def _record(args, command, env, processes, record_id, out):
             raise UserError("interrupted", status=130)
         if args.pid is not None:
             pid = args.pid
-            _wait_pid(pid)
+            _wait_pid(pid, recorder)
             status = 0  # not our child: its exit status is unknown
         else:
-            status, pid, sig = _run_child(command, env, old_mask)
+            status, pid, sig = _run_child(command, env, old_mask, recorder)
+        if recorder is not None:
+            _flight_end(recorder, args)
         try:
             session.stop()
         except UserError as exc:
             stop_error = exc  # the program ran: still say what it did, and where the trace is
     finally:
+        if recorder is not None:
+            recorder.close()
+            _remove_running(output)
         session.destroy()
         sessiond.stop()
         _drain_signals()
@@ -484,6 +585,8 @@ def _record(args, command, env, processes, record_id, out):
     free = out.free_bytes()
     subbuf = _size_bytes(args.subbuf_size) or (1 << 20)
     disk_full = free is not None and free < subbuf
+    if recorder is not None:  # nothing is written but snapshots: was one refused for space?
+        disk_full = recorder.disk_full
     kept, readable = _trace_state(output)
     out.release_reserve()  # room for looptrace-record.json
     info = {
@@ -504,6 +607,8 @@ def _record(args, command, env, processes, record_id, out):
         "ld_preload": env.get("LD_PRELOAD", ""),
         "created": sorted(set(out.created_entries() + [RECORD_INFO])),
     }
+    if recorder is not None:
+        info["flight_recorder"] = recorder.summary()
     info_error = None
     try:
         _write_record_info(output, info)
@@ -511,6 +616,12 @@ def _record(args, command, env, processes, record_id, out):
         info_error = exc
         if exc.errno == errno.ENOSPC:
             disk_full = True
+    if disk_full and recorder is not None:
+        raise UserError("the disk holding %s is full (%s free; program exited with status %d):"
+                        " %d snapshot(s) written, %d not taken for want of space%s" % (
+                            show(output), "%d KiB" % (free // 1024) if free is not None
+                            else "no space", status, len(recorder.taken), recorder.no_space,
+                            "; %s not written" % RECORD_INFO if info_error else ""))
     if disk_full:
         what = ("kept %s of events, unreadable: its metadata could not be written" % _mib(kept)
                 if not readable else "kept %s of events, readable up to where the disk filled"
@@ -531,6 +642,21 @@ def _record(args, command, env, processes, record_id, out):
                             % (status, show(output)))
         raise UserError("%s (program exited with status %d); the trace in %s may be "
                         "incomplete" % (stop_error, status, show(output)))
+    if recorder is not None:
+        snaps = os.path.join(output, flight.SNAPSHOTS)
+        if recorder.taken:
+            print("looptrace: %d snapshot(s) written to %s%s" % (
+                len(recorder.taken), show(snaps), " (%d more matched, not kept)"
+                % recorder.skipped if recorder.skipped else ""), file=sys.stderr)
+        elif recorder.skipped:
+            print("looptrace: no snapshot kept (%d taken or matched, none kept: see above); "
+                  "nothing was written to %s" % (recorder.skipped, show(snaps)),
+                  file=sys.stderr)
+        else:
+            print("looptrace: no snapshot taken (%s); nothing was written to %s"
+                  % ("no condition matched" if fl["conditions"] else "no condition given, "
+                     "none taken by hand", show(snaps)), file=sys.stderr)
+        return status
     if not disk_full and readable and _has_looptrace_events(output) is False:
         # Nothing to report: say so now rather than `report` failing later. The exit status
         # stays CMD's (a program that is not instrumented is not a failed recording).

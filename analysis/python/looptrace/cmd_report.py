@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from . import bt, looptop, outputs, render_csv, render_text, timespec
+from . import bt, flight, looptop, outputs, render_csv, render_text, timespec
 from .cmd_record import RECORD_INFO  # written by `looptrace record` into its folder
 from .errors import UserError
 
@@ -202,6 +202,7 @@ def emit(report, raw, args):
         notes.append("looptrace: CSV files (components, channels, routes, flows, blocked, warnings, "
                      "findings) written to %s" % bt.show(args.csv_dir))
     if not args.quiet and args.json_out != "-":
+        sys.stdout.write(flight.render_trigger(report))
         sys.stdout.write(render_text.render(report))
         sys.stdout.flush()
     for n in notes:
@@ -403,12 +404,20 @@ def run(args):
 
 def _run(args):
     check_outputs(args)
-    report, raw = analyse(args.traces, args.begin, args.end, args.progress,
+    args.traces = flight.resolve_traces(args.traces)  # a flight recording: one snapshot
+    begin = args.begin
+    complete = flight.snapshot_window(args.traces) if begin is None else None
+    if complete is not None:
+        begin = timespec.parse(str(complete))  # where every CPU's ring reaches back to
+    report, raw = analyse(args.traces, begin, args.end, args.progress,
                           getattr(args, "loop_top", None))
+    if complete is not None:
+        report.setdefault("trace", {})["snapshot_complete_from_ns"] = complete
     named = name_call_sites(report)
     notices = recording_notices(report, args.traces)
     damage = damage_notices(report, args.traces)
-    if named or notices is not None or damage:
+    snapshot = flight.snapshot_notices(report, args.traces)
+    if named or notices is not None or damage or snapshot:
         raw = None  # the sink's bytes no longer say all: --json encodes `report` itself
     for n in (notices or []) + damage:
         print(n, file=sys.stderr)

@@ -92,6 +92,31 @@ def destroy_orphan_sessions():
                   "was killed" % (name, m.group(1)), file=sys.stderr)
 
 
+def lttng_version():
+    """The `lttng` client's version as a tuple of ints ((2, 13, 9)), or None if unknown."""
+    try:
+        out = subprocess.run([lttng_path(), "--version"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20,
+                             check=False).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"\b(\d+)\.(\d+)(?:\.(\d+))?", out)
+    return tuple(int(g) for g in m.groups() if g is not None) if m else None
+
+
+def destroy_orphan_triggers():
+    """Remove the flight-recorder triggers (`<session>-flight`, `<session>-flight-notify`) of
+    `record`s killed before they could: their owner's pid is no longer alive. Never raises."""
+    status, out = _run(["list-triggers"], timeout=20)
+    if status != 0:
+        return
+    for name in re.findall(r"^- name: (looptrace-\d+-[0-9a-f]{8}-flight(?:-notify)?)$", out,
+                           re.M):
+        m = re.match(r"^looptrace-(\d+)-", name)
+        if m and not pid_alive(int(m.group(1))):
+            _run(["remove-trigger", name])
+
+
 def _pidfile():
     if os.geteuid() == 0:
         return "/var/run/lttng/lttng-sessiond.pid"
@@ -203,6 +228,8 @@ class Session:
     (net://HOST:CONTROL:DATA), a live session streaming to a relay daemon (`looptrace top`)."""
 
     CHANNEL = "looptrace"
+    META_CHANNEL = "looptrace-statedump"  # flight recorder: the state dump, kept apart
+    META_SUBBUF, META_NUM = 64 * 1024, 4
     # Only what pairs events and keys ids: the thread's name travels once (component_begin),
     # the process's once (the statedump's procname event), call sites as `where` fields.
     CONTEXTS = ("vtid", "vpid")
@@ -220,39 +247,83 @@ class Session:
         self.name = "%s%d-%s" % (SESSION_PREFIX, os.getpid(), uuid.uuid4().hex[:8])
         self.created = False
         self.started = False
+        self.snapshot_mode = False
+        self.triggers = []  # names of the LTTng triggers this session added
 
     def _check(self, args, what):
         status, out = _run(args)
         if status != 0:
             raise UserError("%s failed: %s" % (what, _last_error(out)))
 
-    def create(self, subbuf_size, num_subbuf, buffering, record_id=None):
+    def create(self, subbuf_size, num_subbuf, buffering, record_id=None, snapshot=False):
         """Create the session with one UST channel sized for high event rates, the contexts,
         and the looptrace events enabled. With `record_id` (a positive int), only processes
         whose LOOPTRACE_RECORD_ID is that number record looptrace events (the filter on the
-        probes' application context). Raises UserError; destroy() cleans up after it."""
-        if self.url:
+        probes' application context). With `snapshot` (the flight recorder), a snapshot-mode
+        session: overwrite buffers, nothing written until snapshot(), and the state dump in a
+        small channel of its own (META_CHANNEL) so that newer events never overwrite it.
+        Raises UserError; destroy() cleans up after it."""
+        self.snapshot_mode = snapshot
+        if snapshot:
+            self._check(["create", self.name, "--snapshot",
+                         "--output=" + os.path.join(self.output, "snapshots")], "lttng create")
+        elif self.url:
             self._check(["create", self.name, "--live=%d" % (self.live_us or 1000000),
                          "--set-url=" + self.url], "lttng create")
         else:
             self._check(["create", self.name, "--output=" + self.output], "lttng create")
         self.created = True
-        self._check(["enable-channel", "--userspace", "--session=" + self.name,
-                     "--buffers-uid" if buffering == "per-uid" else "--buffers-pid",
+        buffers = "--buffers-uid" if buffering == "per-uid" else "--buffers-pid"
+        overwrite = ["--overwrite"] if snapshot else []
+        self._check(["enable-channel", "--userspace", "--session=" + self.name, buffers,
                      "--subbuf-size=" + subbuf_size, "--num-subbuf=" + str(num_subbuf),
-                     self.CHANNEL], "lttng enable-channel")
+                     self.CHANNEL] + overwrite, "lttng enable-channel")
+        statedump_channel = self.CHANNEL
+        if snapshot:
+            statedump_channel = self.META_CHANNEL
+            self._check(["enable-channel", "--userspace", "--session=" + self.name, buffers,
+                         "--subbuf-size=%d" % self.META_SUBBUF,
+                         "--num-subbuf=%d" % self.META_NUM, self.META_CHANNEL] + overwrite,
+                        "lttng enable-channel")
         ctx = []
         for c in self.CONTEXTS:
             ctx += ["--type=" + c]
-        self._check(["add-context", "--userspace", "--session=" + self.name,
-                     "--channel=" + self.CHANNEL] + ctx, "lttng add-context")
+        for chan in sorted({self.CHANNEL, statedump_channel}):
+            self._check(["add-context", "--userspace", "--session=" + self.name,
+                         "--channel=" + chan] + ctx, "lttng add-context")
         flt = []
         if record_id is not None:
             flt = ["--filter=%s == %d" % (self.RECORD_CONTEXT, record_id)]
         self._check(["enable-event", "--userspace", "--session=" + self.name,
                      "--channel=" + self.CHANNEL, self.EVENTS] + flt, "lttng enable-event")
         self._check(["enable-event", "--userspace", "--session=" + self.name,
-                     "--channel=" + self.CHANNEL, self.STATEDUMP], "lttng enable-event")
+                     "--channel=" + statedump_channel, self.STATEDUMP], "lttng enable-event")
+
+    def add_trigger(self, name, args):
+        """Add the LTTng trigger `name` (`lttng ARGS`), removed by destroy(). UserError (one
+        line) when this LTTng has no triggers (before 2.13) or the session daemon refuses."""
+        version = lttng_version()
+        if version is not None and version < (2, 13):
+            raise UserError("--flight-recorder --on needs LTTng 2.13 or later (triggers): this "
+                            "is lttng %s" % ".".join(str(v) for v in version))
+        status, out = _run(args)
+        if status != 0:
+            raise UserError("the session daemon refused the flight recorder's trigger: %s"
+                            % _last_error(out))
+        if name not in self.triggers:
+            self.triggers.append(name)
+
+    def remove_trigger(self, name):
+        """Remove the trigger `name` that add_trigger() added; UserError when lttng fails."""
+        if name in self.triggers:
+            self.triggers.remove(name)
+        self._check(["remove-trigger", name], "lttng remove-trigger")
+
+    def snapshot(self, path):
+        """Write a snapshot of the session's buffers under folder `path` (LTTng makes one
+        folder in it); UserError when lttng fails."""
+        self._check(["snapshot", "record", "--session=" + self.name, path],
+                    "lttng snapshot record")
 
     def track_vpid(self, pid):
         """Record only the events of process `pid` (before or after start)."""
@@ -270,7 +341,10 @@ class Session:
             self._check(["stop", self.name], "lttng stop")
 
     def destroy(self):
-        """Destroy the session (its trace files stay); idempotent, never raises."""
+        """Destroy the session (its trace files stay) and remove its triggers; idempotent,
+        never raises."""
+        while self.triggers:
+            _run(["remove-trigger", self.triggers.pop()])
         if not self.created:
             return
         self.created = False

@@ -176,6 +176,30 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, batch,
 		lttng_ust_field_integer(uint64_t, epoch_ns, cal[3])
 		lttng_ust_field_sequence(uint64_t, words, words, uint32_t, nwords)))
 
+/*
+ * trigger: a flight-recorder condition matched in this process (docs/flight-recorder.md):
+ * `condition` ("blocked", "handler" or "depth") measured `value` (ns, or a depth) above its
+ * threshold, over [begin_ts, end_ts] by the trace clock, on the thread running component
+ * `comp` named `comp_name`; `where` is the call site (blocked, depth), `object` the block's
+ * object or the channel's id, `reason` the block's reason; `record` is the process's
+ * LOOPTRACE_RECORD_ID (the LTTng trigger's filter). LTTng-UST takes at most 10 arguments.
+ */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, trigger,
+	LTTNG_UST_TP_ARGS(const char *, condition, uint32_t, comp, const char *, comp_name,
+		uint64_t, value, uint64_t, begin_ts, uint64_t, end_ts, uint64_t, where,
+		uint64_t, object, uint32_t, reason, uint64_t, record),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(condition, condition)
+		lttng_ust_field_integer(uint32_t, comp, comp)
+		lttng_ust_field_string(comp_name, comp_name)
+		lttng_ust_field_integer(uint64_t, value, value)
+		lttng_ust_field_integer(uint64_t, begin_ts, begin_ts)
+		lttng_ust_field_integer(uint64_t, end_ts, end_ts)
+		lttng_ust_field_integer_hex(uint64_t, where, where)
+		lttng_ust_field_integer_hex(uint64_t, object, object)
+		lttng_ust_field_integer(uint32_t, reason, reason)
+		lttng_ust_field_integer(uint64_t, record, record)))
+
 /* clang-format on */
 
 #endif /* LOOPTRACE_PROBES_LOOPTRACE_TP_H */
