@@ -10,6 +10,8 @@ Truth            ip_truth under `record --interpose`: blocked time per thread an
                  per thread) and, when the analysis attributes the interposer's components, on
                  `looptrace report --json` (blocked_by).
 RealProgram      `xz -T2` under `record --interpose`: byte-identical output, threads named
+Window           `report --begin` inside the run: threads already running start the window
+                 with their names and blocked state (their blocked time cut at its start)
 Symbolize        call sites (`where`) resolved to function and line via the statedump
 SymbolizeElf     call-site names are never wrong: stripped objects, .symtab, separate debug
                  files by .gnu_debuglink and by build-id (no LTTng needed)
@@ -268,6 +270,82 @@ class Truth(Recorded):
                 if t == tid:
                     check_close(self, "report %s/%s" % (name, reason),
                                 per_reason.get(reason, 0), ns)
+
+
+class Window(Recorded):
+    """`report --begin` on an interposed trace: threads that ran before the window start it
+    with their names, blocked or not as they were (bug 1 of issue 17: `--begin +2s` printed
+    `Components (none)`, `--begin +0.001s` dropped the main thread)."""
+
+    def test_threads_start_the_window_in_their_state(self):
+        out = os.path.join(self.tmp, "trace")
+        proc = record(out, [TRUTH, "1"])
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+        _, names, pid, _ = parse_truth(proc.stdout.decode())
+        # The trace itself: every block interval per thread, names and component ends.
+        blocks = collections.defaultdict(list)  # tid -> [(begin, end or None)]
+        comp_at = {}  # tid -> (ts of its first component_begin, name)
+        ended_at = {}
+        first = None
+        open_blocks = collections.defaultdict(list)
+        for msg in bt2.TraceCollectionMessageIterator(out):
+            if type(msg) is not bt2._EventMessageConst:
+                continue
+            ev = msg.event
+            if not ev.name.startswith("looptrace"):
+                continue
+            ts = msg.default_clock_snapshot.ns_from_origin
+            first = ts if first is None else first
+            if int(ev.common_context_field["vpid"]) != pid:
+                continue
+            tid = int(ev.common_context_field["vtid"])
+            kind = ev.name.partition(":")[2]
+            if kind == "component_begin":
+                comp_at.setdefault(tid, ts)
+            elif kind == "component_end":
+                ended_at[tid] = ts
+            elif kind == "block_begin":
+                open_blocks[tid].append(ts)
+            elif kind == "block_end" and open_blocks[tid]:
+                b = open_blocks[tid].pop()
+                if not open_blocks[tid]:
+                    blocks[tid].append((b, ts))
+        # Main blocks in pthread_join from 1 ms on: the window starts inside that wait.
+        main_joins = [b for b in blocks[pid] if b[1] - b[0] > 20_000_000]
+        self.assertTrue(main_joins, "main never waited long in the trace: %r" % blocks[pid])
+        for lo, arg in ((first + 1_000_000, "+0.001s"),
+                        (main_joins[0][0] + (main_joins[0][1] - main_joins[0][0]) // 2,
+                         None)):
+            arg = arg or "%d" % lo
+            js = os.path.join(self.tmp, "w.json")
+            rep = subprocess.run([LOOPTRACE, "report", out, "--begin", arg, "--json", js],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                                 check=False)
+            self.assertEqual(rep.returncode, 0, rep.stderr.decode(errors="replace"))
+            self.assertNotIn("(none)", rep.stdout.decode().split("Channels")[0])
+            with open(js, encoding="utf-8") as f:
+                report = json.load(f)
+            self.assertEqual(report["trace"]["begin_ns"], lo)
+            comps = {c["tid"]: c for c in report["components"] if c["pid"] == pid}
+            for tid, name in names.items():
+                if comp_at.get(tid, lo) >= lo or ended_at.get(tid, lo + 1) < lo:
+                    continue  # not running at the window start
+                self.assertTrue(tid in comps, "--begin %s: thread %s (%d) is missing"
+                                % (arg, name, tid))
+                c = comps[tid]
+                if name != "main":
+                    self.assertEqual(c["name"], name)
+                else:
+                    self.assertEqual(c["name"], os.path.basename(TRUTH)[:63])
+                self.assertEqual(c["begin_ns"], lo)
+                # Blocked time in the window: the trace's intervals cut at its start.
+                want = sum(e - max(b, lo) for b, e in blocks[tid] if e > lo)
+                got = c["time_ns"]["blocked_outside"]
+                self.assertLessEqual(abs(got - want), 1000, "--begin %s: %s blocked %d ns in "
+                                     "the window, the trace says %d" % (arg, name, got, want))
+                self.assertEqual(sum(b["ns"] for b in c["blocked_by"]), got)
+            self.assertTrue(pid in comps, "--begin %s: the main thread is missing" % arg)
+            self.assertGreater(comps[pid]["time_ns"]["blocked_outside"], 0)
 
 
 def make_input(path, size):

@@ -154,6 +154,8 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	free(a->chans.v);
 	free(a->routes.v);
 	free(a->sites.v);
+	for (uint32_t i = 0; i < a->threads.n; i++)
+		free(a->threads.v[i].pre_name);
 	free(a->threads.v);
 	free(a->hops.v);
 	free(a->msgs.v);
@@ -1217,6 +1219,103 @@ static void start_window(struct lt_analysis *a, int64_t ts)
 }
 
 /*
+ * pre_window - an event before the --begin window: only the interposer's thread state is kept
+ * (component and name, open blocks), for the thread to start the window in it (pre_start).
+ * The API's threads start it as implicit components (docs/analysis.md, Window).
+ */
+static void pre_window(struct lt_analysis *a, const struct lt_event *ev)
+{
+	enum lt_ev_kind k = ev->kind;
+	if (k != LT_EV_COMPONENT_BEGIN && k != LT_EV_COMPONENT_END && k != LT_EV_BLOCK_BEGIN &&
+	    k != LT_EV_BLOCK_END)
+		return;
+	int32_t ti = thread_get(a, ev->vpid, ev->vtid);
+	if (ti < 0) {
+		oom(a);
+		return;
+	}
+	struct lt_thread *t = &a->threads.v[ti];
+	if (!ev->preload) {
+		if (k == LT_EV_COMPONENT_BEGIN || k == LT_EV_COMPONENT_END)
+			t->pre_api = k == LT_EV_COMPONENT_BEGIN;
+		return;
+	}
+	if (t->pre_api)
+		return;
+	switch (k) {
+	case LT_EV_COMPONENT_BEGIN:
+		t->pre_bound = 1;
+		t->pre_comp = ev->comp;
+		if (ev->name && ev->name[0] && strcmp(ev->name, "(unnamed)") != 0) {
+			char *n = dup_name(ev->name);
+			if (!n) {
+				oom(a);
+				break;
+			}
+			free(t->pre_name);
+			t->pre_name = n;
+		}
+		break;
+	case LT_EV_COMPONENT_END:
+		t->pre_bound = 0;
+		t->pre_depth = 0;
+		free(t->pre_name);
+		t->pre_name = NULL;
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		if (t->pre_depth == 0) {
+			t->pre_reason = ev->reason;
+			t->pre_object = ev->object;
+			t->pre_where = ev->where;
+		}
+		if (t->pre_depth < LT_BLOCK_DEPTH_CAP)
+			t->pre_depth++;
+		break;
+	default: /* LT_EV_BLOCK_END */
+		if (t->pre_depth > 0)
+			t->pre_depth--;
+		break;
+	}
+}
+
+/*
+ * pre_start - the window starts (a->begin_ns): every thread that ran one of the interposer's
+ * components before it runs it from the start, blocked where it was.
+ */
+static void pre_start(struct lt_analysis *a)
+{
+	for (uint32_t i = 0; i < a->threads.n; i++) {
+		struct lt_thread *t = &a->threads.v[i];
+		if (t->pre_bound && !t->pre_api) {
+			int32_t ci = comp_get(a, t->vpid, t->pre_comp, 0, 1);
+			if (ci < 0) {
+				oom(a);
+			} else {
+				t = &a->threads.v[i];
+				struct lt_an_comp *c = &a->comps.v[ci];
+				take_name(a, &c->name, t->pre_name);
+				c->declared = 1;
+				c->preload = 1;
+				th_bind(a, (int32_t)i, ci, a->begin_ns);
+				t->loop_seen = 1;
+				if (t->pre_depth > 0) {
+					t->block_depth = t->pre_depth;
+					t->block_reason = t->pre_reason;
+					t->block_start = a->begin_ns;
+					th_enter_site(a, t, t->pre_reason, t->pre_object,
+						      t->pre_where);
+					th_settle(a, t);
+				}
+			}
+		}
+		free(t->pre_name);
+		t->pre_name = NULL;
+		t->pre_bound = 0;
+		t->pre_depth = 0;
+	}
+}
+
+/*
  * preload_yields - whether an event of the interposer (provider looptrace_preload) must be
  * ignored because the program's own instrumentation already describes the thread: its
  * thread naming never takes a thread away from an API component, and a pthread wait inside
@@ -1340,6 +1439,8 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 	if ((a->has_lo && ts < a->lo) || (a->has_hi && ts > a->hi)) {
 		if (a->has_hi && ts > a->hi)
 			a->end_hit = 1;
+		else if (!a->started)
+			pre_window(a, ev);
 		a->filtered_events++;
 		return 0;
 	}
@@ -1351,6 +1452,7 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		a->started = 1;
 		a->begin_ns = a->has_lo && a->lo < ts ? a->lo : ts;
 		a->now = a->begin_ns;
+		pre_start(a);
 	}
 	a->events++;
 	/*

@@ -126,6 +126,17 @@ struct lt_thread {
 	uint32_t recv_mi;   /* in-flight record of the last message it received (a hint) */
 	int64_t dispatch_start;
 	uint64_t dispatch_msg;
+	/*
+	 * Before the --begin window, the interposer's events only set this state; the thread
+	 * starts the window in it (pre_start): its component, still blocked or not.
+	 */
+	int pre_api;   /* an API component_begin came first: the interposer yields */
+	int pre_bound; /* runs the interposer's component pre_comp */
+	uint32_t pre_comp;
+	int pre_depth; /* blocks open */
+	uint32_t pre_reason;
+	uint64_t pre_object, pre_where; /* of the outermost open block */
+	char *pre_name;                 /* owned; NULL once the window started */
 };
 
 struct lt_msg {
