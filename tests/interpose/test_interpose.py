@@ -200,6 +200,22 @@ class SemanticsTraced(Recorded):
         reasons = {r for (_, r) in tr.blocked}
         for r in ("mutex", "rwlock", "sem", "condvar", "sleep", "io", "join", "call"):
             self.assertIn(r, reasons)
+        # Renamed by another thread while blocked until it ended, or by itself with prctl
+        # (issue 17, bug 2): the report has the new names, on threads of their own.
+        js = os.path.join(self.tmp, "report.json")
+        rep = subprocess.run([LOOPTRACE, "report", out, "-q", "--json", js],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+                             check=False)
+        self.assertEqual(rep.returncode, 0, rep.stderr.decode(errors="replace"))
+        with open(js, encoding="utf-8") as f:
+            comps = [c for c in json.load(f)["components"] if c["pid"] == pid]
+        by_name = collections.defaultdict(set)
+        for c in comps:
+            by_name[c["name"]].add(c["tid"])
+        for name in ("blk-renamed", "prctl-named", "outside"):
+            self.assertEqual(len(by_name.get(name, ())), 1, "%s: %r" % (name, dict(by_name)))
+        blk = [c for c in comps if c["name"] == "blk-renamed"][0]
+        self.assertGreater(blk["time_ns"]["blocked_outside"], 20_000_000, blk["blocked_by"])
 
 
 class Truth(Recorded):

@@ -162,6 +162,8 @@ static enum lt_ev_kind kind_of(const char *name)
 			return LT_EV_COMPONENT_BEGIN;
 		if (strcmp(name + 18, "component_end") == 0)
 			return LT_EV_COMPONENT_END;
+		if (strcmp(name + 18, "component_rename") == 0)
+			return LT_EV_COMPONENT_RENAME;
 		return LT_EV_UNKNOWN;
 	}
 	return LT_EV_OTHER;

@@ -1226,6 +1226,22 @@ static void start_window(struct lt_analysis *a, int64_t ts)
 static void pre_window(struct lt_analysis *a, const struct lt_event *ev)
 {
 	enum lt_ev_kind k = ev->kind;
+	if (k == LT_EV_COMPONENT_RENAME) {
+		for (uint32_t i = 0; i < a->threads.n; i++) {
+			struct lt_thread *o = &a->threads.v[i];
+			if (o->vpid == ev->vpid && o->pre_bound && o->pre_comp == ev->comp &&
+			    ev->name && ev->name[0] && strcmp(ev->name, "(unnamed)") != 0) {
+				char *n = dup_name(ev->name);
+				if (!n) {
+					oom(a);
+					return;
+				}
+				free(o->pre_name);
+				o->pre_name = n;
+			}
+		}
+		return;
+	}
 	if (k != LT_EV_COMPONENT_BEGIN && k != LT_EV_COMPONENT_END && k != LT_EV_BLOCK_BEGIN &&
 	    k != LT_EV_BLOCK_END)
 		return;
@@ -1505,6 +1521,13 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 			th_unbind(a, t, ts);
 		}
 		th_bind(a, ti, ci, ts);
+		break;
+	}
+	case LT_EV_COMPONENT_RENAME: {
+		/* another thread renamed the thread of this component (it may be blocked) */
+		int32_t ci = comp_get(a, ev->vpid, ev->comp, 0, 0);
+		if (ci >= 0)
+			take_name(a, &a->comps.v[ci].name, ev->name);
 		break;
 	}
 	case LT_EV_COMPONENT_END:

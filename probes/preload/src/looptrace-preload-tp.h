@@ -6,6 +6,7 @@
  * (probes/include/looptrace/probes/looptrace-tp.h), so the analysis reads both alike:
  *   component_begin {comp, name}  a thread started, or was renamed (same comp, same thread)
  *   component_end   {comp}        the thread exits
+ *   component_rename {comp, name} another thread renamed `comp`'s thread (no API counterpart)
  *   block_begin     {reason, object, where}
  *   block_end       {}
  * Component ids are 0x80000000 | n so they never collide with liblooptrace's (1, 2, ...).
@@ -28,6 +29,16 @@
 
 /* component_begin: this thread runs component `comp` named `name` (again: a rename). */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, component_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, comp, comp)
+		lttng_ust_field_string(name, name)))
+
+/*
+ * component_rename: the component `comp` of this process, another thread's, is now named
+ * `name` (pthread_setname_np on another thread; that thread may be blocked for long).
+ */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, component_rename,
 	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint32_t, comp, comp)

@@ -40,6 +40,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,8 @@ enum {
 struct lt_thr {
 	pthread_t self;             /* the thread */
 	uint32_t comp;              /* its component id */
-	int announced;              /* component_begin emitted in this process (owner only) */
+	int announced;              /* atomic: component_begin emitted in this process (written
+				       by the owner only) */
 	int pending;                /* atomic: name changed since the last component_begin */
 	char name[LT_PRE_NAME_MAX]; /* protected by reg_lock */
 	struct lt_thr *next;        /* registry list, protected by reg_lock */
@@ -301,7 +303,7 @@ static void announce(struct lt_thr *t)
 	/* Never an empty string: LT_UNNAMED of looptrace/trace.h (babeltrace2 2.0 misreads it). */
 	lttng_ust_tracepoint(looptrace_preload, component_begin, t->comp,
 			     name[0] ? name : "(unnamed)");
-	t->announced = 1;
+	__atomic_store_n(&t->announced, 1, __ATOMIC_RELEASE);
 }
 
 /* thr_end - the thread exits (key destructor): close open blocks, end its component. */
@@ -315,7 +317,7 @@ static void thr_end(void *p)
 		lttng_ust_tracepoint(looptrace_preload, block_end);
 	if (t->announced)
 		lttng_ust_tracepoint(looptrace_preload, component_end, t->comp);
-	t->announced = 0;
+	__atomic_store_n(&t->announced, 0, __ATOMIC_RELEASE);
 	if (lt_self == t)
 		lt_self = NULL;
 	lt_exiting = 1; /* later key destructors may still lock: no new component */
@@ -439,21 +441,70 @@ LT_EXPORT int pthread_setname_np(pthread_t thread, const char *name)
 		return rc;
 	int saved = errno;
 	lt_guard++;
+	int self = pthread_equal(thread, pthread_self());
+	uint32_t comp = 0;
+	int other_announced = 0;
+	char copy[LT_PRE_NAME_MAX];
 	reg_acquire();
 	for (struct lt_thr *t = reg_head; t; t = t->next) {
 		if (pthread_equal(t->self, thread)) {
 			strncpy(t->name, name, sizeof t->name - 1);
 			t->name[sizeof t->name - 1] = '\0';
+			memcpy(copy, t->name, sizeof copy);
+			comp = t->comp;
+			other_announced = !self && __atomic_load_n(&t->announced, __ATOMIC_ACQUIRE);
 			__atomic_store_n(&t->pending, 1, __ATOMIC_RELEASE);
 			break;
 		}
 	}
 	reg_release();
-	/* Renaming itself: say so now. Another thread says it at its next event. */
-	if (pthread_equal(thread, pthread_self()) &&
-	    lttng_ust_tracepoint_enabled(looptrace_preload, component_begin)) {
+	if (self && lttng_ust_tracepoint_enabled(looptrace_preload, component_begin)) {
+		/* Renaming itself: say so now. */
 		struct lt_thr *t = thr_self();
 		if (t)
+			announce(t);
+	} else if (other_announced) {
+		/*
+		 * Another thread, perhaps blocked until it exits: say it now for that thread's
+		 * component. It also says it again at its next event (pending), which settles a
+		 * race with its own announce.
+		 */
+		lttng_ust_tracepoint(looptrace_preload, component_rename, comp,
+				     copy[0] ? copy : "(unnamed)");
+	}
+	lt_guard--;
+	errno = saved;
+	return rc;
+}
+
+/*
+ * prctl - PR_SET_NAME renames the calling thread, as pthread_setname_np(pthread_self(), ...)
+ * does: its component is renamed now. Every other option is passed through.
+ */
+LT_EXPORT int prctl(int option, ...)
+{
+	va_list ap;
+	va_start(ap, option);
+	unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+	unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+	va_end(ap);
+	LT_REAL(real, int (*)(int, ...), prctl, NULL);
+	int rc =
+	    real ? real(option, a2, a3, a4, a5) : (int)syscall(SYS_prctl, option, a2, a3, a4, a5);
+
+	if (option != PR_SET_NAME || rc != 0 || lt_guard ||
+	    !__atomic_load_n(&lt_ready, __ATOMIC_ACQUIRE))
+		return rc;
+	int saved = errno;
+	lt_guard++;
+	struct lt_thr *t = thr_self();
+	char comm[17] = {0};
+	if (t && real && real(PR_GET_NAME, (unsigned long)comm, 0UL, 0UL, 0UL) == 0) {
+		reg_acquire();
+		memcpy(t->name, comm, sizeof comm);
+		__atomic_store_n(&t->pending, 1, __ATOMIC_RELEASE);
+		reg_release();
+		if (lttng_ust_tracepoint_enabled(looptrace_preload, component_begin))
 			announce(t);
 	}
 	lt_guard--;
