@@ -9,6 +9,8 @@ TopScreen  the full-screen view in a real terminal (tmux, 80x24): the components
            sort key sorts, `q` stops the program, the session and the relay daemon; Ctrl-C
            does too and leaves a readable trace; a program that exits by itself leaves its
            final figures on screen.
+TopInterpose  --interpose --batch on tests/interpose/ip_truth: the threads view, against the
+           program's own measurement of where each thread blocked.
 After every run: no demo, no relay daemon of ours, no session of ours left (`lttng list`).
 
 Environment (set by CTest): LOOPTRACE_BIN, LOOPTRACE_DEMO. A skip is a failure when CI=true.
@@ -134,6 +136,70 @@ def parse_text(out):
             snaps.append((status, comps))
         i += 1
     return snaps
+
+
+def parse_threads(out):
+    """The last snapshot of --batch text in the threads view: (header, [row fields])."""
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("snapshot ")]
+    if not starts:
+        return "", []
+    i = starts[-1] + 2
+    header, body = lines[i], []
+    for line in lines[i + 1:]:
+        if not line.strip():
+            break
+        body.append(line)
+    return header, body
+
+
+class TopInterpose(Base):
+    """`top --interpose --batch` on an unmodified program (tests/interpose/ip_truth): its
+    threads with their running and blocked shares and the reason they blocked for, checked
+    against what the program measured itself; not columns of zeros (issue 17, bug 4)."""
+
+    def test_threads_view(self):
+        truth_prog = os.environ.get("LT_IP_TRUTH", "")
+        self.assertTrue(os.access(truth_prog, os.X_OK), "LT_IP_TRUTH: %r" % truth_prog)
+        trace = os.path.join(self.tmp, "trace")
+        proc = subprocess.run([LOOPTRACE, "top", "-o", trace, "--interpose", "--batch", "2",
+                               "--width", "100", "--", truth_prog, "3"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=180, check=False)
+        out = proc.stdout.decode()
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        header, body = parse_threads(out)
+        self.assertEqual(header.split()[:9], ["COMPONENT", "TID", "RUN", "BLOCK", "CPU", "run",
+                                              "block", "cpu", "BLOCKED"], out)
+        # ip_truth's own measurement: per thread, the reason it spent most time blocked in.
+        truth = {}
+        with open(os.path.join(trace, "command.out"), encoding="utf-8") as f:
+            for line in f:
+                fl = line.split()
+                if fl and fl[0] == "truth":
+                    truth.setdefault(int(fl[1]), {})[fl[3]] = int(fl[4])
+        self.assertTrue(truth, "no truth lines in command.out")
+        rows = {}
+        run_now = []
+        for line in body:
+            fl = line.split()
+            tid = int(fl[1])
+            rows[tid] = fl
+            run_now.append(float(fl[2]))
+        # Sorted by the running share (no CPU times yet): largest first.
+        self.assertEqual(run_now, sorted(run_now, reverse=True), out)
+        for tid, by in truth.items():
+            self.assertIn(tid, rows, "thread %d missing:\n%s" % (tid, out))
+            fl = rows[tid]
+            ranked = sorted(by.items(), key=lambda kv: kv[1], reverse=True)
+            total = sum(by.values())
+            if len(ranked) == 1 or ranked[0][1] >= 1.5 * ranked[1][1]:
+                self.assertEqual(fl[8], ranked[0][0], "%s: %r" % (fl[0], by))
+            # Every one of these threads spends most of its life blocked.
+            self.assertGreater(float(fl[6]), 50.0, "%s: %s" % (fl[0], " ".join(fl)))
+            self.assertGreater(total, 0)
+        self.assertNotIn(" IDLE ", header)
+        self.assert_clean(trace)
 
 
 class TopBatch(Base):
