@@ -12,6 +12,7 @@ Truth            ip_truth under `record --interpose`: blocked time per thread an
 RealProgram      `xz -T2` under `record --interpose`: byte-identical output, threads named
 Window           `report --begin` inside the run: threads already running start the window
                  with their names and blocked state (their blocked time cut at its start)
+ExportSites      `export --perfetto`: every blocked slice names its call site as the report does
 Symbolize        call sites (`where`) resolved to function and line via the statedump
 SymbolizeElf     call-site names are never wrong: stripped objects, .symtab, separate debug
                  files by .gnu_debuglink and by build-id (no LTTng needed)
@@ -362,6 +363,48 @@ class Window(Recorded):
                 self.assertEqual(sum(b["ns"] for b in c["blocked_by"]), got)
             self.assertTrue(pid in comps, "--begin %s: the main thread is missing" % arg)
             self.assertGreater(comps[pid]["time_ns"]["blocked_outside"], 0)
+
+
+class ExportSites(Recorded):
+    """`looptrace export --perfetto` names the call site of every blocked slice as the report
+    names it (issue 17, bug 7: the slices carried only the raw `where` address)."""
+
+    def test_blocked_slices_carry_sites(self):
+        out = os.path.join(self.tmp, "trace")
+        proc = record(out, [TRUTH, "1"])
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+        _, names, pid, _ = parse_truth(proc.stdout.decode())
+        pf = os.path.join(self.tmp, "out.json")
+        exp = subprocess.run([LOOPTRACE, "export", "--perfetto", pf, out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                             check=False)
+        self.assertEqual(exp.returncode, 0, exp.stderr.decode(errors="replace"))
+        with open(pf, encoding="utf-8") as f:
+            events = json.load(f)["traceEvents"]
+        js = os.path.join(self.tmp, "report.json")
+        rep = subprocess.run([LOOPTRACE, "report", out, "-q", "--json", js],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+                             check=False)
+        self.assertEqual(rep.returncode, 0, rep.stderr.decode(errors="replace"))
+        with open(js, encoding="utf-8") as f:
+            report_sites = {(c["pid"], int(b["where"], 16)): b["site"]
+                            for c in json.load(f)["components"]
+                            for b in c["blocked_by"] if b.get("site")}
+        self.assertTrue(report_sites)
+        blocked = [e for e in events if e.get("cat") == "blocked"]
+        self.assertTrue(blocked)
+        compared = 0
+        for e in blocked:
+            where = int(e["args"]["where"], 16)
+            self.assertIn("site", e["args"], e)
+            key = (e["pid"], where)
+            if key in report_sites:
+                self.assertEqual(e["args"]["site"], report_sites[key], e)
+                compared += 1
+        self.assertGreater(compared, len(blocked) // 2)
+        consumer = [t for t, n in names.items() if n == "consumer"][0]
+        sites = {e["args"]["site"] for e in blocked if e["tid"] == consumer}
+        self.assertTrue(any(x.startswith("consumer (ip_truth.c:") for x in sites), sites)
 
 
 def make_input(path, size):
