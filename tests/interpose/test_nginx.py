@@ -173,9 +173,17 @@ class Nginx(unittest.TestCase):
     def test_nginx_under_wrk(self):
         port = free_port()
         conf, trace = self.start(port)
-        workers = {p for p, cmd in children(self.master).items()
-                   if cmd.startswith("nginx: worker process")}
-        self.assertTrue(workers, "no worker process under master %d" % self.master)
+        # `worker_processes auto`: one per online CPU; wait until all have started.
+        want = os.sysconf("SC_NPROCESSORS_ONLN")
+        deadline = time.monotonic() + 30
+        while True:
+            workers = {p for p, cmd in children(self.master).items()
+                       if cmd.startswith("nginx: worker process")}
+            if len(workers) >= want or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(workers), want, "workers under master %d: %r (%s)"
+                         % (self.master, workers, self.log()))
         load = subprocess.run(["wrk"] + WRK + ["http://127.0.0.1:%d/index.html" % port],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=LOAD_SECONDS + 60, check=False)
