@@ -234,7 +234,8 @@ class Nginx(unittest.TestCase):
         named = checked = 0
         syms = {}
         for c in report["components"]:
-            for b in c["blocked_by"]:
+            # the call sites of its blocks, and of the wait taken as its loop top
+            for b in c["blocked_by"] + ([c["loop_top"]] if c.get("loop_top") else []):
                 d = b.get("site_detail")
                 if not d:
                     continue
