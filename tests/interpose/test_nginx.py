@@ -214,7 +214,8 @@ class Nginx(unittest.TestCase):
 
         # Every worker is a component, named after the program; so is the master.
         for pid in sorted(workers) + [self.master]:
-            self.assertTrue(pid in comps, "process %d has no component" % pid)
+            self.assertTrue(pid in comps, "process %d has no component: %r" % (pid, [
+                (c["pid"], c["tid"], c["name"]) for c in report["components"]]))
             self.assertEqual(comps[pid]["name"], "nginx")
 
         def waited(c, reason):
