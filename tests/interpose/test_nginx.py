@@ -89,14 +89,6 @@ def children(ppid):
     return out
 
 
-def cpu_ns(pid):
-    """utime + stime of process `pid` from /proc, in ns (clock-tick resolution)."""
-    with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-
-
 def symbols(path):
     """{name: [(start, size)]} of the function symbols of the ELF file `path` (.symtab and
     .dynsym), from binutils' nm: the ground truth for call-site names."""
@@ -193,7 +185,6 @@ class Nginx(unittest.TestCase):
         self.assertNotIn("Non-2xx", out)
         requests = int(re.search(r"(\d+) requests in", out).group(1))
         self.assertGreater(requests, 0, out)
-        self.cpu = {p: cpu_ns(p) for p in workers}  # the workers' own CPU time, at the end
         self.assertEqual(workers, {p for p, cmd in children(self.master).items()
                                    if cmd.startswith("nginx: worker process")})
         subprocess.run(["nginx", "-p", self.tmp, "-c", conf, "-s", "quit"],
