@@ -162,7 +162,9 @@ class TopInterpose(Base):
         truth_prog = os.environ.get("LT_IP_TRUTH", "")
         self.assertTrue(os.access(truth_prog, os.X_OK), "LT_IP_TRUTH: %r" % truth_prog)
         trace = os.path.join(self.tmp, "trace")
-        proc = subprocess.run([LOOPTRACE, "top", "-o", trace, "--interpose", "--batch", "2",
+        # --batch 30: the program ends long before (about 1 s), top then prints the final
+        # figures; it must not be stopped early, or it prints no truth.
+        proc = subprocess.run([LOOPTRACE, "top", "-o", trace, "--interpose", "--batch", "30",
                                "--width", "100", "--", truth_prog, "3"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=180, check=False)
