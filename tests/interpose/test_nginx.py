@@ -177,6 +177,19 @@ class Nginx(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(len(workers), want, "workers under master %d: %r (%s)"
                          % (self.master, workers, self.log()))
+        # LTTng-UST registers a forked worker with the session daemon in the background (it
+        # does not wait as at program start): on a busy daemon that can take seconds, and a
+        # worker still unregistered when the load ends records nothing. Load only once the
+        # daemon lists every worker.
+        deadline = time.monotonic() + 60
+        while True:
+            listing = subprocess.run(["lttng", "list", "--userspace"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, timeout=60, check=False)
+            registered = {int(m) for m in re.findall(rb"^PID: (\d+) ", listing.stdout, re.M)}
+            if workers <= registered or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertLessEqual(workers, registered, "workers not registered with LTTng in 60 s")
         load = subprocess.run(["wrk"] + WRK + ["http://127.0.0.1:%d/index.html" % port],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=LOAD_SECONDS + 60, check=False)

@@ -221,6 +221,8 @@ struct lt_pf_thread {
 	unsigned dropped[5]; /* begins not pushed because the stack was full, per slice kind */
 	char *name;          /* owned: last thread_name written, NULL = none */
 	bool proc_done;      /* its process is in s->processes (process_name written if known) */
+	bool in_comp;        /* a component_begin of `comp` is open on the thread */
+	uint64_t comp;
 };
 
 /* A message sent and not consumed yet. */
@@ -689,6 +691,12 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 	case LT_PF_EV_COMPONENT_BEGIN: {
 		const char *name = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
 		lt_pf_set_thread_name(s, t, name && *name ? name : "component");
+		uint64_t comp = U(LT_PF_F_COMP);
+		if (t->in_comp && t->comp == comp) {
+			break; /* the same component again: a rename (the track's name changed) */
+		}
+		t->in_comp = true;
+		t->comp = comp;
 		if (lt_pf_push(t, LT_PF_S_COMPONENT)) {
 			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
 			fputs(",\"cat\":\"component\",\"name\":", f);
@@ -698,6 +706,7 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 		break;
 	}
 	case LT_PF_EV_COMPONENT_END:
+		t->in_comp = false;
 		lt_pf_pop(s, t, LT_PF_S_COMPONENT, ns);
 		break;
 	case LT_PF_EV_CHANNEL_DECLARE: {

@@ -88,6 +88,8 @@ struct lt_thr {
 	int announced;              /* atomic: component_begin emitted in this process (written
 				       by the owner only) */
 	int pending;                /* atomic: name changed since the last component_begin */
+	int64_t said_ns;            /* CLOCK_MONOTONIC of its last component_begin (owner only) */
+	int64_t say_every_ns;       /* forked child: announce again after so long (owner only) */
 	char name[LT_PRE_NAME_MAX]; /* protected by reg_lock */
 	struct lt_thr *next;        /* registry list, protected by reg_lock */
 };
@@ -104,7 +106,8 @@ static int reg_lock;              /* spin lock over reg_head and the names */
 static uint32_t comp_counter;     /* atomic: last id handed out (low 31 bits) */
 static pthread_key_t thr_key;     /* its destructor ends the thread's component */
 static int lt_ready;              /* atomic: the constructor has run */
-static int ust_fork_wrapped;      /* liblttng-ust-fork.so already tells LTTng-UST */
+static int64_t lt_forked_ns; /* atomic: CLOCK_MONOTONIC of the fork that made this process, 0 */
+static int ust_fork_wrapped; /* liblttng-ust-fork.so already tells LTTng-UST */
 
 /* Executable segments of the LTTng-UST libraries: calls from there are never traced. */
 static struct {
@@ -288,6 +291,16 @@ static struct lt_thr *thr_self(void)
 	return t;
 }
 
+#define LT_NS_PER_MS 1000000LL
+#define LT_NS_PER_S  1000000000LL
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * LT_NS_PER_S + ts.tv_nsec;
+}
+
 /* announce - emit component_begin for `t` (this thread) if not done or if it was renamed. */
 static void announce(struct lt_thr *t)
 {
@@ -304,6 +317,34 @@ static void announce(struct lt_thr *t)
 	lttng_ust_tracepoint(looptrace_preload, component_begin, t->comp,
 			     name[0] ? name : "(unnamed)");
 	__atomic_store_n(&t->announced, 1, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&lt_forked_ns, __ATOMIC_RELAXED))
+		t->said_ns = mono_ns();
+}
+
+/*
+ * reannounce - in a forked child, say the component again now and then. LTTng-UST registers a
+ * forked child with the session daemon in the background and drops what the child emits
+ * before that: an nginx worker that blocked in epoll_wait at once lost its component_begin
+ * (and was then invisible to the analysis). So a forked child's thread repeats it at the end
+ * of a block, 1 ms after the last one, then 2, 4, ... up to every second, for the first
+ * minute after the fork: the name lands soon after registration whenever that is, at a cost
+ * of about 70 events per thread. (A repeated component_begin of the same id is a rename.)
+ */
+static void reannounce(struct lt_thr *t)
+{
+	int64_t now = mono_ns();
+	if (now - __atomic_load_n(&lt_forked_ns, __ATOMIC_RELAXED) > 60 * LT_NS_PER_S) {
+		__atomic_store_n(&lt_forked_ns, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	if (t->say_every_ns == 0)
+		t->say_every_ns = LT_NS_PER_MS;
+	if (now - t->said_ns < t->say_every_ns)
+		return;
+	if (t->say_every_ns < LT_NS_PER_S)
+		t->say_every_ns *= 2;
+	__atomic_store_n(&t->pending, 1, __ATOMIC_RELEASE);
+	announce(t);
 }
 
 /* thr_end - the thread exits (key destructor): close open blocks, end its component. */
@@ -352,6 +393,8 @@ static void block_end(void)
 	int saved = errno;
 
 	lt_guard++;
+	if (__builtin_expect(__atomic_load_n(&lt_forked_ns, __ATOMIC_RELAXED) != 0, 0) && lt_self)
+		reannounce(lt_self);
 	if (lt_depth > 0)
 		lt_depth--;
 	lttng_ust_tracepoint(looptrace_preload, block_end);
@@ -1254,6 +1297,9 @@ static void after_fork_child(void)
 		lt_self->announced = 0;
 	}
 	lt_depth = 0;
+	if (lt_self)
+		lt_self->say_every_ns = 0;
+	__atomic_store_n(&lt_forked_ns, mono_ns(), __ATOMIC_RELAXED);
 }
 
 LT_EXPORT pid_t fork(void)
