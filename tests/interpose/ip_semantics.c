@@ -347,9 +347,9 @@ static void test_fork(void)
 			_exit(1);
 		if (pthread_join(ct, NULL) != 0)
 			_exit(2);
+		/* blocks after which a forked child says its component again */
 		for (int i = 0; i < 6; i++)
-			usleep(
-			    3000); /* blocks after which a forked child says its component again */
+			usleep(3000);
 		_exit(7);
 	}
 	int st = 0;
