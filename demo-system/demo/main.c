@@ -100,33 +100,30 @@ static void fail(const char *what, enum lt_err err)
 	exit(1);
 }
 
-int main(int argc, char **argv)
+/* What one run measured about itself, besides the counters in struct demo. */
+struct run {
+	sigset_t stop_signals;
+	uint64_t t_start, t_quiet,
+	    t_end;             /* ns: input starts, quiescence (or give up), script stops */
+	int interrupted;       /* the stop signal received, 0 none */
+	int drained;           /* quiescent before the components stopped */
+	uint64_t dropped_msgs; /* messages the components had not handled */
+	uint64_t net_pending;  /* responses net never sent */
+};
+
+/* start - sets up and starts the components; every thread blocks the stop signals. */
+static void start(struct demo *d, struct run *r)
 {
-	struct demo *d;
-	pthread_t input;
 	const char *what = "";
 	enum lt_err err;
-	size_t dropped_script = 0, dropped_layout = 0, dropped_comp = 0, dropped_net = 0;
-	uint64_t net_pending = 0, t_start, t_quiet, t_end, limit_ns;
-	sigset_t stop_signals;
-	int rc, drained, interrupted = 0;
 
-	struct demo_opts opts;
-
-	rc = demo_parse_options(argc, argv, &opts);
-	if (rc)
-		return rc == 1 ? 0 : 2;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		fail("start", LT_ENOMEM);
-	d->o = opts;
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	/* Every thread inherits this mask: SIGINT/SIGTERM reach main only, through sigtimedwait. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	sigemptyset(&r->stop_signals);
+	sigaddset(&r->stop_signals, SIGINT);
+	sigaddset(&r->stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &r->stop_signals, NULL);
 
 	err = demo_components_setup(d, &what);
 	if (err)
@@ -135,96 +132,91 @@ int main(int argc, char **argv)
 	    (err = lt_comp_start(d->layout)) || (err = lt_comp_start(d->net)) ||
 	    (err = lt_comp_start(d->script)))
 		fail("start", err);
+}
+
+/* run_input - runs the input generator to its end (or a stop signal). */
+static void run_input(struct demo *d, struct run *r)
+{
+	pthread_t input;
 
 	fprintf(stderr,
 		"looptrace-demo: mode %s, %g s, %g input events/s, fetch share %g, "
 		"latency %g+-%g ms\n",
 		demo_mode_name(d->o.mode), d->o.duration_s, d->o.rate, d->o.fetch_share,
 		d->o.latency_ms, d->o.jitter_ms);
-	t_start = demo_now_ns();
+	r->t_start = demo_now_ns();
 	if (pthread_create(&input, NULL, demo_input_thread, d) != 0)
 		fail("input thread", LT_ESYS);
 	while (!atomic_load(&d->input_done)) {
-		int sig = wait_signal(&stop_signals, 20000000);
+		int sig = wait_signal(&r->stop_signals, 20000000);
 
-		if (sig > 0 && !interrupted) {
-			interrupted = sig;
+		if (sig > 0 && !r->interrupted) {
+			r->interrupted = sig;
 			atomic_store(&d->stop_requested, 1);
 			fprintf(stderr, "looptrace-demo: %s: stopping the input and draining\n",
 				strsignal(sig));
 		}
 	}
 	pthread_join(input, NULL);
+}
 
+/* wait_quiescent - waits for quiescence, within a limit (a second stop signal ends it). */
+static void wait_quiescent(struct demo *d, struct run *r)
+{
 	/* Quiescence: every input handled, every fetch back. Worst case a full inbox of
 	 * fetches waited one by one (blocking mode), plus slack for a loaded machine. */
-	limit_ns = 30000000000ull + (uint64_t)(2.0 * d->o.inbox *
-					       ((d->o.latency_ms + d->o.jitter_ms) * 1e6 +
-						d->o.task_us * 1e3 + d->o.response_us * 1e3));
+	uint64_t limit_ns =
+	    30000000000ull + (uint64_t)(2.0 * d->o.inbox *
+					((d->o.latency_ms + d->o.jitter_ms) * 1e6 +
+					 d->o.task_us * 1e3 + d->o.response_us * 1e3));
 	while (!quiescent(d) &&
-	       demo_now_ns() - t_start < (uint64_t)(d->o.duration_s * 1e9) + limit_ns) {
-		int sig = wait_signal(&stop_signals, 1000000);
+	       demo_now_ns() - r->t_start < (uint64_t)(d->o.duration_s * 1e9) + limit_ns) {
+		int sig = wait_signal(&r->stop_signals, 1000000);
 
-		if (sig > 0 && interrupted) {
+		if (sig > 0 && r->interrupted) {
 			fprintf(stderr, "looptrace-demo: %s again: not waiting any longer\n",
 				strsignal(sig));
 			break;
 		}
 		if (sig > 0)
-			interrupted = sig;
+			r->interrupted = sig;
 	}
-	drained = quiescent(d);
-	t_quiet = demo_now_ns();
-	if (!drained) {
+	r->drained = quiescent(d);
+	r->t_quiet = demo_now_ns();
+	if (!r->drained) {
 		fprintf(stderr, "looptrace-demo: shutdown: the system did not become quiescent; "
 				"stopping anyway and counting what is dropped\n");
 		if (d->reply)
 			lt_chan_close(d->reply); /* a handler waiting for a response gives up */
 	}
+}
 
-	lt_comp_stop(d->script, drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL, NULL,
+/* stop - stops the components in dependency order and counts what they dropped. */
+static void stop(struct demo *d, struct run *r)
+{
+	size_t dropped_script = 0, dropped_layout = 0, dropped_comp = 0, dropped_net = 0;
+
+	lt_comp_stop(d->script, r->drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL, NULL,
 		     &dropped_script);
-	t_end = demo_now_ns();
+	r->t_end = demo_now_ns();
 	lt_comp_stop(d->layout, LT_COMP_STOP_DRAIN, NULL, NULL, &dropped_layout);
 	lt_comp_stop(d->compositor, LT_COMP_STOP_DRAIN, NULL, NULL, &dropped_comp);
-	lt_comp_stop(d->net, drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL, NULL,
+	lt_comp_stop(d->net, r->drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL, NULL,
 		     &dropped_net);
-	net_pending = demo_net_drop_pending(d);
+	r->net_pending = demo_net_drop_pending(d);
 	lt_router_stop(d->router);
 	while (atomic_load(&d->helpers_live) != 0) /* only when not drained */
 		usleep(1000);
 	lt_router_destroy(d->router);
 	demo_graveyard_close(d);
+	r->dropped_msgs = dropped_script + dropped_layout + dropped_comp + dropped_net;
+}
 
-	uint64_t started = atomic_load(&d->fetch_started);
-	uint64_t completed = atomic_load(&d->fetch_completed);
+/* print_components - the "components" key: each component's own message counts. */
+static void print_components(const struct demo *d)
+{
 	uint64_t script_handled = lt_comp_handled(d->script);
-	uint64_t dropped_msgs = dropped_script + dropped_layout + dropped_comp + dropped_net;
-	struct pct lat = percentiles(&d->input_latency);
-	struct pct delay = percentiles(&d->input_delay);
-	struct pct flat = percentiles(&d->fetch_latency);
-	double script_wall_s = (double)(t_end - t_start) / 1e9;
 
-	printf("{\n");
-	printf("  \"schema\": \"looptrace-demo/1\",\n");
-	printf("  \"mode\": \"%s\",\n", demo_mode_name(d->o.mode));
-	printf("  \"pid\": %ld,\n", (long)getpid());
-	printf("  \"settings\": {\"duration_s\": %g, \"rate\": %g, \"task_us\": %g, "
-	       "\"fetch_share\": %g, \"latency_ms\": %g, \"jitter_ms\": %g, \"seed\": %" PRIu64
-	       ", \"reflow_share\": %g, \"reflow_us\": %g, \"response_us\": %g, \"paint_us\": %g, "
-	       "\"inbox\": %" PRIu32 "},\n",
-	       d->o.duration_s, d->o.rate, d->o.task_us, d->o.fetch_share, d->o.latency_ms,
-	       d->o.jitter_ms, d->o.seed, d->o.reflow_share, d->o.reflow_us, d->o.response_us,
-	       d->o.paint_us, d->o.inbox);
-	printf("  \"interrupted\": %s%s%s,\n", interrupted ? "\"" : "",
-	       interrupted == SIGINT ? "SIGINT"
-	       : interrupted         ? "SIGTERM"
-				     : "null",
-	       interrupted ? "\"" : "");
-	printf("  \"elapsed_s\": %.3f,\n", (double)(demo_now_ns() - t_start) / 1e9);
-	printf("  \"drain_s\": %.3f,\n", (double)(t_quiet - t_start) / 1e9 - d->o.duration_s > 0
-					     ? (double)(t_quiet - t_start) / 1e9 - d->o.duration_s
-					     : 0.0);
 	printf("  \"components\": {\n");
 	printf("    \"script\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
 	       ", \"ticks\": 0},\n",
@@ -244,6 +236,47 @@ int main(int argc, char **argv)
 	       ", \"ticks\": 0, \"dispatches\": %" PRIu64 "}\n",
 	       d->router_dispatches, d->router_dispatches, d->router_dispatches);
 	printf("  },\n");
+}
+
+/* print_header - schema, mode, pid, settings, interruption and times. */
+static void print_header(const struct demo *d, const struct run *r)
+{
+	printf("{\n");
+	printf("  \"schema\": \"looptrace-demo/1\",\n");
+	printf("  \"mode\": \"%s\",\n", demo_mode_name(d->o.mode));
+	printf("  \"pid\": %ld,\n", (long)getpid());
+	printf("  \"settings\": {\"duration_s\": %g, \"rate\": %g, \"task_us\": %g, "
+	       "\"fetch_share\": %g, \"latency_ms\": %g, \"jitter_ms\": %g, \"seed\": %" PRIu64
+	       ", \"reflow_share\": %g, \"reflow_us\": %g, \"response_us\": %g, \"paint_us\": %g, "
+	       "\"inbox\": %" PRIu32 "},\n",
+	       d->o.duration_s, d->o.rate, d->o.task_us, d->o.fetch_share, d->o.latency_ms,
+	       d->o.jitter_ms, d->o.seed, d->o.reflow_share, d->o.reflow_us, d->o.response_us,
+	       d->o.paint_us, d->o.inbox);
+	printf("  \"interrupted\": %s%s%s,\n", r->interrupted ? "\"" : "",
+	       r->interrupted == SIGINT ? "SIGINT"
+	       : r->interrupted         ? "SIGTERM"
+					: "null",
+	       r->interrupted ? "\"" : "");
+	printf("  \"elapsed_s\": %.3f,\n", (double)(demo_now_ns() - r->t_start) / 1e9);
+	printf("  \"drain_s\": %.3f,\n",
+	       (double)(r->t_quiet - r->t_start) / 1e9 - d->o.duration_s > 0
+		   ? (double)(r->t_quiet - r->t_start) / 1e9 - d->o.duration_s
+		   : 0.0);
+}
+
+/* print_truth - the ground truth (schema looptrace-demo/1) as one JSON object on stdout. */
+static void print_truth(struct demo *d, const struct run *r)
+{
+	uint64_t started = atomic_load(&d->fetch_started);
+	uint64_t completed = atomic_load(&d->fetch_completed);
+	uint64_t script_handled = lt_comp_handled(d->script);
+	struct pct lat = percentiles(&d->input_latency);
+	struct pct delay = percentiles(&d->input_delay);
+	struct pct flat = percentiles(&d->fetch_latency);
+	double script_wall_s = (double)(r->t_end - r->t_start) / 1e9;
+
+	print_header(d, r);
+	print_components(d);
 	printf("  \"script_throughput_per_s\": %.2f,\n",
 	       script_wall_s > 0 ? (double)script_handled / script_wall_s : 0.0);
 	printf("  \"inputs\": {\"sent\": %" PRIu64 ", \"handled\": %" PRIu64
@@ -263,10 +296,13 @@ int main(int argc, char **argv)
 	print_pct("fetch_latency_us", flat, ",");
 	printf("  \"shutdown\": {\"drained\": %s, \"dropped_messages\": %" PRIu64
 	       ", \"fetches_lost\": %" PRIu64 ", \"responses_never_sent\": %" PRIu64 "}\n",
-	       drained ? "true" : "false", dropped_msgs, started - completed, net_pending);
+	       r->drained ? "true" : "false", r->dropped_msgs, started - completed, r->net_pending);
 	printf("}\n");
 	fflush(stdout);
+}
 
+static void destroy(struct demo *d)
+{
 	lt_comp_destroy(d->script);
 	lt_comp_destroy(d->net);
 	lt_comp_destroy(d->layout);
@@ -280,9 +316,31 @@ int main(int argc, char **argv)
 	free(d->input_latency.v);
 	free(d->input_delay.v);
 	free(d->fetch_latency.v);
-	rc = drained && !d->router_forward_failed ? 0 : 1;
-	if (interrupted)
-		rc = 128 + interrupted; /* the shell's convention, even after a clean drain */
 	free(d);
+}
+
+int main(int argc, char **argv)
+{
+	struct demo_opts opts;
+	struct run r = {0};
+	struct demo *d;
+	int rc;
+
+	rc = demo_parse_options(argc, argv, &opts);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		fail("start", LT_ENOMEM);
+	d->o = opts;
+	start(d, &r);
+	run_input(d, &r);
+	wait_quiescent(d, &r);
+	stop(d, &r);
+	print_truth(d, &r);
+	rc = r.drained && !d->router_forward_failed ? 0 : 1;
+	if (r.interrupted)
+		rc = 128 + r.interrupted; /* the shell's convention, even after a clean drain */
+	destroy(d);
 	return rc;
 }

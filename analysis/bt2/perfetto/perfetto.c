@@ -635,6 +635,278 @@ static void lt_pf_set_thread_name(struct lt_pf_sink *s, struct lt_pf_thread *t, 
 	lt_pf_metadata(s, "thread_name", t->pid, t->tid, name);
 }
 
+/* One decoded looptrace event: what every per-kind writer below needs. */
+struct lt_pf_ev {
+	struct lt_pf_sink *s;
+	const struct lt_pf_class *c;
+	struct lt_pf_thread *t;
+	const bt_field *pl; /* payload */
+	int64_t pid, tid, ns;
+};
+
+/* lt_pf_u - unsigned payload field `which` of e (0 when absent). */
+static uint64_t lt_pf_u(const struct lt_pf_ev *e, enum lt_pf_field which)
+{
+	return lt_pf_uint(lt_pf_member(e->pl, e->c->field[which]));
+}
+
+/* lt_pf_s - string payload field `which` of e (NULL when absent). */
+static const char *lt_pf_s(const struct lt_pf_ev *e, enum lt_pf_field which)
+{
+	return lt_pf_str(lt_pf_member(e->pl, e->c->field[which]));
+}
+
+/*
+ * lt_pf_statedump_procname - the statedump names the process once, at its registration:
+ * traces recorded without the procname context (record since format 1.1) name processes
+ * this way.
+ */
+static void lt_pf_statedump_procname(struct lt_pf_sink *s, const struct lt_pf_class *c,
+				     const bt_field *pl, int64_t pid)
+{
+	const char *proc = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
+	if (proc && !lt_pf_map_get(&s->processes, (uint64_t)pid, 0) &&
+	    lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
+		lt_pf_metadata(s, "process_name", pid, pid, proc);
+	}
+}
+
+/* lt_pf_context_procname - names thread t's process from the procname context, once. */
+static void lt_pf_context_procname(struct lt_pf_sink *s, const struct lt_pf_class *c,
+				   const bt_field *ctx, struct lt_pf_thread *t, int64_t pid)
+{
+	if (t->proc_done) { /* once per thread, not per event */
+		return;
+	}
+	if (c->ctx_procname < 0) {
+		t->proc_done = true; /* no context: the statedump names the process */
+	} else if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
+		t->proc_done = true;
+	} else {
+		const char *proc = lt_pf_str(lt_pf_member(ctx, c->ctx_procname));
+		if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
+			t->proc_done = true;
+			if (proc) {
+				lt_pf_metadata(s, "process_name", pid, pid, proc);
+			}
+		}
+	}
+}
+
+static void lt_pf_on_component_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	const char *name = lt_pf_s(e, LT_PF_F_NAME);
+	lt_pf_set_thread_name(e->s, e->t, name && *name ? name : "component");
+	uint64_t comp = lt_pf_u(e, LT_PF_F_COMP);
+	if (e->t->in_comp && e->t->comp == comp) {
+		return; /* the same component again: a rename (the track's name changed) */
+	}
+	e->t->in_comp = true;
+	e->t->comp = comp;
+	if (lt_pf_push(e->t, LT_PF_S_COMPONENT)) {
+		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+		fputs(",\"cat\":\"component\",\"name\":", f);
+		lt_pf_json_string(f, name && *name ? name : "component");
+		fprintf(f, ",\"args\":{\"comp\":%" PRIu64 "}}", lt_pf_u(e, LT_PF_F_COMP));
+	}
+}
+
+static void lt_pf_on_channel_declare(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	const char *name = lt_pf_s(e, LT_PF_F_NAME);
+	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
+	char *copy = lt_pf_unique_channel_name(s, e->pid, chan, name && *name ? name : "channel");
+	if (copy) {
+		free(lt_pf_map_take(&s->channels, (uint64_t)e->pid, chan));
+		if (!lt_pf_map_put(&s->channels, (uint64_t)e->pid, chan, copy)) {
+			free(copy);
+		}
+	}
+}
+
+static void lt_pf_on_wait_begin(const struct lt_pf_ev *e)
+{
+	if (lt_pf_push(e->t, LT_PF_S_WAIT)) {
+		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+		fputs(",\"cat\":\"idle\",\"name\":\"idle\"}", e->s->out);
+	}
+}
+
+static void lt_pf_on_handle_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	const char *kind = lt_pf_s(e, LT_PF_F_KIND);
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	if (!lt_pf_push(e->t, LT_PF_S_HANDLE)) {
+		return;
+	}
+	uint64_t bind = lt_pf_consume_msg(e->s, e->pid, msg);
+	lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+	fputs(",\"cat\":\"handler\",\"name\":", f);
+	lt_pf_json_string(f, kind && *kind ? kind : "handle");
+	fprintf(f, ",\"args\":{\"msg\":%" PRIu64 "}", msg);
+	lt_pf_flow_in(e->s, bind);
+	fputs("}", f);
+}
+
+/* lt_pf_on_handle_next - the previous handler's end (if any), the recv, then this begin. */
+static void lt_pf_on_handle_next(const struct lt_pf_ev *e)
+{
+	if (lt_pf_u(e, LT_PF_F_PREV)) {
+		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, e->ns);
+	}
+	lt_pf_counter(e->s, e->pid, e->tid, lt_pf_u(e, LT_PF_F_CHAN), lt_pf_u(e, LT_PF_F_DEPTH),
+		      e->ns);
+	lt_pf_on_handle_begin(e);
+}
+
+static void lt_pf_on_block_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	if (lt_pf_push(e->t, LT_PF_S_BLOCK)) {
+		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+		fputs(",\"cat\":\"blocked\",\"name\":", f);
+		lt_pf_json_string(f, lt_pf_reason_name(lt_pf_u(e, LT_PF_F_REASON)));
+		fprintf(f, ",\"args\":{\"object\":\"0x%" PRIx64 "\",\"where\":\"0x%" PRIx64 "\"}}",
+			lt_pf_u(e, LT_PF_F_OBJECT), lt_pf_u(e, LT_PF_F_WHERE));
+	}
+}
+
+static void lt_pf_on_send(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
+	uint64_t depth = lt_pf_u(e, LT_PF_F_DEPTH);
+	lt_pf_counter(s, e->pid, e->tid, chan, depth, e->ns);
+	struct lt_pf_send *snd = calloc(1, sizeof(*snd));
+	if (!snd) {
+		return;
+	}
+	snd->ts = (uint64_t)e->ns;
+	snd->tid = e->tid;
+	snd->chan = chan;
+	snd->flow = lt_pf_u(e, LT_PF_F_FLOW);
+	snd->msg = msg;
+	snd->depth = (uint32_t)depth;
+	/* The same id sent again before being consumed: the first send has no arrow. */
+	struct lt_pf_send *old = lt_pf_map_take(&s->pending, (uint64_t)e->pid, msg);
+	if (old) {
+		lt_pf_write_send(s, e->pid, old, 0);
+		free(old);
+	}
+	if (!lt_pf_map_put(&s->pending, (uint64_t)e->pid, msg, snd)) {
+		lt_pf_write_send(s, e->pid, snd, 0);
+		free(snd);
+	}
+}
+
+static void lt_pf_on_recv(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	FILE *f = s->out;
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
+	lt_pf_counter(s, e->pid, e->tid, chan, lt_pf_u(e, LT_PF_F_DEPTH), e->ns);
+	/* Received inside a handler: that handler consumes it (a blocking call's reply).
+	 * Otherwise the handler that follows does (handle_begin). */
+	if (!lt_pf_in_slice(e->t, LT_PF_S_HANDLE) && !lt_pf_in_slice(e->t, LT_PF_S_DISPATCH)) {
+		return;
+	}
+	uint64_t bind = lt_pf_consume_msg(s, e->pid, msg);
+	if (bind) {
+		char buf[48];
+		lt_pf_begin_event(s, 'X', e->pid, e->tid, true, e->ns);
+		fputs(",\"dur\":0,\"cat\":\"recv\",\"name\":\"recv\",\"args\":{"
+		      "\"channel\":",
+		      f);
+		lt_pf_json_string(f, lt_pf_channel_name(s, e->pid, chan, buf, sizeof(buf)));
+		fprintf(f, ",\"msg\":%" PRIu64 "}", msg);
+		lt_pf_flow_in(s, bind);
+		fputs("}", f);
+	}
+}
+
+static void lt_pf_on_dispatch_begin(const struct lt_pf_ev *e)
+{
+	FILE *f = e->s->out;
+	uint64_t route = lt_pf_u(e, LT_PF_F_ROUTE);
+	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
+	if (!lt_pf_push(e->t, LT_PF_S_DISPATCH)) {
+		return;
+	}
+	uint64_t bind = lt_pf_consume_msg(e->s, e->pid, msg);
+	char name[48];
+	snprintf(name, sizeof(name), "route %" PRIu64, route);
+	lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
+	fputs(",\"cat\":\"route\",\"name\":", f);
+	lt_pf_json_string(f, name);
+	fprintf(f, ",\"args\":{\"route\":%" PRIu64 ",\"msg\":%" PRIu64 "}", route, msg);
+	lt_pf_flow_in(e->s, bind);
+	fputs("}", f);
+}
+
+/* lt_pf_dispatch - writes what event e of its class's kind shows. */
+static void lt_pf_dispatch(const struct lt_pf_ev *e)
+{
+	switch (e->c->kind) {
+	case LT_PF_EV_COMPONENT_BEGIN:
+		lt_pf_on_component_begin(e);
+		break;
+	case LT_PF_EV_COMPONENT_END:
+		e->t->in_comp = false;
+		lt_pf_pop(e->s, e->t, LT_PF_S_COMPONENT, e->ns);
+		break;
+	case LT_PF_EV_CHANNEL_DECLARE:
+		lt_pf_on_channel_declare(e);
+		break;
+	case LT_PF_EV_WAIT_BEGIN:
+		lt_pf_on_wait_begin(e);
+		break;
+	case LT_PF_EV_WAIT_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_WAIT, e->ns);
+		break;
+	case LT_PF_EV_HANDLE_NEXT:
+		lt_pf_on_handle_next(e);
+		break;
+	case LT_PF_EV_HANDLE_BEGIN:
+		lt_pf_on_handle_begin(e);
+		break;
+	case LT_PF_EV_HANDLE_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, e->ns);
+		break;
+	case LT_PF_EV_BLOCK_BEGIN:
+		lt_pf_on_block_begin(e);
+		break;
+	case LT_PF_EV_BLOCK_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_BLOCK, e->ns);
+		break;
+	case LT_PF_EV_SEND:
+		lt_pf_on_send(e);
+		break;
+	case LT_PF_EV_RECV:
+		lt_pf_on_recv(e);
+		break;
+	case LT_PF_EV_DISPATCH_BEGIN:
+		lt_pf_on_dispatch_begin(e);
+		break;
+	case LT_PF_EV_DISPATCH_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_DISPATCH, e->ns);
+		break;
+	case LT_PF_EV_THREAD_NAME:
+		if (!e->t->name) {
+			lt_pf_set_thread_name(e->s, e->t, lt_pf_s(e, LT_PF_F_NAME));
+		}
+		break;
+	case LT_PF_EV_PROCNAME: /* handled by lt_pf_event */
+	case LT_PF_EV_OTHER:
+	case LT_PF_EV_NONE:
+		break;
+	}
+}
+
 /* lt_pf_event - one looptrace event at time `ns`. */
 static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 {
@@ -647,15 +919,7 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 	int64_t pid = lt_pf_int(lt_pf_member(ctx, c->ctx_vpid), 0);
 	int64_t tid = lt_pf_int(lt_pf_member(ctx, c->ctx_vtid), pid);
 	if (c->kind == LT_PF_EV_PROCNAME) {
-		/*
-		 * The statedump names the process once, at its registration: traces recorded
-		 * without the procname context (record since format 1.1) name processes this way.
-		 */
-		const char *proc = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
-		if (proc && !lt_pf_map_get(&s->processes, (uint64_t)pid, 0) &&
-		    lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
-			lt_pf_metadata(s, "process_name", pid, pid, proc);
-		}
+		lt_pf_statedump_procname(s, c, pl, pid);
 		return;
 	}
 	struct lt_pf_thread *t = lt_pf_thread_get(s, pid, tid);
@@ -670,188 +934,9 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 		s->last_ns = ns;
 	}
 	s->events++;
-	if (!t->proc_done) { /* once per thread, not per event */
-		if (c->ctx_procname < 0) {
-			t->proc_done = true; /* no context: the statedump names the process */
-		} else if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
-			t->proc_done = true;
-		} else {
-			const char *proc = lt_pf_str(lt_pf_member(ctx, c->ctx_procname));
-			if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
-				t->proc_done = true;
-				if (proc) {
-					lt_pf_metadata(s, "process_name", pid, pid, proc);
-				}
-			}
-		}
-	}
-#define U(which) lt_pf_uint(lt_pf_member(pl, c->field[which]))
-	FILE *f = s->out;
-	switch (c->kind) {
-	case LT_PF_EV_COMPONENT_BEGIN: {
-		const char *name = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
-		lt_pf_set_thread_name(s, t, name && *name ? name : "component");
-		uint64_t comp = U(LT_PF_F_COMP);
-		if (t->in_comp && t->comp == comp) {
-			break; /* the same component again: a rename (the track's name changed) */
-		}
-		t->in_comp = true;
-		t->comp = comp;
-		if (lt_pf_push(t, LT_PF_S_COMPONENT)) {
-			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-			fputs(",\"cat\":\"component\",\"name\":", f);
-			lt_pf_json_string(f, name && *name ? name : "component");
-			fprintf(f, ",\"args\":{\"comp\":%" PRIu64 "}}", U(LT_PF_F_COMP));
-		}
-		break;
-	}
-	case LT_PF_EV_COMPONENT_END:
-		t->in_comp = false;
-		lt_pf_pop(s, t, LT_PF_S_COMPONENT, ns);
-		break;
-	case LT_PF_EV_CHANNEL_DECLARE: {
-		const char *name = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
-		uint64_t chan = U(LT_PF_F_CHAN);
-		char *copy =
-		    lt_pf_unique_channel_name(s, pid, chan, name && *name ? name : "channel");
-		if (copy) {
-			free(lt_pf_map_take(&s->channels, (uint64_t)pid, chan));
-			if (!lt_pf_map_put(&s->channels, (uint64_t)pid, chan, copy)) {
-				free(copy);
-			}
-		}
-		break;
-	}
-	case LT_PF_EV_WAIT_BEGIN:
-		if (lt_pf_push(t, LT_PF_S_WAIT)) {
-			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-			fputs(",\"cat\":\"idle\",\"name\":\"idle\"}", f);
-		}
-		break;
-	case LT_PF_EV_WAIT_END:
-		lt_pf_pop(s, t, LT_PF_S_WAIT, ns);
-		break;
-	case LT_PF_EV_HANDLE_NEXT:
-		/* The previous handler's end (if any), the recv, then this handler's begin. */
-		if (U(LT_PF_F_PREV)) {
-			lt_pf_pop(s, t, LT_PF_S_HANDLE, ns);
-		}
-		lt_pf_counter(s, pid, tid, U(LT_PF_F_CHAN), U(LT_PF_F_DEPTH), ns);
-		/* fall through */
-	case LT_PF_EV_HANDLE_BEGIN: {
-		const char *kind = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_KIND]));
-		uint64_t msg = U(LT_PF_F_MSG);
-		if (!lt_pf_push(t, LT_PF_S_HANDLE)) {
-			break;
-		}
-		uint64_t bind = lt_pf_consume_msg(s, pid, msg);
-		lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-		fputs(",\"cat\":\"handler\",\"name\":", f);
-		lt_pf_json_string(f, kind && *kind ? kind : "handle");
-		fprintf(f, ",\"args\":{\"msg\":%" PRIu64 "}", msg);
-		lt_pf_flow_in(s, bind);
-		fputs("}", f);
-		break;
-	}
-	case LT_PF_EV_HANDLE_END:
-		lt_pf_pop(s, t, LT_PF_S_HANDLE, ns);
-		break;
-	case LT_PF_EV_BLOCK_BEGIN:
-		if (lt_pf_push(t, LT_PF_S_BLOCK)) {
-			lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-			fputs(",\"cat\":\"blocked\",\"name\":", f);
-			lt_pf_json_string(f, lt_pf_reason_name(U(LT_PF_F_REASON)));
-			fprintf(f,
-				",\"args\":{\"object\":\"0x%" PRIx64 "\",\"where\":\"0x%" PRIx64
-				"\"}}",
-				U(LT_PF_F_OBJECT), U(LT_PF_F_WHERE));
-		}
-		break;
-	case LT_PF_EV_BLOCK_END:
-		lt_pf_pop(s, t, LT_PF_S_BLOCK, ns);
-		break;
-	case LT_PF_EV_SEND: {
-		uint64_t msg = U(LT_PF_F_MSG);
-		uint64_t chan = U(LT_PF_F_CHAN);
-		uint64_t depth = U(LT_PF_F_DEPTH);
-		lt_pf_counter(s, pid, tid, chan, depth, ns);
-		struct lt_pf_send *snd = calloc(1, sizeof(*snd));
-		if (!snd) {
-			break;
-		}
-		snd->ts = (uint64_t)ns;
-		snd->tid = tid;
-		snd->chan = chan;
-		snd->flow = U(LT_PF_F_FLOW);
-		snd->msg = msg;
-		snd->depth = (uint32_t)depth;
-		/* The same id sent again before being consumed: the first send has no arrow. */
-		struct lt_pf_send *old = lt_pf_map_take(&s->pending, (uint64_t)pid, msg);
-		if (old) {
-			lt_pf_write_send(s, pid, old, 0);
-			free(old);
-		}
-		if (!lt_pf_map_put(&s->pending, (uint64_t)pid, msg, snd)) {
-			lt_pf_write_send(s, pid, snd, 0);
-			free(snd);
-		}
-		break;
-	}
-	case LT_PF_EV_RECV: {
-		uint64_t msg = U(LT_PF_F_MSG);
-		uint64_t chan = U(LT_PF_F_CHAN);
-		lt_pf_counter(s, pid, tid, chan, U(LT_PF_F_DEPTH), ns);
-		/* Received inside a handler: that handler consumes it (a blocking call's reply).
-		 * Otherwise the handler that follows does (handle_begin). */
-		if (lt_pf_in_slice(t, LT_PF_S_HANDLE) || lt_pf_in_slice(t, LT_PF_S_DISPATCH)) {
-			uint64_t bind = lt_pf_consume_msg(s, pid, msg);
-			if (bind) {
-				char buf[48];
-				lt_pf_begin_event(s, 'X', pid, tid, true, ns);
-				fputs(",\"dur\":0,\"cat\":\"recv\",\"name\":\"recv\",\"args\":{"
-				      "\"channel\":",
-				      f);
-				lt_pf_json_string(
-				    f, lt_pf_channel_name(s, pid, chan, buf, sizeof(buf)));
-				fprintf(f, ",\"msg\":%" PRIu64 "}", msg);
-				lt_pf_flow_in(s, bind);
-				fputs("}", f);
-			}
-		}
-		break;
-	}
-	case LT_PF_EV_DISPATCH_BEGIN: {
-		uint64_t route = U(LT_PF_F_ROUTE);
-		uint64_t msg = U(LT_PF_F_MSG);
-		if (!lt_pf_push(t, LT_PF_S_DISPATCH)) {
-			break;
-		}
-		uint64_t bind = lt_pf_consume_msg(s, pid, msg);
-		char name[48];
-		snprintf(name, sizeof(name), "route %" PRIu64, route);
-		lt_pf_begin_event(s, 'B', pid, tid, true, ns);
-		fputs(",\"cat\":\"route\",\"name\":", f);
-		lt_pf_json_string(f, name);
-		fprintf(f, ",\"args\":{\"route\":%" PRIu64 ",\"msg\":%" PRIu64 "}", route, msg);
-		lt_pf_flow_in(s, bind);
-		fputs("}", f);
-		break;
-	}
-	case LT_PF_EV_DISPATCH_END:
-		lt_pf_pop(s, t, LT_PF_S_DISPATCH, ns);
-		break;
-	case LT_PF_EV_THREAD_NAME:
-		if (!t->name) {
-			lt_pf_set_thread_name(s, t,
-					      lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME])));
-		}
-		break;
-	case LT_PF_EV_PROCNAME: /* handled above */
-	case LT_PF_EV_OTHER:
-	case LT_PF_EV_NONE:
-		break;
-	}
-#undef U
+	lt_pf_context_procname(s, c, ctx, t, pid);
+	struct lt_pf_ev e = {.s = s, .c = c, .t = t, .pl = pl, .pid = pid, .tid = tid, .ns = ns};
+	lt_pf_dispatch(&e);
 }
 
 static void lt_pf_discarded(struct lt_pf_sink *s, const bt_message *msg)

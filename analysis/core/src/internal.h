@@ -1,6 +1,10 @@
 /*
- * internal.h - the state of the streaming analysis, shared by analysis.c (the event state
- * machine) and report.c (the schema-v1 JSON writer). Nothing here is installed.
+ * internal.h - the state of the streaming analysis and the lt__ functions its files share:
+ * analysis.c (create/destroy, the analysis window, lost events, loaded objects, the feed
+ * dispatch), thread.c (the per-thread state machine), entity.c (components, channels,
+ * routes and their folding, blocking sites), msg.c (messages, flows and parking), series.c
+ * (time series and the handler accounting that feeds them) and report.c (the schema-v1 JSON
+ * writer). Nothing here is installed; every lt__ function has hidden visibility.
  *
  * Every object lives in a growable array and is named by its index (int32_t, -1 = none);
  * hash maps (map.h) translate trace ids into indexes. Messages and flows in flight live in
@@ -13,6 +17,7 @@
 #include "hist.h"
 #include "map.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Time categories of a component, in the order of the report's time_ns keys. */
@@ -128,7 +133,7 @@ struct lt_thread {
 	uint64_t dispatch_msg;
 	/*
 	 * Before the --begin window, the interposer's events only set this state; the thread
-	 * starts the window in it (pre_start): its component, still blocked or not.
+	 * starts the window in it (lt__pre_start): its component, still blocked or not.
 	 */
 	int pre_api;   /* an API component_begin came first: the interposer yields */
 	int pre_bound; /* runs the interposer's component pre_comp */
@@ -265,6 +270,109 @@ struct lt_analysis {
 	uint32_t series_used;     /* buckets touched so far */
 };
 
+#pragma GCC visibility push(hidden)
+
+#define NONE32 UINT32_MAX /* no index */
+
+/* lt__oom - one more allocation failed (trace.anomalies.out_of_memory). */
+static inline void lt__oom(struct lt_analysis *a)
+{
+	a->an.out_of_memory++;
+}
+
+/* lt__vec_push - appends a zeroed element to an LT_VEC; returns its index or -1. */
+#define lt__vec_push(vec) lt__vec_push_((void **)&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v))
+int32_t lt__vec_push_(void **v, uint32_t *n, uint32_t *cap, size_t esz);
+
+/* lt__dup_name - a malloc'd copy of s (NULL: ""); NULL when out of memory. */
+char *lt__dup_name(const char *s);
+
+/*
+ * Event handlers, one per event kind, called by lt_analysis_feed once the event is in the
+ * window, its time clamped (ts) and its thread known (index ti). The threads vector grows
+ * only in lt__thread_get, before the handler runs, so a handler may hold its thread's
+ * pointer; pointers into the other vectors are re-fetched after calls that may grow them.
+ * Out of memory is counted (lt__oom), never returned.
+ */
+typedef void lt__on_event_fn(struct lt_analysis *a, int32_t ti, const struct lt_event *ev,
+			     int64_t ts);
+lt__on_event_fn lt__on_component_begin, lt__on_component_end, lt__on_component_rename,
+    lt__on_wait_begin, lt__on_wait_end, lt__on_handle_begin, lt__on_handle_end, lt__on_block_begin,
+    lt__on_block_end, lt__on_route_dispatch_begin, lt__on_route_dispatch_end;  /* thread.c */
+lt__on_event_fn lt__on_channel_declare, lt__on_route_add, lt__on_route_remove; /* entity.c */
+lt__on_event_fn lt__on_send, lt__on_recv;                                      /* msg.c */
+
+/* thread.c */
+
+/* lt__thread_get - the index of thread (vpid, vtid), created if new; -1 when out of memory. */
+int32_t lt__thread_get(struct lt_analysis *a, int64_t vpid, int64_t vtid);
+
+/*
+ * lt__pre_window - an event before the --begin window: only the interposer's thread state is
+ * kept (component, name, open blocks). lt__pre_start - the window starts at a->begin_ns: the
+ * threads it kept start it in that state.
+ */
+void lt__pre_window(struct lt_analysis *a, const struct lt_event *ev);
+void lt__pre_start(struct lt_analysis *a);
+
+/* entity.c */
+
+/*
+ * lt__take_name - a non-empty `name` (copied) replaces *dst; "", NULL or "(unnamed)" (what
+ * liblooptrace records for no name, LT_UNNAMED) keeps the default one.
+ */
+void lt__take_name(struct lt_analysis *a, char **dst, const char *name);
+/*
+ * lt__comp_get - the component (vpid, id) (implicit: per-thread component of tid `id`),
+ * created if new when `create`; -1 when absent or out of memory.
+ */
+int32_t lt__comp_get(struct lt_analysis *a, int64_t vpid, uint64_t id, int implicit, int create);
+/* lt__chan_get - the channel (vpid, id), created at ts if new; -1 when out of memory. */
+int32_t lt__chan_get(struct lt_analysis *a, int64_t vpid, uint32_t id, int64_t ts);
+/* lt__chan_set_depth - channel ch holds `depth` messages from ts on. */
+void lt__chan_set_depth(struct lt_an_chan *ch, uint32_t depth, int64_t ts);
+/*
+ * lt__route_get - the route (vpid, id), created if new; aggregate: the entry that collects
+ * the removed routes of owner `id`. -1 when out of memory.
+ */
+int32_t lt__route_get(struct lt_analysis *a, int64_t vpid, uint32_t id, int aggregate);
+/* lt__route_fold - folds removed, idle route ri into its owner's aggregate (past the limit). */
+void lt__route_fold(struct lt_analysis *a, int32_t ri);
+/* lt__site_get - the blocking site (comp, reason, object, where), created if new; -1: OOM. */
+int32_t lt__site_get(struct lt_analysis *a, int32_t comp, uint32_t reason, uint64_t object,
+		     uint64_t where);
+
+/* msg.c */
+
+/*
+ * lt__msg_receipt - message id left its queue at ts on thread ti (first receipt only counts).
+ * Returns the index of its in-flight record, UINT32_MAX when none.
+ */
+uint32_t lt__msg_receipt(struct lt_analysis *a, int32_t ti, uint64_t id, int64_t ts);
+/*
+ * lt__msg_done - the handler (or route dispatch) of message id ran [begin, end) on behalf of
+ * component `to`; partial: its begin was not seen; hint: its in-flight record if known.
+ * Releases the message, advances its flow.
+ */
+void lt__msg_done(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t hint, int32_t to,
+		  int64_t begin, int64_t end, int partial);
+
+/* series.c */
+
+/* lt__series_reach - makes the series cover time ts, halving resolution as needed. */
+void lt__series_reach(struct lt_analysis *a, int64_t ts);
+/*
+ * lt__series_span - adds (sub = 0) or removes (sub = 1) the interval [t0, t1) to or from
+ * column col of c's series, bucket by bucket; a removal never takes a cell below 0.
+ */
+void lt__series_span(struct lt_analysis *a, struct lt_an_comp *c, int col, int64_t t0, int64_t t1,
+		     int sub);
+/* lt__comp_trim_handler - see series.c: [hb, pb) and [pe, he) of a handler move to outside. */
+void lt__comp_trim_handler(struct lt_analysis *a, struct lt_an_comp *c, int64_t hb, int64_t pb,
+			   int64_t pe, int64_t he);
+/* lt__comp_count_handled - c handled one message whose handler ran `dur` ns and ended at ts. */
+void lt__comp_count_handled(struct lt_analysis *a, struct lt_an_comp *c, uint64_t dur, int64_t ts);
+
 /* lt__reason_name - the report name of a block reason ("chan_recv", ...; "unknown"). */
 const char *lt__reason_name(uint32_t reason);
 
@@ -284,5 +392,7 @@ void lt__series_get(const struct lt_analysis *a, const struct lt_an_comp *c, uin
 
 /* lt__parked_count - parked records still waiting for their send. */
 uint32_t lt__parked_count(const struct lt_analysis *a);
+
+#pragma GCC visibility pop
 
 #endif /* LT_ANALYSIS_INTERNAL_H */
