@@ -258,7 +258,6 @@ class Nginx(unittest.TestCase):
         self.assertGreater(checked, 0, "no call site was symbolized")
         print("nginx: %d call sites symbolized, %d named with a function (all inside it)"
               % (checked, named), file=sys.stderr)
-        self.report, self.workers, self.comps = report, workers, comps
 
 
 def ti_alive(pid):
