@@ -229,6 +229,18 @@ class SemanticsTraced(Recorded):
             self.assertEqual(len(by_name.get(name, ())), 1, "%s: %r" % (name, dict(by_name)))
         blk = [c for c in comps if c["name"] == "blk-renamed"][0]
         self.assertGreater(blk["time_ns"]["blocked_outside"], 20_000_000, blk["blocked_by"])
+        # ... and `export --perfetto` names the renamed thread's track so (last thread_name).
+        pf = os.path.join(self.tmp, "out.json")
+        exp = subprocess.run([LOOPTRACE, "export", "--perfetto", pf, out],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+                             check=False)
+        self.assertEqual(exp.returncode, 0, exp.stderr.decode(errors="replace"))
+        with open(pf, encoding="utf-8") as f:
+            track = {}
+            for e in json.load(f)["traceEvents"]:
+                if e.get("ph") == "M" and e.get("name") == "thread_name":
+                    track[e["pid"], e["tid"]] = e["args"]["name"]
+        self.assertEqual(track.get((pid, blk["tid"])), "blk-renamed", track)
 
 
 class Truth(Recorded):

@@ -171,8 +171,9 @@ enum lt_pf_kind {
 	LT_PF_EV_DISPATCH_BEGIN,
 	LT_PF_EV_DISPATCH_END,
 	LT_PF_EV_THREAD_NAME,
-	LT_PF_EV_PROCNAME, /* lttng_ust_statedump:procname: the process's name */
-	LT_PF_EV_OTHER,    /* a looptrace event this sink has nothing to draw for */
+	LT_PF_EV_COMPONENT_RENAME, /* the interposer's: another thread renamed `comp`'s thread */
+	LT_PF_EV_PROCNAME,         /* lttng_ust_statedump:procname: the process's name */
+	LT_PF_EV_OTHER,            /* a looptrace event this sink has nothing to draw for */
 };
 
 /* Payload fields the sink reads; index into lt_pf_class.field. */
@@ -254,6 +255,7 @@ struct lt_pf_sink {
 	struct lt_pf_map channels;   /* (pid, chan) -> char *name */
 	struct lt_pf_map chan_names; /* (pid, hash of a declared name) -> non-NULL marker */
 	struct lt_pf_map processes;  /* (pid, 0) -> non-NULL marker */
+	struct lt_pf_map comps;      /* (pid, comp) -> struct lt_pf_thread running it (weak) */
 	struct lt_pf_map pending;    /* (pid, msg) -> struct lt_pf_send */
 };
 
@@ -510,6 +512,7 @@ static enum lt_pf_kind lt_pf_kind_of(const char *full)
 	    {"route_dispatch_begin", LT_PF_EV_DISPATCH_BEGIN},
 	    {"route_dispatch_end", LT_PF_EV_DISPATCH_END},
 	    {"thread_name", LT_PF_EV_THREAD_NAME},
+	    {"component_rename", LT_PF_EV_COMPONENT_RENAME},
 	    {"route_add", LT_PF_EV_OTHER},
 	    {"route_remove", LT_PF_EV_OTHER},
 	};
@@ -702,8 +705,13 @@ static void lt_pf_on_component_begin(const struct lt_pf_ev *e)
 	if (e->t->in_comp && e->t->comp == comp) {
 		return; /* the same component again: a rename (the track's name changed) */
 	}
+	if (e->t->in_comp) {
+		lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, e->t->comp);
+	}
 	e->t->in_comp = true;
 	e->t->comp = comp;
+	lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, comp);
+	lt_pf_map_put(&e->s->comps, (uint64_t)e->pid, comp, e->t); /* renames find the thread */
 	if (lt_pf_push(e->t, LT_PF_S_COMPONENT)) {
 		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
 		fputs(",\"cat\":\"component\",\"name\":", f);
@@ -856,6 +864,9 @@ static void lt_pf_dispatch(const struct lt_pf_ev *e)
 		lt_pf_on_component_begin(e);
 		break;
 	case LT_PF_EV_COMPONENT_END:
+		if (e->t->in_comp) {
+			lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, e->t->comp);
+		}
 		e->t->in_comp = false;
 		lt_pf_pop(e->s, e->t, LT_PF_S_COMPONENT, e->ns);
 		break;
@@ -900,6 +911,15 @@ static void lt_pf_dispatch(const struct lt_pf_ev *e)
 			lt_pf_set_thread_name(e->s, e->t, lt_pf_s(e, LT_PF_F_NAME));
 		}
 		break;
+	case LT_PF_EV_COMPONENT_RENAME: {
+		struct lt_pf_thread *t =
+		    lt_pf_map_get(&e->s->comps, (uint64_t)e->pid, lt_pf_u(e, LT_PF_F_COMP));
+		const char *name = lt_pf_s(e, LT_PF_F_NAME);
+		if (t && name && *name) {
+			lt_pf_set_thread_name(e->s, t, name);
+		}
+		break;
+	}
 	case LT_PF_EV_PROCNAME: /* handled by lt_pf_event */
 	case LT_PF_EV_OTHER:
 	case LT_PF_EV_NONE:
@@ -1024,6 +1044,7 @@ static void lt_pf_destroy(struct lt_pf_sink *s)
 	lt_pf_map_fini(&s->channels);
 	lt_pf_map_fini(&s->chan_names);
 	lt_pf_map_fini(&s->processes);
+	lt_pf_map_fini(&s->comps);
 	lt_pf_map_fini(&s->pending);
 	free(s->path);
 	free(s);
@@ -1054,7 +1075,8 @@ lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configurat
 	if (!s->path || !lt_pf_map_init(&s->classes, free) ||
 	    !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
-	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free)) {
+	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free) ||
+	    !lt_pf_map_init(&s->comps, NULL)) {
 		lt_pf_destroy(s);
 		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 	}
