@@ -1,5 +1,7 @@
 /*
- * trace.c - liblooptrace: id allocation and one LTTng-UST tracepoint per lt_* call.
+ * trace.c - liblooptrace: id allocation and one record per lt_* call: appended to the thread's
+ * ring while a session enables `looptrace:batch` (format 2.0, batch.c), else one LTTng-UST
+ * tracepoint per call (formats 1.x).
  *
  * This is the only translation unit of liblooptrace that defines the tracepoints: it includes
  * the provider header with LTTNG_UST_TRACEPOINT_DEFINE and
@@ -16,6 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -25,12 +28,40 @@
 #define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION /* tracepoint state: direct, not via the GOT */
 #include "looptrace/probes/looptrace-tp.h"
 #include "registry.h" /* probes/src: shared with the provider copies */
+#include "batch.h"
 
 #include <dlfcn.h>
 
 #define LT_EVENT(...)    lttng_ust_tracepoint(looptrace, __VA_ARGS__)
 #define LT_ENABLED(name) lttng_ust_tracepoint_enabled(looptrace, name)
+
+/*
+ * ring - the calling thread's record ring while a session enables `looptrace:batch` (format
+ * 2.0: each call appends a record, see batch.h), else NULL: the call writes its own event.
+ */
+static inline struct lt_ring *ring(void)
+{
+	struct lt_ring *r;
+
+	if (__builtin_expect(!LT_ENABLED(batch), 1))
+		return NULL;
+	r = lt__ring;
+	if (__builtin_expect(r == NULL, 0))
+		r = lt__ring_new();
+	return r;
+}
+
+void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32_t clock, uint64_t base,
+		    const uint64_t cal[4], const uint64_t *words, uint32_t n)
+{
+	LT_EVENT(batch, tid, seq, first, clock, base, cal, words, n);
+}
 #else
+struct lt_ring;
+static inline struct lt_ring *ring(void)
+{
+	return NULL;
+}
 /* Arguments are evaluated (and optimised away) so builds with and without LTTng see them used. */
 static inline void lt_discard(int unused, ...)
 {
@@ -62,7 +93,9 @@ static struct lt_ids *ids = &ids_static; /* weak: ids_static or the shared page 
  * dlopen'ed), so each access is one %fs-relative load instead of a __tls_get_addr call (the
  * default model of a shared library), which matters on the send path (lt_message_new).
  */
+#ifndef LT_TLS
 #define LT_TLS __thread __attribute__((tls_model("initial-exec")))
+#endif
 
 /* The component the calling thread runs (0: none), for component_end. */
 static LT_TLS uint32_t current_component;
@@ -84,16 +117,59 @@ static inline uint64_t trace_clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A handler end kept by lt__handle_end_later (pending_msg 0: none), written later. */
+/*
+ * A handler end kept by lt__handle_end_later (pending_msg 0: none), written later. In record
+ * mode (pending_rec) pending_end is the record clock and the end becomes an HEND record.
+ */
 static LT_TLS uint64_t pending_msg, pending_begin, pending_end;
+static LT_TLS int pending_rec;
+
+static __attribute__((noinline)) void flush_pending_slow(void)
+{
+#ifdef LT_WITH_LTTNG
+	if (pending_rec) {
+		struct lt_ring *r = lt__ring;
+
+		if (r) {
+			uint64_t *p = lt__rec(r, 2, LT_REC_HEND, 0, pending_end);
+
+			p[1] = pending_msg;
+			lt__rec_commit(r, 2);
+		}
+	} else {
+		LT_EVENT(handle_end, pending_msg, pending_begin, pending_end);
+	}
+#endif
+	pending_msg = 0;
+}
 
 static inline void flush_pending(void)
 {
-	if (__builtin_expect(pending_msg != 0, 0)) {
-		LT_EVENT(handle_end, pending_msg, pending_begin, pending_end);
-		pending_msg = 0;
-	}
+	if (__builtin_expect(pending_msg != 0, 0))
+		flush_pending_slow();
 }
+
+#ifdef LT_WITH_LTTNG
+/* rec_str - appends a record of `kind` with `fixed` words (word 0 included) then `name`. */
+static uint64_t *rec_str(struct lt_ring *r, unsigned kind, unsigned fixed, const char *name,
+			 uint32_t *len_out, unsigned *n_out)
+{
+	size_t len = strlen(name);
+
+	if (len > LT_REC_STR_MAX)
+		len = LT_REC_STR_MAX;
+	unsigned n = fixed + lt_rec_str_words((uint32_t)len);
+	uint64_t *p = lt__rec(r, n, kind, (uint32_t)len, lt__now());
+
+	if (len) {
+		p[n - 1] = 0;
+		memcpy(p + fixed, name, len);
+	}
+	*len_out = (uint32_t)len;
+	*n_out = n;
+	return p;
+}
+#endif
 
 static const char *const reason_names[LT_BLOCK_REASON_COUNT] = {
     "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
@@ -116,6 +192,22 @@ LT_API uint32_t lt_component_begin(const char *name)
 	uint32_t comp = atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
 
 	current_component = comp;
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint32_t len;
+		unsigned n;
+		uint64_t *p;
+
+		flush_pending();
+		p = rec_str(r, LT_REC_COMP_BEGIN, 3, nonnull(name), &len, &n);
+		p[1] = comp;
+		p[2] = lt__thread_cpu_ns();
+		lt__rec_commit(r, n);
+		lt__ring_flush(r); /* names travel at once: a rare call, its own small batch */
+		return comp;
+	}
+#endif
 	LT_EVENT(component_begin, comp, nonnull(name));
 	return comp;
 }
@@ -123,6 +215,18 @@ LT_API uint32_t lt_component_begin(const char *name)
 LT_API void lt_component_end(void)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p = lt__rec(r, 2, LT_REC_COMP_END, current_component, lt__now());
+
+		p[1] = lt__thread_cpu_ns();
+		lt__rec_commit(r, 2);
+		lt__ring_flush(r);
+		current_component = 0;
+		return;
+	}
+#endif
 	LT_EVENT(component_end, current_component);
 	current_component = 0;
 }
@@ -131,6 +235,22 @@ LT_API uint32_t lt_channel_declare_object(const char *name, uint32_t capacity, c
 {
 	uint32_t chan = atomic_fetch_add_explicit(&ids->next_channel, 1, memory_order_relaxed);
 
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint32_t len;
+		unsigned n;
+		uint64_t *p;
+
+		flush_pending();
+		p = rec_str(r, LT_REC_CHAN_DECLARE, 3, nonnull(name), &len, &n);
+		p[1] = chan | (uint64_t)capacity << 32;
+		p[2] = (uint64_t)(uintptr_t)object;
+		lt__rec_commit(r, n);
+		lt__ring_flush(r); /* as component_begin */
+		return chan;
+	}
+#endif
 	LT_EVENT(channel_declare, chan, nonnull(name), capacity, (uint64_t)(uintptr_t)object);
 	return chan;
 }
@@ -245,11 +365,32 @@ LT_API uint64_t lt_message_reserve(uint64_t count)
 LT_API void lt_wait_begin(void)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p = lt__rec(r, 2, LT_REC_WAIT_BEGIN, 0, lt__now());
+
+		p[1] = lt__thread_cpu_ns();
+		lt__rec_commit(r, 2);
+		lt__ring_park(r);
+		return;
+	}
+#endif
 	LT_EVENT(wait_begin);
 }
 
 LT_API void lt_wait_end(uint32_t chan, uint64_t msg)
 {
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p = lt__rec(r, 2, LT_REC_WAIT_END, chan, lt__now());
+
+		p[1] = msg;
+		lt__rec_commit(r, 2);
+		return;
+	}
+#endif
 	LT_EVENT(wait_end, chan, msg);
 }
 
@@ -261,10 +402,19 @@ LT_API void lt__handle_flush(void)
 LT_API void lt__handle_end_later(uint64_t msg)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	if (msg && lt__ring && LT_ENABLED(batch)) {
+		pending_end = lt__now();
+		pending_msg = msg;
+		pending_rec = 1;
+		return;
+	}
+#endif
 	if (msg && handle_begin_ts && LT_ENABLED(handle_next)) {
 		pending_end = trace_clock_ns();
 		pending_begin = handle_begin_ts;
 		pending_msg = msg;
+		pending_rec = 0;
 		handle_begin_ts = 0;
 		return;
 	}
@@ -273,6 +423,40 @@ LT_API void lt__handle_end_later(uint64_t msg)
 
 LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const char *kind)
 {
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t now = lt__now(), ed = 0;
+		unsigned k = LT_REC_HNEXT0;
+		uint32_t key;
+		uint64_t *p;
+
+		if (pending_msg) {
+			if (!pending_rec) {
+				flush_pending();
+			} else {
+				k = LT_REC_HNEXT;
+				ed = now - pending_end;
+				pending_msg = 0;
+			}
+		}
+		key = lt__key(r, chan, nonnull(kind), now);
+		if (__builtin_expect(depth <= LT_REC_DEPTH_MAX && msg <= LT_REC_MSG48_MAX &&
+					 ed <= LT_REC_EDELTA_MAX,
+				     1)) {
+			p = lt__rec(r, 2, k, key | depth << 12, now);
+			p[1] = msg | ed << 48;
+			lt__rec_commit(r, 2);
+		} else {
+			p = lt__rec(r, 4, LT_REC_HNEXT_LONG, key, now);
+			p[1] = depth;
+			p[2] = msg;
+			p[3] = k == LT_REC_HNEXT ? ed : ~(uint64_t)0;
+			lt__rec_commit(r, 4);
+		}
+		return;
+	}
+#endif
 	if (LT_ENABLED(handle_next)) {
 		LT_EVENT(handle_next, pending_msg, pending_begin, pending_end, chan, msg, depth,
 			 nonnull(kind));
@@ -288,6 +472,18 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t now = lt__now();
+		uint32_t key = lt__key(r, 0, nonnull(kind), now);
+		uint64_t *p = lt__rec(r, 2, LT_REC_HBEGIN, key, now);
+
+		p[1] = msg;
+		lt__rec_commit(r, 2);
+		return;
+	}
+#endif
 	if (LT_ENABLED(handle_begin)) {
 		LT_EVENT(handle_begin, msg, nonnull(kind));
 		handle_begin_ts = trace_clock_ns();
@@ -297,6 +493,17 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 LT_API void lt_handle_end(uint64_t msg)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p = lt__rec(r, 2, LT_REC_HEND, 0, lt__now());
+
+		p[1] = msg;
+		lt__rec_commit(r, 2);
+		handle_begin_ts = 0;
+		return;
+	}
+#endif
 	if (LT_ENABLED(handle_end)) {
 		uint64_t end = trace_clock_ns();
 
@@ -305,9 +512,28 @@ LT_API void lt_handle_end(uint64_t msg)
 	handle_begin_ts = 0;
 }
 
+#ifdef LT_WITH_LTTNG
+static void rec_block_begin(struct lt_ring *r, uint32_t reason, const void *object,
+			    const void *where)
+{
+	uint64_t *p = lt__rec(r, 3, LT_REC_BLOCK_BEGIN, reason, lt__now());
+
+	p[1] = (uint64_t)(uintptr_t)object;
+	p[2] = (uint64_t)(uintptr_t)where;
+	lt__rec_commit(r, 3);
+}
+#endif
+
 LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		rec_block_begin(r, (uint32_t)reason, object, __builtin_return_address(0));
+		return;
+	}
+#endif
 	if (LT_ENABLED(block_begin)) {
 		uint64_t where = (uint64_t)(uintptr_t)__builtin_return_address(0);
 
@@ -318,6 +544,14 @@ LT_API void lt_block_begin(enum lt_block_reason reason, const void *object)
 LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, const void *where)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		rec_block_begin(r, (uint32_t)reason, object,
+				where ? where : __builtin_return_address(0));
+		return;
+	}
+#endif
 	if (LT_ENABLED(block_begin)) {
 		if (!where)
 			where = __builtin_return_address(0);
@@ -328,6 +562,14 @@ LT_API void lt_block_begin_at(enum lt_block_reason reason, const void *object, c
 
 LT_API void lt_block_end(void)
 {
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		lt__rec(r, 1, LT_REC_BLOCK_END, 0, lt__now());
+		lt__rec_commit(r, 1);
+		return;
+	}
+#endif
 	LT_EVENT(block_end);
 }
 
@@ -337,50 +579,138 @@ LT_API void lt_block_end(void)
  */
 LT_API int lt__probes_loaded;
 
-LT_API void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
+static inline void do_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
 	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p;
+
+		if (__builtin_expect(
+			flow == 0 && chan <= LT_REC_KEY_MAX && depth <= LT_REC_DEPTH_MAX, 1)) {
+			p = lt__rec(r, 2, LT_REC_SEND, chan | depth << 12, lt__now());
+			p[1] = msg;
+			lt__rec_commit(r, 2);
+		} else {
+			p = lt__rec(r, 4, LT_REC_SEND_LONG, depth, lt__now());
+			p[1] = chan;
+			p[2] = msg;
+			p[3] = flow;
+			lt__rec_commit(r, 4);
+		}
+		return;
+	}
+#endif
 	LT_EVENT(send, chan, msg, flow, depth);
+}
+
+static inline void do_recv(uint32_t chan, uint64_t msg, uint32_t depth)
+{
+	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p;
+
+		if (__builtin_expect(chan <= LT_REC_KEY_MAX && depth <= LT_REC_DEPTH_MAX, 1)) {
+			p = lt__rec(r, 2, LT_REC_RECV, chan | depth << 12, lt__now());
+			p[1] = msg;
+			lt__rec_commit(r, 2);
+		} else {
+			p = lt__rec(r, 3, LT_REC_RECV_LONG, depth, lt__now());
+			p[1] = chan;
+			p[2] = msg;
+			lt__rec_commit(r, 3);
+		}
+		return;
+	}
+#endif
+	LT_EVENT(recv, chan, msg, depth);
+}
+
+LT_API void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
+{
+	do_send(chan, msg, flow, depth);
 }
 
 LT_API void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
 {
-	flush_pending();
-	LT_EVENT(recv, chan, msg, depth);
+	do_recv(chan, msg, depth);
 }
 
 LT_API void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {
-	flush_pending();
-	LT_EVENT(send, chan, msg, flow, depth);
+	do_send(chan, msg, flow, depth);
 }
 
 LT_API void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
 {
-	flush_pending();
-	LT_EVENT(recv, chan, msg, depth);
+	do_recv(chan, msg, depth);
 }
 
 LT_API uint32_t lt_route_add(uint32_t chan, uint32_t owner)
 {
 	uint32_t route = atomic_fetch_add_explicit(&ids->next_route, 1, memory_order_relaxed);
 
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p;
+
+		flush_pending();
+		p = lt__rec(r, 2, LT_REC_ROUTE_ADD, route, lt__now());
+		p[1] = chan | (uint64_t)owner << 32;
+		lt__rec_commit(r, 2);
+		return route;
+	}
+#endif
 	LT_EVENT(route_add, route, chan, owner);
 	return route;
 }
 
 LT_API void lt_route_remove(uint32_t route)
 {
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		flush_pending();
+		lt__rec(r, 1, LT_REC_ROUTE_REMOVE, route, lt__now());
+		lt__rec_commit(r, 1);
+		return;
+	}
+#endif
 	LT_EVENT(route_remove, route);
 }
 
 LT_API void lt_route_dispatch_begin(uint32_t route, uint64_t msg)
 {
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		uint64_t *p;
+
+		flush_pending();
+		p = lt__rec(r, 2, LT_REC_DISPATCH_BEGIN, route, lt__now());
+		p[1] = msg;
+		lt__rec_commit(r, 2);
+		return;
+	}
+#endif
 	LT_EVENT(route_dispatch_begin, route, msg);
 }
 
 LT_API void lt_route_dispatch_end(uint32_t route)
 {
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		flush_pending();
+		lt__rec(r, 1, LT_REC_DISPATCH_END, route, lt__now());
+		lt__rec_commit(r, 1);
+		return;
+	}
+#endif
 	LT_EVENT(route_dispatch_end, route);
 }
 
@@ -414,5 +744,9 @@ __attribute__((constructor)) static void lt_probes_loaded_init(void)
 LT_API int lt_tracing_available(void)
 {
 	return 0;
+}
+
+LT_API void lt__flush_thread(void)
+{
 }
 #endif

@@ -84,3 +84,21 @@ static void lt_probes_release(void)
 	}
 	atomic_fetch_sub(&registry->instances, 1);
 }
+
+/*
+ * lt_probes_flush_records - at exit, liblooptrace's per-thread records (format 2.0) must reach
+ * LTTng before this provider unregisters, which its generated destructor does before
+ * liblooptrace's destructors run: flush them here. Defined after the provider header's
+ * generated destructor, so it runs first (.fini_array runs in reverse order of definition).
+ */
+static void lt_probes_flush_records(void) __attribute__((destructor));
+static void lt_probes_flush_records(void)
+{
+	void (*flush)(void);
+
+	if (stood_down)
+		return;
+	*(void **)&flush = dlsym(RTLD_DEFAULT, "lt__flush_all");
+	if (flush)
+		flush();
+}

@@ -59,33 +59,41 @@ def skip_or_fail(test, why):
     test.skipTest(why)
 
 
+def plugin_dir():
+    """The babeltrace2 plugin looptrace.so next to the launcher under test."""
+    return os.environ.get("LOOPTRACE_PLUGINDIR") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(LOOPTRACE))), "lib", "looptrace", "bt2")
+
+
 def read_trace(path, pid=None):
     """(looptrace events as [(name, payload dict, context dict)], discarded count), only those
     of process `pid` when given: a per-UID session also records other processes of the user
-    that load the probes."""
-    events = []
-    discarded = 0
-    for msg in bt2.TraceCollectionMessageIterator(path):
-        if type(msg) is bt2._DiscardedEventsMessageConst:
-            discarded += msg.count or 0
-        if type(msg) is not bt2._EventMessageConst:
-            continue
-        ev = msg.event
-        provider, _, name = ev.name.partition(":")
-        if provider != "looptrace":
-            continue
-        payload = {f: ev.payload_field[f] for f in ev.payload_field}
-        payload = {k: (str(v) if isinstance(v, bt2._StringFieldConst) else int(v))
-                   for k, v in payload.items()}
-        ctx = ev.common_context_field
-        context = {}
-        for f in ctx or ():
-            v = ctx[f]
-            context[f] = str(v) if isinstance(v, bt2._StringFieldConst) else int(v)
-        if pid is not None and context.get("vpid") != pid:
-            continue
-        events.append((name, payload, context))
-    return events, discarded
+    that load the probes. The events are those looptrace's one decoder (analysis/bt2/decode.c)
+    feeds the analysis, whatever the trace format: per-call events (1.x) or the records of
+    `looptrace:batch` events (2.0), under the per-call names and fields (docs/event-model.md);
+    written by sink.looptrace.report's `events-output`."""
+    tmp = tempfile.mkdtemp(prefix="lt-read-trace-")
+    try:
+        dump, report = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "report.json")
+        subprocess.run(["babeltrace2", "--plugin-path=" + plugin_dir(), path, "-c",
+                        "sink.looptrace.report", "-p",
+                        'output="%s",events-output="%s"' % (report, dump)],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(report) as f:
+            discarded = json.load(f)["trace"]["lost_events"]
+        events = []
+        with open(dump) as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev["provider"] != "looptrace":
+                    continue
+                if pid is not None and ev["vpid"] != pid:
+                    continue
+                events.append((ev["name"], ev["payload"],
+                               {"vtid": ev["vtid"], "vpid": ev["vpid"]}))
+        return events, discarded
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def ust_fork():

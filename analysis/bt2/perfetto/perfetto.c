@@ -12,6 +12,7 @@
  * ignored. So the output always nests properly, whatever the input.
  */
 #include "perfetto.h"
+#include "decode.h"
 #include <looptrace/analysis.h>
 
 #include <inttypes.h>
@@ -154,29 +155,7 @@ static bool lt_pf_map_put(struct lt_pf_map *m, uint64_t k1, uint64_t k2, void *v
 /* ---------------------------------------------------------------------------------------- */
 /* State                                                                                    */
 
-enum lt_pf_kind {
-	LT_PF_EV_NONE = 0,
-	LT_PF_EV_COMPONENT_BEGIN,
-	LT_PF_EV_COMPONENT_END,
-	LT_PF_EV_CHANNEL_DECLARE,
-	LT_PF_EV_WAIT_BEGIN,
-	LT_PF_EV_WAIT_END,
-	LT_PF_EV_HANDLE_BEGIN,
-	LT_PF_EV_HANDLE_END,
-	LT_PF_EV_HANDLE_NEXT,
-	LT_PF_EV_BLOCK_BEGIN,
-	LT_PF_EV_BLOCK_END,
-	LT_PF_EV_SEND,
-	LT_PF_EV_RECV,
-	LT_PF_EV_DISPATCH_BEGIN,
-	LT_PF_EV_DISPATCH_END,
-	LT_PF_EV_THREAD_NAME,
-	LT_PF_EV_COMPONENT_RENAME, /* the interposer's: another thread renamed `comp`'s thread */
-	LT_PF_EV_PROCNAME,         /* lttng_ust_statedump:procname: the process's name */
-	LT_PF_EV_OTHER,            /* a looptrace event this sink has nothing to draw for */
-};
-
-/* Payload fields the sink reads; index into lt_pf_class.field. */
+/* Fields of a decoded event the writers read (lt_pf_u). */
 enum lt_pf_field {
 	LT_PF_F_COMP,
 	LT_PF_F_NAME,
@@ -192,18 +171,6 @@ enum lt_pf_field {
 	LT_PF_F_ROUTE,
 	LT_PF_F_PREV,
 	LT_PF_F_COUNT,
-};
-
-static const char *const lt_pf_field_names[LT_PF_F_COUNT] = {
-    "comp",   "name",  "chan", "capacity", "msg",   "kind", "reason",
-    "object", "where", "flow", "depth",    "route", "prev",
-};
-
-/* What the sink knows about one event class, resolved on first sight. */
-struct lt_pf_class {
-	enum lt_pf_kind kind;
-	int64_t field[LT_PF_F_COUNT];             /* payload member index, -1 = absent */
-	int64_t ctx_vpid, ctx_vtid, ctx_procname; /* common context member index, -1 = absent */
 };
 
 /* Kinds of open slices on a thread's stack. */
@@ -243,20 +210,18 @@ struct lt_pf_sink {
 	char *path;                    /* owned */
 	bool first_event;              /* no trace event written yet */
 	bool have_origin;
-	bool finished;                 /* document closed */
-	int64_t origin_ns;             /* first event's time, ns from the clock origin */
-	int64_t last_ns;               /* latest event time seen */
-	uint64_t next_bind_id;         /* flow ids, from 1 */
-	uint64_t events, flows, lost;  /* statistics for otherData */
-	struct lt_pf_map classes;      /* event class pointer -> struct lt_pf_class */
-	const bt_event_class *last_ec; /* the class of the previous event, and its entry */
-	struct lt_pf_class *last_class;
-	struct lt_pf_map threads;    /* (pid, tid) -> struct lt_pf_thread */
-	struct lt_pf_map channels;   /* (pid, chan) -> char *name */
-	struct lt_pf_map chan_names; /* (pid, hash of a declared name) -> non-NULL marker */
-	struct lt_pf_map processes;  /* (pid, 0) -> non-NULL marker */
-	struct lt_pf_map comps;      /* (pid, comp) -> struct lt_pf_thread running it (weak) */
-	struct lt_pf_map pending;    /* (pid, msg) -> struct lt_pf_send */
+	bool finished;                /* document closed */
+	int64_t origin_ns;            /* first event's time, ns from the clock origin */
+	int64_t last_ns;              /* latest event time seen */
+	uint64_t next_bind_id;        /* flow ids, from 1 */
+	uint64_t events, flows, lost; /* statistics for otherData */
+	struct lt_decoder *dec;       /* owned: the plugin's one decoder (decode.h) */
+	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
+	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
+	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
+	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
+	struct lt_pf_map pending;     /* (pid, msg) -> struct lt_pf_send */
+	struct lt_pf_map comps;       /* (pid, comp) -> struct lt_pf_thread running it (weak) */
 };
 
 static void lt_pf_thread_free(void *p)
@@ -475,154 +440,6 @@ static char *lt_pf_unique_channel_name(struct lt_pf_sink *s, int64_t pid, uint64
 /* ---------------------------------------------------------------------------------------- */
 /* Decoding                                                                                 */
 
-static int64_t lt_pf_member_index(const bt_field_class *fc, const char *name)
-{
-	if (!fc || bt_field_class_get_type(fc) != BT_FIELD_CLASS_TYPE_STRUCTURE) {
-		return -1;
-	}
-	uint64_t n = bt_field_class_structure_get_member_count(fc);
-	for (uint64_t i = 0; i < n; i++) {
-		const bt_field_class_structure_member *m =
-		    bt_field_class_structure_borrow_member_by_index_const(fc, i);
-		if (strcmp(bt_field_class_structure_member_get_name(m), name) == 0) {
-			return (int64_t)i;
-		}
-	}
-	return -1;
-}
-
-static enum lt_pf_kind lt_pf_kind_of(const char *full)
-{
-	static const struct {
-		const char *name;
-		enum lt_pf_kind kind;
-	} table[] = {
-	    {"component_begin", LT_PF_EV_COMPONENT_BEGIN},
-	    {"component_end", LT_PF_EV_COMPONENT_END},
-	    {"channel_declare", LT_PF_EV_CHANNEL_DECLARE},
-	    {"wait_begin", LT_PF_EV_WAIT_BEGIN},
-	    {"wait_end", LT_PF_EV_WAIT_END},
-	    {"handle_begin", LT_PF_EV_HANDLE_BEGIN},
-	    {"handle_end", LT_PF_EV_HANDLE_END},
-	    {"handle_next", LT_PF_EV_HANDLE_NEXT},
-	    {"block_begin", LT_PF_EV_BLOCK_BEGIN},
-	    {"block_end", LT_PF_EV_BLOCK_END},
-	    {"send", LT_PF_EV_SEND},
-	    {"recv", LT_PF_EV_RECV},
-	    {"route_dispatch_begin", LT_PF_EV_DISPATCH_BEGIN},
-	    {"route_dispatch_end", LT_PF_EV_DISPATCH_END},
-	    {"thread_name", LT_PF_EV_THREAD_NAME},
-	    {"component_rename", LT_PF_EV_COMPONENT_RENAME},
-	    {"route_add", LT_PF_EV_OTHER},
-	    {"route_remove", LT_PF_EV_OTHER},
-	};
-	const char *colon = full ? strchr(full, ':') : NULL;
-	if (!colon) {
-		return LT_PF_EV_NONE;
-	}
-	if (strcmp(full, "lttng_ust_statedump:procname") == 0) {
-		return LT_PF_EV_PROCNAME;
-	}
-	size_t plen = (size_t)(colon - full);
-	bool api = plen == strlen("looptrace") && strncmp(full, "looptrace", plen) == 0;
-	bool preload =
-	    plen == strlen("looptrace_preload") && strncmp(full, "looptrace_preload", plen) == 0;
-	if (!api && !preload) {
-		return LT_PF_EV_NONE;
-	}
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		if (strcmp(colon + 1, table[i].name) == 0) {
-			return table[i].kind;
-		}
-	}
-	return LT_PF_EV_NONE;
-}
-
-static struct lt_pf_class *lt_pf_class_get(struct lt_pf_sink *s, const bt_event_class *ec)
-{
-	/* Runs of one class are common (sends, receives): skip the map then. */
-	if (ec == s->last_ec) {
-		return s->last_class;
-	}
-	struct lt_pf_class *c = lt_pf_map_get(&s->classes, (uint64_t)(uintptr_t)ec, 0);
-	if (c) {
-		s->last_ec = ec;
-		s->last_class = c;
-		return c;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		return NULL;
-	}
-	c->kind = lt_pf_kind_of(bt_event_class_get_name(ec));
-	const bt_field_class *payload = bt_event_class_borrow_payload_field_class_const(ec);
-	for (int i = 0; i < LT_PF_F_COUNT; i++) {
-		c->field[i] = lt_pf_member_index(payload, lt_pf_field_names[i]);
-	}
-	if (c->kind == LT_PF_EV_PROCNAME) {
-		c->field[LT_PF_F_NAME] = lt_pf_member_index(payload, "procname");
-	}
-	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
-	const bt_field_class *ctx =
-	    bt_stream_class_borrow_event_common_context_field_class_const(sc);
-	c->ctx_vpid = lt_pf_member_index(ctx, "vpid");
-	c->ctx_vtid = lt_pf_member_index(ctx, "vtid");
-	c->ctx_procname = lt_pf_member_index(ctx, "procname");
-	if (!lt_pf_map_put(&s->classes, (uint64_t)(uintptr_t)ec, 0, c)) {
-		free(c);
-		return NULL;
-	}
-	s->last_ec = ec;
-	s->last_class = c;
-	return c;
-}
-
-static const bt_field *lt_pf_member(const bt_field *st, int64_t index)
-{
-	if (!st || index < 0) {
-		return NULL;
-	}
-	return bt_field_structure_borrow_member_field_by_index_const(st, (uint64_t)index);
-}
-
-static uint64_t lt_pf_uint(const bt_field *f)
-{
-	if (!f) {
-		return 0;
-	}
-	bt_field_class_type t = bt_field_get_class_type(f);
-	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER)) {
-		return bt_field_integer_unsigned_get_value(f);
-	}
-	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)) {
-		return (uint64_t)bt_field_integer_signed_get_value(f);
-	}
-	return 0;
-}
-
-static int64_t lt_pf_int(const bt_field *f, int64_t dflt)
-{
-	if (!f) {
-		return dflt;
-	}
-	bt_field_class_type t = bt_field_get_class_type(f);
-	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)) {
-		return bt_field_integer_signed_get_value(f);
-	}
-	if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER)) {
-		return (int64_t)bt_field_integer_unsigned_get_value(f);
-	}
-	return dflt;
-}
-
-static const char *lt_pf_str(const bt_field *f)
-{
-	if (!f || bt_field_get_class_type(f) != BT_FIELD_CLASS_TYPE_STRING) {
-		return NULL;
-	}
-	return bt_field_string_get_value(f);
-}
-
 /* lt_pf_set_thread_name - writes thread_name metadata when the name changes. */
 static void lt_pf_set_thread_name(struct lt_pf_sink *s, struct lt_pf_thread *t, const char *name)
 {
@@ -641,33 +458,61 @@ static void lt_pf_set_thread_name(struct lt_pf_sink *s, struct lt_pf_thread *t, 
 /* One decoded looptrace event: what every per-kind writer below needs. */
 struct lt_pf_ev {
 	struct lt_pf_sink *s;
-	const struct lt_pf_class *c;
+	const struct lt_event *ev; /* from the decoder */
 	struct lt_pf_thread *t;
-	const bt_field *pl; /* payload */
 	int64_t pid, tid, ns;
 };
 
-/* lt_pf_u - unsigned payload field `which` of e (0 when absent). */
+/* lt_pf_u - unsigned field `which` of e. */
 static uint64_t lt_pf_u(const struct lt_pf_ev *e, enum lt_pf_field which)
 {
-	return lt_pf_uint(lt_pf_member(e->pl, e->c->field[which]));
+	const struct lt_event *v = e->ev;
+	switch (which) {
+	case LT_PF_F_COMP:
+		return v->comp;
+	case LT_PF_F_CHAN:
+		return v->chan;
+	case LT_PF_F_CAPACITY:
+		return v->capacity;
+	case LT_PF_F_MSG:
+		return v->msg;
+	case LT_PF_F_REASON:
+		return v->reason;
+	case LT_PF_F_OBJECT:
+		return v->object;
+	case LT_PF_F_WHERE:
+		return v->where;
+	case LT_PF_F_FLOW:
+		return v->flow;
+	case LT_PF_F_DEPTH:
+		return v->depth;
+	case LT_PF_F_ROUTE:
+		return v->route;
+	case LT_PF_F_PREV:
+		return v->prev;
+	default:
+		return 0;
+	}
 }
 
-/* lt_pf_s - string payload field `which` of e (NULL when absent). */
+/* lt_pf_s - the string of e (a name, or a handler's kind; NULL when absent). */
 static const char *lt_pf_s(const struct lt_pf_ev *e, enum lt_pf_field which)
 {
-	return lt_pf_str(lt_pf_member(e->pl, e->c->field[which]));
+	(void)which;
+	return e->ev->name;
 }
 
 /*
  * lt_pf_statedump_procname - the statedump names the process once, at its registration:
  * traces recorded without the procname context (record since format 1.1) name processes
- * this way.
+ * this way. A decoder callback.
  */
-static void lt_pf_statedump_procname(struct lt_pf_sink *s, const struct lt_pf_class *c,
-				     const bt_field *pl, int64_t pid)
+static void lt_pf_statedump_procname(void *ctx, int64_t pid, const char *proc)
 {
-	const char *proc = lt_pf_str(lt_pf_member(pl, c->field[LT_PF_F_NAME]));
+	struct lt_pf_sink *s = ctx;
+	if (pid < 0) {
+		pid = 0;
+	}
 	if (proc && !lt_pf_map_get(&s->processes, (uint64_t)pid, 0) &&
 	    lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
 		lt_pf_metadata(s, "process_name", pid, pid, proc);
@@ -675,18 +520,18 @@ static void lt_pf_statedump_procname(struct lt_pf_sink *s, const struct lt_pf_cl
 }
 
 /* lt_pf_context_procname - names thread t's process from the procname context, once. */
-static void lt_pf_context_procname(struct lt_pf_sink *s, const struct lt_pf_class *c,
-				   const bt_field *ctx, struct lt_pf_thread *t, int64_t pid)
+static void lt_pf_context_procname(struct lt_pf_sink *s, const struct lt_event *ev,
+				   struct lt_pf_thread *t, int64_t pid)
 {
 	if (t->proc_done) { /* once per thread, not per event */
 		return;
 	}
-	if (c->ctx_procname < 0) {
+	if (!ev->procname) {
 		t->proc_done = true; /* no context: the statedump names the process */
 	} else if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
 		t->proc_done = true;
 	} else {
-		const char *proc = lt_pf_str(lt_pf_member(ctx, c->ctx_procname));
+		const char *proc = ev->procname;
 		if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
 			t->proc_done = true;
 			if (proc) {
@@ -859,59 +704,19 @@ static void lt_pf_on_dispatch_begin(const struct lt_pf_ev *e)
 /* lt_pf_dispatch - writes what event e of its class's kind shows. */
 static void lt_pf_dispatch(const struct lt_pf_ev *e)
 {
-	switch (e->c->kind) {
-	case LT_PF_EV_COMPONENT_BEGIN:
+	switch (e->ev->kind) {
+	case LT_EV_COMPONENT_BEGIN:
 		lt_pf_on_component_begin(e);
 		break;
-	case LT_PF_EV_COMPONENT_END:
+	case LT_EV_COMPONENT_END:
 		if (e->t->in_comp) {
 			lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, e->t->comp);
 		}
 		e->t->in_comp = false;
 		lt_pf_pop(e->s, e->t, LT_PF_S_COMPONENT, e->ns);
 		break;
-	case LT_PF_EV_CHANNEL_DECLARE:
-		lt_pf_on_channel_declare(e);
-		break;
-	case LT_PF_EV_WAIT_BEGIN:
-		lt_pf_on_wait_begin(e);
-		break;
-	case LT_PF_EV_WAIT_END:
-		lt_pf_pop(e->s, e->t, LT_PF_S_WAIT, e->ns);
-		break;
-	case LT_PF_EV_HANDLE_NEXT:
-		lt_pf_on_handle_next(e);
-		break;
-	case LT_PF_EV_HANDLE_BEGIN:
-		lt_pf_on_handle_begin(e);
-		break;
-	case LT_PF_EV_HANDLE_END:
-		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, e->ns);
-		break;
-	case LT_PF_EV_BLOCK_BEGIN:
-		lt_pf_on_block_begin(e);
-		break;
-	case LT_PF_EV_BLOCK_END:
-		lt_pf_pop(e->s, e->t, LT_PF_S_BLOCK, e->ns);
-		break;
-	case LT_PF_EV_SEND:
-		lt_pf_on_send(e);
-		break;
-	case LT_PF_EV_RECV:
-		lt_pf_on_recv(e);
-		break;
-	case LT_PF_EV_DISPATCH_BEGIN:
-		lt_pf_on_dispatch_begin(e);
-		break;
-	case LT_PF_EV_DISPATCH_END:
-		lt_pf_pop(e->s, e->t, LT_PF_S_DISPATCH, e->ns);
-		break;
-	case LT_PF_EV_THREAD_NAME:
-		if (!e->t->name) {
-			lt_pf_set_thread_name(e->s, e->t, lt_pf_s(e, LT_PF_F_NAME));
-		}
-		break;
-	case LT_PF_EV_COMPONENT_RENAME: {
+	case LT_EV_COMPONENT_RENAME: {
+		/* the interposer's: another thread renamed the thread running `comp` */
 		struct lt_pf_thread *t =
 		    lt_pf_map_get(&e->s->comps, (uint64_t)e->pid, lt_pf_u(e, LT_PF_F_COMP));
 		const char *name = lt_pf_s(e, LT_PF_F_NAME);
@@ -920,28 +725,57 @@ static void lt_pf_dispatch(const struct lt_pf_ev *e)
 		}
 		break;
 	}
-	case LT_PF_EV_PROCNAME: /* handled by lt_pf_event */
-	case LT_PF_EV_OTHER:
-	case LT_PF_EV_NONE:
+	case LT_EV_CHANNEL_DECLARE:
+		lt_pf_on_channel_declare(e);
+		break;
+	case LT_EV_WAIT_BEGIN:
+		lt_pf_on_wait_begin(e);
+		break;
+	case LT_EV_WAIT_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_WAIT, e->ns);
+		break;
+	case LT_EV_HANDLE_NEXT:
+		lt_pf_on_handle_next(e);
+		break;
+	case LT_EV_HANDLE_BEGIN:
+		lt_pf_on_handle_begin(e);
+		break;
+	case LT_EV_HANDLE_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, e->ns);
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		lt_pf_on_block_begin(e);
+		break;
+	case LT_EV_BLOCK_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_BLOCK, e->ns);
+		break;
+	case LT_EV_SEND:
+		lt_pf_on_send(e);
+		break;
+	case LT_EV_RECV:
+		lt_pf_on_recv(e);
+		break;
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+		lt_pf_on_dispatch_begin(e);
+		break;
+	case LT_EV_ROUTE_DISPATCH_END:
+		lt_pf_pop(e->s, e->t, LT_PF_S_DISPATCH, e->ns);
+		break;
+	default: /* unknown, other providers, routes: nothing to draw */
 		break;
 	}
 }
 
-/* lt_pf_event - one looptrace event at time `ns`. */
-static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
+/* lt_pf_event - one decoded looptrace event (a decoder callback). */
+static void lt_pf_event(void *ctx, const struct lt_event *ev)
 {
-	struct lt_pf_class *c = lt_pf_class_get(s, bt_event_borrow_class_const(ev));
-	if (!c || c->kind == LT_PF_EV_NONE) {
+	struct lt_pf_sink *s = ctx;
+	if (ev->kind == LT_EV_OTHER || ev->kind == LT_EV_UNKNOWN) {
 		return;
 	}
-	const bt_field *ctx = bt_event_borrow_common_context_field_const(ev);
-	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
-	int64_t pid = lt_pf_int(lt_pf_member(ctx, c->ctx_vpid), 0);
-	int64_t tid = lt_pf_int(lt_pf_member(ctx, c->ctx_vtid), pid);
-	if (c->kind == LT_PF_EV_PROCNAME) {
-		lt_pf_statedump_procname(s, c, pl, pid);
-		return;
-	}
+	int64_t ns = ev->ts_ns;
+	int64_t pid = ev->vpid < 0 ? 0 : ev->vpid;
+	int64_t tid = ev->vtid < 0 ? pid : ev->vtid;
 	struct lt_pf_thread *t = lt_pf_thread_get(s, pid, tid);
 	if (!t) {
 		return;
@@ -954,42 +788,25 @@ static void lt_pf_event(struct lt_pf_sink *s, const bt_event *ev, int64_t ns)
 		s->last_ns = ns;
 	}
 	s->events++;
-	lt_pf_context_procname(s, c, ctx, t, pid);
-	struct lt_pf_ev e = {.s = s, .c = c, .t = t, .pl = pl, .pid = pid, .tid = tid, .ns = ns};
+	lt_pf_context_procname(s, ev, t, pid);
+	struct lt_pf_ev e = {.s = s, .ev = ev, .t = t, .pid = pid, .tid = tid, .ns = ns};
 	lt_pf_dispatch(&e);
 }
 
-static void lt_pf_discarded(struct lt_pf_sink *s, const bt_message *msg)
+/* lt_pf_lost - events lost (a decoder callback): a global instant at their window's start. */
+static void lt_pf_lost(void *ctx, uint64_t count, int has_window, int64_t begin_ns, int64_t end_ns)
 {
-	uint64_t count = 0;
-	bool known = bt_message_discarded_events_get_count(msg, &count) ==
-		     BT_PROPERTY_AVAILABILITY_AVAILABLE;
-	s->lost += known ? count : 0;
-	const bt_clock_class *cc =
-	    bt_message_discarded_events_borrow_stream_class_default_clock_class_const(msg);
-	const bt_stream *stream = bt_message_discarded_events_borrow_stream_const(msg);
-	const bt_stream_class *sc = bt_stream_borrow_class_const(stream);
-	int64_t ns = s->last_ns;
-	if (cc && bt_stream_class_discarded_events_have_default_clock_snapshots(sc)) {
-		const bt_clock_snapshot *cs =
-		    bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(msg);
-		int64_t v;
-		if (bt_clock_snapshot_get_ns_from_origin(cs, &v) ==
-		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
-			ns = v;
-		}
-	}
+	struct lt_pf_sink *s = ctx;
+	(void)end_ns;
+	s->lost += count;
+	int64_t ns = has_window ? begin_ns : s->last_ns;
 	if (!s->have_origin) {
 		return; /* nothing to place it against yet; counted in otherData */
 	}
 	lt_pf_begin_event(s, 'i', 0, 0, true, ns);
 	fputs(",\"s\":\"g\",\"cat\":\"lost\",\"name\":", s->out);
 	char name[64];
-	if (known) {
-		snprintf(name, sizeof(name), "%" PRIu64 " events lost", count);
-	} else {
-		snprintf(name, sizeof(name), "events lost");
-	}
+	snprintf(name, sizeof(name), "%" PRIu64 " events lost", count);
 	lt_pf_json_string(s->out, name);
 	fputs("}", s->out);
 }
@@ -1039,13 +856,13 @@ static void lt_pf_destroy(struct lt_pf_sink *s)
 	}
 	lt_pf_finish(s);
 	bt_message_iterator_put_ref(s->iterator);
-	lt_pf_map_fini(&s->classes);
+	lt_decoder_destroy(s->dec);
 	lt_pf_map_fini(&s->threads);
 	lt_pf_map_fini(&s->channels);
 	lt_pf_map_fini(&s->chan_names);
 	lt_pf_map_fini(&s->processes);
-	lt_pf_map_fini(&s->comps);
 	lt_pf_map_fini(&s->pending);
+	lt_pf_map_fini(&s->comps);
 	free(s->path);
 	free(s);
 }
@@ -1072,8 +889,12 @@ lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configurat
 	s->first_event = true;
 	s->next_bind_id = 1;
 	s->path = strdup(bt_value_string_get(out));
-	if (!s->path || !lt_pf_map_init(&s->classes, free) ||
-	    !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
+	struct lt_decode_ops ops = {.ctx = s,
+				    .event = lt_pf_event,
+				    .lost = lt_pf_lost,
+				    .procname = lt_pf_statedump_procname};
+	s->dec = lt_decoder_create(&ops);
+	if (!s->path || !s->dec || !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
 	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free) ||
 	    !lt_pf_map_init(&s->comps, NULL)) {
@@ -1133,6 +954,7 @@ bt_component_class_sink_consume_method_status lt_perfetto_consume(bt_self_compon
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
 		bt_message_iterator_put_ref(s->iterator);
 		s->iterator = NULL;
+		lt_decoder_finish(s->dec);
 		if (!lt_pf_finish(s)) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 			    s->self, "cannot write output file `%s`", s->path);
@@ -1147,21 +969,8 @@ bt_component_class_sink_consume_method_status lt_perfetto_consume(bt_self_compon
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	}
 	for (uint64_t i = 0; i < count; i++) {
-		const bt_message *msg = msgs[i];
-		bt_message_type type = bt_message_get_type(msg);
-		if (type == BT_MESSAGE_TYPE_EVENT &&
-		    bt_message_event_borrow_stream_class_default_clock_class_const(msg)) {
-			const bt_clock_snapshot *cs =
-			    bt_message_event_borrow_default_clock_snapshot_const(msg);
-			int64_t ns;
-			if (bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
-			    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
-				lt_pf_event(s, bt_message_event_borrow_event_const(msg), ns);
-			}
-		} else if (type == BT_MESSAGE_TYPE_DISCARDED_EVENTS) {
-			lt_pf_discarded(s, msg);
-		}
-		bt_message_put_ref(msg);
+		lt_decoder_message(s->dec, msgs[i]);
+		bt_message_put_ref(msgs[i]);
 	}
 	if (s->out && ferror(s->out)) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(

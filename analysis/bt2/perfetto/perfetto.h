@@ -18,8 +18,9 @@
  * Timestamps are microseconds (float) after the first event; pid = vpid, tid = vtid.
  *
  * Parameters: `output` (string, required): the file to write ("-" = standard output).
- * One input port, "in". Events of providers `looptrace` and `looptrace_preload` are used;
- * others, unknown event names and missing fields are skipped.
+ * One input port, "in". The events come from the plugin's one decoder (decode.h), like the
+ * report sink's: every trace format, providers `looptrace` and `looptrace_preload`; others,
+ * unknown event names and missing fields are skipped.
  */
 #ifndef LOOPTRACE_BT2_PERFETTO_H
 #define LOOPTRACE_BT2_PERFETTO_H

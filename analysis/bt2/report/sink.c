@@ -1,12 +1,11 @@
 /*
  * sink.c - sink.looptrace.report: a thin babeltrace2 adapter around the analysis core.
  *
- * For every event message the sink finds the event class in a small open-addressing cache
- * (keyed by the event-class pointer, filled once per class): the event kind and where each
- * payload and context field sits (structure member index, signedness). The per-event path
- * then reads fields by index, fills a `struct lt_event` on the stack and feeds the core: no
- * allocation and no string comparison per event. Discarded-events messages become lost
- * events and loss windows. When the input ends, the JSON report is written to `output`.
+ * The plugin's one decoder (decode.c) turns babeltrace2 messages into time-ordered `struct
+ * lt_event`s (per-call events and the per-thread records of `looptrace:batch` events alike);
+ * the sink feeds each to the core, discarded events and lost batches become lost events. When
+ * the input ends, the JSON report is written to `output`. With `events-output`, every event fed
+ * is also written there as one JSON line (tests, debugging).
  *
  * Snapshot mode (parameter `snapshot-interval-ms`, for `looptrace top` reading a live
  * session through src.ctf.lttng-live): every interval of wall-clock time the sink writes the
@@ -24,6 +23,7 @@
 #define _GNU_SOURCE
 #include "sink.h"
 
+#include "decode.h"
 #include "looptrace/analysis.h"
 
 #include <errno.h>
@@ -35,54 +35,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Payload fields the core may need, by name. */
-enum fld {
-	F_COMP,
-	F_CHAN,
-	F_CAPACITY,
-	F_ROUTE,
-	F_OWNER,
-	F_REASON,
-	F_DEPTH,
-	F_MSG,
-	F_FLOW,
-	F_OBJECT,
-	F_WHERE,
-	F_NAME,     /* "name" (component_begin, channel_declare) or "kind" (handle_begin) */
-	F_BEGIN_TS, /* handle_end: the handler's entry, trace clock cycles */
-	F_END_TS,   /* handle_end: the handler's return, trace clock cycles */
-	F_PREV,     /* handle_next: the message whose handler ended */
-	F_COUNT
-};
-
-static const char *const fld_names[F_COUNT] = {
-    "comp", "chan",   "capacity", "route", "owner",    "reason", "depth", "msg",
-    "flow", "object", "where",    "name",  "begin_ts", "end_ts", "prev",
-};
-
-enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
-enum fscope { SC_NONE = 0, SC_PAYLOAD, SC_COMMON_CTX, SC_SPECIFIC_CTX };
-
-struct fref {
-	uint8_t scope; /* enum fscope */
-	uint8_t type;  /* enum ftype */
-	uint32_t idx;  /* member index in its structure */
-};
-
-struct ec_info {
-	const bt_event_class *ec; /* weak; NULL = free slot */
-	enum lt_ev_kind kind;
-	int preload;     /* provider looptrace_preload */
-	int object_info; /* lttng_ust_statedump:bin_info or lttng_ust_dl:dlopen: a loaded object */
-	int build_id_info; /* lttng_ust_statedump:build_id or lttng_ust_dl:build_id */
-	struct fref baddr, memsz, path, is_pic, build_id;
-	int has_clock;
-	int exact_clock; /* the clock counts ns of LTTng-UST's CLOCK_MONOTONIC: *_ts fields usable
-			  */
-	struct fref vtid, vpid;
-	struct fref f[F_COUNT];
-};
 
 /* The receiving thread of a channel (snapshot mode). */
 struct inbox {
@@ -99,13 +51,11 @@ struct sink {
 	char *out_path;               /* owned */
 	int out_created;              /* this sink created `out_path` (removed on failure) */
 	int progress;
-	struct ec_info *ecs; /* owned, open addressing, ecs_cap slots */
-	size_t ecs_cap, ecs_len;
-	struct ec_info *last; /* weak, cache of the last class */
-	uint64_t messages;    /* event messages seen */
+	struct lt_decoder *dec; /* owned */
+	FILE *events_out;       /* owned: `events-output`, the decoded events as JSON lines */
+	uint64_t messages;      /* event messages seen */
 	struct timespec t0, last_progress;
 	int progress_shown;
-	int64_t last_ts;
 	/* snapshot mode (snapshot_ns == 0: off) */
 	uint64_t snapshot_ns;      /* interval, wall clock */
 	uint64_t snapshot_seq;     /* snapshots written */
@@ -120,277 +70,7 @@ struct sink {
 };
 
 /* ---------------------------------------------------------------------------------------- */
-/* event-class cache */
-
-static enum lt_ev_kind kind_of(const char *name)
-{
-	static const struct {
-		const char *n;
-		enum lt_ev_kind k;
-	} tab[] = {
-	    {"component_begin", LT_EV_COMPONENT_BEGIN},
-	    {"component_end", LT_EV_COMPONENT_END},
-	    {"channel_declare", LT_EV_CHANNEL_DECLARE},
-	    {"wait_begin", LT_EV_WAIT_BEGIN},
-	    {"wait_end", LT_EV_WAIT_END},
-	    {"handle_begin", LT_EV_HANDLE_BEGIN},
-	    {"handle_end", LT_EV_HANDLE_END},
-	    {"handle_next", LT_EV_HANDLE_NEXT},
-	    {"block_begin", LT_EV_BLOCK_BEGIN},
-	    {"block_end", LT_EV_BLOCK_END},
-	    {"send", LT_EV_SEND},
-	    {"recv", LT_EV_RECV},
-	    {"route_add", LT_EV_ROUTE_ADD},
-	    {"route_remove", LT_EV_ROUTE_REMOVE},
-	    {"route_dispatch_begin", LT_EV_ROUTE_DISPATCH_BEGIN},
-	    {"route_dispatch_end", LT_EV_ROUTE_DISPATCH_END},
-	};
-	if (!name)
-		return LT_EV_OTHER;
-	if (strncmp(name, "looptrace:", 10) == 0) {
-		for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-			if (strcmp(name + 10, tab[i].n) == 0)
-				return tab[i].k;
-		return LT_EV_UNKNOWN;
-	}
-	if (strncmp(name, "looptrace_preload:", 18) == 0) {
-		if (strcmp(name + 18, "block_begin") == 0)
-			return LT_EV_BLOCK_BEGIN;
-		if (strcmp(name + 18, "block_end") == 0)
-			return LT_EV_BLOCK_END;
-		if (strcmp(name + 18, "component_begin") == 0)
-			return LT_EV_COMPONENT_BEGIN;
-		if (strcmp(name + 18, "component_end") == 0)
-			return LT_EV_COMPONENT_END;
-		if (strcmp(name + 18, "component_rename") == 0)
-			return LT_EV_COMPONENT_RENAME;
-		return LT_EV_UNKNOWN;
-	}
-	return LT_EV_OTHER;
-}
-
-/* member_name_is - whether a member called mn answers to name (also as `_name`, the way
- * LTTng escapes field names). */
-static int member_name_is(const char *mn, const char *name)
-{
-	return strcmp(mn, name) == 0 || (mn[0] == '_' && strcmp(mn + 1, name) == 0);
-}
-
-/* struct_member_count - the number of members of st, 0 when st is not a structure class. */
-static uint64_t struct_member_count(const bt_field_class *st)
-{
-	if (!st || bt_field_class_get_type(st) != BT_FIELD_CLASS_TYPE_STRUCTURE)
-		return 0;
-	return bt_field_class_structure_get_member_count(st);
-}
-
-/* named_member_class - the class of member i of structure class st when that member answers to
- * name (member_name_is), else NULL. */
-static const bt_field_class *named_member_class(const bt_field_class *st, uint64_t i,
-						const char *name)
-{
-	const bt_field_class_structure_member *m =
-	    bt_field_class_structure_borrow_member_by_index_const(st, i);
-	const char *mn = bt_field_class_structure_member_get_name(m);
-
-	if (!mn || !member_name_is(mn, name))
-		return NULL;
-	return bt_field_class_structure_member_borrow_field_class_const(m);
-}
-
-/* find_member - the index and type of member `name` (or `_name`) of a structure class. */
-static int find_member(const bt_field_class *st, const char *name, struct fref *r, uint8_t scope)
-{
-	uint64_t n = struct_member_count(st);
-	for (uint64_t i = 0; i < n; i++) {
-		const bt_field_class *fc = named_member_class(st, i, name);
-		if (!fc)
-			continue;
-		bt_field_class_type t = bt_field_class_get_type(fc);
-		if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
-			r->type = FT_UINT;
-		else if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER))
-			r->type = FT_SINT;
-		else if (t == BT_FIELD_CLASS_TYPE_STRING)
-			r->type = FT_STRING;
-		else
-			continue; /* a field of an unexpected type is ignored */
-		r->scope = scope;
-		r->idx = (uint32_t)i;
-		return 1;
-	}
-	return 0;
-}
-
-static void resolve_ctx(const bt_event_class *ec, const bt_stream_class *sc, const char *name,
-			struct fref *r)
-{
-	memset(r, 0, sizeof(*r));
-	if (find_member(bt_stream_class_borrow_event_common_context_field_class_const(sc), name, r,
-			SC_COMMON_CTX))
-		return;
-	find_member(bt_event_class_borrow_specific_context_field_class_const(ec), name, r,
-		    SC_SPECIFIC_CTX);
-}
-
-static int find_array(const bt_field_class *st, const char *name, struct fref *r);
-
-static void ec_fill(struct ec_info *e, const bt_event_class *ec)
-{
-	memset(e, 0, sizeof(*e));
-	e->ec = ec;
-	e->kind = kind_of(bt_event_class_get_name(ec));
-	e->preload = strncmp(bt_event_class_get_name(ec), "looptrace_preload:", 18) == 0;
-	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
-	const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(sc);
-	e->has_clock = cc != NULL;
-	e->exact_clock = cc && bt_clock_class_get_frequency(cc) == 1000000000u &&
-			 bt_clock_class_get_name(cc) &&
-			 strcmp(bt_clock_class_get_name(cc), "monotonic") == 0;
-	const char *name = bt_event_class_get_name(ec);
-	if (name && (strcmp(name, "lttng_ust_statedump:bin_info") == 0 ||
-		     strcmp(name, "lttng_ust_dl:dlopen") == 0)) {
-		const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
-		resolve_ctx(ec, sc, "vpid", &e->vpid);
-		find_member(pl, "baddr", &e->baddr, SC_PAYLOAD);
-		find_member(pl, "memsz", &e->memsz, SC_PAYLOAD);
-		find_member(pl, "path", &e->path, SC_PAYLOAD);
-		find_member(pl, "is_pic", &e->is_pic, SC_PAYLOAD);
-		e->object_info = e->baddr.scope == SC_PAYLOAD && e->path.scope == SC_PAYLOAD;
-	}
-	if (name && (strcmp(name, "lttng_ust_statedump:build_id") == 0 ||
-		     strcmp(name, "lttng_ust_dl:build_id") == 0)) {
-		const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
-		resolve_ctx(ec, sc, "vpid", &e->vpid);
-		find_member(pl, "baddr", &e->baddr, SC_PAYLOAD);
-		find_array(pl, "build_id", &e->build_id);
-		e->build_id_info = e->baddr.scope == SC_PAYLOAD && e->build_id.scope == SC_PAYLOAD;
-	}
-	if (e->kind == LT_EV_OTHER)
-		return;
-	resolve_ctx(ec, sc, "vtid", &e->vtid);
-	resolve_ctx(ec, sc, "vpid", &e->vpid);
-	const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
-	for (int i = 0; i < F_COUNT; i++)
-		find_member(pl, fld_names[i], &e->f[i], SC_PAYLOAD);
-	if (e->f[F_NAME].scope == SC_NONE)
-		find_member(pl, "kind", &e->f[F_NAME], SC_PAYLOAD);
-}
-
-static inline size_t ptr_hash(const void *p)
-{
-	uint64_t x = (uint64_t)(uintptr_t)p;
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return (size_t)x;
-}
-
-static struct ec_info *ec_lookup(struct sink *s, const bt_event_class *ec)
-{
-	if (s->last && s->last->ec == ec)
-		return s->last;
-	size_t mask = s->ecs_cap - 1, i = ptr_hash(ec) & mask;
-	while (s->ecs[i].ec) {
-		if (s->ecs[i].ec == ec)
-			return s->last = &s->ecs[i];
-		i = (i + 1) & mask;
-	}
-	if ((s->ecs_len + 1) * 2 > s->ecs_cap) {
-		size_t ncap = s->ecs_cap * 2;
-		struct ec_info *n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return NULL;
-		for (size_t k = 0; k < s->ecs_cap; k++) {
-			if (!s->ecs[k].ec)
-				continue;
-			size_t j = ptr_hash(s->ecs[k].ec) & (ncap - 1);
-			while (n[j].ec)
-				j = (j + 1) & (ncap - 1);
-			n[j] = s->ecs[k];
-		}
-		free(s->ecs);
-		s->ecs = n;
-		s->ecs_cap = ncap;
-		mask = ncap - 1;
-		i = ptr_hash(ec) & mask;
-		while (s->ecs[i].ec)
-			i = (i + 1) & mask;
-	}
-	ec_fill(&s->ecs[i], ec);
-	s->ecs_len++;
-	return s->last = &s->ecs[i];
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* per-event path */
-
-static inline const bt_field *member(const bt_field *st, const struct fref *r)
-{
-	return bt_field_structure_borrow_member_field_by_index_const(st, r->idx);
-}
-
-/* find_array - like find_member, for a member `name` (or `_name`) that is an array of
- * unsigned integers (a build id). Returns 1 when found. */
-static int find_array(const bt_field_class *st, const char *name, struct fref *r)
-{
-	memset(r, 0, sizeof(*r));
-	uint64_t n = struct_member_count(st);
-	for (uint64_t i = 0; i < n; i++) {
-		const bt_field_class *fc = named_member_class(st, i, name);
-		if (!fc ||
-		    !bt_field_class_type_is(bt_field_class_get_type(fc), BT_FIELD_CLASS_TYPE_ARRAY))
-			continue;
-		const bt_field_class *el =
-		    bt_field_class_array_borrow_element_field_class_const(fc);
-		if (!bt_field_class_type_is(bt_field_class_get_type(el),
-					    BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
-			continue;
-		r->scope = SC_PAYLOAD;
-		r->type = FT_ARRAY;
-		r->idx = (uint32_t)i;
-		return 1;
-	}
-	return 0;
-}
-
-static inline uint64_t read_u(const bt_field *st, const struct fref *r)
-{
-	if (!st || r->scope == SC_NONE)
-		return 0;
-	const bt_field *f = member(st, r);
-	if (r->type == FT_UINT)
-		return bt_field_integer_unsigned_get_value(f);
-	if (r->type == FT_SINT)
-		return (uint64_t)bt_field_integer_signed_get_value(f);
-	return 0;
-}
-
-static inline int64_t read_i(const bt_field *st, const struct fref *r, int64_t dflt)
-{
-	if (!st || r->scope == SC_NONE)
-		return dflt;
-	const bt_field *f = member(st, r);
-	if (r->type == FT_SINT)
-		return bt_field_integer_signed_get_value(f);
-	if (r->type == FT_UINT)
-		return (int64_t)bt_field_integer_unsigned_get_value(f);
-	return dflt;
-}
-
-static inline const char *read_s(const bt_field *st, const struct fref *r)
-{
-	if (!st || r->scope == SC_NONE || r->type != FT_STRING)
-		return NULL;
-	return bt_field_string_get_value(member(st, r));
-}
-
-/* scope_field - the context structure a field lives in (NULL when absent). */
-static inline const bt_field *scope_field(const struct fref *r, const bt_field *common,
-					  const bt_field *specific)
-{
-	return r->scope == SC_COMMON_CTX ? common : r->scope == SC_SPECIFIC_CTX ? specific : NULL;
-}
+/* decoded events */
 
 static size_t inbox_hash(int64_t vpid, uint32_t chan)
 {
@@ -434,139 +114,158 @@ static void inbox_note(struct sink *s, int64_t vpid, uint32_t chan, int64_t vtid
 	s->inbox[i].vtid = vtid;
 }
 
-/* event_vpid - the vpid context of ev (-1 when its class has none). */
-static int64_t event_vpid(const bt_event *ev, const struct ec_info *ei)
-{
-	const bt_field *common = NULL, *specific = NULL;
+/* The event names of the per-call events (format 1.x), by kind. */
+static const char *const kind_names[LT_EV_KIND_COUNT] = {
+    [LT_EV_UNKNOWN] = "unknown",
+    [LT_EV_COMPONENT_BEGIN] = "component_begin",
+    [LT_EV_COMPONENT_END] = "component_end",
+    [LT_EV_CHANNEL_DECLARE] = "channel_declare",
+    [LT_EV_WAIT_BEGIN] = "wait_begin",
+    [LT_EV_WAIT_END] = "wait_end",
+    [LT_EV_HANDLE_BEGIN] = "handle_begin",
+    [LT_EV_HANDLE_END] = "handle_end",
+    [LT_EV_BLOCK_BEGIN] = "block_begin",
+    [LT_EV_BLOCK_END] = "block_end",
+    [LT_EV_SEND] = "send",
+    [LT_EV_RECV] = "recv",
+    [LT_EV_ROUTE_ADD] = "route_add",
+    [LT_EV_ROUTE_REMOVE] = "route_remove",
+    [LT_EV_ROUTE_DISPATCH_BEGIN] = "route_dispatch_begin",
+    [LT_EV_ROUTE_DISPATCH_END] = "route_dispatch_end",
+    [LT_EV_OTHER] = "other",
+    [LT_EV_HANDLE_NEXT] = "handle_next",
+};
 
-	if (ei->vpid.scope == SC_COMMON_CTX)
-		common = bt_event_borrow_common_context_field_const(ev);
-	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
-		specific = bt_event_borrow_specific_context_field_const(ev);
-	return read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
-}
-
-/* on_object - a statedump/dlopen event: a loaded object file, for symbolizing call sites. */
-static void on_object(struct sink *s, const bt_event *ev, const struct ec_info *ei)
+/*
+ * dump_event - one decoded event as a line of JSON (parameter `events-output`): what the
+ * analysis core is fed, under the per-call event names and field names of
+ * docs/event-model.md, whichever format the trace holds. For tests and debugging.
+ */
+static void dump_event(FILE *f, const struct lt_event *e)
 {
-	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
-	int64_t vpid = event_vpid(ev, ei);
-	int is_pic = ei->is_pic.scope == SC_NONE ? 1 : read_u(pl, &ei->is_pic) != 0;
-	lt_analysis_object(s->analysis, vpid, read_u(pl, &ei->baddr), read_u(pl, &ei->memsz),
-			   read_s(pl, &ei->path), is_pic);
-}
-
-/* on_build_id - a statedump/dl build_id event: the build id of a loaded object file. */
-static void on_build_id(struct sink *s, const bt_event *ev, const struct ec_info *ei)
-{
-	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
-	int64_t vpid = event_vpid(ev, ei);
-	const bt_field *arr = member(pl, &ei->build_id);
-	uint64_t len = bt_field_array_get_length(arr);
-	uint8_t id[LT_ANALYSIS_MAX_BUILD_ID];
-	if (len == 0 || len > sizeof(id))
+	if (e->kind == LT_EV_OTHER || (unsigned)e->kind >= LT_EV_KIND_COUNT)
 		return;
-	for (uint64_t i = 0; i < len; i++)
-		id[i] = (uint8_t)bt_field_integer_unsigned_get_value(
-		    bt_field_array_borrow_element_field_by_index_const(arr, i));
-	lt_analysis_object_build_id(s->analysis, vpid, read_u(pl, &ei->baddr), id, (size_t)len);
+	fprintf(f,
+		"{\"provider\": \"%s\", \"name\": \"%s\", \"ts\": %" PRId64 ", \"vpid\": %" PRId64
+		", \"vtid\": %" PRId64 ", \"payload\": {",
+		e->preload ? "looptrace_preload" : "looptrace", kind_names[e->kind], e->ts_ns,
+		e->vpid, e->vtid);
+#define U(n, v) fprintf(f, "%s\"" n "\": %" PRIu64, first ? "" : ", ", (uint64_t)(v)), first = 0
+#define S(n, v)                                                                                    \
+	do {                                                                                       \
+		fprintf(f, "%s\"" n "\": ", first ? "" : ", ");                                    \
+		lt_json_write_string(f, (v) ? (v) : "", (v) ? strlen(v) : 0);                      \
+		first = 0;                                                                         \
+	} while (0)
+	int first = 1;
+	switch (e->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+		U("comp", e->comp);
+		S("name", e->name);
+		if (e->cpu_ns)
+			U("cpu_ns", e->cpu_ns);
+		break;
+	case LT_EV_COMPONENT_END:
+		U("comp", e->comp);
+		if (e->cpu_ns)
+			U("cpu_ns", e->cpu_ns);
+		break;
+	case LT_EV_CHANNEL_DECLARE:
+		U("chan", e->chan);
+		S("name", e->name);
+		U("capacity", e->capacity);
+		U("object", e->object);
+		break;
+	case LT_EV_WAIT_BEGIN:
+		if (e->cpu_ns)
+			U("cpu_ns", e->cpu_ns);
+		break;
+	case LT_EV_WAIT_END:
+		U("chan", e->chan);
+		U("msg", e->msg);
+		break;
+	case LT_EV_HANDLE_BEGIN:
+		U("msg", e->msg);
+		S("kind", e->name);
+		break;
+	case LT_EV_HANDLE_END:
+		U("msg", e->msg);
+		U("begin_ns", e->begin_ns);
+		U("end_ns", e->end_ns);
+		break;
+	case LT_EV_HANDLE_NEXT:
+		U("prev", e->prev);
+		U("begin_ns", e->begin_ns);
+		U("end_ns", e->end_ns);
+		U("chan", e->chan);
+		U("msg", e->msg);
+		U("depth", e->depth);
+		S("kind", e->name);
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		U("reason", e->reason);
+		U("object", e->object);
+		U("where", e->where);
+		break;
+	case LT_EV_SEND:
+		U("chan", e->chan);
+		U("msg", e->msg);
+		U("flow", e->flow);
+		U("depth", e->depth);
+		break;
+	case LT_EV_RECV:
+		U("chan", e->chan);
+		U("msg", e->msg);
+		U("depth", e->depth);
+		break;
+	case LT_EV_ROUTE_ADD:
+		U("route", e->route);
+		U("chan", e->chan);
+		U("owner", e->owner);
+		break;
+	case LT_EV_ROUTE_REMOVE:
+	case LT_EV_ROUTE_DISPATCH_END:
+		U("route", e->route);
+		break;
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+		U("route", e->route);
+		U("msg", e->msg);
+		break;
+	default:
+		break;
+	}
+#undef U
+#undef S
+	fputs("}}\n", f);
 }
 
-static void on_event(struct sink *s, const bt_message *msg)
+static void dec_event(void *ctx, const struct lt_event *e)
 {
-	const bt_event *ev = bt_message_event_borrow_event_const(msg);
-	struct ec_info *ei = ec_lookup(s, bt_event_borrow_class_const(ev));
-	struct lt_event e;
-	if (!ei) {
-		e.kind = LT_EV_OTHER;
-		lt_analysis_feed(s->analysis, &e);
-		return;
-	}
-	e.kind = ei->kind;
-	e.preload = ei->preload;
-	if (ei->object_info)
-		on_object(s, ev, ei);
-	else if (ei->build_id_info)
-		on_build_id(s, ev, ei);
-	if (e.kind == LT_EV_OTHER) {
-		lt_analysis_feed(s->analysis, &e);
-		return;
-	}
-	int64_t ts = s->last_ts;
-	uint64_t cycles = 0;
-	int exact = 0;
-	if (ei->has_clock) {
-		const bt_clock_snapshot *cs =
-		    bt_message_event_borrow_default_clock_snapshot_const(msg);
-		if (bt_clock_snapshot_get_ns_from_origin(cs, &ts) !=
-		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
-			ts = s->last_ts;
-		} else if (ei->exact_clock) {
-			cycles = bt_clock_snapshot_get_value(cs);
-			exact = 1;
-		}
-	}
-	s->last_ts = ts;
-	e.ts_ns = ts;
-	const bt_field *common = NULL, *specific = NULL;
-	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX)
-		common = bt_event_borrow_common_context_field_const(ev);
-	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX)
-		specific = bt_event_borrow_specific_context_field_const(ev);
-	e.vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
-	e.vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
-	e.procname = NULL; /* not used by the analysis: one field less to read per event */
-	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
-	e.comp = (uint32_t)read_u(pl, &ei->f[F_COMP]);
-	e.chan = (uint32_t)read_u(pl, &ei->f[F_CHAN]);
-	e.capacity = (uint32_t)read_u(pl, &ei->f[F_CAPACITY]);
-	e.route = (uint32_t)read_u(pl, &ei->f[F_ROUTE]);
-	e.owner = (uint32_t)read_u(pl, &ei->f[F_OWNER]);
-	e.reason = (uint32_t)read_u(pl, &ei->f[F_REASON]);
-	e.depth = (uint32_t)read_u(pl, &ei->f[F_DEPTH]);
-	e.msg = read_u(pl, &ei->f[F_MSG]);
-	e.flow = read_u(pl, &ei->f[F_FLOW]);
-	e.object = read_u(pl, &ei->f[F_OBJECT]);
-	e.where = read_u(pl, &ei->f[F_WHERE]);
-	e.name = read_s(pl, &ei->f[F_NAME]);
-	e.begin_ns = e.end_ns = 0;
-	e.prev = read_u(pl, &ei->f[F_PREV]);
-	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
-		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
-		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);
-		if (b && x) {
-			e.begin_ns = ts + (int64_t)(b - cycles);
-			e.end_ns = ts + (int64_t)(x - cycles);
-		}
-	}
-	if (s->snapshot_ns && (e.kind == LT_EV_RECV || e.kind == LT_EV_HANDLE_NEXT))
-		inbox_note(s, e.vpid, e.chan, e.vtid);
-	lt_analysis_feed(s->analysis, &e);
+	struct sink *s = ctx;
+	if (s->events_out)
+		dump_event(s->events_out, e);
+	if (s->snapshot_ns && (e->kind == LT_EV_RECV || e->kind == LT_EV_HANDLE_NEXT))
+		inbox_note(s, e->vpid, e->chan, e->vtid);
+	lt_analysis_feed(s->analysis, e);
 }
 
-static void on_discarded(struct sink *s, const bt_message *msg)
+static void dec_lost(void *ctx, uint64_t count, int has_window, int64_t b, int64_t e)
 {
-	uint64_t count = 0;
-	if (bt_message_discarded_events_get_count(msg, &count) !=
-	    BT_PROPERTY_AVAILABILITY_AVAILABLE)
-		count = 0;
-	const bt_stream *stream = bt_message_discarded_events_borrow_stream_const(msg);
-	const bt_stream_class *sc = bt_stream_borrow_class_const(stream);
-	int has_window = 0;
-	int64_t b = 0, e = 0;
-	if (bt_stream_class_borrow_default_clock_class_const(sc) &&
-	    bt_stream_class_discarded_events_have_default_clock_snapshots(sc)) {
-		const bt_clock_snapshot *cb =
-		    bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(msg);
-		const bt_clock_snapshot *ce =
-		    bt_message_discarded_events_borrow_end_default_clock_snapshot_const(msg);
-		has_window = bt_clock_snapshot_get_ns_from_origin(cb, &b) ==
-				 BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK &&
-			     bt_clock_snapshot_get_ns_from_origin(ce, &e) ==
-				 BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
-	}
-	/* an unknown count is still a loss: count it as one event */
-	lt_analysis_lost(s->analysis, count ? count : 1, has_window, b, e);
+	struct sink *s = ctx;
+	lt_analysis_lost(s->analysis, count, has_window, b, e);
+}
+
+static void dec_object(void *ctx, int64_t vpid, uint64_t baddr, uint64_t memsz, const char *path,
+		       int is_pic)
+{
+	struct sink *s = ctx;
+	lt_analysis_object(s->analysis, vpid, baddr, memsz, path, is_pic);
+}
+
+static void dec_build_id(void *ctx, int64_t vpid, uint64_t baddr, const uint8_t *id, size_t len)
+{
+	struct sink *s = ctx;
+	lt_analysis_object_build_id(s->analysis, vpid, baddr, id, len);
 }
 
 static double secs_between(const struct timespec *a, const struct timespec *b)
@@ -617,7 +316,7 @@ static int param_i64(struct sink *s, const bt_value *v, const char *key, int64_t
 struct param_ctx {
 	struct sink *s;
 	struct lt_analysis_config *cfg;
-	const char *output, *trace_path, *snapshot_output;
+	const char *output, *trace_path, *snapshot_output, *events_output;
 	int err;
 };
 
@@ -636,6 +335,14 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 			p->output = bt_value_string_get(v);
 		} else {
 			p->trace_path = bt_value_string_get(v);
+		}
+	} else if (strcmp(key, "events-output") == 0) {
+		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `%s` must be a string", key);
+			p->err = 1;
+		} else {
+			p->events_output = bt_value_string_get(v);
 		}
 	} else if (strcmp(key, "snapshot-output") == 0) {
 		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
@@ -690,7 +397,7 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		    p->s->self,
 		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
 		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns, "
-		    "snapshot-interval-ms, snapshot-output)",
+		    "snapshot-interval-ms, snapshot-output, events-output)",
 		    key);
 		p->err = 1;
 	}
@@ -738,7 +445,9 @@ static void sink_free(struct sink *s)
 		fclose(s->snap_mem);
 	free(s->snap_buf);
 	free(s->inbox);
-	free(s->ecs);
+	lt_decoder_destroy(s->dec);
+	if (s->events_out)
+		fclose(s->events_out);
 	free(s);
 }
 
@@ -851,9 +560,13 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 	if (!s)
 		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 	s->self = bt_self_component_sink_as_self_component(self);
-	s->ecs_cap = 64;
-	s->ecs = calloc(s->ecs_cap, sizeof(*s->ecs));
-	if (!s->ecs) {
+	struct lt_decode_ops ops = {.ctx = s,
+				    .event = dec_event,
+				    .lost = dec_lost,
+				    .object = dec_object,
+				    .build_id = dec_build_id};
+	s->dec = lt_decoder_create(&ops);
+	if (!s->dec) {
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 		goto fail;
 	}
@@ -876,6 +589,15 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 	}
 	if (s->snapshot_ns && snapshot_open(s, p.snapshot_output) != 0)
 		goto fail;
+	if (p.events_output) {
+		s->events_out = fopen(p.events_output, "w");
+		if (!s->events_out) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self, "cannot open `%s` for writing: %s", p.events_output,
+			    strerror(errno));
+			goto fail;
+		}
+	}
 	s->out_path = strdup(p.output ? p.output : "");
 	if (!s->out_path) {
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
@@ -938,6 +660,12 @@ lt_bt2_report_graph_is_configured(bt_self_component_sink *self)
 
 static bt_component_class_sink_consume_method_status finish(struct sink *s)
 {
+	lt_decoder_finish(s->dec);
+	if (s->events_out && fflush(s->events_out) != 0) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write the decoded events: %s", strerror(errno));
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
 	if (s->progress)
 		show_progress(s, 1);
 	if (s->snapshot_ns && snapshot_write(s, 1) != 0)
@@ -988,17 +716,9 @@ bt_component_class_sink_consume_method_status lt_bt2_report_consume(bt_self_comp
 	}
 	for (uint64_t i = 0; i < count; i++) {
 		const bt_message *m = msgs[i];
-		switch (bt_message_get_type(m)) {
-		case BT_MESSAGE_TYPE_EVENT:
+		if (bt_message_get_type(m) == BT_MESSAGE_TYPE_EVENT)
 			s->messages++;
-			on_event(s, m);
-			break;
-		case BT_MESSAGE_TYPE_DISCARDED_EVENTS:
-			on_discarded(s, m);
-			break;
-		default:
-			break;
-		}
+		lt_decoder_message(s->dec, m);
 		bt_message_put_ref(m);
 	}
 	if (s->progress && (s->messages & 0xffff) < count)

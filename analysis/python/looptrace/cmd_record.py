@@ -321,6 +321,10 @@ def _run_child(argv, env, old_mask):
             return exit_status(proc.returncode), proc.pid, _signal(proc.returncode)
 
 
+# The trace format liblooptrace writes under `record` (docs/event-model.md, "Format versions").
+TRACE_FORMAT = "2.0"
+
+
 def _size_bytes(text):
     """'4M' -> 4194304 (k, M, G suffixes, as lttng takes them); None when unparsable."""
     m = re.match(r"^\s*(\d+)\s*([kKmMgG]?)\s*$", str(text))
@@ -484,6 +488,7 @@ def _record(args, command, env, processes, record_id, out):
     out.release_reserve()  # room for looptrace-record.json
     info = {
         "command": command,
+        "format": TRACE_FORMAT,
         "pid": pid,
         "processes": processes,
         "record_id": record_id,

@@ -9,6 +9,7 @@ vets the input, drives babeltrace2 (bt.py) and renders the schema-v1 JSON: a ter
 import argparse
 import json
 import os
+import signal
 import sys
 
 from . import bt, outputs, render_csv, render_text, timespec
@@ -273,6 +274,11 @@ def record_infos(traces):
     return found
 
 
+# The bound on what SIGKILL loses of a format-2.0 recording: liblooptrace's flusher hands every
+# thread's records to LTTng once they are LT_BATCH_FLUSH_MS (10 ms) old, checking every 5 ms.
+RECORD_FLUSH_BOUND_MS = 15
+
+
 def _killed_by(info):
     """The signal number that killed the recorded program, or None."""
     sig = info.get("signal")
@@ -329,6 +335,12 @@ def recording_notices(report, traces):
         notices.append("looptrace: the recorded program was killed by %s (exit status %s): "
                        "the run was cut short; figures cover the recorded part only"
                        % (bt.signal_name(sig), info.get("exit_status")))
+        if sig == signal.SIGKILL and str(info.get("format", "1")) >= "2":
+            # Format 2.0 keeps records per thread and hands them to LTTng in batches; a
+            # caught signal flushes them, SIGKILL cannot be caught (docs/event-model.md).
+            notices.append("looptrace: SIGKILL gave no time to hand over the last records: "
+                           "up to the last %d ms of each thread's activity may be missing"
+                           % RECORD_FLUSH_BOUND_MS)
     notices += foreign_notices(report, infos)
     incomplete = [p for p, i in infos if i.get("incomplete")]
     trace["incomplete"] = bool(incomplete)

@@ -4,6 +4,7 @@ with --interpose, the interposer) and LTTng-UST's fork helper.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,7 +94,20 @@ def preload_env(args):
     # within 3 s (a loaded machine, several sessions): a short program then loses all its
     # events. Wait longer, unless the user chose.
     env.setdefault("LTTNG_UST_REGISTER_TIMEOUT", str(REGISTER_TIMEOUT_MS))
+    # liblooptrace hands its per-thread records to LTTng in batch events: tell it the
+    # sub-buffer size, so a batch stays well under it (docs/event-model.md).
+    subbuf = _size_bytes(getattr(args, "subbuf_size", None))
+    if subbuf:
+        env.setdefault("LOOPTRACE_SUBBUF_SIZE", str(subbuf))
     if libs:
         old = env.get("LD_PRELOAD", "").strip()
         env["LD_PRELOAD"] = ":".join(([old] if old else []) + libs)
     return env
+
+
+def _size_bytes(text):
+    """'4M' -> 4194304 (k, M, G suffixes, as lttng takes them); None when unparsable."""
+    m = re.match(r"^\s*(\d+)\s*([kKmMgG]?)\s*$", str(text)) if text is not None else None
+    if not m:
+        return None
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]

@@ -4,10 +4,13 @@
  * Any component system, not only looptrace's runtime, calls these functions to describe
  * what its threads do: which component a thread runs, when it waits at the top of its loop
  * (idle), when it handles a message (busy), when it blocks anywhere else, and which messages
- * cross which channels. Each call records at most one record, an LTTng-UST event of provider
- * `looptrace` (see docs/event-model.md); nothing else is recorded. lt_handle_end also carries
- * the handler's exact bounds (the trace clock read as lt_handle_begin returned and as
- * lt_handle_end was entered), so what writing the events costs is not counted as handler time.
+ * cross which channels. Each call records at most one record (see docs/event-model.md);
+ * nothing else is recorded. While a session enables `looptrace:batch` (what `looptrace record`
+ * does: trace format 2.0) the record is a few 64-bit words appended to the calling thread's
+ * ring, handed to LTTng-UST in batches (when the ring fills, when the thread parks, at
+ * component and thread end, at exit, and by a flusher thread every few ms); otherwise it is
+ * one LTTng-UST event of provider `looptrace`. A handler's record carries its exact bounds, so
+ * what recording costs is not counted as handler time.
  *
  * Cost: liblooptrace is built with dynamic probe linkage. When the probe provider
  * (liblooptrace-probes.so, preloaded or linked) is not in the process, or no session enables
@@ -184,6 +187,14 @@ LT_NOPLT void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth);
 LT_NOPLT void lt__handle_end_later(uint64_t msg);
 LT_NOPLT void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const char *kind);
 LT_NOPLT void lt__handle_flush(void);
+
+/*
+ * lt__flush_thread - internal: hands the calling thread's records written so far to LTTng now
+ * (format 2.0 records are kept in a per-thread ring and flushed in batches, see
+ * docs/event-model.md). Call it before writing an ordinary LTTng event that must follow them
+ * in the trace (e.g. a trigger event); a no-op when the thread has no records.
+ */
+LT_NOPLT void lt__flush_thread(void);
 
 #if defined(__GNUC__) && !defined(LT_NO_INLINE) && !defined(LT_BUILDING_LIBLOOPTRACE)
 extern __inline__ __attribute__((gnu_inline, always_inline)) void

@@ -79,6 +79,8 @@ struct lt_event {
 	int64_t end_ns;    /* handle_end (handle_next: of prev): exact return, 0 = unknown */
 	uint64_t prev;     /* handle_next: the message whose handler ended (0: none) */
 	int preload;       /* from the interposer (provider looptrace_preload): yields to the API */
+	uint64_t cpu_ns;   /* wait_begin, component_begin/end of format 2.0 records: the thread's
+			      CPU time (CLOCK_THREAD_CPUTIME_ID, ns); 0 = unknown */
 };
 
 /* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */

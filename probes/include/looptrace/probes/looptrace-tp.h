@@ -1,5 +1,6 @@
 /*
- * looptrace-tp.h - the LTTng-UST tracepoint provider `looptrace`: one event per lt_* call.
+ * looptrace-tp.h - the LTTng-UST tracepoint provider `looptrace`: one event per lt_* call
+ * (formats 1.x), or `batch` events carrying per-thread records (format 2.0, records.h).
  *
  * The field names and types below are the contract with the analysis (docs/event-model.md).
  * Integers are unsigned; addresses (`object`, `where`) are 64-bit, shown in hexadecimal.
@@ -149,6 +150,31 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_dispatch_begin,
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_dispatch_end,
 	LTTNG_UST_TP_ARGS(uint32_t, route),
 	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, route, route)))
+
+/*
+ * batch (format 2.0): records of one thread (looptrace/probes/records.h), handed to LTTng as
+ * one event. `tid` is the thread that wrote them (the event's vtid context is the thread that
+ * flushed them: the same one, or the process's flusher thread); `seq` numbers the thread's
+ * batches from 0; `first` is the index of the batch's first record in the thread's records;
+ * `clock` says what record times count (LT_REC_CLOCK_*); `base` is the clock value of the
+ * record before the first (delta origin); (`cal_tsc`, `cal_ns`) is the record clock and
+ * CLOCK_MONOTONIC read together at the flush, (`epoch_tsc`, `epoch_ns`) the same read when the
+ * process first recorded; `words` the records.
+ */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, batch,
+	LTTNG_UST_TP_ARGS(uint32_t, tid, uint32_t, seq, uint64_t, first, uint32_t, clock,
+		uint64_t, base, const uint64_t *, cal, const uint64_t *, words, uint32_t, nwords),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, tid, tid)
+		lttng_ust_field_integer(uint32_t, seq, seq)
+		lttng_ust_field_integer(uint64_t, first, first)
+		lttng_ust_field_integer(uint32_t, clock, clock)
+		lttng_ust_field_integer(uint64_t, base, base)
+		lttng_ust_field_integer(uint64_t, cal_tsc, cal[0])
+		lttng_ust_field_integer(uint64_t, cal_ns, cal[1])
+		lttng_ust_field_integer(uint64_t, epoch_tsc, cal[2])
+		lttng_ust_field_integer(uint64_t, epoch_ns, cal[3])
+		lttng_ust_field_sequence(uint64_t, words, words, uint32_t, nwords)))
 
 /* clang-format on */
 

@@ -1,0 +1,1327 @@
+/*
+ * decode.c - babeltrace2 messages to time-ordered `struct lt_event`s (see decode.h).
+ *
+ * Event classes are resolved once (kind from the name, index of every field, cached by class
+ * pointer). Ordinary events are read by field index into a struct lt_event. A
+ * `looptrace:batch` event is expanded record by record (looptrace/probes/records.h), each
+ * record's clock mapped to ns from the clock's origin. While the input holds batches, events go
+ * through per-thread queues (each sorted by time) and a heap over the threads, released when
+ * the input has moved `horizon` past them.
+ */
+#define _GNU_SOURCE
+#include "decode.h"
+
+#include "looptrace/probes/records.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Payload fields the core may need, by name. */
+enum fld {
+	F_COMP,
+	F_CHAN,
+	F_CAPACITY,
+	F_ROUTE,
+	F_OWNER,
+	F_REASON,
+	F_DEPTH,
+	F_MSG,
+	F_FLOW,
+	F_OBJECT,
+	F_WHERE,
+	F_NAME,     /* "name" (component_begin, channel_declare) or "kind" (handle_begin) */
+	F_BEGIN_TS, /* handle_end: the handler's entry, trace clock cycles */
+	F_END_TS,   /* handle_end: the handler's return, trace clock cycles */
+	F_PREV,     /* handle_next: the message whose handler ended */
+	/* batch (format 2.0) */
+	F_TID,
+	F_SEQ,
+	F_FIRST,
+	F_CLOCK,
+	F_BASE,
+	F_CAL_TSC,
+	F_CAL_NS,
+	F_EPOCH_TSC,
+	F_EPOCH_NS,
+	F_COUNT
+};
+
+static const char *const fld_names[F_COUNT] = {
+    "comp", "chan",   "capacity", "route", "owner",    "reason", "depth",     "msg",
+    "flow", "object", "where",    "name",  "begin_ts", "end_ts", "prev",      "tid",
+    "seq",  "first",  "clock",    "base",  "cal_tsc",  "cal_ns", "epoch_tsc", "epoch_ns",
+};
+
+enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
+enum fscope { SC_NONE = 0, SC_PAYLOAD, SC_COMMON_CTX, SC_SPECIFIC_CTX };
+
+struct fref {
+	uint8_t scope; /* enum fscope */
+	uint8_t type;  /* enum ftype */
+	uint32_t idx;  /* member index in its structure */
+};
+
+struct ec_info {
+	const bt_event_class *ec; /* weak; NULL = free slot */
+	enum lt_ev_kind kind;
+	int preload;     /* provider looptrace_preload */
+	int batch;       /* looptrace:batch */
+	int procname;    /* lttng_ust_statedump:procname */
+	int object_info; /* lttng_ust_statedump:bin_info or lttng_ust_dl:dlopen: a loaded object */
+	int build_id_info; /* lttng_ust_statedump:build_id or lttng_ust_dl:build_id */
+	struct fref baddr, memsz, path, is_pic, build_id, words, pname;
+	int has_clock;
+	int exact_clock; /* the clock counts ns of LTTng-UST's CLOCK_MONOTONIC: *_ts fields usable
+			  */
+	struct fref vtid, vpid, procname_ctx;
+	struct fref f[F_COUNT];
+};
+
+/* A calibration pair: the record clock and CLOCK_MONOTONIC ns, read together. */
+struct pair {
+	uint64_t tsc, ns;
+};
+
+#define PAIRS_MAX 64
+
+struct dproc {
+	int64_t vpid;
+	int used;
+	struct pair p[PAIRS_MAX]; /* sorted by tsc */
+	unsigned n;
+	struct pair epoch;
+	unsigned seg; /* last segment used: p[seg] .. p[seg + 1] */
+};
+
+struct hkey {
+	uint32_t chan;
+	const char *name; /* interned */
+};
+
+/*
+ * An event held back, packed: about half a struct lt_event (vpid and vtid are the queue's
+ * thread's; fields no kind uses together share a slot; see pack/unpack).
+ */
+struct qev {
+	int64_t ts_ns;
+	uint64_t msg;
+	uint64_t w1;      /* flow | object | prev | cpu_ns | route (route_add) */
+	int64_t begin_ns; /* | where (block_begin) */
+	int64_t end_ns;
+	const char *name; /* interned */
+	uint32_t chan;    /* chan | comp | route */
+	uint32_t depth;   /* depth | capacity | reason | owner */
+	uint8_t kind, preload;
+};
+
+struct dthread {
+	int64_t vpid, vtid;
+	int used;
+	/* queue of events held back, sorted by ts: a ring of cap entries */
+	struct qev *q;
+	size_t qcap, qhead, qlen;
+	size_t heap_at; /* index in the heap + 1, 0 = not in it */
+	/* record decoding state */
+	uint64_t records; /* records decoded (the next batch's `first` when none is lost) */
+	int64_t last_ts;  /* ns from origin of the last record */
+	uint64_t cur_msg; /* the open handler (records) */
+	int64_t cur_begin;
+	struct hkey *keys; /* LT_REC_KEY_MAX + 1 entries, allocated on first use */
+};
+
+struct lt_decoder {
+	struct lt_decode_ops ops;
+	struct ec_info *ecs; /* open addressing, ecs_cap slots */
+	size_t ecs_cap, ecs_len;
+	struct ec_info *last;
+	int64_t last_ts;
+	/* merging (on once a batch event class is seen) */
+	int merge;
+	int64_t in_ts;   /* latest input time */
+	int64_t horizon; /* ns */
+	struct dthread *th;
+	size_t th_cap, th_len;
+	struct dthread **heap;
+	size_t heap_len, heap_cap;
+	size_t pending;
+	struct dproc *pr;
+	size_t pr_cap, pr_len;
+	/* interned strings */
+	char **strs;
+	size_t strs_cap, strs_len;
+	int64_t max_late; /* the largest delay seen between a batch and its first record */
+	uint64_t *words;  /* scratch for a batch's words */
+	size_t words_cap;
+};
+
+#define HORIZON_MIN_NS 20000000
+#define HORIZON_MAX_NS 1000000000
+
+/* ---------------------------------------------------------------------------------------- */
+/* small hash helpers */
+
+static inline size_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static size_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return mix(h);
+}
+
+/* intern - a copy of s that lives as long as the decoder (NULL stays NULL, or on OOM). */
+static const char *intern(struct lt_decoder *d, const char *s)
+{
+	if (!s)
+		return NULL;
+	if ((d->strs_len + 1) * 2 > d->strs_cap) {
+		size_t ncap = d->strs_cap ? d->strs_cap * 2 : 64;
+		char **n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t k = 0; k < d->strs_cap; k++) {
+			if (!d->strs[k])
+				continue;
+			size_t j = str_hash(d->strs[k]) & (ncap - 1);
+			while (n[j])
+				j = (j + 1) & (ncap - 1);
+			n[j] = d->strs[k];
+		}
+		free(d->strs);
+		d->strs = n;
+		d->strs_cap = ncap;
+	}
+	size_t mask = d->strs_cap - 1, i = str_hash(s) & mask;
+	while (d->strs[i]) {
+		if (strcmp(d->strs[i], s) == 0)
+			return d->strs[i];
+		i = (i + 1) & mask;
+	}
+	d->strs[i] = strdup(s);
+	if (d->strs[i])
+		d->strs_len++;
+	return d->strs[i];
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* event-class cache */
+
+static enum lt_ev_kind kind_of(const char *name)
+{
+	static const struct {
+		const char *n;
+		enum lt_ev_kind k;
+	} tab[] = {
+	    {"component_begin", LT_EV_COMPONENT_BEGIN},
+	    {"component_end", LT_EV_COMPONENT_END},
+	    {"channel_declare", LT_EV_CHANNEL_DECLARE},
+	    {"wait_begin", LT_EV_WAIT_BEGIN},
+	    {"wait_end", LT_EV_WAIT_END},
+	    {"handle_begin", LT_EV_HANDLE_BEGIN},
+	    {"handle_end", LT_EV_HANDLE_END},
+	    {"handle_next", LT_EV_HANDLE_NEXT},
+	    {"block_begin", LT_EV_BLOCK_BEGIN},
+	    {"block_end", LT_EV_BLOCK_END},
+	    {"send", LT_EV_SEND},
+	    {"recv", LT_EV_RECV},
+	    {"route_add", LT_EV_ROUTE_ADD},
+	    {"route_remove", LT_EV_ROUTE_REMOVE},
+	    {"route_dispatch_begin", LT_EV_ROUTE_DISPATCH_BEGIN},
+	    {"route_dispatch_end", LT_EV_ROUTE_DISPATCH_END},
+	};
+	if (!name)
+		return LT_EV_OTHER;
+	if (strncmp(name, "looptrace:", 10) == 0) {
+		for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+			if (strcmp(name + 10, tab[i].n) == 0)
+				return tab[i].k;
+		return LT_EV_UNKNOWN;
+	}
+	if (strncmp(name, "looptrace_preload:", 18) == 0) {
+		if (strcmp(name + 18, "block_begin") == 0)
+			return LT_EV_BLOCK_BEGIN;
+		if (strcmp(name + 18, "block_end") == 0)
+			return LT_EV_BLOCK_END;
+		if (strcmp(name + 18, "component_begin") == 0)
+			return LT_EV_COMPONENT_BEGIN;
+		if (strcmp(name + 18, "component_end") == 0)
+			return LT_EV_COMPONENT_END;
+		if (strcmp(name + 18, "component_rename") == 0)
+			return LT_EV_COMPONENT_RENAME;
+		return LT_EV_UNKNOWN;
+	}
+	return LT_EV_OTHER;
+}
+
+/* member_name_is - whether a member called mn answers to name (also as `_name`, the way
+ * LTTng escapes field names). */
+static int member_name_is(const char *mn, const char *name)
+{
+	return strcmp(mn, name) == 0 || (mn[0] == '_' && strcmp(mn + 1, name) == 0);
+}
+
+static uint64_t struct_member_count(const bt_field_class *st)
+{
+	if (!st || bt_field_class_get_type(st) != BT_FIELD_CLASS_TYPE_STRUCTURE)
+		return 0;
+	return bt_field_class_structure_get_member_count(st);
+}
+
+static const bt_field_class *named_member_class(const bt_field_class *st, uint64_t i,
+						const char *name)
+{
+	const bt_field_class_structure_member *m =
+	    bt_field_class_structure_borrow_member_by_index_const(st, i);
+	const char *mn = bt_field_class_structure_member_get_name(m);
+
+	if (!mn || !member_name_is(mn, name))
+		return NULL;
+	return bt_field_class_structure_member_borrow_field_class_const(m);
+}
+
+/* find_member - the index and type of member `name` (or `_name`) of a structure class. */
+static int find_member(const bt_field_class *st, const char *name, struct fref *r, uint8_t scope)
+{
+	uint64_t n = struct_member_count(st);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_field_class *fc = named_member_class(st, i, name);
+		if (!fc)
+			continue;
+		bt_field_class_type t = bt_field_class_get_type(fc);
+		if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+			r->type = FT_UINT;
+		else if (bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER))
+			r->type = FT_SINT;
+		else if (t == BT_FIELD_CLASS_TYPE_STRING)
+			r->type = FT_STRING;
+		else
+			continue; /* a field of an unexpected type is ignored */
+		r->scope = scope;
+		r->idx = (uint32_t)i;
+		return 1;
+	}
+	return 0;
+}
+
+/* find_array - a member `name` that is an array (static or dynamic) of unsigned integers. */
+static int find_array(const bt_field_class *st, const char *name, struct fref *r)
+{
+	memset(r, 0, sizeof(*r));
+	uint64_t n = struct_member_count(st);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_field_class *fc = named_member_class(st, i, name);
+		if (!fc ||
+		    !bt_field_class_type_is(bt_field_class_get_type(fc), BT_FIELD_CLASS_TYPE_ARRAY))
+			continue;
+		const bt_field_class *el =
+		    bt_field_class_array_borrow_element_field_class_const(fc);
+		if (!bt_field_class_type_is(bt_field_class_get_type(el),
+					    BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+			continue;
+		r->scope = SC_PAYLOAD;
+		r->type = FT_ARRAY;
+		r->idx = (uint32_t)i;
+		return 1;
+	}
+	return 0;
+}
+
+static void resolve_ctx(const bt_event_class *ec, const bt_stream_class *sc, const char *name,
+			struct fref *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (find_member(bt_stream_class_borrow_event_common_context_field_class_const(sc), name, r,
+			SC_COMMON_CTX))
+		return;
+	find_member(bt_event_class_borrow_specific_context_field_class_const(ec), name, r,
+		    SC_SPECIFIC_CTX);
+}
+
+static void ec_fill(struct ec_info *e, const bt_event_class *ec)
+{
+	memset(e, 0, sizeof(*e));
+	e->ec = ec;
+	const char *name = bt_event_class_get_name(ec);
+	e->kind = kind_of(name);
+	e->preload = name && strncmp(name, "looptrace_preload:", 18) == 0;
+	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
+	const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(sc);
+	const bt_field_class *pl = bt_event_class_borrow_payload_field_class_const(ec);
+	e->has_clock = cc != NULL;
+	e->exact_clock = cc && bt_clock_class_get_frequency(cc) == 1000000000u &&
+			 bt_clock_class_get_name(cc) &&
+			 strcmp(bt_clock_class_get_name(cc), "monotonic") == 0;
+	if (name && (strcmp(name, "lttng_ust_statedump:bin_info") == 0 ||
+		     strcmp(name, "lttng_ust_dl:dlopen") == 0)) {
+		resolve_ctx(ec, sc, "vpid", &e->vpid);
+		find_member(pl, "baddr", &e->baddr, SC_PAYLOAD);
+		find_member(pl, "memsz", &e->memsz, SC_PAYLOAD);
+		find_member(pl, "path", &e->path, SC_PAYLOAD);
+		find_member(pl, "is_pic", &e->is_pic, SC_PAYLOAD);
+		e->object_info = e->baddr.scope == SC_PAYLOAD && e->path.scope == SC_PAYLOAD;
+	}
+	if (name && (strcmp(name, "lttng_ust_statedump:build_id") == 0 ||
+		     strcmp(name, "lttng_ust_dl:build_id") == 0)) {
+		resolve_ctx(ec, sc, "vpid", &e->vpid);
+		find_member(pl, "baddr", &e->baddr, SC_PAYLOAD);
+		find_array(pl, "build_id", &e->build_id);
+		e->build_id_info = e->baddr.scope == SC_PAYLOAD && e->build_id.scope == SC_PAYLOAD;
+	}
+	if (name && strcmp(name, "lttng_ust_statedump:procname") == 0) {
+		resolve_ctx(ec, sc, "vpid", &e->vpid);
+		find_member(pl, "procname", &e->pname, SC_PAYLOAD);
+		e->procname = e->pname.type == FT_STRING;
+	}
+	if (e->kind == LT_EV_OTHER)
+		return;
+	resolve_ctx(ec, sc, "vtid", &e->vtid);
+	resolve_ctx(ec, sc, "vpid", &e->vpid);
+	resolve_ctx(ec, sc, "procname", &e->procname_ctx); /* format 1.0 traces only */
+	for (int i = 0; i < F_COUNT; i++)
+		find_member(pl, fld_names[i], &e->f[i], SC_PAYLOAD);
+	if (e->f[F_NAME].scope == SC_NONE)
+		find_member(pl, "kind", &e->f[F_NAME], SC_PAYLOAD);
+	if (name && strcmp(name, "looptrace:batch") == 0 && find_array(pl, "words", &e->words))
+		e->batch = 1;
+}
+
+static struct ec_info *ec_lookup(struct lt_decoder *d, const bt_event_class *ec)
+{
+	if (d->last && d->last->ec == ec)
+		return d->last;
+	size_t mask = d->ecs_cap - 1, i = mix((uint64_t)(uintptr_t)ec) & mask;
+	while (d->ecs[i].ec) {
+		if (d->ecs[i].ec == ec)
+			return d->last = &d->ecs[i];
+		i = (i + 1) & mask;
+	}
+	if ((d->ecs_len + 1) * 2 > d->ecs_cap) {
+		size_t ncap = d->ecs_cap * 2;
+		struct ec_info *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t k = 0; k < d->ecs_cap; k++) {
+			if (!d->ecs[k].ec)
+				continue;
+			size_t j = mix((uint64_t)(uintptr_t)d->ecs[k].ec) & (ncap - 1);
+			while (n[j].ec)
+				j = (j + 1) & (ncap - 1);
+			n[j] = d->ecs[k];
+		}
+		free(d->ecs);
+		d->ecs = n;
+		d->ecs_cap = ncap;
+		mask = ncap - 1;
+		i = mix((uint64_t)(uintptr_t)ec) & mask;
+		while (d->ecs[i].ec)
+			i = (i + 1) & mask;
+	}
+	ec_fill(&d->ecs[i], ec);
+	d->ecs_len++;
+	/* A trace whose provider declares the batch event holds records: merge from now on. */
+	if (!d->merge) {
+		const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
+		uint64_t n = bt_stream_class_get_event_class_count(sc);
+		for (uint64_t k = 0; k < n; k++) {
+			const char *nm = bt_event_class_get_name(
+			    bt_stream_class_borrow_event_class_by_index_const(sc, k));
+			if (nm && strcmp(nm, "looptrace:batch") == 0)
+				d->merge = 1;
+		}
+	}
+	return d->last = &d->ecs[i];
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* field reading */
+
+static inline const bt_field *member(const bt_field *st, const struct fref *r)
+{
+	return bt_field_structure_borrow_member_field_by_index_const(st, r->idx);
+}
+
+static inline uint64_t read_u(const bt_field *st, const struct fref *r)
+{
+	if (!st || r->scope == SC_NONE)
+		return 0;
+	const bt_field *f = member(st, r);
+	if (r->type == FT_UINT)
+		return bt_field_integer_unsigned_get_value(f);
+	if (r->type == FT_SINT)
+		return (uint64_t)bt_field_integer_signed_get_value(f);
+	return 0;
+}
+
+static inline int64_t read_i(const bt_field *st, const struct fref *r, int64_t dflt)
+{
+	if (!st || r->scope == SC_NONE)
+		return dflt;
+	const bt_field *f = member(st, r);
+	if (r->type == FT_SINT)
+		return bt_field_integer_signed_get_value(f);
+	if (r->type == FT_UINT)
+		return (int64_t)bt_field_integer_unsigned_get_value(f);
+	return dflt;
+}
+
+static inline const char *read_s(const bt_field *st, const struct fref *r)
+{
+	if (!st || r->scope == SC_NONE || r->type != FT_STRING)
+		return NULL;
+	return bt_field_string_get_value(member(st, r));
+}
+
+static inline const bt_field *scope_field(const struct fref *r, const bt_field *common,
+					  const bt_field *specific)
+{
+	return r->scope == SC_COMMON_CTX ? common : r->scope == SC_SPECIFIC_CTX ? specific : NULL;
+}
+
+static int64_t event_vpid(const bt_event *ev, const struct ec_info *ei)
+{
+	const bt_field *common = NULL, *specific = NULL;
+
+	if (ei->vpid.scope == SC_COMMON_CTX)
+		common = bt_event_borrow_common_context_field_const(ev);
+	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
+		specific = bt_event_borrow_specific_context_field_const(ev);
+	return read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* threads, processes, the merge */
+
+static struct dthread *thread_get(struct lt_decoder *d, int64_t vpid, int64_t vtid)
+{
+	if ((d->th_len + 1) * 2 > d->th_cap) {
+		size_t ncap = d->th_cap ? d->th_cap * 2 : 64;
+		struct dthread *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t k = 0; k < d->th_cap; k++) {
+			if (!d->th[k].used)
+				continue;
+			size_t j = mix((uint64_t)d->th[k].vpid * 0x9e3779b97f4a7c15ull ^
+				       (uint64_t)d->th[k].vtid) &
+				   (ncap - 1);
+			while (n[j].used)
+				j = (j + 1) & (ncap - 1);
+			n[j] = d->th[k];
+			if (n[j].heap_at)
+				d->heap[n[j].heap_at - 1] = &n[j];
+		}
+		free(d->th);
+		d->th = n;
+		d->th_cap = ncap;
+	}
+	size_t mask = d->th_cap - 1,
+	       i = mix((uint64_t)vpid * 0x9e3779b97f4a7c15ull ^ (uint64_t)vtid) & mask;
+	while (d->th[i].used) {
+		if (d->th[i].vpid == vpid && d->th[i].vtid == vtid)
+			return &d->th[i];
+		i = (i + 1) & mask;
+	}
+	struct dthread *t = &d->th[i];
+	memset(t, 0, sizeof(*t));
+	t->used = 1;
+	t->vpid = vpid;
+	t->vtid = vtid;
+	t->last_ts = INT64_MIN;
+	d->th_len++;
+	return t;
+}
+
+static struct dproc *proc_get(struct lt_decoder *d, int64_t vpid)
+{
+	for (size_t i = 0; i < d->pr_len; i++)
+		if (d->pr[i].vpid == vpid)
+			return &d->pr[i];
+	if (d->pr_len == d->pr_cap) {
+		size_t ncap = d->pr_cap ? d->pr_cap * 2 : 8;
+		struct dproc *n = realloc(d->pr, ncap * sizeof(*n));
+		if (!n)
+			return NULL;
+		d->pr = n;
+		d->pr_cap = ncap;
+	}
+	struct dproc *p = &d->pr[d->pr_len++];
+	memset(p, 0, sizeof(*p));
+	p->vpid = vpid;
+	p->used = 1;
+	return p;
+}
+
+/* pair_add - a calibration pair of process p, kept sorted by tsc (the oldest go first). */
+static void pair_add(struct dproc *p, uint64_t tsc, uint64_t ns)
+{
+	unsigned i = p->n;
+	while (i > 0 && p->p[i - 1].tsc > tsc)
+		i--;
+	if (i > 0 && p->p[i - 1].tsc == tsc)
+		return;
+	if (p->n == PAIRS_MAX) {
+		if (i == 0)
+			return; /* older than everything kept */
+		memmove(&p->p[0], &p->p[1], (i - 1) * sizeof(p->p[0]));
+		i--;
+	} else {
+		memmove(&p->p[i + 1], &p->p[i], (p->n - i) * sizeof(p->p[0]));
+		p->n++;
+	}
+	p->p[i] = (struct pair){tsc, ns};
+}
+
+static inline int64_t lerp(const struct pair *a, const struct pair *b, uint64_t x)
+{
+	double slope = b->tsc != a->tsc ? (double)((int64_t)(b->ns - a->ns)) /
+					      (double)((int64_t)(b->tsc - a->tsc))
+					: 1.0;
+	return (int64_t)a->ns + (int64_t)((double)(int64_t)(x - a->tsc) * slope);
+}
+
+/* tsc_to_mono - CLOCK_MONOTONIC ns of record clock value x in process p. */
+static int64_t tsc_to_mono(struct dproc *p, uint64_t x)
+{
+	if (p->n == 0)
+		return (int64_t)x;
+	if (p->n == 1) {
+		if (p->epoch.tsc && p->epoch.tsc != p->p[0].tsc)
+			return lerp(&p->epoch, &p->p[0], x);
+		return (int64_t)(p->p[0].ns + (x - p->p[0].tsc));
+	}
+	unsigned s = p->seg;
+	if (s + 1 < p->n && p->p[s].tsc <= x && x < p->p[s + 1].tsc)
+		return lerp(&p->p[s], &p->p[s + 1], x);
+	if (x < p->p[0].tsc) {
+		if (p->epoch.tsc && p->epoch.tsc < p->p[0].tsc)
+			return lerp(&p->epoch, &p->p[0], x);
+		return lerp(&p->p[0], &p->p[1], x);
+	}
+	unsigned lo = 0, hi = p->n - 1; /* p[lo].tsc <= x */
+	if (x >= p->p[hi].tsc) {
+		p->seg = p->n - 2;
+		return lerp(&p->p[p->n - 2], &p->p[p->n - 1], x);
+	}
+	while (hi - lo > 1) {
+		unsigned mid = (lo + hi) / 2;
+		if (p->p[mid].tsc <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	p->seg = lo;
+	return lerp(&p->p[lo], &p->p[lo + 1], x);
+}
+
+static void pack(struct qev *q, const struct lt_event *e)
+{
+	memset(q, 0, sizeof(*q));
+	q->ts_ns = e->ts_ns;
+	q->kind = (uint8_t)e->kind;
+	q->preload = (uint8_t)e->preload;
+	q->msg = e->msg;
+	q->name = e->name;
+	q->begin_ns = e->begin_ns;
+	q->end_ns = e->end_ns;
+	q->chan = e->chan;
+	q->depth = e->depth;
+	switch (e->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+	case LT_EV_COMPONENT_END:
+	case LT_EV_COMPONENT_RENAME:
+		q->chan = e->comp;
+		q->w1 = e->cpu_ns;
+		break;
+	case LT_EV_CHANNEL_DECLARE:
+		q->depth = e->capacity;
+		q->w1 = e->object;
+		break;
+	case LT_EV_WAIT_BEGIN:
+		q->w1 = e->cpu_ns;
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		q->depth = e->reason;
+		q->w1 = e->object;
+		q->begin_ns = (int64_t)e->where;
+		break;
+	case LT_EV_SEND:
+		q->w1 = e->flow;
+		break;
+	case LT_EV_HANDLE_NEXT:
+		q->w1 = e->prev;
+		break;
+	case LT_EV_ROUTE_ADD:
+		q->w1 = e->route;
+		q->depth = e->owner;
+		break;
+	case LT_EV_ROUTE_REMOVE:
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+	case LT_EV_ROUTE_DISPATCH_END:
+		q->chan = e->route;
+		break;
+	default:
+		break;
+	}
+}
+
+static void unpack(struct lt_event *e, const struct qev *q, const struct dthread *t)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = q->ts_ns;
+	e->vpid = t->vpid;
+	e->vtid = t->vtid;
+	e->kind = (enum lt_ev_kind)q->kind;
+	e->preload = q->preload;
+	e->msg = q->msg;
+	e->name = q->name;
+	e->begin_ns = q->begin_ns;
+	e->end_ns = q->end_ns;
+	e->chan = q->chan;
+	e->depth = q->depth;
+	switch (e->kind) {
+	case LT_EV_COMPONENT_BEGIN:
+	case LT_EV_COMPONENT_END:
+	case LT_EV_COMPONENT_RENAME:
+		e->comp = q->chan;
+		e->chan = 0;
+		e->cpu_ns = q->w1;
+		break;
+	case LT_EV_CHANNEL_DECLARE:
+		e->capacity = q->depth;
+		e->depth = 0;
+		e->object = q->w1;
+		break;
+	case LT_EV_WAIT_BEGIN:
+		e->cpu_ns = q->w1;
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		e->reason = q->depth;
+		e->depth = 0;
+		e->object = q->w1;
+		e->where = (uint64_t)q->begin_ns;
+		e->begin_ns = 0;
+		break;
+	case LT_EV_SEND:
+		e->flow = q->w1;
+		break;
+	case LT_EV_HANDLE_NEXT:
+		e->prev = q->w1;
+		break;
+	case LT_EV_ROUTE_ADD:
+		e->route = (uint32_t)q->w1;
+		e->owner = q->depth;
+		e->depth = 0;
+		break;
+	case LT_EV_ROUTE_REMOVE:
+	case LT_EV_ROUTE_DISPATCH_BEGIN:
+	case LT_EV_ROUTE_DISPATCH_END:
+		e->route = q->chan;
+		e->chan = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+static inline int64_t q_head_ts(const struct dthread *t)
+{
+	return t->q[t->qhead].ts_ns;
+}
+
+static void heap_swap(struct lt_decoder *d, size_t i, size_t j)
+{
+	struct dthread *a = d->heap[i];
+	d->heap[i] = d->heap[j];
+	d->heap[j] = a;
+	d->heap[i]->heap_at = i + 1;
+	d->heap[j]->heap_at = j + 1;
+}
+
+static void heap_up(struct lt_decoder *d, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (q_head_ts(d->heap[p]) <= q_head_ts(d->heap[i]))
+			break;
+		heap_swap(d, i, p);
+		i = p;
+	}
+}
+
+static void heap_down(struct lt_decoder *d, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < d->heap_len && q_head_ts(d->heap[l]) < q_head_ts(d->heap[m]))
+			m = l;
+		if (r < d->heap_len && q_head_ts(d->heap[r]) < q_head_ts(d->heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(d, i, m);
+		i = m;
+	}
+}
+
+/* push - holds e back in its thread's queue (sorted by time). 0, or -1 when out of memory
+ * (then e is fed at once). */
+static int push(struct lt_decoder *d, struct dthread *t, const struct lt_event *e)
+{
+	if (t->qlen == t->qcap) {
+		size_t ncap = t->qcap ? t->qcap * 2 : 64;
+		struct qev *n = malloc(ncap * sizeof(*n));
+		if (!n)
+			return -1;
+		for (size_t k = 0; k < t->qlen; k++)
+			n[k] = t->q[(t->qhead + k) & (t->qcap - 1)];
+		free(t->q);
+		t->q = n;
+		t->qcap = ncap;
+		t->qhead = 0;
+	}
+	if (!t->heap_at && d->heap_len == d->heap_cap) {
+		size_t ncap = d->heap_cap ? d->heap_cap * 2 : 64;
+		struct dthread **n = realloc(d->heap, ncap * sizeof(*n));
+		if (!n)
+			return -1;
+		d->heap = n;
+		d->heap_cap = ncap;
+	}
+	size_t mask = t->qcap - 1, at = t->qlen;
+	/* usually at the end; an ordinary event of this thread may sort before records */
+	while (at > 0 && t->q[(t->qhead + at - 1) & mask].ts_ns > e->ts_ns) {
+		t->q[(t->qhead + at) & mask] = t->q[(t->qhead + at - 1) & mask];
+		at--;
+	}
+	pack(&t->q[(t->qhead + at) & mask], e);
+	t->qlen++;
+	d->pending++;
+	if (!t->heap_at) {
+		d->heap[d->heap_len] = t;
+		t->heap_at = ++d->heap_len;
+		heap_up(d, d->heap_len - 1);
+	} else if (at == 0) {
+		heap_up(d, t->heap_at - 1);
+	}
+	return 0;
+}
+
+/* release - feeds every held event at or before `limit`, in time order. */
+static void release(struct lt_decoder *d, int64_t limit)
+{
+	while (d->heap_len > 0) {
+		struct dthread *t = d->heap[0];
+		struct qev *q = &t->q[t->qhead];
+		if (q->ts_ns > limit)
+			return;
+		struct lt_event x;
+		unpack(&x, q, t);
+		t->qhead = (t->qhead + 1) & (t->qcap - 1);
+		t->qlen--;
+		d->pending--;
+		if (t->qlen == 0) {
+			t->heap_at = 0;
+			d->heap_len--;
+			if (d->heap_len > 0) {
+				d->heap[0] = d->heap[d->heap_len];
+				d->heap[0]->heap_at = 1;
+				heap_down(d, 0);
+			}
+		} else {
+			heap_down(d, 0);
+		}
+		d->ops.event(d->ops.ctx, &x);
+	}
+}
+
+/* emit - an event of thread t: held back while merging, else fed at once. */
+static void emit(struct lt_decoder *d, struct dthread *t, const struct lt_event *e)
+{
+	if (d->merge && t && push(d, t, e) == 0)
+		return;
+	d->ops.event(d->ops.ctx, e);
+}
+
+/* advance - the input reached time ts: release what is older than the horizon. */
+static void advance(struct lt_decoder *d, int64_t ts)
+{
+	if (ts > d->in_ts)
+		d->in_ts = ts;
+	if (d->merge && d->heap_len)
+		release(d, d->in_ts - d->horizon);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* batches */
+
+static void ev_init(struct lt_event *e, enum lt_ev_kind kind, const struct dthread *t, int64_t ts)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->vpid = t->vpid;
+	e->vtid = t->vtid;
+	e->ts_ns = ts;
+}
+
+static const char *str_at(struct lt_decoder *d, const uint64_t *w, uint32_t len, char *buf,
+			  size_t bufsz)
+{
+	if (len >= bufsz)
+		len = (uint32_t)bufsz - 1;
+	memcpy(buf, w, len);
+	buf[len] = 0;
+	return intern(d, buf);
+}
+
+static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_info *ei, int64_t ts,
+		     uint64_t cycles, int exact)
+{
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	const bt_field *common = NULL, *specific = NULL;
+	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX)
+		common = bt_event_borrow_common_context_field_const(ev);
+	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX)
+		specific = bt_event_borrow_specific_context_field_const(ev);
+	int64_t vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	int64_t vtid = (int64_t)read_u(pl, &ei->f[F_TID]);
+	if (!vtid)
+		vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
+	uint64_t first = read_u(pl, &ei->f[F_FIRST]);
+	int clock = (int)read_u(pl, &ei->f[F_CLOCK]);
+	uint64_t clk = read_u(pl, &ei->f[F_BASE]);
+	/* ns from origin = CLOCK_MONOTONIC ns + offset (the trace clock is CLOCK_MONOTONIC) */
+	int64_t offset = exact ? ts - (int64_t)cycles : 0;
+	struct dthread *t = thread_get(d, vpid, vtid);
+	struct dproc *p = proc_get(d, vpid);
+	if (!t || !p)
+		return;
+	if (clock == LT_REC_CLOCK_TSC) {
+		uint64_t et = read_u(pl, &ei->f[F_EPOCH_TSC]), en = read_u(pl, &ei->f[F_EPOCH_NS]);
+		if (et && !p->epoch.tsc)
+			p->epoch = (struct pair){et, en};
+		pair_add(p, read_u(pl, &ei->f[F_CAL_TSC]), read_u(pl, &ei->f[F_CAL_NS]));
+	}
+	const bt_field *arr = member(pl, &ei->words);
+	uint64_t n = bt_field_array_get_length(arr);
+	if (n > d->words_cap) {
+		uint64_t *w = realloc(d->words, n * sizeof(*w));
+		if (!w)
+			return;
+		d->words = w;
+		d->words_cap = n;
+	}
+	uint64_t *w = d->words;
+	for (uint64_t i = 0; i < n; i++)
+		w[i] = bt_field_integer_unsigned_get_value(
+		    bt_field_array_borrow_element_field_by_index_const(arr, i));
+
+#define TS_OF(x) ((clock == LT_REC_CLOCK_TSC ? tsc_to_mono(p, (x)) : (int64_t)(x)) + offset)
+
+	int64_t first_ts = INT64_MIN;
+	uint64_t count = 0;
+	char buf[LT_REC_STR_MAX + 1];
+	for (uint64_t i = 0; i < n;) {
+		uint64_t w0 = w[i];
+		unsigned len = lt_rec_words(w0), kind = lt_rec_kind(w0);
+		uint32_t a = lt_rec_a(w0);
+		if (len == 0 || i + len > n)
+			break; /* unknown or cut: the rest of the batch is unreadable */
+		const uint64_t *r = &w[i];
+		i += len;
+		if (kind == LT_REC_PAD)
+			continue;
+		count++;
+		if (kind == LT_REC_SYNC) {
+			clk = r[1];
+			continue;
+		}
+		clk += lt_rec_delta(w0);
+		int64_t rts = TS_OF(clk);
+		if (rts < t->last_ts)
+			rts = t->last_ts; /* a thread's records are in order */
+		if (first_ts == INT64_MIN) {
+			first_ts = rts;
+			if (first > t->records) { /* batches of this thread were lost */
+				if (d->ops.lost)
+					d->ops.lost(
+					    d->ops.ctx, first - t->records, t->last_ts != INT64_MIN,
+					    t->last_ts != INT64_MIN ? t->last_ts : rts, rts);
+				t->cur_msg = 0;
+			}
+		}
+		t->last_ts = rts;
+		struct lt_event e;
+		ev_init(&e, LT_EV_UNKNOWN, t, rts);
+		switch (kind) {
+		case LT_REC_DEF_KEY: {
+			if (!t->keys) {
+				t->keys = calloc(LT_REC_KEY_MAX + 1, sizeof(*t->keys));
+				if (!t->keys)
+					continue;
+			}
+			struct hkey *k = &t->keys[a & LT_REC_KEY_MAX];
+			k->chan = (uint32_t)r[1];
+			k->name = str_at(d, r + 2, a >> 12, buf, sizeof(buf));
+			continue;
+		}
+		case LT_REC_SEND:
+			e.kind = LT_EV_SEND;
+			e.chan = a & LT_REC_KEY_MAX;
+			e.depth = a >> 12;
+			e.msg = r[1];
+			break;
+		case LT_REC_SEND_LONG:
+			e.kind = LT_EV_SEND;
+			e.depth = a;
+			e.chan = (uint32_t)r[1];
+			e.msg = r[2];
+			e.flow = r[3];
+			break;
+		case LT_REC_RECV:
+			e.kind = LT_EV_RECV;
+			e.chan = a & LT_REC_KEY_MAX;
+			e.depth = a >> 12;
+			e.msg = r[1];
+			break;
+		case LT_REC_RECV_LONG:
+			e.kind = LT_EV_RECV;
+			e.depth = a;
+			e.chan = (uint32_t)r[1];
+			e.msg = r[2];
+			break;
+		case LT_REC_HNEXT:
+		case LT_REC_HNEXT0:
+		case LT_REC_HNEXT_LONG: {
+			uint32_t key = a & LT_REC_KEY_MAX;
+			uint64_t ed;
+			int ended;
+			if (kind == LT_REC_HNEXT_LONG) {
+				e.depth = (uint32_t)r[1];
+				e.msg = r[2];
+				ed = r[3];
+				ended = ed != ~(uint64_t)0;
+			} else {
+				e.depth = a >> 12;
+				e.msg = r[1] & LT_REC_MSG48_MAX;
+				ed = r[1] >> 48;
+				ended = kind == LT_REC_HNEXT;
+			}
+			e.kind = LT_EV_HANDLE_NEXT;
+			if (t->keys) {
+				e.chan = t->keys[key].chan;
+				e.name = t->keys[key].name;
+			}
+			if (ended && t->cur_msg) {
+				e.prev = t->cur_msg;
+				e.begin_ns = t->cur_begin;
+				e.end_ns = TS_OF(clk - ed);
+				if (e.end_ns < e.begin_ns)
+					e.end_ns = e.begin_ns;
+			}
+			t->cur_msg = e.msg;
+			t->cur_begin = rts;
+			break;
+		}
+		case LT_REC_HBEGIN:
+			e.kind = LT_EV_HANDLE_BEGIN;
+			e.msg = r[1];
+			if (t->keys)
+				e.name = t->keys[a & LT_REC_KEY_MAX].name;
+			t->cur_msg = e.msg;
+			t->cur_begin = rts;
+			break;
+		case LT_REC_HEND:
+			e.kind = LT_EV_HANDLE_END;
+			e.msg = r[1];
+			if (t->cur_msg && t->cur_msg == e.msg) {
+				e.begin_ns = t->cur_begin;
+				e.end_ns = rts;
+			}
+			t->cur_msg = 0;
+			break;
+		case LT_REC_WAIT_BEGIN:
+			e.kind = LT_EV_WAIT_BEGIN;
+			e.cpu_ns = r[1];
+			break;
+		case LT_REC_WAIT_END:
+			e.kind = LT_EV_WAIT_END;
+			e.chan = a;
+			e.msg = r[1];
+			break;
+		case LT_REC_BLOCK_BEGIN:
+			e.kind = LT_EV_BLOCK_BEGIN;
+			e.reason = a;
+			e.object = r[1];
+			e.where = r[2];
+			break;
+		case LT_REC_BLOCK_END:
+			e.kind = LT_EV_BLOCK_END;
+			break;
+		case LT_REC_COMP_BEGIN:
+			e.kind = LT_EV_COMPONENT_BEGIN;
+			e.comp = (uint32_t)r[1];
+			e.cpu_ns = r[2];
+			e.name = str_at(d, r + 3, a & 0xffff, buf, sizeof(buf));
+			t->cur_msg = 0;
+			break;
+		case LT_REC_COMP_END:
+			e.kind = LT_EV_COMPONENT_END;
+			e.comp = a;
+			e.cpu_ns = r[1];
+			t->cur_msg = 0;
+			break;
+		case LT_REC_CHAN_DECLARE:
+			e.kind = LT_EV_CHANNEL_DECLARE;
+			e.chan = (uint32_t)r[1];
+			e.capacity = (uint32_t)(r[1] >> 32);
+			e.object = r[2];
+			e.name = str_at(d, r + 3, a & 0xffff, buf, sizeof(buf));
+			break;
+		case LT_REC_ROUTE_ADD:
+			e.kind = LT_EV_ROUTE_ADD;
+			e.route = a;
+			e.chan = (uint32_t)r[1];
+			e.owner = (uint32_t)(r[1] >> 32);
+			break;
+		case LT_REC_ROUTE_REMOVE:
+			e.kind = LT_EV_ROUTE_REMOVE;
+			e.route = a;
+			break;
+		case LT_REC_DISPATCH_BEGIN:
+			e.kind = LT_EV_ROUTE_DISPATCH_BEGIN;
+			e.route = a;
+			e.msg = r[1];
+			break;
+		case LT_REC_DISPATCH_END:
+			e.kind = LT_EV_ROUTE_DISPATCH_END;
+			e.route = a;
+			break;
+		default:
+			break; /* a kind of a newer minor version: counted as unknown */
+		}
+		emit(d, t, &e);
+	}
+#undef TS_OF
+	t->records = first + count;
+	/* How late this batch came: the horizon must cover it next time. */
+	if (first_ts != INT64_MIN && ts - first_ts > d->max_late)
+		d->max_late = ts - first_ts;
+	if (first_ts != INT64_MIN && ts - first_ts > d->horizon / 2) {
+		int64_t h = 2 * (ts - first_ts);
+		d->horizon = h > HORIZON_MAX_NS ? HORIZON_MAX_NS : h;
+	}
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* messages */
+
+static void on_event(struct lt_decoder *d, const bt_message *msg)
+{
+	const bt_event *ev = bt_message_event_borrow_event_const(msg);
+	struct ec_info *ei = ec_lookup(d, bt_event_borrow_class_const(ev));
+	struct lt_event e;
+	memset(&e, 0, sizeof(e));
+	if (!ei) {
+		e.kind = LT_EV_OTHER;
+		d->ops.event(d->ops.ctx, &e);
+		return;
+	}
+	e.kind = ei->kind;
+	e.preload = ei->preload;
+	if (ei->object_info || ei->build_id_info || ei->procname) {
+		const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+		int64_t vpid = event_vpid(ev, ei);
+		if (ei->object_info && d->ops.object) {
+			int is_pic = ei->is_pic.scope == SC_NONE ? 1 : read_u(pl, &ei->is_pic) != 0;
+			d->ops.object(d->ops.ctx, vpid, read_u(pl, &ei->baddr),
+				      read_u(pl, &ei->memsz), read_s(pl, &ei->path), is_pic);
+		} else if (ei->build_id_info && d->ops.build_id) {
+			const bt_field *arr = member(pl, &ei->build_id);
+			uint64_t len = bt_field_array_get_length(arr);
+			uint8_t id[LT_ANALYSIS_MAX_BUILD_ID];
+			if (len > 0 && len <= sizeof(id)) {
+				for (uint64_t i = 0; i < len; i++)
+					id[i] = (uint8_t)bt_field_integer_unsigned_get_value(
+					    bt_field_array_borrow_element_field_by_index_const(arr,
+											       i));
+				d->ops.build_id(d->ops.ctx, vpid, read_u(pl, &ei->baddr), id,
+						(size_t)len);
+			}
+		} else if (ei->procname && d->ops.procname) {
+			d->ops.procname(d->ops.ctx, vpid, read_s(pl, &ei->pname));
+		}
+	}
+	if (e.kind == LT_EV_OTHER) {
+		d->ops.event(d->ops.ctx, &e);
+		return;
+	}
+	int64_t ts = d->last_ts;
+	uint64_t cycles = 0;
+	int exact = 0;
+	if (ei->has_clock) {
+		const bt_clock_snapshot *cs =
+		    bt_message_event_borrow_default_clock_snapshot_const(msg);
+		if (bt_clock_snapshot_get_ns_from_origin(cs, &ts) !=
+		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
+			ts = d->last_ts;
+		} else if (ei->exact_clock) {
+			cycles = bt_clock_snapshot_get_value(cs);
+			exact = 1;
+		}
+	}
+	d->last_ts = ts;
+	if (ei->batch) {
+		on_batch(d, ev, ei, ts, cycles, exact);
+		advance(d, ts);
+		return;
+	}
+	e.ts_ns = ts;
+	const bt_field *common = NULL, *specific = NULL;
+	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX ||
+	    ei->procname_ctx.scope == SC_COMMON_CTX)
+		common = bt_event_borrow_common_context_field_const(ev);
+	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX ||
+	    ei->procname_ctx.scope == SC_SPECIFIC_CTX)
+		specific = bt_event_borrow_specific_context_field_const(ev);
+	e.vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
+	e.vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	e.procname = read_s(scope_field(&ei->procname_ctx, common, specific), &ei->procname_ctx);
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	e.comp = (uint32_t)read_u(pl, &ei->f[F_COMP]);
+	e.chan = (uint32_t)read_u(pl, &ei->f[F_CHAN]);
+	e.capacity = (uint32_t)read_u(pl, &ei->f[F_CAPACITY]);
+	e.route = (uint32_t)read_u(pl, &ei->f[F_ROUTE]);
+	e.owner = (uint32_t)read_u(pl, &ei->f[F_OWNER]);
+	e.reason = (uint32_t)read_u(pl, &ei->f[F_REASON]);
+	e.depth = (uint32_t)read_u(pl, &ei->f[F_DEPTH]);
+	e.msg = read_u(pl, &ei->f[F_MSG]);
+	e.flow = read_u(pl, &ei->f[F_FLOW]);
+	e.object = read_u(pl, &ei->f[F_OBJECT]);
+	e.where = read_u(pl, &ei->f[F_WHERE]);
+	e.name = read_s(pl, &ei->f[F_NAME]);
+	e.prev = read_u(pl, &ei->f[F_PREV]);
+	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
+		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
+		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);
+		if (b && x) {
+			e.begin_ns = ts + (int64_t)(b - cycles);
+			e.end_ns = ts + (int64_t)(x - cycles);
+		}
+	}
+	if (d->merge) {
+		e.name = intern(d, e.name);
+		emit(d, thread_get(d, e.vpid, e.vtid), &e);
+		advance(d, ts);
+		return;
+	}
+	d->ops.event(d->ops.ctx, &e);
+}
+
+static void on_discarded(struct lt_decoder *d, const bt_message *msg)
+{
+	uint64_t count = 0;
+	if (bt_message_discarded_events_get_count(msg, &count) !=
+	    BT_PROPERTY_AVAILABILITY_AVAILABLE)
+		count = 0;
+	const bt_stream *stream = bt_message_discarded_events_borrow_stream_const(msg);
+	const bt_stream_class *sc = bt_stream_borrow_class_const(stream);
+	int has_window = 0;
+	int64_t b = 0, e = 0;
+	if (bt_stream_class_borrow_default_clock_class_const(sc) &&
+	    bt_stream_class_discarded_events_have_default_clock_snapshots(sc)) {
+		const bt_clock_snapshot *cb =
+		    bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(msg);
+		const bt_clock_snapshot *ce =
+		    bt_message_discarded_events_borrow_end_default_clock_snapshot_const(msg);
+		has_window = bt_clock_snapshot_get_ns_from_origin(cb, &b) ==
+				 BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK &&
+			     bt_clock_snapshot_get_ns_from_origin(ce, &e) ==
+				 BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
+	}
+	/* an unknown count is still a loss: count it as one event */
+	if (d->ops.lost)
+		d->ops.lost(d->ops.ctx, count ? count : 1, has_window, b, e);
+}
+
+void lt_decoder_message(struct lt_decoder *d, const bt_message *m)
+{
+	switch (bt_message_get_type(m)) {
+	case BT_MESSAGE_TYPE_EVENT:
+		on_event(d, m);
+		break;
+	case BT_MESSAGE_TYPE_DISCARDED_EVENTS:
+		on_discarded(d, m);
+		break;
+	case BT_MESSAGE_TYPE_MESSAGE_ITERATOR_INACTIVITY: {
+		/* a live source's "nothing before this time": lets held events go */
+		const bt_clock_snapshot *cs =
+		    bt_message_message_iterator_inactivity_borrow_clock_snapshot_const(m);
+		int64_t ns;
+		if (cs && bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
+			      BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK)
+			advance(d, ns);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void lt_decoder_finish(struct lt_decoder *d)
+{
+	release(d, INT64_MAX);
+}
+
+size_t lt_decoder_pending(const struct lt_decoder *d)
+{
+	return d->pending;
+}
+
+struct lt_decoder *lt_decoder_create(const struct lt_decode_ops *ops)
+{
+	struct lt_decoder *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->ops = *ops;
+	d->ecs_cap = 64;
+	d->ecs = calloc(d->ecs_cap, sizeof(*d->ecs));
+	if (!d->ecs) {
+		free(d);
+		return NULL;
+	}
+	d->horizon = HORIZON_MIN_NS;
+	d->in_ts = INT64_MIN + HORIZON_MAX_NS;
+	return d;
+}
+
+void lt_decoder_destroy(struct lt_decoder *d)
+{
+	if (!d)
+		return;
+	if (getenv("LOOPTRACE_DECODE_DEBUG"))
+		fprintf(stderr, "decode: horizon %lld ns, largest batch delay %lld ns\n",
+			(long long)d->horizon, (long long)d->max_late);
+	for (size_t i = 0; i < d->th_cap; i++) {
+		if (!d->th[i].used)
+			continue;
+		free(d->th[i].q);
+		free(d->th[i].keys);
+	}
+	free(d->th);
+	free(d->heap);
+	free(d->pr);
+	for (size_t i = 0; i < d->strs_cap; i++)
+		free(d->strs[i]);
+	free(d->strs);
+	free(d->words);
+	free(d->ecs);
+	free(d);
+}
