@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #define LT_BUILDING_LIBLOOPTRACE /* the exported lt_send/lt_recv, not the inline fast path */
 #include "looptrace/trace.h"
+#include "looptrace/reasons.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -171,9 +172,7 @@ static uint64_t *rec_str(struct lt_ring *r, unsigned kind, unsigned fixed, const
 }
 #endif
 
-static const char *const reason_names[LT_BLOCK_REASON_COUNT] = {
-    "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
-};
+static const char *const reason_names[LT_BLOCK_REASON_COUNT] = LT_BLOCK_REASON_NAMES;
 
 /* nonnull - a string to record for `s`: never "" (see LT_UNNAMED in trace.h). */
 static inline const char *nonnull(const char *s)

@@ -30,8 +30,8 @@ class CsvTest(unittest.TestCase):
     def test_files_and_headers(self):
         written = render_csv.write_csv(self.report, self.out)
         names = sorted(os.path.basename(p) for p in written)
-        self.assertEqual(names, ["blocked.csv", "channels.csv", "components.csv", "flows.csv",
-                                 "routes.csv", "warnings.csv"])
+        self.assertEqual(names, ["blocked.csv", "channels.csv", "components.csv", "findings.csv",
+                                 "flows.csv", "routes.csv", "warnings.csv"])
         with open(os.path.join(self.out, "components.csv")) as f:
             header = f.readline().strip().split(",")
         self.assertEqual(header, render_csv.COMPONENT_COLS)
@@ -95,6 +95,15 @@ class CsvTest(unittest.TestCase):
         self.assertEqual(w[1]["subject_name"], "script")
         self.assertEqual(w[3]["subject_type"], "channel")
         self.assertEqual(w[4]["subject_type"], "")
+        # findings.csv: one row per components[].findings entry, as the JSON says
+        f = read(os.path.join(self.out, "findings.csv"))
+        want = [(c["name"], f["code"], f["severity"], f["message"])
+                for c in self.report["components"] for f in c.get("findings") or []]
+        self.assertEqual([(r["component"], r["code"], r["severity"], r["message"]) for r in f],
+                         want)
+        self.assertEqual((f[0]["warning"], f[0]["site"], f[0]["value"], f[0]["call_site"]),
+                         ("true", "0", "0.5555555555555556",
+                          "0x%x" % self.report["components"][0]["blocked_by"][0]["where"]))
 
     def test_formula_names_defused(self):
         # A name starting like a spreadsheet formula must reach the CSV as text: a leading

@@ -177,10 +177,12 @@ class NoMessagesTest(unittest.TestCase):
         # "No warnings." banner follows them.
         self.assertNotIn("outside its handlers", page)
         self.assertNotIn("No warnings.", page)
-        self.assertEqual(page.count('<div class="banner info">'), 3)
-        self.assertIn("(pid 4100, tid 4100) was blocked for 99 % of its time, mostly on io "
-                      "of <code>0x7</code> at <code>0x401111</code>", page)
-        self.assertIn("(pid 4100, tid 4101) was blocked for 98 %", page)
+        self.assertEqual(page.count('<div class="banner info" data-finding="blocked-no-messages"'),
+                         3)
+        self.assertIn("(pid 4100, tid 4100) was blocked for 99.0 % of its time; its largest "
+                      "site: io of <code>0x7</code> at <code>0x401111</code> (100.0 % of it)",
+                      page)
+        self.assertIn("(pid 4100, tid 4101) was blocked for 98.0 %", page)
         # No empty throughput chart: a note instead; no parallelism figure.
         self.assertNotIn("Throughput over time", page)
         self.assertIn("No messages: no component handled one", page)

@@ -59,8 +59,10 @@ class HtmlReportTest(unittest.TestCase):
 
     def test_banners_in_plain_words(self):
         self.assertIn("120 events were lost in 1 window", self.text)
-        self.assertRegex(self.text, r"script blocked inside its handlers for 62 % of its time, "
-                                    r"mostly on chan_recv of net-reply")
+        # the finding of the JSON (components[].findings), in words
+        self.assertIn("script blocked inside its handlers for 62.0 % of its time (71.3 % of its "
+                      "handler time); its largest site: chan_recv of net-reply (88.7 % of that "
+                      "blocking, 780 times); it was busy 25.0 % of its time.", self.text)
         for w in self.report["warnings"]:
             self.assertIn(w["message"], self.text)
 
@@ -113,8 +115,9 @@ class RecordedShapeTest(unittest.TestCase):
         self.assertIn("Slowest flow", text)
         self.assertIn("blocks-in-handler component script", text)
         self.assertIn("split by reason in proportion to all blocking (an estimate)", text)
-        self.assertRegex(text, r"script blocked inside its handlers for 59 % of its time, "
-                               r"mostly on chan_recv of 0x[0-9a-f]+")
+        self.assertRegex(text, r"script blocked inside its handlers for 59.2 % of its time "
+                               r"\(60.3 % of its handler time\); its largest site: chan_recv of "
+                               r"0x[0-9a-f]+")
         for c in report["components"]:
             self.assertIn(norm(fmt.fmt_num_html(c["messages"])), text)
         self.assertEqual(vizcheck.external_refs(page, parsed), [])
@@ -131,7 +134,14 @@ class RecordedShapeTest(unittest.TestCase):
         self.assertAlmostEqual(split["chan_recv"], total * 0.25)
         text = norm("".join(vizcheck.parse_page(lthtml.render(report)).text))
         self.assertNotIn("(an estimate)", text)
-        self.assertIn("mostly on mutex", text)
+        # the sentence names the entry the finding points at (the analysis chose it)
+        finding = script["findings"][0]
+        finding.update(site=1, site_share=0.75)
+        text = norm("".join(vizcheck.parse_page(lthtml.render(report)).text))
+        self.assertIn("its largest site: mutex (75.0 % of that blocking, 3 times)", text)
+        finding.update(site=0, site_share=0.25)
+        text = norm("".join(vizcheck.parse_page(lthtml.render(report)).text))
+        self.assertIn("its largest site: chan_recv (25.0 % of that blocking, 1 time)", text)
 
 
 class HostileNamesTest(unittest.TestCase):

@@ -79,7 +79,7 @@ class RecordedTraceTest(unittest.TestCase):
         self.assertGreaterEqual(page.count("<svg"), 3)
         self.assertEqual(vizcheck.external_refs(page, parsed), [])
         # script blocks on chan_recv inside every handler: the page says so in words
-        self.assertRegex(text, r"script blocked inside its handlers for \d+ % of its time")
+        self.assertRegex(text, r"script blocked inside its handlers for [\d.]+ % of its time")
 
     def test_report_html_flag(self):
         out = os.path.join(self.tmp, "html-cli")

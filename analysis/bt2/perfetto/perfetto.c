@@ -14,6 +14,7 @@
 #include "perfetto.h"
 #include "decode.h"
 #include <looptrace/analysis.h>
+#include <looptrace/reasons.h>
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -272,11 +273,8 @@ static void lt_pf_metadata(struct lt_pf_sink *s, const char *what, int64_t pid, 
 
 static const char *lt_pf_reason_name(uint64_t reason)
 {
-	static const char *const names[] = {
-	    "chan_recv", "chan_send", "mutex", "condvar", "rwlock",
-	    "sem",       "sleep",     "io",    "join",    "call",
-	};
-	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "blocked";
+	static const char *const names[LT_BLOCK_REASON_COUNT] = LT_BLOCK_REASON_NAMES;
+	return reason < LT_BLOCK_REASON_COUNT ? names[reason] : "blocked";
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -14,9 +14,7 @@
 
 #define LT_TS_MAX ((int64_t)1 << 62) /* ns, about 146 years */
 
-static const char *const reason_names[LT_REASON_COUNT] = {
-    "chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io", "join", "call",
-};
+static const char *const reason_names[LT_REASON_COUNT] = LT_BLOCK_REASON_NAMES;
 
 const char *lt__reason_name(uint32_t reason)
 {

@@ -3,8 +3,9 @@
  * analysis.c (create/destroy, the analysis window, lost events, loaded objects, the feed
  * dispatch), thread.c (the per-thread state machine), entity.c (components, channels,
  * routes and their folding, blocking sites), msg.c (messages, flows and parking), series.c
- * (time series and the handler accounting that feeds them) and report.c (the schema-v1 JSON
- * writer). Nothing here is installed; every lt__ function has hidden visibility.
+ * (time series and the handler accounting that feeds them), view.c and findings.c (what the
+ * report shows and decides, declared in view.h) and report.c (the schema-v1 JSON writer).
+ * Nothing here is installed; every lt__ function has hidden visibility.
  *
  * Every object lives in a growable array and is named by its index (int32_t, -1 = none);
  * hash maps (map.h) translate trace ids into indexes. Messages and flows in flight live in
@@ -14,6 +15,7 @@
 #define LT_ANALYSIS_INTERNAL_H
 
 #include "looptrace/analysis.h"
+#include "looptrace/reasons.h"
 #include "hist.h"
 #include "map.h"
 
@@ -30,7 +32,7 @@ enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
 #define LT_FLOW_HOP_CAP    64u    /* hops kept per open flow for the critical path */
 #define LT_LOST_WINDOW_CAP 1024u
 #define LT_BLOCK_DEPTH_CAP 64
-#define LT_REASON_COUNT    10u
+#define LT_REASON_COUNT    ((uint32_t)LT_BLOCK_REASON_COUNT)
 #define LT_PARK_CAP        256u /* handled-before-sent messages kept for a late send */
 #define LT_ROUTE_KEEP      256u /* beyond this many routes, removed ones fold per owner */
 

@@ -6,7 +6,7 @@
  * event, so a snapshot taken mid-stream equals the final report of the stream cut there.
  * Key by key documentation: docs/report-schema.md.
  */
-#include "internal.h"
+#include "view.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -179,60 +179,6 @@ static void jhist(FILE *f, const struct lt_hist *h)
 	fputs("}", f);
 }
 
-/* ---------------------------------------------------------------------------------------- */
-/* effective values at `now` (closed part + the open interval) */
-
-struct comp_view {
-	uint64_t time[LT_T_COUNT];
-	uint64_t wall;
-	int64_t begin, end;
-	const struct lt_thread *t; /* bound thread or NULL */
-};
-
-static void comp_view(const struct lt_analysis *a, const struct lt_an_comp *c, int64_t now,
-		      struct comp_view *v)
-{
-	memcpy(v->time, c->time, sizeof(v->time));
-	v->wall = c->wall_ns;
-	v->begin = c->first_ns == INT64_MIN ? now : c->first_ns;
-	v->end = c->first_ns == INT64_MIN ? now : c->last_ns; /* never ran: an empty life */
-	v->t = NULL;
-	if (c->thread >= 0) {
-		const struct lt_thread *t = &a->threads.v[c->thread];
-		v->t = t;
-		if (now > t->since)
-			v->time[t->state] += (uint64_t)(now - t->since);
-		v->wall += (uint64_t)(now - c->bound_since);
-		v->end = now;
-	}
-}
-
-void lt__comp_effective(const struct lt_analysis *a, uint32_t ci, uint64_t time[LT_T_COUNT],
-			uint64_t *wall)
-{
-	struct comp_view v;
-	int64_t now = a->now;
-	if (a->end_hit && a->has_hi && a->hi > now && a->started)
-		now = a->hi;
-	comp_view(a, &a->comps.v[ci], now, &v);
-	memcpy(time, v.time, sizeof(v.time));
-	*wall = v.wall;
-}
-
-static uint64_t site_ns(const struct lt_analysis *a, int32_t si, const struct comp_view *v,
-			int64_t now, uint64_t *in_handler)
-{
-	uint64_t ns = a->sites.v[si].ns;
-	*in_handler = a->sites.v[si].in_handler_ns;
-	const struct lt_thread *t = v->t;
-	if (t && t->site == si && (t->state == LT_T_BIH || t->state == LT_T_BO) && now > t->since) {
-		ns += (uint64_t)(now - t->since);
-		if (t->state == LT_T_BIH)
-			*in_handler += (uint64_t)(now - t->since);
-	}
-	return ns;
-}
-
 static int overlaps_loss(const struct lt_analysis *a, int64_t b, int64_t e)
 {
 	if (a->lost_no_window)
@@ -246,19 +192,6 @@ static int overlaps_loss(const struct lt_analysis *a, int64_t b, int64_t e)
 static double safe_div(double x, double y)
 {
 	return y != 0.0 ? x / y : NAN;
-}
-
-struct site_ref {
-	int32_t si;
-	uint64_t ns, in_handler_ns;
-};
-
-static int site_ref_cmp(const void *x, const void *y)
-{
-	const struct site_ref *p = x, *q = y;
-	if (p->ns != q->ns)
-		return p->ns < q->ns ? 1 : -1;
-	return p->si < q->si ? -1 : p->si > q->si;
 }
 
 /* comp_key - the unique key of a component: "pid:id", or "pid:t<tid>" when implicit. */
@@ -302,74 +235,126 @@ static const struct lt_an_chan *chan_at(const struct lt_analysis *a, int64_t vpi
 	return NULL;
 }
 
-static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, uint64_t *busy_sum)
+/* jnum - a number of the report as its kind says. */
+static void jnum(FILE *f, const struct lt_num *n)
 {
-	struct site_ref *refs = NULL;
-	size_t refs_cap = 0;
+	if (n->kind == LT_NUM_I64)
+		fprintf(f, "%" PRId64, n->i);
+	else if (n->kind == LT_NUM_U64)
+		fprintf(f, "%" PRIu64, n->u);
+	else
+		jdbl(f, n->d);
+}
+
+static void write_comp_head(FILE *f, const struct lt_an_comp *c, const struct lt_comp_view *v,
+			    int first)
+{
+	fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"key\": ", first ? "" : ",", c->id);
+	comp_key(f, c);
+	fputs(", \"name\": ", f);
+	jstr(f, c->name);
+	fprintf(f,
+		", \"pid\": %" PRId64 ", \"tid\": %" PRId64
+		", \"implicit\": %s, \"ended\": %s, \"begin_ns\": %" PRId64 ", \"end_ns\": %" PRId64
+		", \"wall_ns\": %" PRIu64 ",\n",
+		c->vpid, c->tid, c->implicit ? "true" : "false",
+		c->ended && !v->t ? "true" : "false", v->begin, v->end, v->wall);
+	fprintf(f,
+		"     \"time_ns\": {\"busy\": %" PRIu64 ", \"idle\": %" PRIu64
+		", \"blocked_in_handler\": %" PRIu64 ", \"blocked_outside\": %" PRIu64
+		", \"outside\": %" PRIu64 "},\n",
+		v->time[LT_T_BUSY], v->time[LT_T_IDLE], v->time[LT_T_BIH], v->time[LT_T_BO],
+		v->time[LT_T_OUTSIDE]);
+}
+
+static void write_blocked_by(FILE *f, const struct lt_analysis *a, const struct lt_an_comp *c,
+			     const struct lt_site_ref *refs, size_t nref)
+{
+	fputs("     \"blocked_by\": [", f);
+	for (size_t k = 0; k < nref; k++) {
+		const struct lt_site *s = &a->sites.v[refs[k].si];
+		fprintf(f, "%s{\"reason\": ", k ? ", " : "");
+		jstr(f, lt__reason_name(s->reason));
+		fprintf(f, ", \"reason_code\": %" PRIu32 ", \"object\": ", s->reason);
+		jhex(f, s->object);
+		const struct lt_an_chan *och = chan_at(a, c->vpid, s->object);
+		if (och) {
+			fputs(", \"object_name\": ", f);
+			jstr(f, och->name);
+		}
+		fputs(", \"where\": ", f);
+		jhex(f, s->where);
+		fprintf(f,
+			", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64
+			"}",
+			refs[k].ns, s->count, refs[k].in_handler_ns);
+	}
+	fputs("],\n", f);
+}
+
+/* jopt - `, "key": x` when x is a number (absent figures are left out). */
+static void jopt(FILE *f, const char *key, double x)
+{
+	if (isfinite(x)) {
+		fprintf(f, ", \"%s\": ", key);
+		jdbl(f, x);
+	}
+}
+
+static void write_findings(FILE *f, const struct lt_finding *fd, uint32_t n)
+{
+	fputs(",\n     \"findings\": [", f);
+	for (uint32_t k = 0; k < n; k++) {
+		fprintf(f,
+			"%s{\"code\": \"%s\", \"severity\": \"%s\", \"warning\": %s, \"message\": ",
+			k ? ", " : "", lt__finding_code_name(fd[k].code),
+			lt__severity_name(fd[k].severity), fd[k].warning ? "true" : "false");
+		jstr(f, fd[k].message);
+		fputs(", \"value\": ", f);
+		jnum(f, &fd[k].value);
+		jopt(f, "wall_frac", fd[k].wall_frac);
+		jopt(f, "busy_frac", fd[k].busy_frac);
+		jopt(f, "idle_frac", fd[k].idle_frac);
+		if (fd[k].site >= 0)
+			fprintf(f, ", \"site\": %" PRId32, fd[k].site);
+		jopt(f, "site_share", fd[k].site_share);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void write_series(FILE *f, const struct lt_analysis *a, uint32_t b0,
+			 const uint64_t (*col)[LT_S_COLS], size_t n)
+{
+	uint64_t iv = a->series_interval;
+	fputs(",\n     \"series\": [", f);
+	for (size_t k = 0; k < n; k++)
+		jseries_point(f, k == 0, a->begin_ns + (int64_t)((uint64_t)(b0 + k) * iv), col[k]);
+	fputs("]}", f);
+}
+
+static int write_components(FILE *f, const struct lt_analysis *a, int64_t now)
+{
+	struct lt_view_bufs bufs = {0};
 	fputs("  \"components\": [", f);
 	for (uint32_t ci = 0; ci < a->comps.n; ci++) {
 		const struct lt_an_comp *c = &a->comps.v[ci];
-		struct comp_view v;
-		comp_view(a, c, now, &v);
-		*busy_sum += v.time[LT_T_BUSY];
-		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"key\": ", ci ? "," : "", c->id);
-		comp_key(f, c);
-		fputs(", \"name\": ", f);
-		jstr(f, c->name);
-		fprintf(f,
-			", \"pid\": %" PRId64 ", \"tid\": %" PRId64
-			", \"implicit\": %s, \"ended\": %s, \"begin_ns\": %" PRId64
-			", \"end_ns\": %" PRId64 ", \"wall_ns\": %" PRIu64 ",\n",
-			c->vpid, c->tid, c->implicit ? "true" : "false",
-			c->ended && !v.t ? "true" : "false", v.begin, v.end, v.wall);
-		fprintf(f,
-			"     \"time_ns\": {\"busy\": %" PRIu64 ", \"idle\": %" PRIu64
-			", \"blocked_in_handler\": %" PRIu64 ", \"blocked_outside\": %" PRIu64
-			", \"outside\": %" PRIu64 "},\n",
-			v.time[LT_T_BUSY], v.time[LT_T_IDLE], v.time[LT_T_BIH], v.time[LT_T_BO],
-			v.time[LT_T_OUTSIDE]);
-		/* blocked_by, largest first */
-		size_t nref = 0;
-		for (int32_t si = c->first_site; si >= 0; si = a->sites.v[si].next) {
-			if (nref == refs_cap) {
-				size_t nc = refs_cap ? refs_cap * 2 : 64;
-				struct site_ref *nr = realloc(refs, nc * sizeof(*nr));
-				if (!nr) {
-					free(refs);
-					return -1;
-				}
-				refs = nr;
-				refs_cap = nc;
-			}
-			refs[nref].si = si;
-			refs[nref].ns = site_ns(a, si, &v, now, &refs[nref].in_handler_ns);
-			nref++;
+		struct lt_comp_view v;
+		struct lt_finding fd[LT_FINDINGS_MAX];
+		uint32_t b0;
+		lt__comp_view(a, c, now, &v);
+		long nref = lt__comp_sites(a, c, &v, now, &bufs);
+		long npts = nref < 0 ? -1 : lt__comp_series(a, c, &v, now, &bufs, &b0);
+		if (npts < 0) {
+			lt__view_fini(&bufs);
+			return -1;
 		}
-		if (nref > 1)
-			qsort(refs, nref, sizeof(*refs), site_ref_cmp);
-		fputs("     \"blocked_by\": [", f);
-		for (size_t k = 0; k < nref; k++) {
-			const struct lt_site *s = &a->sites.v[refs[k].si];
-			fprintf(f, "%s{\"reason\": ", k ? ", " : "");
-			jstr(f, lt__reason_name(s->reason));
-			fprintf(f, ", \"reason_code\": %" PRIu32 ", \"object\": ", s->reason);
-			jhex(f, s->object);
-			const struct lt_an_chan *och = chan_at(a, c->vpid, s->object);
-			if (och) {
-				fputs(", \"object_name\": ", f);
-				jstr(f, och->name);
-			}
-			fputs(", \"where\": ", f);
-			jhex(f, s->where);
-			fprintf(f,
-				", \"ns\": %" PRIu64 ", \"count\": %" PRIu64
-				", \"in_handler_ns\": %" PRIu64 "}",
-				refs[k].ns, s->count, refs[k].in_handler_ns);
-		}
-		fputs("],\n", f);
-		double wall_s = (double)v.wall / 1e9;
+		uint32_t nf = lt__comp_findings(a, c, &v, bufs.refs, (size_t)nref, fd);
+
+		write_comp_head(f, c, &v, ci == 0);
+		write_blocked_by(f, a, c, bufs.refs, (size_t)nref);
 		fprintf(f, "     \"messages\": %" PRIu64 ", \"throughput_per_s\": ", c->messages);
-		jdbl(f, v.wall ? (double)c->messages / wall_s : 0.0);
+		jdbl(f, v.wall ? (double)c->messages / ((double)v.wall / 1e9) : 0.0);
 		fputs(",\n     \"handle_ns\": ", f);
 		jhist(f, &c->handle);
 		fputs(",\n     \"queue_wait_ns\": ", f);
@@ -378,38 +363,13 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now, u
 		jdbl(f, v.wall ? (double)v.time[LT_T_BUSY] / (double)v.wall : 0.0);
 		fprintf(f, ", \"lost_overlap\": %s",
 			(a->lost_events && overlaps_loss(a, v.begin, v.end)) ? "true" : "false");
-		/* series: the buckets overlapping its lifetime */
-		fputs(",\n     \"series\": [", f);
-		uint64_t iv = a->series_interval;
-		uint32_t b0 = (uint32_t)((uint64_t)(v.begin - a->begin_ns) / iv);
-		uint32_t b1 = (uint32_t)((uint64_t)(v.end - a->begin_ns) / iv);
-		if (b1 >= a->series_cap)
-			b1 = a->series_cap - 1;
-		int open_col = -1;
-		if (v.t && v.t->state == LT_T_BUSY)
-			open_col = LT_S_BUSY;
-		else if (v.t && (v.t->state == LT_T_BIH || v.t->state == LT_T_BO))
-			open_col = LT_S_BLOCKED;
-		for (uint32_t b = b0; b <= b1 && c->first_ns != INT64_MIN; b++) {
-			uint64_t col[LT_S_COLS];
-			lt__series_get(a, c, b, col);
-			if (open_col >= 0) {
-				int64_t bs = a->begin_ns + (int64_t)((uint64_t)b * iv);
-				int64_t be = bs + (int64_t)iv;
-				int64_t lo = v.t->since > bs ? v.t->since : bs;
-				int64_t hi = now < be ? now : be;
-				if (hi > lo)
-					col[open_col] += (uint64_t)(hi - lo);
-			}
-			jseries_point(f, b == b0, a->begin_ns + (int64_t)((uint64_t)b * iv), col);
-		}
-		fputs("]}", f);
+		write_findings(f, fd, nf);
+		write_series(f, a, b0, (const uint64_t(*)[LT_S_COLS])bufs.col, (size_t)npts);
 	}
 	fputs(a->comps.n ? "\n  ],\n" : "],\n", f);
-	free(refs);
+	lt__view_fini(&bufs);
 	return 0;
 }
-
 static double chan_mean_depth(const struct lt_an_chan *ch, int64_t now)
 {
 	unsigned __int128 area = ch->depth_area;
@@ -417,17 +377,6 @@ static double chan_mean_depth(const struct lt_an_chan *ch, int64_t now)
 		area += (unsigned __int128)ch->depth * (uint64_t)(now - ch->depth_since);
 	int64_t span = now - ch->start_ns;
 	return span > 0 ? (double)area / (double)span : (double)ch->depth;
-}
-
-/* chan_growth - fitted depth growth over the channel's life (messages), NAN when unknown. */
-static double chan_growth(const struct lt_an_chan *ch, int64_t now, double *slope)
-{
-	double den = ch->rn * ch->rtt - ch->rt * ch->rt;
-	*slope = NAN;
-	if (ch->rn < 16.0 || den <= 0.0)
-		return NAN;
-	*slope = (ch->rn * ch->rtd - ch->rt * ch->rd) / den;
-	return *slope * (double)(now - ch->start_ns) / 1e9;
 }
 
 static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
@@ -536,153 +485,46 @@ static void write_flows(FILE *f, const struct lt_analysis *a)
 	fputs("},\n", f);
 }
 
-static void warn_head(FILE *f, int *nw, const char *kind)
-{
-	fprintf(f, "%s\n    {\"kind\": \"%s\"", *nw ? "," : "", kind);
-	(*nw)++;
-}
+static const char *const subject_keys[] = {
+    [LT_SUBJ_NONE] = NULL,
+    [LT_SUBJ_COMPONENT] = "component",
+    [LT_SUBJ_CHANNEL] = "channel",
+    [LT_SUBJ_ROUTE] = "route",
+};
 
-/*
- * comp_saturated - the component never waited for work: idle at most LT_SATURATED_IDLE of its
- * wall time, while it was not mostly blocked (a loop that spends its time blocked inside its
- * handlers waits for something else than CPU: blocks-in-handler says so). Busy alone would
- * not do: what tracing costs between two handlers lands outside them, so a saturated loop
- * can show busy well under 90 %; a loop that never waited is saturated whatever the split.
- */
-#define LT_SATURATED_IDLE 0.02
-static int comp_saturated(const struct comp_view *v)
+static void write_warning(FILE *f, const struct lt_warning *w)
 {
-	uint64_t blocked = v->time[LT_T_BIH] + v->time[LT_T_BO];
-
-	if (!v->wall || !v->time[LT_T_BUSY] || 2 * blocked >= v->wall)
-		return 0;
-	return (double)v->time[LT_T_IDLE] <= LT_SATURATED_IDLE * (double)v->wall;
+	fprintf(f, "{\"kind\": \"%s\"", w->kind);
+	if (w->subject != LT_SUBJ_NONE)
+		fprintf(f, ", \"%s\": %" PRIu32 ", \"pid\": %" PRId64, subject_keys[w->subject],
+			w->id, w->pid);
+	if (w->subject == LT_SUBJ_ROUTE) {
+		fprintf(f, ", \"owner\": %" PRIu32 ", \"aggregate\": %s", w->owner,
+			w->aggregate ? "true" : "false");
+	} else if (w->subject != LT_SUBJ_NONE) {
+		fputs(", \"name\": ", f);
+		jstr(f, w->name);
+	}
+	fputs(", \"message\": ", f);
+	jstr(f, w->message);
+	fputs(", \"value\": ", f);
+	jnum(f, &w->value);
+	fputc('}', f);
 }
 
 static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 {
-	char msg[256];
-	int nw = 0;
+	struct lt_warn_iter it;
+	struct lt_warning w;
+	int n = 0;
+	lt__warn_iter_init(&it, a, now);
 	fputs("  \"warnings\": [", f);
-	for (uint32_t ci = 0; ci < a->comps.n; ci++) {
-		const struct lt_an_comp *c = &a->comps.v[ci];
-		struct comp_view v;
-		comp_view(a, c, now, &v);
-		uint64_t hb = v.time[LT_T_BUSY] + v.time[LT_T_BIH];
-		double frac = hb ? (double)v.time[LT_T_BIH] / (double)hb : 0.0;
-		if (hb && frac > 0.10) {
-			warn_head(f, &nw, "blocks-in-handler");
-			snprintf(msg, sizeof(msg),
-				 "%.1f%% of handler time is spent blocked inside handlers",
-				 frac * 100.0);
-			fprintf(f, ", \"component\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
-				c->id, c->vpid);
-			jstr(f, c->name);
-			fputs(", \"message\": ", f);
-			jstr(f, msg);
-			fputs(", \"value\": ", f);
-			jdbl(f, frac);
-			fputs("}", f);
-		}
-		double util = v.wall ? (double)v.time[LT_T_BUSY] / (double)v.wall : 0.0;
-		if (comp_saturated(&v)) {
-			warn_head(f, &nw, "saturated");
-			snprintf(
-			    msg, sizeof(msg),
-			    "never waited for work: idle %.1f%% of its wall time (busy %.1f%%)",
-			    v.wall ? 100.0 * (double)v.time[LT_T_IDLE] / (double)v.wall : 0.0,
-			    util * 100.0);
-			fprintf(f, ", \"component\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
-				c->id, c->vpid);
-			jstr(f, c->name);
-			fputs(", \"message\": ", f);
-			jstr(f, msg);
-			fputs(", \"value\": ", f);
-			jdbl(f, util);
-			fputs("}", f);
-		}
-		/*
-		 * Still bound when the trace ends (not because an --end bound cut the window): its
-		 * thread never reached component_end, so the program was probably killed. Implicit
-		 * components never announce an end; the interposer's threads alive at exit() do
-		 * not either.
-		 */
-		if (v.t && !c->ended && !c->implicit && !c->preload && !a->end_hit) {
-			warn_head(f, &nw, "cut-short");
-			fprintf(f, ", \"component\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
-				c->id, c->vpid);
-			jstr(f, c->name);
-			fputs(", \"message\": ", f);
-			jstr(f,
-			     "still running when the trace ends: the program was probably killed; "
-			     "figures cover the recorded part only");
-			fprintf(f, ", \"value\": %" PRId64 "}", v.t->last_ts); /* its last event */
-		}
+	while (lt__warn_next(&it, &w)) {
+		fputs(n++ ? ",\n    " : "\n    ", f);
+		write_warning(f, &w);
 	}
-	for (uint32_t i = 0; i < a->chans.n; i++) {
-		const struct lt_an_chan *ch = &a->chans.v[i];
-		double slope, growth = chan_growth(ch, now, &slope);
-		double need = ch->max_depth / 2.0 > 4.0 ? ch->max_depth / 2.0 : 4.0;
-		if (isfinite(growth) && growth >= need && ch->depth >= ch->max_depth / 2u) {
-			warn_head(f, &nw, "queue-growth");
-			snprintf(msg, sizeof(msg),
-				 "depth rises by %.1f messages/s (%.0f over the trace, max %u)",
-				 slope, growth, ch->max_depth);
-			fprintf(f, ", \"channel\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
-				ch->id, ch->vpid);
-			jstr(f, ch->name);
-			fputs(", \"message\": ", f);
-			jstr(f, msg);
-			fputs(", \"value\": ", f);
-			jdbl(f, slope);
-			fputs("}", f);
-		}
-	}
-	/* routes that dispatched, per process: a slow one delays the others */
-	struct lt_map per_pid;
-	lt__map_init(&per_pid);
-	for (uint32_t i = 0; i < a->routes.n; i++) {
-		const struct lt_an_route *r = &a->routes.v[i];
-		if (r->dead || !r->dispatches)
-			continue;
-		uint32_t n = lt__map_get(&per_pid, (uint64_t)r->vpid, 0, 0);
-		n = n == UINT32_MAX ? 0 : n;
-		n += r->nroutes > 1 ? 2u : 1u;
-		(void)lt__map_put(&per_pid, (uint64_t)r->vpid, 0, 0, n);
-	}
-	for (uint32_t i = 0; i < a->routes.n; i++) {
-		const struct lt_an_route *r = &a->routes.v[i];
-		if (r->dead)
-			continue;
-		uint64_t p99 = lt__hist_quantile(&r->dispatch, 0.99);
-		uint32_t n = lt__map_get(&per_pid, (uint64_t)r->vpid, 0, 0);
-		int others = n != UINT32_MAX && n > 1;
-		if (r->dispatches && p99 > 1000000u && others) {
-			warn_head(f, &nw, "slow-route");
-			snprintf(
-			    msg, sizeof(msg),
-			    "route callback p99 %.3f ms holds up the other routes of the router",
-			    (double)p99 / 1e6);
-			fprintf(f,
-				", \"route\": %" PRIu32 ", \"pid\": %" PRId64
-				", \"owner\": %" PRIu32 ", \"aggregate\": %s, \"message\": ",
-				r->id, r->vpid, r->owner, r->aggregate ? "true" : "false");
-			jstr(f, msg);
-			fprintf(f, ", \"value\": %" PRIu64 "}", p99);
-		}
-	}
-	lt__map_fini(&per_pid);
-	if (a->lost_events) {
-		warn_head(f, &nw, "lost-events");
-		snprintf(msg, sizeof(msg),
-			 "%" PRIu64 " events lost in %" PRIu32
-			 " windows: numbers flagged lost_overlap are not exact",
-			 a->lost_events, a->nlost_windows);
-		fputs(", \"message\": ", f);
-		jstr(f, msg);
-		fprintf(f, ", \"value\": %" PRIu64 "}", a->lost_events);
-	}
-	fputs(nw ? "\n  ]\n" : "]\n", f);
+	fputs(n ? "\n  ]\n" : "]\n", f);
+	lt__warn_iter_fini(&it);
 }
 
 static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
@@ -773,24 +615,27 @@ static void write_objects(FILE *f, const struct lt_analysis *a)
 	fputs(a->objects.n ? "\n  ]\n" : "]\n", f);
 }
 
-int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
+static void write_parallelism(FILE *f, const struct lt_analysis *a, int64_t now)
 {
-	int64_t now = a->now;
-	if (a->end_hit && a->has_hi && a->hi > now && a->started)
-		now = a->hi;
-	fputs("{\n  \"schema\": \"looptrace-report/1\",\n", f);
-	write_trace(f, a, now);
-	uint64_t busy_sum = 0;
-	if (write_components(f, a, now, &busy_sum) != 0)
-		return -1;
-	write_channels(f, a, now);
-	write_routes(f, a);
-	write_flows(f, a);
 	int64_t span = now - a->begin_ns;
+	uint64_t busy_sum = lt__busy_sum(a, now);
 	fputs("  \"parallelism\": {\"mean_busy_components\": ", f);
 	jdbl(f, span > 0 ? (double)busy_sum / (double)span : 0.0);
 	fprintf(f, ", \"max_busy_components\": %" PRIu32 ", \"busy_now\": %" PRIu32 "},\n",
 		a->busy_max, a->busy_now);
+}
+
+int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
+{
+	int64_t now = lt__report_now(a);
+	fputs("{\n  \"schema\": \"looptrace-report/1\",\n", f);
+	write_trace(f, a, now);
+	if (write_components(f, a, now) != 0)
+		return -1;
+	write_channels(f, a, now);
+	write_routes(f, a);
+	write_flows(f, a);
+	write_parallelism(f, a, now);
 	write_warnings(f, a, now);
 	write_objects(f, a);
 	fputs("}\n", f);

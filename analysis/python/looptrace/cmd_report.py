@@ -20,8 +20,8 @@ DESCRIPTION = """\
 Analyse one or more trace folders written by `looptrace record` and report, per component,
 how its time splits between busy (handling messages), idle (waiting at the top of its loop),
 blocked inside a handler and blocked elsewhere; per channel, its traffic, depth and queue
-wait; then warnings (blocks-in-handler, saturated, queue-growth, slow-route, lost-events,
-cut-short).
+wait; then the findings about components and the warnings (blocks-in-handler, saturated,
+queue-growth, slow-route, lost-events, cut-short).
 Several folders (e.g. one per process) are analysed together as one system."""
 
 EPILOG = """\
@@ -36,7 +36,7 @@ outputs:
   --json FILE|-    the schema-v1 JSON report exactly as the analysis produced it
                    ('-' = stdout, and then no table is printed)
   --csv DIR        components.csv, channels.csv, routes.csv, flows.csv (one row per flow
-                   hop) and warnings.csv
+                   hop), blocked.csv, warnings.csv and findings.csv
   --html DIR       DIR/index.html: one self-contained page with tables and charts
 
 exit status: 0 on success, 2 on bad input (missing or corrupt trace, no looptrace events,
@@ -87,7 +87,7 @@ def add_parser(subparsers):
     p.add_argument("--json", metavar="FILE", dest="json_out",
                    help="write the schema-v1 JSON report to FILE ('-' for stdout)")
     p.add_argument("--csv", metavar="DIR", dest="csv_dir",
-                   help="write components/channels/routes/flows/warnings .csv into DIR "
+                   help="write components/channels/routes/flows/blocked/warnings/findings .csv into DIR "
                         "(created if missing)")
     p.add_argument("--html", metavar="DIR", dest="html_dir",
                    help="write a self-contained HTML report (DIR/index.html, charts inline)")
@@ -193,8 +193,8 @@ def emit(report, raw, args):
         notes.append("looptrace: HTML report written to %s" % bt.show(path))
     if args.csv_dir:
         render_csv.write_csv(report, args.csv_dir)
-        notes.append("looptrace: CSV files (components, channels, routes, flows, blocked, warnings) "
-                     "written to %s" % bt.show(args.csv_dir))
+        notes.append("looptrace: CSV files (components, channels, routes, flows, blocked, warnings, "
+                     "findings) written to %s" % bt.show(args.csv_dir))
     if not args.quiet and args.json_out != "-":
         sys.stdout.write(render_text.render(report))
         sys.stdout.flush()

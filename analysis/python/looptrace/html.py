@@ -54,70 +54,78 @@ def _handled_none(c):
     return not (num(m) and m > 0)
 
 
+def _pct(x):
+    """A fraction of the report as a percentage, '?' when the report lacks it."""
+    return "%.1f %%" % (100.0 * x) if num(x) else "?"
+
+
+def _site_words(c, f, chans, with_call_site):
+    """'reason of <object> [at <call site>]' for the blocked_by entry a finding names."""
+    entries = c.get("blocked_by") or []
+    i = f.get("site")
+    if not (num(i) and 0 <= i < len(entries) and isinstance(entries[int(i)], dict)):
+        return None, None
+    e = entries[int(i)]
+    what = esc(e.get("reason", "?"))
+    obj = _obj(e, chans)
+    if obj and obj not in ("0x0", "0"):  # no wait object (a sleep, a signal)
+        what += " of <code>%s</code>" % esc(obj)
+    site = call_site_text(e) if with_call_site else None
+    if site:
+        what += " at <code>%s</code>" % esc(site)
+    return what, e
+
+
+def _sentence(c, f, chans):
+    """One finding of component `c` in plain words (escaped HTML, names in <code>)."""
+    name = "<code>%s</code>" % esc(c.get("name"))
+    code = f.get("code")
+    if code == "blocks-in-handler":
+        text = "%s blocked inside its handlers for %s of its time (%s of its handler time)" % (
+            name, _pct(f.get("wall_frac")), _pct(f.get("value")))
+        what, e = _site_words(c, f, chans, False)
+        if what:
+            count = e.get("count")
+            text += "; its largest site: %s (%s of that blocking, %s time%s)" % (
+                what, _pct(f.get("site_share")), fmt_num_html(count), "" if count == 1 else "s")
+        return text + "; it was busy %s of its time." % _pct(f.get("busy_frac"))
+    if code == "blocked-no-messages":
+        text = "%s (pid %s, tid %s) was blocked for %s of its time" % (
+            name, esc(c.get("pid")), esc(c.get("tid")), _pct(f.get("value")))
+        what, _ = _site_words(c, f, chans, True)
+        if what:
+            text += "; its largest site: %s (%s of it)" % (what, _pct(f.get("site_share")))
+        return text + ". It handled no messages: without loop events looptrace cannot tell " \
+                      "idle waiting from blocking."
+    if code == "blocked-outside":
+        return "%s was blocked outside its handlers for %s of its time." % (
+            name, _pct(f.get("value")))
+    if code == "saturated":
+        return "%s is saturated: it never waited for work (idle %s of its time, busy %s)." % (
+            name, _pct(f["idle_frac"]), _pct(f.get("busy_frac")))
+    if code == "cut-short":
+        return "%s was still running when the trace ended: the program was probably killed; " \
+               "its figures cover the recorded part only." % name
+    return "%s: %s." % (name, esc(f.get("message")))
+
+
+SEVERITY_CLASS = {"bad": "bad", "warn": "warn", "info": "info"}
+
+
 def component_sentences(report):
-    """Plain-words findings, one per component that blocks notably, as (severity, text) with
-    `text` already escaped HTML (names wrapped in <code>)."""
-    chans = {c.get("id"): c for c in report.get("channels") or []}
-    saturated = {(w.get("component"), w.get("pid")) for w in report.get("warnings") or []
-                 if w.get("kind") == "saturated"}
+    """The findings of every component in plain words, as the analysis decided them
+    (components[].findings, see docs/reports.md): a list of (css class, code, component,
+    text) with `text` already escaped HTML (names wrapped in <code>). Nothing is decided
+    here: a report without `findings` has none."""
+    chans = {c.get("id"): c for c in report.get("channels") or [] if isinstance(c, dict)}
     out = []
     for c in report.get("components") or []:
-        t = c.get("time_ns") or {}
-        wall = c.get("wall_ns") or 0
-        if not wall:
+        if not isinstance(c, dict):
             continue
-        bih = t.get("blocked_in_handler") or 0
-        bo = t.get("blocked_outside") or 0
-        name = "<code>%s</code>" % esc(c.get("name"))
-        entries = [e for e in c.get("blocked_by") or [] if num(e.get("ns"))]
-        if bih / wall >= 0.05:
-            inside = entries
-            if entries and charts.split_is_exact([c]):
-                inside = [dict(e, ns=charts.inside_handler_ns(e)) for e in entries
-                          if charts.inside_handler_ns(e)]
-            text = "%s blocked inside its handlers for %.0f %% of its time" % (
-                name, 100.0 * bih / wall)
-            if inside:
-                top = max(inside, key=lambda e: e["ns"])
-                share = top["ns"] / max(sum(e["ns"] for e in inside), 1)
-                what = esc(top.get("reason", "?"))
-                obj = _obj(top, chans)
-                if obj:
-                    what += " of <code>%s</code>" % esc(obj)
-                text += ", %s on %s (%.0f %% of that blocking, %s times)" % (
-                    "mostly" if share >= 0.5 else "largely", what, 100 * share,
-                    fmt_num_html(top.get("count")))
-            busy = t.get("busy") or 0
-            text += "; it was busy %.0f %% of its time." % (100.0 * busy / wall)
-            out.append(("bad" if bih / wall >= 0.2 else "warn", text))
-        elif bo / wall >= 0.2 and _handled_none(c):
-            # No handler or loop events (e.g. a thread seen by the interposer): its blocking
-            # may be idle waiting or a fault; say what it waited on, not "outside handlers".
-            text = "%s (pid %s, tid %s) was blocked for %.0f %% of its time" % (
-                name, esc(c.get("pid")), esc(c.get("tid")), 100.0 * bo / wall)
-            if entries:
-                top = max(entries, key=lambda e: e["ns"])
-                what = esc(top.get("reason", "?"))
-                obj = _obj(top, chans)
-                if obj and obj not in ("0x0", "0"):  # no wait object (a sleep, a signal)
-                    what += " of <code>%s</code>" % esc(obj)
-                site = call_site_text(top)
-                if site:
-                    what += " at <code>%s</code>" % esc(site)
-                text += ", %s on %s (%.0f %% of it)" % (
-                    "mostly" if top["ns"] >= 0.5 * bo else "largely", what,
-                    100.0 * top["ns"] / max(bo, 1))
-            text += ". It handled no messages: without loop events looptrace cannot tell " \
-                    "idle waiting from blocking."
-            out.append(("info", text))
-        elif bo / wall >= 0.2:
-            out.append(("warn", "%s was blocked outside its handlers for %.0f %% of its time." % (
-                name, 100.0 * bo / wall)))
-        if (c.get("id"), c.get("pid")) in saturated:
-            idle = t.get("idle") or 0
-            out.append(("warn", "%s is saturated: it never waited for work (idle %.1f %% of its "
-                        "time, busy %.0f %%)." % (name, 100.0 * idle / wall,
-                                                  100.0 * (t.get("busy") or 0) / wall)))
+        for f in c.get("findings") or []:
+            if isinstance(f, dict):
+                out.append((SEVERITY_CLASS.get(f.get("severity"), "warn"), f.get("code"), c,
+                            _sentence(c, f, chans)))
     return out
 
 
@@ -236,8 +244,9 @@ def render(report):
                fmt_ns_html(span))
         )
     findings = component_sentences(report)
-    for sev, text in findings:
-        p.append('<div class="banner %s">%s</div>' % (sev, text))
+    for sev, code, comp, text in findings:
+        p.append('<div class="banner %s" data-finding="%s" data-component="%s">%s</div>'
+                 % (sev, esc(code), esc(comp.get("key", comp.get("name"))), text))
     warnings = [w for w in report.get("warnings") or [] if isinstance(w, dict)]
     if warnings:
         items = "".join(

@@ -1,8 +1,8 @@
 """CSV export of a schema-v1 report: one file per table, written with the csv module.
 
 Files (all with a header row, numbers in their JSON units, ns for durations, empty cells for
-unknown values): components.csv, channels.csv, routes.csv, flows.csv (one row per flow hop)
-and warnings.csv. Names are written as recorded (the csv module quotes commas, quotes and
+unknown values): components.csv, channels.csv, routes.csv, flows.csv (one row per flow hop),
+blocked.csv, warnings.csv and findings.csv (one row per component finding). Names are written as recorded (the csv module quotes commas, quotes and
 newlines), so a spreadsheet shows exactly what the traced program named things, with one
 exception: a text cell (a name, a message) that starts with `=`, `+`, `-`, `@`, a tab or a
 carriage return gets a leading `'`, so that a spreadsheet shows it as text instead of running
@@ -25,7 +25,7 @@ TIME_KEYS = ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")
 # Text columns: what the traced program named, and messages built from those names.
 TEXT_COLS = frozenset(("name", "owner_name", "from", "to", "component", "reason", "object",
                        "object_name", "where", "site", "call_site", "kind", "subject_type", "subject_name",
-                       "message"))
+                       "message", "code", "severity"))
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -87,6 +87,12 @@ BLOCKED_COLS = ["component", "component_id", "pid", "reason", "object", "object_
                 "site", "ns", "count", "in_handler_ns", "call_site", "tid"]
 
 WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
+
+# One row per component finding (components[].findings): `warning` says it is also a row of
+# warnings.csv; `site` indexes the component's blocked_by, `call_site` names that entry.
+FINDING_COLS = ["component", "component_id", "pid", "tid", "code", "severity", "warning",
+                "message", "value", "wall_frac", "busy_frac", "idle_frac", "site", "site_share",
+                "call_site"]
 
 
 def _name_of(report, section, ref, pid=None):
@@ -159,6 +165,19 @@ def warning_records(report):
         yield rec
 
 
+def finding_records(report):
+    for c in report.get("components") or []:
+        entries = c.get("blocked_by") or []
+        for f in c.get("findings") or []:
+            rec = {k: f.get(k) for k in FINDING_COLS}
+            rec.update(component=c.get("name"), component_id=c.get("id"), pid=c.get("pid"),
+                       tid=c.get("tid"))
+            i = f.get("site")
+            if isinstance(i, int) and 0 <= i < len(entries) and isinstance(entries[i], dict):
+                rec["call_site"] = call_site_text(entries[i])
+            yield rec
+
+
 TABLES = (
     ("components.csv", COMPONENT_COLS, component_records),
     ("channels.csv", CHANNEL_COLS, channel_records),
@@ -166,11 +185,12 @@ TABLES = (
     ("flows.csv", HOP_COLS, hop_records),
     ("blocked.csv", BLOCKED_COLS, blocked_records),
     ("warnings.csv", WARNING_COLS, warning_records),
+    ("findings.csv", FINDING_COLS, finding_records),
 )
 
 
 def write_csv(report, directory):
-    """Write the six CSV files into `directory` (created if missing); returns their paths.
+    """Write the seven CSV files into `directory` (created if missing); returns their paths.
 
     Raises UserError when the directory cannot be created or a file cannot be written.
     """

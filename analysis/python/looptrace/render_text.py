@@ -251,6 +251,20 @@ def warning_lines(report):
     return lines
 
 
+def finding_lines(report):
+    """The component findings that are not also warnings (components[].findings entries with
+    `warning` false; the others are printed by warning_lines), one line each."""
+    lines = []
+    for c in report.get("components") or []:
+        if not isinstance(c, dict):
+            continue
+        for f in c.get("findings") or []:
+            if isinstance(f, dict) and not f.get("warning"):
+                lines.append("finding: [%s] component %s: %s" % (
+                    escape(f.get("code", "?")), escape(c.get("name")), escape(f.get("message", ""))))
+    return lines
+
+
 def lost_banner(report):
     """Lines of the lost-events banner, or [] when nothing was lost."""
     trace = report.get("trace") or {}
@@ -335,7 +349,7 @@ def render(report):
         out.append("Blocked (largest %d per component, by reason, object and call site)" % BLOCKED_TOP)
         out += table(BLOCKED_HEADERS, blocked, [False] * 5 + [True] * 3)
     out += summary_lines(report)
-    warnings = warning_lines(report)
+    warnings = finding_lines(report) + warning_lines(report)
     if warnings:
         out.append("")
         out += warnings
