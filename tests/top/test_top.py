@@ -187,9 +187,12 @@ class TopInterpose(Base):
             fl = line.split()
             tid = int(fl[1])
             rows[tid] = fl
-            run_now.append(float(fl[2]))
-        # Sorted by the running share (no CPU times yet): largest first.
-        self.assertEqual(run_now, sorted(run_now, reverse=True), out)
+            run_now.append(None if fl[2] == "-" else float(fl[2]))
+        # Sorted by the running share of the last interval (no CPU times yet): largest first,
+        # then the threads that had no time in it ("-": ended before).
+        known = [v for v in run_now if v is not None]
+        self.assertEqual(run_now, sorted(known, reverse=True) + [None] * (len(run_now) -
+                                                                         len(known)), out)
         for tid, by in truth.items():
             self.assertIn(tid, rows, "thread %d missing:\n%s" % (tid, out))
             fl = rows[tid]
