@@ -25,7 +25,8 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
 	    "end-ns (absolute ns), begin-offset-ns, end-offset-ns (ns from the first event), "
 	    "progress (bool), series-interval-ns (integer), snapshot-interval-ms (integer) and "
 	    "snapshot-output (string; \"-\" = stdout): one JSON report per line every interval "
-	    "(live view; `output` is then optional).");
+	    "(live view; `output` is then optional); graph-output (string): also write the "
+	    "message graph there (looptrace whatif).");
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(report, lt_bt2_report_initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(report, lt_bt2_report_finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(report,

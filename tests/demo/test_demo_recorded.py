@@ -6,7 +6,9 @@ the analysis (not by the demo's own clock):
   - script spends >= 40 % of (busy + blocked-in-handler) blocked inside handlers in blocking
     mode, < 10 % in routed and thread modes;
   - every component's message count, and the router's dispatch count, equal the demo's own
-    ground truth exactly (the trace lost no events).
+    ground truth exactly (the trace lost no events);
+  - the routed throughput `looptrace whatif` predicts from the blocking trace is printed and
+    kept in summary.json (its accuracy against real runs is tests/whatif's).
 Needs a session daemon (fixture lttng_sessiond).
 """
 
@@ -79,8 +81,10 @@ class RecordedDemo(unittest.TestCase):
                          "stdout:\n%s\nstderr:\n%s" % (self.proc.stdout, self.proc.stderr))
         self.assertIn("routed / blocking", self.proc.stdout)
         self.assertIn("results in", self.proc.stderr)
-        for name in ("summary.json", "comparison.txt", "comparison.json"):
+        for name in ("summary.json", "comparison.txt", "comparison.json", "whatif-routed.json"):
             self.assertTrue(os.path.isfile(os.path.join(self.out, name)), name)
+        self.assertIn("from the blocking trace alone, looptrace predicted routed at",
+                      self.proc.stdout)
 
     def test_throughput_routed_vs_blocking(self):
         routed = self.script("routed")["throughput_per_s"]
@@ -117,6 +121,11 @@ class RecordedDemo(unittest.TestCase):
         self.assertEqual([m["mode"] for m in summary["modes"]], list(MODES))
         for m in summary["modes"]:
             self.assertTrue(m["counts_match"], m["mode"])
+        # the prediction of routed from the blocking trace (its accuracy: tests/whatif)
+        pred = summary["routed_predicted_from_blocking"]
+        routed = [m for m in summary["modes"] if m["mode"] == "routed"][0]
+        self.assertEqual(pred["measured_per_s"], routed["script_throughput_per_s"])
+        self.assertGreater(pred["predicted_per_s"], pred["blocking_per_s"])
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@
  * Snapshots also carry `inboxes`: for each channel, the thread that last received from it
  * ({"pid", "chan", "tid"}), which the live view uses to show a component's inbox depth.
  *
+ * With `graph-output`, the core also writes the message graph there (`looptrace whatif`).
+ *
  * Ownership: the sink owns its message iterator, the analysis and the output stream; every
  * message it receives is put as soon as it is processed. Event-class pointers in the cache
  * are weak: an event class lives as long as its trace, which outlives its messages.
@@ -48,6 +50,7 @@ struct sink {
 	bt_message_iterator *iter;    /* owned */
 	struct lt_analysis *analysis; /* owned */
 	FILE *out;                    /* owned (stdout: weak) */
+	FILE *graph;                  /* owned: `graph-output`, the message graph, or NULL */
 	char *out_path;               /* owned */
 	int out_created;              /* this sink created `out_path` (removed on failure) */
 	int progress;
@@ -316,7 +319,7 @@ static int param_i64(struct sink *s, const bt_value *v, const char *key, int64_t
 struct param_ctx {
 	struct sink *s;
 	struct lt_analysis_config *cfg;
-	const char *output, *trace_path, *snapshot_output, *events_output;
+	const char *output, *trace_path, *snapshot_output, *events_output, *graph_output;
 	int err;
 };
 
@@ -343,6 +346,14 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 			p->err = 1;
 		} else {
 			p->events_output = bt_value_string_get(v);
+		}
+	} else if (strcmp(key, "graph-output") == 0) {
+		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `%s` must be a string", key);
+			p->err = 1;
+		} else {
+			p->graph_output = bt_value_string_get(v);
 		}
 	} else if (strcmp(key, "snapshot-output") == 0) {
 		if (bt_value_get_type(v) != BT_VALUE_TYPE_STRING) {
@@ -397,7 +408,7 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		    p->s->self,
 		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
 		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns, "
-		    "snapshot-interval-ms, snapshot-output, events-output)",
+		    "snapshot-interval-ms, snapshot-output, events-output, graph-output)",
 		    key);
 		p->err = 1;
 	}
@@ -438,6 +449,8 @@ static void sink_free(struct sink *s)
 			unlink(s->out_path);
 	}
 	free(s->out_path);
+	if (s->graph)
+		fclose(s->graph);
 	if (s->snap && s->snap != stdout)
 		fclose(s->snap);
 	free(s->snap_path);
@@ -622,6 +635,12 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 		goto fail;
 	}
+	if (p.graph_output && (!(s->graph = fopen(p.graph_output, "w")) ||
+			       lt_analysis_graph_output(s->analysis, s->graph) != 0)) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write the graph to `%s`: %s", p.graph_output, strerror(errno));
+		goto fail;
+	}
 	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
 	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self,
@@ -670,6 +689,16 @@ static bt_component_class_sink_consume_method_status finish(struct sink *s)
 		show_progress(s, 1);
 	if (s->snapshot_ns && snapshot_write(s, 1) != 0)
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	if (s->graph) {
+		FILE *g = s->graph;
+		s->graph = NULL;
+		lt_analysis_graph_output(s->analysis, NULL);
+		if (fclose(g) != 0) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self, "cannot write the graph: %s", strerror(errno));
+			return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+		}
+	}
 	FILE *out = s->out;
 	s->out = NULL;
 	if (!out)

@@ -129,6 +129,7 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	lt__map_fini(&a->msg_map);
 	lt__map_fini(&a->flow_map);
 	lt__hist_fini(&a->flow_latency);
+	lt__graph_free(a);
 	free(a->crit_hops);
 	free(a->lost_windows);
 	free(a->trace_path);
@@ -418,6 +419,8 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		return 0;
 	if (on_event[kind])
 		on_event[kind](a, ti, ev, ts);
+	if (a->graph)
+		lt__graph_event(a, ti, ev, ts);
 	if (is_loop_kind(kind))
 		a->threads.v[ti].loop_seen = 1;
 	return a->an.out_of_memory != oom_before ? -1 : 0;

@@ -4,8 +4,9 @@
  * dispatch), thread.c (the per-thread state machine), entity.c (components, channels,
  * routes and their folding, blocking sites), msg.c (messages, flows and parking), series.c
  * (time series and the handler accounting that feeds them), view.c and findings.c (what the
- * report shows and decides, declared in view.h) and report.c (the schema-v1 JSON writer).
- * Nothing here is installed; every lt__ function has hidden visibility.
+ * report shows and decides, declared in view.h), report.c (the schema-v1 JSON writer) and
+ * graph.c (the message graph `looptrace whatif` replays). Nothing here is installed; every
+ * lt__ function has hidden visibility.
  *
  * Every object lives in a growable array and is named by its index (int32_t, -1 = none);
  * hash maps (map.h) translate trace ids into indexes. Messages and flows in flight live in
@@ -266,6 +267,9 @@ struct lt_analysis {
 	struct lt_hop_rec *crit_hops; /* owned */
 	uint32_t crit_nhops, crit_dropped;
 
+	/* the message graph (graph.c), NULL unless lt_analysis_graph_output asked for it */
+	struct lt_graph *graph; /* owned */
+
 	/* series */
 	uint64_t series_interval; /* ns */
 	uint32_t series_cap;      /* buckets per component */
@@ -394,6 +398,13 @@ void lt__series_get(const struct lt_analysis *a, const struct lt_an_comp *c, uin
 
 /* lt__parked_count - parked records still waiting for their send. */
 uint32_t lt__parked_count(const struct lt_analysis *a);
+
+/* graph.c */
+
+/* lt__graph_event - writes the message-graph lines of an event its handler just accounted. */
+lt__on_event_fn lt__graph_event;
+/* lt__graph_free - stops writing the graph and frees its state. */
+void lt__graph_free(struct lt_analysis *a);
 
 #pragma GCC visibility pop
 

@@ -1,4 +1,5 @@
-"""The `looptrace` command: one verb per module (record, report, compare, export, demo, top).
+"""The `looptrace` command: one verb per module (record, report, compare, whatif, export, demo,
+top).
 
 Each verb module provides `add_parser(subparsers)` which registers its sub-parser and sets
 `func` to a callable taking the parsed arguments and returning an exit status.
@@ -7,11 +8,12 @@ Each verb module provides `add_parser(subparsers)` which registers its sub-parse
 import argparse
 import sys
 
-from . import __version__, cmd_compare, cmd_demo, cmd_export, cmd_record, cmd_report, cmd_top
+from . import (__version__, cmd_compare, cmd_demo, cmd_export, cmd_record, cmd_report, cmd_top,
+               cmd_whatif)
 from .errors import UserError
 
 # In the order `looptrace --help` lists them.
-VERBS = [cmd_record, cmd_report, cmd_compare, cmd_export, cmd_demo, cmd_top]
+VERBS = [cmd_record, cmd_report, cmd_compare, cmd_whatif, cmd_export, cmd_demo, cmd_top]
 
 
 def build_parser():

@@ -325,6 +325,40 @@ def _compare(labels, reports, out, html, full):
     return text, page
 
 
+def predict_routed(blocking_trace, out):
+    """`looptrace whatif BLOCKING --unblock script`: script's predicted throughput in routed
+    mode from the blocking trace alone (OUT/whatif-routed.json), or None with a notice."""
+    dest = os.path.join(out, "whatif-routed.json")
+    proc = _looptrace(["whatif", blocking_trace, "--unblock", "script", "--json", dest, "-q"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        print("looptrace: demo: no prediction (%s)" % (msg[-1] if msg else "exit status %d"
+                                                      % proc.returncode), file=sys.stderr)
+        return None
+    try:
+        with open(dest, encoding="utf-8") as f:
+            res = json.load(f)
+        script = [c for c in res["components"] if c["name"] == "script"][0]
+        return {"predicted_per_s": script["predicted"]["throughput_per_s"],
+                "replay_error": script["replay_error"]["throughput"],
+                "blocking_per_s": (script["recorded"] or {}).get("throughput_per_s")}
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        print("looptrace: demo: no prediction (%s)" % exc, file=sys.stderr)
+        return None
+
+
+def render_prediction(pred, measured):
+    if pred is None:
+        return ""
+    text = ("from the blocking trace alone, looptrace predicted routed at %.1f msg/s; "
+            "measured %s" % (pred["predicted_per_s"],
+                             "%.1f" % measured if measured is not None else "-"))
+    if measured:
+        text += " (%+.1f %%)" % (100.0 * (pred["predicted_per_s"] / measured - 1))
+    return text + "\n(looptrace whatif <blocking trace> --unblock script: whatif-routed.json)\n"
+
+
 def _write(path, text):
     outputs.write_file(path, text)
 
@@ -358,7 +392,7 @@ def run(args):
     except OSError as exc:
         raise UserError("cannot create %s: %s" % (out, exc.strerror or exc)) from None
 
-    reports, summary, checks = [], [], []
+    reports, summary, checks, traces = [], [], [], {}
     for i, mode in enumerate(modes):
         mdir = os.path.join(out, mode)
         os.makedirs(mdir, exist_ok=True)
@@ -384,6 +418,7 @@ def run(args):
             print("looptrace: demo: mode %s: other traced programs ran meanwhile; only the "
                   "demo's own trace (%s) is analysed" % (mode, os.path.relpath(folder, out)),
                   file=sys.stderr)
+        traces[mode] = folder
         report = _analyse(folder, os.path.join(mdir, "report.json"))
         if pid is not None:
             mine = only_process(report, pid)
@@ -403,6 +438,16 @@ def run(args):
     print("looptrace demo: %s s per mode" % args.duration)
     print()
     sys.stdout.write(render_headline(summary))
+    prediction = None
+    if "blocking" in traces and "routed" in traces:
+        print("looptrace: demo: predicting routed from the blocking trace (looptrace whatif)",
+              file=sys.stderr)
+        prediction = predict_routed(traces["blocking"], out)
+        if prediction is not None:
+            prediction["measured_per_s"] = [r for r in summary if r["mode"] == "routed"][0][
+                "script_throughput_per_s"]
+            print()
+            sys.stdout.write(render_prediction(prediction, prediction["measured_per_s"]))
     for mode, ok, lines in checks:
         if not ok:
             print()
@@ -418,13 +463,15 @@ def run(args):
         sys.stdout.write(text)
     _write(os.path.join(out, "summary.json"), json.dumps(
         {"schema": SUMMARY_SCHEMA, "duration_s": float(args.duration), "modes": summary,
+         "routed_predicted_from_blocking": prediction,
          "count_checks": {m: {"ok": ok, "lines": lines} for m, ok, lines in checks}},
         indent=1) + "\n")
     sys.stdout.flush()
     per_mode = ["<mode>/report.json"] + (["<mode>/html/"] if args.html else []) + \
         ["<mode>/ground-truth.json", "<mode>/trace/"]
     overall = ["summary.json"] + (["comparison.txt", "comparison.json"] if len(reports) >= 2
-                                  else []) + (["compare/index.html"] if page else [])
+                                  else []) + (["compare/index.html"] if page else []) + \
+        (["whatif-routed.json"] if prediction is not None else [])
     print("looptrace: demo: results in %s (per mode: %s; %s)"
           % (out, ", ".join(per_mode), ", ".join(overall)), file=sys.stderr)
     return 0 if all(ok for _, ok, _ in checks) else 1

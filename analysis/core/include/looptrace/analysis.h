@@ -155,6 +155,16 @@ uint64_t lt_analysis_events(const struct lt_analysis *a);
 int lt_analysis_write_json(const struct lt_analysis *a, FILE *out);
 
 /*
+ * lt_analysis_graph_output - from now on, also write the message graph (format
+ * looptrace-graph/1, docs/whatif.md: every handler run and route dispatch with what it sent,
+ * received and waited for, every send outside handlers) to `out` as the events are fed;
+ * NULL stops. The caller owns `out`: it keeps it open while feeding, then flushes and closes
+ * it (and checks ferror). Memory stays bounded by the number of threads, components and
+ * channels. Returns 0, or -1 when out of memory.
+ */
+int lt_analysis_graph_output(struct lt_analysis *a, FILE *out);
+
+/*
  * lt_json_write_string - writes `s` (`len` bytes, any content) as a JSON string literal,
  * quotes included: control characters and quotes are escaped, invalid UTF-8 bytes become
  * U+FFFD. Never truncates.
