@@ -34,6 +34,8 @@ enum fld {
 	F_BEGIN_TS, /* handle_end: the handler's entry, trace clock cycles */
 	F_END_TS,   /* handle_end: the handler's return, trace clock cycles */
 	F_PREV,     /* handle_next: the message whose handler ended */
+	F_CALL,     /* the interposer's block_begin: the wrapped call */
+	F_CPU_NS,   /* the thread's CPU time at the event (the interposer's events) */
 	/* batch (format 2.0) */
 	F_TID,
 	F_SEQ,
@@ -48,9 +50,9 @@ enum fld {
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp", "chan",   "capacity", "route", "owner",    "reason", "depth",     "msg",
-    "flow", "object", "where",    "name",  "begin_ts", "end_ts", "prev",      "tid",
-    "seq",  "first",  "clock",    "base",  "cal_tsc",  "cal_ns", "epoch_tsc", "epoch_ns",
+    "comp",   "chan",  "capacity", "route",    "owner",   "reason", "depth",     "msg",      "flow",
+    "object", "where", "name",     "begin_ts", "end_ts",  "prev",   "call",      "cpu_ns",   "tid",
+    "seq",    "first", "clock",    "base",     "cal_tsc", "cal_ns", "epoch_tsc", "epoch_ns",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -651,6 +653,11 @@ static void pack(struct qev *q, const struct lt_event *e)
 		q->depth = e->reason;
 		q->w1 = e->object;
 		q->begin_ns = (int64_t)e->where;
+		q->msg = e->cpu_ns; /* the interposer's: its CPU time and wrapped call */
+		q->chan = e->call;
+		break;
+	case LT_EV_BLOCK_END:
+		q->w1 = e->cpu_ns; /* the interposer's */
 		break;
 	case LT_EV_SEND:
 		q->w1 = e->flow;
@@ -708,6 +715,13 @@ static void unpack(struct lt_event *e, const struct qev *q, const struct dthread
 		e->object = q->w1;
 		e->where = (uint64_t)q->begin_ns;
 		e->begin_ns = 0;
+		e->cpu_ns = q->msg;
+		e->msg = 0;
+		e->call = q->chan;
+		e->chan = 0;
+		break;
+	case LT_EV_BLOCK_END:
+		e->cpu_ns = q->w1;
 		break;
 	case LT_EV_SEND:
 		e->flow = q->w1;
@@ -1208,6 +1222,8 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	e.where = read_u(pl, &ei->f[F_WHERE]);
 	e.name = read_s(pl, &ei->f[F_NAME]);
 	e.prev = read_u(pl, &ei->f[F_PREV]);
+	e.call = (uint32_t)read_u(pl, &ei->f[F_CALL]);
+	e.cpu_ns = read_u(pl, &ei->f[F_CPU_NS]);
 	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
 		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
 		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);

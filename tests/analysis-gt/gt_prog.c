@@ -129,8 +129,24 @@ static void block_in_handler(int64_t ns, int64_t *blocked)
 struct gt_truth {
 	long messages;
 	int64_t wall, busy, idle, blocked_in_handler;
+	int64_t cpu; /* the worker's run time at its end (/proc schedstat, ns), -1 unknown */
 	pid_t tid;
 };
+
+/* sched_cpu_ns - this thread's run time from /proc/self/task/TID/schedstat (ns), or -1. */
+static int64_t sched_cpu_ns(void)
+{
+	char path[64];
+	long long ns = -1;
+	snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat", (long)syscall(SYS_gettid));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &ns) != 1)
+		ns = -1;
+	fclose(f);
+	return ns;
+}
 
 static void *worker(void *arg)
 {
@@ -169,6 +185,7 @@ static void *worker(void *arg)
 		truth->messages++;
 	}
 	lt_component_end();
+	truth->cpu = sched_cpu_ns();
 	truth->wall = now_ns(CLOCK_MONOTONIC) - t_begin;
 	truth->busy = handling - truth->blocked_in_handler;
 	return NULL;
@@ -198,9 +215,9 @@ static int run_accuracy(void)
 	printf("{\"component\":\"gt.worker\",\"pid\":%d,\"tid\":%d,\"messages\":%ld,"
 	       "\"wall_ns\":%" PRId64 ",\"busy_ns\":%" PRId64 ",\"idle_ns\":%" PRId64
 	       ",\"blocked_in_handler_ns\":%" PRId64 ",\"blocked_outside_ns\":0,"
-	       "\"outside_ns\":%" PRId64 "}\n",
+	       "\"outside_ns\":%" PRId64 ",\"cpu_sched_ns\":%" PRId64 "}\n",
 	       (int)getpid(), (int)truth.tid, truth.messages, truth.wall, truth.busy, truth.idle,
-	       truth.blocked_in_handler, outside);
+	       truth.blocked_in_handler, outside, truth.cpu);
 	return 0;
 }
 

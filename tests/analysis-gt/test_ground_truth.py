@@ -134,6 +134,14 @@ class AccuracyTest(_Recorded):
                                  "%s: report %d ns, program %d ns (%.3f %%)"
                                  % (key, got, want, 100.0 * (got - want) / want))
         self.assertEqual(sum(c["time_ns"].values()), c["wall_ns"])
+        # CPU time from the records' readings (format 2.0: wait_begin, component_begin/end)
+        # against the scheduler's own count, read by the worker after its component ended.
+        if truth.get("cpu_sched_ns", -1) > 0:
+            got, want = c["cpu_ns"], truth["cpu_sched_ns"]
+            print("%-20s report %12d ns  program %12d ns  (%+.4f %%)"
+                  % ("cpu", got, want, 100.0 * (got - want) / want), file=sys.stderr)
+            self.assertLessEqual(abs(got - want), 0.05 * want, "cpu_ns %d vs schedstat %d"
+                                 % (got, want))
         blocked = [b for b in c.get("blocked_by", []) if b.get("reason") == "condvar"]
         self.assertTrue(blocked, c.get("blocked_by"))
         self.assertEqual(sum(b["count"] for b in blocked), MESSAGES)

@@ -909,6 +909,9 @@ static void random_event(struct lt_event *e, int64_t *ts)
 	e->where = rnd(3);
 	e->name = names[rnd(5)];
 	e->procname = "p";
+	e->preload = rnd(3) == 0; /* the interposer's events: loop tops held and replayed */
+	e->call = rnd(50);
+	e->cpu_ns = rnd(3) ? 0 : (uint64_t)*ts;
 }
 
 static char *run_stream(uint64_t seed, int n, int snap_at, char **snap)
@@ -960,7 +963,9 @@ static void test_preload_yields(void)
 	LT_ASSERT_STREQ(a->comps.v[ci].name, "api");
 	LT_ASSERT_EQ_U(a->an.preload_yielded, 2);
 	/* thread 2 (later: events come in time order): only the interposer speaks; its rename
-	 * keeps the binding and the block. */
+	 * keeps the binding and the block. Its two condvar waits at one call site are its loop
+	 * top (docs/interposer.md): outside until the first, idle in them, an iteration (busy)
+	 * from the first's return to the second, and busy again until the thread ends. */
 	FEED(a, 2000, 2, LT_EV_COMPONENT_BEGIN, .comp = 0x80000002u, .name = "w", .preload = 1);
 	FEED(a, 2100, 2, LT_EV_BLOCK_BEGIN, .reason = 3, .preload = 1);
 	FEED(a, 2400, 2, LT_EV_BLOCK_END, .preload = 1);
@@ -970,9 +975,119 @@ static void test_preload_yields(void)
 	FEED(a, 2800, 2, LT_EV_BLOCK_END, .preload = 1);
 	FEED(a, 3000, 2, LT_EV_COMPONENT_END, .comp = 0x80000002u, .preload = 1);
 	int32_t cw = comp_index(a, 0x80000002u, 0, 0);
-	expect_times(a, cw, 0, 0, 0, 500, 500, 1000);
+	expect_times(a, cw, 400, 500, 0, 0, 100, 1000);
+	LT_ASSERT_EQ_U(a->comps.v[cw].messages, 1);
 	LT_ASSERT_STREQ(a->comps.v[cw].name, "worker");
 	LT_ASSERT_EQ_U(a->an.nested_component_begin, 0);
+	check_identity(a);
+	lt_analysis_destroy(a);
+}
+
+/*
+ * loop_stream - an interposed thread (tid 5) whose loop waits in epoll_wait (where 0x11000);
+ * its handler blocks on a mutex (0x12000) and a condvar (0x13000, more waits than the loop
+ * top but a lower class); one condvar wait before the loop.
+ */
+static void loop_stream(struct lt_analysis *a)
+{
+	FEED(a, 0, 5, LT_EV_COMPONENT_BEGIN, .comp = 0x80000005u, .name = "loop", .preload = 1,
+	     .cpu_ns = 1000);
+#define BB(ts, r, c, w)                                                                            \
+	FEED(a, ts, 5, LT_EV_BLOCK_BEGIN, .reason = r, .call = c, .where = w, .preload = 1)
+#define BE(ts) FEED(a, ts, 5, LT_EV_BLOCK_END, .preload = 1)
+	BB(100, 3, 4, 0x13000);
+	BE(200);
+	BB(300, 7, 24, 0x11000);
+	FEED(a, 1300, 5, LT_EV_BLOCK_END, .preload = 1, .cpu_ns = 1100);
+	BB(1400, 2, 1, 0x12000);
+	BE(1600);
+	BB(1650, 3, 4, 0x13000);
+	BE(1700);
+	BB(1800, 7, 24, 0x11000);
+	BE(2800);
+	BB(2900, 2, 1, 0x12000);
+	BE(3000);
+	BB(3050, 3, 4, 0x13000);
+	BE(3100);
+	BB(3150, 3, 4, 0x13000);
+	BE(3200);
+	BB(3300, 7, 24, 0x11000);
+	BE(3500);
+#undef BB
+#undef BE
+	FEED(a, 3600, 5, LT_EV_COMPONENT_END, .comp = 0x80000005u, .preload = 1, .cpu_ns = 2000);
+}
+
+/*
+ * Loop tops of interposed threads (docs/interposer.md): detected by class before count, the
+ * time split around it exact, iterations as messages, a given call site winning, the held
+ * events bounded, CPU time between readings.
+ */
+static void test_loop_top(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	loop_stream(a);
+	lt_analysis_settle(a, 1);
+	int32_t ci = comp_index(a, 0x80000005u, 0, 0);
+	/* outside 0-100, 200-300; blocked outside 100-200; idle in the three epoll waits;
+	 * iterations 1300-1800 (250 blocked), 2800-3300 (200 blocked) and 3500-3600 */
+	expect_times(a, ci, 650, 2200, 450, 100, 200, 3600);
+	LT_ASSERT_EQ_U(a->comps.v[ci].messages, 2);
+	LT_ASSERT_EQ_U(a->comps.v[ci].cpu_ns, 1000);
+	char *json = report(a);
+	expect_in(json, "\"loop_top\": {\"how\": \"detected\", \"call\": \"epoll_wait\", "
+			"\"reason\": \"io\", \"where\": \"0x11000\"");
+	expect_in(json, "\"cpu_ns\": 1000");
+	expect_in(json, "\"call\": \"pthread_mutex_lock\"");
+	free(json);
+	check_identity(a);
+	lt_analysis_destroy(a);
+
+	/* given: the mutex's call site, named as the report prints it */
+	a = lt_analysis_create(NULL);
+	LT_ASSERT_EQ_I(lt_analysis_loop_top(a, "prog"), -1);
+	LT_ASSERT_EQ_I(lt_analysis_loop_top(a, "prog+0x20-0x10"), -1);
+	LT_ASSERT_EQ_I(lt_analysis_loop_top(a, "prog+0x1fff"), 0);
+	LT_ASSERT_EQ_I(lt_analysis_object(a, PID, 0x10000, 0x10000, "/opt/prog", 1), 0);
+	loop_stream(a);
+	lt_analysis_settle(a, 1);
+	ci = comp_index(a, 0x80000005u, 0, 0);
+	LT_ASSERT_EQ_U(a->comps.v[ci].time[LT_T_IDLE], 300);
+	json = report(a);
+	expect_in(json, "\"loop_top\": {\"how\": \"given\", \"call\": \"pthread_mutex_lock\"");
+	expect_in(json, "\"given\": \"prog+0x1fff\"");
+	free(json);
+	check_identity(a);
+	lt_analysis_destroy(a);
+
+	/* one wait is no loop (but a worker's one wait for work is, at the end); a thread that
+	 * only locks keeps no more than its held events */
+	a = lt_analysis_create(NULL);
+	FEED(a, 0, 6, LT_EV_COMPONENT_BEGIN, .comp = 0x80000006u, .name = "once", .preload = 1);
+	FEED(a, 10, 6, LT_EV_BLOCK_BEGIN, .reason = 6, .call = 16, .where = 0x20, .preload = 1);
+	FEED(a, 20, 6, LT_EV_BLOCK_END, .preload = 1);
+	FEED(a, 25, 8, LT_EV_COMPONENT_BEGIN, .comp = 0x80000008u, .name = "idle", .preload = 1);
+	FEED(a, 26, 8, LT_EV_BLOCK_BEGIN, .reason = 3, .call = 4, .where = 0x40, .preload = 1);
+	FEED(a, 30, 7, LT_EV_COMPONENT_BEGIN, .comp = 0x80000007u, .name = "locker", .preload = 1);
+	for (int64_t i = 0; i < 5000; i++) {
+		FEED(a, 100 + 10 * i, 7, LT_EV_BLOCK_BEGIN, .reason = 2, .call = 1, .where = 0x30,
+		     .preload = 1);
+		FEED(a, 105 + 10 * i, 7, LT_EV_BLOCK_END, .preload = 1);
+	}
+	lt_analysis_settle(a, 0);
+	int32_t c6 = comp_index(a, 0x80000006u, 0, 0), c7 = comp_index(a, 0x80000007u, 0, 0);
+	int32_t c8 = comp_index(a, 0x80000008u, 0, 0);
+	LT_ASSERT_EQ_U(a->comps.v[c6].loop, 0); /* not decided by a snapshot */
+	LT_ASSERT_EQ_U(a->comps.v[c8].loop, 0);
+	LT_ASSERT(a->comps.v[c7].time[LT_T_BO] >= 5 * 4600); /* held events flushed */
+	lt_analysis_settle(a, 1);
+	LT_ASSERT_EQ_U(a->comps.v[c6].loop, 0);
+	LT_ASSERT_EQ_U(a->comps.v[c6].time[LT_T_BO], 10);
+	LT_ASSERT(a->comps.v[c8].loop != 0);
+	uint64_t t8[LT_T_COUNT], w8;
+	lt__comp_effective(a, (uint32_t)c8, t8, &w8);
+	LT_ASSERT_EQ_U(t8[LT_T_IDLE], w8 - 1); /* waiting since 26, born at 25 */
+	LT_ASSERT_EQ_U(a->comps.v[c7].time[LT_T_BO], 5 * 5000);
 	check_identity(a);
 	lt_analysis_destroy(a);
 }
@@ -1006,6 +1121,7 @@ int main(void)
 {
 	LT_RUN(test_intervals);
 	LT_RUN(test_preload_yields);
+	LT_RUN(test_loop_top);
 	LT_RUN(test_nesting);
 	LT_RUN(test_unmatched_and_names);
 	LT_RUN(test_mid_handler);

@@ -299,9 +299,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev.object = (uint64_t)((x >> 4) & 3) * 0x1000;
 		ev.where = (uint64_t)((x >> 6) & 3) * 0x10;
 		ev.name = names[x % NNAMES];
+		ev.preload = (thr >> 6) & 1; /* the interposer's events (loop tops) */
+		ev.call = id % 48u;
+		ev.cpu_ns = thr >> 7 ? (uint64_t)now : 0;
 		if (lt_analysis_feed(r.a, &ev) != 0)
 			die(&r, NULL, 0, "lt_analysis_feed failed", 0, 0);
 	}
+	check_report(&r);
+	lt_analysis_settle(r.a, 1); /* every held interposer event replayed */
 	check_report(&r);
 	lt_analysis_destroy(r.a);
 	return 0;

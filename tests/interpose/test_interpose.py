@@ -14,11 +14,16 @@ Window           `report --begin` inside the run: threads already running start 
                  with their names and blocked state (their blocked time cut at its start)
 ExportSites      `export --perfetto`: every blocked slice names its call site as the report does
 Symbolize        call sites (`where`) resolved to function and line via the statedump
+LoopTop          ip_loop (an epoll loop whose handler locks a mutex, sleeps and burns CPU)
+                 under `record --interpose` alone: the loop top found (epoll_wait) or given
+                 (--loop-top), idle / busy / blocked-in-handler within 2 % of the program's
+                 own CLOCK_MONOTONIC, iterations as messages, CPU time within 5 % of its
+                 /proc/self/task/TID/stat
 SymbolizeElf     call-site names are never wrong: stripped objects, .symtab, separate debug
                  files by .gnu_debuglink and by build-id (no LTTng needed)
 
 Environment (set by CTest): LOOPTRACE, LT_PRELOAD_LIB, LT_IP_TRUTH, LT_IP_SEMANTICS,
-LT_PYTHONPATH. Run with Debian's /usr/bin/python3 (it has bt2). A skip is a failure when
+LT_IP_LOOP, LT_PYTHONPATH. Run with Debian's /usr/bin/python3 (it has bt2). A skip is a failure when
 CI=true.
 """
 
@@ -43,6 +48,7 @@ LOOPTRACE = os.environ.get("LOOPTRACE", "")
 PRELOAD = os.environ.get("LT_PRELOAD_LIB", "")
 TRUTH = os.environ.get("LT_IP_TRUTH", "")
 SEMANTICS = os.environ.get("LT_IP_SEMANTICS", "")
+LOOP = os.environ.get("LT_IP_LOOP", "")
 if os.environ.get("LT_PYTHONPATH"):
     sys.path.insert(0, os.environ["LT_PYTHONPATH"])
 
@@ -228,7 +234,8 @@ class SemanticsTraced(Recorded):
         for name in ("blk-renamed", "prctl-named", "outside"):
             self.assertEqual(len(by_name.get(name, ())), 1, "%s: %r" % (name, dict(by_name)))
         blk = [c for c in comps if c["name"] == "blk-renamed"][0]
-        self.assertGreater(blk["time_ns"]["blocked_outside"], 20_000_000, blk["blocked_by"])
+        waited = sum(blk["time_ns"][k] for k in ("blocked_outside", "blocked_in_handler", "idle"))
+        self.assertGreater(waited, 20_000_000, blk)
         # ... and `export --perfetto` names the renamed thread's track so (last thread_name).
         pf = os.path.join(self.tmp, "out.json")
         exp = subprocess.run([LOOPTRACE, "export", "--perfetto", pf, out],
@@ -307,6 +314,8 @@ class Truth(Recorded):
             per_reason = collections.Counter()
             for b in comp["blocked_by"]:
                 per_reason[b["reason"]] += b["ns"]
+            if comp.get("loop_top"):  # its loop top's waits are idle, not blocked
+                per_reason[comp["loop_top"]["reason"]] += comp["time_ns"]["idle"]
             for (t, reason), (ns, _) in truth.items():
                 if t == tid:
                     check_close(self, "report %s/%s" % (name, reason),
@@ -379,14 +388,19 @@ class Window(Recorded):
                 else:
                     self.assertEqual(c["name"], os.path.basename(TRUTH)[:63])
                 self.assertEqual(c["begin_ns"], lo)
-                # Blocked time in the window: the trace's intervals cut at its start.
+                # Time in the wrapped waits in the window: the trace's intervals cut at its
+                # start. They are blocks, or idle time when the report took the wait as the
+                # thread's loop top (loop_top).
                 want = sum(e - max(b, lo) for b, e in blocks[tid] if e > lo)
-                got = c["time_ns"]["blocked_outside"]
-                self.assertLessEqual(abs(got - want), 1000, "--begin %s: %s blocked %d ns in "
+                tn = c["time_ns"]
+                got = tn["blocked_outside"] + tn["blocked_in_handler"] + tn["idle"]
+                self.assertLessEqual(abs(got - want), 1000, "--begin %s: %s waited %d ns in "
                                      "the window, the trace says %d" % (arg, name, got, want))
-                self.assertEqual(sum(b["ns"] for b in c["blocked_by"]), got)
+                self.assertEqual(sum(b["ns"] for b in c["blocked_by"]),
+                                 tn["blocked_outside"] + tn["blocked_in_handler"])
             self.assertTrue(pid in comps, "--begin %s: the main thread is missing" % arg)
-            self.assertGreater(comps[pid]["time_ns"]["blocked_outside"], 0)
+            self.assertGreater(comps[pid]["time_ns"]["blocked_outside"] +
+                               comps[pid]["time_ns"]["idle"], 0)
 
 
 class ExportSites(Recorded):
@@ -411,9 +425,11 @@ class ExportSites(Recorded):
                              check=False)
         self.assertEqual(rep.returncode, 0, rep.stderr.decode(errors="replace"))
         with open(js, encoding="utf-8") as f:
+            # the sites of the blocks, and of the waits taken as loop tops (idle time)
             report_sites = {(c["pid"], int(b["where"], 16)): b["site"]
                             for c in json.load(f)["components"]
-                            for b in c["blocked_by"] if b.get("site")}
+                            for b in c["blocked_by"] + ([c["loop_top"]] if c.get("loop_top")
+                                                        else []) if b.get("site")}
         self.assertTrue(report_sites)
         blocked = [e for e in events if e.get("cat") == "blocked"]
         self.assertTrue(blocked)
@@ -532,24 +548,29 @@ class Symbolize(Recorded):
         self.assertIn("consumer", symbolize.format_site(site))
         # Addresses outside any object stay as they are.
         self.assertEqual(symbolize.symbolize(1, objects, pid)["function"], None)
-        # `looptrace report` names the same call site in its HTML table and blocked.csv, as
-        # in the terminal (not the raw address).
+        # `looptrace report` names call sites in its HTML tables and CSV files as in the
+        # terminal (not the raw address): the consumer's condvar wait, its loop top (idle:
+        # components.csv `loop_top_site`, the HTML's loop tops), and the main thread's joins
+        # (blocked: blocked.csv `call_site`, the HTML's blocked table).
         html_dir, csv_dir = os.path.join(self.tmp, "html"), os.path.join(self.tmp, "csv")
         rep = subprocess.run([LOOPTRACE, "report", out, "-q", "--html", html_dir, "--csv",
                               csv_dir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              timeout=120, check=False)
         self.assertEqual(rep.returncode, 0, rep.stderr.decode())
-        with open(os.path.join(csv_dir, "blocked.csv"), newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.DictReader(f) if r["component"] == "consumer"
-                    and r["reason"] == "condvar"]
-        self.assertTrue(rows)
-        named = [r["call_site"] for r in rows if r["call_site"].startswith("consumer (")]
-        self.assertTrue(named, rows)
-        self.assertIn("ip_truth.c:", named[0])
         with open(os.path.join(html_dir, "index.html"), encoding="utf-8") as f:
             page = f.read()
-        blocked = page.split("What components blocked on", 1)[1].split("</table>", 1)[0]
-        self.assertIn(html.escape(named[0]), blocked)
+        for csv_file, col, want, title in (
+                ("components.csv", "loop_top_site", ("consumer", "consumer ("), "Loop tops"),
+                ("blocked.csv", "call_site", (os.path.basename(TRUTH), "main ("),
+                 "What components blocked on")):
+            with open(os.path.join(csv_dir, csv_file), newline="", encoding="utf-8") as f:
+                rows = [r for r in csv.DictReader(f)
+                        if r.get("component", r.get("name")) == want[0]]
+            named = [r[col] for r in rows if r[col].startswith(want[1])]
+            self.assertTrue(named, rows)
+            self.assertIn("ip_truth.c:", named[0])
+            table = page.split(title, 1)[1].split("</table>", 1)[0]
+            self.assertIn(html.escape(named[0]), table)
 
 
 class SymbolizeUnit(unittest.TestCase):
@@ -741,6 +762,122 @@ class SymbolizeElf(unittest.TestCase):
         # The same object without that root: its offset, not a wrong name.
         site = self.site(lib, self.inside, debug_root=os.path.join(self.tmp, "noroot"))
         self.assertIsNone(site["function"], site)
+
+
+class LoopTop(unittest.TestCase):
+    """ip_loop recorded with `looptrace record --interpose` and no other option: the report
+    against the program's own clocks."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="lt-looptop-")
+        cls.out = os.path.join(cls.tmp, "trace")
+        cls.proc = None
+        if bt2 is None or not shutil.which("lttng") or not LOOP or not os.path.exists(LOOP):
+            return
+        cls.proc = record(cls.out, [LOOP])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        need(self, "lttng", "babeltrace2", "addr2line")
+        if not LOOP or not os.path.exists(LOOP):
+            self.fail("missing build output LT_IP_LOOP (run through CTest)")
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr.decode(errors="replace"))
+        f = next(line.split() for line in self.proc.stdout.decode().splitlines()
+                 if line.startswith("loop "))
+        (self.tid, self.idle, self.busy, self.blocked, self.mutex_ns, self.sleep_ns,
+         self.iterations, self.cpu, self.sched) = (int(x) for x in f[1:10])
+
+    def report(self, *extra):
+        js = os.path.join(self.tmp, "report-%d.json" % len(os.listdir(self.tmp)))
+        proc = subprocess.run([LOOPTRACE, "report", self.out, "--json", js] + list(extra),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=240,
+                              check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+        with open(js, encoding="utf-8") as f:
+            rep = json.load(f)
+        comps = {c["tid"]: c for c in rep["components"]}
+        self.assertIn(self.tid, comps, "no component for the looper thread")
+        return rep, comps[self.tid], proc.stdout.decode(errors="replace")
+
+    def close(self, what, got, want, tol=0.02):
+        self.assertGreater(want, 0, what)
+        err = abs(got - want) / want
+        print("%-22s report %11d  program %11d  (%.2f %%)" % (what, got, want, 100 * err),
+              file=sys.stderr)
+        self.assertLessEqual(err, tol, "%s: report %d ns vs program %d ns (%.2f %%)"
+                             % (what, got, want, 100 * err))
+
+    def test_detected_loop_top_matches_own_clock(self):
+        rep, c, text = self.report()
+        lt = c["loop_top"]
+        self.assertIsNotNone(lt, "no loop top found for the looper")
+        self.assertEqual(lt["how"], "detected")
+        self.assertEqual(lt["call"], "epoll_wait")
+        self.assertTrue(lt["site"].startswith("looper_wait "), lt["site"])
+        t = c["time_ns"]
+        self.close("idle", t["idle"], self.idle)
+        self.close("busy", t["busy"], self.busy)
+        self.close("blocked_in_handler", t["blocked_in_handler"], self.blocked)
+        self.assertEqual(c["messages"], self.iterations)
+        calls = {b["call"]: b for b in c["blocked_by"]}
+        self.assertEqual(set(calls), {"pthread_mutex_lock", "nanosleep"}, c["blocked_by"])
+        for call, want in (("pthread_mutex_lock", self.mutex_ns), ("nanosleep", self.sleep_ns)):
+            self.assertEqual(calls[call]["in_handler_ns"], calls[call]["ns"])
+            self.close("blocked in " + call, calls[call]["ns"], want)
+        self.close("cpu vs /proc stat", c["cpu_ns"], self.cpu, tol=0.05)
+        if self.sched >= 0:  # the scheduler's own count, in ns: tighter
+            self.close("cpu vs /proc schedstat", c["cpu_ns"], self.sched)
+        # The main thread waits once (a sleep) and then joins: no loop.
+        main = next(x for x in rep["components"] if x["tid"] == x["pid"])
+        self.assertIsNone(main["loop_top"])
+        self.assertEqual(main["time_ns"]["blocked_in_handler"], 0)
+        # The terminal says which site and call it took, and the call of each blocked site.
+        self.assertRegex(text, r"looper +\d+/%d +looper_wait \(ip_loop\.c:\d+\) +epoll_wait +"
+                         r"detected" % self.tid)
+        self.assertRegex(text, r"looper +\d+/%d +mutex +pthread_mutex_lock" % self.tid)
+
+    def test_given_function(self):
+        _, c, text = self.report("--loop-top", "looper_nap")
+        lt = c["loop_top"]
+        self.assertEqual((lt["how"], lt["call"]), ("given", "nanosleep"), lt)
+        self.close("idle (given nanosleep)", c["time_ns"]["idle"], self.sleep_ns)
+        io = [b for b in c["blocked_by"] if b.get("call") == "epoll_wait"]
+        self.assertTrue(io and io[0]["in_handler_ns"] > 0, c["blocked_by"])
+        self.assertRegex(text, r"looper_nap.* +nanosleep +given")
+
+    def test_top_live(self):
+        """`looptrace top --interpose --loop-top NAME`: the name looked up in CMD, the sink
+        of the live view takes it; the other threads' loop tops are detected live."""
+        need(self, "lttng-relayd")
+        out = os.path.join(self.tmp, "top")
+        proc = subprocess.run([LOOPTRACE, "top", "--interpose", "--batch", "2", "--json",
+                               "--loop-top", "looper_nap", "-o", out, "--", LOOP, "40"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=240,
+                              check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+        last = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+        comps = {c["name"]: c for c in last["report"]["components"]}
+        self.assertEqual((comps["looper"]["loop_top"]["how"],
+                          comps["looper"]["loop_top"]["call"]), ("given", "nanosleep"))
+        self.assertEqual((comps["feeder"]["loop_top"]["how"],
+                          comps["feeder"]["loop_top"]["call"]), ("detected", "nanosleep"))
+        self.assertGreater(comps["looper"]["messages"], 0)
+        row = next(r for r in last["components"] if r["name"] == "looper")
+        self.assertEqual(row["loop_top"]["how"], "given")
+        self.assertGreater(row["cpu_ns"], 0)
+
+    def test_given_address(self):
+        _, c, _ = self.report()
+        d = c["loop_top"]["site_detail"]
+        site = "%s+0x%x" % (os.path.basename(d["path"]), d["offset"])
+        _, g, _ = self.report("--loop-top", site)
+        self.assertEqual((g["loop_top"]["how"], g["loop_top"]["call"]), ("given", "epoll_wait"))
+        self.assertEqual(g["loop_top"]["given"], site)
+        self.assertEqual(g["time_ns"], c["time_ns"])
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ class CsvTest(unittest.TestCase):
         self.assertEqual(header[:12], ["component", "component_id", "pid", "reason", "object",
                                        "object_name", "where", "site", "ns", "count",
                                        "in_handler_ns", "call_site"])
-        self.assertEqual(header[12:], ["tid"])
+        self.assertEqual(header[12:14], ["tid", "call"])
         rows = read(path)
         self.assertEqual(sorted((r["component"], r["pid"], r["tid"]) for r in rows),
                          [("worker", "4100", "4100"), ("worker", "4100", "4101"),

@@ -287,5 +287,49 @@ class RenderTest(unittest.TestCase):
         self.assertEqual(rt.render(self.report), self.text)
 
 
+class LoopTopTest(unittest.TestCase):
+    """Interposed threads: the loop top each took (site, call, detected or given), the call
+    that blocked, running and CPU time, and the note when running exceeds CPU time."""
+
+    def comp(self, name, busy, idle, outside, cpu, loop_top=None):
+        wall = busy + idle + outside
+        return {"name": name, "pid": 7, "tid": 8, "wall_ns": wall, "messages": 3,
+                "time_ns": {"busy": busy, "idle": idle, "blocked_in_handler": 0,
+                            "blocked_outside": 0, "outside": outside},
+                "cpu_ns": cpu, "loop_top": loop_top, "interposed": True,
+                "blocked_by": [{"reason": "mutex", "call": "pthread_mutex_lock",
+                                "object": "0x1", "where": "0x2", "ns": 5, "count": 1,
+                                "in_handler_ns": 5}]}
+
+    def test_loop_top_rows_and_columns(self):
+        lt = {"how": "given", "call": "epoll_wait", "where": "0x55", "site": "f (a.c:3)",
+              "waits": 4}
+        rep = {"components": [self.comp("loop", 600, 300, 100, 650, lt),
+                              self.comp("plain", 0, 0, 1000, None)]}
+        self.assertEqual(rt.loop_rows(rep), [["loop", "7/8", "f (a.c:3)", "epoll_wait", "given",
+                                              "4"]])
+        rows = rt.component_rows(rep)
+        self.assertEqual(rows[0][rt.COMPONENT_HEADERS.index("running")], "70.0%")
+        self.assertEqual(rows[0][rt.COMPONENT_HEADERS.index("cpu")], "65.0%")
+        self.assertEqual(rows[1][rt.COMPONENT_HEADERS.index("cpu")], "-")
+        blocked = rt.blocked_rows(rep)
+        self.assertEqual(blocked[0][rt.BLOCKED_HEADERS.index("call")], "pthread_mutex_lock")
+        text = rt.render(rep)
+        self.assertIn("Loop tops", text)
+        self.assertRegex(text, r"loop +7/8 +f \(a\.c:3\) +epoll_wait +given +4")
+
+    def test_cpu_gap_note(self):
+        rep = {"components": [self.comp("slow", 900, 0, 100, 400),
+                              self.comp("fine", 900, 0, 100, 990)]}
+        notes = rt.cpu_gap_lines(rep)
+        self.assertEqual(len(notes), 0)  # below 1 ms: noise
+        rep = {"components": [self.comp("slow", 9_000_000, 0, 1_000_000, 4_000_000),
+                              self.comp("fine", 9_000_000, 0, 1_000_000, 9_900_000)]}
+        notes = rt.cpu_gap_lines(rep)
+        self.assertEqual(len(notes), 1)
+        self.assertIn("slow 7/8: running 10.0ms but on a CPU 4.00ms: 6.00ms", notes[0])
+        self.assertIn("waiting for a CPU or in calls the interposer does not wrap", notes[0])
+
+
 if __name__ == "__main__":
     ltutil.main()

@@ -165,14 +165,14 @@ class TopInterpose(Base):
         # --batch 30: the program ends long before (about 1 s), top then prints the final
         # figures; it must not be stopped early, or it prints no truth.
         proc = subprocess.run([LOOPTRACE, "top", "-o", trace, "--interpose", "--batch", "30",
-                               "--width", "100", "--", truth_prog, "3"],
+                               "--json", "--", truth_prog, "3"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=180, check=False)
         out = proc.stdout.decode()
         self.assertEqual(proc.returncode, 0, proc.stderr.decode())
-        header, body = parse_threads(out)
-        self.assertEqual(header.split()[:9], ["COMPONENT", "TID", "RUN", "BLOCK", "CPU", "run",
-                                              "block", "cpu", "BLOCKED"], out)
+        final = json.loads(out.splitlines()[-1])
+        self.assertTrue(final["final"])
+        rows = {r["tid"]: r for r in final["components"]}
         # ip_truth's own measurement: per thread, the reason it spent most time blocked in.
         truth = {}
         with open(os.path.join(trace, "command.out"), encoding="utf-8") as f:
@@ -181,29 +181,33 @@ class TopInterpose(Base):
                 if fl and fl[0] == "truth":
                     truth.setdefault(int(fl[1]), {})[fl[3]] = int(fl[4])
         self.assertTrue(truth, "no truth lines in command.out")
-        rows = {}
-        run_now = []
-        for line in body:
-            fl = line.split()
-            tid = int(fl[1])
-            rows[tid] = fl
-            run_now.append(None if fl[2] == "-" else float(fl[2]))
-        # Sorted by the running share of the last interval (no CPU times yet): largest first,
-        # then the threads that had no time in it ("-": ended before).
-        known = [v for v in run_now if v is not None]
-        self.assertEqual(run_now, sorted(known, reverse=True) + [None] * (len(run_now) -
-                                                                         len(known)), out)
         for tid, by in truth.items():
-            self.assertIn(tid, rows, "thread %d missing:\n%s" % (tid, out))
-            fl = rows[tid]
-            ranked = sorted(by.items(), key=lambda kv: kv[1], reverse=True)
-            total = sum(by.values())
-            if len(ranked) == 1 or ranked[0][1] >= 1.5 * ranked[1][1]:
-                self.assertEqual(fl[8], ranked[0][0], "%s: %r" % (fl[0], by))
-            # Every one of these threads spends most of its life blocked.
-            self.assertGreater(float(fl[6]), 50.0, "%s: %s" % (fl[0], " ".join(fl)))
-            self.assertGreater(total, 0)
-        self.assertNotIn(" IDLE ", header)
+            self.assertIn(tid, rows, "thread %d missing" % tid)
+            r = rows[tid]
+            if r["loopless"]:
+                # the threads view's figures: blocked most of its life, on the truth's reason
+                ranked = sorted(by.items(), key=lambda kv: kv[1], reverse=True)
+                if len(ranked) == 1 or ranked[0][1] >= 1.5 * ranked[1][1]:
+                    self.assertEqual(r["reason"].split()[0], ranked[0][0], (r, by))
+                self.assertGreater(r["waiting_run"], 50.0, r)
+                self.assertIsNone(r["busy_run"], r)  # "-", not 0.0
+            else:
+                # a loop top found: its waits there are idle time, shown as a loop's
+                self.assertTrue(r["loop_top"], r)
+                self.assertGreater(r["idle_run"] + r["blocked_run"], 0, r)
+        # The text view of the same run: the threads view exactly when no thread has a loop
+        # top, sorted by CPU (or RUN) share; else the loop view.
+        text = subprocess.run([LOOPTRACE, "top", "-o", trace + "2", "--interpose", "--batch",
+                               "30", "--width", "100", "--", truth_prog, "3"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=180, check=False)
+        self.assertEqual(text.returncode, 0, text.stderr.decode())
+        header, body = parse_threads(text.stdout.decode())
+        if all(r["loopless"] for r in rows.values()):
+            self.assertEqual(header.split()[:5], ["COMPONENT", "TID", "RUN", "BLOCK", "CPU"])
+        else:
+            self.assertEqual(header.split()[:4], ["COMPONENT", "MSGS", "MSG/S", "BUSY"])
+        self.assertTrue(body)
         self.assert_clean(trace)
 
 

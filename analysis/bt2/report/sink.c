@@ -70,6 +70,8 @@ struct sink {
 	FILE *snap_mem;      /* owned, memory stream over snap_buf */
 	struct inbox *inbox; /* owned, open addressing, inbox_cap slots */
 	size_t inbox_cap, inbox_len;
+	char **loop_tops; /* owned: the `loop-top` parameter's call sites */
+	size_t nloop_tops;
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -316,6 +318,39 @@ static int param_i64(struct sink *s, const bt_value *v, const char *key, int64_t
 	return -1;
 }
 
+/*
+ * param_loop_top - `loop-top`: a string or an array of strings, each a call site
+ * "OBJECT+0xOFFSET" or range "OBJECT+0xLO-0xHI" (lt_analysis_loop_top). Kept until the
+ * analysis exists. Returns 0, or -1 with an error cause appended.
+ */
+static int param_loop_top(struct sink *s, const bt_value *v)
+{
+	uint64_t n = 1;
+	int array = bt_value_get_type(v) == BT_VALUE_TYPE_ARRAY;
+
+	if (array)
+		n = bt_value_array_get_length(v);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_value *e = array ? bt_value_array_borrow_element_by_index_const(v, i) : v;
+		char **nv;
+		if (bt_value_get_type(e) != BT_VALUE_TYPE_STRING) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self,
+			    "parameter `loop-top` must be a string or an array of strings");
+			return -1;
+		}
+		nv = realloc(s->loop_tops, (s->nloop_tops + 1) * sizeof(*nv));
+		if (!nv)
+			return -1;
+		s->loop_tops = nv;
+		s->loop_tops[s->nloop_tops] = strdup(bt_value_string_get(e));
+		if (!s->loop_tops[s->nloop_tops])
+			return -1;
+		s->nloop_tops++;
+	}
+	return 0;
+}
+
 struct param_ctx {
 	struct sink *s;
 	struct lt_analysis_config *cfg;
@@ -395,6 +430,8 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		p->err |= param_i64(p->s, v, key, &x) != 0;
 		c->has_end_offset_ns = 1;
 		c->end_offset_ns = x;
+	} else if (strcmp(key, "loop-top") == 0) {
+		p->err |= param_loop_top(p->s, v) != 0;
 	} else if (strcmp(key, "series-interval-ns") == 0) {
 		p->err |= param_i64(p->s, v, key, &x) != 0;
 		if (x <= 0 && !p->err) {
@@ -407,7 +444,7 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 		    p->s->self,
 		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
-		    "begin-offset-ns, end-offset-ns, progress, series-interval-ns, "
+		    "begin-offset-ns, end-offset-ns, loop-top, progress, series-interval-ns, "
 		    "snapshot-interval-ms, snapshot-output, events-output, graph-output)",
 		    key);
 		p->err = 1;
@@ -458,6 +495,9 @@ static void sink_free(struct sink *s)
 		fclose(s->snap_mem);
 	free(s->snap_buf);
 	free(s->inbox);
+	for (size_t i = 0; i < s->nloop_tops; i++)
+		free(s->loop_tops[i]);
+	free(s->loop_tops);
 	lt_decoder_destroy(s->dec);
 	if (s->events_out)
 		fclose(s->events_out);
@@ -504,6 +544,7 @@ static int snapshot_write(struct sink *s, int final)
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
 	rewind(s->snap_mem);
+	lt_analysis_settle(s->analysis, final);
 	if (lt_analysis_write_json(s->analysis, s->snap_mem) != 0 || fflush(s->snap_mem) != 0)
 		goto fail;
 	size_t len = (size_t)ftello(s->snap_mem);
@@ -635,6 +676,15 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 		goto fail;
 	}
+	for (size_t i = 0; i < s->nloop_tops; i++) {
+		if (lt_analysis_loop_top(s->analysis, s->loop_tops[i]) != 0) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    s->self,
+			    "parameter `loop-top`: `%s` is not OBJECT+0xOFFSET or OBJECT+0xLO-0xHI",
+			    s->loop_tops[i]);
+			goto fail;
+		}
+	}
 	if (p.graph_output && (!(s->graph = fopen(p.graph_output, "w")) ||
 			       lt_analysis_graph_output(s->analysis, s->graph) != 0)) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
@@ -711,6 +761,7 @@ static bt_component_class_sink_consume_method_status finish(struct sink *s)
 		fclose(out);
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	}
+	lt_analysis_settle(s->analysis, 1);
 	int rc = lt_analysis_write_json(s->analysis, out);
 	if (out == stdout)
 		rc |= fflush(out) != 0 ? -1 : 0;

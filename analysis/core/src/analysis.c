@@ -129,6 +129,7 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	lt__map_fini(&a->msg_map);
 	lt__map_fini(&a->flow_map);
 	lt__hist_fini(&a->flow_latency);
+	lt__looptop_free(a);
 	lt__graph_free(a);
 	free(a->crit_hops);
 	free(a->lost_windows);
@@ -415,13 +416,28 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 		a->now = ts;
 	lt__series_reach(a, ts);
 
-	if (ev->preload && preload_yields(a, t, ev))
-		return 0;
+	lt__cpu_note(a, t, ev);
+	if (!(ev->preload && lt__looptop_feed(a, ti, ev, ts)))
+		lt__feed_thread(a, ti, ev, ts);
+	lt__cpu_after(a, &a->threads.v[ti]);
+	return a->an.out_of_memory != oom_before ? -1 : 0;
+}
+
+/*
+ * lt__feed_thread - the state machine's step for event `ev` of thread ti at (clamped) time ts:
+ * the event is in the window and counted. looptop.c also calls it with the events it makes of
+ * an interposed thread's waits (its loop top's wait and iterations).
+ */
+void lt__feed_thread(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
+{
+	enum lt_ev_kind kind = ev->kind;
+
+	if (ev->preload && preload_yields(a, &a->threads.v[ti], ev))
+		return;
 	if (on_event[kind])
 		on_event[kind](a, ti, ev, ts);
 	if (a->graph)
 		lt__graph_event(a, ti, ev, ts);
 	if (is_loop_kind(kind))
 		a->threads.v[ti].loop_seen = 1;
-	return a->an.out_of_memory != oom_before ? -1 : 0;
 }

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Time categories of a component, in the order of the report's time_ns keys. */
 enum lt_tcat { LT_T_BUSY = 0, LT_T_IDLE, LT_T_BIH, LT_T_BO, LT_T_OUTSIDE, LT_T_COUNT };
@@ -62,6 +63,9 @@ struct lt_an_comp {
 	struct lt_spoint *spoints; /* owned, sparse (while series is NULL), sorted by bucket */
 	uint32_t nspoints, spcap;  /* used and allocated entries of spoints */
 	int32_t first_site;        /* head of its list of blocking sites */
+	uint64_t cpu_ns;           /* CPU time of its thread while bound (looptop.c) */
+	int cpu_known;             /* a CPU time reading was seen while bound */
+	uint32_t loop;             /* its thread's loop-top record + 1 (looptop.c), 0 none */
 };
 
 /* One touched bucket of a sparse series. */
@@ -108,6 +112,7 @@ struct lt_site {
 	uint64_t ns, count;     /* ns closed only */
 	uint64_t in_handler_ns; /* part of ns spent inside a handler */
 	int32_t next;           /* next site of the same component */
+	uint32_t call;          /* the interposer's wrapped call (preload-calls.h), 0 unknown */
 };
 
 struct lt_thread {
@@ -134,6 +139,9 @@ struct lt_thread {
 	uint32_t recv_mi;   /* in-flight record of the last message it received (a hint) */
 	int64_t dispatch_start;
 	uint64_t dispatch_msg;
+	uint32_t loop;     /* loop-top record + 1 (looptop.c), 0 none */
+	uint64_t cpu_last; /* its latest CPU time reading (ns), 0 none */
+	int32_t cpu_comp1; /* component index + 1 that reading was taken in, 0 none */
 	/*
 	 * Before the --begin window, the interposer's events only set this state; the thread
 	 * starts the window in it (lt__pre_start): its component, still blocked or not.
@@ -254,6 +262,8 @@ struct lt_analysis {
 	    flow_map;
 	int32_t thread_cache[64]; /* direct-mapped by vtid: index + 1, 0 = empty */
 	int32_t hop_cache;        /* last hop aggregate used, -1 none */
+
+	struct lt_looptop *looptop; /* owned: loop tops of interposed threads (looptop.c) */
 
 	/* parallelism */
 	uint32_t busy_now, busy_max;
@@ -378,6 +388,38 @@ void lt__comp_trim_handler(struct lt_analysis *a, struct lt_an_comp *c, int64_t 
 			   int64_t pe, int64_t he);
 /* lt__comp_count_handled - c handled one message whose handler ran `dur` ns and ended at ts. */
 void lt__comp_count_handled(struct lt_analysis *a, struct lt_an_comp *c, uint64_t dur, int64_t ts);
+
+/*
+ * lt__feed_thread - one step of the state machine for event ev of thread ti at time ts
+ * (analysis.c); looptop.c feeds the waits and iterations it derives through it.
+ */
+void lt__feed_thread(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts);
+
+/* looptop.c: the loop top of interposed threads, their CPU time */
+
+/*
+ * lt__looptop_feed - an event of the interposer on thread ti: held while its loop top is
+ * being found, or turned into wait/handle/block steps once it is known. Returns 1 when the
+ * event was taken (the caller does not feed it), 0 to feed it as it is.
+ */
+int lt__looptop_feed(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts);
+/* lt__looptop_free - frees what looptop.c owns (lt_analysis_destroy). */
+void lt__looptop_free(struct lt_analysis *a);
+/* lt__cpu_note - an event carrying the thread's CPU time: charge the time since the last. */
+void lt__cpu_note(struct lt_analysis *a, struct lt_thread *t, const struct lt_event *ev);
+/* lt__cpu_after - after the event: later readings belong to the thread's component now. */
+static inline void lt__cpu_after(struct lt_analysis *a, struct lt_thread *t)
+{
+	(void)a;
+	t->cpu_comp1 = t->comp + 1;
+}
+/*
+ * lt__looptop_write_comp - writes `, "cpu_ns": ..., "loop_top": ...` of component c (report
+ * writer).
+ */
+void lt__looptop_write_comp(FILE *f, const struct lt_analysis *a, const struct lt_an_comp *c);
+/* lt__call_name - the name of a wrapped call id ("epoll_wait"), NULL for 0 or unknown. */
+const char *lt__call_name(uint32_t call);
 
 /* lt__reason_name - the report name of a block reason ("chan_recv", ...; "unknown"). */
 const char *lt__reason_name(uint32_t reason);

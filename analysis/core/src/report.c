@@ -284,6 +284,8 @@ static void write_blocked_by(FILE *f, const struct lt_analysis *a, const struct 
 		}
 		fputs(", \"where\": ", f);
 		jhex(f, s->where);
+		if (lt__call_name(s->call))
+			fprintf(f, ", \"call\": \"%s\"", lt__call_name(s->call));
 		fprintf(f,
 			", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64
 			"}",
@@ -352,6 +354,10 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now)
 		uint32_t nf = lt__comp_findings(a, c, &v, bufs.refs, (size_t)nref, fd);
 
 		write_comp_head(f, c, &v, ci == 0);
+		fputs("     \"interposed\": ", f);
+		fputs(c->preload ? "true" : "false", f);
+		lt__looptop_write_comp(f, a, c); /* cpu_ns, loop_top */
+		fputs(",\n", f);
 		write_blocked_by(f, a, c, bufs.refs, (size_t)nref);
 		fprintf(f, "     \"messages\": %" PRIu64 ", \"throughput_per_s\": ", c->messages);
 		jdbl(f, v.wall ? (double)c->messages / ((double)v.wall / 1e9) : 0.0);

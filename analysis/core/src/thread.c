@@ -509,8 +509,11 @@ void lt__on_block_begin(struct lt_analysis *a, int32_t ti, const struct lt_event
 		t->block_start = ts;
 		if (t->comp < 0)
 			a->an.blocks_outside_components++;
-		else if (!t->waiting)
+		else if (!t->waiting) {
 			th_enter_site(a, t, ev->reason, ev->object, ev->where);
+			if (t->site >= 0 && ev->call) /* the interposer's wrapped call */
+				a->sites.v[t->site].call = ev->call;
+		}
 	}
 	t->block_depth++;
 	th_settle(a, t);

@@ -43,7 +43,8 @@ def quote(text):
 
 
 def format_params(params):
-    """'k1=v1,k2=v2' from a dict of str/bool/int values (ints as signed, like '1000')."""
+    """'k1=v1,k2=v2' from a dict of str/bool/int values (ints as signed, like '1000') and
+    lists of strings (babeltrace2 arrays: '["a", "b"]')."""
     parts = []
     for key, value in params.items():
         if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", key):
@@ -54,6 +55,8 @@ def format_params(params):
             v = "%d" % value
         elif isinstance(value, str):
             v = quote(value)
+        elif isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
+            v = "[" + ", ".join(quote(x) for x in value) + "]"
         else:
             raise TypeError("unsupported parameter value %r" % (value,))
         parts.append("%s=%s" % (key, v))

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from . import bt, outputs, render_csv, render_text, timespec
+from . import bt, looptop, outputs, render_csv, render_text, timespec
 from .cmd_record import RECORD_INFO  # written by `looptrace record` into its folder
 from .errors import UserError
 
@@ -60,6 +60,7 @@ examples:
   looptrace report trace/
   looptrace report trace/ --json report.json --csv report-csv/
   looptrace report server-trace/ client-trace/ --begin +2s --end +5s
+  looptrace report trace/ --loop-top ngx_epoll_process_events   # an interposed loop's top
 """
 
 
@@ -97,6 +98,11 @@ def add_parser(subparsers):
     p.add_argument("--end", metavar="TIME",
                    help="ignore events after TIME (absolute, or '+offset' from the trace "
                         "start)")
+    p.add_argument("--loop-top", metavar="SITE", action="append", dest="loop_top",
+                   help="for threads seen only by the interposer (--interpose): the wait at "
+                        "the top of their loop, a function name or OBJECT+0xOFFSET as the "
+                        "report prints call sites (repeatable; default: detected, see "
+                        "docs/interposer.md)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not print the tables (only write --json/--csv/--html outputs)")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -203,16 +209,27 @@ def emit(report, raw, args):
     return 0
 
 
-def analyse(traces, begin=None, end=None, progress=False):
+def analyse(traces, begin=None, end=None, progress=False, loop_tops=None):
     """(report dict, raw JSON bytes) for `traces` analysed together; `begin`/`end` are
-    time strings as on the command line. Raises UserError with a one-line reason."""
+    time strings as on the command line; `loop_tops` the --loop-top SITEs. A SITE that names
+    a function is looked up in the objects the traced processes loaded, which the first
+    analysis lists: the trace is then read twice. Raises UserError with a one-line reason."""
     b = _time("--begin", begin) if isinstance(begin, str) else begin
     e = _time("--end", end) if isinstance(end, str) else end
     try:
         timespec.check_window(b, e)
     except timespec.TimeSpecError as exc:
         raise UserError(str(exc))
-    return bt.run_report(list(traces), begin=b, end=e, progress=progress)
+    specs = list(loop_tops or [])
+    direct = [s for s in specs if looptop.is_address(s.strip())]
+    extra = {"loop-top": direct} if direct else None
+    report, raw = bt.run_report(list(traces), begin=b, end=e, progress=progress,
+                                extra_params=extra)
+    if looptop.needs_names(specs):
+        sites = looptop.resolve(specs, looptop.report_paths(report))
+        report, raw = bt.run_report(list(traces), begin=b, end=e, progress=progress,
+                                    extra_params={"loop-top": sites})
+    return report, raw
 
 
 def name_call_sites(report):
@@ -386,7 +403,8 @@ def run(args):
 
 def _run(args):
     check_outputs(args)
-    report, raw = analyse(args.traces, args.begin, args.end, args.progress)
+    report, raw = analyse(args.traces, args.begin, args.end, args.progress,
+                          getattr(args, "loop_top", None))
     named = name_call_sites(report)
     notices = recording_notices(report, args.traces)
     damage = damage_notices(report, args.traces)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from . import bt, launch, live, outputs, top_view
+from . import bt, launch, live, looptop, outputs, top_view
 from .errors import UserError
 from .lttng import Session, Sessiond, lttng_path
 
@@ -103,6 +103,10 @@ def add_parser(subparsers):
                    help="sub-buffers per CPU, a power of two (default %(default)s)")
     p.add_argument("--no-preload", action="store_true",
                    help="do not preload the probes (CMD links liblooptrace-probes.a)")
+    p.add_argument("--loop-top", metavar="SITE", action="append", dest="loop_top",
+                   help="for threads seen only by the interposer: the wait at the top of "
+                        "their loop, a function name (looked up in CMD and the libraries ldd "
+                        "lists) or OBJECT+0xOFFSET (repeatable; default: detected)")
     p.add_argument("--interpose", action="store_true",
                    help="also preload the blocking interposer (liblooptrace-preload.so)")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS]",
@@ -135,6 +139,7 @@ class Run:
         self.ran = False  # CMD was let run
         self.created_output = False
         self.attach_log = None  # --session: babeltrace2's messages, kept only on failure
+        self.loop_tops = []  # --loop-top, as the sink's `loop-top` call sites
 
     # -- start -------------------------------------------------------------------------------
 
@@ -149,6 +154,8 @@ class Run:
         lttng_path()
         command[0] = launch.resolve_command(command)
         self.command = command
+        self.loop_tops = looptop.resolve(args.loop_top, looptop.program_paths(command[0])
+                                         if looptop.needs_names(args.loop_top) else [])
         env = launch.preload_env(args)
         preload = env.get("LD_PRELOAD", "")
         self.output, self.created_output = prepare_output(args.output, args.force)
@@ -174,7 +181,8 @@ class Run:
             self.child.cancel()
             raise
         url = self.relayd.live_url(socket.gethostname(), self.session.name)
-        self.reader = live.Reader(url, args.interval * 1000, self.output, log)
+        self.reader = live.Reader(url, args.interval * 1000, self.output, log,
+                                  loop_tops=self.loop_tops)
         self.reader.start()
         self.child.release()
         self.ran = True
@@ -189,7 +197,11 @@ class Run:
         fd, log = tempfile.mkstemp(prefix="looptrace-top-", suffix=".log")
         os.close(fd)
         self.attach_log = log
-        self.reader = live.Reader(url, args.interval * 1000, args.session, log)
+        if looptop.needs_names(args.loop_top):
+            raise UserError("--loop-top with --session: give OBJECT+0xOFFSET (a function name "
+                            "is looked up in CMD's objects)")
+        self.reader = live.Reader(url, args.interval * 1000, args.session, log,
+                                  loop_tops=looptop.resolve(args.loop_top, []))
         self.reader.start()
 
     # -- while running -----------------------------------------------------------------------

@@ -328,6 +328,16 @@ def render(report):
                              fmt_ns_html(e.get("ns")), fmt_num_html(e.get("count"))])
             p.append(_table(["component", "pid", "tid", "reason", "object", "call site",
                              "in handler", "time", "count"], rows, left_cols=7))
+        loops = [c for c in comps if isinstance(c.get("loop_top"), dict)]
+        if loops:
+            # interposed threads: the wait taken as the top of their loop (its time is idle)
+            p.append("<h3>Loop tops (interposed threads: idle in this wait)</h3>")
+            p.append(_table(
+                ["component", "pid", "tid", "loop top", "call", "how", "waits"],
+                [["<code>%s</code>" % esc(c.get("name")), esc(c.get("pid")), esc(c.get("tid")),
+                  esc(call_site_text(c["loop_top"]) or "\u2013"),
+                  esc(c["loop_top"].get("call") or "\u2013"), esc(c["loop_top"].get("how")),
+                  fmt_num_html(c["loop_top"].get("waits"))] for c in loops], left_cols=6))
 
     # Channels
     p.append("<h2>Channels</h2>")

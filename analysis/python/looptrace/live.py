@@ -190,8 +190,9 @@ class Reader:
     reads the session from its beginning, so the cumulative figures stay right).
     """
 
-    def __init__(self, url, interval_ms, trace_path, log_path):
+    def __init__(self, url, interval_ms, trace_path, log_path, loop_tops=None):
         self.url = url
+        self.loop_tops = list(loop_tops or [])  # the sink's `loop-top` call sites
         self.interval_ms = interval_ms
         self.trace_path = trace_path
         self.log_path = log_path
@@ -209,8 +210,11 @@ class Reader:
     def command(self):
         exe = bt.find_babeltrace2()
         plugdir = bt.find_plugin()
-        params = bt.format_params({"snapshot-interval-ms": int(self.interval_ms),
-                                   "snapshot-output": "-", "trace-path": self.trace_path})
+        params = {"snapshot-interval-ms": int(self.interval_ms), "snapshot-output": "-",
+                  "trace-path": self.trace_path}
+        if self.loop_tops:
+            params["loop-top"] = self.loop_tops
+        params = bt.format_params(params)
         return [exe, "--log-level=NONE", "--plugin-path=" + plugdir, "-i", "lttng-live",
                 self.url, "--params", 'session-not-found-action="continue"',
                 "-c", bt.SINK, "-p", params]

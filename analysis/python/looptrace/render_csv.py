@@ -63,6 +63,9 @@ COMPONENT_COLS = (
     + ["messages", "throughput_per_s", "utilization"]
     + _stat_cols("handle_ns")
     + _stat_cols("queue_wait_ns")
+    # added last, the earlier columns keep their places: CPU time, and the loop top of an
+    # interposed thread (its call site, call, and "detected" or "given")
+    + ["cpu_ns", "loop_top_site", "loop_top_call", "loop_top_how"]
 )
 
 CHANNEL_COLS = (
@@ -82,9 +85,10 @@ HOP_COLS = ["hop", "from", "from_id", "from_pid", "to", "to_id", "to_pid", "coun
 # One row per component and blocked_by entry (reason, wait object, call site). `where` is the
 # raw address, `site` the symbolized name (empty when the trace has no statedump), `call_site`
 # what the terminal and HTML reports show: `site`, else `where` in hex; `tid` the component's
-# thread (added last: the earlier columns keep their places).
+# thread and `call` the interposer's wrapped call that blocked (added last: the earlier
+# columns keep their places).
 BLOCKED_COLS = ["component", "component_id", "pid", "reason", "object", "object_name", "where",
-                "site", "ns", "count", "in_handler_ns", "call_site", "tid"]
+                "site", "ns", "count", "in_handler_ns", "call_site", "tid", "call"]
 
 WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
 
@@ -110,6 +114,11 @@ def component_records(report):
         rec.update({"%s_ns" % k: t.get(k) for k in TIME_KEYS})
         rec.update(_stats(c.get("handle_ns"), "handle_ns"))
         rec.update(_stats(c.get("queue_wait_ns"), "queue_wait_ns"))
+        rec["cpu_ns"] = c.get("cpu_ns")
+        lt = c.get("loop_top")
+        if isinstance(lt, dict):
+            rec.update(loop_top_site=call_site_text(lt), loop_top_call=lt.get("call"),
+                       loop_top_how=lt.get("how"))
         yield rec
 
 

@@ -132,8 +132,59 @@ def component_rows(report):
                 fmt_ns(_get(c, "handle_ns", "p99")),
                 fmt_ns(_get(c, "queue_wait_ns", "p50")),
                 fmt_ns(_get(c, "queue_wait_ns", "p99")),
+                fmt_pct(running_ns(c), wall),
+                fmt_pct(c.get("cpu_ns"), wall) if num(c.get("cpu_ns")) else "-",
             ]
         )
+    return rows
+
+
+def running_ns(c):
+    """Time component `c`'s thread was not in a traced wait: busy + outside (on a CPU,
+    waiting for one, or in a call the interposer does not wrap); None without time_ns."""
+    t = c.get("time_ns") or {}
+    if not (num(t.get("busy")) and num(t.get("outside"))):
+        return None
+    return t["busy"] + t["outside"]
+
+
+CPU_GAP_MIN_NS = 1_000_000  # a smaller difference between running and CPU time is noise
+CPU_GAP_MIN_FRAC = 0.05
+
+
+def cpu_gap_lines(report):
+    """One note per component whose running time exceeds its CPU time (cpu_ns): the rest was
+    spent waiting for a CPU or in calls the interposer does not wrap."""
+    lines = []
+    for c in report.get("components") or []:
+        run, cpu = running_ns(c), c.get("cpu_ns")
+        if run is None or not num(cpu):
+            continue
+        gap = run - cpu
+        if gap > CPU_GAP_MIN_NS and gap > CPU_GAP_MIN_FRAC * run:
+            lines.append("note: %s %s/%s: running %s but on a CPU %s: %s (%s of its wall time) "
+                         "waiting for a CPU or in calls the interposer does not wrap"
+                         % (escape(c.get("name")), fmt_id(c.get("pid")), fmt_id(c.get("tid")),
+                            fmt_ns(run), fmt_ns(cpu), fmt_ns(gap),
+                            fmt_pct(gap, c.get("wall_ns"))))
+    return lines
+
+
+LOOP_HEADERS = ["component", "pid/tid", "loop top (idle wait)", "call", "how", "waits"]
+
+
+def loop_rows(report):
+    """Per interposed thread with a loop top: the call site taken and whether it was
+    detected or given (--loop-top)."""
+    rows = []
+    for c in report.get("components") or []:
+        lt = c.get("loop_top")
+        if not isinstance(lt, dict):
+            continue
+        rows.append([escape(c.get("name")),
+                     "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
+                     escape(call_site_text(lt)), escape(lt.get("call")),
+                     escape(lt.get("how")), fmt_count(lt.get("waits"))])
     return rows
 
 
@@ -151,6 +202,8 @@ COMPONENT_HEADERS = [
     "handle p99",
     "qwait p50",
     "qwait p99",
+    "running",
+    "cpu",
 ]
 
 CHANNEL_HEADERS = [
@@ -186,8 +239,8 @@ def channel_rows(report):
     return rows
 
 
-BLOCKED_HEADERS = ["component", "pid/tid", "reason", "object", "call site", "in handler", "time",
-                   "count"]
+BLOCKED_HEADERS = ["component", "pid/tid", "reason", "call", "object", "call site", "in handler",
+                   "time", "count"]
 BLOCKED_TOP = 5  # entries per component in the terminal; every entry is in --json / --csv
 
 
@@ -204,6 +257,7 @@ def blocked_rows(report, top=BLOCKED_TOP):
                     escape(c.get("name")),
                     "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
                     escape(b.get("reason")),
+                    escape(b.get("call")),
                     escape(b.get("object_name") or b.get("object")),
                     escape(call_site_text(b)),
                     fmt_ns(b.get("in_handler_ns")),
@@ -335,8 +389,16 @@ def render(report):
     out.append("Components (time as % of each component's wall time)")
     if report.get("components"):
         out += table(COMPONENT_HEADERS, component_rows(report), right_c)
+        out.append("  running: not in a traced wait (on a CPU, waiting for one, or in an "
+                   "unwrapped call); cpu: on a CPU")
     else:
         out.append("  (none)")
+    loops = loop_rows(report)
+    if loops:
+        out.append("")
+        out.append("Loop tops (interposed threads: idle in this wait, an iteration from its "
+                   "return to the next)")
+        out += table(LOOP_HEADERS, loops, [False] * 5 + [True])
     out.append("")
     out.append("Channels")
     if report.get("channels"):
@@ -347,8 +409,12 @@ def render(report):
     if blocked:
         out.append("")
         out.append("Blocked (largest %d per component, by reason, object and call site)" % BLOCKED_TOP)
-        out += table(BLOCKED_HEADERS, blocked, [False] * 5 + [True] * 3)
+        out += table(BLOCKED_HEADERS, blocked, [False] * 6 + [True] * 3)
     out += summary_lines(report)
+    notes = cpu_gap_lines(report)
+    if notes:
+        out.append("")
+        out += notes
     warnings = finding_lines(report) + warning_lines(report)
     if warnings:
         out.append("")

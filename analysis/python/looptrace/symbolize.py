@@ -379,7 +379,8 @@ def objects_from_report(report):
 
 def annotate_report(report, trace_path=None, limit=20, objects=None):
     """Add `site` (format_site text) and `site_detail` (the symbolize() dict) to the first
-    `limit` blocked_by entries of each component of `report` (a schema-v1 dict), in place.
+    `limit` blocked_by entries and to the `loop_top` of each component of `report` (a
+    schema-v1 dict), in place.
     The loaded objects come from `objects`, the report's `objects` key, or the trace's
     statedump. Returns the number of entries named; 0 when no statedump is available."""
     if objects is None:
@@ -390,7 +391,10 @@ def annotate_report(report, trace_path=None, limit=20, objects=None):
         return 0
     todo = []
     for comp in report.get("components", []):
-        for b in comp.get("blocked_by", [])[:limit]:
+        entries = list(comp.get("blocked_by", [])[:limit])
+        if isinstance(comp.get("loop_top"), dict):
+            entries.append(comp["loop_top"])  # the loop top's call site, named alike
+        for b in entries:
             if b.get("where") not in (None, 0, "0x0", "0"):
                 todo.append((b, _int(b["where"]), comp.get("pid")))
     sites = symbolize_many([(w, p) for _, w, p in todo], objects)

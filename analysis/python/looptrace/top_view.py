@@ -226,6 +226,8 @@ def rows(prev, cur):
             "capacity": ch.get("capacity"), "sends": ch.get("sends"), "recvs": ch.get("recvs"),
             "max_depth": ch.get("max_depth")} for ch in chans]
         row["warnings"] = component_warnings(cur, c, chans)
+        row["loop_top"] = c.get("loop_top")  # interposed threads: the wait taken as idle
+        row["cpu_ns"] = c.get("cpu_ns")
         out.append(row)
     return out
 

@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <looptrace/probes/preload-calls.h>
 #include <looptrace/trace.h>
 
 /*
@@ -301,6 +302,20 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * LT_NS_PER_S + ts.tv_nsec;
 }
 
+/*
+ * thread_cpu_ns - the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID, ns; 0 when it
+ * cannot be read: 0 means unknown in the events).
+ */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return ns ? ns : 1;
+}
+
 /* announce - emit component_begin for `t` (this thread) if not done or if it was renamed. */
 static void announce(struct lt_thr *t)
 {
@@ -315,7 +330,7 @@ static void announce(struct lt_thr *t)
 	reg_release();
 	/* Never an empty string: LT_UNNAMED of looptrace/trace.h (babeltrace2 2.0 misreads it). */
 	lttng_ust_tracepoint(looptrace_preload, component_begin, t->comp,
-			     name[0] ? name : "(unnamed)");
+			     name[0] ? name : "(unnamed)", thread_cpu_ns());
 	__atomic_store_n(&t->announced, 1, __ATOMIC_RELEASE);
 	if (__atomic_load_n(&lt_forked_ns, __ATOMIC_RELAXED))
 		t->said_ns = mono_ns();
@@ -355,9 +370,9 @@ static void thr_end(void *p)
 
 	lt_guard++;
 	for (; lt_depth > 0; lt_depth--) /* cancelled or exited while blocked */
-		lttng_ust_tracepoint(looptrace_preload, block_end);
+		lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
 	if (t->announced)
-		lttng_ust_tracepoint(looptrace_preload, component_end, t->comp);
+		lttng_ust_tracepoint(looptrace_preload, component_end, t->comp, thread_cpu_ns());
 	__atomic_store_n(&t->announced, 0, __ATOMIC_RELEASE);
 	if (lt_self == t)
 		lt_self = NULL;
@@ -373,7 +388,14 @@ static void thr_end(void *p)
 /* ---------------------------------------------------------------------------------------- */
 /* block events */
 
-static void block_begin(uint32_t reason, uint64_t object, const void *where)
+/*
+ * block_begin - the call `call` (enum lt_preload_call) made from `where` waits for `reason` on
+ * `object`. The thread's CPU time is read at block_end, not here: what runs before an
+ * event's time stamp counts on its earlier side, so a reading here (one system call, a point
+ * where a loaded machine preempts) would count as running what the program's own clock
+ * counts as waiting; after the wait both count it as waiting.
+ */
+static void block_begin(uint32_t call, uint32_t reason, uint64_t object, const void *where)
 {
 	int saved = errno;
 
@@ -383,7 +405,7 @@ static void block_begin(uint32_t reason, uint64_t object, const void *where)
 		announce(t);
 	lt_depth++;
 	lttng_ust_tracepoint(looptrace_preload, block_begin, reason, object,
-			     (uint64_t)(uintptr_t)where);
+			     (uint64_t)(uintptr_t)where, (uint8_t)call);
 	lt_guard--;
 	errno = saved;
 }
@@ -397,7 +419,7 @@ static void block_end(void)
 		reannounce(lt_self);
 	if (lt_depth > 0)
 		lt_depth--;
-	lttng_ust_tracepoint(looptrace_preload, block_end);
+	lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
 	lt_guard--;
 	errno = saved;
 }
@@ -566,7 +588,7 @@ LT_EXPORT int pthread_join(pthread_t thread, void **ret)
 	int rc = try(thread, ret);
 	if (rc != EBUSY)
 		return rc;
-	block_begin(LT_PRE_JOIN, (uint64_t)thread, where);
+	block_begin(LT_CALL_pthread_join, LT_PRE_JOIN, (uint64_t)thread, where);
 	rc = real(thread, ret);
 	block_end();
 	return rc;
@@ -580,7 +602,7 @@ LT_EXPORT int pthread_join(pthread_t thread, void **ret)
  * once the call is traced, so an untraced call costs the enabled test alone); a block only
  * when the try reports EBUSY.
  */
-#define LT_TRY_THEN_BLOCK(reason, obj, try_type, try_name, try_call, call)                         \
+#define LT_TRY_THEN_BLOCK(callid, reason, obj, try_type, try_name, try_call, call)                 \
 	do {                                                                                       \
 		if (!lt_on(where))                                                                 \
 			return call;                                                               \
@@ -588,7 +610,7 @@ LT_EXPORT int pthread_join(pthread_t thread, void **ret)
 		int rc_ = try_call;                                                                \
 		if (rc_ != EBUSY)                                                                  \
 			return rc_;                                                                \
-		block_begin(reason, (uint64_t)(uintptr_t)(obj), where);                            \
+		block_begin(callid, reason, (uint64_t)(uintptr_t)(obj), where);                    \
 		rc_ = call;                                                                        \
 		block_end();                                                                       \
 		return rc_;                                                                        \
@@ -599,8 +621,9 @@ LT_EXPORT int pthread_timedjoin_np(pthread_t thread, void **ret, const struct ti
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, const struct timespec *),
 		       pthread_timedjoin_np, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, int (*)(pthread_t, void **), pthread_tryjoin_np,
-			  try(thread, ret), real(thread, ret, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_timedjoin_np, LT_PRE_JOIN, thread,
+			  int (*)(pthread_t, void **), pthread_tryjoin_np, try(thread, ret),
+			  real(thread, ret, abstime));
 }
 
 LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void **ret, clockid_t clk,
@@ -609,16 +632,17 @@ LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void **ret, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_t, void **, clockid_t, const struct timespec *),
 		       pthread_clockjoin_np, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_JOIN, thread, int (*)(pthread_t, void **), pthread_tryjoin_np,
-			  try(thread, ret), real(thread, ret, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_clockjoin_np, LT_PRE_JOIN, thread,
+			  int (*)(pthread_t, void **), pthread_tryjoin_np, try(thread, ret),
+			  real(thread, ret, clk, abstime));
 }
 
 LT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *), pthread_mutex_lock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
-			  try(m), real(m));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_lock, LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *),
+			  pthread_mutex_trylock, try(m), real(m));
 }
 
 LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -626,8 +650,9 @@ LT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, const struct timespec *),
 		       pthread_mutex_timedlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
-			  try(m), real(m, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_timedlock, LT_PRE_MUTEX, m,
+			  int (*)(pthread_mutex_t *), pthread_mutex_trylock, try(m),
+			  real(m, abstime));
 }
 
 LT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
@@ -636,24 +661,25 @@ LT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_mutex_t *, clockid_t, const struct timespec *),
 		       pthread_mutex_clocklock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_MUTEX, m, int (*)(pthread_mutex_t *), pthread_mutex_trylock,
-			  try(m), real(m, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_mutex_clocklock, LT_PRE_MUTEX, m,
+			  int (*)(pthread_mutex_t *), pthread_mutex_trylock, try(m),
+			  real(m, clk, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_rdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
-			  try(l), real(l));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_rdlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, try(l), real(l));
 }
 
 LT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *), pthread_rwlock_wrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
-			  try(l), real(l));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_wrlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, try(l), real(l));
 }
 
 LT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *abstime)
@@ -661,8 +687,9 @@ LT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct times
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
 		       pthread_rwlock_timedrdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
-			  try(l), real(l, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_timedrdlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, try(l),
+			  real(l, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *abstime)
@@ -670,8 +697,9 @@ LT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct times
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, const struct timespec *),
 		       pthread_rwlock_timedwrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
-			  try(l), real(l, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_timedwrlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, try(l),
+			  real(l, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
@@ -680,8 +708,9 @@ LT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
 		       pthread_rwlock_clockrdlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock,
-			  try(l), real(l, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_clockrdlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_tryrdlock, try(l),
+			  real(l, clk, abstime));
 }
 
 LT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
@@ -690,8 +719,9 @@ LT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *),
 		       pthread_rwlock_clockwrlock, NULL);
-	LT_TRY_THEN_BLOCK(LT_PRE_RWLOCK, l, int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock,
-			  try(l), real(l, clk, abstime));
+	LT_TRY_THEN_BLOCK(LT_CALL_pthread_rwlock_clockwrlock, LT_PRE_RWLOCK, l,
+			  int (*)(pthread_rwlock_t *), pthread_rwlock_trywrlock, try(l),
+			  real(l, clk, abstime));
 }
 
 /* Condition variables: the default version, not the pre-NPTL compatibility one. */
@@ -703,7 +733,7 @@ LT_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 
 	if (!lt_on(where))
 		return real(c, m);
-	block_begin(LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
+	block_begin(LT_CALL_pthread_cond_wait, LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
 	int rc = real(c, m);
 	block_end();
 	return rc;
@@ -718,7 +748,7 @@ LT_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 
 	if (!lt_on(where))
 		return real(c, m, abstime);
-	block_begin(LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
+	block_begin(LT_CALL_pthread_cond_timedwait, LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
 	int rc = real(c, m, abstime);
 	block_end();
 	return rc;
@@ -734,14 +764,14 @@ LT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 
 	if (!lt_on(where))
 		return real(c, m, clk, abstime);
-	block_begin(LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
+	block_begin(LT_CALL_pthread_cond_clockwait, LT_PRE_CONDVAR, (uint64_t)(uintptr_t)c, where);
 	int rc = real(c, m, clk, abstime);
 	block_end();
 	return rc;
 }
 
 /* Semaphores: sem_trywait first; a block only when it fails with EAGAIN. */
-#define LT_SEM_WRAPPER(call)                                                                       \
+#define LT_SEM_WRAPPER(callid, call)                                                               \
 	do {                                                                                       \
 		if (!lt_on(where))                                                                 \
 			return call;                                                               \
@@ -752,7 +782,7 @@ LT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 		if (errno != EAGAIN)                                                               \
 			return -1;                                                                 \
 		errno = saved_;                                                                    \
-		block_begin(LT_PRE_SEM, (uint64_t)(uintptr_t)s, where);                            \
+		block_begin(callid, LT_PRE_SEM, (uint64_t)(uintptr_t)s, where);                    \
 		int rc_ = call;                                                                    \
 		block_end();                                                                       \
 		return rc_;                                                                        \
@@ -762,14 +792,14 @@ LT_EXPORT int sem_wait(sem_t *s)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(sem_t *), sem_wait, NULL);
-	LT_SEM_WRAPPER(real(s));
+	LT_SEM_WRAPPER(LT_CALL_sem_wait, real(s));
 }
 
 LT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(sem_t *, const struct timespec *), sem_timedwait, NULL);
-	LT_SEM_WRAPPER(real(s, abstime));
+	LT_SEM_WRAPPER(LT_CALL_sem_timedwait, real(s, abstime));
 }
 
 LT_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abstime)
@@ -777,7 +807,7 @@ LT_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abst
 	const void *where = __builtin_return_address(0);
 	LT_REAL_OR_DIE(real, int (*)(sem_t *, clockid_t, const struct timespec *), sem_clockwait,
 		       NULL);
-	LT_SEM_WRAPPER(real(s, clk, abstime));
+	LT_SEM_WRAPPER(LT_CALL_sem_clockwait, real(s, clk, abstime));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -792,7 +822,7 @@ LT_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 		return (int)syscall(SYS_nanosleep, req, rem);
 	if (!req || !ts_nonzero(req) || !lt_on(where))
 		return real(req, rem);
-	block_begin(LT_PRE_SLEEP, 0, where);
+	block_begin(LT_CALL_nanosleep, LT_PRE_SLEEP, 0, where);
 	int rc = real(req, rem);
 	block_end();
 	return rc;
@@ -807,7 +837,7 @@ LT_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 
 	if (!req || (!(flags & TIMER_ABSTIME) && !ts_nonzero(req)) || !lt_on(where))
 		return real(clk, flags, req, rem);
-	block_begin(LT_PRE_SLEEP, 0, where);
+	block_begin(LT_CALL_clock_nanosleep, LT_PRE_SLEEP, 0, where);
 	int rc = real(clk, flags, req, rem);
 	block_end();
 	return rc;
@@ -820,7 +850,7 @@ LT_EXPORT int usleep(useconds_t us)
 
 	if (us == 0 || !lt_on(where))
 		return real(us);
-	block_begin(LT_PRE_SLEEP, 0, where);
+	block_begin(LT_CALL_usleep, LT_PRE_SLEEP, 0, where);
 	int rc = real(us);
 	block_end();
 	return rc;
@@ -833,7 +863,7 @@ LT_EXPORT unsigned int sleep(unsigned int s)
 
 	if (s == 0 || !lt_on(where))
 		return real(s);
-	block_begin(LT_PRE_SLEEP, 0, where);
+	block_begin(LT_CALL_sleep, LT_PRE_SLEEP, 0, where);
 	unsigned int rc = real(s);
 	block_end();
 	return rc;
@@ -847,7 +877,8 @@ static int poll_common(const void *where, struct pollfd *fds, nfds_t n, int time
 {
 	if (timeout == 0 || !lt_on(where))
 		return real(fds, n, timeout);
-	block_begin(n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	block_begin(LT_CALL_poll, n ? LT_PRE_IO : LT_PRE_SLEEP,
+		    n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
 	int rc = real(fds, n, timeout);
 	block_end();
 	return rc;
@@ -872,7 +903,8 @@ LT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdsle
 
 	if (timeout == 0 || !lt_on(where))
 		return real(fds, n, timeout, fdslen);
-	block_begin(n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	block_begin(LT_CALL_poll, n ? LT_PRE_IO : LT_PRE_SLEEP,
+		    n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
 	int rc = real(fds, n, timeout, fdslen);
 	block_end();
 	return rc;
@@ -887,7 +919,8 @@ LT_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, con
 
 	if (!ts_nonzero(ts) || !lt_on(where))
 		return real(fds, n, ts, mask);
-	block_begin(n ? LT_PRE_IO : LT_PRE_SLEEP, n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
+	block_begin(LT_CALL_ppoll, n ? LT_PRE_IO : LT_PRE_SLEEP,
+		    n ? (uint64_t)(int64_t)fds[0].fd : 0, where);
 	int rc = real(fds, n, ts, mask);
 	block_end();
 	return rc;
@@ -902,8 +935,8 @@ LT_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 		return (int)syscall(SYS_select, n, r, w, e, tv);
 	if ((tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !lt_on(where))
 		return real(n, r, w, e, tv);
-	block_begin(n > 0 ? LT_PRE_IO : LT_PRE_SLEEP, (uint64_t)(int64_t)(n > 0 ? n - 1 : 0),
-		    where);
+	block_begin(LT_CALL_select, n > 0 ? LT_PRE_IO : LT_PRE_SLEEP,
+		    (uint64_t)(int64_t)(n > 0 ? n - 1 : 0), where);
 	int rc = real(n, r, w, e, tv);
 	block_end();
 	return rc;
@@ -920,8 +953,8 @@ LT_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct times
 
 	if (!ts_nonzero(ts) || !lt_on(where))
 		return real(n, r, w, e, ts, mask);
-	block_begin(n > 0 ? LT_PRE_IO : LT_PRE_SLEEP, (uint64_t)(int64_t)(n > 0 ? n - 1 : 0),
-		    where);
+	block_begin(LT_CALL_pselect, n > 0 ? LT_PRE_IO : LT_PRE_SLEEP,
+		    (uint64_t)(int64_t)(n > 0 ? n - 1 : 0), where);
 	int rc = real(n, r, w, e, ts, mask);
 	block_end();
 	return rc;
@@ -936,7 +969,7 @@ LT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout
 
 	if (timeout == 0 || !lt_on(where))
 		return real(epfd, ev, max, timeout, mask);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)epfd, where);
+	block_begin(LT_CALL_epoll_pwait, LT_PRE_IO, (uint64_t)(int64_t)epfd, where);
 	int rc = real(epfd, ev, max, timeout, mask);
 	block_end();
 	return rc;
@@ -949,7 +982,7 @@ LT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 
 	if (timeout == 0 || !lt_on(where))
 		return real(epfd, ev, max, timeout);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)epfd, where);
+	block_begin(LT_CALL_epoll_wait, LT_PRE_IO, (uint64_t)(int64_t)epfd, where);
 	int rc = real(epfd, ev, max, timeout);
 	block_end();
 	return rc;
@@ -967,7 +1000,7 @@ LT_EXPORT ssize_t read(int fd, void *buf, size_t len)
 		return syscall(SYS_read, fd, buf, len);
 	if (!lt_on(where) || !would_block_in(fd))
 		return real(fd, buf, len);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_read, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	ssize_t rc = real(fd, buf, len);
 	block_end();
 	return rc;
@@ -981,7 +1014,7 @@ LT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 	if (!lt_on(where) || !would_block_in(fd))
 		return real(fd, buf, len, buflen);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_read, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	ssize_t rc = real(fd, buf, len, buflen);
 	block_end();
 	return rc;
@@ -994,7 +1027,7 @@ LT_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 
 	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
 		return real(fd, buf, len, flags);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_recv, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	ssize_t rc = real(fd, buf, len, flags);
 	block_end();
 	return rc;
@@ -1008,7 +1041,7 @@ LT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int f
 
 	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
 		return real(fd, buf, len, buflen, flags);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_recv, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	ssize_t rc = real(fd, buf, len, buflen, flags);
 	block_end();
 	return rc;
@@ -1023,7 +1056,7 @@ LT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 
 	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
 		return real(fd, buf, len, flags, from, fromlen);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_recvfrom, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	ssize_t rc = real(fd, buf, len, flags, from, fromlen);
 	block_end();
 	return rc;
@@ -1036,7 +1069,7 @@ LT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 	if ((flags & MSG_DONTWAIT) || !lt_on(where) || !would_block_in(fd))
 		return real(fd, msg, flags);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_recvmsg, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	ssize_t rc = real(fd, msg, flags);
 	block_end();
 	return rc;
@@ -1049,7 +1082,7 @@ LT_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 
 	if (!lt_on(where) || !would_block_in(fd))
 		return real(fd, addr, alen, flags);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_accept4, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	int rc = real(fd, addr, alen, flags);
 	block_end();
 	return rc;
@@ -1062,7 +1095,7 @@ LT_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 
 	if (!lt_on(where) || !would_block_in(fd))
 		return real(fd, addr, alen);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_accept, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	int rc = real(fd, addr, alen);
 	block_end();
 	return rc;
@@ -1075,7 +1108,7 @@ LT_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 
 	if (!lt_on(where) || !blocking_fd(fd))
 		return real(fd, addr, alen);
-	block_begin(LT_PRE_IO, (uint64_t)(int64_t)fd, where);
+	block_begin(LT_CALL_connect, LT_PRE_IO, (uint64_t)(int64_t)fd, where);
 	int rc = real(fd, addr, alen);
 	block_end();
 	return rc;
@@ -1112,7 +1145,7 @@ LT_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 		return real(pid, status, options, ru);
 	if (!wait_try(pid, status, options, ru, &rc))
 		return rc;
-	block_begin(LT_PRE_JOIN, (uint64_t)(int64_t)pid, where);
+	block_begin(LT_CALL_wait4, LT_PRE_JOIN, (uint64_t)(int64_t)pid, where);
 	rc = real(pid, status, options, ru);
 	block_end();
 	return rc;
@@ -1128,7 +1161,7 @@ LT_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 		return real(pid, status, options);
 	if (!wait_try(pid, status, options, NULL, &rc))
 		return rc;
-	block_begin(LT_PRE_JOIN, (uint64_t)(int64_t)pid, where);
+	block_begin(LT_CALL_waitpid, LT_PRE_JOIN, (uint64_t)(int64_t)pid, where);
 	rc = real(pid, status, options);
 	block_end();
 	return rc;
@@ -1144,7 +1177,7 @@ LT_EXPORT pid_t wait(int *status)
 		return real(status);
 	if (!wait_try(-1, status, 0, NULL, &rc))
 		return rc;
-	block_begin(LT_PRE_JOIN, (uint64_t)(int64_t)-1, where);
+	block_begin(LT_CALL_wait, LT_PRE_JOIN, (uint64_t)(int64_t)-1, where);
 	rc = real(status);
 	block_end();
 	return rc;
@@ -1164,7 +1197,8 @@ LT_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	if (rc != 0 || info->si_pid != 0)
 		return rc;
 	errno = saved;
-	block_begin(LT_PRE_JOIN, idtype == P_ALL ? (uint64_t)(int64_t)-1 : (uint64_t)id, where);
+	block_begin(LT_CALL_waitid, LT_PRE_JOIN,
+		    idtype == P_ALL ? (uint64_t)(int64_t)-1 : (uint64_t)id, where);
 	rc = real(idtype, id, info, options);
 	block_end();
 	return rc;
@@ -1212,7 +1246,7 @@ LT_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct ti
 		return rc;
 	if (rc < 0)
 		return real(set, info, ts);
-	block_begin(LT_PRE_CALL, 0, where);
+	block_begin(LT_CALL_sigtimedwait, LT_PRE_CALL, 0, where);
 	rc = real(set, info, ts);
 	block_end();
 	return rc;
@@ -1230,7 +1264,7 @@ LT_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 		return rc;
 	if (rc < 0)
 		return real(set, info);
-	block_begin(LT_PRE_CALL, 0, where);
+	block_begin(LT_CALL_sigwaitinfo, LT_PRE_CALL, 0, where);
 	rc = real(set, info);
 	block_end();
 	return rc;
@@ -1250,7 +1284,7 @@ LT_EXPORT int sigwait(const sigset_t *set, int *sig)
 	}
 	if (rc < 0)
 		return real(set, sig);
-	block_begin(LT_PRE_CALL, 0, where);
+	block_begin(LT_CALL_sigwait, LT_PRE_CALL, 0, where);
 	rc = real(set, sig);
 	block_end();
 	return rc;
@@ -1263,7 +1297,7 @@ LT_EXPORT int sigsuspend(const sigset_t *mask)
 
 	if (!lt_on(where))
 		return real(mask);
-	block_begin(LT_PRE_CALL, 0, where);
+	block_begin(LT_CALL_sigsuspend, LT_PRE_CALL, 0, where);
 	int rc = real(mask);
 	block_end();
 	return rc;
@@ -1276,7 +1310,7 @@ LT_EXPORT int pause(void)
 
 	if (!lt_on(where))
 		return real();
-	block_begin(LT_PRE_CALL, 0, where);
+	block_begin(LT_CALL_pause, LT_PRE_CALL, 0, where);
 	int rc = real();
 	block_end();
 	return rc;
@@ -1354,8 +1388,9 @@ static void __attribute__((destructor)) lt_preload_fini(void)
 		int saved = errno;
 		lt_guard++;
 		for (; lt_depth > 0; lt_depth--)
-			lttng_ust_tracepoint(looptrace_preload, block_end);
-		lttng_ust_tracepoint(looptrace_preload, component_end, lt_main_thr.comp);
+			lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
+		lttng_ust_tracepoint(looptrace_preload, component_end, lt_main_thr.comp,
+				     thread_cpu_ns());
 		lt_main_thr.announced = 0;
 		lt_guard--;
 		errno = saved;

@@ -79,8 +79,10 @@ struct lt_event {
 	int64_t end_ns;    /* handle_end (handle_next: of prev): exact return, 0 = unknown */
 	uint64_t prev;     /* handle_next: the message whose handler ended (0: none) */
 	int preload;       /* from the interposer (provider looptrace_preload): yields to the API */
-	uint64_t cpu_ns;   /* wait_begin, component_begin/end of format 2.0 records: the thread's
-			      CPU time (CLOCK_THREAD_CPUTIME_ID, ns); 0 = unknown */
+	uint64_t cpu_ns;   /* the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, ns) at the event: the
+			      interposer's block_begin and component_begin/end, format 2.0 records'
+			      wait_begin and component_begin/end; 0 = unknown */
+	uint32_t call;     /* block_begin of the interposer: the wrapped call (0: unknown) */
 };
 
 /* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */
@@ -123,6 +125,23 @@ int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint
 #define LT_ANALYSIS_MAX_BUILD_ID 64
 void lt_analysis_object_build_id(struct lt_analysis *a, int64_t vpid, uint64_t baddr,
 				 const uint8_t *id, size_t len);
+
+/*
+ * lt_analysis_loop_top - the user names a loop top of interposed threads (`--loop-top`):
+ * `spec` is "OBJECT+0xOFFSET" (a call site as the report prints it: OFFSET = return address
+ * - 1 - load address of a position-independent object) or "OBJECT+0xLO-0xHI" (every call
+ * site in [LO, HI), a function's range); OBJECT is the object's path or file name. Call it
+ * before the first event. Returns 0, or -1 when `spec` cannot be parsed or memory ran out.
+ */
+int lt_analysis_loop_top(struct lt_analysis *a, const char *spec);
+
+/*
+ * lt_analysis_settle - decides the loop top of every interposed thread still collecting
+ * evidence (docs/interposer.md, "Loop tops"): with `final`, all of them (a thread without a
+ * candidate wait gets none); else only those that already waited at a candidate. A driver
+ * calls it before writing a report; a decided thread stays decided.
+ */
+void lt_analysis_settle(struct lt_analysis *a, int final);
 
 /* lt_analysis_destroy - frees `a` and everything it owns. NULL is accepted. */
 void lt_analysis_destroy(struct lt_analysis *a);
