@@ -12,7 +12,11 @@ against ground truth taken outside looptrace:
     the top of the thread's loop, as idle time;
   - no call site has a wrong function name: every site the report names with a function lies
     inside that function's symbol, [st_value, st_value + st_size) as `nm -S` lists it for the
-    object (or its debug file).
+    object (or its debug file);
+  - each worker's loop top is found (its epoll_wait; idle > 0), its cpu_ns is within 5 % (+ 20
+    ms) of the kernel's on-CPU time, and busy and CPU agree: cpu_ns <= busy + outside <= on-CPU
+    + run-queue time, each within 5 % (+ 20 ms) (/proc/PID/schedstat, read when the load
+    ends).
 
 Environment (set by CTest): LOOPTRACE, LT_PRELOAD_LIB, LT_IP_TRUTH, LT_IP_SEMANTICS,
 LT_PYTHONPATH (those of test_interpose.py). Run with /usr/bin/python3. A skip is a failure
@@ -35,6 +39,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_interpose as ti  # noqa: E402
 
 LOAD_SECONDS = 3
+CPU_TOLERANCE = 0.05  # cpu_ns vs the kernel's on-CPU time (/proc/PID/schedstat)
+RUN_TOLERANCE = 0.05  # cpu_ns <= busy + outside <= on-CPU + run-queue wait (/proc)
 WRK = ["-t2", "-c16", "-d%ds" % LOAD_SECONDS]
 
 CONF = """\
@@ -87,6 +93,13 @@ def children(ppid):
         except (OSError, IndexError, ValueError):
             continue
     return out
+
+
+def schedstat(pid):
+    """(ns on a CPU, ns waiting on a run queue) of process `pid` from /proc/PID/schedstat."""
+    with open("/proc/%d/schedstat" % pid, encoding="ascii") as f:
+        fields = f.read().split()
+    return int(fields[0]), int(fields[1])
 
 
 def symbols(path):
@@ -198,6 +211,7 @@ class Nginx(unittest.TestCase):
         self.assertNotIn("Non-2xx", out)
         requests = int(re.search(r"(\d+) requests in", out).group(1))
         self.assertGreater(requests, 0, out)
+        self.sched = {p: schedstat(p) for p in workers}  # the kernel's figures, at the end
         self.assertEqual(workers, {p for p, cmd in children(self.master).items()
                                    if cmd.startswith("nginx: worker process")})
         subprocess.run(["nginx", "-p", self.tmp, "-c", conf, "-s", "quit"],
@@ -258,6 +272,35 @@ class Nginx(unittest.TestCase):
         self.assertGreater(checked, 0, "no call site was symbolized")
         print("nginx: %d call sites symbolized, %d named with a function (all inside it)"
               % (checked, named), file=sys.stderr)
+
+        # Loop tops (analysis/core/src/looptop.c): each worker's epoll_wait is the top of its
+        # loop, so it has idle time; its CPU time is the kernel's; and busy and CPU agree: the
+        # running time (busy + outside) holds the CPU time, and what it has beyond that is at
+        # most the time the kernel kept the worker waiting for a CPU (schedstat's run-queue
+        # time; part of it is spent before epoll_wait returns, in idle time).
+        for pid in sorted(workers):
+            c = comps[pid]
+            top = c.get("loop_top")
+            self.assertTrue(top, "worker %d: no loop top" % pid)
+            self.assertEqual(top.get("call"), "epoll_wait", top)
+            self.assertGreater(c["time_ns"]["idle"], 0, c["time_ns"])
+            on_cpu, queued = self.sched[pid]
+            got = c.get("cpu_ns")
+            self.assertIsNotNone(got, "worker %d: no cpu_ns" % pid)
+            # CPU_TOLERANCE: 5 % (issue 17) plus 20 ms for what runs outside the component's
+            # window (the worker's start-up before its first event, its exit after `quit`).
+            self.assertLessEqual(abs(got - on_cpu), CPU_TOLERANCE * on_cpu + 20_000_000,
+                                 "worker %d: cpu_ns %d vs /proc on-CPU %d" % (pid, got, on_cpu))
+            running = c["time_ns"]["busy"] + c["time_ns"]["outside"]
+            self.assertLessEqual(got, (1 + RUN_TOLERANCE) * running + 20_000_000,
+                                 "worker %d: cpu_ns %d beyond busy+outside %d" % (pid, got,
+                                                                                  running))
+            self.assertLessEqual(running, (1 + RUN_TOLERANCE) * (on_cpu + queued) + 20_000_000,
+                                 "worker %d: busy+outside %d beyond /proc on-CPU %d + run "
+                                 "queue %d" % (pid, running, on_cpu, queued))
+            print("nginx: worker %d: idle %.3fs busy %.3fs cpu_ns %.3fs (/proc %.3fs, run "
+                  "queue %.3fs)" % (pid, c["time_ns"]["idle"] / 1e9, c["time_ns"]["busy"] / 1e9,
+                                    got / 1e9, on_cpu / 1e9, queued / 1e9), file=sys.stderr)
 
 
 def ti_alive(pid):
