@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "decode.h"
 
+#include "looptrace/events.h"
 #include "looptrace/probes/records.h"
 
 #include <stdio.h>
@@ -216,51 +217,39 @@ static const char *intern(struct lt_decoder *d, const char *s)
 /* ---------------------------------------------------------------------------------------- */
 /* event-class cache */
 
+/* The per-call event kinds by name (looptrace/events.h). */
+static const struct {
+	const char *n;
+	enum lt_ev_kind k;
+	int preload; /* looptrace_preload has it too */
+} kind_tab[] = {
+#define KIND_ENTRY(K, name, preload, fields) {#name, LT_EV_##K, preload},
+    LT_EVENT_KINDS(KIND_ENTRY)
+#undef KIND_ENTRY
+};
+
 static enum lt_ev_kind kind_of(const char *name)
 {
-	static const struct {
-		const char *n;
-		enum lt_ev_kind k;
-	} tab[] = {
-	    {"component_begin", LT_EV_COMPONENT_BEGIN},
-	    {"component_end", LT_EV_COMPONENT_END},
-	    {"channel_declare", LT_EV_CHANNEL_DECLARE},
-	    {"wait_begin", LT_EV_WAIT_BEGIN},
-	    {"wait_end", LT_EV_WAIT_END},
-	    {"handle_begin", LT_EV_HANDLE_BEGIN},
-	    {"handle_end", LT_EV_HANDLE_END},
-	    {"handle_next", LT_EV_HANDLE_NEXT},
-	    {"block_begin", LT_EV_BLOCK_BEGIN},
-	    {"block_end", LT_EV_BLOCK_END},
-	    {"send", LT_EV_SEND},
-	    {"recv", LT_EV_RECV},
-	    {"route_add", LT_EV_ROUTE_ADD},
-	    {"route_remove", LT_EV_ROUTE_REMOVE},
-	    {"route_dispatch_begin", LT_EV_ROUTE_DISPATCH_BEGIN},
-	    {"route_dispatch_end", LT_EV_ROUTE_DISPATCH_END},
-	};
+	int preload;
+
 	if (!name)
 		return LT_EV_OTHER;
 	if (strncmp(name, "looptrace:", 10) == 0) {
-		for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-			if (strcmp(name + 10, tab[i].n) == 0)
-				return tab[i].k;
-		return LT_EV_UNKNOWN;
+		name += 10;
+		preload = 0;
+	} else if (strncmp(name, "looptrace_preload:", 18) == 0) {
+		name += 18;
+		preload = 1;
+	} else {
+		return LT_EV_OTHER;
 	}
-	if (strncmp(name, "looptrace_preload:", 18) == 0) {
-		if (strcmp(name + 18, "block_begin") == 0)
-			return LT_EV_BLOCK_BEGIN;
-		if (strcmp(name + 18, "block_end") == 0)
-			return LT_EV_BLOCK_END;
-		if (strcmp(name + 18, "component_begin") == 0)
-			return LT_EV_COMPONENT_BEGIN;
-		if (strcmp(name + 18, "component_end") == 0)
-			return LT_EV_COMPONENT_END;
-		if (strcmp(name + 18, "component_rename") == 0)
-			return LT_EV_COMPONENT_RENAME;
-		return LT_EV_UNKNOWN;
-	}
-	return LT_EV_OTHER;
+	for (size_t i = 0; i < sizeof(kind_tab) / sizeof(kind_tab[0]); i++)
+		if ((!preload || kind_tab[i].preload) && strcmp(name, kind_tab[i].n) == 0)
+			return kind_tab[i].k;
+	if (preload && strcmp(name, "component_rename") == 0)
+		return LT_EV_COMPONENT_RENAME; /* the interposer's only: no `looptrace` counterpart
+						*/
+	return LT_EV_UNKNOWN;
 }
 
 /* member_name_is - whether a member called mn answers to name (also as `_name`, the way

@@ -7,6 +7,7 @@
 #define LT_BUILDING_LIBLOOPTRACE
 #include "looptrace/trace.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,7 +23,7 @@ LT_HIDDEN int lt__clock_kind = LT_REC_CLOCK_NS;
 
 static void install_fatal_handlers(void);
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct lt_ring *reg_head; /* every live ring (under reg_mu) */
+static struct lt_ring *reg_head; /* every ring ever made: pushed under reg_mu, read atomically */
 static pthread_key_t ring_key;
 static int flusher_running; /* under reg_mu; 0 again in a fork child */
 static uint64_t epoch[2];   /* (clock, CLOCK_MONOTONIC ns) read when the first ring was made */
@@ -71,8 +72,11 @@ static void ring_unlock(struct lt_ring *r)
 /*
  * flush_locked - hands the ring's complete records to LTTng, as one batch event per
  * contiguous run of words (records never straddle the ring's end: see PAD). Lock held.
+ * `owner`: the ring's own thread flushes, and knows the clock and count of its records (last,
+ * nrec; wrap_last, wrap_nrec at the end of a lap) without walking them; another thread walks
+ * them.
  */
-static void flush_locked(struct lt_ring *r)
+static void flush_locked(struct lt_ring *r, int owner)
 {
 	uint64_t h = atomic_load_explicit(&r->head_pub, memory_order_acquire);
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -90,6 +94,12 @@ static void flush_locked(struct lt_ring *r)
 		uint64_t clk = r->base, count = 0;
 		uint32_t i = 0;
 
+		if (owner && n <= batch_max) {
+			/* to the head, or to the end of the lap (its PAD) */
+			clk = t + n == h ? r->last : r->wrap_last;
+			count = (t + n == h ? r->nrec : r->wrap_nrec) - r->records;
+			i = n;
+		}
 		while (i < n) {
 			uint64_t w0 = r->w[off + i];
 			unsigned len = lt_rec_words(w0);
@@ -122,7 +132,7 @@ static void flush_locked(struct lt_ring *r)
 void lt__ring_flush(struct lt_ring *r)
 {
 	ring_lock(r);
-	flush_locked(r);
+	flush_locked(r, 1);
 	ring_unlock(r);
 	r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
 }
@@ -141,6 +151,8 @@ static void *flusher_main(void *arg)
 
 		pthread_mutex_lock(&reg_mu);
 		for (struct lt_ring *r = reg_head; r; r = r->next) {
+			if (r->dead)
+				continue;
 			if (atomic_load_explicit(&r->head_pub, memory_order_acquire) ==
 			    atomic_load_explicit(&r->tail, memory_order_relaxed))
 				continue;
@@ -148,7 +160,7 @@ static void *flusher_main(void *arg)
 			    LT_BATCH_FLUSH_MS * 1000000ull)
 				continue;
 			if (ring_trylock(r)) {
-				flush_locked(r);
+				flush_locked(r, 0);
 				ring_unlock(r);
 			}
 		}
@@ -182,15 +194,29 @@ static void start_flusher(void)
 /* ------------------------------------------------------------------------------------ */
 /* rings */
 
-static void ring_free(struct lt_ring *r)
+static void ring_forget_keys(struct lt_ring *r)
 {
-	for (unsigned i = 0; i < LT_BATCH_KEYS; i++)
+	for (unsigned i = 0; i < LT_BATCH_KEYS; i++) {
 		free(r->keys[i].copy);
-	free(r->w);
-	free(r);
+		r->keys[i] = (struct lt_key_slot){0};
+	}
+	r->nkeys = 0;
 }
 
-/* thread exit: flush, unregister, free. */
+/* ring_reset - an empty ring for thread `tid` (its lock held, or no other thread about). */
+static void ring_reset(struct lt_ring *r, uint32_t tid)
+{
+	r->head = r->tail_cache = 0;
+	atomic_store(&r->head_pub, 0);
+	atomic_store(&r->tail, 0);
+	r->records = r->nrec = r->wrap_nrec = 0;
+	r->seq = 0;
+	r->tid = tid;
+	r->last = r->base = r->wrap_last = lt__now();
+	atomic_store(&r->flushed_ns, lt__mono_ns());
+}
+
+/* thread exit: flush; the ring goes back to the registry for the next thread. */
 static void ring_destroy(void *p)
 {
 	struct lt_ring *r = p;
@@ -198,38 +224,40 @@ static void ring_destroy(void *p)
 	if (lt__ring == r)
 		lt__ring = NULL;
 	lt__ring_flush(r);
+	ring_forget_keys(r);
 	pthread_mutex_lock(&reg_mu);
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		reg_head = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	r->dead = 1;
 	pthread_mutex_unlock(&reg_mu);
-	ring_free(r);
 }
 
 struct lt_ring *lt__ring_new(void)
 {
-	struct lt_ring *r = calloc(1, sizeof(*r));
+	struct lt_ring *r;
+	uint32_t tid = (uint32_t)gettid();
 
-	if (!r)
-		return NULL;
-	r->w = malloc(LT_BATCH_WORDS * sizeof(uint64_t));
-	if (!r->w) {
-		free(r);
-		return NULL;
-	}
-	r->tid = (uint32_t)gettid();
 	pthread_mutex_lock(&reg_mu);
 	if (!epoch[1])
 		calibrate(epoch);
-	r->last = r->base = lt__now();
-	atomic_store(&r->flushed_ns, lt__mono_ns());
-	r->next = reg_head;
-	if (reg_head)
-		reg_head->prev = r;
-	reg_head = r;
+	for (r = reg_head; r && !r->dead; r = r->next)
+		;
+	if (r) { /* a dead thread's ring: empty, flushed */
+		ring_lock(r);
+		ring_reset(r, tid);
+		ring_unlock(r);
+		r->dead = 0;
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (r)
+			r->w = malloc(LT_BATCH_WORDS * sizeof(uint64_t));
+		if (!r || !r->w) {
+			pthread_mutex_unlock(&reg_mu);
+			free(r);
+			return NULL;
+		}
+		ring_reset(r, tid);
+		r->next = reg_head;
+		__atomic_store_n(&reg_head, r, __ATOMIC_RELEASE);
+	}
 	if (!flusher_running)
 		install_fatal_handlers(); /* once per process (and again in a fork child) */
 	start_flusher();
@@ -257,7 +285,7 @@ uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 			lt__ring_flush(r); /* full: drain it */
 			continue;
 		}
-		if (off + need > LT_BATCH_WORDS) { /* pad to the end: records never wrap */
+		if (off + need >= LT_BATCH_WORDS) { /* pad to the end: records never wrap */
 			uint32_t pad = LT_BATCH_WORDS - off;
 
 			if (r->head + pad - r->tail_cache > LT_BATCH_WORDS) {
@@ -265,7 +293,10 @@ uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 				continue;
 			}
 			r->w[off] = lt_rec_w0(LT_REC_PAD, 0, pad);
-			lt__rec_commit(r, pad);
+			r->wrap_last = r->last;
+			r->wrap_nrec = r->nrec;
+			r->head += pad; /* not a record: nrec stays */
+			atomic_store_explicit(&r->head_pub, r->head, memory_order_release);
 			continue;
 		}
 		break;
@@ -292,7 +323,7 @@ static void put_str(uint64_t *p, const char *s, uint32_t len)
 	memcpy(p, s, len);
 }
 
-uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now)
+uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind)
 {
 	uint64_t h =
 	    ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
@@ -302,13 +333,8 @@ uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64
 
 	if (len > LT_REC_STR_MAX)
 		len = LT_REC_STR_MAX;
-	if (r->nkeys >= LT_BATCH_KEYS_USED) { /* keys are reused: forget every slot */
-		for (unsigned i = 0; i < LT_BATCH_KEYS; i++) {
-			free(r->keys[i].copy);
-			r->keys[i] = (struct lt_key_slot){0};
-		}
-		r->nkeys = 0;
-	}
+	if (r->nkeys >= LT_BATCH_KEYS_USED) /* keys are reused: forget every slot */
+		ring_forget_keys(r);
 	copy = strndup(kind, len);
 	free(s->copy);
 	*s = (struct lt_key_slot){
@@ -317,7 +343,7 @@ uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64
 		s->copy = NULL;
 
 	unsigned n = 2 + lt_rec_str_words((uint32_t)len);
-	uint64_t *p = lt__rec(r, n, LT_REC_DEF_KEY, s->key | (uint32_t)len << 12, now);
+	uint64_t *p = lt__rec(r, n, LT_REC_DEF_KEY, s->key | (uint32_t)len << 12, lt__now());
 
 	p[1] = chan;
 	put_str(p + 2, kind, (uint32_t)len);
@@ -360,33 +386,21 @@ static void atfork_parent(void)
 	pthread_mutex_unlock(&reg_mu);
 }
 
-/* In the child only this thread exists: the other rings go; this one restarts empty (its
- * records belong to the parent, which flushes them). */
+/* In the child only this thread exists: the other threads' rings are dead (their records
+ * belong to the parent, which flushes them); this one restarts empty. */
 static void atfork_child(void)
 {
-	struct lt_ring *me = lt__ring, *r = reg_head;
+	struct lt_ring *me = lt__ring;
 
-	while (r) {
-		struct lt_ring *next = r->next;
-
-		if (r != me)
-			ring_free(r);
-		r = next;
+	for (struct lt_ring *r = reg_head; r; r = r->next) {
+		atomic_store(&r->lock, 0); /* a parent thread may have been flushing it */
+		ring_reset(r, r == me ? (uint32_t)gettid() : 0);
+		if (r != me && !r->dead) {
+			ring_forget_keys(r);
+			r->dead = 1;
+		}
 	}
-	reg_head = NULL;
 	flusher_running = 0;
-	if (me) {
-		me->prev = me->next = NULL;
-		me->head = me->tail_cache = 0;
-		atomic_store(&me->head_pub, 0);
-		atomic_store(&me->tail, 0);
-		atomic_store(&me->lock, 0);
-		me->records = 0;
-		me->seq = 0;
-		me->tid = (uint32_t)gettid();
-		me->last = me->base = lt__now();
-		reg_head = me;
-	}
 	pthread_mutex_unlock(&reg_mu);
 }
 
@@ -418,26 +432,23 @@ __attribute__((constructor)) static void batch_init(void)
 }
 
 /*
- * flush_all - hands every ring's records to LTTng. From a signal handler (`in_signal`) it
- * takes no lock it could wait for: a ring being flushed by another thread is left to it.
+ * flush_all - hands every ring's records to LTTng. The registry is walked without its mutex
+ * (rings are never unlinked nor freed). From a signal handler (`in_signal`) it takes no lock
+ * it could wait for: a ring being flushed (by another thread, or by the interrupted code of
+ * this one) is left as it is.
  */
 static void flush_all(int in_signal)
 {
-	int locked =
-	    in_signal ? pthread_mutex_trylock(&reg_mu) == 0 : pthread_mutex_lock(&reg_mu) == 0;
-
-	for (struct lt_ring *r = reg_head; r; r = r->next) {
+	for (struct lt_ring *r = __atomic_load_n(&reg_head, __ATOMIC_ACQUIRE); r; r = r->next) {
 		if (in_signal) {
 			if (!ring_trylock(r))
 				continue;
 		} else {
 			ring_lock(r);
 		}
-		flush_locked(r);
+		flush_locked(r, 0);
 		ring_unlock(r);
 	}
-	if (locked)
-		pthread_mutex_unlock(&reg_mu);
 }
 
 /*
@@ -452,36 +463,59 @@ void lt__flush_all(void)
 }
 
 /*
- * A program killed by a signal whose default action ends it (a crash, abort(), SIGTERM,
- * SIGINT, ...) would lose the records not flushed yet: for each such signal still at its
- * default disposition when the first ring is made, a handler flushes every ring, restores the
- * default and raises the signal again, so the program dies as it would have. SIGKILL cannot be
+ * Fatal signals. A program killed by a signal whose default action ends it (a crash, abort(),
+ * SIGTERM, SIGINT, ...) would lose the records not flushed yet. So, when the first ring is
+ * made, each of these signals still at its default action (never one the program ignores or
+ * handles itself, and none when LOOPTRACE_SIGNAL_HANDLERS=0) gets on_fatal: it flushes every
+ * ring, puts the default action back and lets the signal end the program as it would have:
+ *   - a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE sent by the kernel for an instruction,
+ *     si_code > 0): the handler returns, the instruction faults again under the default
+ *     action, and the program dies with the fault's own siginfo and a core dump;
+ *   - any other (sent by kill, raise, abort, the terminal): raised again in this thread, where
+ *     it stays blocked until the handler returns, then ends the program (a core dump too for
+ *     those whose default action makes one: SIGABRT, SIGQUIT, ...).
+ * The handler is async-signal-safe: it takes no lock it could wait for (flush_all), calls
+ * clock_gettime, LTTng-UST's tracepoint (lock-free, safe in signal handlers), sigaction and
+ * raise; the other fatal signals are blocked while it runs; errno is kept. SIGKILL cannot be
  * caught: a program killed by it loses each thread's records of at most the last
  * LT_BATCH_FLUSH_MS (plus the flusher's own delay), docs/event-model.md.
  */
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
 				    SIGTERM, SIGINT, SIGHUP, SIGQUIT};
 
-static void on_fatal(int sig)
+static void on_fatal(int sig, siginfo_t *info, void *uctx)
 {
+	int saved = errno;
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	int fault = (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) && info &&
+		    info->si_code > 0;
 
+	(void)uctx;
 	flush_all(1);
 	sigemptyset(&dfl.sa_mask);
 	sigaction(sig, &dfl, NULL);
-	raise(sig); /* delivered when this handler returns (the signal is blocked in it) */
+	if (!fault)
+		raise(sig); /* delivered when this handler returns (it is blocked in it) */
+	errno = saved;
 }
 
 static void install_fatal_handlers(void)
 {
-	for (unsigned i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
-		struct sigaction old, sa = {.sa_handler = on_fatal};
+	const char *env = getenv("LOOPTRACE_SIGNAL_HANDLERS");
+	struct sigaction sa = {.sa_sigaction = on_fatal};
 
-		if (sigaction(fatal_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
-		    (old.sa_flags & SA_SIGINFO))
-			continue;
-		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = SA_RESTART;
+	if (env && strcmp(env, "0") == 0)
+		return;
+	sigemptyset(&sa.sa_mask);
+	for (unsigned i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaddset(&sa.sa_mask, fatal_signals[i]);
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	for (unsigned i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction old;
+
+		if (sigaction(fatal_signals[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+		    old.sa_handler != SIG_DFL)
+			continue; /* ignored (SIG_IGN) or handled by the program: left alone */
 		sigaction(fatal_signals[i], &sa, NULL);
 	}
 }

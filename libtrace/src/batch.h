@@ -42,6 +42,9 @@ struct lt_ring {
 	uint64_t head;       /* words written */
 	uint64_t tail_cache; /* a recent value of tail */
 	uint64_t last;       /* clock of the last record written */
+	uint64_t nrec;       /* records written (PAD excluded) */
+	uint64_t wrap_last;  /* last and nrec when the latest PAD closed a lap of the ring */
+	uint64_t wrap_nrec;
 	uint32_t nkeys;
 	struct lt_key_slot keys[LT_BATCH_KEYS];
 	/* shared */
@@ -54,8 +57,11 @@ struct lt_ring {
 	uint64_t records; /* records flushed */
 	uint32_t seq;     /* batches flushed */
 	uint32_t tid;
-	/* registry (under the registry mutex) */
-	struct lt_ring *prev, *next;
+	/* registry: rings are never freed while the process lives; a ring whose thread ended
+	 * (dead, under the registry mutex) is taken again by the next thread that records, so
+	 * the list can be walked without the mutex (a fatal-signal handler does) */
+	struct lt_ring *next; /* set once, before the ring is published */
+	int dead;
 };
 
 extern LT_HIDDEN LT_TLS struct lt_ring *lt__ring;
@@ -84,7 +90,7 @@ LT_HIDDEN uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, u
 				 uint64_t now);
 LT_HIDDEN void lt__ring_flush(struct lt_ring *r); /* by its owner */
 LT_HIDDEN void lt__ring_park(struct lt_ring *r);  /* the owner is about to sleep */
-LT_HIDDEN uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now);
+LT_HIDDEN uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *kind);
 LT_HIDDEN uint64_t lt__thread_cpu_ns(void);
 /* lt__emit_batch - writes one looptrace:batch event (trace.c, where the tracepoints live). */
 LT_HIDDEN void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32_t clock,
@@ -93,7 +99,9 @@ LT_HIDDEN void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32
 
 /*
  * lt__rec - room for a record of n words of `kind` at time `now`, word 0 written; the caller
- * fills words 1..n-1 and calls lt__rec_commit(r, n).
+ * fills words 1..n-1 and calls lt__rec_commit(r, n). No record ends on the ring's last word:
+ * each lap of the ring closes with a PAD (lt__rec_slow), where the owner notes the clock and
+ * record count (wrap_last, wrap_nrec), so that its own flushes need not walk the records.
  */
 static inline uint64_t *lt__rec(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 				uint64_t now)
@@ -101,7 +109,7 @@ static inline uint64_t *lt__rec(struct lt_ring *r, unsigned n, unsigned kind, ui
 	uint64_t d = now - r->last;
 	uint32_t off = (uint32_t)(r->head & (LT_BATCH_WORDS - 1));
 
-	if (__builtin_expect(d > LT_REC_DELTA_MAX || off + n > LT_BATCH_WORDS ||
+	if (__builtin_expect(d > LT_REC_DELTA_MAX || off + n >= LT_BATCH_WORDS ||
 				 r->head + n - r->tail_cache > LT_BATCH_WORDS,
 			     0))
 		return lt__rec_slow(r, n, kind, a, now);
@@ -113,11 +121,16 @@ static inline uint64_t *lt__rec(struct lt_ring *r, unsigned n, unsigned kind, ui
 static inline void lt__rec_commit(struct lt_ring *r, unsigned n)
 {
 	r->head += n;
+	r->nrec++;
 	atomic_store_explicit(&r->head_pub, r->head, memory_order_release);
 }
 
-/* lt__key - the handler key (chan, kind) of this thread, defined (DEF_KEY) on first use. */
-static inline uint32_t lt__key(struct lt_ring *r, uint32_t chan, const char *kind, uint64_t now)
+/*
+ * lt__key - the handler key (chan, kind) of this thread, defined (DEF_KEY, at the time of its
+ * own clock read) on first use. Called before the clock read of the record that uses it, so
+ * that a handler's begin is read after the lookup: its cost is not counted in the handler.
+ */
+static inline uint32_t lt__key(struct lt_ring *r, uint32_t chan, const char *kind)
 {
 	uint64_t h =
 	    ((uint64_t)(uintptr_t)kind ^ chan * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
@@ -126,7 +139,7 @@ static inline uint32_t lt__key(struct lt_ring *r, uint32_t chan, const char *kin
 	if (__builtin_expect(s->ptr == kind && s->chan == chan, 1) &&
 	    __builtin_strcmp(s->copy, kind) == 0)
 		return s->key;
-	return lt__key_slow(r, chan, kind, now);
+	return lt__key_slow(r, chan, kind);
 }
 
 #endif /* LT_BATCH_H */

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #define LT_BUILDING_LIBLOOPTRACE /* the exported lt_send/lt_recv, not the inline fast path */
 #include "looptrace/trace.h"
+#include "looptrace/events.h"
 #include "looptrace/reasons.h"
 
 #include <pthread.h>
@@ -73,6 +74,15 @@ static inline void lt_discard(int unused, ...)
 #endif
 
 #define LT_API __attribute__((visibility("default")))
+
+#ifdef LT_WITH_LTTNG
+/* Every kind looptrace/events.h lists is a tracepoint of this provider (else: no such member). */
+#define LT__KIND_IS_TRACEPOINT(K, name, preload, fields) +LT_ENABLED(name)
+static __attribute__((unused)) int lt__kinds_are_tracepoints(void)
+{
+	return 0 LT_EVENT_KINDS(LT__KIND_IS_TRACEPOINT);
+}
+#endif
 
 /*
  * The id counters. They live in a page mapped MAP_SHARED at load time, so a child made by
@@ -425,21 +435,20 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
-		uint64_t now = lt__now(), ed = 0;
+		uint64_t now, ed = 0;
 		unsigned k = LT_REC_HNEXT0;
 		uint32_t key;
 		uint64_t *p;
 
+		if (pending_msg && !pending_rec)
+			flush_pending();
+		key = lt__key(r, chan, nonnull(kind));
+		now = lt__now(); /* the handler begins here: after the lookup */
 		if (pending_msg) {
-			if (!pending_rec) {
-				flush_pending();
-			} else {
-				k = LT_REC_HNEXT;
-				ed = now - pending_end;
-				pending_msg = 0;
-			}
+			k = LT_REC_HNEXT;
+			ed = now - pending_end;
+			pending_msg = 0;
 		}
-		key = lt__key(r, chan, nonnull(kind), now);
 		if (__builtin_expect(depth <= LT_REC_DEPTH_MAX && msg <= LT_REC_MSG48_MAX &&
 					 ed <= LT_REC_EDELTA_MAX,
 				     1)) {
@@ -474,9 +483,8 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
-		uint64_t now = lt__now();
-		uint32_t key = lt__key(r, 0, nonnull(kind), now);
-		uint64_t *p = lt__rec(r, 2, LT_REC_HBEGIN, key, now);
+		uint32_t key = lt__key(r, 0, nonnull(kind));
+		uint64_t *p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now());
 
 		p[1] = msg;
 		lt__rec_commit(r, 2);

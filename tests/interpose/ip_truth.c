@@ -302,14 +302,24 @@ static void *reaper(void *arg)
 	uint64_t sum = 0;
 	start(t, "reaper");
 	for (int i = 0; i < 8 * scale; i++) {
+		/* The child starts its 20 ms only when the parent's WNOHANG probes are done (the
+		 * gate's write end closed): under load the probes could otherwise see it exit. */
+		int gate[2];
+		if (pipe(gate) != 0)
+			abort();
 		pid_t pid = fork();
 		if (pid < 0)
 			abort();
 		if (pid == 0) {
 			struct timespec d = {0, 20000000};
+			char c;
+			close(gate[1]);
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
 			nanosleep(&d, NULL);
 			_exit(i % 100);
 		}
+		close(gate[0]);
 		int st = 0;
 		siginfo_t si;
 		struct timespec d = {0, 100000};
@@ -318,6 +328,7 @@ static void *reaper(void *arg)
 				abort();
 			t_nanosleep(t, d.tv_nsec);
 		}
+		close(gate[1]);
 		uint64_t t0 = now_ns();
 		pid_t got;
 		switch (i % 4) {

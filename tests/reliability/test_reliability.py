@@ -190,6 +190,85 @@ class Crash(_TmpCase):
         self.crash("kill", signal.SIGKILL)
 
 
+class Signals(_TmpCase):
+    """liblooptrace's fatal-signal handlers (libtrace/src/batch.c, "Fatal signals"): they are
+    installed only on signals left at their default action, never on one the program ignores
+    or handles, none under LOOPTRACE_SIGNAL_HANDLERS=0; a program killed by such a signal
+    still dies by it (a fault with a core dump), after every record was flushed."""
+
+    SENT = 3000
+    FATAL = ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTERM", "SIGINT",
+             "SIGHUP", "SIGQUIT"]
+
+    def sig_app(self):
+        return os.environ.get("LT_SIG_APP") or os.path.join(ltutil.build_dir(), "tests",
+                                                            "sig_app")
+
+    def dispositions(self, env=None):
+        prerequisites(self)
+        trace = os.path.join(self.tmp, "disp-%d" % len(os.listdir(self.tmp)))
+        p = run_looptrace(["record", "-o", trace, "--", self.sig_app(), "dispositions"],
+                          env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads([ln for ln in p.stdout.splitlines() if ln.startswith("{")][-1])
+
+    def test_installed_only_where_default(self):
+        d = self.dispositions()
+        self.assertEqual(d["SIGHUP"], "ignore")  # the program's SIG_IGN is kept
+        self.assertEqual(d["SIGQUIT"], "program")  # so is its own handler
+        for name in self.FATAL:
+            if name not in ("SIGHUP", "SIGQUIT"):
+                self.assertEqual(d[name], "other", name)  # looptrace's handler
+
+    def test_turned_off_by_environment(self):
+        d = self.dispositions({"LOOPTRACE_SIGNAL_HANDLERS": "0"})
+        for name in self.FATAL:
+            want = {"SIGHUP": "ignore", "SIGQUIT": "program"}.get(name, "default")
+            self.assertEqual(d[name], want, name)
+
+    def fate(self, how, env=None):
+        """Records `sig_app run DIR HOW N`; returns (the child's fate, its sends recorded)."""
+        prerequisites(self)
+        d = os.path.join(self.tmp, "run-" + how)
+        os.mkdir(d)
+        trace = os.path.join(d, "trace")
+        p = run_looptrace(["record", "-o", trace, "--", self.sig_app(), "run", d, how,
+                           str(self.SENT)], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith("{")]
+        self.assertEqual(lines[0], {"sent": self.SENT}, p.stdout)
+        fate = lines[-1]
+        rep = report_json(trace)
+        sends = sum(c["sends"] for c in rep["channels"] if c.get("pid") == fate["pid"])
+        return fate, sends, d
+
+    def dies_by(self, how, sig, core):
+        fate, sends, d = self.fate(how)
+        self.assertEqual((fate["exited"], fate["signal"]), (0, sig), fate)
+        self.assertEqual(fate["core"], core, fate)
+        if core:
+            self.assertTrue([f for f in os.listdir(d) if f.startswith("core")], os.listdir(d))
+        # every record written before the signal reached the trace
+        self.assertEqual(sends, self.SENT)
+
+    def test_fault_dies_by_it_with_core(self):
+        self.dies_by("segv", signal.SIGSEGV, 1)
+
+    def test_fpe_dies_by_it_with_core(self):
+        self.dies_by("fpe", signal.SIGFPE, 1)
+
+    def test_abort_dies_by_it_with_core(self):
+        self.dies_by("abort", signal.SIGABRT, 1)
+
+    def test_sigterm_dies_by_it(self):
+        self.dies_by("term", signal.SIGTERM, 0)
+
+    def test_ignored_signal_is_not_handled(self):
+        fate, sends, _ = self.fate("hup-ignored")
+        self.assertEqual((fate["exited"], fate["status"]), (1, 0), fate)
+        self.assertEqual(sends, self.SENT)
+
+
 class CutShortNotice(Crash):
     """After a crash the report says that the run was cut short (a `cut-short` warning per
     component still running, and the program's fate from looptrace-record.json); after a

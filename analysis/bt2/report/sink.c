@@ -27,6 +27,7 @@
 
 #include "decode.h"
 #include "looptrace/analysis.h"
+#include "looptrace/events.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,27 +120,17 @@ static void inbox_note(struct sink *s, int64_t vpid, uint32_t chan, int64_t vtid
 	s->inbox[i].vtid = vtid;
 }
 
-/* The event names of the per-call events (format 1.x), by kind. */
+/* The event names of the per-call events (format 1.x), by kind (looptrace/events.h). */
 static const char *const kind_names[LT_EV_KIND_COUNT] = {
-    [LT_EV_UNKNOWN] = "unknown",
-    [LT_EV_COMPONENT_BEGIN] = "component_begin",
-    [LT_EV_COMPONENT_END] = "component_end",
-    [LT_EV_CHANNEL_DECLARE] = "channel_declare",
-    [LT_EV_WAIT_BEGIN] = "wait_begin",
-    [LT_EV_WAIT_END] = "wait_end",
-    [LT_EV_HANDLE_BEGIN] = "handle_begin",
-    [LT_EV_HANDLE_END] = "handle_end",
-    [LT_EV_BLOCK_BEGIN] = "block_begin",
-    [LT_EV_BLOCK_END] = "block_end",
-    [LT_EV_SEND] = "send",
-    [LT_EV_RECV] = "recv",
-    [LT_EV_ROUTE_ADD] = "route_add",
-    [LT_EV_ROUTE_REMOVE] = "route_remove",
-    [LT_EV_ROUTE_DISPATCH_BEGIN] = "route_dispatch_begin",
-    [LT_EV_ROUTE_DISPATCH_END] = "route_dispatch_end",
-    [LT_EV_OTHER] = "other",
-    [LT_EV_HANDLE_NEXT] = "handle_next",
+#define KIND_NAME(K, name, preload, fields) [LT_EV_##K] = #name,
+    LT_EVENT_KINDS(KIND_NAME)
+#undef KIND_NAME
+	[LT_EV_UNKNOWN] = "unknown",
+    [LT_EV_OTHER] = "other", [LT_EV_COMPONENT_RENAME] = "component_rename", /* the interposer's only
+									     */
 };
+_Static_assert(LT_EVENT_KIND_LISTED == LT_EV_KIND_COUNT - 3,
+	       "looptrace/events.h lists every kind but unknown, other and component_rename");
 
 /*
  * dump_event - one decoded event as a line of JSON (parameter `events-output`): what the

@@ -1,0 +1,42 @@
+/*
+ * looptrace/events.h - the event kinds of the trace model, spelled in one place.
+ *
+ * LT_EVENT_KINDS(X) expands X(KIND, name, preload, "fields") once per per-call event of the
+ * `looptrace` provider (docs/event-model.md): KIND names the analysis core's
+ * LT_EV_<KIND> (enum lt_ev_kind, looptrace/analysis.h), `name` is the tracepoint's name (a
+ * token: #name is the event name after "looptrace:"), `preload` is 1 when the interposer's
+ * provider `looptrace_preload` has an event of that name too, and "fields" lists the event's
+ * payload fields in order. Format 2.0 records (looptrace/probes/records.h) decode into these
+ * kinds; `looptrace:batch`, the records' carrier, is not one of them.
+ *
+ * Who builds from it: liblooptrace checks at compile time that every kind is a tracepoint of
+ * its provider (trace.c); the decoder maps event names to kinds (analysis/bt2/decode.c); the
+ * report sink names decoded events (`events-output`, analysis/bt2/report/sink.c). Block
+ * reasons have their own table, looptrace/reasons.h.
+ */
+#ifndef LOOPTRACE_EVENTS_H
+#define LOOPTRACE_EVENTS_H
+
+#define LT_EVENT_KINDS(X)                                                                          \
+	X(COMPONENT_BEGIN, component_begin, 1, "comp name")                                        \
+	X(COMPONENT_END, component_end, 1, "comp")                                                 \
+	X(CHANNEL_DECLARE, channel_declare, 0, "chan name capacity object")                        \
+	X(WAIT_BEGIN, wait_begin, 0, "")                                                           \
+	X(WAIT_END, wait_end, 0, "chan msg")                                                       \
+	X(HANDLE_BEGIN, handle_begin, 0, "msg kind")                                               \
+	X(HANDLE_END, handle_end, 0, "msg begin_ts end_ts")                                        \
+	X(HANDLE_NEXT, handle_next, 0, "prev begin_ts end_ts chan msg depth kind")                 \
+	X(BLOCK_BEGIN, block_begin, 1, "reason object where")                                      \
+	X(BLOCK_END, block_end, 1, "")                                                             \
+	X(SEND, send, 0, "chan msg flow depth")                                                    \
+	X(RECV, recv, 0, "chan msg depth")                                                         \
+	X(ROUTE_ADD, route_add, 0, "route chan owner")                                             \
+	X(ROUTE_REMOVE, route_remove, 0, "route")                                                  \
+	X(ROUTE_DISPATCH_BEGIN, route_dispatch_begin, 0, "route msg")                              \
+	X(ROUTE_DISPATCH_END, route_dispatch_end, 0, "route")
+
+/* The number of kinds LT_EVENT_KINDS lists. */
+#define LT__EVENT_KIND_ONE(K, name, preload, fields) +1
+#define LT_EVENT_KIND_LISTED                         (0 LT_EVENT_KINDS(LT__EVENT_KIND_ONE))
+
+#endif /* LOOPTRACE_EVENTS_H */
