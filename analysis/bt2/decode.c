@@ -246,6 +246,9 @@ static enum lt_ev_kind kind_of(const char *name)
 	for (size_t i = 0; i < sizeof(kind_tab) / sizeof(kind_tab[0]); i++)
 		if ((!preload || kind_tab[i].preload) && strcmp(name, kind_tab[i].n) == 0)
 			return kind_tab[i].k;
+	if (preload && strcmp(name, "component_rename") == 0)
+		return LT_EV_COMPONENT_RENAME; /* the interposer's only: no `looptrace` counterpart
+						*/
 	return LT_EV_UNKNOWN;
 }
 
@@ -624,6 +627,7 @@ static void pack(struct qev *q, const struct lt_event *e)
 	switch (e->kind) {
 	case LT_EV_COMPONENT_BEGIN:
 	case LT_EV_COMPONENT_END:
+	case LT_EV_COMPONENT_RENAME:
 		q->chan = e->comp;
 		q->w1 = e->cpu_ns;
 		break;
@@ -681,6 +685,7 @@ static void unpack(struct lt_event *e, const struct qev *q, const struct dthread
 	switch (e->kind) {
 	case LT_EV_COMPONENT_BEGIN:
 	case LT_EV_COMPONENT_END:
+	case LT_EV_COMPONENT_RENAME:
 		e->comp = q->chan;
 		e->chan = 0;
 		e->cpu_ns = q->w1;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -346,6 +347,9 @@ static void test_fork(void)
 			_exit(1);
 		if (pthread_join(ct, NULL) != 0)
 			_exit(2);
+		/* blocks after which a forked child says its component again */
+		for (int i = 0; i < 6; i++)
+			usleep(3000);
 		_exit(7);
 	}
 	int st = 0;
@@ -365,6 +369,27 @@ static void *named_from_outside(void *arg)
 	return NULL;
 }
 
+/* Blocked until the end of its life: renamed meanwhile, it has no later event of its own. */
+static void *renamed_while_blocked(void *arg)
+{
+	sem_wait(arg);
+	return NULL;
+}
+
+/* Renames itself with prctl(PR_SET_NAME), then blocks once. */
+static void *named_by_prctl(void *arg)
+{
+	struct timespec d = {0, 2000000};
+	char got[17] = {0};
+
+	(void)arg;
+	LT_ASSERT_EQ_I(prctl(PR_SET_NAME, "prctl-named", 0, 0, 0), 0);
+	LT_ASSERT_EQ_I(prctl(PR_GET_NAME, got, 0, 0, 0), 0);
+	LT_ASSERT_STREQ(got, "prctl-named");
+	nanosleep(&d, NULL);
+	return NULL;
+}
+
 static void test_names(void)
 {
 	sem_t go;
@@ -379,6 +404,21 @@ static void test_names(void)
 	sem_post(&go);
 	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
 	sem_destroy(&go);
+
+	/* Renamed while blocked in sem_wait (give it time to get there; either way it is right). */
+	struct timespec d = {0, 30000000};
+	sem_init(&go, 0, 0);
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, renamed_while_blocked, &go), 0);
+	nanosleep(&d, NULL);
+	LT_ASSERT_EQ_I(pthread_setname_np(t, "blk-renamed"), 0);
+	LT_ASSERT_EQ_I(pthread_getname_np(t, got, sizeof got), 0);
+	LT_ASSERT_STREQ(got, "blk-renamed");
+	sem_post(&go);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
+	sem_destroy(&go);
+
+	LT_ASSERT_EQ_I(pthread_create(&t, NULL, named_by_prctl, NULL), 0);
+	LT_ASSERT_EQ_I(pthread_join(t, NULL), 0);
 
 	char name[16];
 	LT_ASSERT_EQ_I(pthread_setname_np(pthread_self(), "semantics"), 0);

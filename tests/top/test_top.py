@@ -9,6 +9,8 @@ TopScreen  the full-screen view in a real terminal (tmux, 80x24): the components
            sort key sorts, `q` stops the program, the session and the relay daemon; Ctrl-C
            does too and leaves a readable trace; a program that exits by itself leaves its
            final figures on screen.
+TopInterpose  --interpose --batch on tests/interpose/ip_truth: the threads view, against the
+           program's own measurement of where each thread blocked.
 After every run: no demo, no relay daemon of ours, no session of ours left (`lttng list`).
 
 Environment (set by CTest): LOOPTRACE_BIN, LOOPTRACE_DEMO. A skip is a failure when CI=true.
@@ -134,6 +136,79 @@ def parse_text(out):
             snaps.append((status, comps))
         i += 1
     return snaps
+
+
+def parse_threads(out):
+    """The last snapshot of --batch text in the threads view: (header, [row fields])."""
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("snapshot ")]
+    if not starts:
+        return "", []
+    i = starts[-1] + 2
+    header, body = lines[i], []
+    for line in lines[i + 1:]:
+        if not line.strip():
+            break
+        body.append(line)
+    return header, body
+
+
+class TopInterpose(Base):
+    """`top --interpose --batch` on an unmodified program (tests/interpose/ip_truth): its
+    threads with their running and blocked shares and the reason they blocked for, checked
+    against what the program measured itself; not columns of zeros (issue 17, bug 4)."""
+
+    def test_threads_view(self):
+        truth_prog = os.environ.get("LT_IP_TRUTH", "")
+        self.assertTrue(os.access(truth_prog, os.X_OK), "LT_IP_TRUTH: %r" % truth_prog)
+        trace = os.path.join(self.tmp, "trace")
+        # --batch 30: the program ends long before (about 1 s), top then prints the final
+        # figures; it must not be stopped early, or it prints no truth.
+        proc = subprocess.run([LOOPTRACE, "top", "-o", trace, "--interpose", "--batch", "30",
+                               "--json", "--", truth_prog, "3"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=180, check=False)
+        out = proc.stdout.decode()
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        final = json.loads(out.splitlines()[-1])
+        self.assertTrue(final["final"])
+        rows = {r["tid"]: r for r in final["components"]}
+        # ip_truth's own measurement: per thread, the reason it spent most time blocked in.
+        truth = {}
+        with open(os.path.join(trace, "command.out"), encoding="utf-8") as f:
+            for line in f:
+                fl = line.split()
+                if fl and fl[0] == "truth":
+                    truth.setdefault(int(fl[1]), {})[fl[3]] = int(fl[4])
+        self.assertTrue(truth, "no truth lines in command.out")
+        for tid, by in truth.items():
+            self.assertIn(tid, rows, "thread %d missing" % tid)
+            r = rows[tid]
+            if r["loopless"]:
+                # the threads view's figures: blocked most of its life, on the truth's reason
+                ranked = sorted(by.items(), key=lambda kv: kv[1], reverse=True)
+                if len(ranked) == 1 or ranked[0][1] >= 1.5 * ranked[1][1]:
+                    self.assertEqual(r["reason"].split()[0], ranked[0][0], (r, by))
+                self.assertGreater(r["waiting_run"], 50.0, r)
+                self.assertIsNone(r["busy_run"], r)  # "-", not 0.0
+            else:
+                # a loop top found: its waits there are idle time, shown as a loop's
+                self.assertTrue(r["loop_top"], r)
+                self.assertGreater(r["idle_run"] + r["blocked_run"], 0, r)
+        # The text view of the same run: the threads view exactly when no thread has a loop
+        # top, sorted by CPU (or RUN) share; else the loop view.
+        text = subprocess.run([LOOPTRACE, "top", "-o", trace + "2", "--interpose", "--batch",
+                               "30", "--width", "100", "--", truth_prog, "3"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=180, check=False)
+        self.assertEqual(text.returncode, 0, text.stderr.decode())
+        header, body = parse_threads(text.stdout.decode())
+        if all(r["loopless"] for r in rows.values()):
+            self.assertEqual(header.split()[:5], ["COMPONENT", "TID", "RUN", "BLOCK", "CPU"])
+        else:
+            self.assertEqual(header.split()[:4], ["COMPONENT", "MSGS", "MSG/S", "BUSY"])
+        self.assertTrue(body)
+        self.assert_clean(trace)
 
 
 class TopBatch(Base):

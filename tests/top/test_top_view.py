@@ -109,6 +109,76 @@ class Rows(unittest.TestCase):
         self.assertEqual([r["name"] for r in msgs], ["c", "b", "a"])
 
 
+IP = 0x80000000  # the interposer's component ids
+
+
+def thread(n, name, wall, blocked, by, cpu=None, loop_top=None):
+    """An interposer thread: blocked_outside `blocked` ns split as `by` {reason: ns}."""
+    c = {"id": IP | n, "key": "7:%d" % (IP | n), "name": name, "pid": 7, "tid": 200 + n,
+         "wall_ns": wall, "messages": 0, "ended": False,
+         "time_ns": {"busy": 0, "idle": 0, "blocked_in_handler": 0, "blocked_outside": blocked,
+                     "outside": wall - blocked},
+         "blocked_by": [{"reason": r, "ns": ns} for r, ns in by.items()]}
+    if cpu is not None:
+        c["cpu_ns"] = cpu
+    if loop_top is not None:
+        c["loop_top"] = loop_top
+    return c
+
+
+class Threads(unittest.TestCase):
+    """`top --interpose`: threads without a known loop top show running, blocked and CPU
+    shares and the main blocking reason, not columns of zeros (issue 17, bug 4)."""
+
+    def test_threads_view(self):
+        a = snap(1, S, [thread(1, "worker", S, S // 2, {"io": S // 2}),
+                        thread(2, "main", S, S, {"join": S})])
+        b = snap(2, 2 * S, [thread(1, "worker", 2 * S, S // 2 + S // 10,
+                                   {"io": S // 2, "mutex": S // 10}),
+                            thread(2, "main", 2 * S, 2 * S, {"join": 2 * S})])
+        items = top_view.rows(a, b)
+        self.assertIs(top_view.columns_for(items), top_view.THREAD_COLUMNS)
+        w = [r for r in items if r["name"] == "worker"][0]
+        self.assertAlmostEqual(w["running_now"], 90.0)
+        self.assertAlmostEqual(w["waiting_now"], 10.0)
+        self.assertAlmostEqual(w["running_run"], 70.0)
+        self.assertAlmostEqual(w["waiting_run"], 30.0)
+        self.assertIsNone(w["cpu_now"])
+        self.assertEqual(w["reason"], "mutex 100%")  # the interval's blocked time: all mutex
+        self.assertIsNone(w["busy_now"])  # no loop: no busy figure, not 0
+        text = top_view.render_text(a, b, total=80)
+        lines = text.splitlines()
+        self.assertIn("RUN", lines[2])
+        self.assertIn("BLOCKED ON", lines[2])
+        self.assertNotIn("IDLE", lines[2])
+        # Sorted by the running share of the interval: the worker first, main (0 %) last.
+        self.assertTrue(lines[3].startswith("worker"), text)
+        self.assertTrue(lines[4].startswith("main"), text)
+        self.assertIn("join 100%", lines[4])
+        for line in lines:
+            self.assertLessEqual(top_view.width(line), 80, line)
+        (first,) = [r for r in top_view.rows(None, a) if r["name"] == "worker"]
+        self.assertEqual(first["reason"], "io 100%")
+
+    def test_cpu_times_sort_and_loop_top(self):
+        # With the report's cpu_ns, a CPU column and the default sort by CPU share.
+        b = snap(1, S, [thread(1, "spinner", S, 0, {}, cpu=S // 10),
+                        thread(2, "cruncher", S, S // 2, {"io": S // 2}, cpu=S // 2)])
+        items = top_view.rows(None, b)
+        self.assertAlmostEqual([r for r in items if r["name"] == "cruncher"][0]["cpu_now"],
+                               50.0)
+        text = top_view.render_text(None, b, total=80).splitlines()
+        self.assertTrue(text[3].startswith("cruncher"), text)
+        # A thread whose loop top the report found is a loop: the loop view, its figures.
+        lt = thread(3, "loop", S, 0, {}, loop_top={"site": "epoll_wait", "detected": True})
+        lt["time_ns"].update(busy=S // 4, idle=S // 2, outside=S // 4)
+        lt["messages"] = 10
+        items = top_view.rows(None, snap(1, S, [lt]))
+        self.assertIs(top_view.columns_for(items), top_view.COLUMNS)
+        self.assertAlmostEqual(items[0]["idle_run"], 50.0)
+        self.assertEqual(items[0]["messages"], 10)
+
+
 class Text(unittest.TestCase):
     def test_80_columns_and_escaping(self):
         evil = "\x1b[31mred\u202e" + "x" * 60

@@ -190,6 +190,8 @@ struct lt_pf_thread {
 	unsigned dropped[5]; /* begins not pushed because the stack was full, per slice kind */
 	char *name;          /* owned: last thread_name written, NULL = none */
 	bool proc_done;      /* its process is in s->processes (process_name written if known) */
+	bool in_comp;        /* a component_begin of `comp` is open on the thread */
+	uint64_t comp;
 };
 
 /* A message sent and not consumed yet. */
@@ -220,6 +222,7 @@ struct lt_pf_sink {
 	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
 	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
 	struct lt_pf_map pending;     /* (pid, msg) -> struct lt_pf_send */
+	struct lt_pf_map comps;       /* (pid, comp) -> struct lt_pf_thread running it (weak) */
 };
 
 static void lt_pf_thread_free(void *p)
@@ -541,6 +544,17 @@ static void lt_pf_on_component_begin(const struct lt_pf_ev *e)
 	FILE *f = e->s->out;
 	const char *name = lt_pf_s(e, LT_PF_F_NAME);
 	lt_pf_set_thread_name(e->s, e->t, name && *name ? name : "component");
+	uint64_t comp = lt_pf_u(e, LT_PF_F_COMP);
+	if (e->t->in_comp && e->t->comp == comp) {
+		return; /* the same component again: a rename (the track's name changed) */
+	}
+	if (e->t->in_comp) {
+		lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, e->t->comp);
+	}
+	e->t->in_comp = true;
+	e->t->comp = comp;
+	lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, comp);
+	lt_pf_map_put(&e->s->comps, (uint64_t)e->pid, comp, e->t); /* renames find the thread */
 	if (lt_pf_push(e->t, LT_PF_S_COMPONENT)) {
 		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
 		fputs(",\"cat\":\"component\",\"name\":", f);
@@ -693,8 +707,22 @@ static void lt_pf_dispatch(const struct lt_pf_ev *e)
 		lt_pf_on_component_begin(e);
 		break;
 	case LT_EV_COMPONENT_END:
+		if (e->t->in_comp) {
+			lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, e->t->comp);
+		}
+		e->t->in_comp = false;
 		lt_pf_pop(e->s, e->t, LT_PF_S_COMPONENT, e->ns);
 		break;
+	case LT_EV_COMPONENT_RENAME: {
+		/* the interposer's: another thread renamed the thread running `comp` */
+		struct lt_pf_thread *t =
+		    lt_pf_map_get(&e->s->comps, (uint64_t)e->pid, lt_pf_u(e, LT_PF_F_COMP));
+		const char *name = lt_pf_s(e, LT_PF_F_NAME);
+		if (t && name && *name) {
+			lt_pf_set_thread_name(e->s, t, name);
+		}
+		break;
+	}
 	case LT_EV_CHANNEL_DECLARE:
 		lt_pf_on_channel_declare(e);
 		break;
@@ -832,6 +860,7 @@ static void lt_pf_destroy(struct lt_pf_sink *s)
 	lt_pf_map_fini(&s->chan_names);
 	lt_pf_map_fini(&s->processes);
 	lt_pf_map_fini(&s->pending);
+	lt_pf_map_fini(&s->comps);
 	free(s->path);
 	free(s);
 }
@@ -865,7 +894,8 @@ lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configurat
 	s->dec = lt_decoder_create(&ops);
 	if (!s->path || !s->dec || !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
-	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free)) {
+	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free) ||
+	    !lt_pf_map_init(&s->comps, NULL)) {
 		lt_pf_destroy(s);
 		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 	}

@@ -126,10 +126,11 @@ static const char *const kind_names[LT_EV_KIND_COUNT] = {
     LT_EVENT_KINDS(KIND_NAME)
 #undef KIND_NAME
 	[LT_EV_UNKNOWN] = "unknown",
-    [LT_EV_OTHER] = "other",
+    [LT_EV_OTHER] = "other", [LT_EV_COMPONENT_RENAME] = "component_rename", /* the interposer's only
+									     */
 };
-_Static_assert(LT_EVENT_KIND_LISTED == LT_EV_KIND_COUNT - 2,
-	       "looptrace/events.h lists every kind but unknown and other");
+_Static_assert(LT_EVENT_KIND_LISTED == LT_EV_KIND_COUNT - 3,
+	       "looptrace/events.h lists every kind but unknown, other and component_rename");
 
 /*
  * dump_event - one decoded event as a line of JSON (parameter `events-output`): what the

@@ -114,6 +114,8 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	free(a->chans.v);
 	free(a->routes.v);
 	free(a->sites.v);
+	for (uint32_t i = 0; i < a->threads.n; i++)
+		free(a->threads.v[i].pre_name);
 	free(a->threads.v);
 	free(a->hops.v);
 	free(a->msgs.v);
@@ -321,6 +323,7 @@ static int feed_handle_next(struct lt_analysis *a, const struct lt_event *ev)
 static lt__on_event_fn *const on_event[LT_EV_KIND_COUNT] = {
     [LT_EV_COMPONENT_BEGIN] = lt__on_component_begin,
     [LT_EV_COMPONENT_END] = lt__on_component_end,
+    [LT_EV_COMPONENT_RENAME] = lt__on_component_rename,
     [LT_EV_CHANNEL_DECLARE] = lt__on_channel_declare,
     [LT_EV_WAIT_BEGIN] = lt__on_wait_begin,
     [LT_EV_WAIT_END] = lt__on_wait_end,
@@ -358,6 +361,8 @@ static int64_t admit(struct lt_analysis *a, const struct lt_event *ev)
 	if ((a->has_lo && ts < a->lo) || (a->has_hi && ts > a->hi)) {
 		if (a->has_hi && ts > a->hi)
 			a->end_hit = 1;
+		else if (!a->started && (unsigned)kind < LT_EV_KIND_COUNT)
+			lt__pre_window(a, ev);
 		a->filtered_events++;
 		return -1;
 	}
@@ -369,6 +374,7 @@ static int64_t admit(struct lt_analysis *a, const struct lt_event *ev)
 		a->started = 1;
 		a->begin_ns = a->has_lo && a->lo < ts ? a->lo : ts;
 		a->now = a->begin_ns;
+		lt__pre_start(a);
 	}
 	a->events++;
 	/*

@@ -142,6 +142,17 @@ struct lt_thread {
 	uint32_t loop;     /* loop-top record + 1 (looptop.c), 0 none */
 	uint64_t cpu_last; /* its latest CPU time reading (ns), 0 none */
 	int32_t cpu_comp1; /* component index + 1 that reading was taken in, 0 none */
+	/*
+	 * Before the --begin window, the interposer's events only set this state; the thread
+	 * starts the window in it (lt__pre_start): its component, still blocked or not.
+	 */
+	int pre_api;   /* an API component_begin came first: the interposer yields */
+	int pre_bound; /* runs the interposer's component pre_comp */
+	uint32_t pre_comp;
+	int pre_depth; /* blocks open */
+	uint32_t pre_reason;
+	uint64_t pre_object, pre_where; /* of the outermost open block */
+	char *pre_name;                 /* owned; NULL once the window started */
 };
 
 struct lt_msg {
@@ -301,9 +312,9 @@ char *lt__dup_name(const char *s);
  */
 typedef void lt__on_event_fn(struct lt_analysis *a, int32_t ti, const struct lt_event *ev,
 			     int64_t ts);
-lt__on_event_fn lt__on_component_begin, lt__on_component_end, lt__on_wait_begin, lt__on_wait_end,
-    lt__on_handle_begin, lt__on_handle_end, lt__on_block_begin, lt__on_block_end,
-    lt__on_route_dispatch_begin, lt__on_route_dispatch_end;                    /* thread.c */
+lt__on_event_fn lt__on_component_begin, lt__on_component_end, lt__on_component_rename,
+    lt__on_wait_begin, lt__on_wait_end, lt__on_handle_begin, lt__on_handle_end, lt__on_block_begin,
+    lt__on_block_end, lt__on_route_dispatch_begin, lt__on_route_dispatch_end;  /* thread.c */
 lt__on_event_fn lt__on_channel_declare, lt__on_route_add, lt__on_route_remove; /* entity.c */
 lt__on_event_fn lt__on_send, lt__on_recv;                                      /* msg.c */
 
@@ -311,6 +322,14 @@ lt__on_event_fn lt__on_send, lt__on_recv;                                      /
 
 /* lt__thread_get - the index of thread (vpid, vtid), created if new; -1 when out of memory. */
 int32_t lt__thread_get(struct lt_analysis *a, int64_t vpid, int64_t vtid);
+
+/*
+ * lt__pre_window - an event before the --begin window: only the interposer's thread state is
+ * kept (component, name, open blocks). lt__pre_start - the window starts at a->begin_ns: the
+ * threads it kept start it in that state.
+ */
+void lt__pre_window(struct lt_analysis *a, const struct lt_event *ev);
+void lt__pre_start(struct lt_analysis *a);
 
 /* entity.c */
 

@@ -1,6 +1,7 @@
 /*
  * thread.c - the per-thread state machine of the streaming analysis, and the handlers of the
- * events that drive it (component, wait, handle, block, route dispatch).
+ * events that drive it (component, wait, handle, block, route dispatch); the interposer's
+ * thread state before a --begin window.
  *
  * Each event updates the state of its thread (outside / waiting / handling / blocked) and
  * the component the thread runs. Time is accounted lazily: a thread remembers since when it
@@ -9,6 +10,9 @@
  * its wall time, to the ns. See docs/analysis.md for the definitions.
  */
 #include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 int32_t lt__thread_get(struct lt_analysis *a, int64_t vpid, int64_t vtid)
 {
@@ -212,6 +216,122 @@ static void th_enter_site(struct lt_analysis *a, struct lt_thread *t, uint32_t r
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* before the --begin window */
+
+/*
+ * lt__pre_window - an event before the --begin window: only the interposer's thread state is kept
+ * (component and name, open blocks), for the thread to start the window in it (lt__pre_start).
+ * The API's threads start it as implicit components (docs/analysis.md, Window).
+ */
+void lt__pre_window(struct lt_analysis *a, const struct lt_event *ev)
+{
+	enum lt_ev_kind k = ev->kind;
+	if (k == LT_EV_COMPONENT_RENAME) {
+		for (uint32_t i = 0; i < a->threads.n; i++) {
+			struct lt_thread *o = &a->threads.v[i];
+			if (o->vpid == ev->vpid && o->pre_bound && o->pre_comp == ev->comp &&
+			    ev->name && ev->name[0] && strcmp(ev->name, "(unnamed)") != 0) {
+				char *n = lt__dup_name(ev->name);
+				if (!n) {
+					lt__oom(a);
+					return;
+				}
+				free(o->pre_name);
+				o->pre_name = n;
+			}
+		}
+		return;
+	}
+	if (k != LT_EV_COMPONENT_BEGIN && k != LT_EV_COMPONENT_END && k != LT_EV_BLOCK_BEGIN &&
+	    k != LT_EV_BLOCK_END)
+		return;
+	int32_t ti = lt__thread_get(a, ev->vpid, ev->vtid);
+	if (ti < 0) {
+		lt__oom(a);
+		return;
+	}
+	struct lt_thread *t = &a->threads.v[ti];
+	if (!ev->preload) {
+		if (k == LT_EV_COMPONENT_BEGIN || k == LT_EV_COMPONENT_END)
+			t->pre_api = k == LT_EV_COMPONENT_BEGIN;
+		return;
+	}
+	if (t->pre_api)
+		return;
+	switch (k) {
+	case LT_EV_COMPONENT_BEGIN:
+		t->pre_bound = 1;
+		t->pre_comp = ev->comp;
+		if (ev->name && ev->name[0] && strcmp(ev->name, "(unnamed)") != 0) {
+			char *n = lt__dup_name(ev->name);
+			if (!n) {
+				lt__oom(a);
+				break;
+			}
+			free(t->pre_name);
+			t->pre_name = n;
+		}
+		break;
+	case LT_EV_COMPONENT_END:
+		t->pre_bound = 0;
+		t->pre_depth = 0;
+		free(t->pre_name);
+		t->pre_name = NULL;
+		break;
+	case LT_EV_BLOCK_BEGIN:
+		if (t->pre_depth == 0) {
+			t->pre_reason = ev->reason;
+			t->pre_object = ev->object;
+			t->pre_where = ev->where;
+		}
+		if (t->pre_depth < LT_BLOCK_DEPTH_CAP)
+			t->pre_depth++;
+		break;
+	default: /* LT_EV_BLOCK_END */
+		if (t->pre_depth > 0)
+			t->pre_depth--;
+		break;
+	}
+}
+
+/*
+ * lt__pre_start - the window starts (a->begin_ns): every thread that ran one of the interposer's
+ * components before it runs it from the start, blocked where it was.
+ */
+void lt__pre_start(struct lt_analysis *a)
+{
+	for (uint32_t i = 0; i < a->threads.n; i++) {
+		struct lt_thread *t = &a->threads.v[i];
+		if (t->pre_bound && !t->pre_api) {
+			int32_t ci = lt__comp_get(a, t->vpid, t->pre_comp, 0, 1);
+			if (ci < 0) {
+				lt__oom(a);
+			} else {
+				t = &a->threads.v[i];
+				struct lt_an_comp *c = &a->comps.v[ci];
+				lt__take_name(a, &c->name, t->pre_name);
+				c->declared = 1;
+				c->preload = 1;
+				th_bind(a, (int32_t)i, ci, a->begin_ns);
+				t->loop_seen = 1;
+				if (t->pre_depth > 0) {
+					t->block_depth = t->pre_depth;
+					t->block_reason = t->pre_reason;
+					t->block_start = a->begin_ns;
+					th_enter_site(a, t, t->pre_reason, t->pre_object,
+						      t->pre_where);
+					th_settle(a, t);
+				}
+			}
+		}
+		free(t->pre_name);
+		t->pre_name = NULL;
+		t->pre_bound = 0;
+		t->pre_depth = 0;
+	}
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* component events */
 
 void lt__on_component_begin(struct lt_analysis *a, int32_t ti, const struct lt_event *ev,
@@ -236,6 +356,17 @@ void lt__on_component_begin(struct lt_analysis *a, int32_t ti, const struct lt_e
 		th_unbind(a, t, ts);
 	}
 	th_bind(a, ti, ci, ts);
+}
+
+/* the interposer's component_rename: another thread renamed the thread of component `comp` */
+void lt__on_component_rename(struct lt_analysis *a, int32_t ti, const struct lt_event *ev,
+			     int64_t ts)
+{
+	(void)ti;
+	(void)ts;
+	int32_t ci = lt__comp_get(a, ev->vpid, ev->comp, 0, 0);
+	if (ci >= 0)
+		lt__take_name(a, &a->comps.v[ci].name, ev->name);
 }
 
 void lt__on_component_end(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)

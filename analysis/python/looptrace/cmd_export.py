@@ -1,8 +1,10 @@
 """`looptrace export --perfetto OUT.json TRACE...`: a trace as Chrome/Perfetto trace-event JSON.
 
 The conversion is the babeltrace2 sink `sink.looptrace.perfetto` (analysis/bt2/perfetto/perfetto.c),
-run over every trace folder given; this module vets the input, runs babeltrace2 and turns
-failures into one-line errors. The file opens in https://ui.perfetto.dev (Open trace file)
+run over every trace folder given; this module vets the input, runs babeltrace2 into a
+temporary file, names the call sites of the blocked slices (symbolize: read from the traces'
+statedump, a second pass over them, only when a blocked slice has a `where`) while copying it
+to OUT.json, and turns failures into one-line errors. The file opens in https://ui.perfetto.dev (Open trace file)
 and in chrome://tracing: one track per component thread, handler / blocked / idle slices,
 a depth counter per channel and an arrow for every message from its send to its consumer.
 """
@@ -10,7 +12,10 @@ a depth counter per channel and an arrow for every message from its send to its 
 import argparse
 import json
 import os
+import re
+import shutil
 import sys
+import tempfile
 
 from . import bt, outputs
 from .errors import UserError
@@ -20,9 +25,10 @@ SINK = "sink.looptrace.perfetto"
 DESCRIPTION = """\
 Convert recorded traces to the Chrome trace-event JSON format that ui.perfetto.dev and
 chrome://tracing open: a track per component thread (named after the component), a slice per
-handler (named by message kind), blocked slices named by reason, idle slices for waits at the
-top of the loop, a depth counter per channel, and a flow arrow for each message from the
-send to the handler (or route dispatch, or in-handler receive) that consumed it."""
+handler (named by message kind), blocked slices named by reason (the interposer's with their
+call site as `report` names it, args.site), idle slices for waits at the top of the loop,
+a depth counter per channel, and a flow arrow for each message from the send to the handler
+(or route dispatch, or in-handler receive) that consumed it."""
 
 EPILOG = """\
 timestamps are microseconds after the first event; pid and tid are the traced process's
@@ -75,14 +81,76 @@ def export_perfetto(traces, out_path):
     cmd = [exe, "--log-level=NONE", "--plugin-path=" + plugdir] + abs_traces
     cmd += ["-c", SINK, "-p", bt.format_params({"output": "-"})]
     with outputs.replacing(out_path, "--perfetto") as pending:
-        bt.run_babeltrace(cmd, traces, pending.file, sink=SINK)
         if pending.special:
+            bt.run_babeltrace(cmd, traces, pending.file, sink=SINK)
             return {}  # a FIFO or a device: nothing to read back
-        summary = _summary(pending.file)
-        if not summary.get("events"):
-            raise UserError("no looptrace events in %s"
-                            % ", ".join(bt.show(t) for t in traces))
+        with tempfile.TemporaryFile(dir=parent) as raw:
+            bt.run_babeltrace(cmd, traces, raw, sink=SINK)
+            summary = _summary(raw)
+            if not summary.get("events"):
+                raise UserError("no looptrace events in %s"
+                                % ", ".join(bt.show(t) for t in traces))
+            sites = _blocked_sites(raw, abs_traces)
+            raw.seek(0)
+            if sites:
+                _copy_with_sites(raw, pending.file, sites)
+            else:
+                shutil.copyfileobj(raw, pending.file)
     return summary
+
+
+# A blocked slice as the sink writes it, one per line: its pid and call site (`where`).
+_BLOCKED_RE = re.compile(rb'^\{"ph":"B","pid":(-?\d+),"tid":-?\d+,"ts":[^,]*,"cat":"blocked",'
+                         rb'.*,"where":"(0x[0-9a-f]+)"\}\},?$')
+
+
+def _blocked_sites(f, traces):
+    """{(pid, where): call-site text} for the blocked slices of the sink's file `f` whose
+    `where` is known (the interposer's), named as `looptrace report` names them
+    (symbolize.format_site: a function only when certain, else object+0xoffset). Empty when
+    there are none or the traces have no statedump; a failure to symbolize is said on
+    stderr and leaves the addresses."""
+    f.seek(0)
+    wanted = set()
+    for line in f:
+        if b'"cat":"blocked"' not in line:
+            continue
+        m = _BLOCKED_RE.match(line.rstrip(b"\n"))
+        if m and int(m.group(2), 16):
+            wanted.add((int(m.group(1)), int(m.group(2), 16)))
+    if not wanted:
+        return {}
+    from . import symbolize
+
+    try:
+        objects = {}
+        for t in traces:
+            for pid, objs in symbolize.load_objects(t).items():
+                objects.setdefault(pid, []).extend(objs)
+        if not objects:
+            return {}
+        named = symbolize.symbolize_many([(w, p) for p, w in wanted], objects)
+    except (symbolize.SymbolizeError, OSError, ValueError) as exc:
+        print("looptrace: call sites not symbolized: %s" % exc, file=sys.stderr)
+        return {}
+    return {(p, w): symbolize.format_site(named[w, p]) for p, w in wanted}
+
+
+def _copy_with_sites(src, dst, sites):
+    """Copy the sink's file `src` to `dst`, adding `"site"` to the args of every blocked slice
+    whose (pid, where) `sites` names."""
+    for line in src:
+        if b'"cat":"blocked"' in line:
+            body = line.rstrip(b"\n")
+            m = _BLOCKED_RE.match(body)
+            text = sites.get((int(m.group(1)), int(m.group(2), 16))) if m else None
+            if text:
+                comma = body.endswith(b",")
+                body = body[:-1] if comma else body
+                site = json.dumps(text, ensure_ascii=True).encode("ascii")
+                line = body[:-2] + b',"site":' + site + b"}}" + (b"," if comma else b"") + \
+                    line[len(line.rstrip(b"\n")):]
+        dst.write(line)
 
 
 def _summary(f):

@@ -42,6 +42,11 @@ handler; busy idle blk-h: the same over the whole run; INBOX: messages queued no
 channels it receives from; WARNINGS: report warnings about it or its inbox. A name ending
 in * is a component whose loop has returned.
 
+threads view (--interpose, when no thread has a known loop top): TID; RUN BLOCK CPU: % of the
+last interval running (or in calls the interposer does not wrap), blocked in wrapped calls,
+on a CPU ("-" without CPU times); run block cpu: over the whole run; BLOCKED ON: the reason
+with the largest share of the blocked time. Sorted by CPU (else RUN) unless a key says.
+
 exit status: with CMD, CMD's exit status when it ended on its own (128+N if killed by signal
 N), 0 when `top` stopped it (q, or --batch reached N); 130 when interrupted; 2 on bad input.
 
@@ -446,7 +451,7 @@ class Screen:
     def __init__(self, win, r):
         self.win = win
         self.r = r
-        self.sort = 3  # busy over the last interval
+        self.sort = None  # the view's default: busy over the last interval (RUN for threads)
         self.reverse = False
         self.paused = False
         self.channels = False
@@ -455,6 +460,15 @@ class Screen:
         self.shown = None  # (prev, cur) on screen (frozen while paused)
         self.message = ""
         self.created = time.monotonic()  # s, for the no-component hint
+        self.columns = top_view.COLUMNS  # the view's columns (the threads view: THREAD_COLUMNS)
+        self.items = []  # the rows on screen
+
+    def sort_column(self):
+        if self.sort is not None and self.sort < len(self.columns):
+            return self.sort
+        if self.columns is top_view.THREAD_COLUMNS:
+            return top_view.default_sort(self.columns, self.items)
+        return 3
 
     def add(self, snap):
         if self.cur is not None and (self.cur.get("trace") or {}).get("events"):
@@ -475,6 +489,8 @@ class Screen:
             self.channels = not self.channels
         elif 0 <= ch < 256 and chr(ch) in top_view.SORT_KEYS:
             col = top_view.SORT_KEYS.index(chr(ch))
+            if col >= len(self.columns):
+                return True
             if col == self.sort:
                 self.reverse = not self.reverse
             else:
@@ -509,9 +525,12 @@ class Screen:
             self.put(y, ("PAUSED  " if self.paused else "") + top_view.status_line(cur, prog),
                      curses.A_BOLD if self.paused else 0)
             y += 1
-            items = top_view.sort_rows(top_view.rows(prev, cur), self.sort, self.reverse)
-            name_w, show_warn, warn_w = top_view.layout(items, w - 1)
-            head = top_view.header_lines(name_w, warn_w, show_warn)
+            items = top_view.rows(prev, cur)
+            self.columns = top_view.columns_for(items)
+            self.items = items
+            items = top_view.sort_rows(items, self.sort_column(), self.reverse, self.columns)
+            name_w, show_warn, warn_w = top_view.layout(items, w - 1, self.columns)
+            head = top_view.header_lines(name_w, warn_w, show_warn, self.columns)
             self.put(y, head[0], curses.A_DIM)
             y += 1
             self.put(y, head[1], curses.A_REVERSE)
@@ -520,7 +539,7 @@ class Screen:
             for row in items:
                 if y >= body_end:
                     break
-                self.put(y, top_view.row_line(row, name_w, warn_w, show_warn))
+                self.put(y, top_view.row_line(row, name_w, warn_w, show_warn, self.columns))
                 y += 1
                 if self.channels:
                     for ch in row["channels"]:
@@ -539,10 +558,11 @@ class Screen:
                 self.message = "session ended -- final figures; q to quit"
             elif r.reader.done.is_set() and r.reader.error:
                 self.message = "reader stopped: %s" % r.reader.error
-        col = top_view.COLUMNS[self.sort][1]
-        foot = "q quit  p %s  c channels %s  sort 1-9,0 (now: %d %s%s)" % (
+        sort = self.sort_column()
+        foot = "q quit  p %s  c channels %s  sort 1-%d (now: %d %s%s)" % (
             "resume" if self.paused else "pause", "off" if self.channels else "on",
-            (self.sort + 1) % 10, col, " rev" if self.reverse else "")
+            len(self.columns), (sort + 1) % 10, self.columns[sort][1],
+            " rev" if self.reverse else "")
         if self.message:
             self.put(h - 2, self.message, curses.A_BOLD)
         self.put(h - 1, foot, curses.A_REVERSE)

@@ -26,7 +26,27 @@ COLUMNS = [
     ("blocked_run", "blk-h", 5, "% blocked in a handler over the run"),
     ("inbox", "INBOX", 5, "messages queued in its inbox now"),
 ]
+# The threads view: when every component is a thread of the interposer whose loop top is not
+# known (`record --interpose` without loop events), busy/idle/blk-h are all zero; show what such
+# a thread has instead. RUN: running or in a call the interposer does not wrap (not
+# necessarily on a CPU); BLOCK: in the wrapped calls; CPU: on a CPU (the report's `cpu_ns`,
+# "-" when absent); BLOCKED ON: the reason with the largest share of the blocked time.
+THREAD_COLUMNS = [
+    ("name", "COMPONENT", 0, "name"),
+    ("tid", "TID", 7, "thread id"),
+    ("running_now", "RUN", 5, "% running (or in unwrapped calls) over the last interval"),
+    ("waiting_now", "BLOCK", 5, "% blocked in wrapped calls over the last interval"),
+    ("cpu_now", "CPU", 5, "% on a CPU over the last interval"),
+    ("running_run", "run", 5, "% running (or in unwrapped calls) over the run"),
+    ("waiting_run", "block", 5, "% blocked in wrapped calls over the run"),
+    ("cpu_run", "cpu", 5, "% on a CPU over the run"),
+    ("reason", "BLOCKED ON", 12, "blocked time of the last interval by reason (largest)"),
+]
+# Where the two groups of figures sit: (title, first column, last column).
+GROUPS = {id(COLUMNS): (("-- last interval --", 2, 5), ("--- whole run ---", 6, 8)),
+          id(THREAD_COLUMNS): (("- last interval -", 2, 4), ("--- whole run ---", 5, 7))}
 SORT_KEYS = "1234567890"  # key i sorts by COLUMNS[i]
+INTERPOSER_BIT = 0x80000000  # the interposer's component ids (docs/interposer.md)
 WARN_TITLE = "WARNINGS"
 # Short forms of the warning kinds, used when the full names do not fit.
 WARN_SHORT = {"blocks-in-handler": "blk-hdl", "saturated": "sat", "queue-growth": "q-grow",
@@ -81,6 +101,77 @@ def component_warnings(snap, comp, chans):
     return sorted(set(kinds))
 
 
+def loopless(c):
+    """A thread of the interposer whose loop top is unknown: it has no busy/idle/messages.
+    A report that found its loop top (key `loop_top`) makes it a loop like the API's."""
+    return (c.get("id") or 0) >= INTERPOSER_BIT and not c.get("loop_top")
+
+
+def columns_for(items):
+    """The threads view when every row is loopless, else the loop view."""
+    if items and all(r.get("loopless") for r in items):
+        return THREAD_COLUMNS
+    return COLUMNS
+
+
+def default_sort(columns, items=()):
+    """Column index sorted by when the user chose none: names in the loop view (busy in the
+    full-screen one); in the threads view the CPU share over the last interval when the
+    report has CPU times, else the running share."""
+    if columns is not THREAD_COLUMNS:
+        return 0
+    return 4 if any(r.get("cpu_now") is not None for r in items) else 2
+
+
+def _blocked_by_reason(c):
+    out = {}
+    for b in c.get("blocked_by") or []:
+        out[b.get("reason")] = out.get(b.get("reason"), 0) + (b.get("ns") or 0)
+    return out
+
+
+def _reason_text(now, run):
+    """"io 98%": the reason with the largest blocked time of the interval (else the run's)
+    and its share of the blocked time."""
+    src = now if sum(now.values()) > 0 else run
+    total = sum(src.values())
+    if total <= 0:
+        return None
+    reason, ns = max(src.items(), key=lambda kv: (kv[1], str(kv[0])))
+    return "%s %.0f%%" % (reason, 100.0 * ns / total)
+
+
+def _thread_figures(row, c, p, wall, dwall):
+    """RUN / BLOCK / CPU shares and the blocked reason of an interposer thread."""
+    def waiting(x):
+        return _time(x, "blocked_outside") + _time(x, "blocked_in_handler") + _time(x, "idle")
+
+    def running(x):
+        return _time(x, "outside") + _time(x, "busy")
+
+    row["running_run"] = _ratio(running(c), wall)
+    row["waiting_run"] = _ratio(waiting(c), wall)
+    cpu = c.get("cpu_ns")
+    row["cpu_run"] = _ratio(cpu, wall) if isinstance(cpu, (int, float)) else None
+    run_reasons = _blocked_by_reason(c)
+    now_reasons = {}
+    if p is None:
+        for k in ("running", "waiting", "cpu"):
+            row[k + "_now"] = row[k + "_run"]
+    elif dwall > 0:
+        row["running_now"] = _ratio(running(c) - running(p), dwall)
+        row["waiting_now"] = _ratio(waiting(c) - waiting(p), dwall)
+        pcpu = p.get("cpu_ns")
+        row["cpu_now"] = _ratio(cpu - pcpu, dwall) if isinstance(cpu, (int, float)) and \
+            isinstance(pcpu, (int, float)) else None
+        before = _blocked_by_reason(p)
+        now_reasons = {k: v - before.get(k, 0) for k, v in run_reasons.items()}
+    else:
+        for k in ("running", "waiting", "cpu"):
+            row[k + "_now"] = None
+    row["reason"] = _reason_text(now_reasons, run_reasons)
+
+
 def rows(prev, cur):
     """One dict per component of `cur`: figures over the interval since `prev` (None for
     the first snapshot, or after the reader restarted) and over the run."""
@@ -121,6 +212,13 @@ def rows(prev, cur):
                 row[col + "_now"] = row[col + "_run"]
             if wall > 0:
                 row["rate"] = row["messages"] * 1e9 / wall
+        row["loopless"] = loopless(c)
+        if row["loopless"]:
+            # no loop: no messages, busy, idle or blocked-in-handler to speak of
+            for k in ("messages", "rate", "busy_now", "idle_now", "blocked_now", "busy_run",
+                      "idle_run", "blocked_run"):
+                row[k] = None
+            _thread_figures(row, c, p, wall, (wall - (p.get("wall_ns") or 0)) if p else 0)
         chans = inbox_channels(cur, c)
         row["inbox"] = sum(ch.get("depth") or 0 for ch in chans) if chans else None
         row["channels"] = [{
@@ -134,11 +232,12 @@ def rows(prev, cur):
     return out
 
 
-def sort_rows(items, column, reverse):
-    """Sort by COLUMNS[column] key; missing values last. Names ascending, numbers descending
-    by default (`reverse` flips)."""
-    key = COLUMNS[column][0]
-    if key == "name":
+def sort_rows(items, column, reverse, columns=None):
+    """Sort by columns[column] key (COLUMNS by default); missing values last. Names ascending,
+    numbers descending by default (`reverse` flips)."""
+    columns = columns or COLUMNS
+    key = columns[min(column, len(columns) - 1)][0]
+    if key in ("name", "reason"):
         return sorted(items, key=lambda r: (escape(r.get("name")), r["key"]), reverse=reverse)
     present = [r for r in items if r.get(key) is not None]
     missing = [r for r in items if r.get(key) is None]
@@ -154,6 +253,8 @@ def cell(row, key):
     v = row.get(key)
     if key in ("messages", "rate", "inbox"):
         return fmt_num_top(v)
+    if key in ("tid", "reason"):
+        return "-" if v is None else str(v)
     return fmt_pct_top(v)
 
 
@@ -175,9 +276,9 @@ def pad(text, cols, right=False):
     return fill + text if right else text + fill
 
 
-def layout(items, total):
+def layout(items, total, columns=None):
     """(name width, show warnings column, warnings width) for a screen `total` wide."""
-    fixed = sum(w + 1 for _, _, w, _ in COLUMNS[1:])
+    fixed = sum(w + 1 for _, _, w, _ in (columns or COLUMNS)[1:])
     longest = max([width(escape(r.get("name"))) + (1 if r.get("ended") else 0)
                    for r in items] + [len(COLUMNS[0][1])])
     name_w = max(9, min(longest, 24, total - fixed - 3))  # 2 left for a " !" marker
@@ -185,23 +286,30 @@ def layout(items, total):
     return name_w, rest >= 5, rest
 
 
-def header_lines(name_w, warn_w, show_warn):
-    top = pad("", name_w) + " " + pad("", 8) + " " + pad("-- last interval --", 25) + " " + \
-        pad("--- whole run ---", 17)
-    cols = [pad(COLUMNS[0][1], name_w)]
-    cols += [pad(t, w, right=True) for _, t, w, _ in COLUMNS[1:]]
+def header_lines(name_w, warn_w, show_warn, columns=None):
+    columns = columns or COLUMNS
+    top = pad("", name_w)
+    at = 1
+    for title, first, last in GROUPS[id(columns)]:
+        for _, _, w, _ in columns[at:first]:
+            top += " " + pad("", w)
+        top += " " + pad(title, sum(w + 1 for _, _, w, _ in columns[first:last + 1]) - 1)
+        at = last + 1
+    cols = [pad(columns[0][1], name_w)]
+    cols += [pad(t, w, right=True) for _, t, w, _ in columns[1:]]
     line = " ".join(cols)
     if show_warn:
         line += " " + pad(WARN_TITLE, warn_w)
     return [top.rstrip(), line.rstrip()]
 
 
-def row_line(row, name_w, warn_w, show_warn):
+def row_line(row, name_w, warn_w, show_warn, columns=None):
     name = escape(row.get("name"))
     if row.get("ended"):
         name += "*"
     cols = [pad(name, name_w)]
-    cols += [pad(cell(row, k), w, right=True) for k, _, w, _ in COLUMNS[1:]]
+    cols += [pad(cell(row, k), w, right=k != "reason") for k, _, w, _ in
+             (columns or COLUMNS)[1:]]
     line = " ".join(cols)
     if show_warn:
         line += " " + pad(warnings_text(row["warnings"], warn_w), warn_w)
@@ -232,17 +340,22 @@ def status_line(snap, program):
     return "  ".join(parts)
 
 
-def render_text(prev, cur, program="", channels=False, total=100, sort=0, reverse=False):
-    """A snapshot as plain text (batch mode): status line, table, a blank line."""
-    items = sort_rows(rows(prev, cur), sort, reverse)
-    name_w, show_warn, warn_w = layout(items, total)
+def render_text(prev, cur, program="", channels=False, total=100, sort=None, reverse=False):
+    """A snapshot as plain text (batch mode): status line, table, a blank line. `sort`: a
+    column index, None for the view's default (default_sort)."""
+    items = rows(prev, cur)
+    columns = columns_for(items)
+    if sort is None:
+        sort = default_sort(columns, items)
+    items = sort_rows(items, sort, reverse, columns)
+    name_w, show_warn, warn_w = layout(items, total, columns)
     # plain text may run past `total` rather than cut the warnings
     warn_w = max([warn_w, len(WARN_TITLE)] + [width(",".join(escape(k) for k in r["warnings"]))
                                               for r in items])
     lines = [status_line(cur, program)]
-    lines += header_lines(name_w, warn_w, True)
+    lines += header_lines(name_w, warn_w, True, columns)
     for r in items:
-        lines.append(row_line(r, name_w, warn_w, True).rstrip())
+        lines.append(row_line(r, name_w, warn_w, True, columns).rstrip())
         if channels:
             lines += [channel_line(ch) for ch in r["channels"]]
     if not items:

@@ -6,6 +6,8 @@
  * (probes/include/looptrace/probes/looptrace-tp.h), so the analysis reads both alike:
  *   component_begin {comp, name, cpu_ns}  a thread started, or was renamed (same comp, thread)
  *   component_end   {comp, cpu_ns}        the thread exits
+ *   component_rename {comp, name}         another thread renamed `comp`'s thread (no API
+ *                                         counterpart)
  *   block_begin     {reason, object, where, call}
  *   block_end       {cpu_ns}
  * `call` (enum lt_preload_call, looptrace/probes/preload-calls.h) names the wrapped call that
@@ -37,6 +39,16 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, component_begin,
 		lttng_ust_field_integer(uint32_t, comp, comp)
 		lttng_ust_field_string(name, name)
 		lttng_ust_field_integer(uint64_t, cpu_ns, cpu_ns)))
+
+/*
+ * component_rename: the component `comp` of this process, another thread's, is now named
+ * `name` (pthread_setname_np on another thread; that thread may be blocked for long).
+ */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, component_rename,
+	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, comp, comp)
+		lttng_ust_field_string(name, name)))
 
 /* component_end: the thread that ran `comp` exits. */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace_preload, component_end,

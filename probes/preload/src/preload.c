@@ -40,6 +40,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +86,11 @@ enum {
 struct lt_thr {
 	pthread_t self;             /* the thread */
 	uint32_t comp;              /* its component id */
-	int announced;              /* component_begin emitted in this process (owner only) */
+	int announced;              /* atomic: component_begin emitted in this process (written
+				       by the owner only) */
 	int pending;                /* atomic: name changed since the last component_begin */
+	int64_t said_ns;            /* CLOCK_MONOTONIC of its last component_begin (owner only) */
+	int64_t say_every_ns;       /* forked child: announce again after so long (owner only) */
 	char name[LT_PRE_NAME_MAX]; /* protected by reg_lock */
 	struct lt_thr *next;        /* registry list, protected by reg_lock */
 };
@@ -103,7 +107,8 @@ static int reg_lock;              /* spin lock over reg_head and the names */
 static uint32_t comp_counter;     /* atomic: last id handed out (low 31 bits) */
 static pthread_key_t thr_key;     /* its destructor ends the thread's component */
 static int lt_ready;              /* atomic: the constructor has run */
-static int ust_fork_wrapped;      /* liblttng-ust-fork.so already tells LTTng-UST */
+static int64_t lt_forked_ns; /* atomic: CLOCK_MONOTONIC of the fork that made this process, 0 */
+static int ust_fork_wrapped; /* liblttng-ust-fork.so already tells LTTng-UST */
 
 /* Executable segments of the LTTng-UST libraries: calls from there are never traced. */
 static struct {
@@ -287,6 +292,16 @@ static struct lt_thr *thr_self(void)
 	return t;
 }
 
+#define LT_NS_PER_MS 1000000LL
+#define LT_NS_PER_S  1000000000LL
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * LT_NS_PER_S + ts.tv_nsec;
+}
+
 /*
  * thread_cpu_ns - the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID, ns; 0 when it
  * cannot be read: 0 means unknown in the events).
@@ -316,7 +331,35 @@ static void announce(struct lt_thr *t)
 	/* Never an empty string: LT_UNNAMED of looptrace/trace.h (babeltrace2 2.0 misreads it). */
 	lttng_ust_tracepoint(looptrace_preload, component_begin, t->comp,
 			     name[0] ? name : "(unnamed)", thread_cpu_ns());
-	t->announced = 1;
+	__atomic_store_n(&t->announced, 1, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&lt_forked_ns, __ATOMIC_RELAXED))
+		t->said_ns = mono_ns();
+}
+
+/*
+ * reannounce - in a forked child, say the component again now and then. LTTng-UST registers a
+ * forked child with the session daemon in the background and drops what the child emits
+ * before that: an nginx worker that blocked in epoll_wait at once lost its component_begin
+ * (and was then invisible to the analysis). So a forked child's thread repeats it at the end
+ * of a block, 1 ms after the last one, then 2, 4, ... up to every second, for the first
+ * minute after the fork: the name lands soon after registration whenever that is, at a cost
+ * of about 70 events per thread. (A repeated component_begin of the same id is a rename.)
+ */
+static void reannounce(struct lt_thr *t)
+{
+	int64_t now = mono_ns();
+	if (now - __atomic_load_n(&lt_forked_ns, __ATOMIC_RELAXED) > 60 * LT_NS_PER_S) {
+		__atomic_store_n(&lt_forked_ns, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	if (t->say_every_ns == 0)
+		t->say_every_ns = LT_NS_PER_MS;
+	if (now - t->said_ns < t->say_every_ns)
+		return;
+	if (t->say_every_ns < LT_NS_PER_S)
+		t->say_every_ns *= 2;
+	__atomic_store_n(&t->pending, 1, __ATOMIC_RELEASE);
+	announce(t);
 }
 
 /* thr_end - the thread exits (key destructor): close open blocks, end its component. */
@@ -330,7 +373,7 @@ static void thr_end(void *p)
 		lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
 	if (t->announced)
 		lttng_ust_tracepoint(looptrace_preload, component_end, t->comp, thread_cpu_ns());
-	t->announced = 0;
+	__atomic_store_n(&t->announced, 0, __ATOMIC_RELEASE);
 	if (lt_self == t)
 		lt_self = NULL;
 	lt_exiting = 1; /* later key destructors may still lock: no new component */
@@ -372,6 +415,8 @@ static void block_end(void)
 	int saved = errno;
 
 	lt_guard++;
+	if (__builtin_expect(__atomic_load_n(&lt_forked_ns, __ATOMIC_RELAXED) != 0, 0) && lt_self)
+		reannounce(lt_self);
 	if (lt_depth > 0)
 		lt_depth--;
 	lttng_ust_tracepoint(looptrace_preload, block_end, thread_cpu_ns());
@@ -461,21 +506,70 @@ LT_EXPORT int pthread_setname_np(pthread_t thread, const char *name)
 		return rc;
 	int saved = errno;
 	lt_guard++;
+	int self = pthread_equal(thread, pthread_self());
+	uint32_t comp = 0;
+	int other_announced = 0;
+	char copy[LT_PRE_NAME_MAX];
 	reg_acquire();
 	for (struct lt_thr *t = reg_head; t; t = t->next) {
 		if (pthread_equal(t->self, thread)) {
 			strncpy(t->name, name, sizeof t->name - 1);
 			t->name[sizeof t->name - 1] = '\0';
+			memcpy(copy, t->name, sizeof copy);
+			comp = t->comp;
+			other_announced = !self && __atomic_load_n(&t->announced, __ATOMIC_ACQUIRE);
 			__atomic_store_n(&t->pending, 1, __ATOMIC_RELEASE);
 			break;
 		}
 	}
 	reg_release();
-	/* Renaming itself: say so now. Another thread says it at its next event. */
-	if (pthread_equal(thread, pthread_self()) &&
-	    lttng_ust_tracepoint_enabled(looptrace_preload, component_begin)) {
+	if (self && lttng_ust_tracepoint_enabled(looptrace_preload, component_begin)) {
+		/* Renaming itself: say so now. */
 		struct lt_thr *t = thr_self();
 		if (t)
+			announce(t);
+	} else if (other_announced) {
+		/*
+		 * Another thread, perhaps blocked until it exits: say it now for that thread's
+		 * component. It also says it again at its next event (pending), which settles a
+		 * race with its own announce.
+		 */
+		lttng_ust_tracepoint(looptrace_preload, component_rename, comp,
+				     copy[0] ? copy : "(unnamed)");
+	}
+	lt_guard--;
+	errno = saved;
+	return rc;
+}
+
+/*
+ * prctl - PR_SET_NAME renames the calling thread, as pthread_setname_np(pthread_self(), ...)
+ * does: its component is renamed now. Every other option is passed through.
+ */
+LT_EXPORT int prctl(int option, ...)
+{
+	va_list ap;
+	va_start(ap, option);
+	unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+	unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+	va_end(ap);
+	LT_REAL(real, int (*)(int, ...), prctl, NULL);
+	int rc =
+	    real ? real(option, a2, a3, a4, a5) : (int)syscall(SYS_prctl, option, a2, a3, a4, a5);
+
+	if (option != PR_SET_NAME || rc != 0 || lt_guard ||
+	    !__atomic_load_n(&lt_ready, __ATOMIC_ACQUIRE))
+		return rc;
+	int saved = errno;
+	lt_guard++;
+	struct lt_thr *t = thr_self();
+	char comm[17] = {0};
+	if (t && real && real(PR_GET_NAME, (unsigned long)comm, 0UL, 0UL, 0UL) == 0) {
+		reg_acquire();
+		memcpy(t->name, comm, sizeof comm);
+		__atomic_store_n(&t->pending, 1, __ATOMIC_RELEASE);
+		reg_release();
+		if (lttng_ust_tracepoint_enabled(looptrace_preload, component_begin))
 			announce(t);
 	}
 	lt_guard--;
@@ -1237,6 +1331,9 @@ static void after_fork_child(void)
 		lt_self->announced = 0;
 	}
 	lt_depth = 0;
+	if (lt_self)
+		lt_self->say_every_ns = 0;
+	__atomic_store_n(&lt_forked_ns, mono_ns(), __ATOMIC_RELAXED);
 }
 
 LT_EXPORT pid_t fork(void)

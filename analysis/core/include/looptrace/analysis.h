@@ -46,6 +46,8 @@ enum lt_ev_kind {
 	LT_EV_ROUTE_DISPATCH_END,
 	LT_EV_OTHER,       /* an event of another provider: counted, skipped */
 	LT_EV_HANDLE_NEXT, /* handle_end(prev) if prev, recv(chan, msg, depth), handle_begin(msg) */
+	LT_EV_COMPONENT_RENAME, /* the interposer's: component `comp` of the process is now `name`
+				 */
 	LT_EV_KIND_COUNT
 };
 
