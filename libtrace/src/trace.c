@@ -163,24 +163,28 @@ static inline void flush_pending(void)
 }
 
 #ifdef LT_WITH_LTTNG
-/* rec_str - appends a record of `kind` with `fixed` words (word 0 included) then `name`. */
-static uint64_t *rec_str(struct lt_ring *r, unsigned kind, unsigned fixed, const char *name,
-			 uint32_t *len_out, unsigned *n_out)
+/*
+ * rec_named - appends a record of `kind`: word 0, w1, w2, then `name`; and flushes the ring,
+ * so that names travel at once (component_begin and channel_declare: rare calls, each its own
+ * small batch).
+ */
+static void rec_named(struct lt_ring *r, unsigned kind, const char *name, uint64_t w1, uint64_t w2)
 {
 	size_t len = strlen(name);
 
 	if (len > LT_REC_STR_MAX)
 		len = LT_REC_STR_MAX;
-	unsigned n = fixed + lt_rec_str_words((uint32_t)len);
+	unsigned n = 3 + lt_rec_str_words((uint32_t)len);
 	uint64_t *p = lt__rec(r, n, kind, (uint32_t)len, lt__now());
 
+	p[1] = w1;
+	p[2] = w2;
 	if (len) {
 		p[n - 1] = 0;
-		memcpy(p + fixed, name, len);
+		memcpy(p + 3, name, len);
 	}
-	*len_out = (uint32_t)len;
-	*n_out = n;
-	return p;
+	lt__rec_commit(r, n);
+	lt__ring_flush(r);
 }
 #endif
 
@@ -207,16 +211,8 @@ LT_API uint32_t lt_component_begin(const char *name)
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
-		uint32_t len;
-		unsigned n;
-		uint64_t *p;
-
 		flush_pending();
-		p = rec_str(r, LT_REC_COMP_BEGIN, 3, nonnull(name), &len, &n);
-		p[1] = comp;
-		p[2] = lt__thread_cpu_ns();
-		lt__rec_commit(r, n);
-		lt__ring_flush(r); /* names travel at once: a rare call, its own small batch */
+		rec_named(r, LT_REC_COMP_BEGIN, nonnull(name), comp, lt__thread_cpu_ns());
 		return comp;
 	}
 #endif
@@ -250,16 +246,9 @@ LT_API uint32_t lt_channel_declare_object(const char *name, uint32_t capacity, c
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
-		uint32_t len;
-		unsigned n;
-		uint64_t *p;
-
 		flush_pending();
-		p = rec_str(r, LT_REC_CHAN_DECLARE, 3, nonnull(name), &len, &n);
-		p[1] = chan | (uint64_t)capacity << 32;
-		p[2] = (uint64_t)(uintptr_t)object;
-		lt__rec_commit(r, n);
-		lt__ring_flush(r); /* as component_begin */
+		rec_named(r, LT_REC_CHAN_DECLARE, nonnull(name), chan | (uint64_t)capacity << 32,
+			  (uint64_t)(uintptr_t)object);
 		return chan;
 	}
 #endif
