@@ -343,12 +343,7 @@ def _build(m, sends, send_order, outside, last_act, route_add):
                 pending.append((msg.t_attempt, 0, msg))
             else:
                 msg.origin = "source"
-                src = src_by_thread.get(ti)
-                if src is None:
-                    src = src_by_thread[ti] = Source(ti)
-                    m.sources.append(src)
-                msg.src = (src, len(src.msgs))
-                src.msgs.append(msg)
+                _add_lone_source(m, src_by_thread, msg, ti)
     for job in m.jobs:
         if job.trigger.key is None:
             f = _first_send_flow(job)
@@ -440,8 +435,10 @@ def _wakes(m):
                 msg.send_wake = msg.t_send - lst[i]
 
 
-def _add_lone_source(m, src_by_thread, msg):
-    ti = msg.thread
+def _add_lone_source(m, src_by_thread, msg, ti=None):
+    """Appends msg to the source of thread ti (default: the thread that sent it)."""
+    if ti is None:
+        ti = msg.thread
     src = src_by_thread.get(ti)
     if src is None:
         src = src_by_thread[ti] = Source(ti)
