@@ -12,14 +12,18 @@
  *   blocked   blocked>1h: handler begin/end store a flag, block begin/end read
  *             CLOCK_MONOTONIC and compare
  *   handler   handler>1h: handler begin/end read CLOCK_MONOTONIC and compare
+ *   latency   latency>1h: lt_route_add reads CLOCK_MONOTONIC into the route table,
+ *             lt_route_dispatch_begin reads it again, claims the slot and compares
  * A second unarmed repetition per round (`unarmed2`) gives the noise floor.
  *
  * One handler is what a component does per message: lt_handle_begin, lt_send, one block
- * (lt_block_begin/lt_block_end) and lt_handle_end, every event enabled and recorded (run it
- * under `looptrace record --flight-recorder`: bench/flight/run.sh). Prints figure lines: the
- * median ns per handler of each setting over ROUNDS (default 15) rounds of N handlers
- * (default 100000), settings interleaved within a round, and the median of the per-round
- * differences to `unarmed`. Time is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+ * (lt_block_begin/lt_block_end), one request through a route (lt_route_add, then
+ * lt_route_dispatch_begin/_end and lt_route_remove, as a router would) and lt_handle_end, every
+ * event enabled and recorded (run it under `looptrace record --flight-recorder`:
+ * bench/flight/run.sh). Prints figure lines: the median ns per handler of each setting over ROUNDS
+ * (default 15) rounds of N handlers (default 100000), settings interleaved within a round, and the
+ * median of the per-round differences to `unarmed`. Time is the thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID).
  *
  * Usage: bench-flight [N [ROUNDS]]
  */
@@ -33,8 +37,9 @@
 
 #define MAX_ROUNDS 101
 
-enum { UNARMED, DEPTH, BLOCKED, HANDLER, UNARMED2, SETTINGS };
-static const char *const names[SETTINGS] = {"unarmed", "depth", "blocked", "handler", "unarmed2"};
+enum { UNARMED, DEPTH, BLOCKED, HANDLER, LATENCY, UNARMED2, SETTINGS };
+static const char *const names[SETTINGS] = {"unarmed", "depth",   "blocked",
+					    "handler", "latency", "unarmed2"};
 
 static double cpu_ns(void)
 {
@@ -64,6 +69,8 @@ static void set(int setting)
 	lt__flight.depth = setting == DEPTH ? UINT32_MAX - 1 : UINT32_MAX;
 	lt__flight.blocked_ns = setting == BLOCKED ? hour : UINT64_MAX;
 	lt__flight.handler_ns = setting == HANDLER ? hour : UINT64_MAX;
+	lt__flight.latency_ns = setting == LATENCY ? hour : UINT64_MAX;
+	lt__flight.latency = setting == LATENCY;
 	lt__flight.armed = setting == BLOCKED || setting == HANDLER;
 	lt__flight.any = setting != UNARMED && setting != UNARMED2;
 }
@@ -73,7 +80,7 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? atol(argv[1]) : 100000;
 	int rounds = argc > 2 ? atoi(argv[2]) : 15;
 	static double v[SETTINGS][MAX_ROUNDS], d[SETTINGS][MAX_ROUNDS];
-	uint32_t chan;
+	uint32_t chan, route;
 	uint64_t msg = 1;
 
 	if (n <= 0 || rounds < 1 || rounds > MAX_ROUNDS) {
@@ -96,6 +103,10 @@ int main(int argc, char **argv)
 				lt_send(chan, msg, 0, (uint32_t)(i & 7));
 				lt_block_begin(LT_BLOCK_CALL, NULL);
 				lt_block_end();
+				route = lt_route_add(chan, 0);
+				lt_route_dispatch_begin(route, msg);
+				lt_route_dispatch_end(route);
+				lt_route_remove(route);
 				lt_handle_end(msg);
 			}
 			v[setting][r] = (cpu_ns() - t0) / (double)n;

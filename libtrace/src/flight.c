@@ -10,9 +10,10 @@
  * cost a predictable branch on a flag (handlers, blocks) or a compare against a threshold
  * that cannot be passed (depth); armed `blocked` or `handler` make each handler's and block's
  * begin and end read CLOCK_MONOTONIC (format 2.0's record clock may be the TSC, and format
- * 1.x reads its own). A match (rate-limited per process: at most `max` triggers, at least
- * `gap` ns apart) hands the thread's records to LTTng (lt__flush_thread) and emits one
- * `looptrace:trigger` event. See docs/flight-recorder.md.
+ * 1.x reads its own), armed `latency` each lt_route_add and each route's first
+ * lt_route_dispatch_begin (the route table below). A match (rate-limited per process: at most
+ * `max` triggers, at least `gap` ns apart) hands the thread's records to LTTng (lt__flush_thread)
+ * and emits one `looptrace:trigger` event. See docs/flight-recorder.md.
  */
 #define _GNU_SOURCE
 #include "flight.h"
@@ -23,7 +24,8 @@
 #include <string.h>
 #include <time.h>
 
-LT_HIDDEN struct lt__flight_config lt__flight = {UINT64_MAX, UINT64_MAX, UINT32_MAX, 0, 0};
+LT_HIDDEN struct lt__flight_config lt__flight = {UINT64_MAX, UINT64_MAX, UINT32_MAX, 0,
+						 UINT64_MAX, 0,          0};
 
 LT_HIDDEN uint64_t lt__flight_record;    /* LOOPTRACE_RECORD_ID: the trigger's filter */
 static uint64_t gap_ns = 1000000000u;    /* at least this long between two triggers */
@@ -133,6 +135,61 @@ void lt__flight_depth(uint32_t chan, uint32_t depth, const void *where)
 	lt__flight_emit(LT_FLIGHT_COND_DEPTH, depth, now, now, where, chan, 0);
 }
 
+/*
+ * latency>DUR: the add time of the last ROUTE_SLOTS routes, slot = route id modulo
+ * ROUTE_SLOTS. route_add (the requesting thread) and the first dispatch (the router thread)
+ * meet here without a lock: the writer marks the slot busy (key 0), stores the time, then
+ * publishes the key; the reader takes the key, reads the time, and claims the slot by
+ * swapping the key back to 0 (so only the first dispatch of a route counts, and a slot
+ * rewritten meanwhile by a newer route fails the swap). A key that does not match (the slot
+ * reused by a route ROUTE_SLOTS or more later, a dispatch after the first) means unknown: no
+ * trigger.
+ */
+#define ROUTE_SLOTS 4096u /* a power of two: 64 KiB, touched only when armed */
+
+struct route_slot {
+	_Atomic uint64_t key; /* (route + 1) | owner << 32; 0: free or being written */
+	_Atomic uint64_t ts;  /* CLOCK_MONOTONIC at lt_route_add */
+};
+
+static struct route_slot routes[ROUTE_SLOTS];
+
+void lt__flight_route_add(uint32_t route, uint32_t owner)
+{
+	struct route_slot *s = &routes[route & (ROUTE_SLOTS - 1)];
+	uint32_t id = route + 1;
+
+	if (!id)
+		return; /* the one id whose key would read as free */
+	atomic_store_explicit(&s->key, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->ts, now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&s->key, id | (uint64_t)owner << 32, memory_order_release);
+}
+
+void lt__flight_route_dispatch(uint32_t route, const void *where)
+{
+	struct route_slot *s = &routes[route & (ROUTE_SLOTS - 1)];
+	uint64_t key = atomic_load_explicit(&s->key, memory_order_acquire);
+	uint64_t begin, end;
+
+	if (!key || (uint32_t)key != route + 1)
+		return;
+	begin = atomic_load_explicit(&s->ts, memory_order_acquire);
+	/* the key unchanged since it was read: `begin` is this route's (seqlock read side) */
+	if (!atomic_compare_exchange_strong_explicit(&s->key, &key, 0, memory_order_acq_rel,
+						     memory_order_relaxed))
+		return;
+	end = now_ns();
+	if (end < begin || end - begin <= lt__flight.latency_ns || !take())
+		return;
+	if ((uint32_t)(key >> 32))
+		lt__flight_emit_for((uint32_t)(key >> 32), LT_FLIGHT_COND_LATENCY, end - begin,
+				    begin, end, where, route, 0);
+	else
+		lt__flight_emit(LT_FLIGHT_COND_LATENCY, end - begin, begin, end, where, route, 0);
+}
+
 /* parse - whether `key=N` is in the comma-separated `spec`, with N in *out. */
 static int parse(const char *spec, const char *key, uint64_t *out)
 {
@@ -174,6 +231,10 @@ __attribute__((constructor)) static void lt_flight_init(void)
 		lt__flight.handler_ns = v;
 	if (parse(spec, "depth", &v) && v < UINT32_MAX)
 		lt__flight.depth = (uint32_t)v;
+	if (parse(spec, "latency", &v) && v < UINT64_MAX) {
+		lt__flight.latency_ns = v;
+		lt__flight.latency = 1;
+	}
 	if (parse(spec, "gap", &v))
 		gap_ns = v;
 	if (parse(spec, "max", &v) && v < UINT32_MAX)
@@ -181,5 +242,5 @@ __attribute__((constructor)) static void lt_flight_init(void)
 	/* depth needs no state: its compare is armed by its threshold alone */
 	lt__flight.armed =
 	    lt__flight.blocked_ns != UINT64_MAX || lt__flight.handler_ns != UINT64_MAX;
-	lt__flight.any = lt__flight.armed || lt__flight.depth != UINT32_MAX;
+	lt__flight.any = lt__flight.armed || lt__flight.depth != UINT32_MAX || lt__flight.latency;
 }

@@ -18,6 +18,8 @@ struct lt__flight_config {
 	uint64_t blocked_ns; /* blocked>DUR: a block inside a handler (UINT64_MAX: unarmed) */
 	uint64_t handler_ns; /* handler>DUR: a handler's run (UINT64_MAX: unarmed) */
 	uint32_t depth;      /* depth>N: a channel's depth after a send (UINT32_MAX: unarmed) */
+	int latency;         /* latency>DUR armed: routes note their add time (latency_ns) */
+	uint64_t latency_ns; /* latency>DUR: a route's add to its first dispatch */
 	int armed;           /* blocked or handler armed: handlers and blocks note their times */
 	int any;             /* any condition armed: component_begin notes the component's name */
 };
@@ -29,6 +31,7 @@ extern LT_HIDDEN uint64_t lt__flight_record; /* the process's LOOPTRACE_RECORD_I
 #define LT_FLIGHT_COND_BLOCKED "blocked"
 #define LT_FLIGHT_COND_HANDLER "handler"
 #define LT_FLIGHT_COND_DEPTH   "depth"
+#define LT_FLIGHT_COND_LATENCY "latency"
 
 LT_HIDDEN void lt__flight_component(const char *name);
 LT_HIDDEN const char *lt__flight_component_name(void);
@@ -37,6 +40,8 @@ LT_HIDDEN void lt__flight_handler_end(void);
 LT_HIDDEN void lt__flight_block_begin(uint32_t reason, const void *object, const void *where);
 LT_HIDDEN void lt__flight_block_end(void);
 LT_HIDDEN void lt__flight_depth(uint32_t chan, uint32_t depth, const void *where);
+LT_HIDDEN void lt__flight_route_add(uint32_t route, uint32_t owner);
+LT_HIDDEN void lt__flight_route_dispatch(uint32_t route, const void *where);
 
 /*
  * The hooks trace.c calls, one per lt_* call concerned: unarmed, a predictable branch on a
@@ -75,9 +80,29 @@ LT_HIDDEN void lt__flight_depth(uint32_t chan, uint32_t depth, const void *where
 			lt__flight_depth((chan), (depth), (where));                                \
 	} while (0)
 
+/*
+ * latency>DUR: a route's add (the request is sent) to its first dispatch (its reply is
+ * delivered by the router), through a table indexed by route id (flight.c). Unarmed, a
+ * predictable branch on a flag.
+ */
+#define LT_FLIGHT_ROUTE_ADD(route, owner)                                                          \
+	do {                                                                                       \
+		if (__builtin_expect(lt__flight.latency, 0))                                       \
+			lt__flight_route_add((route), (owner));                                    \
+	} while (0)
+#define LT_FLIGHT_ROUTE_DISPATCH(route, where)                                                     \
+	do {                                                                                       \
+		if (__builtin_expect(lt__flight.latency, 0))                                       \
+			lt__flight_route_dispatch((route), (where));                               \
+	} while (0)
+
 /* trace.c: writes the `looptrace:trigger` event (after lt__flush_thread). */
 LT_HIDDEN void lt__flight_emit(const char *condition, uint64_t value, uint64_t begin_ns,
 			       uint64_t end_ns, const void *where, uint64_t object,
 			       uint32_t reason);
+/* The same for another component than the thread's (comp; its name is not known here). */
+LT_HIDDEN void lt__flight_emit_for(uint32_t comp, const char *condition, uint64_t value,
+				   uint64_t begin_ns, uint64_t end_ns, const void *where,
+				   uint64_t object, uint32_t reason);
 
 #endif /* LOOPTRACE_FLIGHT_H */

@@ -662,6 +662,8 @@ LT_API uint32_t lt_route_add(uint32_t chan, uint32_t owner)
 {
 	uint32_t route = atomic_fetch_add_explicit(&ids->next_route, 1, memory_order_relaxed);
 
+	LT_FLIGHT_ROUTE_ADD(route, owner);
+
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
@@ -692,7 +694,7 @@ LT_API void lt_route_remove(uint32_t route)
 	LT_EVENT(route_remove, route);
 }
 
-LT_API void lt_route_dispatch_begin(uint32_t route, uint64_t msg)
+static void do_dispatch_begin(uint32_t route, uint64_t msg)
 {
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
@@ -707,6 +709,13 @@ LT_API void lt_route_dispatch_begin(uint32_t route, uint64_t msg)
 	}
 #endif
 	LT_EVENT(route_dispatch_begin, route, msg);
+}
+
+/* The trigger (latency>DUR) follows the dispatch's record: the snapshot holds it. */
+LT_API void lt_route_dispatch_begin(uint32_t route, uint64_t msg)
+{
+	do_dispatch_begin(route, msg);
+	LT_FLIGHT_ROUTE_DISPATCH(route, __builtin_return_address(0));
 }
 
 LT_API void lt_route_dispatch_end(uint32_t route)
@@ -734,6 +743,16 @@ void lt__flight_emit(const char *condition, uint64_t value, uint64_t begin_ns, u
 	lt__flush_thread();
 	LT_EVENT(trigger, condition, current_component, lt__flight_component_name(), value,
 		 begin_ns, end_ns, (uint64_t)(uintptr_t)where, object, reason, lt__flight_record);
+}
+
+void lt__flight_emit_for(uint32_t comp, const char *condition, uint64_t value, uint64_t begin_ns,
+			 uint64_t end_ns, const void *where, uint64_t object, uint32_t reason)
+{
+	flush_pending();
+	lt__flush_thread();
+	LT_EVENT(trigger, condition, comp,
+		 comp == current_component ? lt__flight_component_name() : "", value, begin_ns,
+		 end_ns, (uint64_t)(uintptr_t)where, object, reason, lt__flight_record);
 }
 
 #ifdef LT_WITH_LTTNG

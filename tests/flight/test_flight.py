@@ -19,9 +19,14 @@ changes is only how often the ring is overwritten, and the 512k case overwrites 
 times over in 5 s. The failure cases follow:
 an LTTng without triggers and a session daemon refusing the trigger (an `lttng` wrapper first
 on PATH), a full disk (a small tmpfs), CMD killed (with --snapshot-at-exit), snapshots by hand
-(`looptrace snapshot DIR`), `report DIR` with several snapshots, and `--on latency>...`.
+(`looptrace snapshot DIR`), `report DIR` with several snapshots, and bad conditions.
 
-Environment (set by CTest): LOOPTRACE, LT_FLIGHT_PROG. A skip is a failure when CI=true.
+latency>DUR runs looptrace-demo in routed mode (each fetch adds a route, then net answers
+after --latency-ms, with no jitter, over a pipe the router dispatches): the round trip of a
+fetch is at least that latency by the program's own sleep, so `latency>10ms` must fire with a
+value >= 20 ms and `latency>2s` must not.
+
+Environment (set by CTest): LOOPTRACE, LT_FLIGHT_PROG, LOOPTRACE_DEMO. A skip is a failure when CI=true.
 """
 
 import json
@@ -38,6 +43,7 @@ import unittest
 
 LOOPTRACE = os.environ.get("LOOPTRACE", "")
 PROG = os.environ.get("LT_FLIGHT_PROG", "")
+DEMO = os.environ.get("LOOPTRACE_DEMO", "")
 SECONDS = float(os.environ.get("LT_FLIGHT_SECONDS", "5"))
 MIB = 1 << 20
 
@@ -104,11 +110,13 @@ class Base(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def record(self, out, flight_args, prog_args, env=None, timeout=120):
+    def record(self, out, flight_args, prog_args, env=None, timeout=120, prog=None):
         """Run record; (exit status, program's JSON line or None, stderr)."""
-        cmd = [LOOPTRACE, "record"] + flight_args + ["-o", out, "--", PROG] + prog_args
+        cmd = [LOOPTRACE, "record"] + flight_args + ["-o", out, "--", prog or PROG] + prog_args
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout, env=env, check=False)
+        if prog is not None:  # looptrace-demo: one JSON object over several lines
+            return proc.returncode, json.loads(proc.stdout or b"null"), proc.stderr.decode()
         line = None
         for text in proc.stdout.decode().splitlines():
             if text.startswith("{"):
@@ -247,6 +255,45 @@ class FlightRecorder(Base):
         self.assertTrue(all(t["component_name"] == "server" for t in trigs), trigs)
         # The stall's handler: longer than the program's own measure of the block in it.
         self.assertTrue(any(t["value"] > prog["blocked_ns"] for t in trigs), (trigs, prog))
+
+    DEMO_ARGS = ["--mode", "routed", "--duration", "2", "--rate", "100", "--latency-ms", "20",
+                 "--jitter-ms", "0"]
+
+    def test_latency_condition(self):
+        # latency>DUR: a fetch's route, from lt_route_add to its dispatch by the router.
+        if not DEMO:
+            skip_or_fail(self, "LOOPTRACE_DEMO not set (run through ctest)")
+        out = os.path.join(self.tmp, "t")
+        status, demo, err = self.record(out, ["--flight-recorder", "8M", "--on", "latency>10ms"],
+                                        self.DEMO_ARGS, prog=DEMO)
+        self.assertEqual(status, 0, err)
+        self.assertGreater(demo["fetches"]["completed"], 0, demo)
+        snaps = snapshots(out)
+        self.assertTrue(snaps and all(s.endswith("-latency") for s in snaps), (snaps, err))
+        report = self.report_json(snaps[0])
+        snap = report["trace"]["snapshot"]
+        self.assertEqual(snap["condition"], "latency")
+        trig = snap["trigger"]
+        # At least net's sleep (the route exists before the request leaves).
+        self.assertGreaterEqual(trig["value"], 20 * 1000 * 1000, trig)
+        # At most the slowest fetch as script measured it (from just after the route's add to
+        # the response used, which follows the dispatch), give or take a preemption.
+        self.assertLessEqual(trig["value"], demo["fetch_latency_us"]["max"] * 1000 + 5e6,
+                             (trig, demo["fetch_latency_us"]))
+        self.assertEqual(trig["end_ts"] - trig["begin_ts"], trig["value"], trig)
+        # The route's owner: script (whose fetch it is), not the router that dispatched it.
+        self.assertEqual(trig["component_name"], "script", trig)
+        proc = subprocess.run([LOOPTRACE, "report", snaps[0]], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        self.assertRegex(proc.stdout.decode(), r"SNAPSHOT 1: taken on latency>10(\.0+)? ?ms")
+
+        out2 = os.path.join(self.tmp, "t2")
+        status, demo, err = self.record(out2, ["--flight-recorder", "8M", "--on", "latency>2s"],
+                                        self.DEMO_ARGS, prog=DEMO)
+        self.assertEqual(status, 0, err)
+        self.assertGreater(demo["fetches"]["completed"], 0, demo)
+        self.assertEqual(snapshots(out2), [], err)
 
 
 class FlightFaults(Base):
@@ -404,9 +451,8 @@ class FlightFaults(Base):
     def test_bad_conditions(self):
         out = os.path.join(self.tmp, "t")
         for args, msg in (
-                (["--flight-recorder", "--on", "latency>5ms"],
-                 "looptrace: --on latency>DUR: a flow's end-to-end latency is not known inside "
-                 "the process"),
+                (["--flight-recorder", "--on", "latency>later"],
+                 "looptrace: --on latency>DUR: invalid duration 'later'"),
                 (["--flight-recorder", "--on", "blocked>soon"],
                  "looptrace: --on blocked>DUR: invalid duration 'soon'"),
                 (["--flight-recorder", "--on", "queue>3"], "looptrace: --on: unknown condition"),

@@ -89,7 +89,9 @@ def add_parser(subparsers):
                     help="take a snapshot when CONDITION matches in the program, checked "
                     "inside it: blocked>DUR (one block inside a handler lasted longer than "
                     "DUR), handler>DUR (one handler ran longer), depth>N (a channel's depth "
-                    "after a send exceeded N); repeatable")
+                    "after a send exceeded N), latency>DUR (a request made through a route: "
+                    "from lt_route_add to the route's first dispatch by the router, its round "
+                    "trip as the router sees it, took longer than DUR); repeatable")
     fr.add_argument("--max-snapshots", metavar="N", type=int, default=flight.DEFAULT_MAX,
                     help="take at most N snapshots on conditions (default: %(default)s): the "
                     "folder stays within about N x SIZE")

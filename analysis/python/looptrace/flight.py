@@ -1,8 +1,8 @@
 """The flight recorder: `looptrace record --flight-recorder SIZE [--on COND]...`.
 
 The session records in snapshot mode into overwrite buffers of SIZE in total: memory and disk
-stay bounded whatever the run's length. Conditions (`blocked>10ms`, `handler>5ms`, `depth>64`)
-are checked inside the traced process by liblooptrace (libtrace/src/flight.c), which reads its
+stay bounded whatever the run's length. Conditions (`blocked>10ms`, `handler>5ms`, `depth>64`,
+`latency>20ms`) are checked inside the traced process by liblooptrace (libtrace/src/flight.c), which reads its
 thresholds from LOOPTRACE_FLIGHT and, on a match, emits one `looptrace:trigger` event. An LTTng
 2.13 trigger (event-rule-matches on that event, filtered to this recording, action `notify`)
 tells `record`, which takes the snapshot itself (`lttng snapshot record`): so it names the
@@ -34,7 +34,7 @@ DEFAULT_GAP = "1s"
 NUM_SUBBUF = 4  # per CPU: the ring of each CPU is SIZE / CPUs, in 4 sub-buffers
 META_SUBBUF, META_NUM = 64 * 1024, 4  # the state dump's channel (call-site names)
 STATEDUMP_CHANNEL = "looptrace-statedump"  # lttng.Session.META_CHANNEL
-CONDITIONS = ("blocked", "handler", "depth")  # detected in process (flight.c)
+CONDITIONS = ("blocked", "handler", "depth", "latency")  # detected in process (flight.c)
 # The trigger event's fields `record` captures, in this order (probes' looptrace-tp.h).
 CAPTURES = ("condition", "comp", "comp_name", "value", "begin_ts", "end_ts", "where", "object",
             "reason", "$ctx.vpid", "$ctx.vtid")
@@ -68,16 +68,12 @@ def parse_condition(text):
     """'blocked>10ms' -> ('blocked', 10000000); 'depth>64' -> ('depth', 64). UserError."""
     m = re.match(r"^\s*([a-z]+)\s*>\s*(\S+)\s*$", str(text))
     if not m:
-        raise UserError("--on: invalid condition %r: expected blocked>DUR, handler>DUR or "
-                        "depth>N" % str(text))
+        raise UserError("--on: invalid condition %r: expected blocked>DUR, handler>DUR, "
+                        "depth>N or latency>DUR" % str(text))
     kind, value = m.group(1), m.group(2)
-    if kind == "latency":
-        raise UserError("--on latency>DUR: a flow's end-to-end latency is not known inside the "
-                        "process (it spans components and is computed by the analysis): use "
-                        "blocked>DUR, handler>DUR or depth>N")
     if kind not in CONDITIONS:
-        raise UserError("--on: unknown condition %r: expected blocked>DUR, handler>DUR or "
-                        "depth>N" % kind)
+        raise UserError("--on: unknown condition %r: expected blocked>DUR, handler>DUR, "
+                        "depth>N or latency>DUR" % kind)
     if kind == "depth":
         if not value.isdigit() or int(value) >= 2 ** 32 - 1:
             raise UserError("--on depth>N: invalid depth %r: expected a whole number" % value)
@@ -524,6 +520,16 @@ def _call_site(report, trig):
     return "0x%x" % where
 
 
+def _component_name(report, trig):
+    """The name of the trigger's component from the report (latency>DUR names the route's
+    owner, whose name the dispatching thread does not know); None if not there."""
+    for comp in report.get("components") or []:
+        if comp.get("id") == trig.get("component") and \
+                comp.get("pid") in (None, trig.get("pid")):
+            return comp.get("name")
+    return None
+
+
 def snapshot_window(traces):
     """For one snapshot folder: where it becomes complete (complete_begin_ns), else None."""
     if len(traces) != 1 or read_snapshot_info(traces[0]) is None:
@@ -549,6 +555,8 @@ def snapshot_notices(report, traces):
         begin_ns = report.get("trace", {}).get("begin_ns")
         offset = clock_offset_ns(traces[0])
         trig["call_site"] = _call_site(report, trig)
+        if not trig.get("component_name"):
+            trig["component_name"] = _component_name(report, trig)
         for k in ("begin_ts", "end_ts"):
             v = trig.get(k)
             ok = isinstance(v, int) and isinstance(begin_ns, int) and offset is not None
