@@ -1,12 +1,14 @@
 """Ground truth for intervals across threads: queue wait, send on one thread, handler on another.
 
-gt_qwait (gt_qwait.c) measures, by its own CLOCK_MONOTONIC, how long each message waited between
-the read just before its send (producer thread) and its handler's entry (component thread):
-waits of 0 to ~4 ms. Recorded under `looptrace record` (format 2.0: per-thread records timed by
-the TSC and mapped to the trace clock by calibration pairs, docs/event-model.md), the report's
-channel queue wait must agree: the mean within 0.1 % + 5 us (a record's time is read inside the
-send and before the handler, ~0.2-2 us from the program's reads on a loaded machine), the max within
-0.1 % + 20 us, counts exact. A wrong TSC rate, offset or per-thread base would miss by far more.
+gt_qwait (gt_qwait.c) measures, by its own CLOCK_MONOTONIC, how long each message waited until
+its handler's entry (component thread), bracketed by its clock reads just before and just after
+its send (producer thread): waits of 0 to ~4 ms. The send's record lies inside that bracket, so
+the true mean and max lie between the program's lower and upper figures (a few hundred ns
+apart, more where the producer was preempted inside the send). Recorded under `looptrace
+record` (format 2.0: per-thread records timed by the TSC and mapped to the trace clock by
+calibration pairs, docs/event-model.md), the report's channel queue wait must fall inside the
+bracket: the mean within 0.1 % + 5 us of it (the handler's own read comes a little after the
+record's), the max within 0.1 % + 20 us, counts exact. A wrong TSC rate, offset or per-thread base would miss by far more.
 Needs a session daemon (fixture lttng_sessiond).
 """
 
@@ -60,16 +62,18 @@ class QueueWaitTest(unittest.TestCase):
         q = chans[0]["queue_wait_ns"]
         self.assertEqual(truth["messages"], MESSAGES)
         self.assertEqual(q["count"], MESSAGES)
-        own_mean = truth["qwait_sum_ns"] / truth["messages"]
-        print("queue wait mean %.0f ns (program %.0f ns, %+.0f ns), max %d ns (program %d ns, "
-              "%+d ns)" % (q["mean"], own_mean, q["mean"] - own_mean, q["max"],
-                           truth["qwait_max_ns"], q["max"] - truth["qwait_max_ns"]),
-              file=sys.stderr)
-        self.assertGreater(own_mean, 100000, "the program's waits are too short to test")
-        self.assertLessEqual(abs(q["mean"] - own_mean), 0.001 * own_mean + 5000)
-        self.assertLessEqual(abs(q["max"] - truth["qwait_max_ns"]),
-                             0.001 * truth["qwait_max_ns"] + 20000)
-
+        n = truth["messages"]
+        lo, hi = truth["qwait_lo_sum_ns"] / n, truth["qwait_hi_sum_ns"] / n
+        lo_max, hi_max = truth["qwait_lo_max_ns"], truth["qwait_hi_max_ns"]
+        print("queue wait mean %.0f ns (program %.0f-%.0f ns), max %d ns (program %d-%d ns)"
+              % (q["mean"], lo, hi, q["max"], lo_max, hi_max), file=sys.stderr)
+        self.assertGreater(lo, 100000, "the program's waits are too short to test")
+        slack = 0.001 * hi + 5000
+        self.assertGreaterEqual(q["mean"], lo - slack)
+        self.assertLessEqual(q["mean"], hi + slack)
+        slack_max = 0.001 * hi_max + 20000
+        self.assertGreaterEqual(q["max"], lo_max - slack_max)
+        self.assertLessEqual(q["max"], hi_max + slack_max)
 
 if __name__ == "__main__":
     ltutil.main()
