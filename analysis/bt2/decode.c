@@ -884,10 +884,27 @@ static const char *str_at(struct lt_decoder *d, const uint64_t *w, uint32_t len,
 	return intern(d, buf);
 }
 
-static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_info *ei, int64_t ts,
-		     uint64_t cycles, int exact)
+/* struct batch - what the records of one batch are read against. */
+struct batch {
+	struct lt_decoder *d;
+	struct dthread *t;
+	struct dproc *p;
+	int clock;      /* LT_REC_CLOCK_* of the records' clock values */
+	int64_t offset; /* ns from origin = CLOCK_MONOTONIC ns + offset */
+};
+
+#define BATCH_STR_MAX (LT_REC_STR_MAX + 1) /* size of the string buffer of a batch */
+
+/* batch_ts - ns from origin of record clock value x. */
+static inline int64_t batch_ts(const struct batch *b, uint64_t x)
 {
-	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	return (b->clock == LT_REC_CLOCK_TSC ? tsc_to_mono(b->p, x) : (int64_t)x) + b->offset;
+}
+
+/* batch_owner - the thread (returned) and process (*p) of a batch; NULL if either is missing. */
+static struct dthread *batch_owner(struct lt_decoder *d, const bt_event *ev,
+				   const struct ec_info *ei, const bt_field *pl, struct dproc **p)
+{
 	const bt_field *common = NULL, *specific = NULL;
 	if (ei->vtid.scope == SC_COMMON_CTX || ei->vpid.scope == SC_COMMON_CTX)
 		common = bt_event_borrow_common_context_field_const(ev);
@@ -897,44 +914,283 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 	int64_t vtid = (int64_t)read_u(pl, &ei->f[F_TID]);
 	if (!vtid)
 		vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
-	uint64_t first = read_u(pl, &ei->f[F_FIRST]);
-	int clock = (int)read_u(pl, &ei->f[F_CLOCK]);
-	uint64_t clk = read_u(pl, &ei->f[F_BASE]);
-	/* ns from origin = CLOCK_MONOTONIC ns + offset (the trace clock is CLOCK_MONOTONIC) */
-	int64_t offset = exact ? ts - (int64_t)cycles : 0;
 	struct dthread *t = thread_get(d, vpid, vtid);
-	struct dproc *p = proc_get(d, vpid);
-	if (!t || !p)
-		return;
-	if (clock == LT_REC_CLOCK_TSC) {
-		uint64_t et = read_u(pl, &ei->f[F_EPOCH_TSC]), en = read_u(pl, &ei->f[F_EPOCH_NS]);
-		if (et && !p->epoch.tsc)
-			p->epoch = (struct pair){et, en};
-		pair_add(p, read_u(pl, &ei->f[F_CAL_TSC]), read_u(pl, &ei->f[F_CAL_NS]));
-	}
+	*p = proc_get(d, vpid);
+	return *p ? t : NULL;
+}
+
+/* batch_calibrate - a TSC batch's epoch and calibration pair, for its process. */
+static void batch_calibrate(struct dproc *p, const bt_field *pl, const struct ec_info *ei)
+{
+	uint64_t et = read_u(pl, &ei->f[F_EPOCH_TSC]), en = read_u(pl, &ei->f[F_EPOCH_NS]);
+	if (et && !p->epoch.tsc)
+		p->epoch = (struct pair){et, en};
+	pair_add(p, read_u(pl, &ei->f[F_CAL_TSC]), read_u(pl, &ei->f[F_CAL_NS]));
+}
+
+/* batch_words - copies the record words of a batch into d->words (*n of them); -1 if no memory. */
+static int batch_words(struct lt_decoder *d, const bt_field *pl, const struct ec_info *ei,
+		       uint64_t *n)
+{
 	const bt_field *arr = member(pl, &ei->words);
-	uint64_t n = bt_field_array_get_length(arr);
-	if (n > d->words_cap) {
-		uint64_t *w = realloc(d->words, n * sizeof(*w));
+	uint64_t len = bt_field_array_get_length(arr);
+	if (len > d->words_cap) {
+		uint64_t *w = realloc(d->words, len * sizeof(*w));
 		if (!w)
-			return;
+			return -1;
 		d->words = w;
-		d->words_cap = n;
+		d->words_cap = len;
 	}
-	uint64_t *w = d->words;
-	for (uint64_t i = 0; i < n; i++)
-		w[i] = bt_field_integer_unsigned_get_value(
+	for (uint64_t i = 0; i < len; i++)
+		d->words[i] = bt_field_integer_unsigned_get_value(
 		    bt_field_array_borrow_element_field_by_index_const(arr, i));
+	*n = len;
+	return 0;
+}
 
-#define TS_OF(x) ((clock == LT_REC_CLOCK_TSC ? tsc_to_mono(p, (x)) : (int64_t)(x)) + offset)
+/* batch_lost - at the first record (number `first`, time rts) of a batch: were batches of
+ * this thread lost before it? */
+static void batch_lost(struct lt_decoder *d, struct dthread *t, uint64_t first, int64_t rts)
+{
+	if (first <= t->records)
+		return;
+	if (d->ops.lost)
+		d->ops.lost(d->ops.ctx, first - t->records, t->last_ts != INT64_MIN,
+			    t->last_ts != INT64_MIN ? t->last_ts : rts, rts);
+	t->cur_msg = 0;
+}
 
+/* batch_late - how late this batch came (at ts, first record at first_ts): the horizon must
+ * cover it next time. */
+static void batch_late(struct lt_decoder *d, int64_t ts, int64_t first_ts)
+{
+	if (first_ts == INT64_MIN)
+		return;
+	if (ts - first_ts > d->max_late)
+		d->max_late = ts - first_ts;
+	if (ts - first_ts > d->horizon / 2) {
+		int64_t h = 2 * (ts - first_ts);
+		d->horizon = h > HORIZON_MAX_NS ? HORIZON_MAX_NS : h;
+	}
+}
+
+/* rec_def_key - a handle key definition: its channel and name, for the thread's later records. */
+static inline void rec_def_key(struct lt_decoder *d, struct dthread *t, uint32_t a,
+			       const uint64_t *r, char *buf)
+{
+	if (!t->keys) {
+		t->keys = calloc(LT_REC_KEY_MAX + 1, sizeof(*t->keys));
+		if (!t->keys)
+			return;
+	}
+	struct hkey *k = &t->keys[a & LT_REC_KEY_MAX];
+	k->chan = (uint32_t)r[1];
+	k->name = str_at(d, r + 2, a >> 12, buf, BATCH_STR_MAX);
+}
+
+/* rec_hnext - a handle-next record (short, short with no end, or long) at clock value clk. */
+static inline void rec_hnext(const struct batch *b, unsigned kind, uint32_t a, const uint64_t *r,
+			     uint64_t clk, struct lt_event *e)
+{
+	struct dthread *t = b->t;
+	uint32_t key = a & LT_REC_KEY_MAX;
+	uint64_t ed;
+	int ended;
+	if (kind == LT_REC_HNEXT_LONG) {
+		e->depth = (uint32_t)r[1];
+		e->msg = r[2];
+		ed = r[3];
+		ended = ed != ~(uint64_t)0;
+	} else {
+		e->depth = a >> 12;
+		e->msg = r[1] & LT_REC_MSG48_MAX;
+		ed = r[1] >> 48;
+		ended = kind == LT_REC_HNEXT;
+	}
+	e->kind = LT_EV_HANDLE_NEXT;
+	if (t->keys) {
+		e->chan = t->keys[key].chan;
+		e->name = t->keys[key].name;
+	}
+	if (ended && t->cur_msg) {
+		e->prev = t->cur_msg;
+		e->begin_ns = t->cur_begin;
+		e->end_ns = batch_ts(b, clk - ed);
+		if (e->end_ns < e->begin_ns)
+			e->end_ns = e->begin_ns;
+	}
+	t->cur_msg = e->msg;
+	t->cur_begin = e->ts_ns;
+}
+
+/* rec_hbegin, rec_hend - the explicit begin and end of a handled message. */
+static inline void rec_hbegin(struct dthread *t, uint32_t a, const uint64_t *r, struct lt_event *e)
+{
+	e->kind = LT_EV_HANDLE_BEGIN;
+	e->msg = r[1];
+	if (t->keys)
+		e->name = t->keys[a & LT_REC_KEY_MAX].name;
+	t->cur_msg = e->msg;
+	t->cur_begin = e->ts_ns;
+}
+
+static inline void rec_hend(struct dthread *t, const uint64_t *r, struct lt_event *e)
+{
+	e->kind = LT_EV_HANDLE_END;
+	e->msg = r[1];
+	if (t->cur_msg && t->cur_msg == e->msg) {
+		e->begin_ns = t->cur_begin;
+		e->end_ns = e->ts_ns;
+	}
+	t->cur_msg = 0;
+}
+
+/* rec_structure - rec_expand for the records of the program's structure: components,
+ * channels, routes. */
+static inline void rec_structure(const struct batch *b, unsigned kind, uint32_t a,
+				 const uint64_t *r, struct lt_event *e, char *buf)
+{
+	switch (kind) {
+	case LT_REC_COMP_BEGIN:
+		e->kind = LT_EV_COMPONENT_BEGIN;
+		e->comp = (uint32_t)r[1];
+		e->cpu_ns = r[2];
+		e->name = str_at(b->d, r + 3, a & 0xffff, buf, BATCH_STR_MAX);
+		b->t->cur_msg = 0;
+		break;
+	case LT_REC_COMP_END:
+		e->kind = LT_EV_COMPONENT_END;
+		e->comp = a;
+		e->cpu_ns = r[1];
+		b->t->cur_msg = 0;
+		break;
+	case LT_REC_CHAN_DECLARE:
+		e->kind = LT_EV_CHANNEL_DECLARE;
+		e->chan = (uint32_t)r[1];
+		e->capacity = (uint32_t)(r[1] >> 32);
+		e->object = r[2];
+		e->name = str_at(b->d, r + 3, a & 0xffff, buf, BATCH_STR_MAX);
+		break;
+	case LT_REC_ROUTE_ADD:
+		e->kind = LT_EV_ROUTE_ADD;
+		e->route = a;
+		e->chan = (uint32_t)r[1];
+		e->owner = (uint32_t)(r[1] >> 32);
+		break;
+	case LT_REC_ROUTE_REMOVE:
+		e->kind = LT_EV_ROUTE_REMOVE;
+		e->route = a;
+		break;
+	case LT_REC_DISPATCH_BEGIN:
+		e->kind = LT_EV_ROUTE_DISPATCH_BEGIN;
+		e->route = a;
+		e->msg = r[1];
+		break;
+	case LT_REC_DISPATCH_END:
+		e->kind = LT_EV_ROUTE_DISPATCH_END;
+		e->route = a;
+		break;
+	default:
+		break; /* a kind of a newer minor version: counted as unknown */
+	}
+}
+
+/* rec_expand - fills e (made by ev_init) from record r of kind `kind`, first-word argument a,
+ * clock value clk. Returns 0 for a record that is no event (a key definition), else 1. */
+static inline int rec_expand(const struct batch *b, unsigned kind, uint32_t a, const uint64_t *r,
+			     uint64_t clk, struct lt_event *e, char *buf)
+{
+	switch (kind) {
+	case LT_REC_DEF_KEY:
+		rec_def_key(b->d, b->t, a, r, buf);
+		return 0;
+	case LT_REC_SEND:
+		e->kind = LT_EV_SEND;
+		e->chan = a & LT_REC_KEY_MAX;
+		e->depth = a >> 12;
+		e->msg = r[1];
+		break;
+	case LT_REC_SEND_LONG:
+		e->kind = LT_EV_SEND;
+		e->depth = a;
+		e->chan = (uint32_t)r[1];
+		e->msg = r[2];
+		e->flow = r[3];
+		break;
+	case LT_REC_RECV:
+		e->kind = LT_EV_RECV;
+		e->chan = a & LT_REC_KEY_MAX;
+		e->depth = a >> 12;
+		e->msg = r[1];
+		break;
+	case LT_REC_RECV_LONG:
+		e->kind = LT_EV_RECV;
+		e->depth = a;
+		e->chan = (uint32_t)r[1];
+		e->msg = r[2];
+		break;
+	case LT_REC_HNEXT:
+	case LT_REC_HNEXT0:
+	case LT_REC_HNEXT_LONG:
+		rec_hnext(b, kind, a, r, clk, e);
+		break;
+	case LT_REC_HBEGIN:
+		rec_hbegin(b->t, a, r, e);
+		break;
+	case LT_REC_HEND:
+		rec_hend(b->t, r, e);
+		break;
+	case LT_REC_WAIT_BEGIN:
+		e->kind = LT_EV_WAIT_BEGIN;
+		e->cpu_ns = r[1];
+		break;
+	case LT_REC_WAIT_END:
+		e->kind = LT_EV_WAIT_END;
+		e->chan = a;
+		e->msg = r[1];
+		break;
+	case LT_REC_BLOCK_BEGIN:
+		e->kind = LT_EV_BLOCK_BEGIN;
+		e->reason = a;
+		e->object = r[1];
+		e->where = r[2];
+		break;
+	case LT_REC_BLOCK_END:
+		e->kind = LT_EV_BLOCK_END;
+		break;
+	default:
+		rec_structure(b, kind, a, r, e, buf);
+		break;
+	}
+	return 1;
+}
+
+/* on_batch - a batch event: expands its records, in order, into events of its thread. */
+static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_info *ei, int64_t ts,
+		     uint64_t cycles, int exact)
+{
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	struct batch b = {.d = d};
+	b.t = batch_owner(d, ev, ei, pl, &b.p);
+	if (!b.t)
+		return;
+	struct dthread *t = b.t;
+	uint64_t first = read_u(pl, &ei->f[F_FIRST]);
+	uint64_t clk = read_u(pl, &ei->f[F_BASE]);
+	b.clock = (int)read_u(pl, &ei->f[F_CLOCK]);
+	b.offset = exact ? ts - (int64_t)cycles : 0;
+	if (b.clock == LT_REC_CLOCK_TSC)
+		batch_calibrate(b.p, pl, ei);
+	uint64_t n;
+	if (batch_words(d, pl, ei, &n) < 0)
+		return;
+	const uint64_t *w = d->words;
 	int64_t first_ts = INT64_MIN;
 	uint64_t count = 0;
-	char buf[LT_REC_STR_MAX + 1];
+	char buf[BATCH_STR_MAX];
 	for (uint64_t i = 0; i < n;) {
 		uint64_t w0 = w[i];
 		unsigned len = lt_rec_words(w0), kind = lt_rec_kind(w0);
-		uint32_t a = lt_rec_a(w0);
 		if (len == 0 || i + len > n)
 			break; /* unknown or cut: the rest of the batch is unreadable */
 		const uint64_t *r = &w[i];
@@ -947,184 +1203,66 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 			continue;
 		}
 		clk += lt_rec_delta(w0);
-		int64_t rts = TS_OF(clk);
+		int64_t rts = batch_ts(&b, clk);
 		if (rts < t->last_ts)
 			rts = t->last_ts; /* a thread's records are in order */
 		if (first_ts == INT64_MIN) {
 			first_ts = rts;
-			if (first > t->records) { /* batches of this thread were lost */
-				if (d->ops.lost)
-					d->ops.lost(
-					    d->ops.ctx, first - t->records, t->last_ts != INT64_MIN,
-					    t->last_ts != INT64_MIN ? t->last_ts : rts, rts);
-				t->cur_msg = 0;
-			}
+			batch_lost(d, t, first, rts);
 		}
 		t->last_ts = rts;
 		struct lt_event e;
 		ev_init(&e, LT_EV_UNKNOWN, t, rts);
-		switch (kind) {
-		case LT_REC_DEF_KEY: {
-			if (!t->keys) {
-				t->keys = calloc(LT_REC_KEY_MAX + 1, sizeof(*t->keys));
-				if (!t->keys)
-					continue;
-			}
-			struct hkey *k = &t->keys[a & LT_REC_KEY_MAX];
-			k->chan = (uint32_t)r[1];
-			k->name = str_at(d, r + 2, a >> 12, buf, sizeof(buf));
-			continue;
-		}
-		case LT_REC_SEND:
-			e.kind = LT_EV_SEND;
-			e.chan = a & LT_REC_KEY_MAX;
-			e.depth = a >> 12;
-			e.msg = r[1];
-			break;
-		case LT_REC_SEND_LONG:
-			e.kind = LT_EV_SEND;
-			e.depth = a;
-			e.chan = (uint32_t)r[1];
-			e.msg = r[2];
-			e.flow = r[3];
-			break;
-		case LT_REC_RECV:
-			e.kind = LT_EV_RECV;
-			e.chan = a & LT_REC_KEY_MAX;
-			e.depth = a >> 12;
-			e.msg = r[1];
-			break;
-		case LT_REC_RECV_LONG:
-			e.kind = LT_EV_RECV;
-			e.depth = a;
-			e.chan = (uint32_t)r[1];
-			e.msg = r[2];
-			break;
-		case LT_REC_HNEXT:
-		case LT_REC_HNEXT0:
-		case LT_REC_HNEXT_LONG: {
-			uint32_t key = a & LT_REC_KEY_MAX;
-			uint64_t ed;
-			int ended;
-			if (kind == LT_REC_HNEXT_LONG) {
-				e.depth = (uint32_t)r[1];
-				e.msg = r[2];
-				ed = r[3];
-				ended = ed != ~(uint64_t)0;
-			} else {
-				e.depth = a >> 12;
-				e.msg = r[1] & LT_REC_MSG48_MAX;
-				ed = r[1] >> 48;
-				ended = kind == LT_REC_HNEXT;
-			}
-			e.kind = LT_EV_HANDLE_NEXT;
-			if (t->keys) {
-				e.chan = t->keys[key].chan;
-				e.name = t->keys[key].name;
-			}
-			if (ended && t->cur_msg) {
-				e.prev = t->cur_msg;
-				e.begin_ns = t->cur_begin;
-				e.end_ns = TS_OF(clk - ed);
-				if (e.end_ns < e.begin_ns)
-					e.end_ns = e.begin_ns;
-			}
-			t->cur_msg = e.msg;
-			t->cur_begin = rts;
-			break;
-		}
-		case LT_REC_HBEGIN:
-			e.kind = LT_EV_HANDLE_BEGIN;
-			e.msg = r[1];
-			if (t->keys)
-				e.name = t->keys[a & LT_REC_KEY_MAX].name;
-			t->cur_msg = e.msg;
-			t->cur_begin = rts;
-			break;
-		case LT_REC_HEND:
-			e.kind = LT_EV_HANDLE_END;
-			e.msg = r[1];
-			if (t->cur_msg && t->cur_msg == e.msg) {
-				e.begin_ns = t->cur_begin;
-				e.end_ns = rts;
-			}
-			t->cur_msg = 0;
-			break;
-		case LT_REC_WAIT_BEGIN:
-			e.kind = LT_EV_WAIT_BEGIN;
-			e.cpu_ns = r[1];
-			break;
-		case LT_REC_WAIT_END:
-			e.kind = LT_EV_WAIT_END;
-			e.chan = a;
-			e.msg = r[1];
-			break;
-		case LT_REC_BLOCK_BEGIN:
-			e.kind = LT_EV_BLOCK_BEGIN;
-			e.reason = a;
-			e.object = r[1];
-			e.where = r[2];
-			break;
-		case LT_REC_BLOCK_END:
-			e.kind = LT_EV_BLOCK_END;
-			break;
-		case LT_REC_COMP_BEGIN:
-			e.kind = LT_EV_COMPONENT_BEGIN;
-			e.comp = (uint32_t)r[1];
-			e.cpu_ns = r[2];
-			e.name = str_at(d, r + 3, a & 0xffff, buf, sizeof(buf));
-			t->cur_msg = 0;
-			break;
-		case LT_REC_COMP_END:
-			e.kind = LT_EV_COMPONENT_END;
-			e.comp = a;
-			e.cpu_ns = r[1];
-			t->cur_msg = 0;
-			break;
-		case LT_REC_CHAN_DECLARE:
-			e.kind = LT_EV_CHANNEL_DECLARE;
-			e.chan = (uint32_t)r[1];
-			e.capacity = (uint32_t)(r[1] >> 32);
-			e.object = r[2];
-			e.name = str_at(d, r + 3, a & 0xffff, buf, sizeof(buf));
-			break;
-		case LT_REC_ROUTE_ADD:
-			e.kind = LT_EV_ROUTE_ADD;
-			e.route = a;
-			e.chan = (uint32_t)r[1];
-			e.owner = (uint32_t)(r[1] >> 32);
-			break;
-		case LT_REC_ROUTE_REMOVE:
-			e.kind = LT_EV_ROUTE_REMOVE;
-			e.route = a;
-			break;
-		case LT_REC_DISPATCH_BEGIN:
-			e.kind = LT_EV_ROUTE_DISPATCH_BEGIN;
-			e.route = a;
-			e.msg = r[1];
-			break;
-		case LT_REC_DISPATCH_END:
-			e.kind = LT_EV_ROUTE_DISPATCH_END;
-			e.route = a;
-			break;
-		default:
-			break; /* a kind of a newer minor version: counted as unknown */
-		}
-		emit(d, t, &e);
+		if (rec_expand(&b, kind, lt_rec_a(w0), r, clk, &e, buf))
+			emit(d, t, &e);
 	}
-#undef TS_OF
 	t->records = first + count;
-	/* How late this batch came: the horizon must cover it next time. */
-	if (first_ts != INT64_MIN && ts - first_ts > d->max_late)
-		d->max_late = ts - first_ts;
-	if (first_ts != INT64_MIN && ts - first_ts > d->horizon / 2) {
-		int64_t h = 2 * (ts - first_ts);
-		d->horizon = h > HORIZON_MAX_NS ? HORIZON_MAX_NS : h;
-	}
+	batch_late(d, ts, first_ts);
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* messages */
+
+/* on_info - an event about a process: an object it loaded, its build id, or its name. */
+static void on_info(struct lt_decoder *d, const bt_event *ev, const struct ec_info *ei)
+{
+	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
+	int64_t vpid = event_vpid(ev, ei);
+	if (ei->object_info && d->ops.object) {
+		int is_pic = ei->is_pic.scope == SC_NONE ? 1 : read_u(pl, &ei->is_pic) != 0;
+		d->ops.object(d->ops.ctx, vpid, read_u(pl, &ei->baddr), read_u(pl, &ei->memsz),
+			      read_s(pl, &ei->path), is_pic);
+	} else if (ei->build_id_info && d->ops.build_id) {
+		const bt_field *arr = member(pl, &ei->build_id);
+		uint64_t len = bt_field_array_get_length(arr);
+		uint8_t id[LT_ANALYSIS_MAX_BUILD_ID];
+		if (len > 0 && len <= sizeof(id)) {
+			for (uint64_t i = 0; i < len; i++)
+				id[i] = (uint8_t)bt_field_integer_unsigned_get_value(
+				    bt_field_array_borrow_element_field_by_index_const(arr, i));
+			d->ops.build_id(d->ops.ctx, vpid, read_u(pl, &ei->baddr), id, (size_t)len);
+		}
+	} else if (ei->procname && d->ops.procname) {
+		d->ops.procname(d->ops.ctx, vpid, read_s(pl, &ei->pname));
+	}
+}
+
+/* event_clock - the time of an event with a clock, ns from origin, in *ts (the last event's when
+ * it does not convert); 1 with the clock's raw value in *cycles when it counts exact ns, else 0. */
+static int event_clock(const struct lt_decoder *d, const bt_message *msg, const struct ec_info *ei,
+		       int64_t *ts, uint64_t *cycles)
+{
+	const bt_clock_snapshot *cs = bt_message_event_borrow_default_clock_snapshot_const(msg);
+	if (bt_clock_snapshot_get_ns_from_origin(cs, ts) !=
+	    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
+		*ts = d->last_ts;
+		return 0;
+	}
+	if (!ei->exact_clock)
+		return 0;
+	*cycles = bt_clock_snapshot_get_value(cs);
+	return 1;
+}
 
 static void on_event(struct lt_decoder *d, const bt_message *msg)
 {
@@ -1139,47 +1277,15 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	}
 	e.kind = ei->kind;
 	e.preload = ei->preload;
-	if (ei->object_info || ei->build_id_info || ei->procname) {
-		const bt_field *pl = bt_event_borrow_payload_field_const(ev);
-		int64_t vpid = event_vpid(ev, ei);
-		if (ei->object_info && d->ops.object) {
-			int is_pic = ei->is_pic.scope == SC_NONE ? 1 : read_u(pl, &ei->is_pic) != 0;
-			d->ops.object(d->ops.ctx, vpid, read_u(pl, &ei->baddr),
-				      read_u(pl, &ei->memsz), read_s(pl, &ei->path), is_pic);
-		} else if (ei->build_id_info && d->ops.build_id) {
-			const bt_field *arr = member(pl, &ei->build_id);
-			uint64_t len = bt_field_array_get_length(arr);
-			uint8_t id[LT_ANALYSIS_MAX_BUILD_ID];
-			if (len > 0 && len <= sizeof(id)) {
-				for (uint64_t i = 0; i < len; i++)
-					id[i] = (uint8_t)bt_field_integer_unsigned_get_value(
-					    bt_field_array_borrow_element_field_by_index_const(arr,
-											       i));
-				d->ops.build_id(d->ops.ctx, vpid, read_u(pl, &ei->baddr), id,
-						(size_t)len);
-			}
-		} else if (ei->procname && d->ops.procname) {
-			d->ops.procname(d->ops.ctx, vpid, read_s(pl, &ei->pname));
-		}
-	}
+	if (ei->object_info || ei->build_id_info || ei->procname)
+		on_info(d, ev, ei);
 	if (e.kind == LT_EV_OTHER) {
 		d->ops.event(d->ops.ctx, &e);
 		return;
 	}
 	int64_t ts = d->last_ts;
 	uint64_t cycles = 0;
-	int exact = 0;
-	if (ei->has_clock) {
-		const bt_clock_snapshot *cs =
-		    bt_message_event_borrow_default_clock_snapshot_const(msg);
-		if (bt_clock_snapshot_get_ns_from_origin(cs, &ts) !=
-		    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
-			ts = d->last_ts;
-		} else if (ei->exact_clock) {
-			cycles = bt_clock_snapshot_get_value(cs);
-			exact = 1;
-		}
-	}
+	int exact = ei->has_clock ? event_clock(d, msg, ei, &ts, &cycles) : 0;
 	d->last_ts = ts;
 	if (ei->batch) {
 		on_batch(d, ev, ei, ts, cycles, exact);
