@@ -733,6 +733,56 @@ LT_API void lt_route_dispatch_end(uint32_t route)
 }
 
 /*
+ * Pools and sequences: ids only for now; their records and events are being added (the
+ * calls are declared so that runtimes can be written against them).
+ */
+LT_API uint32_t lt_pool_declare(const char *name, uint32_t threads)
+{
+	static _Atomic uint32_t next_pool = 1;
+
+	(void)name;
+	(void)threads;
+	return atomic_fetch_add_explicit(&next_pool, 1, memory_order_relaxed);
+}
+
+LT_API void lt_pool_worker_begin(uint32_t pool)
+{
+	(void)pool;
+}
+
+LT_API void lt_pool_worker_end(void)
+{
+}
+
+LT_API uint32_t lt_seq_begin(const char *name, uint32_t pool, uint32_t flags)
+{
+	(void)name;
+	(void)pool;
+	(void)flags;
+	return atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
+}
+
+LT_API void lt_seq_end(uint32_t comp)
+{
+	(void)comp;
+}
+
+LT_API void lt_seq_ready(uint32_t comp)
+{
+	(void)comp;
+}
+
+LT_API void lt_seq_run_begin(uint32_t comp)
+{
+	(void)comp;
+}
+
+LT_API void lt_seq_run_end(uint32_t comp)
+{
+	(void)comp;
+}
+
+/*
  * lt__flight_emit - the flight recorder's trigger event (flight.h), after the thread's records
  * are handed to LTTng-UST (lt__flush_thread) so that the snapshot it triggers holds them.
  */

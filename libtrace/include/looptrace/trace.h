@@ -225,6 +225,58 @@ LT_NOPLT void lt_route_dispatch_begin(uint32_t route, uint64_t msg);
 LT_NOPLT void lt_route_dispatch_end(uint32_t route);
 
 /*
+ * Pools and sequences (docs/event-model.md, "Sequences"). A runtime that runs components as
+ * *sequences* on a shared pool of worker threads (one message at a time, never concurrently
+ * with itself, on whichever worker is free) describes them with these calls; a component on
+ * a thread of its own uses lt_component_begin as before.
+ *
+ * lt_pool_declare - a pool named `name` (NULL or "": LT_UNNAMED) of `threads` worker threads
+ * exists. Returns its new id (>= 1). Event `pool_declare {pool, name, threads}`.
+ */
+LT_NOPLT uint32_t lt_pool_declare(const char *name, uint32_t threads);
+
+/*
+ * lt_pool_worker_begin / lt_pool_worker_end - the calling thread is (no longer) a worker of
+ * pool `pool`. Between runs (lt_seq_run_begin .. lt_seq_run_end) a worker is idle. Events
+ * `pool_worker_begin {pool}` / `pool_worker_end {pool}`.
+ */
+LT_NOPLT void lt_pool_worker_begin(uint32_t pool);
+LT_NOPLT void lt_pool_worker_end(void);
+
+/* Flags of lt_seq_begin. */
+#define LT_SEQ_TASK 1u /* a one-shot task (spawned): reported with the tasks of its name */
+
+/*
+ * lt_seq_begin - component `name` (NULL or "": LT_UNNAMED) runs as a sequence on pool `pool`
+ * (`flags`: LT_SEQ_*). Returns the component's new id (>= 1; the id space of
+ * lt_component_begin). The sequence starts idle (nothing to do). Any thread. Event
+ * `seq_begin {comp, name, pool, flags}`.
+ *
+ * lt_seq_end - sequence `comp` ended (its loop returned, its task finished). Any thread.
+ * Event `seq_end {comp}`.
+ */
+LT_NOPLT uint32_t lt_seq_begin(const char *name, uint32_t pool, uint32_t flags);
+LT_NOPLT void lt_seq_end(uint32_t comp);
+
+/*
+ * lt_seq_ready - sequence `comp` has work (a message, a tick due, what an await waits for)
+ * and waits for a worker: it is runnable from now until a worker runs it. Any thread (the
+ * sender's, usually). Event `seq_ready {comp}`.
+ */
+LT_NOPLT void lt_seq_ready(uint32_t comp);
+
+/*
+ * lt_seq_run_begin / lt_seq_run_end - the calling worker runs sequence `comp` from now / stops
+ * running it. Between the two, the thread's other lt_* calls describe the sequence, as a
+ * component's own thread's calls describe the component. At the run's end the sequence is
+ * blocked if a block (lt_block_begin) is open -- an await: its worker is released -- and idle
+ * otherwise, until lt_seq_ready (a sequence that stops with work left, to let others run,
+ * calls lt_seq_ready right after). Events `seq_run_begin {comp}` / `seq_run_end {comp}`.
+ */
+LT_NOPLT void lt_seq_run_begin(uint32_t comp);
+LT_NOPLT void lt_seq_run_end(uint32_t comp);
+
+/*
  * lt_tracing_available - non-zero when a looptrace probe provider is registered in this
  * process (events can be recorded if a session enables them). For diagnostics only.
  */
