@@ -152,7 +152,15 @@ static void run_loop(struct lt_comp *c)
 		}
 		if (err == LT_OK) {
 			struct lt__handler *h = &c->handlers[index];
+			lt_comp_handler_fn fn = h->fn;
+			void *arg = h->arg, *m = msg;
 
+			/*
+			 * The handler's traced bounds are the clock reads at the end of the begin
+			 * call and at the start of the end call: nothing else runs between them
+			 * and the handler (docs/event-model.md, "A handler's bounds").
+			 */
+			current_msg = &info;
 			if (waited) {
 				lt_wait_end(info.chan, info.id);
 				lt_handle_begin(info.id, h->kind);
@@ -161,10 +169,9 @@ static void run_loop(struct lt_comp *c)
 				 * begin. */
 				lt__handle_next(info.chan, info.id, depth, h->kind);
 			}
-			current_msg = &info;
-			h->fn(c, msg, &info, h->arg);
-			current_msg = NULL;
+			fn(c, m, &info, arg);
 			lt__handle_end_later(info.id);
+			current_msg = NULL;
 			atomic_fetch_add_explicit(&c->handled, 1, memory_order_relaxed);
 			continue;
 		}

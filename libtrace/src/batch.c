@@ -267,18 +267,11 @@ struct lt_ring *lt__ring_new(void)
 	return r;
 }
 
-uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a, uint64_t now)
+void lt__ring_reserve(struct lt_ring *r, unsigned need)
 {
-	uint64_t d;
-	uint32_t off;
-
-	if ((int64_t)(now - r->last) < 0)
-		now = r->last; /* a clock read on another CPU, a hair behind: keep order */
-	d = now - r->last;
 	for (;;) {
-		unsigned need = n + (d > LT_REC_DELTA_MAX ? 2 : 0);
+		uint32_t off = (uint32_t)(r->head & (LT_BATCH_WORDS - 1));
 
-		off = (uint32_t)(r->head & (LT_BATCH_WORDS - 1));
 		if (r->head + need - r->tail_cache > LT_BATCH_WORDS)
 			r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (r->head + need - r->tail_cache > LT_BATCH_WORDS) {
@@ -299,8 +292,20 @@ uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a,
 			atomic_store_explicit(&r->head_pub, r->head, memory_order_release);
 			continue;
 		}
-		break;
+		return;
 	}
+}
+
+uint64_t *lt__rec_slow(struct lt_ring *r, unsigned n, unsigned kind, uint32_t a, uint64_t now)
+{
+	uint64_t d;
+	uint32_t off;
+
+	if ((int64_t)(now - r->last) < 0)
+		now = r->last; /* a clock read on another CPU, a hair behind: keep order */
+	d = now - r->last;
+	lt__ring_reserve(r, n + (d > LT_REC_DELTA_MAX ? 2 : 0));
+	off = (uint32_t)(r->head & (LT_BATCH_WORDS - 1));
 	if (d > LT_REC_DELTA_MAX) {
 		r->w[off] = lt_rec_w0(LT_REC_SYNC, 0, 0);
 		r->w[off + 1] = now;

@@ -188,6 +188,23 @@ static void rec_named(struct lt_ring *r, unsigned kind, const char *name, uint64
 }
 #endif
 
+#ifdef LT_WITH_LTTNG
+/*
+ * A handler's bounds in format 2.0 are two record-clock reads, and nothing that the handler's
+ * own clock cannot see should fall between them (docs/event-model.md, "A handler's bounds"):
+ *  - its begin (lt__handle_next, lt_handle_begin) is read last, after the key lookup and after
+ *    room is made in the ring (a flush), with every load before it completed
+ *    (lt__now_ordered); only the record's own stores follow it;
+ *  - its end (lt__handle_end_later, lt_handle_end) is read first, before any check: a plain
+ *    read, nothing of the handler's is pending that its clock would not count. A thread that
+ *    never had a ring (nothing recorded it) skips the read; 0 then means "read it later".
+ */
+static inline uint64_t handler_end_now(void)
+{
+	return __builtin_expect(lt__ring != NULL, 1) ? lt__now() : 0;
+}
+#endif
+
 static const char *const reason_names[LT_BLOCK_REASON_COUNT] = LT_BLOCK_REASON_NAMES;
 
 /* nonnull - a string to record for `s`: never "" (see LT_UNNAMED in trace.h). */
@@ -402,11 +419,15 @@ LT_API void lt__handle_flush(void)
 
 LT_API void lt__handle_end_later(uint64_t msg)
 {
+#ifdef LT_WITH_LTTNG
+	/* The handler's end: the first thing after it returned (see handler_end_now). */
+	uint64_t end = handler_end_now();
+#endif
 	flush_pending();
 	LT_FLIGHT_HANDLER_END();
 #ifdef LT_WITH_LTTNG
 	if (msg && lt__ring && LT_ENABLED(batch)) {
-		pending_end = lt__now();
+		pending_end = end;
 		pending_msg = msg;
 		pending_rec = 1;
 		return;
@@ -437,7 +458,9 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 		if (pending_msg && !pending_rec)
 			flush_pending();
 		key = lt__key(r, chan, nonnull(kind));
-		now = lt__now(); /* the handler begins here: after the lookup */
+		if (__builtin_expect(!lt__rec_fits(r, 6), 0))
+			lt__ring_reserve(r, 6); /* a flush, if any, before the begin */
+		now = lt__now_ordered();        /* the handler begins: see handler_end_now */
 		if (pending_msg) {
 			k = LT_REC_HNEXT;
 			ed = now - pending_end;
@@ -479,7 +502,11 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 	struct lt_ring *r = ring();
 	if (r) {
 		uint32_t key = lt__key(r, 0, nonnull(kind));
-		uint64_t *p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now());
+		uint64_t *p;
+
+		if (__builtin_expect(!lt__rec_fits(r, 4), 0))
+			lt__ring_reserve(r, 4);
+		p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now_ordered());
 
 		p[1] = msg;
 		lt__rec_commit(r, 2);
@@ -494,12 +521,15 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 
 LT_API void lt_handle_end(uint64_t msg)
 {
+#ifdef LT_WITH_LTTNG
+	uint64_t end = handler_end_now();
+#endif
 	flush_pending();
 	LT_FLIGHT_HANDLER_END();
 #ifdef LT_WITH_LTTNG
 	struct lt_ring *r = ring();
 	if (r) {
-		uint64_t *p = lt__rec(r, 2, LT_REC_HEND, 0, lt__now());
+		uint64_t *p = lt__rec(r, 2, LT_REC_HEND, 0, end ? end : lt__now());
 
 		p[1] = msg;
 		lt__rec_commit(r, 2);
@@ -507,11 +537,8 @@ LT_API void lt_handle_end(uint64_t msg)
 		return;
 	}
 #endif
-	if (LT_ENABLED(handle_end)) {
-		uint64_t end = trace_clock_ns();
-
-		LT_EVENT(handle_end, msg, handle_begin_ts, end);
-	}
+	if (LT_ENABLED(handle_end))
+		LT_EVENT(handle_end, msg, handle_begin_ts, trace_clock_ns());
 	handle_begin_ts = 0;
 }
 
