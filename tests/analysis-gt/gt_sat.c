@@ -10,9 +10,10 @@
  * had to wait). In `paced` mode the producer sleeps PACE_NS between sends, so the component
  * waits for each message. The program measures its handlers with its own clock (entry to
  * exit) and prints, as one JSON line: pid, component id, messages handled, mean handle time,
- * empties.
+ * empties. `capacity N` sets the channel's capacity (default 1024): at 1 us handlers a deeper
+ * channel lets the producer stay ahead across its own preemptions on a loaded machine.
  *
- * Usage: gt_sat MESSAGES WORK_NS [paced PACE_NS]
+ * Usage: gt_sat MESSAGES WORK_NS [paced PACE_NS | capacity N]
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,7 +28,7 @@
 #include <looptrace/rt/chan.h>
 #include <looptrace/rt/comp.h>
 
-#define CAPACITY 1024
+#define CAPACITY 1024 /* default */
 
 struct run {
 	struct lt_chan *ch; /* weak */
@@ -89,17 +90,22 @@ int main(int argc, char **argv)
 	struct run r = {0};
 	struct lt_comp *comp;
 	pthread_t producer;
-	uint64_t prefill;
+	uint64_t prefill, capacity = CAPACITY;
 
-	if (argc != 3 && !(argc == 5 && strcmp(argv[3], "paced") == 0)) {
-		fprintf(stderr, "usage: %s MESSAGES WORK_NS [paced PACE_NS]\n", argv[0]);
+	if (argc != 3 &&
+	    !(argc == 5 && (strcmp(argv[3], "paced") == 0 || strcmp(argv[3], "capacity") == 0))) {
+		fprintf(stderr, "usage: %s MESSAGES WORK_NS [paced PACE_NS | capacity N]\n",
+			argv[0]);
 		return 2;
 	}
 	r.msgs = strtoull(argv[1], NULL, 10);
 	r.work_ns = strtoull(argv[2], NULL, 10);
-	r.pace_ns = argc == 5 ? strtoull(argv[4], NULL, 10) : 0;
+	if (argc == 5 && strcmp(argv[3], "paced") == 0)
+		r.pace_ns = strtoull(argv[4], NULL, 10);
+	else if (argc == 5)
+		capacity = strtoull(argv[4], NULL, 10);
 	atomic_init(&r.producing, 1);
-	if (lt_chan_create("sat-inbox", CAPACITY, NULL, &r.ch) != LT_OK ||
+	if (lt_chan_create("sat-inbox", (uint32_t)capacity, NULL, &r.ch) != LT_OK ||
 	    lt_comp_create("sat", &comp) != LT_OK ||
 	    lt_comp_add_handler(comp, r.ch, "job", handle, &r) != LT_OK) {
 		fprintf(stderr, "gt_sat: cannot set up the component\n");
@@ -110,7 +116,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Saturated mode: the channel is full before the component starts. */
-	prefill = r.pace_ns ? 0 : (r.msgs < CAPACITY ? r.msgs : CAPACITY);
+	prefill = r.pace_ns ? 0 : (r.msgs < capacity ? r.msgs : capacity);
 	while (atomic_load(&r.sent) < prefill)
 		sched_yield();
 	if (lt_comp_start(comp) != LT_OK) {
