@@ -85,27 +85,6 @@ static inline uint64_t lt__now(void)
 	return lt__mono_ns();
 }
 
-/*
- * lt__now_ordered - the record clock, read once every instruction before it has completed
- * (`lfence; rdtsc`, as the kernel's own clock reads): a handler's begin. A plain `rdtsc` may
- * execute before the loads ahead of it have returned (the channel slot just taken, a line the
- * sender's CPU wrote: a cross-core miss), and the handler would then be counted from before the
- * runtime had its message; its own first clock read waits for them. Measured on this VM: with
- * a pending cross-core miss before the call, a plain read put 50-130 ns median between the
- * runtime's begin and the handler's first clock_gettime, an ordered one 31-40 ns, the floor of a
- * read right before the call without the miss (docs/event-model.md).
- */
-static inline uint64_t lt__now_ordered(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	if (__builtin_expect(lt__clock_kind == LT_REC_CLOCK_TSC, 1)) {
-		_mm_lfence();
-		return __rdtsc();
-	}
-#endif
-	return lt__mono_ns();
-}
-
 LT_HIDDEN struct lt_ring *lt__ring_new(void);
 /* lt__ring_reserve - makes room for a record of up to n words at the head (pads the lap,
  * drains the ring when full) without writing one. */

@@ -193,11 +193,11 @@ static void rec_named(struct lt_ring *r, unsigned kind, const char *name, uint64
  * A handler's bounds in format 2.0 are two record-clock reads, and nothing that the handler's
  * own clock cannot see should fall between them (docs/event-model.md, "A handler's bounds"):
  *  - its begin (lt__handle_next, lt_handle_begin) is read last, after the key lookup and after
- *    room is made in the ring (a flush), with every load before it completed
- *    (lt__now_ordered); only the record's own stores follow it;
- *  - its end (lt__handle_end_later, lt_handle_end) is read first, before any check: a plain
- *    read, nothing of the handler's is pending that its clock would not count. A thread that
- *    never had a ring (nothing recorded it) skips the read; 0 then means "read it later".
+ *    room is made in the ring (a flush); only the record's own stores follow it;
+ *  - its end (lt__handle_end_later, lt_handle_end) is read first, before any check. A thread
+ *    that never had a ring (nothing recorded it) skips the read; 0 then means "read it later".
+ * Both are plain reads: an `lfence` before the begin (waiting for the channel slot's cross-core
+ * miss) cost ~20 ns of CPU per message for a few ns of truth (docs/event-model.md).
  */
 static inline uint64_t handler_end_now(void)
 {
@@ -460,7 +460,7 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 		key = lt__key(r, chan, nonnull(kind));
 		if (__builtin_expect(!lt__rec_fits(r, 6), 0))
 			lt__ring_reserve(r, 6); /* a flush, if any, before the begin */
-		now = lt__now_ordered();        /* the handler begins: see handler_end_now */
+		now = lt__now();                /* the handler begins: see handler_end_now */
 		if (pending_msg) {
 			k = LT_REC_HNEXT;
 			ed = now - pending_end;
@@ -506,7 +506,7 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 
 		if (__builtin_expect(!lt__rec_fits(r, 4), 0))
 			lt__ring_reserve(r, 4);
-		p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now_ordered());
+		p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now());
 
 		p[1] = msg;
 		lt__rec_commit(r, 2);
