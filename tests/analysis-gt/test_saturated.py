@@ -38,9 +38,6 @@ HANDLE_TOLERANCE_1US = 0.08
 MESSAGES_1US = 100000
 WORK_NS_1US = 1000
 CAPACITY_1US = 16384
-# A run whose handlers the machine stretched (other work on the CPUs: the program's own mean
-# above this multiple of WORK_NS) is not a 1 us workload: record again, as for an empty channel.
-STRETCH_MAX_1US = 1.5
 IDLE_MAX = 0.02
 HANDLE_TOLERANCE = 0.05
 ATTEMPTS = 6
@@ -103,25 +100,22 @@ class SaturatedTest(unittest.TestCase):
 
     def test_saturated_component_1us(self):
         self.check_saturated(MESSAGES_1US, WORK_NS_1US, ["capacity", str(CAPACITY_1US)],
-                             HANDLE_TOLERANCE_1US, STRETCH_MAX_1US)
+                             HANDLE_TOLERANCE_1US)
 
-    def check_saturated(self, messages, work_ns, extra, tolerance, stretch_max=None):
+    def check_saturated(self, messages, work_ns, extra, tolerance):
         # The truth needs the producer to keep ahead; on a loaded machine it may be
         # descheduled long enough for the channel to empty (gt_sat counts that), and other
         # programs of the user may flood the shared buffers: then record again.
         for attempt in range(ATTEMPTS):
             truth, rep = record_and_report(self.tmp, [str(messages), str(work_ns)] + extra)
             c = component(rep, truth)
-            stretch = truth["handle_mean_ns"] / work_ns
-            if truth["empties"] == 0 and not rep["trace"]["lost_events"] and (
-                    stretch_max is None or stretch <= stretch_max):
+            if truth["empties"] == 0 and not rep["trace"]["lost_events"]:
                 break
-            print("attempt %d: empties %d, lost %d, handlers %.2fx their work: recording "
-                  "again" % (attempt, truth["empties"], rep["trace"]["lost_events"], stretch),
-                  file=sys.stderr)
+            print("attempt %d: empties %d, lost %d: recording again" % (
+                attempt, truth["empties"], rep["trace"]["lost_events"]), file=sys.stderr)
         else:
-            self.fail("no run with the channel never empty, no event lost and handlers not "
-                      "stretched by other work in %d attempts" % ATTEMPTS)
+            self.fail("no run with the channel never empty and no event lost in %d attempts"
+                      % ATTEMPTS)
         t, wall = c["time_ns"], c["wall_ns"]
         mean = t["busy"] / c["messages"]
         print("%d ns handlers: wall %d ns: busy %.2f %%, idle %.2f %%, outside %.2f %%; handle mean %.1f ns, "
