@@ -79,6 +79,7 @@ struct ec_info {
 			  */
 	struct fref vtid, vpid, procname_ctx;
 	struct fref f[F_COUNT];
+	uint32_t host; /* the host of the event class's trace (decoder's numbering) */
 };
 
 /* A calibration pair: the record clock and CLOCK_MONOTONIC ns, read together. */
@@ -156,6 +157,16 @@ struct lt_decoder {
 	int64_t max_late; /* the largest delay seen between a batch and its first record */
 	uint64_t *words;  /* scratch for a batch's words */
 	size_t words_cap;
+	/* hosts: the traces seen (weak) with their host number, the hosts' names (owned) */
+	struct dtrace *traces;
+	size_t traces_len, traces_cap;
+	char **hosts;
+	size_t hosts_len, hosts_cap;
+};
+
+struct dtrace {
+	const bt_trace *trace; /* weak */
+	uint32_t host;
 };
 
 #define HORIZON_MIN_NS 20000000
@@ -384,8 +395,82 @@ static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 		e->batch = 1;
 }
 
-static struct ec_info *ec_lookup(struct lt_decoder *d, const bt_event_class *ec)
+/* host_number - the number of host `name`, numbered (and announced) if new; 0 on failure. */
+static uint32_t host_number(struct lt_decoder *d, const char *name)
 {
+	for (size_t i = 0; i < d->hosts_len; i++)
+		if (strcmp(d->hosts[i], name) == 0)
+			return (uint32_t)i;
+	if (d->hosts_len >= LT_ANALYSIS_MAX_HOSTS)
+		return 0;
+	if (d->hosts_len == d->hosts_cap) {
+		size_t ncap = d->hosts_cap ? 2 * d->hosts_cap : 4;
+		char **n = realloc(d->hosts, ncap * sizeof(*n));
+		if (!n)
+			return 0;
+		d->hosts = n;
+		d->hosts_cap = ncap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return 0;
+	d->hosts[d->hosts_len] = copy;
+	uint32_t h = (uint32_t)d->hosts_len++;
+	if (d->ops.host)
+		d->ops.host(d->ops.ctx, h, name);
+	return h;
+}
+
+/* trace_clock - announces the default clock of the stream class of `ev` (host h). */
+static void trace_clock(struct lt_decoder *d, const bt_event *ev, uint32_t h)
+{
+	const bt_stream_class *sc = bt_stream_borrow_class_const(bt_event_borrow_stream_const(ev));
+	const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(sc);
+	int64_t offset = 0;
+	if (!cc || !d->ops.clock ||
+	    bt_clock_class_cycles_to_ns_from_origin(cc, 0, &offset) !=
+		BT_CLOCK_CLASS_CYCLES_TO_NS_FROM_ORIGIN_STATUS_OK)
+		return;
+	bt_uuid u = bt_clock_class_get_uuid(cc);
+	char text[40];
+	if (u)
+		snprintf(text, sizeof(text),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+			 u[12], u[13], u[14], u[15]);
+	d->ops.clock(d->ops.ctx, h, u ? text : NULL, offset);
+}
+
+/*
+ * trace_host - the host number of the trace `ev` belongs to, from its `hostname` environment
+ * entry ("" when none); a new trace's clock is announced. 0 when memory runs out.
+ */
+static uint32_t trace_host(struct lt_decoder *d, const bt_event *ev)
+{
+	const bt_trace *t = bt_stream_borrow_trace_const(bt_event_borrow_stream_const(ev));
+	for (size_t i = 0; i < d->traces_len; i++)
+		if (d->traces[i].trace == t)
+			return d->traces[i].host;
+	const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(t, "hostname");
+	const char *name = v && bt_value_is_string(v) ? bt_value_string_get(v) : "";
+	uint32_t h = host_number(d, name);
+	if (d->traces_len == d->traces_cap) {
+		size_t ncap = d->traces_cap ? 2 * d->traces_cap : 4;
+		struct dtrace *n = realloc(d->traces, ncap * sizeof(*n));
+		if (!n)
+			return h;
+		d->traces = n;
+		d->traces_cap = ncap;
+	}
+	d->traces[d->traces_len].trace = t;
+	d->traces[d->traces_len++].host = h;
+	trace_clock(d, ev, h);
+	return h;
+}
+
+static struct ec_info *ec_lookup(struct lt_decoder *d, const bt_event *ev)
+{
+	const bt_event_class *ec = bt_event_borrow_class_const(ev);
 	if (d->last && d->last->ec == ec)
 		return d->last;
 	size_t mask = d->ecs_cap - 1, i = mix((uint64_t)(uintptr_t)ec) & mask;
@@ -416,6 +501,7 @@ static struct ec_info *ec_lookup(struct lt_decoder *d, const bt_event_class *ec)
 			i = (i + 1) & mask;
 	}
 	ec_fill(&d->ecs[i], ec);
+	d->ecs[i].host = trace_host(d, ev);
 	d->ecs_len++;
 	/* A trace whose provider declares the batch event holds records: merge from now on. */
 	if (!d->merge) {
@@ -484,7 +570,8 @@ static int64_t event_vpid(const bt_event *ev, const struct ec_info *ei)
 		common = bt_event_borrow_common_context_field_const(ev);
 	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
-	return read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	return LT_PROC_KEY(ei->host,
+			   read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -910,7 +997,8 @@ static struct dthread *batch_owner(struct lt_decoder *d, const bt_event *ev,
 		common = bt_event_borrow_common_context_field_const(ev);
 	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
-	int64_t vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	int64_t vpid =
+	    LT_PROC_KEY(ei->host, read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1));
 	int64_t vtid = (int64_t)read_u(pl, &ei->f[F_TID]);
 	if (!vtid)
 		vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
@@ -1267,7 +1355,7 @@ static int event_clock(const struct lt_decoder *d, const bt_message *msg, const 
 static void on_event(struct lt_decoder *d, const bt_message *msg)
 {
 	const bt_event *ev = bt_message_event_borrow_event_const(msg);
-	struct ec_info *ei = ec_lookup(d, bt_event_borrow_class_const(ev));
+	struct ec_info *ei = ec_lookup(d, ev);
 	struct lt_event e;
 	memset(&e, 0, sizeof(e));
 	if (!ei) {
@@ -1301,7 +1389,8 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	    ei->procname_ctx.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
 	e.vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
-	e.vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	e.vpid =
+	    LT_PROC_KEY(ei->host, read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1));
 	e.procname = read_s(scope_field(&ei->procname_ctx, common, specific), &ei->procname_ctx);
 	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
 	e.comp = (uint32_t)read_u(pl, &ei->f[F_COMP]);
@@ -1433,6 +1522,10 @@ void lt_decoder_destroy(struct lt_decoder *d)
 		free(d->strs[i]);
 	free(d->strs);
 	free(d->words);
+	for (size_t i = 0; i < d->hosts_len; i++)
+		free(d->hosts[i]);
+	free(d->hosts);
+	free(d->traces);
 	free(d->ecs);
 	free(d);
 }

@@ -181,7 +181,7 @@ uint32_t lt__comp_findings(const struct lt_analysis *a, const struct lt_an_comp 
 /* ---------------------------------------------------------------------------------------- */
 /* warnings */
 
-enum { ST_COMPONENTS = 0, ST_CHANNELS, ST_ROUTES, ST_LOST, ST_DONE };
+enum { ST_COMPONENTS = 0, ST_CHANNELS, ST_ROUTES, ST_CLOCK, ST_LOST, ST_DONE };
 
 static void wset(struct lt_warning *w, const char *kind, enum lt_subject subject)
 {
@@ -292,6 +292,32 @@ static int route_warning(struct lt_warn_iter *it, struct lt_warning *w)
 	return 0;
 }
 
+/*
+ * clock-uncertain: queue waits across hosts shorter than the clocks' uncertainty: their
+ * length, even their sign, depends on how far apart the two machines' clocks are.
+ */
+static int clock_warning(struct lt_warn_iter *it, struct lt_warning *w)
+{
+	while (it->i < it->a->chans.n) {
+		const struct lt_an_chan *ch = &it->a->chans.v[it->i++];
+		if (!ch->cross_host_short)
+			continue;
+		wset(w, "clock-uncertain", LT_SUBJ_CHANNEL);
+		w->id = ch->id;
+		w->pid = ch->vpid;
+		w->name = ch->name;
+		snprintf(w->message, sizeof(w->message),
+			 "%" PRIu64 " of %" PRIu64 " queue waits across hosts are shorter than the "
+			 "clock uncertainty (%.3f ms): their lengths are not known",
+			 ch->cross_host_short, ch->cross_host_waits,
+			 (double)it->a->clock_uncertainty_ns / 1e6);
+		w->value.kind = LT_NUM_U64;
+		w->value.u = ch->cross_host_short;
+		return 1;
+	}
+	return 0;
+}
+
 static int lost_warning(struct lt_warn_iter *it, struct lt_warning *w)
 {
 	const struct lt_analysis *a = it->a;
@@ -325,6 +351,8 @@ int lt__warn_next(struct lt_warn_iter *it, struct lt_warning *w)
 			got = channel_warning(it, w);
 		else if (it->stage == ST_ROUTES)
 			got = route_warning(it, w);
+		else if (it->stage == ST_CLOCK)
+			got = clock_warning(it, w);
 		else
 			got = lost_warning(it, w);
 		if (got && it->stage != ST_LOST)

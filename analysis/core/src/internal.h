@@ -90,6 +90,9 @@ struct lt_an_chan {
 	struct lt_hist qwait;
 	uint64_t send_blocked_ns, send_blocked_count;
 	double rn, rt, rd, rtt, rtd; /* least-squares sums of (t s since start, depth) */
+	/* queue waits whose send and receipt are on different hosts, and how many of them were
+	 * shorter than the clock uncertainty when measured */
+	uint64_t cross_host_waits, cross_host_short;
 };
 
 struct lt_an_route {
@@ -221,6 +224,13 @@ struct lt_object {
 	char build_id[2 * LT_ANALYSIS_MAX_BUILD_ID + 1]; /* lowercase hex; "" = unknown */
 };
 
+/* A trace clock of a host (lt_analysis_clock). */
+struct lt_clock {
+	uint32_t host;
+	char uuid[40]; /* "" = unknown */
+	int64_t offset_ns;
+};
+
 struct lt_analysis {
 	struct lt_analysis_config cfg;
 	char *trace_path; /* owned */
@@ -240,6 +250,10 @@ struct lt_analysis {
 	struct lt_anomalies an;
 
 	LT_VEC(struct lt_object) objects;
+	LT_VEC(char *) hosts; /* owned names, by host number (NULL: unnamed) */
+	LT_VEC(struct lt_clock) clocks;
+	int64_t clock_uncertainty_ns; /* from the clocks seen so far (lt__clock_update) */
+	int clock_basis;              /* enum lt_clock_basis */
 	LT_VEC(struct lt_an_comp) comps;
 	LT_VEC(struct lt_an_chan) chans;
 	LT_VEC(struct lt_an_route) routes;
@@ -287,6 +301,28 @@ struct lt_analysis {
 };
 
 #pragma GCC visibility push(hidden)
+
+/* How trace.clock.uncertainty_ns was found. */
+enum lt_clock_basis {
+	LT_CLOCK_ONE = 0,     /* one clock (or none): times compare exactly */
+	LT_CLOCK_ONE_MACHINE, /* several traces of one clock (same uuid): their offsets' spread */
+	LT_CLOCK_ASSUMED,     /* clocks of different machines: the assumed sync, plus spread */
+};
+
+/* lt__host_of - the host number of process key `key` (LT_PROC_KEY). */
+static inline uint32_t lt__host_of(int64_t key)
+{
+	return key < 0 ? 0 : (uint32_t)((uint64_t)key >> LT_HOST_SHIFT);
+}
+
+/* lt__pid_of - the pid of process key `key` (-1 stays -1). */
+static inline int64_t lt__pid_of(int64_t key)
+{
+	return key < 0 ? key : (int64_t)((uint64_t)key & 0xffffffffu);
+}
+
+/* lt__host_name - the name of host number `h` ("" when unnamed). */
+const char *lt__host_name(const struct lt_analysis *a, uint32_t h);
 
 #define NONE32 UINT32_MAX /* no index */
 
