@@ -111,6 +111,16 @@ def handled_none(c):
     return not (num(c.get("messages")) and c["messages"] > 0)
 
 
+def multi_host(report):
+    """True when the report merges traces of several hosts (pids repeat across them)."""
+    return len((report.get("trace") or {}).get("hosts") or []) > 1
+
+
+def host_prefix(report, entity):
+    """'HOST:' before a pid or name when the report holds several hosts, else ''."""
+    return escape(entity.get("host")) + ":" if multi_host(report) else ""
+
+
 def component_rows(report):
     rows = []
     for c in report.get("components") or []:
@@ -120,7 +130,7 @@ def component_rows(report):
         rows.append(
             [
                 escape(c.get("name")),
-                "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
+                "%s%s/%s" % (host_prefix(report, c), fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
                 fmt_count(c.get("messages")),
                 "-" if none else fmt_rate(c.get("throughput_per_s")),
                 fmt_pct(t.get("busy"), wall),
@@ -225,7 +235,7 @@ def channel_rows(report):
         cap = ch.get("capacity")
         rows.append(
             [
-                escape(ch.get("name")),
+                host_prefix(report, ch) + escape(ch.get("name")),
                 "unbounded" if cap == 0 else fmt_count(cap),
                 fmt_count(ch.get("sends")),
                 fmt_count(ch.get("recvs")),
@@ -354,11 +364,38 @@ def header_lines(report):
     trace = report.get("trace") or {}
     b, e = trace.get("begin_ns"), trace.get("end_ns")
     dur = fmt_ns(e - b) if num(b) and num(e) else "-"
-    return [
+    lines = [
         "trace: %s" % escape(trace.get("path", "")),
         "events: %s, duration: %s, lost events: %s"
         % (fmt_count(trace.get("events")), dur, fmt_count(trace.get("lost_events", 0))),
     ]
+    return lines + clock_lines(report)
+
+
+CLOCK_BASIS = {
+    "one-clock": "one clock",
+    "one-machine": "one machine's clock, read by %d sessions: the spread of their offsets",
+    "assumed-sync": "clocks of different machines: %s assumed between them (--clock-sync), "
+                    "plus the spread of each machine's offsets",
+}
+
+
+def clock_lines(report):
+    """The hosts and the clock uncertainty assumed, when the report merges several traces'
+    clocks (docs/distributed.md)."""
+    trace = report.get("trace") or {}
+    clock = trace.get("clock") or {}
+    clocks = clock.get("clocks") or []
+    if not multi_host(report) and len(clocks) < 2:
+        return []
+    basis = CLOCK_BASIS.get(clock.get("basis"), escape(clock.get("basis")))
+    if "%d" in basis:
+        basis = basis % len(clocks)
+    elif "%s" in basis:
+        basis = basis % fmt_ns(clock.get("assumed_sync_ns"))
+    return ["hosts: %s; clock uncertainty %s (%s)"
+            % (", ".join(escape(h) for h in trace.get("hosts") or []) or "-",
+               fmt_ns(clock.get("uncertainty_ns")), basis)]
 
 
 def summary_lines(report):
