@@ -57,13 +57,14 @@ class RelaydUrl:
 
 def parse(text):
     """The RelaydUrl of `text`; UserError (one line) when it is not a URL LTTng streams to."""
-    m = _URL.match(text or "")
+    text = text or ""
+    if text.startswith("net6://") and not text.startswith("net6://["):
+        raise UserError("--relayd %s: net6:// takes an IPv6 address in brackets "
+                        "(net6://[ADDR]:CONTROL:DATA)" % text)
+    m = _URL.match(text)
     if not m:
         raise UserError("--relayd %s: %s" % (text, USAGE))
     host = m.group("v6") or m.group("host")
-    if m.group("scheme") == "net6" and not m.group("v6"):
-        raise UserError("--relayd %s: net6:// takes an IPv6 address in brackets "
-                        "(net6://[ADDR]:CONTROL:DATA)" % text)
     ports = []
     for name, given, default in (("control", m.group("ctrl"), CONTROL_PORT),
                                  ("data", m.group("data"), DATA_PORT)):
