@@ -73,8 +73,7 @@ static void expect_seq(const struct lt_analysis *a, int32_t ci, uint64_t busy, u
 	LT_ASSERT_EQ_U(sum, w);
 }
 
-static void expect_pool(const struct lt_analysis *a, uint64_t busy, uint64_t idle,
-			uint64_t blocked)
+static void expect_pool(const struct lt_analysis *a, uint64_t busy, uint64_t idle, uint64_t blocked)
 {
 	uint64_t t[LT_W_COUNT];
 	LT_ASSERT_EQ_U(a->pools.n, 1);
@@ -286,8 +285,7 @@ static void test_held_worker(void)
 /* task - a task `comp` named fetch: begun and ready at b, run [rb, re) handling one message. */
 static void task(struct lt_analysis *a, uint32_t comp, int64_t b, int64_t rb, int64_t re)
 {
-	FEED(a, b, MAIN, LT_EV_SEQ_BEGIN, .comp = comp, .name = "fetch", .pool = POOL,
-	     .flags = 1);
+	FEED(a, b, MAIN, LT_EV_SEQ_BEGIN, .comp = comp, .name = "fetch", .pool = POOL, .flags = 1);
 	FEED(a, b, MAIN, LT_EV_SEQ_READY, .comp = comp);
 	FEED(a, rb, WORKER, LT_EV_SEQ_RUN_BEGIN, .comp = comp);
 	FEED(a, rb, WORKER, LT_EV_HANDLE_BEGIN, .msg = 0, .name = "fetch");

@@ -128,7 +128,8 @@ static void top_held_site(struct lt_finding *f, const struct lt_site_ref *refs, 
 {
 	uint64_t best = 0, total = 0;
 	for (size_t k = 0; k < nref; k++) {
-		uint64_t ns = refs[k].ns > refs[k].released_ns ? refs[k].ns - refs[k].released_ns : 0;
+		uint64_t ns =
+		    refs[k].ns > refs[k].released_ns ? refs[k].ns - refs[k].released_ns : 0;
 		total += ns;
 		if (ns > best) {
 			best = ns;
@@ -151,10 +152,11 @@ static void blocking_findings(const struct lt_an_comp *c, const struct lt_comp_v
 					   share > LT_BIH_SHARE_BAD ? LT_SEV_BAD : LT_SEV_WARN, 1);
 		double rel = frac(v->released, bih);
 		if (rel > 0.0)
-			snprintf(f->message, sizeof(f->message),
-				 "%.1f%% of handler time is spent blocked inside handlers (%.1f%% of "
-				 "it awaiting with its thread released: the sequence still waits)",
-				 share * 100.0, rel * 100.0);
+			snprintf(
+			    f->message, sizeof(f->message),
+			    "%.1f%% of handler time is spent blocked inside handlers (%.1f%% of "
+			    "it awaiting with its thread released: the sequence still waits)",
+			    share * 100.0, rel * 100.0);
 		else
 			snprintf(f->message, sizeof(f->message),
 				 "%.1f%% of handler time is spent blocked inside handlers",
@@ -188,7 +190,7 @@ uint32_t lt__comp_findings(const struct lt_analysis *a, const struct lt_an_comp 
 {
 	uint32_t n = 0;
 	blocking_findings(c, v, refs, nref, out, &n);
-	if (comp_saturated(v)) {
+	if (comp_saturated(v) && !c->task) { /* a task is never idle: it lives to run once */
 		struct lt_finding *f = add(out, &n, LT_F_SATURATED, LT_SEV_WARN, 1);
 		double util = frac(v->time[LT_T_BUSY], v->wall);
 		f->idle_frac = frac(v->time[LT_T_IDLE], v->wall);

@@ -194,17 +194,17 @@ struct lt_thread {
 	 * component would have, while workers lend it their time.
 	 */
 	int seq;
-	int running;          /* a worker runs it now */
-	int ready;            /* runnable (or a seq_ready came while running) */
-	int block_in_run;     /* its outermost open block began in the current run: held */
-	int32_t worker;       /* the worker running it, -1 none */
-	int64_t bound_since;  /* ns: a task's start (its component's wall is per task) */
-	int32_t next_task;    /* next live task of its component, -1 none */
-	int32_t next_free;    /* free list of virtual threads, -1 none */
+	int running;         /* a worker runs it now */
+	int ready;           /* runnable (or a seq_ready came while running) */
+	int block_in_run;    /* its outermost open block began in the current run: held */
+	int32_t worker;      /* the worker running it, -1 none */
+	int64_t bound_since; /* ns: a task's start (its component's wall is per task) */
+	int32_t next_task;   /* next live task of its component, -1 none */
+	int32_t next_free;   /* free list of virtual threads, -1 none */
 	/* A pool's worker thread (pool >= 0). */
-	int32_t pool;         /* its pool's index, -1 none */
-	int32_t run;          /* the virtual thread it runs, -1 none */
-	uint32_t run_comp;    /* the id of the sequence of the current run, 0 none */
+	int32_t pool;      /* its pool's index, -1 none */
+	int32_t run;       /* the virtual thread it runs, -1 none */
+	uint32_t run_comp; /* the id of the sequence of the current run, 0 none */
 	enum lt_wcat wstate;
 	int64_t wsince; /* ns */
 };

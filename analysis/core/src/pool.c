@@ -83,8 +83,7 @@ void lt__worker_sync(struct lt_analysis *a, int32_t wi, int64_t ts)
 	}
 }
 
-void lt__pool_view(const struct lt_analysis *a, uint32_t pi, int64_t now,
-		   uint64_t time[LT_W_COUNT])
+void lt__pool_view(const struct lt_analysis *a, uint32_t pi, int64_t now, uint64_t time[LT_W_COUNT])
 {
 	memcpy(time, a->pools.v[pi].time, sizeof(a->pools.v[pi].time));
 	for (uint32_t i = 0; i < a->threads.n; i++) {
@@ -156,8 +155,7 @@ static int32_t task_comp(struct lt_analysis *a, int64_t vpid, const char *name, 
  * seq_start - sequence (vpid, comp) begins at ts as component ci: its virtual thread, idle.
  * Returns the thread's index or -1 (out of memory).
  */
-static int32_t seq_start(struct lt_analysis *a, int64_t vpid, uint32_t comp, int32_t ci,
-			 int64_t ts)
+static int32_t seq_start(struct lt_analysis *a, int64_t vpid, uint32_t comp, int32_t ci, int64_t ts)
 {
 	int32_t vi = vthread_new(a, vpid, comp);
 	if (vi < 0)
@@ -205,8 +203,7 @@ static void run_stop(struct lt_analysis *a, int32_t wi, int64_t ts)
 	w->wstate = LT_W_IDLE;
 }
 
-void lt__on_seq_run_begin(struct lt_analysis *a, int32_t ti, const struct lt_event *ev,
-			  int64_t ts)
+void lt__on_seq_run_begin(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
 {
 	if (a->threads.v[ti].run_comp) {
 		a->an.nested_run++;
@@ -291,8 +288,8 @@ void lt__on_seq_begin(struct lt_analysis *a, int32_t ti, const struct lt_event *
 		return;
 	}
 	int task = (ev->flags & 1u) != 0; /* LT_SEQ_TASK */
-	int32_t ci = task ? task_comp(a, ev->vpid, ev->name, pi)
-			  : lt__comp_get(a, ev->vpid, ev->comp, 0, 1);
+	int32_t ci =
+	    task ? task_comp(a, ev->vpid, ev->name, pi) : lt__comp_get(a, ev->vpid, ev->comp, 0, 1);
 	if (ci < 0 || (ev->pool && pi < 0)) {
 		lt__oom(a);
 		return;
@@ -350,8 +347,7 @@ void lt__on_seq_end(struct lt_analysis *a, int32_t ti, const struct lt_event *ev
 	a->vthread_free = vi;
 }
 
-void lt__on_pool_declare(struct lt_analysis *a, int32_t ti, const struct lt_event *ev,
-			 int64_t ts)
+void lt__on_pool_declare(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
 {
 	(void)ti;
 	(void)ts;

@@ -297,9 +297,9 @@ static void write_blocked_by(FILE *f, const struct lt_analysis *a, const struct 
 		jhex(f, s->where);
 		if (lt__call_name(s->call))
 			fprintf(f, ", \"call\": \"%s\"", lt__call_name(s->call));
-		fprintf(f,
-			", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64,
-			refs[k].ns, s->count, refs[k].in_handler_ns);
+		fprintf(
+		    f, ", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64,
+		    refs[k].ns, s->count, refs[k].in_handler_ns);
 		if (c->seq) /* a sequence's awaits released its worker */
 			fprintf(f, ", \"released_ns\": %" PRIu64, refs[k].released_ns);
 		fputc('}', f);
@@ -665,8 +665,9 @@ static void write_pools(FILE *f, const struct lt_analysis *a, int64_t now)
 			pi ? "," : "", p->id, p->vpid);
 		jstr(f, p->name);
 		fprintf(f,
-			", \"threads\": %" PRIu32 ", \"workers\": %" PRIu32 ", \"busy_ns\": %" PRIu64
-			", \"idle_ns\": %" PRIu64 ", \"blocked_ns\": %" PRIu64 ", \"utilization\": ",
+			", \"threads\": %" PRIu32 ", \"workers\": %" PRIu32
+			", \"busy_ns\": %" PRIu64 ", \"idle_ns\": %" PRIu64
+			", \"blocked_ns\": %" PRIu64 ", \"utilization\": ",
 			p->threads, p->workers, t[LT_W_BUSY], t[LT_W_IDLE], t[LT_W_BLOCKED]);
 		jdbl(f, all ? (double)t[LT_W_BUSY] / (double)all : 0.0);
 		fputs(", \"blocked_frac\": ", f);
