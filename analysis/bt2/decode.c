@@ -37,6 +37,9 @@ enum fld {
 	F_PREV,     /* handle_next: the message whose handler ended */
 	F_CALL,     /* the interposer's block_begin: the wrapped call */
 	F_CPU_NS,   /* the thread's CPU time at the event (the interposer's events) */
+	F_POOL,     /* pool_declare, pool_worker_*, seq_begin */
+	F_THREADS,  /* pool_declare */
+	F_FLAGS,    /* seq_begin */
 	/* batch (format 2.0) */
 	F_TID,
 	F_SEQ,
@@ -51,9 +54,10 @@ enum fld {
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp",   "chan",  "capacity", "route",    "owner",   "reason", "depth",     "msg",      "flow",
-    "object", "where", "name",     "begin_ts", "end_ts",  "prev",   "call",      "cpu_ns",   "tid",
-    "seq",    "first", "clock",    "base",     "cal_tsc", "cal_ns", "epoch_tsc", "epoch_ns",
+    "comp",   "chan",    "capacity", "route",     "owner",    "reason", "depth", "msg",
+    "flow",   "object",  "where",    "name",      "begin_ts", "end_ts", "prev",  "call",
+    "cpu_ns", "pool",    "threads",  "flags",     "tid",      "seq",    "first", "clock",
+    "base",   "cal_tsc", "cal_ns",   "epoch_tsc", "epoch_ns",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -110,12 +114,12 @@ struct hkey {
 struct qev {
 	int64_t ts_ns;
 	uint64_t msg;
-	uint64_t w1;      /* flow | object | prev | cpu_ns | route (route_add) */
+	uint64_t w1;      /* flow | object | prev | cpu_ns | route (route_add) | flags */
 	int64_t begin_ns; /* | where (block_begin) */
 	int64_t end_ns;
 	const char *name; /* interned */
-	uint32_t chan;    /* chan | comp | route */
-	uint32_t depth;   /* depth | capacity | reason | owner */
+	uint32_t chan;    /* chan | comp | route | pool */
+	uint32_t depth;   /* depth | capacity | reason | owner | pool (seq_begin) | threads */
 	uint8_t kind, preload;
 };
 
@@ -750,6 +754,25 @@ static void pack(struct qev *q, const struct lt_event *e)
 	case LT_EV_ROUTE_DISPATCH_END:
 		q->chan = e->route;
 		break;
+	case LT_EV_POOL_DECLARE:
+		q->chan = e->pool;
+		q->depth = e->threads;
+		break;
+	case LT_EV_POOL_WORKER_BEGIN:
+	case LT_EV_POOL_WORKER_END:
+		q->chan = e->pool;
+		break;
+	case LT_EV_SEQ_BEGIN:
+		q->chan = e->comp;
+		q->depth = e->pool;
+		q->w1 = e->flags;
+		break;
+	case LT_EV_SEQ_END:
+	case LT_EV_SEQ_READY:
+	case LT_EV_SEQ_RUN_BEGIN:
+	case LT_EV_SEQ_RUN_END:
+		q->chan = e->comp;
+		break;
 	default:
 		break;
 	}
@@ -814,6 +837,29 @@ static void unpack(struct lt_event *e, const struct qev *q, const struct dthread
 	case LT_EV_ROUTE_DISPATCH_BEGIN:
 	case LT_EV_ROUTE_DISPATCH_END:
 		e->route = q->chan;
+		e->chan = 0;
+		break;
+	case LT_EV_POOL_DECLARE:
+		e->pool = q->chan;
+		e->threads = q->depth;
+		e->chan = e->depth = 0;
+		break;
+	case LT_EV_POOL_WORKER_BEGIN:
+	case LT_EV_POOL_WORKER_END:
+		e->pool = q->chan;
+		e->chan = 0;
+		break;
+	case LT_EV_SEQ_BEGIN:
+		e->comp = q->chan;
+		e->pool = q->depth;
+		e->flags = (uint32_t)q->w1;
+		e->chan = e->depth = 0;
+		break;
+	case LT_EV_SEQ_END:
+	case LT_EV_SEQ_READY:
+	case LT_EV_SEQ_RUN_BEGIN:
+	case LT_EV_SEQ_RUN_END:
+		e->comp = q->chan;
 		e->chan = 0;
 		break;
 	default:
@@ -1133,6 +1179,51 @@ static inline void rec_hend(struct dthread *t, const uint64_t *r, struct lt_even
 	t->cur_msg = 0;
 }
 
+/* rec_seq - rec_expand for the records of pools and sequences (format 2.1). */
+static inline void rec_seq(const struct batch *b, unsigned kind, uint32_t a, const uint64_t *r,
+			   struct lt_event *e, char *buf)
+{
+	switch (kind) {
+	case LT_REC_POOL_DECLARE:
+		e->kind = LT_EV_POOL_DECLARE;
+		e->pool = (uint32_t)r[1];
+		e->threads = (uint32_t)(r[1] >> 32);
+		e->name = str_at(b->d, r + 3, a & 0xffff, buf, BATCH_STR_MAX);
+		break;
+	case LT_REC_WORKER_BEGIN:
+	case LT_REC_WORKER_END:
+		e->kind =
+		    kind == LT_REC_WORKER_BEGIN ? LT_EV_POOL_WORKER_BEGIN : LT_EV_POOL_WORKER_END;
+		e->pool = a;
+		b->t->cur_msg = 0;
+		break;
+	case LT_REC_SEQ_BEGIN:
+		e->kind = LT_EV_SEQ_BEGIN;
+		e->comp = (uint32_t)r[1];
+		e->pool = (uint32_t)(r[1] >> 32);
+		e->flags = (uint32_t)r[2];
+		e->name = str_at(b->d, r + 3, a & 0xffff, buf, BATCH_STR_MAX);
+		break;
+	case LT_REC_SEQ_END:
+		e->kind = LT_EV_SEQ_END;
+		e->comp = a;
+		break;
+	case LT_REC_SEQ_READY:
+		e->kind = LT_EV_SEQ_READY;
+		e->comp = a;
+		break;
+	case LT_REC_SEQ_RUN_BEGIN:
+	case LT_REC_SEQ_RUN_END:
+		/* a handler open on the worker is the previous sequence's: never the next's */
+		e->kind = kind == LT_REC_SEQ_RUN_BEGIN ? LT_EV_SEQ_RUN_BEGIN : LT_EV_SEQ_RUN_END;
+		e->comp = a;
+		b->t->cur_msg = 0;
+		break;
+	default:
+		break; /* a kind of a newer minor version: counted as unknown */
+	}
+}
+
 /* rec_structure - rec_expand for the records of the program's structure: components,
  * channels, routes. */
 static inline void rec_structure(const struct batch *b, unsigned kind, uint32_t a,
@@ -1179,7 +1270,8 @@ static inline void rec_structure(const struct batch *b, unsigned kind, uint32_t 
 		e->route = a;
 		break;
 	default:
-		break; /* a kind of a newer minor version: counted as unknown */
+		rec_seq(b, kind, a, r, e, buf);
+		break;
 	}
 }
 
@@ -1408,6 +1500,9 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	e.prev = read_u(pl, &ei->f[F_PREV]);
 	e.call = (uint32_t)read_u(pl, &ei->f[F_CALL]);
 	e.cpu_ns = read_u(pl, &ei->f[F_CPU_NS]);
+	e.pool = (uint32_t)read_u(pl, &ei->f[F_POOL]);
+	e.threads = (uint32_t)read_u(pl, &ei->f[F_THREADS]);
+	e.flags = (uint32_t)read_u(pl, &ei->f[F_FLAGS]);
 	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
 		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
 		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);

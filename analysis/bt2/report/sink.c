@@ -227,6 +227,27 @@ static void dump_event(FILE *f, const struct lt_event *e)
 		U("route", e->route);
 		U("msg", e->msg);
 		break;
+	case LT_EV_POOL_DECLARE:
+		U("pool", e->pool);
+		S("name", e->name);
+		U("threads", e->threads);
+		break;
+	case LT_EV_POOL_WORKER_BEGIN:
+	case LT_EV_POOL_WORKER_END:
+		U("pool", e->pool);
+		break;
+	case LT_EV_SEQ_BEGIN:
+		U("comp", e->comp);
+		S("name", e->name);
+		U("pool", e->pool);
+		U("flags", e->flags);
+		break;
+	case LT_EV_SEQ_END:
+	case LT_EV_SEQ_READY:
+	case LT_EV_SEQ_RUN_BEGIN:
+	case LT_EV_SEQ_RUN_END:
+		U("comp", e->comp);
+		break;
 	default:
 		break;
 	}

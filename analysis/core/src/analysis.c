@@ -76,6 +76,8 @@ struct lt_analysis *lt_analysis_create(const struct lt_analysis_config *cfg)
 	lt__map_init(&a->hop_map);
 	lt__map_init(&a->msg_map);
 	lt__map_init(&a->flow_map);
+	lt__map_init(&a->pool_map);
+	a->vthread_free = -1;
 	lt__hist_init(&a->flow_latency);
 	a->msg_free = NONE32;
 	a->flow_free = NONE32;
@@ -127,6 +129,10 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	free(a->hops.v);
 	free(a->msgs.v);
 	free(a->flows.v);
+	for (uint32_t i = 0; i < a->pools.n; i++)
+		free(a->pools.v[i].name);
+	free(a->pools.v);
+	lt__map_fini(&a->pool_map);
 	lt__map_fini(&a->comp_map);
 	lt__map_fini(&a->chan_map);
 	lt__map_fini(&a->route_map);
@@ -426,6 +432,14 @@ static lt__on_event_fn *const on_event[LT_EV_KIND_COUNT] = {
     [LT_EV_ROUTE_REMOVE] = lt__on_route_remove,
     [LT_EV_ROUTE_DISPATCH_BEGIN] = lt__on_route_dispatch_begin,
     [LT_EV_ROUTE_DISPATCH_END] = lt__on_route_dispatch_end,
+    [LT_EV_POOL_DECLARE] = lt__on_pool_declare,
+    [LT_EV_POOL_WORKER_BEGIN] = lt__on_pool_worker_begin,
+    [LT_EV_POOL_WORKER_END] = lt__on_pool_worker_end,
+    [LT_EV_SEQ_BEGIN] = lt__on_seq_begin,
+    [LT_EV_SEQ_END] = lt__on_seq_end,
+    [LT_EV_SEQ_READY] = lt__on_seq_ready,
+    [LT_EV_SEQ_RUN_BEGIN] = lt__on_seq_run_begin,
+    [LT_EV_SEQ_RUN_END] = lt__on_seq_run_end,
 };
 
 /* is_loop_kind - the kinds that show the thread runs a loop (thread.loop_seen). */
@@ -506,8 +520,17 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 	lt__series_reach(a, ts);
 
 	lt__cpu_note(a, t, ev);
-	if (!(ev->preload && lt__looptop_feed(a, ti, ev, ts)))
+	/* a worker's events inside a run are its sequence's (docs/analysis.md, Sequences) */
+	int32_t vi = lt__seq_redirect(a, ti, kind);
+	if (vi != ti) {
+		a->threads.v[vi].last_ts = ts;
+		a->threads.v[vi].nevents++;
+		if (!(ev->preload && lt__looptop_feed(a, vi, ev, ts)))
+			lt__feed_thread(a, vi, ev, ts);
+		lt__worker_sync(a, ti, ts);
+	} else if (!(ev->preload && lt__looptop_feed(a, ti, ev, ts))) {
 		lt__feed_thread(a, ti, ev, ts);
+	}
 	lt__cpu_after(a, &a->threads.v[ti]);
 	return a->an.out_of_memory != oom_before ? -1 : 0;
 }

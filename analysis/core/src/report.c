@@ -293,9 +293,20 @@ static void write_comp_head(FILE *f, const struct lt_analysis *a, const struct l
 	fprintf(f,
 		"     \"time_ns\": {\"busy\": %" PRIu64 ", \"idle\": %" PRIu64
 		", \"blocked_in_handler\": %" PRIu64 ", \"blocked_outside\": %" PRIu64
-		", \"outside\": %" PRIu64 "},\n",
+		", \"outside\": %" PRIu64 ", \"runnable\": %" PRIu64 "},\n",
 		v->time[LT_T_BUSY], v->time[LT_T_IDLE], v->time[LT_T_BIH], v->time[LT_T_BO],
-		v->time[LT_T_OUTSIDE]);
+		v->time[LT_T_OUTSIDE], v->time[LT_T_RUNNABLE]);
+	/* sequences (docs/analysis.md, "Sequences and pools"): null / 0 for thread components */
+	fputs("     \"pool\": ", f);
+	if (c->pool >= 0)
+		jstr(f, a->pools.v[c->pool].name);
+	else
+		fputs("null", f);
+	fprintf(f,
+		", \"sequence\": %s, \"task\": %s, \"tasks\": %" PRIu64 ", \"runs\": %" PRIu64
+		", \"released_ns\": %" PRIu64 ", \"held_ns\": %" PRIu64 ",\n",
+		c->seq ? "true" : "false", c->task ? "true" : "false", c->tasks, c->runs,
+		v->released, v->held);
 }
 
 static void write_blocked_by(FILE *f, const struct lt_analysis *a, const struct lt_an_comp *c,
@@ -317,10 +328,12 @@ static void write_blocked_by(FILE *f, const struct lt_analysis *a, const struct 
 		jhex(f, s->where);
 		if (lt__call_name(s->call))
 			fprintf(f, ", \"call\": \"%s\"", lt__call_name(s->call));
-		fprintf(f,
-			", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64
-			"}",
-			refs[k].ns, s->count, refs[k].in_handler_ns);
+		fprintf(
+		    f, ", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64,
+		    refs[k].ns, s->count, refs[k].in_handler_ns);
+		if (c->seq) /* a sequence's awaits released its worker */
+			fprintf(f, ", \"released_ns\": %" PRIu64, refs[k].released_ns);
+		fputc('}', f);
 	}
 	fputs("],\n", f);
 }
@@ -668,6 +681,9 @@ static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
 	AN("sites_overflow", n->sites_overflow);
 	AN("flow_hops_dropped", n->flow_hops_dropped);
 	AN("out_of_memory", n->out_of_memory);
+	AN("unknown_sequences", n->unknown_sequences);
+	AN("unmatched_run_end", n->unmatched_run_end);
+	AN("nested_run", n->nested_run);
 #undef AN
 	fputc('}', f);
 	write_clock(f, a);
@@ -694,6 +710,49 @@ static void write_objects(FILE *f, const struct lt_analysis *a)
 	fputs(a->objects.n ? "\n  ]\n" : "]\n", f);
 }
 
+/*
+ * write_pools - "pools": each pool's workers' time (idle, busy, held blocked) and what its
+ * sequences spent runnable and awaiting.
+ */
+static void write_pools(FILE *f, const struct lt_analysis *a, int64_t now)
+{
+	fputs("  \"pools\": [", f);
+	for (uint32_t pi = 0; pi < a->pools.n; pi++) {
+		const struct lt_an_pool *p = &a->pools.v[pi];
+		uint64_t t[LT_W_COUNT], runnable = 0, released = 0, tasks = 0;
+		uint32_t seqs = 0;
+		lt__pool_view(a, pi, now, t);
+		for (uint32_t ci = 0; ci < a->comps.n; ci++) {
+			const struct lt_an_comp *c = &a->comps.v[ci];
+			if (c->pool != (int32_t)pi)
+				continue;
+			struct lt_comp_view v;
+			lt__comp_view(a, c, now, &v);
+			runnable += v.time[LT_T_RUNNABLE];
+			released += v.released;
+			tasks += c->tasks;
+			seqs++;
+		}
+		uint64_t all = t[LT_W_IDLE] + t[LT_W_BUSY] + t[LT_W_BLOCKED];
+		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
+			pi ? "," : "", p->id, p->vpid);
+		jstr(f, p->name);
+		fprintf(f,
+			", \"threads\": %" PRIu32 ", \"workers\": %" PRIu32
+			", \"busy_ns\": %" PRIu64 ", \"idle_ns\": %" PRIu64
+			", \"blocked_ns\": %" PRIu64 ", \"utilization\": ",
+			p->threads, p->workers, t[LT_W_BUSY], t[LT_W_IDLE], t[LT_W_BLOCKED]);
+		jdbl(f, all ? (double)t[LT_W_BUSY] / (double)all : 0.0);
+		fputs(", \"blocked_frac\": ", f);
+		jdbl(f, all ? (double)t[LT_W_BLOCKED] / (double)all : 0.0);
+		fprintf(f,
+			", \"runs\": %" PRIu64 ", \"components\": %" PRIu32 ", \"tasks\": %" PRIu64
+			", \"runnable_ns\": %" PRIu64 ", \"released_ns\": %" PRIu64 "}",
+			p->runs, seqs, tasks, runnable, released);
+	}
+	fputs(a->pools.n ? "\n  ],\n" : "],\n", f);
+}
+
 static void write_parallelism(FILE *f, const struct lt_analysis *a, int64_t now)
 {
 	int64_t span = now - a->begin_ns;
@@ -714,6 +773,7 @@ int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
 	write_channels(f, a, now);
 	write_routes(f, a);
 	write_flows(f, a);
+	write_pools(f, a, now);
 	write_parallelism(f, a, now);
 	write_warnings(f, a, now);
 	write_objects(f, a);

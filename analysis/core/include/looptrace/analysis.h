@@ -48,6 +48,15 @@ enum lt_ev_kind {
 	LT_EV_HANDLE_NEXT, /* handle_end(prev) if prev, recv(chan, msg, depth), handle_begin(msg) */
 	LT_EV_COMPONENT_RENAME, /* the interposer's: component `comp` of the process is now `name`
 				 */
+	/* pools and sequences (docs/event-model.md, "Sequences") */
+	LT_EV_POOL_DECLARE,      /* pool, name, threads */
+	LT_EV_POOL_WORKER_BEGIN, /* pool: this thread is a worker of it */
+	LT_EV_POOL_WORKER_END,   /* pool */
+	LT_EV_SEQ_BEGIN,         /* comp, name, pool, flags */
+	LT_EV_SEQ_END,           /* comp */
+	LT_EV_SEQ_READY,         /* comp (any thread) */
+	LT_EV_SEQ_RUN_BEGIN,     /* comp: this worker runs it from now */
+	LT_EV_SEQ_RUN_END,       /* comp */
 	LT_EV_KIND_COUNT
 };
 
@@ -83,6 +92,9 @@ struct lt_event {
 			      interposer's block_begin and component_begin/end, format 2.0 records'
 			      wait_begin and component_begin/end; 0 = unknown */
 	uint32_t call;     /* block_begin of the interposer: the wrapped call (0: unknown) */
+	uint32_t pool;     /* pool_declare, pool_worker_begin/end, seq_begin */
+	uint32_t threads;  /* pool_declare: its worker threads */
+	uint32_t flags;    /* seq_begin: LT_SEQ_* (looptrace/trace.h) */
 };
 
 /* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */
