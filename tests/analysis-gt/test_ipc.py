@@ -10,6 +10,7 @@ and writes the figures to a file. Recorded with plain `looptrace record`, the re
 * every flow linked exactly once: flows.count == REQUESTS, none in flight, hops client->server
   and server->client REQUESTS each, both components REQUESTS messages;
 * one IPC channel "rpc" with both processes as its ends, senders and receivers;
+* `export --perfetto`: 2 x REQUESTS message arrows, each from one process to the other;
 * flow latency: the mean within 1 % of the client's own (the report's mean is exact), p50,
   p90, p99 and max within 3 % (the histograms' resolution is 1.6 %).
 
@@ -63,7 +64,22 @@ class IpcGroundTruth(unittest.TestCase):
             truth = json.load(f)
         r = run_looptrace(["report", "--json", "-", trace])
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.check_arrows(trace)
         return truth, json.loads(r.stdout)
+
+    def check_arrows(self, trace):
+        """The Perfetto export draws each message's arrow from one process to the other."""
+        out = os.path.join(self.tmp, "perfetto.json")
+        p = run_looptrace(["export", "--perfetto", out, trace])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out) as f:
+            events = json.load(f)
+        events = events["traceEvents"] if isinstance(events, dict) else events
+        outs = {e["bind_id"]: e["pid"] for e in events if e.get("flow_out")}
+        ins = {e["bind_id"]: e["pid"] for e in events if e.get("flow_in")}
+        self.assertEqual(len(outs), 2 * REQUESTS)
+        self.assertEqual(sorted(outs), sorted(ins))
+        self.assertTrue(all(ins[b] != pid for b, pid in outs.items()))
 
     def check(self, truth, rep):
         cpid, spid = truth["client_pid"], truth["server_pid"]
