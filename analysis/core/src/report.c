@@ -581,8 +581,7 @@ static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 		fprintf(f, "}, \"lost_overlap\": %s",
 			(a->lost_events && overlaps_loss(a, cs.start_ns, now)) ? "true" : "false");
 		write_host(f, a, ch->vpid);
-		fprintf(f,
-			", \"cross_host_waits\": %" PRIu64 ", \"cross_host_short\": %" PRIu64,
+		fprintf(f, ", \"cross_host_waits\": %" PRIu64 ", \"cross_host_short\": %" PRIu64,
 			ch->cross_host_waits, ch->cross_host_short);
 		fputs(",\n     ", f);
 		write_sides(f, a, i);
