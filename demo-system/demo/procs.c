@@ -67,12 +67,18 @@ static void free_argv(char **v)
 enum lt_err demo_procs_spawn(struct demo *d, const char **what)
 {
 	int req[2], resp[2], st[2], child[3];
-	char **argv;
+	char **argv, self[4096];
 	enum lt_err err;
+	ssize_t n;
 	pid_t pid;
 
 	*what = "net process";
 	d->stats_fd = -1;
+	/* This program's real path: exec'ed as /proc/self/exe its process would be named "exe". */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof(self) - 1)
+		return LT_ESYS;
+	self[n] = '\0';
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, req) < 0)
 		return LT_ESYS;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, resp) < 0 ||
@@ -93,7 +99,7 @@ enum lt_err demo_procs_spawn(struct demo *d, const char **what)
 		/* Only async-signal-safe calls from here to exec. */
 		for (int i = 0; i < 3; i++)
 			fcntl(child[i], F_SETFD, 0);
-		execv("/proc/self/exe", argv);
+		execv(self, argv);
 		_exit(127);
 	}
 	free_argv(argv);
