@@ -733,53 +733,124 @@ LT_API void lt_route_dispatch_end(uint32_t route)
 }
 
 /*
- * Pools and sequences: ids only for now; their records and events are being added (the
- * calls are declared so that runtimes can be written against them).
+ * Pools and sequences (docs/event-model.md, "Sequences"): rare calls next to a message's, so
+ * plain records, no fast path. Each flushes a kept handler end first: a sequence's records
+ * must never be written under another sequence's run on the same worker.
  */
+
+/* The pool the calling thread is a worker of (0: none), for pool_worker_end. */
+static LT_TLS uint32_t current_pool;
+
+#ifdef LT_WITH_LTTNG
+/* rec_a - appends a one-word record of `kind` with argument a; 1 when recorded (format 2.x). */
+static int rec_a(unsigned kind, uint32_t a)
+{
+	struct lt_ring *r = ring();
+
+	if (!r)
+		return 0;
+	lt__rec(r, 1, kind, a, lt__now());
+	lt__rec_commit(r, 1);
+	return 1;
+}
+#else
+#define rec_a(kind, a) ((void)(a), 0) /* the record kinds are not even declared */
+#endif
+
 LT_API uint32_t lt_pool_declare(const char *name, uint32_t threads)
 {
 	static _Atomic uint32_t next_pool = 1;
+	uint32_t pool = atomic_fetch_add_explicit(&next_pool, 1, memory_order_relaxed);
 
-	(void)name;
-	(void)threads;
-	return atomic_fetch_add_explicit(&next_pool, 1, memory_order_relaxed);
+	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		rec_named(r, LT_REC_POOL_DECLARE, nonnull(name), pool | (uint64_t)threads << 32, 0);
+		return pool;
+	}
+#endif
+	LT_EVENT(pool_declare, pool, nonnull(name), threads);
+	return pool;
 }
 
 LT_API void lt_pool_worker_begin(uint32_t pool)
 {
-	(void)pool;
+	flush_pending();
+	current_pool = pool;
+	if (!rec_a(LT_REC_WORKER_BEGIN, pool)) {
+		LT_EVENT(pool_worker_begin, pool);
+	}
 }
 
 LT_API void lt_pool_worker_end(void)
 {
+	flush_pending();
+	if (!rec_a(LT_REC_WORKER_END, current_pool)) {
+		LT_EVENT(pool_worker_end, current_pool);
+	}
+	current_pool = 0;
 }
 
 LT_API uint32_t lt_seq_begin(const char *name, uint32_t pool, uint32_t flags)
 {
-	(void)name;
-	(void)pool;
-	(void)flags;
-	return atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
+	uint32_t comp = atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
+
+	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		/* not flushed at once (rec_named does): a task is spawned per request */
+		const char *n = nonnull(name);
+		size_t len = strlen(n);
+
+		if (len > LT_REC_STR_MAX)
+			len = LT_REC_STR_MAX;
+		unsigned nw = 3 + lt_rec_str_words((uint32_t)len);
+		uint64_t *p = lt__rec(r, nw, LT_REC_SEQ_BEGIN, (uint32_t)len, lt__now());
+
+		p[1] = comp | (uint64_t)pool << 32;
+		p[2] = flags;
+		p[nw - 1] = 0;
+		memcpy(p + 3, n, len);
+		lt__rec_commit(r, nw);
+		return comp;
+	}
+#endif
+	LT_EVENT(seq_begin, comp, nonnull(name), pool, flags);
+	return comp;
 }
 
 LT_API void lt_seq_end(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_END, comp)) {
+		LT_EVENT(seq_end, comp);
+	}
 }
 
 LT_API void lt_seq_ready(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_READY, comp)) {
+		LT_EVENT(seq_ready, comp);
+	}
 }
 
 LT_API void lt_seq_run_begin(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_RUN_BEGIN, comp)) {
+		LT_EVENT(seq_run_begin, comp);
+	}
 }
 
 LT_API void lt_seq_run_end(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_RUN_END, comp)) {
+		LT_EVENT(seq_run_end, comp);
+	}
 }
 
 /*

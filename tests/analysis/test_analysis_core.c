@@ -120,7 +120,7 @@ static void test_intervals(void)
 	char *j = report(a);
 	expect_in(j, "\"schema\": \"looptrace-report/1\"");
 	expect_in(j, "\"time_ns\": {\"busy\": 600, \"idle\": 1500, \"blocked_in_handler\": 300, "
-		     "\"blocked_outside\": 300, \"outside\": 300}");
+		     "\"blocked_outside\": 300, \"outside\": 300, \"runnable\": 0}");
 	expect_in(j, "\"begin_ns\": 1000, \"end_ns\": 4000, \"wall_ns\": 3000");
 	expect_in(j, "\"reason\": \"mutex\", \"reason_code\": 2, \"object\": \"0xdead\", "
 		     "\"where\": \"0xbeef\", \"ns\": 300, \"count\": 1, \"in_handler_ns\": 300}");
@@ -547,7 +547,7 @@ static void test_handle_next(void)
 	LT_ASSERT_EQ_U(lt_analysis_events(a), 8);
 	char *j = report(a);
 	expect_in(j, "\"time_ns\": {\"busy\": 170, \"idle\": 0, \"blocked_in_handler\": 0, "
-		     "\"blocked_outside\": 0, \"outside\": 230}");
+		     "\"blocked_outside\": 0, \"outside\": 230, \"runnable\": 0}");
 	expect_in(j, "\"messages\": 2,");
 	expect_in(j, "\"sends\": 2, \"recvs\": 2");
 	LT_ASSERT(!strstr(j, "\"unmatched_handle_end\": 1"));
@@ -571,7 +571,7 @@ static void test_handler_exact_bounds(void)
 	FEED(a, 500, 1, LT_EV_COMPONENT_END, .comp = 1);
 	char *j = report(a);
 	expect_in(j, "\"time_ns\": {\"busy\": 180, \"idle\": 0, \"blocked_in_handler\": 0, "
-		     "\"blocked_outside\": 0, \"outside\": 320}");
+		     "\"blocked_outside\": 0, \"outside\": 320, \"runnable\": 0}");
 	expect_in(j, "\"max\": 100");
 	free(j);
 	lt_analysis_destroy(a);

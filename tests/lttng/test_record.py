@@ -50,6 +50,11 @@ INT_FIELDS = {
     "block_begin": ("reason", "object"),
     "route_add": ("chan", "owner"),
     "route_dispatch_begin": ("msg",),
+    "pool_declare": ("threads",),
+    "seq_begin": ("pool", "flags"),
+    "seq_ready": ("comp",),
+    "seq_run_begin": ("comp",),
+    "seq_run_end": ("comp",),
 }
 
 

@@ -181,6 +181,14 @@ uint32_t lt__msg_receipt(struct lt_analysis *a, int32_t ti, uint64_t id, int64_t
 		lt__oom(a);
 	if (t->comp >= 0 && lt__hist_add(&a->comps.v[t->comp].qwait, q))
 		lt__oom(a);
+	if (m->chan >= 0 && m->from >= 0 &&
+	    lt__host_of(a->comps.v[m->from].vpid) != lt__host_of(t->vpid)) {
+		/* Send and receipt read two machines' clocks: shorter than their uncertainty,
+		 * the wait (even its sign) is not known. */
+		struct lt_an_chan *ch = &a->chans.v[m->chan];
+		ch->cross_host_waits++;
+		ch->cross_host_short += (int64_t)q < a->clock_uncertainty_ns;
+	}
 	return mi;
 }
 

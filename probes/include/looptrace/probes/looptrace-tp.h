@@ -151,6 +151,51 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_dispatch_end,
 	LTTNG_UST_TP_ARGS(uint32_t, route),
 	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, route, route)))
 
+/* pool_declare: pool `pool` named `name` has `threads` worker threads. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, pool_declare,
+	LTTNG_UST_TP_ARGS(uint32_t, pool, const char *, name, uint32_t, threads),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, pool, pool)
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint32_t, threads, threads)))
+
+/* pool_worker_begin / pool_worker_end: this thread is (no longer) a worker of `pool`. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, pool_worker_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, pool),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, pool, pool)))
+
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, pool_worker_end,
+	LTTNG_UST_TP_ARGS(uint32_t, pool),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, pool, pool)))
+
+/* seq_begin: component `comp` named `name` runs as a sequence on pool `pool` (LT_SEQ_* flags). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name, uint32_t, pool, uint32_t, flags),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, comp, comp)
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint32_t, pool, pool)
+		lttng_ust_field_integer(uint32_t, flags, flags)))
+
+/* seq_end: sequence `comp` ended. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_end,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
+/* seq_ready: sequence `comp` has work and waits for a worker (written by any thread). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_ready,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
+/* seq_run_begin / seq_run_end: this worker runs sequence `comp` from now / stops running it. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_run_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_run_end,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
 /*
  * batch (format 2.0): records of one thread (looptrace/probes/records.h), handed to LTTng as
  * one event. `tid` is the thread that wrote them (the event's vtid context is the thread that
