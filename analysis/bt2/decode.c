@@ -50,6 +50,7 @@ enum fld {
 	F_CAL_NS,
 	F_EPOCH_TSC,
 	F_EPOCH_NS,
+	F_MSG_HI,
 	F_COUNT
 };
 
@@ -57,7 +58,7 @@ static const char *const fld_names[F_COUNT] = {
     "comp",   "chan",    "capacity", "route",     "owner",    "reason", "depth", "msg",
     "flow",   "object",  "where",    "name",      "begin_ts", "end_ts", "prev",  "call",
     "cpu_ns", "pool",    "threads",  "flags",     "tid",      "seq",    "first", "clock",
-    "base",   "cal_tsc", "cal_ns",   "epoch_tsc", "epoch_ns",
+    "base",   "cal_tsc", "cal_ns",   "epoch_tsc", "epoch_ns", "msg_hi",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -1022,8 +1023,9 @@ struct batch {
 	struct lt_decoder *d;
 	struct dthread *t;
 	struct dproc *p;
-	int clock;      /* LT_REC_CLOCK_* of the records' clock values */
-	int64_t offset; /* ns from origin = CLOCK_MONOTONIC ns + offset */
+	int clock;       /* LT_REC_CLOCK_* of the records' clock values */
+	int64_t offset;  /* ns from origin = CLOCK_MONOTONIC ns + offset */
+	uint64_t msg_hi; /* the process's message tag << 48: short HNEXT records leave it out */
 };
 
 #define BATCH_STR_MAX (LT_REC_STR_MAX + 1) /* size of the string buffer of a batch */
@@ -1137,7 +1139,7 @@ static inline void rec_hnext(const struct batch *b, unsigned kind, uint32_t a, c
 		ended = ed != ~(uint64_t)0;
 	} else {
 		e->depth = a >> 12;
-		e->msg = r[1] & LT_REC_MSG48_MAX;
+		e->msg = (r[1] & LT_REC_MSG48_MAX) | b->msg_hi;
 		ed = r[1] >> 48;
 		ended = kind == LT_REC_HNEXT;
 	}
@@ -1358,6 +1360,7 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 	uint64_t first = read_u(pl, &ei->f[F_FIRST]);
 	uint64_t clk = read_u(pl, &ei->f[F_BASE]);
 	b.clock = (int)read_u(pl, &ei->f[F_CLOCK]);
+	b.msg_hi = (read_u(pl, &ei->f[F_MSG_HI]) & 0xffff) << 48; /* 0 before format 2.1 */
 	b.offset = exact ? ts - (int64_t)cycles : 0;
 	if (b.clock == LT_REC_CLOCK_TSC)
 		batch_calibrate(b.p, pl, ei);

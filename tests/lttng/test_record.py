@@ -174,7 +174,8 @@ class RecordModes(Base):
         for key, value in expect["sums"].items():
             if key.startswith("channel_declare."):
                 continue
-            self.assertEqual(sums[key], value, key)
+            # the program sums in uint64_t: message ids (tagged, docs/event-model.md) wrap it
+            self.assertEqual(sums[key] % 2**64, value, key)
         for name, wanted in expect["names"].items():
             field = "kind" if name == "handle_begin" else "name"
             got = sorted({p[field] for n, p, _ in events if n == name})

@@ -46,6 +46,7 @@ enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
 
 #define LT_SITE_CAP        65536u /* distinct (component, reason, object, where) sites */
 #define LT_FLOW_HOP_CAP    64u    /* hops kept per open flow for the critical path */
+#define LT_CHAN_SIDES      8      /* senders and receivers named per channel */
 #define LT_LOST_WINDOW_CAP 1024u
 #define LT_BLOCK_DEPTH_CAP 64
 #define LT_REASON_COUNT    ((uint32_t)LT_BLOCK_REASON_COUNT)
@@ -128,6 +129,17 @@ struct lt_an_chan {
 	/* queue waits whose send and receipt are on different hosts, and how many of them were
 	 * shorter than the clock uncertainty when measured */
 	uint64_t cross_host_waits, cross_host_short;
+	/* the components that sent on it / took messages from it (indexes, first LT_CHAN_SIDES) */
+	int32_t senders[LT_CHAN_SIDES], receivers[LT_CHAN_SIDES];
+	uint8_t nsenders, nreceivers;
+	/*
+	 * IPC: a channel of the same name in another process received messages sent on this one
+	 * (or the reverse): the ends of one channel across processes. ipc_up is the next end
+	 * towards the group's first end (index, -1: this is the first or it has no other end);
+	 * ipc marks every end of a group.
+	 */
+	int32_t ipc_up;
+	int ipc;
 };
 
 struct lt_an_route {
@@ -235,7 +247,8 @@ struct lt_hop_rec {
 };
 
 struct lt_flow {
-	int64_t vpid;
+	int64_t vpid; /* its key's space: lt__msg_space */
+	int64_t pid;  /* the process of its first send (or receipt) */
 	uint64_t id;
 	int64_t first_send, last_end;
 	uint32_t outstanding;
@@ -383,6 +396,20 @@ const char *lt__host_name(const struct lt_analysis *a, uint32_t h);
 
 #define NONE32 UINT32_MAX /* no index */
 
+/*
+ * Message and flow ids of liblooptrace carry their process's random tag in their top 16 bits
+ * (docs/distributed.md): they are unique across processes and hosts and are keyed by id alone
+ * (space LT_MSG_SPACE_GLOBAL), so a message sent in one process links to its receipt in
+ * another. Ids without a tag (older producers, ids a program makes up) are per process:
+ * keyed by (vpid, id).
+ */
+#define LT_MSG_SPACE_GLOBAL INT64_MIN
+
+static inline int64_t lt__msg_space(int64_t vpid, uint64_t id)
+{
+	return id >> 48 ? LT_MSG_SPACE_GLOBAL : vpid;
+}
+
 /* lt__oom - one more allocation failed (trace.anomalies.out_of_memory). */
 static inline void lt__oom(struct lt_analysis *a)
 {
@@ -491,6 +518,16 @@ int32_t lt__site_get(struct lt_analysis *a, int32_t comp, uint32_t reason, uint6
  * Returns the index of its in-flight record, UINT32_MAX when none.
  */
 uint32_t lt__msg_receipt(struct lt_analysis *a, int32_t ti, uint64_t id, int64_t ts);
+
+/*
+ * lt__msg_arrived - message record mi (NONE32: none) left channel ci (-1: none) on thread ti:
+ * names the thread's component a receiver of ci and, when mi was sent on a channel of the same
+ * name in another process, joins the two as ends of one IPC channel.
+ */
+void lt__msg_arrived(struct lt_analysis *a, int32_t ti, uint32_t mi, int32_t ci);
+
+/* lt__chan_ipc_root - the first end of channel ci's IPC group (ci itself when it has none). */
+int32_t lt__chan_ipc_root(const struct lt_analysis *a, int32_t ci);
 /*
  * lt__msg_done - the handler (or route dispatch) of message id ran [begin, end) on behalf of
  * component `to`; partial: its begin was not seen; hint: its in-flight record if known.

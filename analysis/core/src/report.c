@@ -429,30 +429,148 @@ static double chan_mean_depth(const struct lt_an_chan *ch, int64_t now)
 	return span > 0 ? (double)area / (double)span : (double)ch->depth;
 }
 
+/*
+ * struct chan_sum - what the report shows of a channel: one channel, or the ends of an IPC
+ * channel (the same name in several processes, linked by the messages that crossed) summed.
+ */
+struct chan_sum {
+	uint64_t sends, recvs, send_blocked_ns, send_blocked_count;
+	uint32_t depth, max_depth, capacity;
+	int declared;
+	int64_t start_ns;
+	double L; /* mean depth: of both queues together for an IPC channel */
+	struct lt_hist qwait;
+};
+
+/* chan_sum - the figures of channel ci and of every other end of its IPC channel; -1 on OOM. */
+static int chan_sum(const struct lt_analysis *a, uint32_t ci, int64_t now, struct chan_sum *s)
+{
+	memset(s, 0, sizeof(*s));
+	lt__hist_init(&s->qwait);
+	s->start_ns = INT64_MAX;
+	for (uint32_t j = ci; j < a->chans.n; j++) {
+		const struct lt_an_chan *ch = &a->chans.v[j];
+		if (j != ci && (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci))
+			continue;
+		s->sends += ch->sends;
+		s->recvs += ch->recvs;
+		s->send_blocked_ns += ch->send_blocked_ns;
+		s->send_blocked_count += ch->send_blocked_count;
+		s->depth += ch->depth;
+		s->max_depth = ch->max_depth > s->max_depth ? ch->max_depth : s->max_depth;
+		s->capacity = ch->capacity > s->capacity ? ch->capacity : s->capacity;
+		s->declared |= ch->declared;
+		s->start_ns = ch->start_ns < s->start_ns ? ch->start_ns : s->start_ns;
+		s->L += chan_mean_depth(ch, now);
+		if (lt__hist_merge(&s->qwait, &ch->qwait))
+			return -1;
+		if (!ch->ipc)
+			break;
+	}
+	return 0;
+}
+
+/* write_sides - "senders" and "receivers" of channel ci (with the other ends' of its group). */
+static void write_sides(FILE *f, const struct lt_analysis *a, uint32_t ci)
+{
+	for (int side = 0; side < 2; side++) {
+		int first = 1;
+		fprintf(f, "%s\"%s\": [", side ? ", " : "", side ? "receivers" : "senders");
+		for (uint32_t j = ci; j < a->chans.n; j++) {
+			const struct lt_an_chan *ch = &a->chans.v[j];
+			if (j != ci &&
+			    (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci))
+				continue;
+			const int32_t *v = side ? ch->receivers : ch->senders;
+			unsigned n = side ? ch->nreceivers : ch->nsenders;
+			for (unsigned k = 0; k < n; k++) {
+				const struct lt_an_comp *c = &a->comps.v[v[k]];
+				fprintf(f, "%s{\"name\": ", first ? "" : ", ");
+				jstr(f, c->name);
+				fprintf(f, ", \"pid\": %" PRId64, lt__pid_of(c->vpid));
+				write_host(f, a, c->vpid);
+				fputs(", \"key\": ", f);
+				comp_key(f, a, c);
+				fputc('}', f);
+				first = 0;
+			}
+			if (!ch->ipc)
+				break;
+		}
+		fputc(']', f);
+	}
+}
+
+/* write_ipc - "ipc" and, for an IPC channel, "pids" and "ends" (each process's own channel). */
+static void write_ipc(FILE *f, const struct lt_analysis *a, uint32_t ci)
+{
+	const struct lt_an_chan *root = &a->chans.v[ci];
+	if (!root->ipc) {
+		fputs(", \"ipc\": false", f);
+		return;
+	}
+	fputs(", \"ipc\": true, \"ends\": [", f);
+	for (uint32_t j = ci; j < a->chans.n; j++) {
+		const struct lt_an_chan *ch = &a->chans.v[j];
+		if (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci)
+			continue;
+		fprintf(f,
+			"%s{\"id\": %" PRIu32 ", \"pid\": %" PRId64 ", \"sends\": %" PRIu64
+			", \"recvs\": %" PRIu64,
+			j == ci ? "" : ", ", ch->id, lt__pid_of(ch->vpid), ch->sends, ch->recvs);
+		write_host(f, a, ch->vpid);
+		fputc('}', f);
+	}
+	fputs("], \"pids\": [", f);
+	int first = 1;
+	for (uint32_t j = ci; j < a->chans.n; j++) {
+		const struct lt_an_chan *ch = &a->chans.v[j];
+		if (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci)
+			continue;
+		int seen = 0;
+		for (uint32_t k = ci; k < j && !seen; k++)
+			seen = a->chans.v[k].ipc && a->chans.v[k].vpid == ch->vpid &&
+			       lt__chan_ipc_root(a, (int32_t)k) == (int32_t)ci;
+		if (!seen)
+			fprintf(f, "%s%" PRId64, first ? "" : ", ", lt__pid_of(ch->vpid));
+		first &= seen;
+	}
+	fputc(']', f);
+}
+
 static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 {
+	int first = 1;
 	fputs("  \"channels\": [", f);
 	for (uint32_t i = 0; i < a->chans.n; i++) {
 		const struct lt_an_chan *ch = &a->chans.v[i];
-		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"name\": ", i ? "," : "", ch->id);
+		struct chan_sum cs;
+		if (ch->ipc && lt__chan_ipc_root(a, (int32_t)i) != (int32_t)i)
+			continue; /* written with its group's first end */
+		if (chan_sum(a, i, now, &cs)) {
+			lt__hist_fini(&cs.qwait);
+			continue;
+		}
+		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"name\": ", first ? "" : ",", ch->id);
+		first = 0;
 		jstr(f, ch->name);
-		double L = chan_mean_depth(ch, now);
-		double span_s = (double)(now - ch->start_ns) / 1e9;
-		double lambda = span_s > 0 ? (double)ch->recvs / span_s : NAN;
-		double W = ch->qwait.count ? ch->qwait.sum / (double)ch->qwait.count / 1e9 : NAN;
+		double L = cs.L;
+		double span_s = (double)(now - cs.start_ns) / 1e9;
+		double lambda = span_s > 0 ? (double)cs.recvs / span_s : NAN;
+		double W = cs.qwait.count ? cs.qwait.sum / (double)cs.qwait.count / 1e9 : NAN;
 		fprintf(f,
 			", \"pid\": %" PRId64 ", \"declared\": %s, \"capacity\": %" PRIu32
 			", \"sends\": %" PRIu64 ", \"recvs\": %" PRIu64 ", \"depth\": %" PRIu32
 			", \"max_depth\": %" PRIu32 ", \"mean_depth\": ",
-			lt__pid_of(ch->vpid), ch->declared ? "true" : "false", ch->capacity,
-			ch->sends, ch->recvs, ch->depth, ch->max_depth);
+			lt__pid_of(ch->vpid), cs.declared ? "true" : "false", cs.capacity, cs.sends,
+			cs.recvs, cs.depth, cs.max_depth);
 		jdbl(f, L);
 		fputs(",\n     \"queue_wait_ns\": ", f);
-		jhist(f, &ch->qwait);
+		jhist(f, &cs.qwait);
 		fprintf(f,
 			",\n     \"send_blocked_ns\": %" PRIu64 ", \"send_blocked_count\": %" PRIu64
 			", \"littles_law\": {\"L\": ",
-			ch->send_blocked_ns, ch->send_blocked_count);
+			cs.send_blocked_ns, cs.send_blocked_count);
 		jdbl(f, L);
 		fputs(", \"lambda\": ", f);
 		jdbl(f, lambda);
@@ -461,13 +579,17 @@ static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 		fputs(", \"ratio\": ", f);
 		jdbl(f, safe_div(L, lambda * W));
 		fprintf(f, "}, \"lost_overlap\": %s",
-			(a->lost_events && overlaps_loss(a, ch->start_ns, now)) ? "true" : "false");
+			(a->lost_events && overlaps_loss(a, cs.start_ns, now)) ? "true" : "false");
 		write_host(f, a, ch->vpid);
-		fprintf(f,
-			", \"cross_host_waits\": %" PRIu64 ", \"cross_host_short\": %" PRIu64 "}",
+		fprintf(f, ", \"cross_host_waits\": %" PRIu64 ", \"cross_host_short\": %" PRIu64,
 			ch->cross_host_waits, ch->cross_host_short);
+		fputs(",\n     ", f);
+		write_sides(f, a, i);
+		write_ipc(f, a, i);
+		fputc('}', f);
+		lt__hist_fini(&cs.qwait);
 	}
-	fputs(a->chans.n ? "\n  ],\n" : "],\n", f);
+	fputs(first ? "],\n" : "\n  ],\n", f);
 }
 
 static void write_routes(FILE *f, const struct lt_analysis *a)

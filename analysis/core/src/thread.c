@@ -473,7 +473,11 @@ void lt__on_wait_end(struct lt_analysis *a, int32_t ti, const struct lt_event *e
 	t->waiting = 0;
 	th_drop_wait_site(t);
 	th_settle(a, t);
-	lt__msg_receipt(a, ti, ev->msg, ts);
+	uint32_t mi = lt__msg_receipt(a, ti, ev->msg, ts);
+	if (ev->chan) { /* a channel it never saw named or used stays out of the report */
+		uint32_t ci = lt__map_get(&a->chan_map, (uint64_t)ev->vpid, ev->chan, 0);
+		lt__msg_arrived(a, ti, mi, ci == NONE32 ? -1 : (int32_t)ci);
+	}
 }
 
 void lt__on_handle_begin(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
