@@ -97,15 +97,21 @@ class ProcessesDemo(unittest.TestCase):
             gt = self.load(mode, "ground-truth.json")
             started = gt["fetches"]["started"]
             page, net = gt["pid"], gt["net_process"]["pid"]
-            chans = {(c["name"], c["pid"]): c for c in self.load(mode, "report.json")["channels"]}
+            chans = {c["name"]: c for c in self.load(mode, "report.json")["channels"]}
             with self.subTest(mode=mode):
-                # requests: sent by the page, received by the net process; responses back
+                # requests: sent by the page, received by the net process; responses back.
+                # Each name is one IPC channel (its ends joined by the messages that crossed)
                 for name, sender, receiver in (("net.ipc", page, net),
                                                ("script.ipc", net, page)):
-                    self.assertEqual(chans[(name, sender)]["sends"], started, name)
-                    self.assertEqual(chans[(name, sender)]["recvs"], 0, name)
-                    self.assertEqual(chans[(name, receiver)]["recvs"], started, name)
-                    self.assertEqual(chans[(name, receiver)]["sends"], 0, name)
+                    ch = chans[name]
+                    self.assertTrue(ch["ipc"], name)
+                    self.assertEqual(sorted(ch["pids"]), sorted([page, net]), name)
+                    self.assertEqual((ch["sends"], ch["recvs"]), (started, started), name)
+                    ends = {e["pid"]: e for e in ch["ends"]}
+                    self.assertEqual((ends[sender]["sends"], ends[sender]["recvs"]),
+                                     (started, 0), name)
+                    self.assertEqual((ends[receiver]["sends"], ends[receiver]["recvs"]),
+                                     (0, started), name)
 
     def test_counts_equal_ground_truth(self):
         for mode in MODES:
@@ -137,10 +143,12 @@ class ProcessesDemo(unittest.TestCase):
         self.assertGreaterEqual(r_script["messages"], 2 * b_script["messages"],
                                 "script messages: routed %d, blocking %d"
                                 % (r_script["messages"], b_script["messages"]))
-        # ... because it waits inside its handler, once per fetch; routed never does
+        # ... because it waits inside its handler for its fetches (at most once per fetch: a
+        # reply already there when the handler asks is taken without waiting); routed never
         b_waits = sum(b["count"] for b in b_script["blocked_by"] if b["reason"] == "chan_recv")
         r_waits = sum(b["count"] for b in r_script["blocked_by"] if b["reason"] == "chan_recv")
-        self.assertEqual(b_waits, blocking["fetches"]["started"])
+        self.assertLessEqual(b_waits, blocking["fetches"]["started"])
+        self.assertGreater(2 * b_waits, blocking["fetches"]["started"])
         self.assertEqual(r_waits, 0)
 
 

@@ -465,10 +465,11 @@ def run(args):
     sys.stdout.write(render_headline(summary))
     prediction = None
     if args.processes and "blocking" in traces and "routed" in traces:
-        # whatif replays flows; flows that cross processes are not linked yet (ids are per
-        # process), so a prediction from these traces would be wrong: none is made.
-        print("looptrace: demo: no prediction of routed with --processes (flows across "
-              "processes are not linked by the analysis yet)", file=sys.stderr)
+        # The report links flows across processes, but whatif's message graph does not replay
+        # a message whose send and receipt are in different processes (its unchanged replay
+        # of such a trace misses the recorded throughput by up to 95 %): no prediction.
+        print("looptrace: demo: no prediction of routed with --processes (looptrace whatif "
+              "does not replay messages that cross processes yet)", file=sys.stderr)
     elif "blocking" in traces and "routed" in traces:
         print("looptrace: demo: predicting routed from the blocking trace (looptrace whatif)",
               file=sys.stderr)
