@@ -12,6 +12,7 @@ damage on purpose (metadata, stream files).
 
 import os
 import struct
+import zlib
 
 CLOCK_OFFSET_S = 1764198000
 
@@ -32,13 +33,23 @@ EVENTS = {
     "route_remove": [("route", "u32")],
     "route_dispatch_begin": [("route", "u32"), ("msg", "u64")],
     "route_dispatch_end": [("route", "u32")],
+    # pools and sequences (added last: the earlier events keep their ids)
+    "pool_declare": [("pool", "u32"), ("name", "string"), ("threads", "u32")],
+    "pool_worker_begin": [("pool", "u32")],
+    "pool_worker_end": [("pool", "u32")],
+    "seq_begin": [("comp", "u32"), ("name", "string"), ("pool", "u32"), ("flags", "u32")],
+    "seq_end": [("comp", "u32")],
+    "seq_ready": [("comp", "u32")],
+    "seq_run_begin": [("comp", "u32")],
+    "seq_run_end": [("comp", "u32")],
 }
 EVENT_IDS = {name: i for i, name in enumerate(EVENTS)}
 
 _TYPES = {"u32": "uint32_t", "u64": "uint64_t", "string": "string"}
 
 
-def metadata(provider="looptrace", uuid="2a6422d0-6cee-11e0-8c08-cb07d7b3a564"):
+def metadata(provider="looptrace", uuid="2a6422d0-6cee-11e0-8c08-cb07d7b3a564",
+             hostname="synthetic"):
     """TSDL text of a one-stream trace holding every looptrace event class."""
     lines = [
         "/* CTF 1.8 */",
@@ -67,7 +78,7 @@ def metadata(provider="looptrace", uuid="2a6422d0-6cee-11e0-8c08-cb07d7b3a564"):
         "\ttracer_major = 2;",
         "\ttracer_minor = 13;",
         '\ttrace_buffering_scheme = "uid";',
-        '\thostname = "synthetic";',
+        '\thostname = "%s";' % hostname,
         "};",
         "",
         "clock {",
@@ -145,11 +156,14 @@ def packetize(text, uuid, packet_size=4096):
 class Trace:
     """Events of one process, written as one stream (file `chan_0`)."""
 
-    def __init__(self, pid=100, procname="synthetic"):
+    def __init__(self, pid=100, procname="synthetic", hostname="synthetic"):
         self.pid = pid
         self.procname = procname
+        self.hostname = hostname
         # One trace per process: babeltrace2 merges inputs whose traces share a UUID.
-        self.uuid = "2a6422d0-6cee-11e0-8c08-%012x" % pid
+        # (another host: another trace, even for the same pid)
+        host = 0 if hostname == "synthetic" else zlib.crc32(hostname.encode()) & 0xffff
+        self.uuid = "2a6422d0-6cee-11e0-8c08-%012x" % (pid + host * 2**24)
         self.events = []  # (ts_ns, tid, name, fields)
         self.discard_after = {}  # event index -> events discarded before the next packet
 
@@ -211,7 +225,7 @@ class Trace:
         metadata is framed in packets as LTTng writes it (else plain TSDL text); an integer
         `packetized` is the packet size in bytes (True: 4096)."""
         os.makedirs(directory, exist_ok=True)
-        text = metadata(provider, self.uuid)
+        text = metadata(provider, self.uuid, self.hostname)
         with open(os.path.join(directory, "metadata"), "wb") as f:
             if packetized:
                 size = 4096 if packetized is True else packetized

@@ -210,5 +210,73 @@ class Text(unittest.TestCase):
         self.assertIs(v["report"], b)
 
 
+def seq_comp(cid, name, wall, busy, idle, runnable, msgs, task=False, tasks=0):
+    c = comp(cid, name, wall, busy, idle, 0, msgs, tid=0)
+    c["time_ns"]["runnable"] = runnable
+    c["time_ns"]["outside"] = wall - busy - idle - runnable
+    c.update(sequence=True, pool="pool-x", task=task, tasks=tasks)
+    return c
+
+
+def pool(busy, idle, blocked, runnable=0, released=0):
+    return {"id": 1, "pid": 7, "name": "pool-x", "threads": 2, "busy_ns": busy,
+            "idle_ns": idle, "blocked_ns": blocked, "runnable_ns": runnable,
+            "released_ns": released}
+
+
+class Sequences(unittest.TestCase):
+    """Components on a pool: a runnable column (interval and run) and a line per pool."""
+
+    def snaps(self):
+        a = snap(1, S, [seq_comp(1, "script", S, S // 2, S // 4, S // 4, 10),
+                        comp(2, "router", S, 0, S, 0, 0)])
+        a["pools"] = [pool(S, S // 2, S // 2, runnable=S // 4, released=S // 8)]
+        b = snap(2, 2 * S, [seq_comp(1, "script", 2 * S, S // 2 + S // 10, S // 4,
+                                     S // 4 + 3 * S // 5, 20),
+                            seq_comp(3, "fetch", S // 2, S // 4, 0, S // 4, 6, True, 3),
+                            comp(2, "router", 2 * S, 0, 2 * S, 0, 0)])
+        b["pools"] = [pool(2 * S, S, S // 2, runnable=S, released=S // 8)]
+        return a, b
+
+    def test_runnable_figures(self):
+        a, b = self.snaps()
+        items = {r["name"]: r for r in top_view.rows(a, b)}
+        self.assertAlmostEqual(items["script"]["runnable_now"], 60.0)
+        self.assertAlmostEqual(items["script"]["runnable_run"], 42.5)
+        self.assertAlmostEqual(items["fetch"]["runnable_now"], 50.0)  # new: the run so far
+        self.assertEqual(items["router"]["runnable_run"], 0.0)
+        self.assertIs(top_view.columns_for(list(items.values())), top_view.SEQ_COLUMNS)
+        self.assertIs(top_view.columns_for(top_view.rows(None, snap(1, S, [
+            comp(2, "router", S, 0, S, 0, 0)]))), top_view.COLUMNS)
+
+    def test_text(self):
+        a, b = self.snaps()
+        text = top_view.render_text(a, b, total=100)
+        lines = text.splitlines()
+        head = lines[2].split()
+        self.assertEqual(head[head.index("BLK-H") + 1], "RUNBL")
+        self.assertEqual(head[head.index("blk-h") + 1], "runbl")
+        cells = next(ln for ln in lines if ln.startswith("script ")).split()
+        # MSGS MSG/S BUSY IDLE BLK-H RUNBL busy idle blk-h runbl
+        self.assertEqual(cells[6], "60.0")
+        self.assertEqual(cells[10], "42.5")
+        self.assertTrue(any(ln.startswith("fetch (3 tasks)") for ln in lines), text)
+        # the pool over the last interval: busy 1 s, idle 0.5 s, blocked 0 of 1.5 s; over the
+        # run: 2 s, 1 s, 0.5 s of 3.5 s
+        line = next(ln for ln in lines if ln.startswith("pool pool-x"))
+        self.assertIn("BUSY 66.7 IDLE 33.3 BLOCKED 0.0", line)
+        self.assertIn("run: busy 57.1 idle 28.6 blocked 14.3", line)
+        self.assertIn("runnable 1.00s released 125ms", line)
+        for ln in lines[1:4]:
+            self.assertLessEqual(top_view.width(ln), 100, ln)
+        self.assertAlmostEqual(top_view.json_view(a, b, {})["pools"][0]["busy_now"], 200 / 3)
+
+    def test_threads_only_unchanged(self):
+        b = snap(1, S, [comp(1, "script", S, S // 2, S // 2, 0, 100)])
+        text = top_view.render_text(None, b, total=100)
+        self.assertNotIn("RUNBL", text)
+        self.assertNotIn("pool", text)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -19,10 +19,11 @@ PID = 100
 CHAN_SCRIPT, CHAN_NET, CHAN_REPLY, CHAN_ROUTER = 1, 2, 3, 4
 
 
-def build(rounds=5, script_name="script", reply_name="net-reply", lose=False):
+def build(rounds=5, script_name="script", reply_name="net-reply", lose=False,
+          hostname="synthetic"):
     """Returns (Trace, expected) with expected counts: handlers per component name, flows,
-    blocks."""
-    t = ctfgen.Trace(pid=PID, procname="synthetic")
+    blocks. `hostname`: the trace's host (several hosts' traces are read together)."""
+    t = ctfgen.Trace(pid=PID, procname="synthetic", hostname=hostname)
     ts = [1_000_000]
 
     def ev(tid, name, dt=1_000, **fields):
@@ -92,6 +93,77 @@ def build(rounds=5, script_name="script", reply_name="net-reply", lose=False):
     handlers["net"] += 1
     ev(101, "component_end", comp=1)
     expected = {"handlers": handlers, "flows": flows, "blocks": blocks, "unconsumed": 1}
+    return t, expected
+
+
+WORKER = 201  # the one thread of pool-x
+SCRIPT, LAYOUT, TASK = 11, 12, 30
+
+
+def build_seq(rounds=4, tasks=2):
+    """Sequences on a one-thread pool (pool-x, worker tid 201). Per round: script (comp 11)
+    handles "load" in two runs, awaiting layout's reply between them (its thread released);
+    layout (comp 12) is made ready during script's first run, so runnable until its own run,
+    where it blocks on a mutex holding the worker. Then `tasks` one-shot tasks "fetch", one
+    after the other (they share one track). Returns (Trace, expected)."""
+    t = ctfgen.Trace(pid=PID, procname="synthetic")
+    ts = [1_000_000]
+
+    def ev(tid, name, dt=1_000, **fields):
+        ts[0] += dt
+        t.event(ts[0], tid=tid, name=name, **fields)
+
+    ev(100, "pool_declare", pool=1, name_="pool-x", threads=1)
+    ev(WORKER, "pool_worker_begin", pool=1)
+    ev(100, "seq_begin", comp=SCRIPT, name_="script", pool=1, flags=0)
+    ev(100, "seq_begin", comp=LAYOUT, name_="layout", pool=1, flags=0)
+    ev(100, "channel_declare", chan=CHAN_SCRIPT, name_="script-in", capacity=16)
+    ev(100, "channel_declare", chan=CHAN_NET, name_="layout-in", capacity=16)
+    ev(100, "channel_declare", chan=CHAN_REPLY, name_="reply", capacity=0)
+    msg = 2000
+    for _ in range(rounds):
+        load, req, reply = msg + 1, msg + 2, msg + 3
+        msg += 10
+        ev(100, "send", chan=CHAN_SCRIPT, msg=load, flow=0, depth=1)
+        ev(100, "seq_ready", comp=SCRIPT)
+        ev(WORKER, "seq_run_begin", comp=SCRIPT, dt=5_000)
+        ev(WORKER, "recv", chan=CHAN_SCRIPT, msg=load, depth=0)
+        ev(WORKER, "handle_begin", msg=load, kind="load")
+        ev(WORKER, "send", chan=CHAN_NET, msg=req, flow=load, depth=1, dt=20_000)
+        ev(WORKER, "seq_ready", comp=LAYOUT)
+        ev(WORKER, "block_begin", reason=0, object=0x7f0000002000, where=0x401100)
+        ev(WORKER, "seq_run_end", comp=SCRIPT)
+        ev(WORKER, "seq_run_begin", comp=LAYOUT, dt=3_000)
+        ev(WORKER, "recv", chan=CHAN_NET, msg=req, depth=0)
+        ev(WORKER, "handle_begin", msg=req, kind="layout")
+        ev(WORKER, "block_begin", reason=2, object=0x7f0000003000, where=0x401200)
+        ev(WORKER, "block_end", dt=40_000)
+        ev(WORKER, "send", chan=CHAN_REPLY, msg=reply, flow=load, depth=1)
+        ev(WORKER, "seq_ready", comp=SCRIPT)
+        ev(WORKER, "handle_end", msg=req, dt=10_000)
+        ev(WORKER, "seq_run_end", comp=LAYOUT)
+        ev(WORKER, "seq_run_begin", comp=SCRIPT, dt=2_000)
+        ev(WORKER, "block_end")
+        ev(WORKER, "recv", chan=CHAN_REPLY, msg=reply, depth=0)
+        ev(WORKER, "handle_end", msg=load, dt=15_000)
+        ev(WORKER, "seq_run_end", comp=SCRIPT)
+    for k in range(tasks):
+        comp = TASK + k
+        ev(100, "seq_begin", comp=comp, name_="fetch", pool=1, flags=1)
+        ev(100, "seq_ready", comp=comp)
+        ev(WORKER, "seq_run_begin", comp=comp, dt=4_000)
+        ev(WORKER, "handle_begin", msg=0, kind="fetch")
+        ev(WORKER, "handle_end", msg=0, dt=25_000)
+        ev(WORKER, "seq_end", comp=comp)
+        ev(WORKER, "seq_run_end", comp=comp)
+    ev(100, "seq_end", comp=SCRIPT, dt=50_000)
+    ev(100, "seq_end", comp=LAYOUT)
+    ev(WORKER, "pool_worker_end", pool=1)
+    expected = {"runs": {"script": 2 * rounds, "layout": rounds, "fetch": tasks},
+                # script: ready for its load, then again when the reply ends its await
+                "runnable": {"script": 2 * rounds, "layout": rounds, "fetch": tasks},
+                "awaits": {"script": rounds, "layout": 0},
+                "handlers": {"script": rounds, "layout": rounds, "fetch": tasks}}
     return t, expected
 
 

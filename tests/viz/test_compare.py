@@ -114,6 +114,68 @@ class CompareRowsTest(unittest.TestCase):
             cmd_compare.compare_reports([("A", self.a)])
 
 
+SEQ = os.path.join(vizcheck.ROOT, "tests", "report", "data", "report-seq.json")
+
+
+class CompareSequencesTest(unittest.TestCase):
+    """Sequences on pools: runnable, released, held and runs per component, and a pool
+    section, compared when either report has them; absent when neither has."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(SEQ, encoding="utf-8") as f:
+            cls.a = json.load(f)
+        cls.b = json.loads(json.dumps(cls.a))
+        script = next(c for c in cls.b["components"] if c["name"] == "script")
+        script["time_ns"]["runnable"] = 300000
+        script["released_ns"] = 100000
+        cls.b["pools"][0].update(busy_ns=980000, blocked_ns=0, runnable_ns=390000)
+
+    def test_component_rows(self):
+        rows = cmd_compare.compare_reports([("A", self.a), ("B", self.b)])
+        by = {(r["section"], r["name"], r["metric"]): r for r in rows}
+        r = by[("component", "script", "runnable")]
+        self.assertEqual(r["values"], [100000, 300000])
+        self.assertAlmostEqual(r["ratios"][1], 3.0)
+        self.assertEqual(by[("component", "script", "released_ns")]["values"], [400000, 100000])
+        self.assertEqual(by[("component", "layout", "held_ns")]["values"], [100000, 100000])
+        self.assertEqual(by[("component", "fetch", "runs")]["values"], [3, 3])
+        self.assertEqual(by[("component", "router", "runnable")]["values"], [0, 0])
+        # runnable sits with the other states, before the message figures
+        metrics = [x["metric"] for x in rows if x["section"] == "component"
+                   and x["name"] == "script"]
+        self.assertEqual(metrics.index("runnable"), metrics.index("outside") + 1)
+
+    def test_pool_rows(self):
+        rows = cmd_compare.compare_reports([("A", self.a), ("B", self.b)])
+        by = {(r["metric"]): r for r in rows if r["section"] == "pool" and r["name"] == "pool-x"}
+        p = self.a["pools"][0]
+        for key in ("threads", "busy_ns", "idle_ns", "blocked_ns", "utilization", "runs",
+                    "runnable_ns", "released_ns"):
+            self.assertEqual(by[key]["values"][0], p[key], key)
+        self.assertAlmostEqual(by["busy_ns"]["ratios"][1], 2.0)
+        self.assertEqual(by["blocked_ns"]["values"], [100000, 0])
+        text = cmd_compare.render_text(["A", "B"], rows)
+        self.assertIn("pool pool-x", text)
+        line = next(ln for ln in text.splitlines() if "runnable" in ln and "us" in ln
+                    and "x3.00" in ln)
+        self.assertIn(fmt.fmt_ns(300000), line)
+
+    def test_with_a_thread_report(self):
+        # one report with sequences is enough: the other's runnable is 0, its pools missing
+        rows = cmd_compare.compare_reports([("A", vizcheck.load("report-basic.json")),
+                                            ("B", self.a)])
+        by = {(r["section"], r["name"], r["metric"]): r for r in rows}
+        self.assertEqual(by[("component", "script", "runnable")]["values"][1], 100000)
+        self.assertEqual(by[("pool", "pool-x", "busy_ns")]["values"], [None, 490000])
+
+    def test_threads_only_unchanged(self):
+        rows = cmd_compare.compare_reports([("A", vizcheck.load("report-basic.json")),
+                                            ("B", vizcheck.load("report-routed.json"))])
+        self.assertFalse([r for r in rows if r["metric"] in ("runnable", "runs")
+                          or r["section"] == "pool"])
+
+
 class CompareCliTest(unittest.TestCase):
     def test_table_json_html(self):
         with tempfile.TemporaryDirectory(prefix="lt-cmp-") as tmp:

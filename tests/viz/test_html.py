@@ -1,6 +1,8 @@
 """The HTML report from hand-written schema-v1 fixtures: structure, figures, charts, no
 external resources, and names from the trace shown as text, never as markup."""
 
+import html.parser
+import json
 import os
 import re
 import sys
@@ -170,6 +172,136 @@ class HostileNamesTest(unittest.TestCase):
         self.assertNotIn("\x01", page)
         self.assertNotIn("\x7f", page)
         page.encode("utf-8")  # no lone surrogate left
+
+
+class TableParser(html.parser.HTMLParser):
+    """Every <table> of a page as a list of rows, each a list of its cells' text (the SVG
+    text excluded: charts come before the tables they illustrate)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.cell, self.svg = [], None, 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "svg":
+            self.svg += 1
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+        elif tag == "br" and self.cell is not None:
+            self.cell.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self.svg -= 1
+        elif tag in ("td", "th") and self.cell is not None:
+            self.tables[-1][-1].append(norm("".join(self.cell)))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None and not self.svg:
+            self.cell.append(data)
+
+
+def tables(page):
+    """The tables of `page`, each [header row, rows...]."""
+    p = TableParser()
+    p.feed(page)
+    return [t for t in p.tables if t and t[0]]
+
+
+def table_with(tabs, *headers):
+    """The one table whose header row has all of `headers`."""
+    hits = [t for t in tabs if all(h in t[0] for h in headers)]
+    assert len(hits) == 1, (headers, [t[0] for t in tabs])
+    return hits[0]
+
+
+def column(table, header):
+    """{first cell of each row: the cell under `header`}."""
+    i = table[0].index(header)
+    return {r[0]: r[i] for r in table[1:]}
+
+
+class SequenceHtmlTest(unittest.TestCase):
+    """report-seq.json (the analysis core's sequences on a one-thread pool, shared with the
+    terminal tests): runnable, where each sequence runs, tasks, pools, released awaits and
+    the holds-pool-thread finding appear on the page with the JSON's figures."""
+
+    @classmethod
+    def setUpClass(cls):
+        path = os.path.join(vizcheck.ROOT, "tests", "report", "data", "report-seq.json")
+        with open(path, encoding="utf-8") as f:
+            cls.report = json.load(f)
+        cls.page = lthtml.render(cls.report)
+        cls.parsed = vizcheck.parse_page(cls.page)
+        cls.text = norm("".join(cls.parsed.text))
+        cls.tables = tables(cls.page)
+        cls.comps = {c["name"]: c for c in cls.report["components"]}
+
+    def cell_pct_ns(self, part, whole):
+        return norm("%s %s" % (fmt.fmt_pct_html(part, whole), fmt.fmt_ns_html(part)))
+
+    def test_runnable_column(self):
+        t = table_with(self.tables, "component", "wall", "runnable")
+        runnable = column(t, "runnable")
+        where = column(t, "tid / @pool")
+        for name, c in self.comps.items():
+            row = name + (" (%d tasks)" % c["tasks"] if c["task"] else "")
+            self.assertEqual(runnable[row], self.cell_pct_ns(c["time_ns"]["runnable"],
+                                                             c["wall_ns"]), name)
+            self.assertEqual(where[row], "@pool-x" if c["sequence"] else str(c["tid"]))
+        self.assertEqual(runnable["script"], norm("10.0 % 100 \u00b5s"))
+        self.assertIn("fetch (3 tasks)", column(t, "wall"))
+
+    def test_time_split_draws_runnable(self):
+        svg = self.page[self.page.index("<svg"):self.page.index("</svg>")]
+        self.assertIn(charts.STATE_LABELS["runnable"], svg)
+        # script, fetch: one runnable bar each
+        self.assertEqual(svg.count("fill: %s" % charts.COLORS["runnable"]), 2 + 1)  # + legend
+
+    def test_pools_table(self):
+        t = table_with(self.tables, "pool", "runnable")
+        self.assertEqual(len(t), 1 + len(self.report["pools"]))
+        row = dict(zip(t[0], t[1]))
+        p = self.report["pools"][0]
+        whole = p["busy_ns"] + p["idle_ns"] + p["blocked_ns"]
+        self.assertEqual(row["pool"], p["name"])
+        self.assertEqual(row["threads"], str(p["threads"]))
+        self.assertEqual(row["utilization"], fmt.fmt_pct_html(p["utilization"], 1))
+        for k in ("busy", "idle", "blocked"):
+            self.assertEqual(row[k], self.cell_pct_ns(p[k + "_ns"], whole))
+        for k in ("runs", "components", "tasks"):
+            self.assertEqual(row[k], norm(fmt.fmt_num_html(p[k])))
+        for k in ("runnable", "released"):
+            self.assertEqual(row[k], fmt.fmt_ns_html(p[k + "_ns"]))
+        self.assertEqual(row["blocked"], norm("10.0 % 100 \u00b5s"))
+
+    def test_released_in_blocked_table(self):
+        t = table_with(self.tables, "component", "reason", "released")
+        rows = {(r[0], r[3]): dict(zip(t[0], r)) for r in t[1:]}
+        for c in self.report["components"]:
+            for e in c["blocked_by"]:
+                self.assertEqual(rows[(c["name"], e["reason"])]["released"],
+                                 fmt.fmt_ns_html(e["released_ns"]))
+        self.assertEqual(rows[("script", "chan_recv")]["released"], fmt.fmt_ns_html(400000))
+        self.assertEqual(rows[("layout", "mutex")]["tid / @pool"], "@pool-x")
+
+    def test_holds_pool_thread_finding(self):
+        self.assertIn('data-finding="holds-pool-thread"', self.page)
+        self.assertIn("layout blocked for 10.0 % of its time holding a thread of pool pool-x "
+                      "(a blocking call, not an await; its largest site: mutex of 0xa0 at 0x7)",
+                      self.text)
+        self.assertIn("400 \u00b5s of it awaiting with its pool thread released", self.text)
+
+    def test_thread_report_unchanged(self):
+        page = lthtml.render(vizcheck.load("report-basic.json"))
+        self.assertNotIn("runnable", page)
+        self.assertNotIn("<h2>Pools</h2>", page)
+        self.assertNotIn("released", page)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,94 @@ class PerfettoExportTest(unittest.TestCase):
                              c["name"])
         self.assertEqual([c["messages"] for c in named if c["name"] == "router"], [7])
 
+    def seq_tracks(self, doc, info):
+        """{track name: (pid, tid)} of the sequence tracks (tids above any real one)."""
+        return {name: key for key, name in info["thread_names"].items()
+                if key[1] >= 0x40000000}
+
+    def test_sequence_tracks(self):
+        trace, exp = synth.build_seq(rounds=4, tasks=3)
+        path = trace.write(os.path.join(self.tmp, "t"))
+        doc, _ = self.export(path)
+        info = vizcheck.check_perfetto(self, doc)
+        tracks = self.seq_tracks(doc, info)
+        self.assertEqual(sorted(tracks), ["fetch (tasks)", "layout", "script"])
+        self.assertTrue(all(pid == synth.PID for pid, _ in tracks.values()))
+        for comp, key in tracks.items():
+            name = comp.split(" ")[0]
+            sl = info["slices"][key]
+            runs = [x for x in sl if x[3] == "run"]
+            self.assertEqual(len(runs), exp["runs"][name], comp)
+            for r in runs:  # each run names the worker that ran it
+                self.assertEqual(r[4]["args"]["worker_tid"], synth.WORKER)
+                self.assertEqual(r[4]["args"]["worker"], "synthetic")
+                self.assertEqual(r[4]["args"]["pool"], "pool-x")
+            # runnable and awaiting (thread released) intervals, outside runs
+            self.assertEqual(sum(1 for x in sl if x[3] == "runnable"), exp["runnable"][name])
+            self.assertEqual(sum(1 for x in sl if x[3] == "released"),
+                             exp["awaits"].get(name, 0))
+            for x in sl:
+                if x[3] in ("runnable", "released"):
+                    self.assertFalse([r for r in runs if r[0] < x[1] and x[0] < r[1]], x)
+            # the handlers are drawn inside the runs (a handler that awaited: one part per run)
+            handlers = [x for x in sl if x[3] == "handler"]
+            self.assertEqual(sum(1 for x in handlers if not x[4].get("args", {}).get("continued")),
+                             exp["handlers"][name], comp)
+            for h in handlers:
+                self.assertTrue([r for r in runs if r[0] <= h[0] and h[1] <= r[1]], h)
+        # the worker's own track: a run slice per run, named after the sequence it ran
+        worker = [x for x in info["slices"][(synth.PID, synth.WORKER)] if x[3] == "run"]
+        self.assertEqual(len(worker), sum(exp["runs"].values()))
+        self.assertEqual(sum(1 for x in worker if x[2] == "script"), exp["runs"]["script"])
+        # the pool's busy threads as a counter: 1 in each run, 0 at the end
+        busy = [c["args"]["busy"] for c in info["counters"][(synth.PID, "pool-x busy threads")]]
+        self.assertEqual(busy, [1, 0] * sum(exp["runs"].values()))
+
+    def test_sequence_runs_match_report(self):
+        from looptrace import bt
+
+        trace, _ = synth.build_seq(rounds=3, tasks=2)
+        path = trace.write(os.path.join(self.tmp, "t"))
+        report, _raw = bt.run_report([path], progress=False)
+        doc, _ = self.export(path)
+        info = vizcheck.check_perfetto(self, doc)
+        tracks = self.seq_tracks(doc, info)
+        seqs = [c for c in report["components"] if c.get("sequence")]
+        self.assertEqual(len(seqs), 3)
+        for c in seqs:
+            key = tracks[c["name"] + (" (tasks)" if c["task"] else "")]
+            runs = [x for x in info["slices"][key] if x[3] == "run"]
+            self.assertEqual(len(runs), c["runs"], c["name"])
+            handlers = [x for x in info["slices"][key]
+                        if x[3] == "handler" and not x[4].get("args", {}).get("continued")]
+            self.assertEqual(len(handlers), c["messages"], c["name"])
+
+    def test_hosts_get_their_own_pids(self):
+        # the same pid on two hosts: two processes, each named with its host
+        root = os.path.join(self.tmp, "hosts")
+        for host in ("alpha", "beta"):
+            trace, _ = synth.build(rounds=2, hostname=host)
+            trace.write(os.path.join(root, host))
+        doc, _ = self.export(root)
+        info = vizcheck.check_perfetto(self, doc)
+        procs = {}
+        for ev in doc["traceEvents"]:
+            if ev.get("ph") == "M" and ev.get("name") == "process_name":
+                procs[ev["pid"]] = ev["args"]["name"]
+        self.assertEqual(sorted(procs.values()), ["synthetic @alpha", "synthetic @beta"])
+        self.assertEqual(len(procs), 2)
+        self.assertIn(synth.PID, procs)  # the first host keeps its pids
+        pids = {ev["pid"] for ev in doc["traceEvents"] if ev.get("ph") != "i"}
+        self.assertEqual(pids, set(procs))
+        for pid in pids:
+            self.assertLess(pid, 2**32)
+        # each host's script has its own track and its own handlers
+        scripts = [k for k, v in info["thread_names"].items() if v == "script"]
+        self.assertEqual(sorted(k[0] for k in scripts), sorted(procs))
+        self.assertEqual(len({k[1] for k in scripts}), 2)
+        per_track = vizcheck.handled_per_track(info)
+        self.assertEqual([per_track[k] for k in scripts], [4, 4])
+
     def test_names_escaped(self):
         evil = '<script>alert(1)</script> "q" \\ \x01 \u00e9'
         trace, _ = synth.build(rounds=1, script_name=evil, reply_name="r\"\n\t")

@@ -25,6 +25,14 @@
 
 #define LT_PF_STACK_MAX       128
 #define LT_PF_INITIAL_BUCKETS 64
+#define LT_PF_LABELS          8 /* slices of a sequence re-opened after an await, at most */
+/*
+ * Tracks that are not a traced thread (a sequence, the threads of hosts after the first) and
+ * processes of hosts after the first get ids from here: above any Linux pid (pid_max <= 2^22)
+ * and within the 32 bits Perfetto reads.
+ */
+#define LT_PF_SYNTH_BASE 0x40000000
+#define LT_PF_SEQ_TASK   1u /* seq_begin flags: LT_SEQ_TASK (looptrace/trace.h) */
 
 /* ---------------------------------------------------------------------------------------- */
 /* A small hash map keyed by two 64-bit integers, owning its values through `free_value`.   */
@@ -181,17 +189,58 @@ enum lt_pf_slice {
 	LT_PF_S_HANDLE,
 	LT_PF_S_BLOCK,
 	LT_PF_S_DISPATCH,
+	LT_PF_S_RUN,      /* a worker runs a sequence (on both their tracks) */
+	LT_PF_S_RUNNABLE, /* a sequence's track: work, no pool thread runs it */
+	LT_PF_S_AWAIT,    /* a sequence's track: an await, its thread released */
+	LT_PF_S_COUNT
 };
 
+/*
+ * A track: a traced thread, or a sequence's virtual thread (`seq`). A worker's events between
+ * seq_run_begin and seq_run_end are drawn on the sequence's track (`running`), as the
+ * analysis applies them to the sequence. pid is the process key (LT_PROC_KEY), otid the tid
+ * written (the vtid, or LT_PF_SYNTH_BASE + n for sequences and other hosts' threads).
+ */
 struct lt_pf_thread {
-	int64_t pid, tid;
+	int64_t pid, tid, otid;
 	unsigned char stack[LT_PF_STACK_MAX]; /* enum lt_pf_slice, innermost last */
 	unsigned depth;
-	unsigned dropped[5]; /* begins not pushed because the stack was full, per slice kind */
-	char *name;          /* owned: last thread_name written, NULL = none */
-	bool proc_done;      /* its process is in s->processes (process_name written if known) */
-	bool in_comp;        /* a component_begin of `comp` is open on the thread */
+	unsigned dropped[LT_PF_S_COUNT]; /* begins not pushed because the stack was full */
+	char *name;                      /* owned: last thread_name written, NULL = none */
+	bool proc_done; /* its process is in s->processes (process_name written if known) */
+	bool in_comp;   /* a component_begin of `comp` is open on the thread */
 	uint64_t comp;
+	struct lt_pf_thread *running; /* weak: the sequence this worker runs now, or NULL */
+	/* a sequence's track only */
+	bool seq, task, ready;       /* ready: a seq_ready came during the current run */
+	bool ended;                  /* seq_end came during its run: closed at the run's end */
+	uint32_t pool;               /* its pool's id in its process */
+	struct lt_pf_thread *worker; /* weak: the worker running it now, or NULL */
+	char *label[LT_PF_LABELS];   /* owned: names of its open slices (stack[i] for i < 8) */
+	uint64_t label_msg[LT_PF_LABELS];
+	/* slices open inside its run when it ended (an await): re-opened by the next run */
+	unsigned char saved[LT_PF_LABELS];
+	char *saved_label[LT_PF_LABELS]; /* owned */
+	uint64_t saved_msg[LT_PF_LABELS];
+	unsigned nsaved;
+};
+
+/* A pool: its name and how many of its workers run a sequence now (a counter track). */
+struct lt_pf_pool {
+	char *name; /* owned */
+	int64_t busy;
+};
+
+/* A process: the pid written for it and its name (process_name). */
+struct lt_pf_proc {
+	int64_t opid;
+	char *name; /* owned, NULL until known */
+};
+
+/* The task tracks of one (pid, pool, name): one per task alive at once, reused. */
+struct lt_pf_lanes {
+	int64_t *free_tids; /* owned */
+	size_t nfree, cap, made;
 };
 
 /* A message sent and not consumed yet. */
@@ -231,18 +280,92 @@ struct lt_pf_sink {
 	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
 	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
 	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
-	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
+	struct lt_pf_map processes;   /* (pid, 0) -> struct lt_pf_proc */
 	struct lt_pf_map pending;     /* (lt_pf_msg_space, msg) -> struct lt_pf_send */
 	struct lt_pf_map comps;       /* (pid, comp) -> struct lt_pf_thread running it (weak) */
+	struct lt_pf_map seqs;        /* (pid, comp) -> struct lt_pf_thread of a sequence */
+	struct lt_pf_map pools;       /* (pid, pool) -> struct lt_pf_pool */
+	struct lt_pf_map lanes;       /* (pid, hash of pool and task name) -> struct lt_pf_lanes */
+	char **hosts;                 /* owned: host names by number (decoder's numbering) */
+	uint32_t nhosts;
+	int64_t next_synth; /* next synthetic id (LT_PF_SYNTH_BASE + n) */
 };
 
 static void lt_pf_thread_free(void *p)
 {
 	struct lt_pf_thread *t = p;
 	if (t) {
+		for (unsigned i = 0; i < LT_PF_LABELS; i++) {
+			free(t->label[i]);
+			free(t->saved_label[i]);
+		}
 		free(t->name);
 		free(t);
 	}
+}
+
+static void lt_pf_pool_free(void *p)
+{
+	struct lt_pf_pool *pool = p;
+	if (pool) {
+		free(pool->name);
+		free(pool);
+	}
+}
+
+static void lt_pf_proc_free(void *p)
+{
+	struct lt_pf_proc *proc = p;
+	if (proc) {
+		free(proc->name);
+		free(proc);
+	}
+}
+
+static void lt_pf_lanes_free(void *p)
+{
+	struct lt_pf_lanes *l = p;
+	if (l) {
+		free(l->free_tids);
+		free(l);
+	}
+}
+
+/* lt_pf_host_of - the host number of process key `pid` (LT_PROC_KEY). */
+static uint32_t lt_pf_host_of(int64_t pid)
+{
+	return pid < 0 ? 0 : (uint32_t)((uint64_t)pid >> LT_HOST_SHIFT);
+}
+
+/* lt_pf_proc - process `pid`'s record, made on first use (NULL when out of memory). A process
+ * of a host after the first is written with a pid of its own (LT_PF_SYNTH_BASE + n): its
+ * key would not fit Perfetto's 32-bit pids and its vpid may be another host's too. */
+static struct lt_pf_proc *lt_pf_proc(struct lt_pf_sink *s, int64_t pid)
+{
+	struct lt_pf_proc *p = lt_pf_map_get(&s->processes, (uint64_t)pid, 0);
+	if (p) {
+		return p;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		return NULL;
+	}
+	p->opid = lt_pf_host_of(pid) ? LT_PF_SYNTH_BASE + s->next_synth++ : pid;
+	if (!lt_pf_map_put(&s->processes, (uint64_t)pid, 0, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* lt_pf_opid - the pid written for process key `pid`. */
+static int64_t lt_pf_opid(struct lt_pf_sink *s, int64_t pid)
+{
+	if (!lt_pf_host_of(pid)) {
+		return pid;
+	}
+	struct lt_pf_proc *p = lt_pf_proc(s, pid);
+	return p ? p->opid : (pid & 0xffffffff);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -255,15 +378,17 @@ static void lt_pf_json_string(FILE *f, const char *s)
 	lt_json_write_string(f, s, s ? strlen(s) : 0);
 }
 
-/* lt_pf_begin_event - starts a trace event object: separator, phase, pid, tid and, when
- * with_ts, the timestamp in µs after the origin. The caller adds fields and the '}'. */
+/* lt_pf_begin_event - starts a trace event object: separator, phase, pid (a process key,
+ * written as lt_pf_opid), tid (as written) and, when with_ts, the timestamp in µs after the
+ * origin. The caller adds fields and the '}'. */
 static void lt_pf_begin_event(struct lt_pf_sink *s, char ph, int64_t pid, int64_t tid, bool with_ts,
 			      int64_t ns)
 {
 	FILE *f = s->out;
 	fputs(s->first_event ? "\n" : ",\n", f);
 	s->first_event = false;
-	fprintf(f, "{\"ph\":\"%c\",\"pid\":%" PRId64 ",\"tid\":%" PRId64, ph, pid, tid);
+	fprintf(f, "{\"ph\":\"%c\",\"pid\":%" PRId64 ",\"tid\":%" PRId64, ph, lt_pf_opid(s, pid),
+		tid);
 	if (with_ts) {
 		int64_t rel = ns - s->origin_ns;
 		if (rel < 0) {
@@ -303,6 +428,7 @@ static struct lt_pf_thread *lt_pf_thread_get(struct lt_pf_sink *s, int64_t pid, 
 	}
 	t->pid = pid;
 	t->tid = tid;
+	t->otid = lt_pf_host_of(pid) ? LT_PF_SYNTH_BASE + s->next_synth++ : tid;
 	if (!lt_pf_map_put(&s->threads, (uint64_t)pid, (uint64_t)tid, t)) {
 		free(t);
 		return NULL;
@@ -310,13 +436,21 @@ static struct lt_pf_thread *lt_pf_thread_get(struct lt_pf_sink *s, int64_t pid, 
 	return t;
 }
 
-/* lt_pf_push - records that a slice of `kind` was opened (its B event is already written,
- * or is about to be: returns false when the stack is full and the caller must not write). */
-static bool lt_pf_push(struct lt_pf_thread *t, enum lt_pf_slice kind)
+/* lt_pf_push - records that a slice of `kind` named `name` (message `msg`) was opened (its
+ * B event is already written, or is about to be: returns false when the stack is full and the
+ * caller must not write). A sequence's track keeps the names of its first slices, to re-open
+ * them in its next run when an await suspends it. */
+static bool lt_pf_push(struct lt_pf_thread *t, enum lt_pf_slice kind, const char *name,
+		       uint64_t msg)
 {
 	if (t->depth >= LT_PF_STACK_MAX) {
 		t->dropped[kind]++;
 		return false;
+	}
+	if (t->seq && t->depth < LT_PF_LABELS) {
+		free(t->label[t->depth]);
+		t->label[t->depth] = name ? strdup(name) : NULL;
+		t->label_msg[t->depth] = msg;
 	}
 	t->stack[t->depth++] = (unsigned char)kind;
 	return true;
@@ -324,7 +458,7 @@ static bool lt_pf_push(struct lt_pf_thread *t, enum lt_pf_slice kind)
 
 static void lt_pf_write_end(struct lt_pf_sink *s, struct lt_pf_thread *t, int64_t ns)
 {
-	lt_pf_begin_event(s, 'E', t->pid, t->tid, true, ns);
+	lt_pf_begin_event(s, 'E', t->pid, t->otid, true, ns);
 	fputs("}", s->out);
 }
 
@@ -461,7 +595,7 @@ static void lt_pf_set_thread_name(struct lt_pf_sink *s, struct lt_pf_thread *t, 
 	}
 	free(t->name);
 	t->name = copy;
-	lt_pf_metadata(s, "thread_name", t->pid, t->tid, name);
+	lt_pf_metadata(s, "thread_name", t->pid, t->otid, name);
 }
 
 /* One decoded looptrace event: what every per-kind writer below needs. */
@@ -512,6 +646,45 @@ static const char *lt_pf_s(const struct lt_pf_ev *e, enum lt_pf_field which)
 }
 
 /*
+ * lt_pf_write_procname - process_name metadata for `proc` (key `pid`): its name, and with
+ * several hosts the host's (`name @host`), so that two hosts' processes are told apart.
+ */
+static void lt_pf_write_procname(struct lt_pf_sink *s, int64_t pid, const struct lt_pf_proc *proc)
+{
+	uint32_t h = lt_pf_host_of(pid);
+	if (s->nhosts < 2 || h >= s->nhosts || !s->hosts[h] || !*s->hosts[h]) {
+		lt_pf_metadata(s, "process_name", pid, proc->opid, proc->name);
+		return;
+	}
+	size_t len = strlen(proc->name) + strlen(s->hosts[h]) + 3;
+	char *text = malloc(len);
+	if (text) {
+		snprintf(text, len, "%s @%s", proc->name, s->hosts[h]);
+	}
+	lt_pf_metadata(s, "process_name", pid, proc->opid, text ? text : proc->name);
+	free(text);
+}
+
+/* lt_pf_name_process - names process `pid` `name` unless it is named; false when it could
+ * not be recorded (out of memory: a later event tries again). */
+static bool lt_pf_name_process(struct lt_pf_sink *s, int64_t pid, const char *name)
+{
+	struct lt_pf_proc *proc = lt_pf_proc(s, pid);
+	if (!proc) {
+		return false;
+	}
+	if (proc->name) {
+		return true;
+	}
+	proc->name = strdup(name);
+	if (!proc->name) {
+		return false;
+	}
+	lt_pf_write_procname(s, pid, proc);
+	return true;
+}
+
+/*
  * lt_pf_statedump_procname - the statedump names the process once, at its registration:
  * traces recorded without the procname context (record since format 1.1) name processes
  * this way. A decoder callback.
@@ -522,9 +695,8 @@ static void lt_pf_statedump_procname(void *ctx, int64_t pid, const char *proc)
 	if (pid < 0) {
 		pid = 0;
 	}
-	if (proc && !lt_pf_map_get(&s->processes, (uint64_t)pid, 0) &&
-	    lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
-		lt_pf_metadata(s, "process_name", pid, pid, proc);
+	if (proc) {
+		lt_pf_name_process(s, pid, proc);
 	}
 }
 
@@ -535,16 +707,40 @@ static void lt_pf_context_procname(struct lt_pf_sink *s, const struct lt_event *
 	if (t->proc_done) { /* once per thread, not per event */
 		return;
 	}
-	if (!ev->procname) {
-		t->proc_done = true; /* no context: the statedump names the process */
-	} else if (lt_pf_map_get(&s->processes, (uint64_t)pid, 0)) {
-		t->proc_done = true;
-	} else {
-		const char *proc = ev->procname;
-		if (lt_pf_map_put(&s->processes, (uint64_t)pid, 0, s)) {
-			t->proc_done = true;
-			if (proc) {
-				lt_pf_metadata(s, "process_name", pid, pid, proc);
+	/* no context: the statedump names the process */
+	t->proc_done = !ev->procname || lt_pf_name_process(s, pid, ev->procname);
+}
+
+/*
+ * lt_pf_host - host number `host` is named `name` (a decoder callback; hosts are numbered 0,
+ * 1, ... as they appear). When a second host appears, the first host's processes, named
+ * already, are named again with their host.
+ */
+static void lt_pf_host(void *ctx, uint32_t host, const char *name)
+{
+	struct lt_pf_sink *s = ctx;
+	if (host >= LT_ANALYSIS_MAX_HOSTS) {
+		return;
+	}
+	if (host >= s->nhosts) {
+		char **n = realloc(s->hosts, (host + 1) * sizeof(*n));
+		if (!n) {
+			return;
+		}
+		memset(n + s->nhosts, 0, (host + 1 - s->nhosts) * sizeof(*n));
+		s->hosts = n;
+		s->nhosts = host + 1;
+	}
+	free(s->hosts[host]);
+	s->hosts[host] = strdup(name ? name : "");
+	if (host != 1) {
+		return;
+	}
+	for (size_t i = 0; i < s->processes.nbuckets; i++) {
+		for (struct lt_pf_node *n = s->processes.buckets[i]; n; n = n->next) {
+			struct lt_pf_proc *proc = n->value;
+			if (proc->name && lt_pf_host_of((int64_t)n->k1) == 0) {
+				lt_pf_write_procname(s, (int64_t)n->k1, proc);
 			}
 		}
 	}
@@ -566,7 +762,7 @@ static void lt_pf_on_component_begin(const struct lt_pf_ev *e)
 	e->t->comp = comp;
 	lt_pf_map_take(&e->s->comps, (uint64_t)e->pid, comp);
 	lt_pf_map_put(&e->s->comps, (uint64_t)e->pid, comp, e->t); /* renames find the thread */
-	if (lt_pf_push(e->t, LT_PF_S_COMPONENT)) {
+	if (lt_pf_push(e->t, LT_PF_S_COMPONENT, name, 0)) {
 		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
 		fputs(",\"cat\":\"component\",\"name\":", f);
 		lt_pf_json_string(f, name && *name ? name : "component");
@@ -590,7 +786,7 @@ static void lt_pf_on_channel_declare(const struct lt_pf_ev *e)
 
 static void lt_pf_on_wait_begin(const struct lt_pf_ev *e)
 {
-	if (lt_pf_push(e->t, LT_PF_S_WAIT)) {
+	if (lt_pf_push(e->t, LT_PF_S_WAIT, "idle", 0)) {
 		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
 		fputs(",\"cat\":\"idle\",\"name\":\"idle\"}", e->s->out);
 	}
@@ -601,7 +797,7 @@ static void lt_pf_on_handle_begin(const struct lt_pf_ev *e)
 	FILE *f = e->s->out;
 	const char *kind = lt_pf_s(e, LT_PF_F_KIND);
 	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
-	if (!lt_pf_push(e->t, LT_PF_S_HANDLE)) {
+	if (!lt_pf_push(e->t, LT_PF_S_HANDLE, kind && *kind ? kind : "handle", msg)) {
 		return;
 	}
 	uint64_t bind = lt_pf_consume_msg(e->s, e->pid, msg);
@@ -627,7 +823,8 @@ static void lt_pf_on_handle_next(const struct lt_pf_ev *e)
 static void lt_pf_on_block_begin(const struct lt_pf_ev *e)
 {
 	FILE *f = e->s->out;
-	if (lt_pf_push(e->t, LT_PF_S_BLOCK)) {
+	if (lt_pf_push(e->t, LT_PF_S_BLOCK, lt_pf_reason_name(lt_pf_u(e, LT_PF_F_REASON)),
+		       lt_pf_u(e, LT_PF_F_OBJECT))) {
 		lt_pf_begin_event(e->s, 'B', e->pid, e->tid, true, e->ns);
 		fputs(",\"cat\":\"blocked\",\"name\":", f);
 		lt_pf_json_string(f, lt_pf_reason_name(lt_pf_u(e, LT_PF_F_REASON)));
@@ -697,7 +894,7 @@ static void lt_pf_on_dispatch_begin(const struct lt_pf_ev *e)
 	FILE *f = e->s->out;
 	uint64_t route = lt_pf_u(e, LT_PF_F_ROUTE);
 	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
-	if (!lt_pf_push(e->t, LT_PF_S_DISPATCH)) {
+	if (!lt_pf_push(e->t, LT_PF_S_DISPATCH, NULL, msg)) {
 		return;
 	}
 	uint64_t bind = lt_pf_consume_msg(e->s, e->pid, msg);
@@ -709,6 +906,339 @@ static void lt_pf_on_dispatch_begin(const struct lt_pf_ev *e)
 	fprintf(f, ",\"args\":{\"route\":%" PRIu64 ",\"msg\":%" PRIu64 "}", route, msg);
 	lt_pf_flow_in(e->s, bind);
 	fputs("}", f);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Sequences and pools: a track per sequence, its runs showing the worker that ran them     */
+
+static struct lt_pf_pool *lt_pf_pool_get(struct lt_pf_sink *s, int64_t pid, uint32_t pool)
+{
+	struct lt_pf_pool *p = lt_pf_map_get(&s->pools, (uint64_t)pid, pool);
+	if (p) {
+		return p;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p && !lt_pf_map_put(&s->pools, (uint64_t)pid, pool, p)) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+/* lt_pf_pool_busy - the pool's count of busy workers moves by `delta`: a counter sample on
+ * the process's "<pool> busy threads" track. */
+static void lt_pf_pool_busy(struct lt_pf_sink *s, int64_t pid, int64_t tid, uint32_t id, int delta,
+			    int64_t ns)
+{
+	struct lt_pf_pool *p = lt_pf_pool_get(s, pid, id);
+	if (!p) {
+		return;
+	}
+	p->busy += delta;
+	if (p->busy < 0) {
+		p->busy = 0;
+	}
+	char name[96];
+	if (p->name) {
+		snprintf(name, sizeof(name), "%.80s busy threads", p->name);
+	} else {
+		snprintf(name, sizeof(name), "pool-%" PRIu32 " busy threads", id);
+	}
+	lt_pf_begin_event(s, 'C', pid, tid, true, ns);
+	fputs(",\"name\":", s->out);
+	lt_pf_json_string(s->out, name);
+	fprintf(s->out, ",\"args\":{\"busy\":%" PRId64 "}}", p->busy);
+}
+
+/* lt_pf_lane_key - the lanes key of the tasks named `name` on pool `pool`. */
+static uint64_t lt_pf_lane_key(uint32_t pool, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ pool; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h = (h ^ *p) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* lt_pf_lane_take - a track for a new task of (pid, pool, name): a free one of that name, or
+ * a new one (named "name (tasks)"). Tasks of a name share few tracks: as many as ran at once. */
+static int64_t lt_pf_lane_take(struct lt_pf_sink *s, int64_t pid, uint32_t pool, const char *name)
+{
+	uint64_t key = lt_pf_lane_key(pool, name);
+	struct lt_pf_lanes *l = lt_pf_map_get(&s->lanes, (uint64_t)pid, key);
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (l && !lt_pf_map_put(&s->lanes, (uint64_t)pid, key, l)) {
+			free(l);
+			l = NULL;
+		}
+	}
+	if (l && l->nfree) {
+		return l->free_tids[--l->nfree];
+	}
+	int64_t tid = LT_PF_SYNTH_BASE + s->next_synth++;
+	size_t len = strlen(name) + 16;
+	char *text = malloc(len);
+	if (text) {
+		snprintf(text, len, "%s (tasks)", name);
+	}
+	lt_pf_metadata(s, "thread_name", pid, tid, text ? text : name);
+	free(text);
+	if (l) {
+		l->made++;
+	}
+	return tid;
+}
+
+/* lt_pf_lane_give - task track `tid` of (pid, pool, name) is free again. */
+static void lt_pf_lane_give(struct lt_pf_sink *s, int64_t pid, uint32_t pool, const char *name,
+			    int64_t tid)
+{
+	struct lt_pf_lanes *l = lt_pf_map_get(&s->lanes, (uint64_t)pid, lt_pf_lane_key(pool, name));
+	if (!l) {
+		return;
+	}
+	if (l->nfree == l->cap) {
+		size_t ncap = l->cap ? 2 * l->cap : 4;
+		int64_t *n = realloc(l->free_tids, ncap * sizeof(*n));
+		if (!n) {
+			return; /* that track is not reused */
+		}
+		l->free_tids = n;
+		l->cap = ncap;
+	}
+	l->free_tids[l->nfree++] = tid;
+}
+
+/* lt_pf_seq_make - sequence `comp`'s track (seq_begin, or the first event naming it when the
+ * trace lacks its seq_begin); NULL when out of memory. */
+static struct lt_pf_thread *lt_pf_seq_make(struct lt_pf_sink *s, int64_t pid, uint32_t comp,
+					   const char *name, uint32_t pool, uint32_t flags)
+{
+	struct lt_pf_thread *v = lt_pf_map_get(&s->seqs, (uint64_t)pid, comp);
+	if (v) {
+		return v;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		return NULL;
+	}
+	char buf[48];
+	if (!name || !*name) {
+		snprintf(buf, sizeof(buf), "sequence %" PRIu32, comp);
+		name = buf;
+	}
+	v->pid = pid;
+	v->tid = comp;
+	v->comp = comp;
+	v->seq = true;
+	v->task = (flags & LT_PF_SEQ_TASK) != 0;
+	v->pool = pool;
+	v->proc_done = true;
+	if (v->task) {
+		v->name = strdup(name); /* the lane's name, kept to give the lane back */
+		v->otid = lt_pf_lane_take(s, pid, pool, name);
+	} else {
+		v->otid = LT_PF_SYNTH_BASE + s->next_synth++;
+	}
+	if (!lt_pf_map_put(&s->seqs, (uint64_t)pid, comp, v)) {
+		lt_pf_thread_free(v);
+		return NULL;
+	}
+	if (!v->task) {
+		lt_pf_set_thread_name(s, v, name);
+	}
+	return v;
+}
+
+/* lt_pf_seq_open - a slice of `kind` on sequence v's track: B event with `cat` and `name`. */
+static void lt_pf_seq_open(struct lt_pf_sink *s, struct lt_pf_thread *v, enum lt_pf_slice kind,
+			   const char *cat, const char *name, int64_t ns)
+{
+	if (lt_pf_push(v, kind, name, 0)) {
+		lt_pf_begin_event(s, 'B', v->pid, v->otid, true, ns);
+		fprintf(s->out, ",\"cat\":\"%s\",\"name\":", cat);
+		lt_pf_json_string(s->out, name);
+		fputs("}", s->out);
+	}
+}
+
+/* lt_pf_seq_close - sequence v ended: its open slices end at ns, its track is freed (a task's
+ * goes back to its lanes). */
+static void lt_pf_seq_close(struct lt_pf_sink *s, struct lt_pf_thread *v, int64_t ns)
+{
+	while (v->depth > 0) {
+		lt_pf_write_end(s, v, ns);
+		v->depth--;
+	}
+	if (v->task) {
+		lt_pf_lane_give(s, v->pid, v->pool, v->name, v->otid);
+	}
+	lt_pf_thread_free(lt_pf_map_take(&s->seqs, (uint64_t)v->pid, v->comp));
+}
+
+static void lt_pf_on_seq_ready(const struct lt_pf_ev *e)
+{
+	struct lt_pf_thread *v =
+	    lt_pf_seq_make(e->s, e->pid, (uint32_t)lt_pf_u(e, LT_PF_F_COMP), NULL, 0, 0);
+	if (!v) {
+		return;
+	}
+	if (v->worker) {
+		v->ready = true; /* runnable from the end of this run */
+		return;
+	}
+	lt_pf_pop(e->s, v, LT_PF_S_AWAIT, e->ns);
+	if (!lt_pf_in_slice(v, LT_PF_S_RUNNABLE)) {
+		lt_pf_seq_open(e->s, v, LT_PF_S_RUNNABLE, "runnable", "runnable", e->ns);
+	}
+}
+
+/* lt_pf_slice_cat - the category a slice of `kind` is written with. */
+static const char *lt_pf_slice_cat(unsigned char kind)
+{
+	static const char *const cats[LT_PF_S_COUNT] = {
+	    "component", "idle", "handler", "blocked", "route", "run", "runnable", "released"};
+	return kind < LT_PF_S_COUNT ? cats[kind] : "slice";
+}
+
+/* lt_pf_seq_resume - re-opens the slices v had open when its last run ended (an await: the
+ * handler and its block go on in this run), with "continued" in their args. */
+static void lt_pf_seq_resume(struct lt_pf_sink *s, struct lt_pf_thread *v, int64_t ns)
+{
+	for (unsigned i = 0; i < v->nsaved; i++) {
+		const char *name = v->saved_label[i] ? v->saved_label[i] : "slice";
+		if (lt_pf_push(v, v->saved[i], name, v->saved_msg[i])) {
+			lt_pf_begin_event(s, 'B', v->pid, v->otid, true, ns);
+			fprintf(s->out, ",\"cat\":\"%s\",\"name\":", lt_pf_slice_cat(v->saved[i]));
+			lt_pf_json_string(s->out, name);
+			fputs(",\"args\":{\"continued\":true}}", s->out);
+		}
+		free(v->saved_label[i]);
+		v->saved_label[i] = NULL;
+	}
+	v->nsaved = 0;
+}
+
+static void lt_pf_on_seq_run_end(const struct lt_pf_ev *e);
+
+/* lt_pf_on_seq_run_begin - worker e->t runs sequence comp: a "run" slice on the sequence's
+ * track naming the worker (args: its tid and name), one on the worker's naming the sequence. */
+static void lt_pf_on_seq_run_begin(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	struct lt_pf_thread *w = e->t;
+	if (w->running) {
+		lt_pf_on_seq_run_end(e); /* nested run: the analysis counts it; end the first */
+	}
+	struct lt_pf_thread *v =
+	    lt_pf_seq_make(s, e->pid, (uint32_t)lt_pf_u(e, LT_PF_F_COMP), NULL, 0, 0);
+	if (!v || v->worker) {
+		return; /* out of memory, or already run by another worker (lost events) */
+	}
+	lt_pf_pop(s, v, LT_PF_S_AWAIT, e->ns);
+	lt_pf_pop(s, v, LT_PF_S_RUNNABLE, e->ns);
+	const char *wname = e->ev->procname ? e->ev->procname : w->name ? w->name : "worker";
+	char label[96];
+	snprintf(label, sizeof(label), "run on %.60s (%" PRId64 ")", wname, w->tid);
+	if (lt_pf_push(v, LT_PF_S_RUN, label, 0)) {
+		struct lt_pf_pool *pool = lt_pf_pool_get(s, e->pid, v->pool);
+		lt_pf_begin_event(s, 'B', v->pid, v->otid, true, e->ns);
+		fputs(",\"cat\":\"run\",\"name\":", s->out);
+		lt_pf_json_string(s->out, label);
+		fprintf(s->out, ",\"args\":{\"worker_tid\":%" PRId64 ",\"worker\":", w->tid);
+		lt_pf_json_string(s->out, wname);
+		fputs(",\"pool\":", s->out);
+		lt_pf_json_string(s->out, pool && pool->name ? pool->name : "");
+		fputs("}}", s->out);
+	}
+	lt_pf_seq_resume(s, v, e->ns);
+	const char *vname = v->task ? v->name : v->name ? v->name : "sequence";
+	if (lt_pf_push(w, LT_PF_S_RUN, vname, 0)) {
+		lt_pf_begin_event(s, 'B', w->pid, w->otid, true, e->ns);
+		fputs(",\"cat\":\"run\",\"name\":", s->out);
+		lt_pf_json_string(s->out, vname);
+		fprintf(s->out, ",\"args\":{\"comp\":%" PRIu64 "}}", v->comp);
+	}
+	w->running = v;
+	v->worker = w;
+	v->ready = false;
+	lt_pf_pool_busy(s, e->pid, w->otid, v->pool, 1, e->ns);
+}
+
+/* lt_pf_seq_save - remembers the slices open inside v's run (innermost last) to re-open them
+ * in its next run; returns the block among them, if any (an await), as its stack index. */
+static int lt_pf_seq_save(struct lt_pf_thread *v)
+{
+	unsigned r = v->depth;
+	int block = -1;
+	while (r > 0 && v->stack[r - 1] != LT_PF_S_RUN) {
+		r--;
+	}
+	for (unsigned j = r; j < v->depth && j < LT_PF_LABELS; j++) {
+		unsigned n = v->nsaved++;
+		v->saved[n] = v->stack[j];
+		v->saved_label[n] = v->label[j] ? strdup(v->label[j]) : NULL;
+		v->saved_msg[n] = v->label_msg[j];
+		if (v->stack[j] == LT_PF_S_BLOCK) {
+			block = (int)n;
+		}
+	}
+	return block;
+}
+
+/* lt_pf_on_seq_run_end - the run ends: a sequence with a block open awaits (thread released)
+ * until its seq_ready, one with a ready pending is runnable; the worker is free. */
+static void lt_pf_on_seq_run_end(const struct lt_pf_ev *e)
+{
+	struct lt_pf_sink *s = e->s;
+	struct lt_pf_thread *w = e->t;
+	struct lt_pf_thread *v = w->running;
+	if (!v) {
+		return; /* no run open on this worker: its begin is not in the trace */
+	}
+	int block = lt_pf_seq_save(v);
+	lt_pf_pop(s, v, LT_PF_S_RUN, e->ns);
+	if (v->ready) {
+		lt_pf_seq_open(s, v, LT_PF_S_RUNNABLE, "runnable", "runnable", e->ns);
+	} else if (block >= 0) {
+		char name[96];
+		snprintf(name, sizeof(name), "await %.60s (thread released)",
+			 v->saved_label[block] ? v->saved_label[block] : "blocked");
+		lt_pf_seq_open(s, v, LT_PF_S_AWAIT, "released", name, e->ns);
+	}
+	lt_pf_pop(s, w, LT_PF_S_RUN, e->ns);
+	w->running = NULL;
+	v->worker = NULL;
+	v->ready = false;
+	lt_pf_pool_busy(s, e->pid, w->otid, v->pool, -1, e->ns);
+	if (v->ended) {
+		lt_pf_seq_close(s, v, e->ns);
+	}
+}
+
+static void lt_pf_on_seq_end(const struct lt_pf_ev *e)
+{
+	struct lt_pf_thread *v =
+	    lt_pf_map_get(&e->s->seqs, (uint64_t)e->pid, (uint32_t)lt_pf_u(e, LT_PF_F_COMP));
+	if (!v) {
+		return;
+	}
+	if (v->worker) {
+		v->ended = true; /* a task returning inside its run: closed at the run's end */
+		return;
+	}
+	lt_pf_seq_close(e->s, v, e->ns);
+}
+
+static void lt_pf_on_pool_declare(const struct lt_pf_ev *e)
+{
+	struct lt_pf_pool *p = lt_pf_pool_get(e->s, e->pid, e->ev->pool);
+	const char *name = lt_pf_s(e, LT_PF_F_NAME);
+	if (p && name && *name) {
+		free(p->name);
+		p->name = strdup(name);
+	}
 }
 
 /* lt_pf_dispatch - writes what event e of its class's kind shows. */
@@ -771,7 +1301,26 @@ static void lt_pf_dispatch(const struct lt_pf_ev *e)
 	case LT_EV_ROUTE_DISPATCH_END:
 		lt_pf_pop(e->s, e->t, LT_PF_S_DISPATCH, e->ns);
 		break;
-	default: /* unknown, other providers, routes: nothing to draw */
+	case LT_EV_POOL_DECLARE:
+		lt_pf_on_pool_declare(e);
+		break;
+	case LT_EV_SEQ_BEGIN:
+		lt_pf_seq_make(e->s, e->pid, (uint32_t)lt_pf_u(e, LT_PF_F_COMP),
+			       lt_pf_s(e, LT_PF_F_NAME), e->ev->pool, e->ev->flags);
+		break;
+	case LT_EV_SEQ_END:
+		lt_pf_on_seq_end(e);
+		break;
+	case LT_EV_SEQ_READY:
+		lt_pf_on_seq_ready(e);
+		break;
+	case LT_EV_SEQ_RUN_BEGIN:
+		lt_pf_on_seq_run_begin(e);
+		break;
+	case LT_EV_SEQ_RUN_END:
+		lt_pf_on_seq_run_end(e);
+		break;
+	default: /* unknown, other providers, routes, pool workers: nothing to draw */
 		break;
 	}
 }
@@ -799,7 +1348,11 @@ static void lt_pf_event(void *ctx, const struct lt_event *ev)
 	}
 	s->events++;
 	lt_pf_context_procname(s, ev, t, pid);
-	struct lt_pf_ev e = {.s = s, .ev = ev, .t = t, .pid = pid, .tid = tid, .ns = ns};
+	/* a worker's events inside a run are the sequence's, but pool and sequence events */
+	if (t->running && (ev->kind < LT_EV_POOL_DECLARE || ev->kind > LT_EV_SEQ_RUN_END)) {
+		t = t->running;
+	}
+	struct lt_pf_ev e = {.s = s, .ev = ev, .t = t, .pid = pid, .tid = t->otid, .ns = ns};
 	lt_pf_dispatch(&e);
 }
 
@@ -835,12 +1388,15 @@ static bool lt_pf_finish(struct lt_pf_sink *s)
 			lt_pf_write_send(s, snd->pid, snd, 0);
 		}
 	}
-	for (size_t i = 0; i < s->threads.nbuckets; i++) {
-		for (struct lt_pf_node *n = s->threads.buckets[i]; n; n = n->next) {
-			struct lt_pf_thread *t = n->value;
-			while (t->depth > 0) {
-				lt_pf_write_end(s, t, s->last_ns);
-				t->depth--;
+	struct lt_pf_map *tracks[] = {&s->threads, &s->seqs};
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < tracks[k]->nbuckets; i++) {
+			for (struct lt_pf_node *n = tracks[k]->buckets[i]; n; n = n->next) {
+				struct lt_pf_thread *t = n->value;
+				while (t->depth > 0) {
+					lt_pf_write_end(s, t, s->last_ns);
+					t->depth--;
+				}
 			}
 		}
 	}
@@ -872,6 +1428,13 @@ static void lt_pf_destroy(struct lt_pf_sink *s)
 	lt_pf_map_fini(&s->channels);
 	lt_pf_map_fini(&s->chan_names);
 	lt_pf_map_fini(&s->processes);
+	lt_pf_map_fini(&s->seqs);
+	lt_pf_map_fini(&s->pools);
+	lt_pf_map_fini(&s->lanes);
+	for (uint32_t i = 0; i < s->nhosts; i++) {
+		free(s->hosts[i]);
+	}
+	free(s->hosts);
 	lt_pf_map_fini(&s->pending);
 	lt_pf_map_fini(&s->comps);
 	free(s->path);
@@ -903,12 +1466,15 @@ lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configurat
 	struct lt_decode_ops ops = {.ctx = s,
 				    .event = lt_pf_event,
 				    .lost = lt_pf_lost,
-				    .procname = lt_pf_statedump_procname};
+				    .procname = lt_pf_statedump_procname,
+				    .host = lt_pf_host};
 	s->dec = lt_decoder_create(&ops);
 	if (!s->path || !s->dec || !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
-	    !lt_pf_map_init(&s->processes, NULL) || !lt_pf_map_init(&s->pending, free) ||
-	    !lt_pf_map_init(&s->comps, NULL)) {
+	    !lt_pf_map_init(&s->processes, lt_pf_proc_free) || !lt_pf_map_init(&s->pending, free) ||
+	    !lt_pf_map_init(&s->comps, NULL) || !lt_pf_map_init(&s->seqs, lt_pf_thread_free) ||
+	    !lt_pf_map_init(&s->pools, lt_pf_pool_free) ||
+	    !lt_pf_map_init(&s->lanes, lt_pf_lanes_free)) {
 		lt_pf_destroy(s);
 		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 	}

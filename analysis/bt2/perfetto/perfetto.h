@@ -12,6 +12,20 @@
  * (bind_id with flow_out/flow_in on the slices themselves) so each end is bound to its
  * slice, never to whatever happens to be open at a timestamp.
  *
+ * Sequences (components on a pool): a track per sequence in its process, named after the
+ * component (the tasks of one name share "name (tasks)" tracks, one per task alive at once),
+ * with a "run" slice per run (seq_run_begin..end; args worker_tid, worker, pool), the
+ * handler, block and send slices of the run inside it (a worker's events inside a run are
+ * the sequence's), "runnable" slices (seq_ready to the next run) and "await <reason> (thread
+ * released)" slices (a run that ended inside a block, to its seq_ready); a handler or block
+ * that goes on in a later run is re-opened there (args continued: true). The worker's track
+ * shows a slice per run named after the sequence; a counter "<pool> busy threads" per pool.
+ * Tracks that are not a thread have tids from 0x40000000 up.
+ *
+ * Hosts: traces of several hosts (decode.h) keep the first host's pids; each process of a
+ * later host gets a pid (and its threads tids) of its own from 0x40000000 up, and with
+ * several hosts every process is named "procname @host".
+ *
  * Streaming: the JSON is written as messages arrive. Memory is O(threads + channels +
  * messages in flight): a send is kept until the message is consumed, then both ends are
  * written; sends never consumed are written without an arrow when the stream ends.

@@ -42,6 +42,7 @@ COLORS = {
     "blocked_in_handler": "#c62828",
     "blocked_outside": "#ef6c00",
     "outside": "#eeeeee",
+    "runnable": "#7e57c2",
 }
 # Shades for blocked-in-handler split by reason.
 REASON_SHADES = ["#c62828", "#e53935", "#ad1457", "#d81b60", "#8e24aa", "#b71c1c", "#f06292"]
@@ -51,6 +52,7 @@ STATE_LABELS = {
     "blocked_in_handler": "blocked in handler",
     "blocked_outside": "blocked outside handler",
     "outside": "outside the loop",
+    "runnable": "runnable (work, no pool thread ran it)",
 }
 
 # Charts never draw more rows than this; the page says when some were left out.
@@ -144,8 +146,9 @@ def split_is_exact(components):
 
 
 def time_split(components):
-    """Stacked horizontal bar per component: busy / idle / blocked in handler (per reason) /
-    blocked outside / outside, as a percentage of the component's wall time."""
+    """Stacked horizontal bar per component: busy / idle / runnable / blocked in handler (per
+    reason) / blocked outside / outside, as a percentage of the component's wall time
+    (runnable: a sequence had work and no pool thread ran it; 0, so not drawn, for threads)."""
     comps = components[:MAX_ROWS]
     n = len(comps)
     fig, ax = plt.subplots(figsize=(9, 0.9 + 0.42 * max(n, 1)))
@@ -162,6 +165,8 @@ def time_split(components):
         wall = float(c.get("wall_ns") or sum(v for v in t.values() if num(v)) or 1)
         segs = [("busy", t.get("busy", 0), COLORS["busy"], STATE_LABELS["busy"])]
         segs.append(("idle", t.get("idle", 0), COLORS["idle"], STATE_LABELS["idle"]))
+        segs.append(("runnable", t.get("runnable", 0), COLORS["runnable"],
+                     STATE_LABELS["runnable"]))
         for r, ns in blocked_in_handler_by_reason(c):
             segs.append(("bih:" + r, ns, shade[r], "blocked in handler: " + label(r)))
         segs.append(
@@ -182,7 +187,8 @@ def time_split(components):
             labelled.add(key)
             if pct >= 7:
                 ax.text(left + pct / 2, y, "%.0f%%" % pct, ha="center", va="center", fontsize=7,
-                        color="white" if key in ("busy",) or key.startswith("b") else "black")
+                        color="white" if key in ("busy", "runnable") or key.startswith("b")
+                        else "black")
             left += pct
     ax.set_yticks(range(n))
     ax.set_yticklabels([label(short(c.get("name", "?"))) for c in reversed(comps)])

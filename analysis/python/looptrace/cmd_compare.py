@@ -55,6 +55,24 @@ COMPONENT_METRICS = [
     ("queue_wait_p50", "queue wait p50", "pct_ns"),
     ("queue_wait_p99", "queue wait p99", "pct_ns"),
 ]
+# Added when either report has sequences on pools (docs/analysis.md, "Sequences and pools"):
+# runnable after the other states, then what awaits released and blocking held, and runs.
+SEQ_COMPONENT_METRICS = [
+    ("runnable", "runnable", "ns"),
+    ("released_ns", "released (awaits)", "ns"),
+    ("held_ns", "held a pool thread", "ns"),
+    ("runs", "runs", "count"),
+]
+POOL_METRICS = [
+    ("threads", "threads", "count"),
+    ("busy_ns", "busy", "ns"),
+    ("idle_ns", "idle", "ns"),
+    ("blocked_ns", "blocked (held)", "ns"),
+    ("utilization", "utilization", "frac"),
+    ("runs", "runs", "count"),
+    ("runnable_ns", "runnable", "ns"),
+    ("released_ns", "released (awaits)", "ns"),
+]
 CHANNEL_METRICS = [
     ("sends", "sends", "count"),
     ("recvs", "recvs", "count"),
@@ -167,6 +185,9 @@ def _component_values(comps):
         v = {"wall_ns": c.get("wall_ns")}
         for k in ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside"):
             v[k] = t.get(k)
+        v["runnable"] = t.get("runnable", 0)  # 0 for a thread, and in reports before pools
+        for k in ("released_ns", "held_ns", "runs"):
+            v[k] = c.get(k, 0)
         v["messages"] = c.get("messages")
         v["throughput_per_s"] = c.get("throughput_per_s")
         v["utilization"] = c.get("utilization")
@@ -222,7 +243,9 @@ def _ordered_union(lists):
 def compare_reports(reports):
     """Rows comparing reports [(label, report dict), ...] (N >= 2; the first is the baseline).
 
-    Each row is a dict: section ('trace', 'component', 'channel', 'flows', 'parallelism'),
+    Each row is a dict: section ('trace', 'component', 'channel', 'pool', 'flows',
+    'parallelism'; components get runnable, released, held and runs rows, and pools rows
+    exist, only when a report has sequences on pools),
     name (component/channel name, or '' for whole-run rows), metric (key), label (words),
     kind ('ns', 'count', 'rate', 'frac', 'pct_ns'), values (one per report, None when the
     item or figure is missing there), ratios (one per report: None for the baseline, else
@@ -250,10 +273,16 @@ def compare_reports(reports):
     add("trace", "", "events", "events", "count", [t.get("events") for t in trs])
     add("trace", "", "lost_events", "lost events", "count", [t.get("lost_events") for t in trs])
 
+    seqs = any(isinstance(c, dict) and c.get("sequence")
+               for r in reps for c in r.get("components") or [])
+    metrics = COMPONENT_METRICS
+    if seqs:
+        metrics = COMPONENT_METRICS[:6] + SEQ_COMPONENT_METRICS[:1] + COMPONENT_METRICS[6:] \
+            + SEQ_COMPONENT_METRICS[1:]
     comp_vals = [_component_values(r.get("components") or []) for r in reps]
     for name in _ordered_union([list(cv.keys()) for cv in comp_vals]):
         per = [cv.get(name) for cv in comp_vals]
-        for key, lab, kind in COMPONENT_METRICS:
+        for key, lab, kind in metrics:
             approx = [bool(p and p["_approx"] and kind == "pct_ns") for p in per]
             add("component", name, key, lab, kind, [p.get(key) if p else None for p in per],
                 approx)
@@ -264,6 +293,12 @@ def compare_reports(reports):
         for key, lab, kind in CHANNEL_METRICS:
             approx = [bool(p and p["_approx"] and kind == "pct_ns") for p in per]
             add("channel", name, key, lab, kind, [p.get(key) if p else None for p in per], approx)
+
+    pool_vals = [dict(_instance_names(r.get("pools") or [], _channel_order)) for r in reps]
+    for name in _ordered_union([list(pv.keys()) for pv in pool_vals]):
+        per = [pv.get(name) for pv in pool_vals]
+        for key, lab, kind in POOL_METRICS:
+            add("pool", name, key, lab, kind, [p.get(key) if p else None for p in per])
 
     fl = [r.get("flows") or {} for r in reps]
     add("flows", "", "count", "flows", "count", [f.get("count") for f in fl])

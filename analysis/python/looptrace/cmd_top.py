@@ -547,6 +547,11 @@ class Screen:
                             break
                         self.put(y, top_view.channel_line(ch, 4), curses.A_DIM)
                         y += 1
+            for pool in top_view.pool_rows(prev, cur):
+                if y >= body_end:
+                    break
+                self.put(y, top_view.pool_line(pool), curses.A_DIM)
+                y += 1
             if not items:
                 self.put(y, "(no looptrace component seen yet)")
                 if time.monotonic() - self.created >= no_components_delay(r.args):

@@ -54,6 +54,32 @@ def _handled_none(c):
     return not (num(m) and m > 0)
 
 
+def _has_sequences(comps):
+    """Whether any component runs as a sequence on a pool: the page then shows runnable
+    time, where each sequence runs, awaits that released their thread and the pools."""
+    return any(c.get("sequence") for c in comps)
+
+
+def _comp_name(c):
+    """A component's name in <code>; a task row says how many tasks it sums."""
+    text = "<code>%s</code>" % esc(c.get("name"))
+    if c.get("task"):
+        text += " (%s tasks)" % fmt_num_html(c.get("tasks"))
+    return text
+
+
+def _tid(c):
+    """The tid of a thread component; @pool for a sequence (it has no thread of its own)."""
+    if c.get("sequence"):
+        return "@" + esc(c.get("pool") or "?")
+    return esc(c.get("tid"))
+
+
+def _state(t, key):
+    """time_ns[key]; runnable is 0 where the report predates it (a thread never is)."""
+    return t.get(key, 0) if key == "runnable" else t.get(key)
+
+
 def _pct(x):
     """A fraction of the report as a percentage, '?' when the report lacks it."""
     return "%.1f %%" % (100.0 * x) if num(x) else "?"
@@ -88,7 +114,19 @@ def _sentence(c, f, chans):
             count = e.get("count")
             text += "; its largest site: %s (%s of that blocking, %s time%s)" % (
                 what, _pct(f.get("site_share")), fmt_num_html(count), "" if count == 1 else "s")
+        if num(c.get("released_ns")) and c["released_ns"] > 0:
+            text += "; %s of it awaiting with its pool thread released (the sequence still " \
+                    "waited, the thread ran others)" % fmt_ns_html(c["released_ns"])
         return text + "; it was busy %s of its time." % _pct(f.get("busy_frac"))
+    if code == "holds-pool-thread":
+        text = "%s blocked for %s of its time holding a thread of pool <code>%s</code> " \
+               "(a blocking call, not an await" % (name, _pct(f.get("value")),
+                                                   esc(c.get("pool")))
+        what, _ = _site_words(c, f, chans, True)
+        if what:
+            text += "; its largest site: %s" % what
+        return text + "): that thread ran no other sequence meanwhile, which starves every " \
+                      "sequence on the pool."
     if code == "blocked-no-messages":
         text = "%s (pid %s, tid %s) was blocked for %s of its time" % (
             name, esc(c.get("pid")), esc(c.get("tid")), _pct(f.get("value")))
@@ -202,6 +240,23 @@ def _who(name):
     return "<code>%s</code>" % esc(name)
 
 
+POOL_HEADERS = ["pool", "pid", "threads", "utilization", "busy", "idle", "blocked", "runs",
+                "components", "tasks", "runnable", "released"]
+
+
+def _pool_row(x):
+    """A pools[] entry as escaped cells: its threads' time split (share and ns), its runs and
+    the time its sequences spent runnable and awaiting with their thread released."""
+    parts = [x.get(k) for k in ("busy_ns", "idle_ns", "blocked_ns")]
+    whole = sum(v for v in parts if num(v)) or None
+    return ([esc(x.get("name")), esc(x.get("pid")), fmt_num_html(x.get("threads")),
+             fmt_pct_html(x.get("utilization"), 1)]
+            + ["%s<br><small>%s</small>" % (fmt_pct_html(v, whole), fmt_ns_html(v))
+               for v in parts]
+            + [fmt_num_html(x.get(k)) for k in ("runs", "components", "tasks")]
+            + [fmt_ns_html(x.get(k)) for k in ("runnable_ns", "released_ns")])
+
+
 def render(report):
     """The complete page for `report` (a schema-v1 dict) as a string."""
     if not isinstance(report, dict):
@@ -285,6 +340,9 @@ def render(report):
         else:
             p.append('<p class="note">The report has no time series: no timeline or '
                      "throughput-over-time chart.</p>")
+        seqs = _has_sequences(comps)
+        states = ("busy", "idle") + (("runnable",) if seqs else ()) \
+            + ("blocked_in_handler", "blocked_outside", "outside")
         rows = []
         for c in comps:
             t = c.get("time_ns") or {}
@@ -292,21 +350,25 @@ def render(report):
             implicit = ' <small class="note">(thread, no component_begin)</small>' \
                 if c.get("implicit") else ""
             rows.append(
-                ["<code>%s</code>%s" % (esc(c.get("name")), implicit), esc(c.get("pid")),
-                 esc(c.get("tid")),
-                 fmt_ns_html(w)]
-                + ["%s<br><small>%s</small>" % (fmt_pct_html(t.get(k), w), fmt_ns_html(t.get(k)))
-                   for k in ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")]
+                [_comp_name(c) + implicit, esc(c.get("pid")), _tid(c), fmt_ns_html(w)]
+                + ["%s<br><small>%s</small>" % (fmt_pct_html(_state(t, k), w),
+                                                fmt_ns_html(_state(t, k)))
+                   for k in states]
                 + [fmt_num_html(c.get("messages")),
                    "\u2013" if _handled_none(c) else fmt_num_html(c.get("throughput_per_s"))]
             )
-        p.append(_table(["component", "pid", "tid", "wall", "busy", "idle", "blocked in handler",
-                         "blocked outside", "outside", "messages", "msg/s"], rows))
+        p.append(_table(["component", "pid", "tid / @pool" if seqs else "tid", "wall", "busy",
+                         "idle"] + (["runnable"] if seqs else [])
+                        + ["blocked in handler", "blocked outside", "outside", "messages",
+                           "msg/s"], rows))
+        if seqs:
+            p.append('<p class="note">@pool: a sequence, run by that pool\'s threads; runnable: '
+                     "it had work and no pool thread ran it.</p>")
         p.append("<h3>Handler and queue-wait times</h3>")
         p.append(_table(
             ["component", "handle p50", "p90", "p99", "max", "queue wait p50", "p90", "p99",
              "max", "utilization"],
-            [["<code>%s</code>" % esc(c.get("name"))] + _pcts(c.get("handle_ns"))
+            [[_comp_name(c)] + _pcts(c.get("handle_ns"))
              + _pcts(c.get("queue_wait_ns"))
              + ["\u2013" if _handled_none(c) else fmt_pct_html(c.get("utilization"), 1)]
              for c in comps]))
@@ -320,14 +382,18 @@ def render(report):
                     inside = fmt_ns_html(inside)
                 elif inside is not None:
                     inside = "yes" if e["in_handler"] else "no"
-                rows.append(["<code>%s</code>" % esc(c.get("name")), esc(c.get("pid")),
-                             esc(c.get("tid")), esc(e.get("reason")),
+                rows.append([_comp_name(c), esc(c.get("pid")), _tid(c), esc(e.get("reason")),
                              "<code>%s</code>" % esc(_obj(e, chans_by_id)),
                              esc(call_site_text(e) or "\u2013"),
                              "\u2013" if inside is None else inside,
-                             fmt_ns_html(e.get("ns")), fmt_num_html(e.get("count"))])
-            p.append(_table(["component", "pid", "tid", "reason", "object", "call site",
-                             "in handler", "time", "count"], rows, left_cols=7))
+                             fmt_ns_html(e.get("ns")), fmt_num_html(e.get("count"))]
+                            + ([fmt_ns_html(e.get("released_ns") or 0)] if seqs else []))
+            p.append(_table(["component", "pid", "tid / @pool" if seqs else "tid", "reason",
+                             "object", "call site", "in handler", "time", "count"]
+                            + (["released"] if seqs else []), rows, left_cols=7))
+            if seqs:
+                p.append('<p class="note">released: awaited with the pool thread released to '
+                         "other sequences (the handler still waited).</p>")
         loops = [c for c in comps if isinstance(c.get("loop_top"), dict)]
         if loops:
             # interposed threads: the wait taken as the top of their loop (its time is idle)
@@ -338,6 +404,15 @@ def render(report):
                   esc(call_site_text(c["loop_top"]) or "\u2013"),
                   esc(c["loop_top"].get("call") or "\u2013"), esc(c["loop_top"].get("how")),
                   fmt_num_html(c["loop_top"].get("waits"))] for c in loops], left_cols=6))
+
+    pools = [x for x in report.get("pools") or [] if isinstance(x, dict)]
+    if pools:
+        p.append("<h2>Pools</h2>")
+        p.append(_table(POOL_HEADERS, [_pool_row(x) for x in pools]))
+        p.append('<p class="note">Busy, idle and blocked: the pool threads\' time (summed over '
+                 "its threads); blocked: a thread held by a blocking call that is not an await, "
+                 "running no sequence. Runnable: its sequences had work and no thread ran them; "
+                 "released: they awaited and freed their thread.</p>")
 
     # Channels
     p.append("<h2>Channels</h2>")

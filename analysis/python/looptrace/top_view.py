@@ -8,10 +8,12 @@ time (trace clock): no second implementation of the metrics. Everything here is 
 function of the snapshots, unit tested without LTTng.
 """
 
-from .fmt import fmt_num_top, fmt_pct_top
+from .fmt import fmt_ns, fmt_num_top, fmt_pct_top
 from .render_text import escape, width
 
 STATES = ("busy", "idle", "blocked_in_handler")
+# Sequences on pools add `runnable` (work, no pool thread ran it): time_ns.runnable.
+SEQ_STATES = STATES + ("runnable",)
 
 # (key, title, width, what it sorts by); the first column (name) is sized to fit.
 COLUMNS = [
@@ -26,6 +28,12 @@ COLUMNS = [
     ("blocked_run", "blk-h", 5, "% blocked in a handler over the run"),
     ("inbox", "INBOX", 5, "messages queued in its inbox now"),
 ]
+# The loop view when a component runs as a sequence on a pool: runnable shares too.
+SEQ_COLUMNS = COLUMNS[:6] + [
+    ("runnable_now", "RUNBL", 5, "% runnable (work, no pool thread) over the last interval")
+] + COLUMNS[6:9] + [
+    ("runnable_run", "runbl", 5, "% runnable over the run")
+] + COLUMNS[9:]
 # The threads view: when every component is a thread of the interposer whose loop top is not
 # known (`record --interpose` without loop events), busy/idle/blk-h are all zero; show what such
 # a thread has instead. RUN: running or in a call the interposer does not wrap (not
@@ -44,13 +52,14 @@ THREAD_COLUMNS = [
 ]
 # Where the two groups of figures sit: (title, first column, last column).
 GROUPS = {id(COLUMNS): (("-- last interval --", 2, 5), ("--- whole run ---", 6, 8)),
+          id(SEQ_COLUMNS): (("---- last interval ----", 2, 6), ("--- whole run ---", 7, 10)),
           id(THREAD_COLUMNS): (("- last interval -", 2, 4), ("--- whole run ---", 5, 7))}
 SORT_KEYS = "1234567890"  # key i sorts by COLUMNS[i]
 INTERPOSER_BIT = 0x80000000  # the interposer's component ids (docs/interposer.md)
 WARN_TITLE = "WARNINGS"
 # Short forms of the warning kinds, used when the full names do not fit.
 WARN_SHORT = {"blocks-in-handler": "blk-hdl", "saturated": "sat", "queue-growth": "q-grow",
-              "slow-route": "slow-rt", "lost-events": "lost"}
+              "slow-route": "slow-rt", "lost-events": "lost", "holds-pool-thread": "holds-pt"}
 
 
 def warnings_text(kinds, cols):
@@ -108,9 +117,12 @@ def loopless(c):
 
 
 def columns_for(items):
-    """The threads view when every row is loopless, else the loop view."""
+    """The threads view when every row is loopless, else the loop view (with runnable
+    columns when a row is a sequence on a pool)."""
     if items and all(r.get("loopless") for r in items):
         return THREAD_COLUMNS
+    if any(r.get("sequence") for r in items):
+        return SEQ_COLUMNS
     return COLUMNS
 
 
@@ -172,6 +184,9 @@ def _thread_figures(row, c, p, wall, dwall):
     row["reason"] = _reason_text(now_reasons, run_reasons)
 
 
+STATE_COLS = ("busy", "idle", "blocked", "runnable")  # row keys <col>_now, <col>_run
+
+
 def rows(prev, cur):
     """One dict per component of `cur`: figures over the interval since `prev` (None for
     the first snapshot, or after the reader restarted) and over the run."""
@@ -192,15 +207,17 @@ def rows(prev, cur):
             "key": comp_key(c), "id": c.get("id"), "name": c.get("name"), "pid": c.get("pid"),
             "tid": c.get("tid"), "ended": bool(c.get("ended")),
             "messages": c.get("messages") or 0, "wall_ns": wall,
+            "sequence": bool(c.get("sequence")), "pool": c.get("pool"),
+            "tasks": c.get("tasks") if c.get("task") else None,
         }
-        for s, col in zip(STATES, ("busy", "idle", "blocked")):
+        for s, col in zip(SEQ_STATES, STATE_COLS):
             row[col + "_run"] = _ratio(_time(c, s), wall)
             row[col + "_now"] = None
         row["rate"] = None
         if p is not None:
             dwall = wall - (p.get("wall_ns") or 0)
             if dwall > 0:
-                for s, col in zip(STATES, ("busy", "idle", "blocked")):
+                for s, col in zip(SEQ_STATES, STATE_COLS):
                     row[col + "_now"] = _ratio(_time(c, s) - _time(p, s), dwall)
                 row["rate"] = (row["messages"] - (p.get("messages") or 0)) * 1e9 / dwall
             elif dt_trace:
@@ -208,7 +225,7 @@ def rows(prev, cur):
         elif p is None:
             # first snapshot, a new component, or the reader started again: the interval is
             # the run so far
-            for col in ("busy", "idle", "blocked"):
+            for col in STATE_COLS:
                 row[col + "_now"] = row[col + "_run"]
             if wall > 0:
                 row["rate"] = row["messages"] * 1e9 / wall
@@ -216,7 +233,7 @@ def rows(prev, cur):
         if row["loopless"]:
             # no loop: no messages, busy, idle or blocked-in-handler to speak of
             for k in ("messages", "rate", "busy_now", "idle_now", "blocked_now", "busy_run",
-                      "idle_run", "blocked_run"):
+                      "idle_run", "blocked_run", "runnable_now", "runnable_run"):
                 row[k] = None
             _thread_figures(row, c, p, wall, (wall - (p.get("wall_ns") or 0)) if p else 0)
         chans = inbox_channels(cur, c)
@@ -276,11 +293,18 @@ def pad(text, cols, right=False):
     return fill + text if right else text + fill
 
 
+def row_name(row):
+    """The name shown: a task row says how many tasks it sums; `*` marks an ended one."""
+    name = escape(row.get("name"))
+    if row.get("tasks") is not None:
+        name += " (%s tasks)" % fmt_num_top(row["tasks"])
+    return name + ("*" if row.get("ended") else "")
+
+
 def layout(items, total, columns=None):
     """(name width, show warnings column, warnings width) for a screen `total` wide."""
     fixed = sum(w + 1 for _, _, w, _ in (columns or COLUMNS)[1:])
-    longest = max([width(escape(r.get("name"))) + (1 if r.get("ended") else 0)
-                   for r in items] + [len(COLUMNS[0][1])])
+    longest = max([width(row_name(r)) for r in items] + [len(COLUMNS[0][1])])
     name_w = max(9, min(longest, 24, total - fixed - 3))  # 2 left for a " !" marker
     rest = total - fixed - name_w - 1
     return name_w, rest >= 5, rest
@@ -304,10 +328,7 @@ def header_lines(name_w, warn_w, show_warn, columns=None):
 
 
 def row_line(row, name_w, warn_w, show_warn, columns=None):
-    name = escape(row.get("name"))
-    if row.get("ended"):
-        name += "*"
-    cols = [pad(name, name_w)]
+    cols = [pad(row_name(row), name_w)]
     cols += [pad(cell(row, k), w, right=k != "reason") for k, _, w, _ in
              (columns or COLUMNS)[1:]]
     line = " ".join(cols)
@@ -324,6 +345,45 @@ def channel_line(ch, indent=2):
     return "%s> %s  depth %s  max %s  sent %s  received %s" % (
         " " * indent, escape(ch.get("name")), depth, ch.get("max_depth"),
         fmt_num_top(ch.get("sends")), fmt_num_top(ch.get("recvs")))
+
+
+def pool_rows(prev, cur):
+    """One dict per pool of `cur`: its threads' busy / idle / blocked shares over the last
+    interval (differences since `prev`, or the run so far) and over the run, and the time its
+    sequences spent runnable and awaiting with their thread released (run, ns)."""
+    keys = ("busy_ns", "idle_ns", "blocked_ns")
+    before = {}
+    if prev is not None and (prev.get("snapshot") or {}).get("restart") == (
+            cur.get("snapshot") or {}).get("restart"):
+        before = {(p.get("pid"), p.get("id")): p for p in prev.get("pools") or []
+                  if isinstance(p, dict)}
+    out = []
+    for p in cur.get("pools") or []:
+        if not isinstance(p, dict):
+            continue
+        run = [p.get(k) or 0 for k in keys]
+        q = before.get((p.get("pid"), p.get("id")))
+        # first snapshot, a new pool, or the reader started again: the interval is the run
+        now = [a - (q.get(k) or 0) for a, k in zip(run, keys)] if q else run
+        row = {"name": p.get("name"), "pid": p.get("pid"), "threads": p.get("threads"),
+               "runnable_ns": p.get("runnable_ns"), "released_ns": p.get("released_ns")}
+        for part, k in zip(("busy", "idle", "blocked"), range(3)):
+            row[part + "_now"] = _ratio(now[k], sum(now))
+            row[part + "_run"] = _ratio(run[k], sum(run))
+        out.append(row)
+    return out
+
+
+def pool_line(row):
+    """A pool in one line: its threads' shares (last interval, then run) and its sequences'
+    runnable and released time over the run."""
+    return ("pool %s  %s thr  BUSY %s IDLE %s BLOCKED %s  run: busy %s idle %s blocked %s  "
+            "runnable %s released %s" % (
+                escape(row.get("name")), fmt_num_top(row.get("threads")),
+                fmt_pct_top(row.get("busy_now")), fmt_pct_top(row.get("idle_now")),
+                fmt_pct_top(row.get("blocked_now")), fmt_pct_top(row.get("busy_run")),
+                fmt_pct_top(row.get("idle_run")), fmt_pct_top(row.get("blocked_run")),
+                fmt_ns(row.get("runnable_ns")), fmt_ns(row.get("released_ns"))))
 
 
 def status_line(snap, program):
@@ -360,6 +420,7 @@ def render_text(prev, cur, program="", channels=False, total=100, sort=None, rev
             lines += [channel_line(ch) for ch in r["channels"]]
     if not items:
         lines.append("(no looptrace component seen yet)")
+    lines += [pool_line(p) for p in pool_rows(prev, cur)]
     return "\n".join(lines) + "\n\n"
 
 
@@ -372,5 +433,5 @@ def json_view(prev, cur, program):
         "realtime_ns": s.get("realtime_ns"), "program": program,
         "trace": {"events": trace.get("events"), "lost_events": trace.get("lost_events"),
                   "begin_ns": trace.get("begin_ns"), "end_ns": trace.get("end_ns")},
-        "components": rows(prev, cur), "report": cur,
+        "components": rows(prev, cur), "pools": pool_rows(prev, cur), "report": cur,
     }
