@@ -155,15 +155,15 @@ enum lt_err lt__fiber_init(struct lt__fiber *f, size_t stack_size, void (*fn)(vo
 		uint64_t *sp = (uint64_t *)top;
 
 		/* After `ret` into lt__ctx_start the stack pointer is 16-byte aligned. */
-		*--sp = 0;                           /* padding */
-		*--sp = 0;                           /* padding */
-		*--sp = (uintptr_t)lt__ctx_start;    /* return address of the first switch */
-		*--sp = 0;                           /* rbp */
-		*--sp = 0;                           /* rbx */
-		*--sp = (uintptr_t)fiber_entry;      /* r12 */
-		*--sp = (uintptr_t)f;                /* r13 */
-		*--sp = 0;                           /* r14 */
-		*--sp = 0;                           /* r15 */
+		*--sp = 0;                                 /* padding */
+		*--sp = 0;                                 /* padding */
+		*--sp = (uintptr_t)lt__ctx_start;          /* return address of the first switch */
+		*--sp = 0;                                 /* rbp */
+		*--sp = 0;                                 /* rbx */
+		*--sp = (uintptr_t)fiber_entry;            /* r12 */
+		*--sp = (uintptr_t)f;                      /* r13 */
+		*--sp = 0;                                 /* r14 */
+		*--sp = 0;                                 /* r15 */
 		*--sp = 0x1f80 | (UINT64_C(0x037f) << 32); /* MXCSR, x87 control word */
 		f->sp = sp;
 	}

@@ -65,7 +65,7 @@ struct lt__seq {
 	uint64_t slice_start; /* ns, when this turn began */
 	unsigned batch;       /* messages in this turn */
 	/* Under pool->mu. */
-	struct lt__seq *next;         /* run queue */
+	struct lt__seq *next;          /* run queue */
 	struct lt__seq *tprev, *tnext; /* timer list */
 	int in_timer;
 	int done; /* the fiber returned (components: lt_comp_stop waits for it) */
@@ -92,10 +92,10 @@ struct lt_pool {
 	struct lt__seq *timers;
 	unsigned sleepers; /* workers waiting on work_cv */
 	int stop;
-	size_t comps;             /* components set to the pool, not stopped/destroyed */
-	size_t stack_size;        /* bytes */
-	_Atomic size_t queued;    /* sequences in the run queue (read without mu) */
-	_Atomic size_t tasks;     /* tasks alive */
+	size_t comps;          /* components set to the pool, not stopped/destroyed */
+	size_t stack_size;     /* bytes */
+	_Atomic size_t queued; /* sequences in the run queue (read without mu) */
+	_Atomic size_t tasks;  /* tasks alive */
 };
 
 static LT__TLS struct worker *cur_worker;
@@ -197,7 +197,8 @@ static uint64_t fire_timers(struct lt_pool *p)
 	return next;
 }
 
-/* ---- waking, parking, yielding ---------------------------------------------------------------- */
+/* ---- waking, parking, yielding ----------------------------------------------------------------
+ */
 
 void lt__seq_wake(struct lt__seq *s)
 {

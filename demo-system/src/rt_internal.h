@@ -57,9 +57,9 @@ struct lt__seq;
  * it instead of calling futex_wake.
  */
 struct lt__waiter {
-	_Atomic uint32_t word;             /* LT__W_* */
-	int efd;                           /* -1: futex on word; >= 0: eventfd written on wake */
-	_Atomic(struct lt__seq *) seq;     /* weak: the sequence suspended on it (word SEQ) */
+	_Atomic uint32_t word;         /* LT__W_* */
+	int efd;                       /* -1: futex on word; >= 0: eventfd written on wake */
+	_Atomic(struct lt__seq *) seq; /* weak: the sequence suspended on it (word SEQ) */
 };
 
 /* lt__waiter_init - a futex waiter (efd -1) or an eventfd waiter, in state NOTIFIED. */
@@ -93,10 +93,10 @@ struct lt__fiber {
 #if !defined(__x86_64__)
 	ucontext_t uc;
 #endif
-	void *map;               /* owned mapping: guard page + stack */
+	void *map; /* owned mapping: guard page + stack */
 	size_t map_size;
-	void *stack;             /* lowest usable byte */
-	size_t stack_size;       /* bytes */
+	void *stack;                 /* lowest usable byte */
+	size_t stack_size;           /* bytes */
 	struct lt__fiber_host *host; /* weak: the thread running it now */
 	void (*fn)(void *);
 	void *arg;

@@ -112,8 +112,7 @@ enum lt_err lt_comp_set_pool(struct lt_comp *comp, struct lt_pool *pool);
  * handler; it is done when fn returns. Errors: LT_EINVAL (NULL pool or fn, pool being
  * destroyed), LT_ENOMEM (then fn never runs). Any thread, never blocks.
  */
-enum lt_err lt_pool_spawn(struct lt_pool *pool, const char *name, void (*fn)(void *arg),
-			  void *arg);
+enum lt_err lt_pool_spawn(struct lt_pool *pool, const char *name, void (*fn)(void *arg), void *arg);
 
 /*
  * lt_pool_wait_tasks - blocks until every task spawned on the pool so far has returned, or
