@@ -823,6 +823,7 @@ static enum lt_err send_await(struct lt_chan *ch, void *msg, uint64_t flow, uint
 	lt__waiter_init(&sw.w, -1);
 	while (err == LT_EAGAIN) {
 		uint32_t seq;
+		int linked;
 
 		atomic_fetch_add(&ch->send_waiters, 1);
 		seq = atomic_load(&ch->send_seq);
@@ -841,13 +842,15 @@ static enum lt_err send_await(struct lt_chan *ch, void *msg, uint64_t flow, uint
 		}
 		atomic_store(&sw.w.word, LT__W_ARMED);
 		pthread_mutex_lock(&ch->seq_mu);
-		if (atomic_load(&ch->send_seq) == seq) {
+		linked = atomic_load(&ch->send_seq) == seq;
+		if (linked) {
 			sw.next = ch->seq_senders;
 			ch->seq_senders = &sw;
 			sw.linked = 1;
 		}
 		pthread_mutex_unlock(&ch->seq_mu);
-		if (sw.linked)
+		/* A wake may unlink it meanwhile: then the park returns at once. */
+		if (linked)
 			lt__waiter_park(&sw.w, deadline_ns);
 		pthread_mutex_lock(&ch->seq_mu);
 		unlink_sender(ch, &sw);

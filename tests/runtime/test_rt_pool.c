@@ -350,6 +350,7 @@ struct spawn {
 struct task_arg {
 	struct spawn *sp;
 	long n;
+	struct lt_chan *reply; /* destroyed by the test once every task is done */
 };
 
 struct request {
@@ -372,14 +373,13 @@ static void server_handler(struct lt_comp *comp, void *msg, const struct lt_msg_
 static void task_fn(void *arg)
 {
 	struct task_arg *ta = arg;
-	struct lt_chan *reply;
+	struct lt_chan *reply = ta->reply;
 	struct request *rq = malloc(sizeof(*rq));
 	void *r;
 
 	LT_ASSERT(rq != NULL);
 	if (lt_comp_self() != NULL)
 		atomic_store(&ta->sp->bad, 1);
-	LT_ASSERT_EQ_I(lt_chan_create("task.reply", 1, free, &reply), LT_OK);
 	rq->reply = reply;
 	rq->n = ta->n;
 	LT_ASSERT_EQ_I(lt_chan_send(ta->sp->server_in, rq), LT_OK);
@@ -389,9 +389,7 @@ static void task_fn(void *arg)
 	} else {
 		atomic_store(&ta->sp->bad, 2);
 	}
-	lt_chan_destroy(reply);
 	atomic_fetch_add(&ta->sp->done, 1);
-	free(ta);
 }
 
 static void test_spawn(void)
@@ -399,6 +397,7 @@ static void test_spawn(void)
 	struct lt_pool *pool;
 	struct lt_comp *server;
 	struct spawn sp;
+	struct task_arg *tas = calloc(TASKS, sizeof(*tas));
 	long want = 0;
 
 	memset(&sp, 0, sizeof(sp));
@@ -414,10 +413,11 @@ static void test_spawn(void)
 		       LT_OK);
 	LT_ASSERT_EQ_I(lt_comp_set_pool(server, pool), LT_OK);
 	LT_ASSERT_EQ_I(lt_comp_start(server), LT_OK);
+	LT_ASSERT(tas != NULL);
 	for (long i = 0; i < TASKS; i++) {
-		struct task_arg *ta = malloc(sizeof(*ta));
+		struct task_arg *ta = &tas[i];
 
-		LT_ASSERT(ta != NULL);
+		LT_ASSERT_EQ_I(lt_chan_create("task.reply", 1, free, &ta->reply), LT_OK);
 		ta->sp = &sp;
 		ta->n = i;
 		want += 2 * i;
@@ -430,6 +430,9 @@ static void test_spawn(void)
 	LT_ASSERT_EQ_I(atomic_load(&sp.bad), 0);
 	lt_comp_destroy(server);
 	lt_chan_destroy(sp.server_in);
+	for (long i = 0; i < TASKS; i++)
+		lt_chan_destroy(tas[i].reply);
+	free(tas);
 	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
 }
 

@@ -93,13 +93,29 @@ static void ask_echo(struct lt_chan *reply, long v)
 	atomic_fetch_add(&replies, 1);
 }
 
+/*
+ * Reply channels of finished tasks: destroyed at the end, because the echo server's send may
+ * still be on its way out of lt_chan_send when the task has its reply (a channel is destroyed
+ * once nothing uses it).
+ */
+struct grave {
+	struct lt_chan *ch;
+	struct grave *next;
+};
+static pthread_mutex_t grave_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct grave *graves;
+
 static void task_fn(void *arg)
 {
-	struct lt_chan *reply;
+	struct grave *g = malloc(sizeof(*g));
 
-	LT_ASSERT_EQ_I(lt_chan_create("task.reply", 1, free, &reply), LT_OK);
-	ask_echo(reply, (long)(intptr_t)arg);
-	lt_chan_destroy(reply);
+	LT_ASSERT(g != NULL);
+	LT_ASSERT_EQ_I(lt_chan_create("task.reply", 1, free, &g->ch), LT_OK);
+	ask_echo(g->ch, (long)(intptr_t)arg);
+	pthread_mutex_lock(&grave_mu);
+	g->next = graves;
+	graves = g;
+	pthread_mutex_unlock(&grave_mu);
 	atomic_fetch_add(&tasks_done, 1);
 }
 
@@ -214,6 +230,13 @@ int main(void)
 	}
 	lt_comp_destroy(echo);
 	lt_chan_destroy(echo_in);
+	while (graves) {
+		struct grave *g = graves;
+
+		graves = g->next;
+		lt_chan_destroy(g->ch);
+		free(g);
+	}
 	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
 	return 0;
 }
