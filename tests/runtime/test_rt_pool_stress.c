@@ -177,7 +177,7 @@ int main(void)
 #ifdef LT_TEST_SANITIZED
 	scale *= 0.1;
 #endif
-	msgs_per_producer = (long)(100000 * scale);
+	msgs_per_producer = (long)(200000 * scale);
 	if (msgs_per_producer < 100)
 		msgs_per_producer = 100;
 
