@@ -12,6 +12,7 @@ lets a failed snapshot (a full disk) harm the program. SIGUSR1 to `record` (`loo
 snapshot DIR`) takes one by hand. See docs/flight-recorder.md.
 """
 
+import ctypes
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import sys
 import time
 from decimal import Decimal
 
-from . import bt
+from . import bt, paths
 from .errors import UserError
 from .timespec import _UNITS
 
@@ -38,8 +39,22 @@ CONDITIONS = ("blocked", "handler", "depth", "latency")  # detected in process (
 # The trigger event's fields `record` captures, in this order (probes' looptrace-tp.h).
 CAPTURES = ("condition", "comp", "comp_name", "value", "begin_ts", "end_ts", "where", "object",
             "reason", "$ctx.vpid", "$ctx.vtid")
-REASONS = ("chan_recv", "chan_send", "mutex", "condvar", "rwlock", "sem", "sleep", "io",
-           "join", "call")
+
+
+def reason_name(reason):
+    """The block reason's name as liblooptrace spells it (lt_block_reason_name: one table,
+    looptrace/reasons.h), or None when `reason` is not an int or the library cannot be
+    loaded."""
+    if not isinstance(reason, int) or reason < 0:
+        return None
+    try:
+        fn = ctypes.CDLL(paths.lib("liblooptrace.so")).lt_block_reason_name
+    except (OSError, AttributeError):
+        return None
+    fn.restype = ctypes.c_char_p
+    fn.argtypes = [ctypes.c_int]
+    name = fn(reason).decode()
+    return None if name == "unknown" else name
 
 
 def parse_size(text):
@@ -330,8 +345,7 @@ class Recorder:
         if fired:
             trig = {k: fired.get(k) for k in CAPTURES}
             reason = trig.pop("reason", None)
-            trig["reason"] = (REASONS[reason] if isinstance(reason, int) and
-                              0 <= reason < len(REASONS) and condition == "blocked" else None)
+            trig["reason"] = reason_name(reason) if condition == "blocked" else None
             trig["component"] = trig.pop("comp")
             trig["component_name"] = trig.pop("comp_name")
             trig["pid"] = trig.pop("$ctx.vpid")
