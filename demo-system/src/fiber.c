@@ -43,7 +43,7 @@ void __tsan_destroy_fiber(void *fiber);
 void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 #endif
 
-#if defined(__x86_64__)
+#ifdef LT__FIBER_ASM
 /*
  * lt__ctx_switch(from, to) - saves the callee-saved registers, MXCSR and the x87 control word
  * on the current stack, stores the stack pointer in *from, loads `to` and restores what that
@@ -120,10 +120,23 @@ static void fiber_entry(void *arg)
 	abort();
 }
 
-#if !defined(__x86_64__)
+#ifndef LT__FIBER_ASM
 static void uctx_entry(unsigned hi, unsigned lo)
 {
 	fiber_entry((void *)(((uintptr_t)hi << 32) | lo));
+}
+
+/* uctx_make - the fiber's first context (a function of its own: getcontext returns twice). */
+static __attribute__((noinline)) int uctx_make(struct lt__fiber *f)
+{
+	if (getcontext(&f->uc) != 0)
+		return -1;
+	f->uc.uc_stack.ss_sp = f->stack;
+	f->uc.uc_stack.ss_size = f->stack_size;
+	f->uc.uc_link = NULL;
+	makecontext(&f->uc, (void (*)(void))uctx_entry, 2, (unsigned)((uintptr_t)f >> 32),
+		    (unsigned)(uintptr_t)f);
+	return 0;
 }
 #endif
 
@@ -149,7 +162,7 @@ enum lt_err lt__fiber_init(struct lt__fiber *f, size_t stack_size, void (*fn)(vo
 	f->stack_size = sz;
 	f->fn = fn;
 	f->arg = arg;
-#if defined(__x86_64__)
+#ifdef LT__FIBER_ASM
 	{
 		uintptr_t top = ((uintptr_t)f->stack + sz) & ~(uintptr_t)15;
 		uint64_t *sp = (uint64_t *)top;
@@ -168,15 +181,10 @@ enum lt_err lt__fiber_init(struct lt__fiber *f, size_t stack_size, void (*fn)(vo
 		f->sp = sp;
 	}
 #else
-	if (getcontext(&f->uc) != 0) {
+	if (uctx_make(f) != 0) {
 		munmap(mem, sz + pg);
 		return LT_ESYS;
 	}
-	f->uc.uc_stack.ss_sp = f->stack;
-	f->uc.uc_stack.ss_size = sz;
-	f->uc.uc_link = NULL;
-	makecontext(&f->uc, (void (*)(void))uctx_entry, 2, (unsigned)((uintptr_t)f >> 32),
-		    (unsigned)(uintptr_t)f);
 #endif
 #ifdef LT__TSAN
 	f->tsan = __tsan_create_fiber(0);
@@ -209,7 +217,7 @@ void lt__fiber_resume(struct lt__fiber_host *h, struct lt__fiber *f)
 	__tsan_switch_to_fiber(f->tsan, 0);
 #endif
 	f->host = h;
-#if defined(__x86_64__)
+#ifdef LT__FIBER_ASM
 	lt__ctx_switch(&h->sp, f->sp);
 #else
 	swapcontext(&h->uc, &f->uc);
@@ -233,7 +241,7 @@ static void to_host(struct lt__fiber *f, int exiting)
 #ifdef LT__TSAN
 	__tsan_switch_to_fiber(h->tsan, 0);
 #endif
-#if defined(__x86_64__)
+#ifdef LT__FIBER_ASM
 	lt__ctx_switch(&f->sp, h->sp);
 #else
 	swapcontext(&f->uc, &h->uc);

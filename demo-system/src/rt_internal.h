@@ -27,7 +27,11 @@
 #include <looptrace/rt/err.h>
 #include <looptrace/rt/pool.h>
 
-#if !defined(__x86_64__)
+/* Fibers switch with a few instructions of assembly on x86_64, with ucontext elsewhere (or
+ * when built with -DLT_FIBER_UCONTEXT). */
+#if defined(__x86_64__) && !defined(LT_FIBER_UCONTEXT)
+#define LT__FIBER_ASM 1
+#else
 #include <ucontext.h>
 #endif
 
@@ -81,7 +85,7 @@ void lt__waiter_park(struct lt__waiter *w, uint64_t deadline_ns);
 /* The thread side of fiber switches: where a worker's own stack is saved while a fiber runs. */
 struct lt__fiber_host {
 	void *sp; /* x86_64: saved stack pointer */
-#if !defined(__x86_64__)
+#ifndef LT__FIBER_ASM
 	ucontext_t uc;
 #endif
 	void *tsan; /* ThreadSanitizer's fiber of the thread */
@@ -90,7 +94,7 @@ struct lt__fiber_host {
 /* A fiber: a stack and a saved context; runs fn(arg) when first resumed. */
 struct lt__fiber {
 	void *sp; /* x86_64: saved stack pointer while suspended */
-#if !defined(__x86_64__)
+#ifndef LT__FIBER_ASM
 	ucontext_t uc;
 #endif
 	void *map; /* owned mapping: guard page + stack */
