@@ -332,8 +332,12 @@ static void after_run(struct lt_pool *p, struct lt__seq *s)
 	pthread_mutex_lock(&p->mu);
 	switch (s->exit_how) {
 	case EXIT_PARK:
-		if (s->deadline != LT_FOREVER)
+		if (s->deadline != LT_FOREVER) {
 			timer_add(p, s);
+			/* A sleeping worker may sleep past this deadline: let it look again. */
+			if (p->sleepers)
+				pthread_cond_signal(&p->work_cv);
+		}
 		if (!atomic_compare_exchange_strong(&s->state, &st, SEQ_PARKED)) {
 			/* NOTIFIED while it was on its way out: its waker emitted ready. */
 			atomic_store(&s->state, SEQ_QUEUED);
