@@ -382,7 +382,7 @@ static inline void notify_receiver(struct lt_chan *ch)
  * wake_seq_senders - wakes every pooled sender suspended on the channel (after send_seq was
  * bumped: a sender links itself only if send_seq is unchanged, under the same mutex).
  */
-static void wake_seq_senders(struct lt_chan *ch)
+static __attribute__((noinline, cold)) void wake_seq_senders(struct lt_chan *ch)
 {
 	pthread_mutex_lock(&ch->seq_mu);
 	while (ch->seq_senders) {
