@@ -37,6 +37,9 @@ enum fld {
 	F_PREV,     /* handle_next: the message whose handler ended */
 	F_CALL,     /* the interposer's block_begin: the wrapped call */
 	F_CPU_NS,   /* the thread's CPU time at the event (the interposer's events) */
+	F_POOL,     /* pool_declare, pool_worker_*, seq_begin */
+	F_THREADS,  /* pool_declare */
+	F_FLAGS,    /* seq_begin */
 	/* batch (format 2.0) */
 	F_TID,
 	F_SEQ,
@@ -47,13 +50,15 @@ enum fld {
 	F_CAL_NS,
 	F_EPOCH_TSC,
 	F_EPOCH_NS,
+	F_MSG_HI,
 	F_COUNT
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp",   "chan",  "capacity", "route",    "owner",   "reason", "depth",     "msg",      "flow",
-    "object", "where", "name",     "begin_ts", "end_ts",  "prev",   "call",      "cpu_ns",   "tid",
-    "seq",    "first", "clock",    "base",     "cal_tsc", "cal_ns", "epoch_tsc", "epoch_ns",
+    "comp",   "chan",    "capacity", "route",     "owner",    "reason", "depth", "msg",
+    "flow",   "object",  "where",    "name",      "begin_ts", "end_ts", "prev",  "call",
+    "cpu_ns", "pool",    "threads",  "flags",     "tid",      "seq",    "first", "clock",
+    "base",   "cal_tsc", "cal_ns",   "epoch_tsc", "epoch_ns", "msg_hi",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -79,6 +84,7 @@ struct ec_info {
 			  */
 	struct fref vtid, vpid, procname_ctx;
 	struct fref f[F_COUNT];
+	uint32_t host; /* the host of the event class's trace (decoder's numbering) */
 };
 
 /* A calibration pair: the record clock and CLOCK_MONOTONIC ns, read together. */
@@ -109,12 +115,12 @@ struct hkey {
 struct qev {
 	int64_t ts_ns;
 	uint64_t msg;
-	uint64_t w1;      /* flow | object | prev | cpu_ns | route (route_add) */
+	uint64_t w1;      /* flow | object | prev | cpu_ns | route (route_add) | flags */
 	int64_t begin_ns; /* | where (block_begin) */
 	int64_t end_ns;
 	const char *name; /* interned */
-	uint32_t chan;    /* chan | comp | route */
-	uint32_t depth;   /* depth | capacity | reason | owner */
+	uint32_t chan;    /* chan | comp | route | pool */
+	uint32_t depth;   /* depth | capacity | reason | owner | pool (seq_begin) | threads */
 	uint8_t kind, preload;
 };
 
@@ -156,6 +162,16 @@ struct lt_decoder {
 	int64_t max_late; /* the largest delay seen between a batch and its first record */
 	uint64_t *words;  /* scratch for a batch's words */
 	size_t words_cap;
+	/* hosts: the traces seen (weak) with their host number, the hosts' names (owned) */
+	struct dtrace *traces;
+	size_t traces_len, traces_cap;
+	char **hosts;
+	size_t hosts_len, hosts_cap;
+};
+
+struct dtrace {
+	const bt_trace *trace; /* weak */
+	uint32_t host;
 };
 
 #define HORIZON_MIN_NS 20000000
@@ -384,8 +400,82 @@ static void ec_fill(struct ec_info *e, const bt_event_class *ec)
 		e->batch = 1;
 }
 
-static struct ec_info *ec_lookup(struct lt_decoder *d, const bt_event_class *ec)
+/* host_number - the number of host `name`, numbered (and announced) if new; 0 on failure. */
+static uint32_t host_number(struct lt_decoder *d, const char *name)
 {
+	for (size_t i = 0; i < d->hosts_len; i++)
+		if (strcmp(d->hosts[i], name) == 0)
+			return (uint32_t)i;
+	if (d->hosts_len >= LT_ANALYSIS_MAX_HOSTS)
+		return 0;
+	if (d->hosts_len == d->hosts_cap) {
+		size_t ncap = d->hosts_cap ? 2 * d->hosts_cap : 4;
+		char **n = realloc(d->hosts, ncap * sizeof(*n));
+		if (!n)
+			return 0;
+		d->hosts = n;
+		d->hosts_cap = ncap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return 0;
+	d->hosts[d->hosts_len] = copy;
+	uint32_t h = (uint32_t)d->hosts_len++;
+	if (d->ops.host)
+		d->ops.host(d->ops.ctx, h, name);
+	return h;
+}
+
+/* trace_clock - announces the default clock of the stream class of `ev` (host h). */
+static void trace_clock(struct lt_decoder *d, const bt_event *ev, uint32_t h)
+{
+	const bt_stream_class *sc = bt_stream_borrow_class_const(bt_event_borrow_stream_const(ev));
+	const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(sc);
+	int64_t offset = 0;
+	if (!cc || !d->ops.clock ||
+	    bt_clock_class_cycles_to_ns_from_origin(cc, 0, &offset) !=
+		BT_CLOCK_CLASS_CYCLES_TO_NS_FROM_ORIGIN_STATUS_OK)
+		return;
+	bt_uuid u = bt_clock_class_get_uuid(cc);
+	char text[40];
+	if (u)
+		snprintf(text, sizeof(text),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+			 u[12], u[13], u[14], u[15]);
+	d->ops.clock(d->ops.ctx, h, u ? text : NULL, offset);
+}
+
+/*
+ * trace_host - the host number of the trace `ev` belongs to, from its `hostname` environment
+ * entry ("" when none); a new trace's clock is announced. 0 when memory runs out.
+ */
+static uint32_t trace_host(struct lt_decoder *d, const bt_event *ev)
+{
+	const bt_trace *t = bt_stream_borrow_trace_const(bt_event_borrow_stream_const(ev));
+	for (size_t i = 0; i < d->traces_len; i++)
+		if (d->traces[i].trace == t)
+			return d->traces[i].host;
+	const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(t, "hostname");
+	const char *name = v && bt_value_is_string(v) ? bt_value_string_get(v) : "";
+	uint32_t h = host_number(d, name);
+	if (d->traces_len == d->traces_cap) {
+		size_t ncap = d->traces_cap ? 2 * d->traces_cap : 4;
+		struct dtrace *n = realloc(d->traces, ncap * sizeof(*n));
+		if (!n)
+			return h;
+		d->traces = n;
+		d->traces_cap = ncap;
+	}
+	d->traces[d->traces_len].trace = t;
+	d->traces[d->traces_len++].host = h;
+	trace_clock(d, ev, h);
+	return h;
+}
+
+static struct ec_info *ec_lookup(struct lt_decoder *d, const bt_event *ev)
+{
+	const bt_event_class *ec = bt_event_borrow_class_const(ev);
 	if (d->last && d->last->ec == ec)
 		return d->last;
 	size_t mask = d->ecs_cap - 1, i = mix((uint64_t)(uintptr_t)ec) & mask;
@@ -416,6 +506,7 @@ static struct ec_info *ec_lookup(struct lt_decoder *d, const bt_event_class *ec)
 			i = (i + 1) & mask;
 	}
 	ec_fill(&d->ecs[i], ec);
+	d->ecs[i].host = trace_host(d, ev);
 	d->ecs_len++;
 	/* A trace whose provider declares the batch event holds records: merge from now on. */
 	if (!d->merge) {
@@ -484,7 +575,8 @@ static int64_t event_vpid(const bt_event *ev, const struct ec_info *ei)
 		common = bt_event_borrow_common_context_field_const(ev);
 	else if (ei->vpid.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
-	return read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	return LT_PROC_KEY(ei->host,
+			   read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -663,6 +755,25 @@ static void pack(struct qev *q, const struct lt_event *e)
 	case LT_EV_ROUTE_DISPATCH_END:
 		q->chan = e->route;
 		break;
+	case LT_EV_POOL_DECLARE:
+		q->chan = e->pool;
+		q->depth = e->threads;
+		break;
+	case LT_EV_POOL_WORKER_BEGIN:
+	case LT_EV_POOL_WORKER_END:
+		q->chan = e->pool;
+		break;
+	case LT_EV_SEQ_BEGIN:
+		q->chan = e->comp;
+		q->depth = e->pool;
+		q->w1 = e->flags;
+		break;
+	case LT_EV_SEQ_END:
+	case LT_EV_SEQ_READY:
+	case LT_EV_SEQ_RUN_BEGIN:
+	case LT_EV_SEQ_RUN_END:
+		q->chan = e->comp;
+		break;
 	default:
 		break;
 	}
@@ -727,6 +838,29 @@ static void unpack(struct lt_event *e, const struct qev *q, const struct dthread
 	case LT_EV_ROUTE_DISPATCH_BEGIN:
 	case LT_EV_ROUTE_DISPATCH_END:
 		e->route = q->chan;
+		e->chan = 0;
+		break;
+	case LT_EV_POOL_DECLARE:
+		e->pool = q->chan;
+		e->threads = q->depth;
+		e->chan = e->depth = 0;
+		break;
+	case LT_EV_POOL_WORKER_BEGIN:
+	case LT_EV_POOL_WORKER_END:
+		e->pool = q->chan;
+		e->chan = 0;
+		break;
+	case LT_EV_SEQ_BEGIN:
+		e->comp = q->chan;
+		e->pool = q->depth;
+		e->flags = (uint32_t)q->w1;
+		e->chan = e->depth = 0;
+		break;
+	case LT_EV_SEQ_END:
+	case LT_EV_SEQ_READY:
+	case LT_EV_SEQ_RUN_BEGIN:
+	case LT_EV_SEQ_RUN_END:
+		e->comp = q->chan;
 		e->chan = 0;
 		break;
 	default:
@@ -889,8 +1023,9 @@ struct batch {
 	struct lt_decoder *d;
 	struct dthread *t;
 	struct dproc *p;
-	int clock;      /* LT_REC_CLOCK_* of the records' clock values */
-	int64_t offset; /* ns from origin = CLOCK_MONOTONIC ns + offset */
+	int clock;       /* LT_REC_CLOCK_* of the records' clock values */
+	int64_t offset;  /* ns from origin = CLOCK_MONOTONIC ns + offset */
+	uint64_t msg_hi; /* the process's message tag << 48: short HNEXT records leave it out */
 };
 
 #define BATCH_STR_MAX (LT_REC_STR_MAX + 1) /* size of the string buffer of a batch */
@@ -910,7 +1045,8 @@ static struct dthread *batch_owner(struct lt_decoder *d, const bt_event *ev,
 		common = bt_event_borrow_common_context_field_const(ev);
 	if (ei->vtid.scope == SC_SPECIFIC_CTX || ei->vpid.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
-	int64_t vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	int64_t vpid =
+	    LT_PROC_KEY(ei->host, read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1));
 	int64_t vtid = (int64_t)read_u(pl, &ei->f[F_TID]);
 	if (!vtid)
 		vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
@@ -1003,7 +1139,7 @@ static inline void rec_hnext(const struct batch *b, unsigned kind, uint32_t a, c
 		ended = ed != ~(uint64_t)0;
 	} else {
 		e->depth = a >> 12;
-		e->msg = r[1] & LT_REC_MSG48_MAX;
+		e->msg = (r[1] & LT_REC_MSG48_MAX) | b->msg_hi;
 		ed = r[1] >> 48;
 		ended = kind == LT_REC_HNEXT;
 	}
@@ -1043,6 +1179,51 @@ static inline void rec_hend(struct dthread *t, const uint64_t *r, struct lt_even
 		e->end_ns = e->ts_ns;
 	}
 	t->cur_msg = 0;
+}
+
+/* rec_seq - rec_expand for the records of pools and sequences (format 2.1). */
+static inline void rec_seq(const struct batch *b, unsigned kind, uint32_t a, const uint64_t *r,
+			   struct lt_event *e, char *buf)
+{
+	switch (kind) {
+	case LT_REC_POOL_DECLARE:
+		e->kind = LT_EV_POOL_DECLARE;
+		e->pool = (uint32_t)r[1];
+		e->threads = (uint32_t)(r[1] >> 32);
+		e->name = str_at(b->d, r + 3, a & 0xffff, buf, BATCH_STR_MAX);
+		break;
+	case LT_REC_WORKER_BEGIN:
+	case LT_REC_WORKER_END:
+		e->kind =
+		    kind == LT_REC_WORKER_BEGIN ? LT_EV_POOL_WORKER_BEGIN : LT_EV_POOL_WORKER_END;
+		e->pool = a;
+		b->t->cur_msg = 0;
+		break;
+	case LT_REC_SEQ_BEGIN:
+		e->kind = LT_EV_SEQ_BEGIN;
+		e->comp = (uint32_t)r[1];
+		e->pool = (uint32_t)(r[1] >> 32);
+		e->flags = (uint32_t)r[2];
+		e->name = str_at(b->d, r + 3, a & 0xffff, buf, BATCH_STR_MAX);
+		break;
+	case LT_REC_SEQ_END:
+		e->kind = LT_EV_SEQ_END;
+		e->comp = a;
+		break;
+	case LT_REC_SEQ_READY:
+		e->kind = LT_EV_SEQ_READY;
+		e->comp = a;
+		break;
+	case LT_REC_SEQ_RUN_BEGIN:
+	case LT_REC_SEQ_RUN_END:
+		/* a handler open on the worker is the previous sequence's: never the next's */
+		e->kind = kind == LT_REC_SEQ_RUN_BEGIN ? LT_EV_SEQ_RUN_BEGIN : LT_EV_SEQ_RUN_END;
+		e->comp = a;
+		b->t->cur_msg = 0;
+		break;
+	default:
+		break; /* a kind of a newer minor version: counted as unknown */
+	}
 }
 
 /* rec_structure - rec_expand for the records of the program's structure: components,
@@ -1091,7 +1272,8 @@ static inline void rec_structure(const struct batch *b, unsigned kind, uint32_t 
 		e->route = a;
 		break;
 	default:
-		break; /* a kind of a newer minor version: counted as unknown */
+		rec_seq(b, kind, a, r, e, buf);
+		break;
 	}
 }
 
@@ -1178,6 +1360,7 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 	uint64_t first = read_u(pl, &ei->f[F_FIRST]);
 	uint64_t clk = read_u(pl, &ei->f[F_BASE]);
 	b.clock = (int)read_u(pl, &ei->f[F_CLOCK]);
+	b.msg_hi = (read_u(pl, &ei->f[F_MSG_HI]) & 0xffff) << 48; /* 0 before format 2.1 */
 	b.offset = exact ? ts - (int64_t)cycles : 0;
 	if (b.clock == LT_REC_CLOCK_TSC)
 		batch_calibrate(b.p, pl, ei);
@@ -1267,7 +1450,7 @@ static int event_clock(const struct lt_decoder *d, const bt_message *msg, const 
 static void on_event(struct lt_decoder *d, const bt_message *msg)
 {
 	const bt_event *ev = bt_message_event_borrow_event_const(msg);
-	struct ec_info *ei = ec_lookup(d, bt_event_borrow_class_const(ev));
+	struct ec_info *ei = ec_lookup(d, ev);
 	struct lt_event e;
 	memset(&e, 0, sizeof(e));
 	if (!ei) {
@@ -1301,7 +1484,8 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	    ei->procname_ctx.scope == SC_SPECIFIC_CTX)
 		specific = bt_event_borrow_specific_context_field_const(ev);
 	e.vtid = read_i(scope_field(&ei->vtid, common, specific), &ei->vtid, -1);
-	e.vpid = read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1);
+	e.vpid =
+	    LT_PROC_KEY(ei->host, read_i(scope_field(&ei->vpid, common, specific), &ei->vpid, -1));
 	e.procname = read_s(scope_field(&ei->procname_ctx, common, specific), &ei->procname_ctx);
 	const bt_field *pl = bt_event_borrow_payload_field_const(ev);
 	e.comp = (uint32_t)read_u(pl, &ei->f[F_COMP]);
@@ -1319,6 +1503,9 @@ static void on_event(struct lt_decoder *d, const bt_message *msg)
 	e.prev = read_u(pl, &ei->f[F_PREV]);
 	e.call = (uint32_t)read_u(pl, &ei->f[F_CALL]);
 	e.cpu_ns = read_u(pl, &ei->f[F_CPU_NS]);
+	e.pool = (uint32_t)read_u(pl, &ei->f[F_POOL]);
+	e.threads = (uint32_t)read_u(pl, &ei->f[F_THREADS]);
+	e.flags = (uint32_t)read_u(pl, &ei->f[F_FLAGS]);
 	if (exact && ei->f[F_END_TS].scope == SC_PAYLOAD) {
 		/* 1 GHz clock: a value converts to ns from origin by its distance to the event's */
 		uint64_t b = read_u(pl, &ei->f[F_BEGIN_TS]), x = read_u(pl, &ei->f[F_END_TS]);
@@ -1433,6 +1620,10 @@ void lt_decoder_destroy(struct lt_decoder *d)
 		free(d->strs[i]);
 	free(d->strs);
 	free(d->words);
+	for (size_t i = 0; i < d->hosts_len; i++)
+		free(d->hosts[i]);
+	free(d->hosts);
+	free(d->traces);
 	free(d->ecs);
 	free(d);
 }

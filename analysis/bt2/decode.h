@@ -17,7 +17,12 @@
  * Callbacks: `event` for each decoded event (struct lt_event, strings valid during the call);
  * `lost` for discarded events (LTTng's count: a lost batch counts as one) and for the records
  * of lost batches, found from gaps in a thread's record numbering (exact count, time window);
- * `object`, `build_id`, `procname` for statedump events, at once.
+ * `object`, `build_id`, `procname` for statedump events, at once; `host` and `clock` when
+ * an event class of a new host or trace clock is first seen.
+ *
+ * Hosts: traces of several machines (their `hostname` environment entries) are decoded
+ * together; every vpid the callbacks get is a process key LT_PROC_KEY(host, vpid), host 0
+ * being the first host seen (its keys are plain pids).
  */
 #ifndef LT_BT2_DECODE_H
 #define LT_BT2_DECODE_H
@@ -37,6 +42,11 @@ struct lt_decode_ops {
 	void (*build_id)(void *ctx, int64_t vpid, uint64_t baddr, const uint8_t *id,
 			 size_t len);                                /* may be NULL */
 	void (*procname)(void *ctx, int64_t vpid, const char *name); /* may be NULL */
+	/* host number `host` is named `name` (the trace's `hostname`, "" when it has none) */
+	void (*host)(void *ctx, uint32_t host, const char *name); /* may be NULL */
+	/* a trace of host `host` has the clock `uuid` (NULL: unknown) of offset `offset_ns` */
+	void (*clock)(void *ctx, uint32_t host, const char *uuid,
+		      int64_t offset_ns); /* may be NULL */
 };
 
 struct lt_decoder;

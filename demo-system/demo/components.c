@@ -19,6 +19,12 @@
  * The read end is closed only after the router released the route (see graveyard_push): an
  * fd number closed too early could be reused by a new fetch's pipe while the router still
  * deletes the old one from its epoll set.
+ *
+ * With --processes net lives in another process and the pipe per fetch gives way to the
+ * runtime's IPC routes: script sends the request as a frame on `net.ipc` (on the input's
+ * flow) and keeps the fetch in the in-flight table; the net process's router receives it and
+ * passes it to net on the frame's (foreign) flow; net's tick sends the response as a frame on
+ * `script.ipc`, where one IPC route here finds the fetch by id and forwards it as in step 4.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +121,34 @@ void demo_graveyard_close(struct demo *d)
 	d->graveyard_fd = -1;
 }
 
+/*
+ * forward_response - step 4 (router thread): hands the fetch with its response to whoever
+ * waits for it, on `flow`.
+ */
+static void forward_response(struct demo *d, struct fetch *f, uint64_t flow)
+{
+	switch (d->o.mode) {
+	case DEMO_ROUTED:
+		if (lt_chan_send_flow(d->responses, f, flow) != LT_OK) {
+			d->router_forward_failed++;
+			free(f);
+		}
+		break;
+	case DEMO_BLOCKING:
+		if (lt_chan_send_flow(d->reply, f, flow) != LT_OK) {
+			d->router_forward_failed++;
+			free(f);
+		}
+		break;
+	case DEMO_THREAD:
+		pthread_mutex_lock(&f->mu);
+		f->done = 1;
+		pthread_cond_signal(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		break;
+	}
+}
+
 /* on_fetch_pipe - the route callback of one fetch (router thread). */
 static void on_fetch_pipe(struct lt_route *route, int fd, uint32_t events,
 			  const struct lt_msg_info *info, void *arg)
@@ -135,27 +169,92 @@ static void on_fetch_pipe(struct lt_route *route, int fd, uint32_t events,
 	f->route = NULL;
 	graveyard_push(d, fd);
 	f->rd = -1;
+	forward_response(d, f, f->flow);
+}
 
-	switch (d->o.mode) {
-	case DEMO_ROUTED:
-		if (lt_chan_send_flow(d->responses, f, f->flow) != LT_OK) {
-			d->router_forward_failed++;
-			free(f);
+/* ---- router side with --processes: one IPC route for every response ----------------------- */
+
+static void inflight_add(struct demo *d, struct fetch *f)
+{
+	struct fetch **b = &d->inflight[f->id % DEMO_INFLIGHT_BUCKETS];
+
+	pthread_mutex_lock(&d->inflight_mu);
+	f->next = *b;
+	*b = f;
+	pthread_mutex_unlock(&d->inflight_mu);
+}
+
+/* inflight_take - the fetch with `id`, taken out of the table, or NULL. */
+static struct fetch *inflight_take(struct demo *d, uint64_t id)
+{
+	struct fetch **p, *f;
+
+	pthread_mutex_lock(&d->inflight_mu);
+	for (p = &d->inflight[id % DEMO_INFLIGHT_BUCKETS]; (f = *p); p = &f->next)
+		if (f->id == id) {
+			*p = f->next;
+			break;
 		}
-		break;
-	case DEMO_BLOCKING:
-		if (lt_chan_send_flow(d->reply, f, f->flow) != LT_OK) {
-			d->router_forward_failed++;
-			free(f);
-		}
-		break;
-	case DEMO_THREAD:
-		pthread_mutex_lock(&f->mu);
-		f->done = 1;
-		pthread_cond_signal(&f->cv);
-		pthread_mutex_unlock(&f->mu);
-		break;
+	pthread_mutex_unlock(&d->inflight_mu);
+	return f;
+}
+
+/*
+ * on_ipc_response - the route callback of the response stream (router thread): each frame is
+ * one response, forwarded on the frame's flow (the request's, carried through the net
+ * process); the end call says the net process closed its side.
+ */
+static void on_ipc_response(struct lt_route *route, void *data, uint32_t len,
+			    const struct lt_msg_info *info, enum lt_err end, void *arg)
+{
+	struct demo *d = arg;
+	struct net_response resp;
+	struct fetch *f = NULL;
+
+	(void)route;
+	d->router_dispatches++;
+	if (end != LT_OK) {
+		d->ipc_end = end;
+		atomic_store(&d->ipc_ended, 1);
+		return;
 	}
+	if (len == sizeof(resp)) {
+		memcpy(&resp, data, sizeof(resp));
+		f = inflight_take(d, resp.fetch_id);
+	}
+	free(data);
+	if (!f) {
+		d->ipc_bad_frames++;
+		return;
+	}
+	f->resp = resp;
+	f->ok = 1;
+	forward_response(d, f, info->flow);
+}
+
+enum lt_err demo_ipc_route_add(struct demo *d)
+{
+	return lt_router_add_ipc(d->router, d->ipc_resp, lt_comp_id(d->script), on_ipc_response, d,
+				 &d->ipc_route);
+}
+
+/*
+ * fetch_send_ipc - step 2 with --processes: the fetch waits in the in-flight table, the
+ * request leaves as a frame on the input's flow. On failure the caller still owns f.
+ */
+static int fetch_send_ipc(struct demo *d, struct fetch *f)
+{
+	struct ipc_request req = {.fetch_id = f->id};
+
+	inflight_add(d, f);
+	f->started_ns = demo_now_ns();
+	if (lt_ipc_send(d->ipc_req, &req, sizeof(req), f->flow, NULL) != LT_OK) {
+		inflight_take(d, f->id);
+		atomic_fetch_add(&d->fetch_failed, 1);
+		return -1;
+	}
+	atomic_fetch_add(&d->fetch_started, 1);
+	return 0;
 }
 
 /*
@@ -167,6 +266,8 @@ static int fetch_open(struct demo *d, struct fetch *f)
 	struct net_request *req;
 	int fds[2];
 
+	if (d->o.processes)
+		return fetch_send_ipc(d, f);
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
 	f->rd = fds[0];
@@ -398,6 +499,13 @@ static void net_respond(struct demo *d, const struct timer *t)
 	struct net_response r = {
 	    .fetch_id = t->fetch_id, .flow = t->flow, .status = 200, .bytes = RESPONSE_LEN};
 
+	if (d->ipc_resp) {
+		/* The net process: the response goes back as a frame, on the request's flow. */
+		if (lt_ipc_send(d->ipc_resp, &r, sizeof(r), t->flow, NULL) != LT_OK)
+			d->net_write_failed++;
+		d->net_served++;
+		return;
+	}
 	if (write(t->wr, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		d->net_write_failed++;
 	close(t->wr);
@@ -450,7 +558,8 @@ uint64_t demo_net_drop_pending(struct demo *d)
 	while (h->n) {
 		struct timer t = heap_pop(h);
 
-		close(t.wr);
+		if (t.wr >= 0)
+			close(t.wr);
 		n++;
 	}
 	free(h->v);
@@ -588,7 +697,8 @@ static void net_request_free(void *msg)
 {
 	struct net_request *req = msg;
 
-	close(req->wr);
+	if (req->wr >= 0)
+		close(req->wr);
 	free(req);
 }
 
@@ -607,7 +717,8 @@ enum lt_err demo_components_setup(struct demo *d, const char **what)
 	}
 	*what = "channel";
 	if ((err = lt_chan_create("script.input", d->o.inbox, free, &d->input)) ||
-	    (err = lt_chan_create("net.requests", 1024, net_request_free, &d->requests)) ||
+	    (!d->o.processes &&
+	     (err = lt_chan_create("net.requests", 1024, net_request_free, &d->requests))) ||
 	    (err = lt_chan_create("layout.reflow", 256, free, &d->reflow)) ||
 	    (err = lt_chan_create("compositor.display-list", 256, free, &d->display)))
 		return err;
@@ -621,7 +732,7 @@ enum lt_err demo_components_setup(struct demo *d, const char **what)
 	*what = "component";
 	if ((err = lt_router_create("router", &d->router)) ||
 	    (err = lt_comp_create("script", &d->script)) ||
-	    (err = lt_comp_create("net", &d->net)) ||
+	    (!d->o.processes && (err = lt_comp_create("net", &d->net))) ||
 	    (err = lt_comp_create("layout", &d->layout)) ||
 	    (err = lt_comp_create("compositor", &d->compositor)))
 		return err;
@@ -632,12 +743,69 @@ enum lt_err demo_components_setup(struct demo *d, const char **what)
 	if (d->responses && (err = lt_comp_add_handler(d->script, d->responses, "fetch-response",
 						       script_on_response, d)))
 		return err;
-	if ((err = lt_comp_add_handler(d->net, d->requests, "fetch", net_on_request, d)) ||
-	    (err = lt_comp_set_tick(d->net, NET_TICK_NS, net_tick, d)) ||
+	if ((d->net &&
+	     ((err = lt_comp_add_handler(d->net, d->requests, "fetch", net_on_request, d)) ||
+	      (err = lt_comp_set_tick(d->net, NET_TICK_NS, net_tick, d)))) ||
 	    (err = lt_comp_add_handler(d->layout, d->reflow, "reflow", layout_on_reflow, d)) ||
 	    (err = lt_comp_add_handler(d->compositor, d->display, "display-list",
 				       compositor_on_display_list, d)) ||
 	    (err = lt_comp_set_tick(d->compositor, FRAME_NS, compositor_tick, d)))
 		return err;
 	return LT_OK;
+}
+
+/* ---- the net process (--processes) --------------------------------------------------------- */
+
+/*
+ * on_ipc_request - the net process's route callback: each request frame becomes a message to
+ * net on the frame's flow (the page's input event's); the end call means the page is done.
+ */
+static void on_ipc_request(struct lt_route *route, void *data, uint32_t len,
+			   const struct lt_msg_info *info, enum lt_err end, void *arg)
+{
+	struct demo *d = arg;
+	struct ipc_request in;
+	struct net_request *req;
+
+	(void)route;
+	d->router_dispatches++;
+	if (end != LT_OK) {
+		d->ipc_end = end;
+		atomic_store(&d->ipc_ended, 1);
+		return;
+	}
+	req = len == sizeof(in) ? malloc(sizeof(*req)) : NULL;
+	if (req) {
+		memcpy(&in, data, sizeof(in));
+		req->fetch_id = in.fetch_id;
+		req->wr = -1;
+		if (lt_chan_send_flow(d->requests, req, info->flow) != LT_OK) {
+			free(req);
+			req = NULL;
+		}
+	}
+	if (!req)
+		d->ipc_bad_frames++;
+	free(data);
+}
+
+enum lt_err demo_net_setup(struct demo *d, const char **what)
+{
+	enum lt_err err;
+
+	d->net_rng = d->o.seed ^ 0x6e6574ull; /* "net", as in one process */
+	d->net_heap = calloc(1, sizeof(struct timer_heap));
+	*what = "timer heap";
+	if (!d->net_heap)
+		return LT_ENOMEM;
+	*what = "net process";
+	if ((err = lt_chan_create("net.requests", 1024, net_request_free, &d->requests)) ||
+	    (err = lt_router_create("net-router", &d->router)) ||
+	    (err = lt_comp_create("net", &d->net)) ||
+	    (err = lt_comp_add_handler(d->net, d->requests, "fetch", net_on_request, d)) ||
+	    (err = lt_comp_set_tick(d->net, NET_TICK_NS, net_tick, d)) ||
+	    (err = lt_router_start(d->router)) || (err = lt_comp_start(d->net)))
+		return err;
+	return lt_router_add_ipc(d->router, d->ipc_req, lt_comp_id(d->net), on_ipc_request, d,
+				 &d->ipc_route);
 }

@@ -45,6 +45,9 @@ struct demo_opts {
 	double response_us;  /* us of CPU to use one fetch response (script) */
 	double paint_us;     /* us of CPU per frame (compositor, 60 Hz) */
 	uint32_t inbox;      /* capacity of script's input channel (messages) */
+	int processes;       /* net runs in a process of its own (IPC routes) */
+	int net_child;       /* internal: this is that process (--net-child) */
+	int child_fds[3];    /* internal: its request socket, response socket, stats pipe */
 };
 
 /* demo_mode_name - "routed", "blocking" or "thread". */
@@ -75,8 +78,23 @@ struct net_response {
 /* A request to net: the fetch and the write end of its reply pipe (owned by net after send). */
 struct net_request {
 	uint64_t fetch_id;
-	int wr; /* owned: net writes the response and closes it */
+	int wr; /* owned: net writes the response and closes it; -1 with --processes */
 };
+
+/* What a request frame carries with --processes (the flow travels in the frame header). */
+struct ipc_request {
+	uint64_t fetch_id;
+};
+
+/* What the net process tells the page at its end (--processes), on the stats pipe. */
+struct net_stats {
+	int ok; /* the numbers arrived */
+	long pid;
+	uint64_t handled, ticks, requests, served, write_failed, pending, dispatches;
+	int exit_status; /* from waitpid: exit status, or 128 + signal */
+};
+
+#define DEMO_INFLIGHT_BUCKETS 256
 
 struct demo;
 
@@ -98,6 +116,7 @@ struct fetch {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int done;
+	struct fetch *next; /* --processes: chain in demo.inflight, under inflight_mu */
 };
 
 /* A growable array of durations (ns) for percentiles. Owner thread only. */
@@ -152,6 +171,19 @@ struct demo {
 	uint64_t router_forward_failed;
 	int graveyard_fd; /* fd whose route is gone, closed on the next dispatch (-1: none) */
 
+	/* --processes: the net process and the IPC endpoints (page side / net side) */
+	struct lt_ipc *ipc_req;     /* requests: page sends, net process receives */
+	struct lt_ipc *ipc_resp;    /* responses: net process sends, page receives */
+	struct lt_route *ipc_route; /* the route receiving on this side */
+	_Atomic int ipc_ended;      /* the route's end call came (router thread sets it) */
+	enum lt_err ipc_end;        /* why (written before ipc_ended) */
+	long net_pid;               /* page: the net process */
+	int stats_fd;               /* page: read end of the stats pipe (-1: none) */
+	struct net_stats net_stats;
+	pthread_mutex_t inflight_mu;
+	struct fetch *inflight[DEMO_INFLIGHT_BUCKETS]; /* fetches waiting for a response */
+	uint64_t ipc_bad_frames; /* router thread: frames that were not a known response */
+
 	/* layout, compositor threads */
 	uint64_t layout_reflows, layout_send_failed;
 	uint64_t comp_lists, comp_frames;
@@ -184,5 +216,19 @@ uint64_t demo_net_drop_pending(struct demo *d);
 
 /* demo_graveyard_close - closes the fd left in the router graveyard (router stopped). */
 void demo_graveyard_close(struct demo *d);
+
+/*
+ * --processes (procs.c, components.c). demo_procs_spawn - starts the net process (this
+ * program again, --net-child) with two socketpairs and a stats pipe, and makes the page's
+ * endpoints; call before any thread starts. demo_ipc_route_add - routes responses to script
+ * (after script started). demo_procs_stop - ends the request stream, waits for the net
+ * process and its numbers and for the response stream's end. demo_net_child_main - the net
+ * process's main. demo_net_setup - the net process's channel, component and router.
+ */
+enum lt_err demo_procs_spawn(struct demo *d, const char **what);
+enum lt_err demo_ipc_route_add(struct demo *d);
+void demo_procs_stop(struct demo *d);
+int demo_net_child_main(const struct demo_opts *o);
+enum lt_err demo_net_setup(struct demo *d, const char **what);
 
 #endif /* LOOPTRACE_DEMO_H */

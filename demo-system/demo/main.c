@@ -11,6 +11,9 @@
  * counted (and the exit status is 1). SIGINT or SIGTERM ends the input early and drains the
  * same way (a second one stops waiting); the ground truth is still printed and the exit
  * status is then 128 + the signal number.
+ *
+ * With --processes net runs in a process of its own (procs.c); the page stops it in net's
+ * place in the order above and reports its counts with its pid.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -125,13 +128,19 @@ static void start(struct demo *d, struct run *r)
 	sigaddset(&r->stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &r->stop_signals, NULL);
 
+	pthread_mutex_init(&d->inflight_mu, NULL);
+	d->stats_fd = -1;
+	if (d->o.processes && (err = demo_procs_spawn(d, &what)))
+		fail(what, err);
 	err = demo_components_setup(d, &what);
 	if (err)
 		fail(what, err);
 	if ((err = lt_router_start(d->router)) || (err = lt_comp_start(d->compositor)) ||
-	    (err = lt_comp_start(d->layout)) || (err = lt_comp_start(d->net)) ||
+	    (err = lt_comp_start(d->layout)) || (d->net && (err = lt_comp_start(d->net))) ||
 	    (err = lt_comp_start(d->script)))
 		fail("start", err);
+	if (d->o.processes && (err = demo_ipc_route_add(d)))
+		fail("IPC route", err);
 }
 
 /* run_input - runs the input generator to its end (or a stop signal). */
@@ -201,15 +210,33 @@ static void stop(struct demo *d, struct run *r)
 	r->t_end = demo_now_ns();
 	lt_comp_stop(d->layout, LT_COMP_STOP_DRAIN, NULL, NULL, &dropped_layout);
 	lt_comp_stop(d->compositor, LT_COMP_STOP_DRAIN, NULL, NULL, &dropped_comp);
-	lt_comp_stop(d->net, r->drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL, NULL,
-		     &dropped_net);
-	r->net_pending = demo_net_drop_pending(d);
+	if (d->o.processes) {
+		demo_procs_stop(d);
+		r->net_pending = d->net_stats.pending;
+	} else {
+		lt_comp_stop(d->net, r->drained ? LT_COMP_STOP_DRAIN : LT_COMP_STOP_HANDBACK, NULL,
+			     NULL, &dropped_net);
+		r->net_pending = demo_net_drop_pending(d);
+	}
 	lt_router_stop(d->router);
 	while (atomic_load(&d->helpers_live) != 0) /* only when not drained */
 		usleep(1000);
 	lt_router_destroy(d->router);
 	demo_graveyard_close(d);
 	r->dropped_msgs = dropped_script + dropped_layout + dropped_comp + dropped_net;
+}
+
+/* print_net - the net process's components (--processes), with its pid. */
+static void print_net_process(const struct demo *d)
+{
+	const struct net_stats *s = &d->net_stats;
+
+	printf("    \"net\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"ticks\": %" PRIu64 ", \"pid\": %ld},\n",
+	       s->handled + s->ticks, s->handled, s->ticks, d->net_pid);
+	printf("    \"net-router\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+	       ", \"ticks\": 0, \"dispatches\": %" PRIu64 ", \"pid\": %ld},\n",
+	       s->dispatches, s->dispatches, s->dispatches, d->net_pid);
 }
 
 /* print_components - the "components" key: each component's own message counts. */
@@ -221,9 +248,13 @@ static void print_components(const struct demo *d)
 	printf("    \"script\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
 	       ", \"ticks\": 0},\n",
 	       script_handled, script_handled);
-	printf("    \"net\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
-	       ", \"ticks\": %" PRIu64 "},\n",
-	       lt_comp_handled(d->net) + d->net_ticks, lt_comp_handled(d->net), d->net_ticks);
+	if (d->o.processes)
+		print_net_process(d);
+	else
+		printf("    \"net\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
+		       ", \"ticks\": %" PRIu64 "},\n",
+		       lt_comp_handled(d->net) + d->net_ticks, lt_comp_handled(d->net),
+		       d->net_ticks);
 	printf("    \"layout\": {\"messages\": %" PRIu64 ", \"handled\": %" PRIu64
 	       ", \"ticks\": 0},\n",
 	       lt_comp_handled(d->layout), lt_comp_handled(d->layout));
@@ -248,10 +279,21 @@ static void print_header(const struct demo *d, const struct run *r)
 	printf("  \"settings\": {\"duration_s\": %g, \"rate\": %g, \"task_us\": %g, "
 	       "\"fetch_share\": %g, \"latency_ms\": %g, \"jitter_ms\": %g, \"seed\": %" PRIu64
 	       ", \"reflow_share\": %g, \"reflow_us\": %g, \"response_us\": %g, \"paint_us\": %g, "
-	       "\"inbox\": %" PRIu32 "},\n",
+	       "\"inbox\": %" PRIu32 ", \"processes\": %s},\n",
 	       d->o.duration_s, d->o.rate, d->o.task_us, d->o.fetch_share, d->o.latency_ms,
 	       d->o.jitter_ms, d->o.seed, d->o.reflow_share, d->o.reflow_us, d->o.response_us,
-	       d->o.paint_us, d->o.inbox);
+	       d->o.paint_us, d->o.inbox, d->o.processes ? "true" : "false");
+	if (d->o.processes)
+		printf("  \"net_process\": {\"pid\": %ld, \"exit_status\": %d, \"reported\": %s, "
+		       "\"requests\": %" PRIu64 ", \"write_failed\": %" PRIu64
+		       ", \"response_stream_end\": \"%s\", \"bad_frames\": %" PRIu64 "},\n",
+		       d->net_pid, d->net_stats.exit_status, d->net_stats.ok ? "true" : "false",
+		       d->net_stats.requests, d->net_stats.write_failed,
+		       atomic_load(&((struct demo *)d)->ipc_ended) ? lt_strerror(d->ipc_end)
+								   : "none",
+		       d->ipc_bad_frames);
+	else
+		printf("  \"net_process\": null,\n");
 	printf("  \"interrupted\": %s%s%s,\n", r->interrupted ? "\"" : "",
 	       r->interrupted == SIGINT ? "SIGINT"
 	       : r->interrupted         ? "SIGTERM"
@@ -287,7 +329,7 @@ static void print_truth(struct demo *d, const struct run *r)
 	       ", \"completed\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"errors\": %" PRIu64
 	       ", \"served_by_net\": %" PRIu64 "},\n",
 	       atomic_load(&d->fetch_attempts), started, completed, atomic_load(&d->fetch_failed),
-	       d->fetch_errors, d->net_served);
+	       d->fetch_errors, d->o.processes ? d->net_stats.served : d->net_served);
 	printf("  \"reflows\": {\"sent\": %" PRIu64 ", \"done\": %" PRIu64 "},\n", d->reflows_sent,
 	       d->layout_reflows);
 	printf("  \"frames\": %" PRIu64 ",\n", d->comp_frames);
@@ -313,6 +355,13 @@ static void destroy(struct demo *d)
 	lt_chan_destroy(d->requests);
 	lt_chan_destroy(d->reflow);
 	lt_chan_destroy(d->display);
+	if (d->ipc_req) {
+		close(lt_ipc_fd(d->ipc_req));
+		close(lt_ipc_fd(d->ipc_resp));
+		lt_ipc_destroy(d->ipc_req);
+		lt_ipc_destroy(d->ipc_resp);
+	}
+	pthread_mutex_destroy(&d->inflight_mu);
 	free(d->input_latency.v);
 	free(d->input_delay.v);
 	free(d->fetch_latency.v);
@@ -329,6 +378,8 @@ int main(int argc, char **argv)
 	rc = demo_parse_options(argc, argv, &opts);
 	if (rc)
 		return rc == 1 ? 0 : 2;
+	if (opts.net_child)
+		return demo_net_child_main(&opts);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		fail("start", LT_ENOMEM);
@@ -339,6 +390,10 @@ int main(int argc, char **argv)
 	stop(d, &r);
 	print_truth(d, &r);
 	rc = r.drained && !d->router_forward_failed ? 0 : 1;
+	if (d->o.processes &&
+	    (!d->net_stats.ok || d->net_stats.exit_status != 0 || d->net_stats.write_failed ||
+	     d->ipc_bad_frames || !atomic_load(&d->ipc_ended) || d->ipc_end != LT_ECLOSED))
+		rc = 1;
 	if (r.interrupted)
 		rc = 128 + r.interrupted; /* the shell's convention, even after a clean drain */
 	destroy(d);

@@ -30,6 +30,9 @@ static const struct demo_opts defaults = {
     .response_us = 100.0,
     .paint_us = 300.0,
     .inbox = 32,
+    .processes = 0,
+    .net_child = 0,
+    .child_fds = {-1, -1, -1},
 };
 
 const char *demo_mode_name(enum demo_mode mode)
@@ -78,6 +81,9 @@ static void usage(FILE *f)
 	    "  --paint-us US        CPU time per frame in the compositor, 0..16000 [%g]\n"
 	    "  --inbox N            capacity of script's input channel; when it is full the\n"
 	    "                       input generator waits (back-pressure), >= 1 [%" PRIu32 "]\n"
+	    "  --processes          run net in a process of its own (this program, started\n"
+	    "                       again), talking to the page over Unix sockets through the\n"
+	    "                       runtime's IPC routes; works with every mode [off]\n"
 	    "  -h, --help           show this help and exit\n"
 	    "\n"
 	    "SIGINT/SIGTERM end the input early; the page drains and the ground truth is\n"
@@ -104,6 +110,8 @@ enum {
 	OPT_RESPONSE_US,
 	OPT_PAINT_US,
 	OPT_INBOX,
+	OPT_PROCESSES,
+	OPT_NET_CHILD,
 };
 
 static const struct option longopts[] = {
@@ -120,6 +128,9 @@ static const struct option longopts[] = {
     {"response-us", required_argument, NULL, OPT_RESPONSE_US},
     {"paint-us", required_argument, NULL, OPT_PAINT_US},
     {"inbox", required_argument, NULL, OPT_INBOX},
+    {"processes", no_argument, NULL, OPT_PROCESSES},
+    /* internal: this process is the net process of a --processes run (see procs.c) */
+    {"net-child", required_argument, NULL, OPT_NET_CHILD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -249,6 +260,21 @@ int demo_parse_options(int argc, char **argv, struct demo_opts *o)
 			rc = parse_u64(c, optarg, 1, 1u << 20, "an integer between 1 and 1048576",
 				       &u);
 			o->inbox = (uint32_t)u;
+			break;
+		case OPT_PROCESSES:
+			o->processes = 1;
+			break;
+		case OPT_NET_CHILD:
+			if (sscanf(optarg, "%d,%d,%d", &o->child_fds[0], &o->child_fds[1],
+				   &o->child_fds[2]) != 3 ||
+			    o->child_fds[0] < 0 || o->child_fds[1] < 0 || o->child_fds[2] < 0) {
+				fprintf(stderr,
+					PROG ": --net-child: expected REQ,RESP,STATS fds, "
+					     "got '%s'\n",
+					optarg);
+				rc = 2;
+			}
+			o->net_child = 1;
 			break;
 		case ':':
 			fprintf(stderr, PROG ": %s needs a value (see --help)\n", argv[optind - 1]);

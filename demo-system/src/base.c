@@ -36,6 +36,10 @@ const char *lt_strerror(enum lt_err err)
 		return "object busy";
 	case LT_ESYS:
 		return "system call failed";
+	case LT_EPROTO:
+		return "IPC framing error";
+	case LT_EMSGSIZE:
+		return "IPC frame too large";
 	}
 	return "unknown error";
 }

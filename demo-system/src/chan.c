@@ -123,9 +123,12 @@ struct lt_chan {
 	_Atomic uint32_t send_seq; /* futex word parked senders wait on */
 	/*
 	 * Bounded: the id blocks of the two live epochs, epoch e in id_base[e & 1] as
-	 * (first id << 8) | (e & 0xff); written once per epoch_len messages.
+	 * (low 48 bits of the first id << 8) | (e & 0xff); written once per epoch_len messages.
 	 */
 	_Atomic uint64_t id_base[2];
+	/* the top 16 bits of every id liblooptrace hands this process (its tag), which do not fit
+	 * in id_base beside the epoch: stored before a block is published */
+	_Atomic uint64_t id_hi;
 	_Atomic int closed;
 	_Atomic int attached;      /* taken by a select or router route */
 	_Atomic uint32_t self_cpu; /* bounded: CPU the receiver ran on lately (senders read it) */
@@ -217,6 +220,8 @@ static inline int same_cpu(uint32_t cpu)
  * winner's block (its own block is skipped: ids stay unique). Returns 0 only when the id
  * space is exhausted.
  */
+#define LT_ID_LOW_MASK ((UINT64_C(1) << 48) - 1) /* below the tag: lt_message_reserve's ranges */
+
 static uint64_t msg_id_at(struct lt_chan *ch, uint64_t pos)
 {
 	uint64_t epoch = pos >> ch->epoch_shift;
@@ -227,12 +232,14 @@ static uint64_t msg_id_at(struct lt_chan *ch, uint64_t pos)
 	while ((cur & 0xff) != tag) {
 		uint64_t first = lt_message_reserve(UINT64_C(1) << ch->epoch_shift);
 
-		if (first == 0 || first >= (UINT64_C(1) << 56))
+		if (first == 0)
 			return 0;
-		if (atomic_compare_exchange_strong(w, &cur, (first << 8) | tag))
-			cur = (first << 8) | tag;
+		atomic_store_explicit(&ch->id_hi, first & ~LT_ID_LOW_MASK, memory_order_relaxed);
+		if (atomic_compare_exchange_strong(w, &cur, ((first & LT_ID_LOW_MASK) << 8) | tag))
+			cur = ((first & LT_ID_LOW_MASK) << 8) | tag;
 	}
-	return (cur >> 8) + (pos & ((UINT64_C(1) << ch->epoch_shift) - 1));
+	return (atomic_load_explicit(&ch->id_hi, memory_order_relaxed) | (cur >> 8)) +
+	       (pos & ((UINT64_C(1) << ch->epoch_shift) - 1));
 }
 
 /*

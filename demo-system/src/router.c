@@ -1,5 +1,5 @@
 /*
- * router.c - one thread serving many routes (channels and file descriptors).
+ * router.c - one thread serving many routes (channels, file descriptors, IPC streams).
  *
  * The router thread waits in epoll_wait on: a control eventfd (stop), one eventfd per
  * channel route (the waiter the channel wakes, see rt_internal.h) and the fd of each fd
@@ -10,6 +10,11 @@
  * unlinks the route under `mu` and, unless it is that very callback, waits on `cv` until the
  * dispatch is over. A channel route serves at most LT__ROUTE_BATCH messages per turn, then
  * re-signals its own eventfd, so one busy channel cannot starve the other routes.
+ *
+ * An IPC route is an fd route that does the reading itself: one read() per turn (at most the
+ * reader's buffer), then every whole frame in the buffer is dispatched with the sender's ids
+ * (ipc.c cuts the frames). A turn never leaves a whole frame in the buffer, so waiting on the
+ * fd again cannot miss one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,7 +33,7 @@
 #define LT__ROUTER_EVENTS 64
 #define CTL_KEY           UINT64_MAX
 
-enum route_kind { ROUTE_CHAN, ROUTE_FD };
+enum route_kind { ROUTE_CHAN, ROUTE_FD, ROUTE_IPC };
 
 struct lt_route {
 	struct lt_router *r; /* weak */
@@ -40,6 +45,9 @@ struct lt_route {
 	int fd;             /* not owned (fd routes) */
 	lt_route_fn fn;
 	lt_route_fd_fn fd_fn;
+	lt_route_ipc_fn ipc_fn;
+	uint32_t ipc_chan;            /* IPC routes: the endpoint's channel id */
+	struct lt__ipc_reader reader; /* IPC routes: bytes not yet cut into frames */
 	void *arg;
 	struct lt__waiter w; /* channel routes: eventfd waiter, efd owned */
 	int watching;        /* fd still in epoll / channel not yet reported closed */
@@ -174,6 +182,7 @@ static void release(struct lt_router *r, struct lt_route *rt)
 	} else if (rt->watching) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, rt->fd, NULL);
 	}
+	lt__ipc_reader_fini(&rt->reader);
 	free(rt);
 }
 
@@ -268,6 +277,31 @@ enum lt_err lt_router_add_fd(struct lt_router *r, int fd, uint32_t owner, lt_rou
 	rt->watching = 1;
 	lt__waiter_init(&rt->w, -1);
 	err = add_route(r, rt, 0, owner, out);
+	if (err != LT_OK)
+		free(rt);
+	return err;
+}
+
+enum lt_err lt_router_add_ipc(struct lt_router *r, struct lt_ipc *ep, uint32_t owner,
+			      lt_route_ipc_fn ipc_fn, void *arg, struct lt_route **out)
+{
+	struct lt_route *rt;
+	enum lt_err err;
+
+	if (!r || !ep || !ipc_fn)
+		return LT_EINVAL;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return LT_ENOMEM;
+	rt->r = r;
+	rt->kind = ROUTE_IPC;
+	rt->fd = lt_ipc_fd(ep);
+	rt->ipc_fn = ipc_fn;
+	rt->ipc_chan = lt_ipc_chan(ep);
+	rt->arg = arg;
+	rt->watching = 1;
+	lt__waiter_init(&rt->w, -1);
+	err = add_route(r, rt, rt->ipc_chan, owner, out);
 	if (err != LT_OK)
 		free(rt);
 	return err;
@@ -381,6 +415,17 @@ static void serve_chan(struct lt_router *r, struct lt_route *rt)
 	}
 }
 
+/* stop_watching - takes a route's fd out of epoll (router thread; the route may be removed). */
+static void stop_watching(struct lt_router *r, struct lt_route *rt)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!rt->removed) {
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, rt->fd, NULL);
+		rt->watching = 0;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 static void serve_fd(struct lt_router *r, struct lt_route *rt, uint32_t ev)
 {
 	struct lt_msg_info info = {.id = lt_message_new(), .flow = 0, .chan = 0};
@@ -400,13 +445,52 @@ static void serve_fd(struct lt_router *r, struct lt_route *rt, uint32_t ev)
 	lt_route_dispatch_end(rt->id);
 	if (!(events & LT_ROUTE_IN)) {
 		/* Only hang-up or error left: stop watching (level-triggered would spin). */
-		pthread_mutex_lock(&r->mu);
-		if (!rt->removed) {
-			epoll_ctl(r->epfd, EPOLL_CTL_DEL, rt->fd, NULL);
-			rt->watching = 0;
-		}
-		pthread_mutex_unlock(&r->mu);
+		stop_watching(r, rt);
 	}
+}
+
+/*
+ * serve_ipc - one read, then every whole frame, each as its own dispatch with the sender's
+ * ids; at the end of the stream (EOF, framing error) the closing call, once.
+ */
+static void serve_ipc(struct lt_router *r, struct lt_route *rt)
+{
+	enum lt_err got, end = LT_OK;
+	struct lt__ipc_frame f;
+
+	if (!rt->watching)
+		return;
+	got = lt__ipc_fill(&rt->reader, rt->fd);
+	for (;;) {
+		struct lt_msg_info info;
+		enum lt_err e = lt__ipc_next(&rt->reader, &f);
+
+		if (e == LT_EAGAIN)
+			break;
+		if (e != LT_OK) {
+			end = e;
+			break;
+		}
+		info.id = f.msg;
+		info.flow = f.flow;
+		info.chan = rt->ipc_chan;
+		lt_recv(rt->ipc_chan, f.msg, 0);
+		end_wait(r, rt->ipc_chan, f.msg);
+		lt_route_dispatch_begin(rt->id, f.msg);
+		rt->ipc_fn(rt, f.data, f.len, &info, LT_OK, rt->arg);
+		lt_route_dispatch_end(rt->id);
+		if (!still_live(rt))
+			return;
+	}
+	if (end == LT_OK && got != LT_OK)
+		end = got == LT_ECLOSED && rt->reader.len ? LT_EPROTO : got;
+	if (end == LT_OK)
+		return;
+	stop_watching(r, rt);
+	end_wait(r, rt->ipc_chan, 0);
+	lt_route_dispatch_begin(rt->id, 0);
+	rt->ipc_fn(rt, NULL, 0, NULL, end, rt->arg);
+	lt_route_dispatch_end(rt->id);
 }
 
 static void *router_thread(void *arg)
@@ -448,6 +532,8 @@ static void *router_thread(void *arg)
 				continue;
 			if (rt->kind == ROUTE_CHAN)
 				serve_chan(r, rt);
+			else if (rt->kind == ROUTE_IPC)
+				serve_ipc(r, rt);
 			else
 				serve_fd(r, rt, evs[i].events);
 			pthread_mutex_lock(&r->mu);

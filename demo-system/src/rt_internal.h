@@ -296,6 +296,37 @@ enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t 
 			    void **msg, struct lt_msg_info *info, const void *where,
 			    uint32_t *depth_out);
 
+/*
+ * The receiving side of IPC frames (ipc.c, used by the router's IPC routes). A reader holds
+ * the bytes read but not yet cut into frames: buf[off .. off + len).
+ */
+struct lt__ipc_reader {
+	unsigned char *buf; /* owned; grows to the largest frame seen */
+	size_t cap;         /* bytes allocated */
+	size_t off, len;    /* bytes: start and length of the unparsed data */
+};
+
+struct lt__ipc_frame {
+	uint64_t msg, flow; /* the sender's ids */
+	uint32_t len;       /* payload bytes */
+	void *data;         /* owned by the receiver of the frame (malloc'ed, never NULL) */
+};
+
+/*
+ * lt__ipc_fill - one read() from fd into rd (retried on EINTR). LT_OK: bytes read, or none
+ * ready (EAGAIN); LT_ECLOSED: end of file; LT_ESYS; LT_ENOMEM (first buffer).
+ */
+enum lt_err lt__ipc_fill(struct lt__ipc_reader *rd, int fd);
+
+/*
+ * lt__ipc_next - cuts the next whole frame out of rd into *f. LT_EAGAIN: not whole yet (the
+ * buffer is grown to hold it); LT_EPROTO (bad magic), LT_EMSGSIZE (too large), LT_ENOMEM.
+ */
+enum lt_err lt__ipc_next(struct lt__ipc_reader *rd, struct lt__ipc_frame *f);
+
+/* lt__ipc_reader_fini - frees rd's buffer. */
+void lt__ipc_reader_fini(struct lt__ipc_reader *rd);
+
 #pragma GCC visibility pop
 
 #endif /* LT_RT_INTERNAL_H */

@@ -24,7 +24,11 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
+
+static uint64_t msg_tag; /* the process's message tag: see msg_base */
 
 #ifdef LT_WITH_LTTNG
 #define LTTNG_UST_TRACEPOINT_DEFINE
@@ -58,7 +62,10 @@ static inline struct lt_ring *ring(void)
 void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32_t clock, uint64_t base,
 		    const uint64_t cal[4], const uint64_t *words, uint32_t n)
 {
-	LT_EVENT(batch, tid, seq, first, clock, base, cal, words, n);
+	/* cal[4]: msg_hi, the tag of the process's message ids (short HNEXT records omit it) */
+	const uint64_t c[5] = {cal[0], cal[1], cal[2], cal[3], msg_tag};
+
+	LT_EVENT(batch, tid, seq, first, clock, base, c, words, n);
 }
 #else
 struct lt_ring;
@@ -91,15 +98,73 @@ static __attribute__((unused)) int lt__kinds_are_tracepoints(void)
  * fork() without exec shares them with its parent (and its own children): ids taken on either
  * side after the fork are distinct, as if one process took them all. Until the constructor
  * has run (or if the mapping fails) they are the static copy below; exec starts afresh.
+ *
+ * Message ids (and so flow ids) must also stay apart from other processes' and hosts', with no
+ * coordination: next_message starts at a random base drawn once per fork family (msg_base),
+ * whose top LT_MSG_TAG_BITS bits (the tag, never 0) are the same for every id the family
+ * takes. docs/distributed.md ("Ids across processes") gives the collision odds.
  */
 struct lt_ids {
 	_Atomic uint32_t next_component;
 	_Atomic uint32_t next_channel;
 	_Atomic uint32_t next_route;
-	_Atomic uint64_t next_message;
+	_Atomic uint64_t next_message; /* 0: the base is not drawn yet */
 };
-static struct lt_ids ids_static = {1, 1, 1, 1};
+static struct lt_ids ids_static = {1, 1, 1, 0};
 static struct lt_ids *ids = &ids_static; /* weak: ids_static or the shared page */
+
+#define LT_MSG_TAG_SHIFT 48
+#define LT_MSG_LOW_MASK  ((UINT64_C(1) << LT_MSG_TAG_SHIFT) - 1)
+
+/*
+ * The calling process's message tag (next_message >> 48), cached for the hot path (the short
+ * HNEXT record stores the low 48 bits of an id that carries it) and for each batch's
+ * `msg_hi`. 0 until the base is drawn: no id carries tag 0, so nothing is taken for local.
+ */
+static uint64_t msg_tag;
+
+/*
+ * msg_draw - a random base for next_message: a non-zero 16-bit tag in bits 48-63 and a start
+ * in [1, 2^47) below it, so at least 2^47 ids follow before the low bits would reach the tag.
+ * Async-signal-safe (getrandom, or the clock and pid when it fails).
+ */
+static uint64_t msg_draw(void)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uint64_t)ts.tv_nsec * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)getpid() << 32 ^
+		    (uint64_t)(uintptr_t)&r ^ (uint64_t)ts.tv_sec;
+		r ^= r >> 29;
+		r *= UINT64_C(0xbf58476d1ce4e5b9);
+		r ^= r >> 32;
+	}
+	uint64_t tag = r >> LT_MSG_TAG_SHIFT;
+	uint64_t start = (r & ((UINT64_C(1) << 47) - 1)) | 1;
+
+	if (tag == 0)
+		tag = 1;
+	return tag << LT_MSG_TAG_SHIFT | start;
+}
+
+/*
+ * msg_base - makes sure the message counter of `d` holds a drawn base (slow paths only: block
+ * refills and reservations). Async-signal-safe.
+ */
+static void msg_base(struct lt_ids *d)
+{
+	uint64_t zero = 0;
+
+	if (__builtin_expect(atomic_load_explicit(&d->next_message, memory_order_relaxed) == 0, 0))
+		atomic_compare_exchange_strong(&d->next_message, &zero, msg_draw());
+	__atomic_store_n(&msg_tag,
+			 atomic_load_explicit(&d->next_message, memory_order_relaxed) >>
+			     LT_MSG_TAG_SHIFT,
+			 __ATOMIC_RELAXED);
+}
 
 /*
  * Thread-locals use the initial-exec TLS model: liblooptrace is linked at startup (never
@@ -301,6 +366,7 @@ static __attribute__((noinline)) uint64_t message_refill(void)
 {
 	uint64_t first;
 
+	msg_base(ids);
 	if (msg_id_refill) /* a signal handler interrupting a refill on this thread */
 		return atomic_fetch_add_explicit(&ids->next_message, 1, memory_order_relaxed);
 	msg_id_refill = 1;
@@ -315,12 +381,19 @@ static __attribute__((noinline)) uint64_t message_refill(void)
 	return first;
 }
 
-/* In the child of fork(), the forking thread's block is also the parent's: drop it (the next
- * lt_message_new refills from the shared counter). */
+/*
+ * In the child of fork(), the forking thread's block is also the parent's: drop it (the next
+ * lt_message_new refills from the shared counter). A child that does not share the counters
+ * (the page could not be mapped) would take the parent's ids again: it draws its own base.
+ */
 static void ids_atfork_child(void)
 {
 	msg_id_next = msg_id_end = 0;
 	msg_id_refill = 0;
+	if (ids == &ids_static) {
+		atomic_store(&ids_static.next_message, msg_draw());
+		msg_base(ids);
+	}
 }
 
 __attribute__((constructor)) static void ids_init(void)
@@ -328,6 +401,7 @@ __attribute__((constructor)) static void ids_init(void)
 	struct lt_ids *shared =
 	    mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
+	msg_base(&ids_static); /* the base this fork family's ids are drawn from */
 	if (shared != MAP_FAILED) {
 		/* Ids already taken by other constructors stay taken. */
 		atomic_init(&shared->next_component, atomic_load(&ids_static.next_component));
@@ -355,10 +429,12 @@ LT_API uint64_t lt_message_reserve(uint64_t count)
 {
 	uint64_t first;
 
-	if (count == 0 || count > (UINT64_C(1) << 62))
+	if (count == 0 || count > (UINT64_C(1) << 46))
 		return 0;
+	msg_base(ids);
 	first = atomic_fetch_add_explicit(&ids->next_message, count, memory_order_relaxed);
-	if (first > (UINT64_C(1) << 62)) /* 2^62 ids: not reachable, but never wrap to reuse */
+	/* at least 2^47 ids per base: not reachable, but never run into the next tag */
+	if ((first & LT_MSG_LOW_MASK) + count > LT_MSG_LOW_MASK)
 		return 0;
 	return first;
 }
@@ -443,11 +519,13 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 			ed = now - pending_end;
 			pending_msg = 0;
 		}
-		if (__builtin_expect(depth <= LT_REC_DEPTH_MAX && msg <= LT_REC_MSG48_MAX &&
+		/* short form: an id of this process (its tag is the batch's msg_hi) */
+		if (__builtin_expect(depth <= LT_REC_DEPTH_MAX &&
+					 (msg >> LT_MSG_TAG_SHIFT) == msg_tag &&
 					 ed <= LT_REC_EDELTA_MAX,
 				     1)) {
 			p = lt__rec(r, 2, k, key | depth << 12, now);
-			p[1] = msg | ed << 48;
+			p[1] = (msg & LT_REC_MSG48_MAX) | ed << 48;
 			lt__rec_commit(r, 2);
 		} else {
 			p = lt__rec(r, 4, LT_REC_HNEXT_LONG, key, now);
@@ -733,53 +811,124 @@ LT_API void lt_route_dispatch_end(uint32_t route)
 }
 
 /*
- * Pools and sequences: ids only for now; their records and events are being added (the
- * calls are declared so that runtimes can be written against them).
+ * Pools and sequences (docs/event-model.md, "Sequences"): rare calls next to a message's, so
+ * plain records, no fast path. Each flushes a kept handler end first: a sequence's records
+ * must never be written under another sequence's run on the same worker.
  */
+
+/* The pool the calling thread is a worker of (0: none), for pool_worker_end. */
+static LT_TLS uint32_t current_pool;
+
+#ifdef LT_WITH_LTTNG
+/* rec_a - appends a one-word record of `kind` with argument a; 1 when recorded (format 2.x). */
+static int rec_a(unsigned kind, uint32_t a)
+{
+	struct lt_ring *r = ring();
+
+	if (!r)
+		return 0;
+	lt__rec(r, 1, kind, a, lt__now());
+	lt__rec_commit(r, 1);
+	return 1;
+}
+#else
+#define rec_a(kind, a) ((void)(a), 0) /* the record kinds are not even declared */
+#endif
+
 LT_API uint32_t lt_pool_declare(const char *name, uint32_t threads)
 {
 	static _Atomic uint32_t next_pool = 1;
+	uint32_t pool = atomic_fetch_add_explicit(&next_pool, 1, memory_order_relaxed);
 
-	(void)name;
-	(void)threads;
-	return atomic_fetch_add_explicit(&next_pool, 1, memory_order_relaxed);
+	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		rec_named(r, LT_REC_POOL_DECLARE, nonnull(name), pool | (uint64_t)threads << 32, 0);
+		return pool;
+	}
+#endif
+	LT_EVENT(pool_declare, pool, nonnull(name), threads);
+	return pool;
 }
 
 LT_API void lt_pool_worker_begin(uint32_t pool)
 {
-	(void)pool;
+	flush_pending();
+	current_pool = pool;
+	if (!rec_a(LT_REC_WORKER_BEGIN, pool)) {
+		LT_EVENT(pool_worker_begin, pool);
+	}
 }
 
 LT_API void lt_pool_worker_end(void)
 {
+	flush_pending();
+	if (!rec_a(LT_REC_WORKER_END, current_pool)) {
+		LT_EVENT(pool_worker_end, current_pool);
+	}
+	current_pool = 0;
 }
 
 LT_API uint32_t lt_seq_begin(const char *name, uint32_t pool, uint32_t flags)
 {
-	(void)name;
-	(void)pool;
-	(void)flags;
-	return atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
+	uint32_t comp = atomic_fetch_add_explicit(&ids->next_component, 1, memory_order_relaxed);
+
+	flush_pending();
+#ifdef LT_WITH_LTTNG
+	struct lt_ring *r = ring();
+	if (r) {
+		/* not flushed at once (rec_named does): a task is spawned per request */
+		const char *n = nonnull(name);
+		size_t len = strlen(n);
+
+		if (len > LT_REC_STR_MAX)
+			len = LT_REC_STR_MAX;
+		unsigned nw = 3 + lt_rec_str_words((uint32_t)len);
+		uint64_t *p = lt__rec(r, nw, LT_REC_SEQ_BEGIN, (uint32_t)len, lt__now());
+
+		p[1] = comp | (uint64_t)pool << 32;
+		p[2] = flags;
+		p[nw - 1] = 0;
+		memcpy(p + 3, n, len);
+		lt__rec_commit(r, nw);
+		return comp;
+	}
+#endif
+	LT_EVENT(seq_begin, comp, nonnull(name), pool, flags);
+	return comp;
 }
 
 LT_API void lt_seq_end(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_END, comp)) {
+		LT_EVENT(seq_end, comp);
+	}
 }
 
 LT_API void lt_seq_ready(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_READY, comp)) {
+		LT_EVENT(seq_ready, comp);
+	}
 }
 
 LT_API void lt_seq_run_begin(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_RUN_BEGIN, comp)) {
+		LT_EVENT(seq_run_begin, comp);
+	}
 }
 
 LT_API void lt_seq_run_end(uint32_t comp)
 {
-	(void)comp;
+	flush_pending();
+	if (!rec_a(LT_REC_SEQ_RUN_END, comp)) {
+		LT_EVENT(seq_run_end, comp);
+	}
 }
 
 /*

@@ -120,7 +120,7 @@ static void test_intervals(void)
 	char *j = report(a);
 	expect_in(j, "\"schema\": \"looptrace-report/1\"");
 	expect_in(j, "\"time_ns\": {\"busy\": 600, \"idle\": 1500, \"blocked_in_handler\": 300, "
-		     "\"blocked_outside\": 300, \"outside\": 300}");
+		     "\"blocked_outside\": 300, \"outside\": 300, \"runnable\": 0}");
 	expect_in(j, "\"begin_ns\": 1000, \"end_ns\": 4000, \"wall_ns\": 3000");
 	expect_in(j, "\"reason\": \"mutex\", \"reason_code\": 2, \"object\": \"0xdead\", "
 		     "\"where\": \"0xbeef\", \"ns\": 300, \"count\": 1, \"in_handler_ns\": 300}");
@@ -329,6 +329,118 @@ static void test_flows_three_hops(void)
 	const struct lt_an_comp *b = &a->comps.v[comp_index(a, 2, 0, 0)];
 	LT_ASSERT_EQ_U(b->qwait.max, 20);
 	LT_ASSERT_EQ_U(b->handle.max, 20);
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+#define FEEDP(a, pid_, ts_, tid_, kind_, ...)                                                      \
+	do {                                                                                       \
+		struct lt_event e_ = {                                                             \
+		    .ts_ns = (ts_), .vpid = (pid_), .vtid = (tid_), .kind = (kind_), __VA_ARGS__}; \
+		LT_ASSERT_EQ_I(lt_analysis_feed((a), &e_), 0);                                     \
+	} while (0)
+
+/*
+ * One request and its reply across two processes (client pid 100, server pid 200), each with
+ * its own "rpc" channel (id 1 in both): the client's message ids carry tag T, the server's
+ * tag U, both in the top 16 bits. The server receives the client's id (a foreign msg), answers
+ * with the client's flow (a foreign flow); the client handles the reply. With `tagged` 0 the
+ * same events carry untagged ids, which stay per process: nothing links.
+ */
+static void cross_process(int tagged)
+{
+	uint64_t T = tagged ? UINT64_C(0x1234) << 48 : 0, U = tagged ? UINT64_C(0xbeef) << 48 : 0;
+	uint64_t req = T | 5, rep = U | 9;
+	struct lt_analysis *a = lt_analysis_create(NULL);
+
+	FEEDP(a, 100, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "client");
+	FEEDP(a, 100, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "rpc");
+	FEEDP(a, 200, 0, 7, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "server");
+	FEEDP(a, 200, 0, 7, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "rpc");
+	FEEDP(a, 200, 0, 7, LT_EV_WAIT_BEGIN);
+	FEEDP(a, 100, 100, 1, LT_EV_SEND, .chan = 1, .msg = req, .flow = 0, .depth = 1);
+	FEEDP(a, 100, 110, 1, LT_EV_WAIT_BEGIN);
+	FEEDP(a, 200, 400, 7, LT_EV_WAIT_END, .chan = 1, .msg = req);
+	FEEDP(a, 200, 400, 7, LT_EV_RECV, .chan = 1, .msg = req, .depth = 0);
+	FEEDP(a, 200, 410, 7, LT_EV_HANDLE_BEGIN, .msg = req, .name = "req");
+	FEEDP(a, 200, 900, 7, LT_EV_SEND, .chan = 1, .msg = rep, .flow = req, .depth = 1);
+	FEEDP(a, 200, 910, 7, LT_EV_HANDLE_END, .msg = req);
+	FEEDP(a, 200, 920, 7, LT_EV_WAIT_BEGIN);
+	FEEDP(a, 100, 1200, 1, LT_EV_WAIT_END, .chan = 1, .msg = rep);
+	FEEDP(a, 100, 1200, 1, LT_EV_RECV, .chan = 1, .msg = rep, .depth = 0);
+	FEEDP(a, 100, 1210, 1, LT_EV_HANDLE_BEGIN, .msg = rep, .name = "reply");
+	FEEDP(a, 100, 1500, 1, LT_EV_HANDLE_END, .msg = rep);
+	char *j = report(a);
+	if (!tagged) {
+		/* per-process ids: each receipt is an unknown message, no flow ends */
+		LT_ASSERT_EQ_U(a->flows_done, 0);
+		expect_in(j, "\"ipc\": false");
+		LT_ASSERT(strstr(j, "\"ipc\": true") == NULL);
+		free(j);
+		lt_analysis_destroy(a);
+		return;
+	}
+	/* the flow: sent at 100 in the client, its reply handled until 1500 in the client */
+	LT_ASSERT_EQ_U(a->flows_done, 1);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 1400);
+	LT_ASSERT_EQ_U(a->flows_in_flight, 0);
+	LT_ASSERT_EQ_U(a->msgs_in_flight, 0);
+	LT_ASSERT_EQ_U(a->crit_nhops, 2);
+	/* queue waits across the boundary: 300 ns into the server, 300 ns back */
+	LT_ASSERT_EQ_U(a->comps.v[comp_index(a, 1, 0, 0)].qwait.max, 300);
+	expect_in(j, "\"from\": \"client\", \"from_id\": 1, \"from_pid\": 100, \"from_key\": "
+		     "\"100:1\", \"to\": \"server\", \"to_id\": 1, \"to_pid\": 200, "
+		     "\"to_key\": \"200:1\", \"count\": 1, \"queue_ns\": 300, \"handle_ns\": 500");
+	expect_in(j, "\"from\": \"server\", \"from_id\": 1, \"from_pid\": 200, \"from_key\": "
+		     "\"200:1\", \"to\": \"client\", \"to_id\": 1, \"to_pid\": 100, "
+		     "\"to_key\": \"100:1\", \"count\": 1, \"queue_ns\": 300, \"handle_ns\": 290");
+	char crit[128];
+	snprintf(crit, sizeof(crit),
+		 "\"critical_flow\": {\"id\": %llu, \"pid\": 100, "
+		 "\"latency_ns\": 1400",
+		 (unsigned long long)req);
+	expect_in(j, crit);
+	/* one IPC channel "rpc" with both ends, summed: 2 sends, 2 receipts */
+	expect_in(j, "\"name\": \"rpc\", \"pid\": 100, \"declared\": true, \"capacity\": 0, "
+		     "\"sends\": 2, \"recvs\": 2,");
+	expect_in(j,
+		  "\"senders\": [{\"name\": \"client\", \"pid\": 100, \"key\": \"100:1\"}, "
+		  "{\"name\": \"server\", \"pid\": 200, \"key\": \"200:1\"}], "
+		  "\"receivers\": [{\"name\": \"client\", \"pid\": 100, \"key\": \"100:1\"}, "
+		  "{\"name\": \"server\", \"pid\": 200, \"key\": \"200:1\"}], \"ipc\": true, "
+		  "\"ends\": [{\"id\": 1, \"pid\": 100, \"sends\": 1, \"recvs\": 1}, "
+		  "{\"id\": 1, \"pid\": 200, \"sends\": 1, \"recvs\": 1}], \"pids\": [100, 200]}");
+	LT_ASSERT(strstr(strstr(j, "\"name\": \"rpc\"") + 1, "\"name\": \"rpc\"") == NULL);
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+static void test_cross_process(void)
+{
+	cross_process(1);
+	cross_process(0);
+}
+
+/* Channels of the same name in two processes that no message crosses stay two channels. */
+static void test_same_name_not_ipc(void)
+{
+	uint64_t T = UINT64_C(0x1234) << 48, U = UINT64_C(0x4321) << 48;
+	struct lt_analysis *a = lt_analysis_create(NULL);
+
+	for (int p = 0; p < 2; p++) {
+		int64_t pid = p ? 200 : 100;
+		uint64_t m = (p ? U : T) | 1;
+		FEEDP(a, pid, 0, pid, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "side");
+		FEEDP(a, pid, 0, pid, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "work");
+		FEEDP(a, pid, 10, pid, LT_EV_SEND, .chan = 1, .msg = m, .depth = 1);
+		FEEDP(a, pid, 20, pid, LT_EV_RECV, .chan = 1, .msg = m, .depth = 0);
+		FEEDP(a, pid, 20, pid, LT_EV_HANDLE_BEGIN, .msg = m);
+		FEEDP(a, pid, 30, pid, LT_EV_HANDLE_END, .msg = m);
+	}
+	char *j = report(a);
+	LT_ASSERT_EQ_U(a->flows_done, 2);
+	LT_ASSERT(strstr(j, "\"ipc\": true") == NULL);
+	LT_ASSERT(strstr(strstr(j, "\"name\": \"work\"") + 1, "\"name\": \"work\"") != NULL);
 	free(j);
 	lt_analysis_destroy(a);
 }
@@ -547,7 +659,7 @@ static void test_handle_next(void)
 	LT_ASSERT_EQ_U(lt_analysis_events(a), 8);
 	char *j = report(a);
 	expect_in(j, "\"time_ns\": {\"busy\": 170, \"idle\": 0, \"blocked_in_handler\": 0, "
-		     "\"blocked_outside\": 0, \"outside\": 230}");
+		     "\"blocked_outside\": 0, \"outside\": 230, \"runnable\": 0}");
 	expect_in(j, "\"messages\": 2,");
 	expect_in(j, "\"sends\": 2, \"recvs\": 2");
 	LT_ASSERT(!strstr(j, "\"unmatched_handle_end\": 1"));
@@ -571,7 +683,7 @@ static void test_handler_exact_bounds(void)
 	FEED(a, 500, 1, LT_EV_COMPONENT_END, .comp = 1);
 	char *j = report(a);
 	expect_in(j, "\"time_ns\": {\"busy\": 180, \"idle\": 0, \"blocked_in_handler\": 0, "
-		     "\"blocked_outside\": 0, \"outside\": 320}");
+		     "\"blocked_outside\": 0, \"outside\": 320, \"runnable\": 0}");
 	expect_in(j, "\"max\": 100");
 	free(j);
 	lt_analysis_destroy(a);
@@ -1141,5 +1253,7 @@ int main(void)
 	LT_RUN(test_unnamed);
 	LT_RUN(test_memory_per_component);
 	LT_RUN(test_random_and_snapshots);
+	LT_RUN(test_cross_process);
+	LT_RUN(test_same_name_not_ipc);
 	return 0;
 }

@@ -24,7 +24,7 @@ LAUNCHER = os.environ.get("LOOPTRACE_BIN", "")
 
 OPTIONS = ("--mode", "--duration", "--rate", "--task-us", "--fetch-share", "--latency-ms",
            "--jitter-ms", "--seed", "--reflow-share", "--reflow-us", "--response-us",
-           "--paint-us", "--inbox", "--help")
+           "--paint-us", "--inbox", "--processes", "--help")
 
 BAD = [
     (["--mode", "fast"], "--mode"),
@@ -112,7 +112,10 @@ class GroundTruth(unittest.TestCase):
         self.assertEqual(gt["mode"], mode)
         self.assertIsInstance(gt["pid"], int)
         comps = gt["components"]
-        self.assertEqual(set(comps), {"script", "net", "layout", "compositor", "router"})
+        names = {"script", "net", "layout", "compositor", "router"}
+        if gt["settings"]["processes"]:
+            names.add("net-router")
+        self.assertEqual(set(comps), names)
         inputs, fetches, reflows = gt["inputs"], gt["fetches"], gt["reflows"]
 
         self.assertTrue(gt["shutdown"]["drained"])
@@ -160,6 +163,28 @@ class GroundTruth(unittest.TestCase):
     def test_thread(self):
         gt = self.check_mode("thread")
         self.assertGreater(gt["fetches"]["started"], 0)
+
+    def test_processes(self):
+        """--processes: net and its router in another process (their own pid), the counts
+        add up across the boundary: every request frame reached net, every response frame
+        came back, each stream ended cleanly once (one more dispatch on each side)."""
+        for mode in ("routed", "blocking", "thread"):
+            with self.subTest(mode=mode):
+                gt = self.check_mode(mode, ["--processes"])
+                comps, fetches, net = gt["components"], gt["fetches"], gt["net_process"]
+                self.assertGreater(fetches["started"], 0)
+                self.assertNotEqual(net["pid"], gt["pid"])
+                self.assertEqual(comps["net"]["pid"], net["pid"])
+                self.assertEqual(comps["net-router"]["pid"], net["pid"])
+                self.assertEqual(net["exit_status"], 0)
+                self.assertTrue(net["reported"])
+                self.assertEqual(net["bad_frames"], 0)
+                self.assertEqual(net["response_stream_end"], "channel closed")
+                self.assertEqual(net["requests"], fetches["started"])
+                self.assertEqual(comps["net-router"]["dispatches"], fetches["started"] + 1)
+                self.assertEqual(comps["router"]["dispatches"], fetches["started"] + 1)
+        p = run(["--duration", "1"])
+        self.assertIsNone(json.loads(p.stdout)["net_process"])
 
     def test_sigint_drains_and_reports(self):
         for mode in ("routed", "blocking"):

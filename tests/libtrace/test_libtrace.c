@@ -11,7 +11,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,10 @@ static void test_reason_names(void)
 	LT_ASSERT_EQ_I(LT_BLOCK_CALL, 9);
 }
 
+/*
+ * Component, channel and route ids start at 1; message ids start at the process's random base,
+ * whose top 16 bits (its tag) are never 0, and increase by 1.
+ */
 static void test_ids_start_at_one_and_increase(void)
 {
 	uint32_t c1 = lt_channel_declare("a", 4), c2 = lt_channel_declare(NULL, 0);
@@ -41,8 +47,9 @@ static void test_ids_start_at_one_and_increase(void)
 
 	LT_ASSERT_EQ_U(c1, 1);
 	LT_ASSERT_EQ_U(c2, 2);
-	LT_ASSERT_EQ_U(m1, 1);
-	LT_ASSERT_EQ_U(m2, 2);
+	LT_ASSERT_CMP_U(m1 >> 48, !=, 0);
+	LT_ASSERT_CMP_U(m1 & ((UINT64_C(1) << 48) - 1), <, UINT64_C(1) << 47);
+	LT_ASSERT_EQ_U(m2, m1 + 1);
 	LT_ASSERT_EQ_U(r1, 1);
 	LT_ASSERT_EQ_U(r2, 2);
 	lt_route_remove(r1);
@@ -234,8 +241,62 @@ static void test_message_new_signal_safe(void)
 	free(sig_bitmap);
 }
 
-int main(void)
+/*
+ * Message ids across processes: a fork child shares its parent's counters (the same tag, ids
+ * apart); a program started afresh (exec) draws its own base, so its ids are not the
+ * parent's. Each child writes the ids it took to a pipe.
+ */
+static void child_ids(int exec_self, uint64_t out[2])
 {
+	int fd[2];
+
+	LT_ASSERT_EQ_I(pipe(fd), 0);
+	pid_t pid = fork();
+	LT_ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		if (exec_self) {
+			char arg[16];
+
+			snprintf(arg, sizeof(arg), "--ids=%d", fd[1]);
+			execl("/proc/self/exe", "test_libtrace", arg, (char *)NULL);
+			_exit(2);
+		}
+		uint64_t ids[2] = {lt_message_new(), lt_message_new()};
+		_exit(write(fd[1], ids, sizeof(ids)) == (ssize_t)sizeof(ids) ? 0 : 1);
+	}
+	close(fd[1]);
+	LT_ASSERT_EQ_I((int)read(fd[0], out, 2 * sizeof(uint64_t)), (int)(2 * sizeof(uint64_t)));
+	close(fd[0]);
+	int status = 0;
+	LT_ASSERT_EQ_I((int)waitpid(pid, &status, 0), (int)pid);
+	LT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_ids_across_processes(void)
+{
+	uint64_t mine = lt_message_new(), forked[2], execed[2];
+
+	child_ids(0, forked);
+	child_ids(1, execed);
+	uint64_t after = lt_message_new();
+	/* fork: one counter for the family */
+	LT_ASSERT_EQ_U(forked[0] >> 48, mine >> 48);
+	LT_ASSERT(forked[0] != mine && forked[1] != mine && forked[0] != after &&
+		  forked[1] != after);
+	LT_ASSERT_EQ_U(forked[1], forked[0] + 1);
+	/* exec: a base of its own (equal tags and overlapping ranges: odds ~2^-60) */
+	LT_ASSERT_CMP_U(execed[0] >> 48, !=, 0);
+	LT_ASSERT((execed[0] >> 48) != (mine >> 48) ||
+		  (execed[0] > mine ? execed[0] - mine : mine - execed[0]) > 1000000);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strncmp(argv[1], "--ids=", 6) == 0) { /* child_ids after exec */
+		uint64_t ids[2] = {lt_message_new(), lt_message_new()};
+		return write(atoi(argv[1] + 6), ids, sizeof(ids)) == (ssize_t)sizeof(ids) ? 0 : 1;
+	}
 	/* Order matters: the first test checks that the counters start at 1. */
 	LT_RUN(test_ids_start_at_one_and_increase);
 	LT_RUN(test_reason_names);
@@ -243,5 +304,6 @@ int main(void)
 	LT_RUN(test_ids_unique_across_threads);
 	LT_RUN(test_message_reserve);
 	LT_RUN(test_message_new_signal_safe);
+	LT_RUN(test_ids_across_processes);
 	return 0;
 }

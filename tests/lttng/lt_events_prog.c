@@ -34,6 +34,14 @@ enum ev {
 	EV_ROUTE_REMOVE,
 	EV_ROUTE_DISPATCH_BEGIN,
 	EV_ROUTE_DISPATCH_END,
+	EV_POOL_DECLARE,
+	EV_POOL_WORKER_BEGIN,
+	EV_POOL_WORKER_END,
+	EV_SEQ_BEGIN,
+	EV_SEQ_END,
+	EV_SEQ_READY,
+	EV_SEQ_RUN_BEGIN,
+	EV_SEQ_RUN_END,
 	EV_COUNT
 };
 
@@ -53,6 +61,14 @@ static const char *const ev_names[EV_COUNT] = {
     "route_remove",
     "route_dispatch_begin",
     "route_dispatch_end",
+    "pool_declare",
+    "pool_worker_begin",
+    "pool_worker_end",
+    "seq_begin",
+    "seq_end",
+    "seq_ready",
+    "seq_run_begin",
+    "seq_run_end",
 };
 
 /* Per-thread tallies, merged at the end. */
@@ -64,6 +80,7 @@ struct tally {
 	uint64_t sum_msg_handle;
 	uint64_t sum_reason, sum_object;
 	uint64_t sum_route_add_chan, sum_route_add_owner, sum_route_dispatch_msg;
+	uint64_t sum_pool_threads, sum_seq_pool, sum_seq_flags, sum_seq_comp;
 };
 
 static long iterations = 1000;
@@ -151,6 +168,42 @@ static void run_component(const char *name, struct tally *t)
 
 static struct tally worker_tally;
 
+/*
+ * run_pool - a pool of 2 threads whose worker (this thread) runs sequence "seq-a" 3 times
+ * (ready from this thread, as a sender would) and one spawned task "task-x" once.
+ */
+static void run_pool(struct tally *t)
+{
+	uint32_t pool = lt_pool_declare("pool-a", 2);
+	uint32_t seq, task;
+
+	t->count[EV_POOL_DECLARE]++;
+	t->sum_pool_threads += 2;
+	lt_pool_worker_begin(pool);
+	t->count[EV_POOL_WORKER_BEGIN]++;
+	seq = lt_seq_begin("seq-a", pool, 0);
+	task = lt_seq_begin("task-x", pool, LT_SEQ_TASK);
+	t->count[EV_SEQ_BEGIN] += 2;
+	t->sum_seq_pool += 2 * (uint64_t)pool;
+	t->sum_seq_flags += LT_SEQ_TASK;
+	for (int i = 0; i < 4; i++) {
+		uint32_t c = i < 3 ? seq : task;
+
+		lt_seq_ready(c);
+		lt_seq_run_begin(c);
+		lt_seq_run_end(c);
+		t->count[EV_SEQ_READY]++;
+		t->count[EV_SEQ_RUN_BEGIN]++;
+		t->count[EV_SEQ_RUN_END]++;
+		t->sum_seq_comp += c;
+	}
+	lt_seq_end(task);
+	lt_seq_end(seq);
+	t->count[EV_SEQ_END] += 2;
+	lt_pool_worker_end();
+	t->count[EV_POOL_WORKER_END]++;
+}
+
 static void *worker(void *arg)
 {
 	(void)arg;
@@ -179,6 +232,7 @@ int main(int argc, char **argv)
 	}
 	run_component("tester", &t);
 	pthread_join(thread, NULL);
+	run_pool(&t);
 
 	for (int e = 0; e < EV_COUNT; e++)
 		t.count[e] += worker_tally.count[e];
@@ -219,11 +273,17 @@ int main(int argc, char **argv)
 	printf(", \"route_add.chan\": %" PRIu64 ", \"route_add.owner\": %" PRIu64
 	       ", \"route_dispatch_begin.msg\": %" PRIu64,
 	       t.sum_route_add_chan, t.sum_route_add_owner, t.sum_route_dispatch_msg);
+	printf(", \"pool_declare.threads\": %" PRIu64 ", \"seq_begin.pool\": %" PRIu64
+	       ", \"seq_begin.flags\": %" PRIu64 ", \"seq_ready.comp\": %" PRIu64
+	       ", \"seq_run_begin.comp\": %" PRIu64 ", \"seq_run_end.comp\": %" PRIu64,
+	       t.sum_pool_threads, t.sum_seq_pool, t.sum_seq_flags, t.sum_seq_comp, t.sum_seq_comp,
+	       t.sum_seq_comp);
 	printf(", \"channel_declare.capacity\": 16, \"channel_declare.chan\": %" PRIu32,
 	       chan_a + chan_b);
 	printf("}, \"object\": %" PRIu64 ", \"names\": {\"component_begin\": [\"tester\", "
 	       "\"worker\"], \"channel_declare\": [\"chan-a\", \"chan-b\"], \"handle_begin\": "
-	       "[\"ping\"]}}\n",
+	       "[\"ping\"], \"pool_declare\": [\"pool-a\"], \"seq_begin\": [\"seq-a\", "
+	       "\"task-x\"]}}\n",
 	       (uint64_t)(uintptr_t)&lock_object);
 	return 0;
 }

@@ -50,6 +50,11 @@ INT_FIELDS = {
     "block_begin": ("reason", "object"),
     "route_add": ("chan", "owner"),
     "route_dispatch_begin": ("msg",),
+    "pool_declare": ("threads",),
+    "seq_begin": ("pool", "flags"),
+    "seq_ready": ("comp",),
+    "seq_run_begin": ("comp",),
+    "seq_run_end": ("comp",),
 }
 
 
@@ -169,7 +174,8 @@ class RecordModes(Base):
         for key, value in expect["sums"].items():
             if key.startswith("channel_declare."):
                 continue
-            self.assertEqual(sums[key], value, key)
+            # the program sums in uint64_t: message ids (tagged, docs/event-model.md) wrap it
+            self.assertEqual(sums[key] % 2**64, value, key)
         for name, wanted in expect["names"].items():
             field = "kind" if name == "handle_begin" else "name"
             got = sorted({p[field] for n, p, _ in events if n == name})

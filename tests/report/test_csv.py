@@ -31,7 +31,7 @@ class CsvTest(unittest.TestCase):
         written = render_csv.write_csv(self.report, self.out)
         names = sorted(os.path.basename(p) for p in written)
         self.assertEqual(names, ["blocked.csv", "channels.csv", "components.csv", "findings.csv",
-                                 "flows.csv", "routes.csv", "warnings.csv"])
+                                 "flows.csv", "pools.csv", "routes.csv", "warnings.csv"])
         with open(os.path.join(self.out, "components.csv")) as f:
             header = f.readline().strip().split(",")
         self.assertEqual(header, render_csv.COMPONENT_COLS)
@@ -177,6 +177,46 @@ class CsvTest(unittest.TestCase):
         open(path, "w").close()
         with self.assertRaises(UserError):
             render_csv.write_csv(self.report, path)
+
+
+class SequenceCsvTest(unittest.TestCase):
+    """report-seq.json: the analysis core's report of sequences on a one-thread pool (an
+    await, a held worker, three tasks): the CSV carries the same figures as the JSON."""
+
+    def setUp(self):
+        with open(os.path.join(ltutil.DATA, "report-seq.json")) as f:
+            self.report = json.load(f)
+        self.tmp = tempfile.mkdtemp(prefix="lt-csv-")
+        self.out = os.path.join(self.tmp, "csv")
+        render_csv.write_csv(self.report, self.out)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_components(self):
+        rows = {r["name"]: r for r in read(os.path.join(self.out, "components.csv"))}
+        for c in self.report["components"]:
+            r = rows[c["name"]]
+            self.assertEqual(int(r["runnable_ns"]), c["time_ns"]["runnable"])
+            self.assertEqual(r["pool"], c["pool"] or "")
+            for k in ("tasks", "runs", "released_ns", "held_ns"):
+                self.assertEqual(int(r[k]), c[k], k)
+        self.assertEqual(rows["script"]["runnable_ns"], "100000")
+        self.assertEqual(rows["fetch"]["tasks"], "3")
+        self.assertEqual(rows["fetch"]["task"], "true")
+        self.assertEqual(rows["router"]["pool"], "")
+        self.assertEqual(rows["router"]["runnable_ns"], "0")
+
+    def test_pools_and_released(self):
+        (p,) = read(os.path.join(self.out, "pools.csv"))
+        want = self.report["pools"][0]
+        for k in ("threads", "busy_ns", "idle_ns", "blocked_ns", "runs", "runnable_ns",
+                  "released_ns"):
+            self.assertEqual(int(p[k]), want[k], k)
+        self.assertEqual(p["name"], "pool-x")
+        self.assertEqual(p["blocked_ns"], "100000")
+        b = [r for r in read(os.path.join(self.out, "blocked.csv")) if r["component"] == "script"]
+        self.assertEqual(b[0]["released_ns"], "400000")
 
 
 if __name__ == "__main__":

@@ -331,5 +331,48 @@ class LoopTopTest(unittest.TestCase):
         self.assertIn("waiting for a CPU or in calls the interposer does not wrap", notes[0])
 
 
+class SequenceRenderTest(unittest.TestCase):
+    """report-seq.json (sequences on a one-thread pool, from the analysis core): the terminal
+    shows runnable, where each sequence runs, the pool's split and awaits that released."""
+
+    def setUp(self):
+        self.report = load("report-seq.json")
+        self.text = rt.render(self.report)
+        self.lines = self.text.splitlines()
+
+    def test_runnable_column(self):
+        header = next(ln for ln in self.lines if ln.startswith("component "))
+        self.assertIn("runnable", header.split())
+        row = next(ln for ln in self.lines if ln.startswith("script "))
+        c = next(c for c in self.report["components"] if c["name"] == "script")
+        self.assertIn("100/@pool-x", row.split())
+        self.assertIn(fmt.fmt_pct(c["time_ns"]["runnable"], c["wall_ns"]), row.split())
+        self.assertIn("10.0%", row.split())
+        self.assertTrue(any(ln.startswith("fetch (3 tasks)") for ln in self.lines))
+
+    def test_pools(self):
+        i = next(k for k, ln in enumerate(self.lines) if ln.startswith("Pools"))
+        row = next(ln for ln in self.lines[i:] if ln.startswith("pool-x "))
+        p = self.report["pools"][0]
+        whole = p["busy_ns"] + p["idle_ns"] + p["blocked_ns"]
+        cells = row.split()
+        for k in ("busy_ns", "idle_ns", "blocked_ns"):
+            self.assertIn(fmt.fmt_pct(p[k], whole), cells)
+        self.assertIn(fmt.fmt_ns(p["runnable_ns"]), cells)
+        self.assertIn(fmt.fmt_ns(p["released_ns"]), cells)
+        self.assertEqual(fmt.fmt_pct(p["blocked_ns"], whole), "10.0%")
+
+    def test_released_and_findings(self):
+        row = next(ln for ln in self.lines if ln.startswith("script ") and "chan_recv" in ln)
+        self.assertEqual(row.split()[-1], fmt.fmt_ns(400000))
+        self.assertIn("holds-pool-thread", self.text)
+        self.assertIn("holding a thread of pool-x", self.text)
+
+    def test_thread_report_unchanged(self):
+        text = rt.render(load("report-v1.json"))
+        self.assertNotIn("runnable", text)
+        self.assertNotIn("Pools", text)
+
+
 if __name__ == "__main__":
     ltutil.main()

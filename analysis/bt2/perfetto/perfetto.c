@@ -202,7 +202,18 @@ struct lt_pf_send {
 	uint64_t flow;  /* flow id from the send event */
 	uint64_t msg;   /* message id */
 	uint32_t depth; /* queue depth after the send */
+	int64_t pid;    /* sender process */
 };
+
+/*
+ * lt_pf_msg_space - the key space of message id msg sent or received in process pid: ids with
+ * a tag (bits 48-63, docs/distributed.md) are unique across processes, so an arrow may cross
+ * from one process to another; others are per process.
+ */
+static inline uint64_t lt_pf_msg_space(int64_t pid, uint64_t msg)
+{
+	return msg >> 48 ? UINT64_MAX : (uint64_t)pid;
+}
 
 struct lt_pf_sink {
 	bt_self_component *self;       /* weak */
@@ -221,7 +232,7 @@ struct lt_pf_sink {
 	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
 	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
 	struct lt_pf_map processes;   /* (pid, 0) -> non-NULL marker */
-	struct lt_pf_map pending;     /* (pid, msg) -> struct lt_pf_send */
+	struct lt_pf_map pending;     /* (lt_pf_msg_space, msg) -> struct lt_pf_send */
 	struct lt_pf_map comps;       /* (pid, comp) -> struct lt_pf_thread running it (weak) */
 };
 
@@ -385,12 +396,12 @@ static uint64_t lt_pf_consume_msg(struct lt_pf_sink *s, int64_t pid, uint64_t ms
 	if (msg == 0) {
 		return 0;
 	}
-	struct lt_pf_send *snd = lt_pf_map_take(&s->pending, (uint64_t)pid, msg);
+	struct lt_pf_send *snd = lt_pf_map_take(&s->pending, lt_pf_msg_space(pid, msg), msg);
 	if (!snd) {
 		return 0;
 	}
 	uint64_t id = s->next_bind_id++;
-	lt_pf_write_send(s, pid, snd, id);
+	lt_pf_write_send(s, snd->pid, snd, id);
 	free(snd);
 	s->flows++;
 	return id;
@@ -642,13 +653,14 @@ static void lt_pf_on_send(const struct lt_pf_ev *e)
 	snd->flow = lt_pf_u(e, LT_PF_F_FLOW);
 	snd->msg = msg;
 	snd->depth = (uint32_t)depth;
+	snd->pid = e->pid;
 	/* The same id sent again before being consumed: the first send has no arrow. */
-	struct lt_pf_send *old = lt_pf_map_take(&s->pending, (uint64_t)e->pid, msg);
+	struct lt_pf_send *old = lt_pf_map_take(&s->pending, lt_pf_msg_space(e->pid, msg), msg);
 	if (old) {
-		lt_pf_write_send(s, e->pid, old, 0);
+		lt_pf_write_send(s, old->pid, old, 0);
 		free(old);
 	}
-	if (!lt_pf_map_put(&s->pending, (uint64_t)e->pid, msg, snd)) {
+	if (!lt_pf_map_put(&s->pending, lt_pf_msg_space(e->pid, msg), msg, snd)) {
 		lt_pf_write_send(s, e->pid, snd, 0);
 		free(snd);
 	}
@@ -819,7 +831,8 @@ static bool lt_pf_finish(struct lt_pf_sink *s)
 	s->finished = true;
 	for (size_t i = 0; i < s->pending.nbuckets; i++) {
 		for (struct lt_pf_node *n = s->pending.buckets[i]; n; n = n->next) {
-			lt_pf_write_send(s, (int64_t)n->k1, n->value, 0);
+			const struct lt_pf_send *snd = n->value;
+			lt_pf_write_send(s, snd->pid, snd, 0);
 		}
 	}
 	for (size_t i = 0; i < s->threads.nbuckets; i++) {

@@ -227,6 +227,27 @@ static void dump_event(FILE *f, const struct lt_event *e)
 		U("route", e->route);
 		U("msg", e->msg);
 		break;
+	case LT_EV_POOL_DECLARE:
+		U("pool", e->pool);
+		S("name", e->name);
+		U("threads", e->threads);
+		break;
+	case LT_EV_POOL_WORKER_BEGIN:
+	case LT_EV_POOL_WORKER_END:
+		U("pool", e->pool);
+		break;
+	case LT_EV_SEQ_BEGIN:
+		U("comp", e->comp);
+		S("name", e->name);
+		U("pool", e->pool);
+		U("flags", e->flags);
+		break;
+	case LT_EV_SEQ_END:
+	case LT_EV_SEQ_READY:
+	case LT_EV_SEQ_RUN_BEGIN:
+	case LT_EV_SEQ_RUN_END:
+		U("comp", e->comp);
+		break;
 	default:
 		break;
 	}
@@ -262,6 +283,18 @@ static void dec_build_id(void *ctx, int64_t vpid, uint64_t baddr, const uint8_t 
 {
 	struct sink *s = ctx;
 	lt_analysis_object_build_id(s->analysis, vpid, baddr, id, len);
+}
+
+static void dec_host(void *ctx, uint32_t host, const char *name)
+{
+	struct sink *s = ctx;
+	lt_analysis_host(s->analysis, host, name);
+}
+
+static void dec_clock(void *ctx, uint32_t host, const char *uuid, int64_t offset_ns)
+{
+	struct sink *s = ctx;
+	lt_analysis_clock(s->analysis, host, uuid, offset_ns);
 }
 
 static double secs_between(const struct timespec *a, const struct timespec *b)
@@ -421,6 +454,14 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		p->err |= param_i64(p->s, v, key, &x) != 0;
 		c->has_end_offset_ns = 1;
 		c->end_offset_ns = x;
+	} else if (strcmp(key, "clock-sync-ns") == 0) {
+		p->err |= param_i64(p->s, v, key, &x) != 0;
+		if (x <= 0 && !p->err) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			    p->s->self, "parameter `clock-sync-ns` must be positive");
+			p->err = 1;
+		}
+		c->clock_sync_ns = x;
 	} else if (strcmp(key, "loop-top") == 0) {
 		p->err |= param_loop_top(p->s, v) != 0;
 	} else if (strcmp(key, "series-interval-ns") == 0) {
@@ -435,7 +476,8 @@ static bt_value_map_foreach_entry_const_func_status param_entry(const char *key,
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 		    p->s->self,
 		    "unknown parameter `%s` (known: output, trace-path, begin-ns, end-ns, "
-		    "begin-offset-ns, end-offset-ns, loop-top, progress, series-interval-ns, "
+		    "begin-offset-ns, end-offset-ns, clock-sync-ns, loop-top, progress, "
+		    "series-interval-ns, "
 		    "snapshot-interval-ms, snapshot-output, events-output, graph-output)",
 		    key);
 		p->err = 1;
@@ -609,7 +651,9 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 				    .event = dec_event,
 				    .lost = dec_lost,
 				    .object = dec_object,
-				    .build_id = dec_build_id};
+				    .build_id = dec_build_id,
+				    .host = dec_host,
+				    .clock = dec_clock};
 	s->dec = lt_decoder_create(&ops);
 	if (!s->dec) {
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;

@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,8 @@ struct lt_analysis *lt_analysis_create(const struct lt_analysis_config *cfg)
 	if (cfg)
 		a->cfg = *cfg;
 	a->cfg.trace_path = NULL;
+	if (a->cfg.clock_sync_ns <= 0)
+		a->cfg.clock_sync_ns = LT_ANALYSIS_CLOCK_SYNC_NS;
 	a->trace_path = lt__dup_name(cfg && cfg->trace_path ? cfg->trace_path : "");
 	a->lost_windows = calloc(LT_LOST_WINDOW_CAP, sizeof(*a->lost_windows));
 	if (!a->trace_path || !a->lost_windows) {
@@ -73,6 +76,8 @@ struct lt_analysis *lt_analysis_create(const struct lt_analysis_config *cfg)
 	lt__map_init(&a->hop_map);
 	lt__map_init(&a->msg_map);
 	lt__map_init(&a->flow_map);
+	lt__map_init(&a->pool_map);
+	a->vthread_free = -1;
 	lt__hist_init(&a->flow_latency);
 	a->msg_free = NONE32;
 	a->flow_free = NONE32;
@@ -110,6 +115,10 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	for (uint32_t i = 0; i < a->objects.n; i++)
 		free(a->objects.v[i].path);
 	free(a->objects.v);
+	for (uint32_t i = 0; i < a->hosts.n; i++)
+		free(a->hosts.v[i]);
+	free(a->hosts.v);
+	free(a->clocks.v);
 	free(a->comps.v);
 	free(a->chans.v);
 	free(a->routes.v);
@@ -120,6 +129,10 @@ void lt_analysis_destroy(struct lt_analysis *a)
 	free(a->hops.v);
 	free(a->msgs.v);
 	free(a->flows.v);
+	for (uint32_t i = 0; i < a->pools.n; i++)
+		free(a->pools.v[i].name);
+	free(a->pools.v);
+	lt__map_fini(&a->pool_map);
 	lt__map_fini(&a->comp_map);
 	lt__map_fini(&a->chan_map);
 	lt__map_fini(&a->route_map);
@@ -241,6 +254,88 @@ static int preload_yields(struct lt_analysis *a, struct lt_thread *t, const stru
 	}
 }
 
+int lt_analysis_host(struct lt_analysis *a, uint32_t host, const char *name)
+{
+	if (host >= LT_ANALYSIS_MAX_HOSTS)
+		return -1;
+	while (a->hosts.n <= host) {
+		if (lt__vec_push(a->hosts) < 0) {
+			lt__oom(a);
+			return -1;
+		}
+	}
+	char *copy = lt__dup_name(name);
+	if (!copy) {
+		lt__oom(a);
+		return -1;
+	}
+	free(a->hosts.v[host]);
+	a->hosts.v[host] = copy;
+	return 0;
+}
+
+const char *lt__host_name(const struct lt_analysis *a, uint32_t h)
+{
+	return h < a->hosts.n && a->hosts.v[h] ? a->hosts.v[h] : "";
+}
+
+/*
+ * clock_update - the uncertainty between the times of the clocks seen so far: 0 for one
+ * clock; the spread of the offsets within each uuid (one machine's clock measured by several
+ * sessions: a step of its realtime clock between them shows there); plus the assumed sync
+ * when two uuids (machines) differ.
+ */
+static void clock_update(struct lt_analysis *a)
+{
+	int64_t spread = 0;
+	uint32_t machines = 0; /* distinct uuids; a clock of unknown uuid is a machine of its own */
+	for (uint32_t i = 0; i < a->clocks.n; i++) {
+		const struct lt_clock *c = &a->clocks.v[i];
+		int first = 1;
+		for (uint32_t j = 0; c->uuid[0] && j < a->clocks.n; j++) {
+			const struct lt_clock *o = &a->clocks.v[j];
+			if (strcmp(c->uuid, o->uuid) != 0)
+				continue;
+			first &= j >= i;
+			int64_t d = c->offset_ns > o->offset_ns ? c->offset_ns - o->offset_ns
+								: o->offset_ns - c->offset_ns;
+			if (d > spread)
+				spread = d;
+		}
+		machines += (uint32_t)first;
+	}
+	if (machines > 1) {
+		a->clock_basis = LT_CLOCK_ASSUMED;
+		a->clock_uncertainty_ns = a->cfg.clock_sync_ns + spread;
+	} else {
+		a->clock_basis = a->clocks.n > 1 ? LT_CLOCK_ONE_MACHINE : LT_CLOCK_ONE;
+		a->clock_uncertainty_ns = spread;
+	}
+}
+
+int lt_analysis_clock(struct lt_analysis *a, uint32_t host, const char *uuid, int64_t offset_ns)
+{
+	char id[sizeof(a->clocks.v[0].uuid)];
+	snprintf(id, sizeof(id), "%s", uuid ? uuid : "");
+	for (uint32_t i = 0; i < a->clocks.n; i++) {
+		const struct lt_clock *c = &a->clocks.v[i];
+		if (c->host == host && c->offset_ns == offset_ns && strcmp(c->uuid, id) == 0)
+			return 0;
+	}
+	if (a->clocks.n >= 4096)
+		return 0;
+	int32_t i = lt__vec_push(a->clocks);
+	if (i < 0) {
+		lt__oom(a);
+		return -1;
+	}
+	a->clocks.v[i].host = host;
+	memcpy(a->clocks.v[i].uuid, id, sizeof(id));
+	a->clocks.v[i].offset_ns = offset_ns;
+	clock_update(a);
+	return 0;
+}
+
 int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint64_t memsz,
 		       const char *path, int is_pic)
 {
@@ -337,6 +432,14 @@ static lt__on_event_fn *const on_event[LT_EV_KIND_COUNT] = {
     [LT_EV_ROUTE_REMOVE] = lt__on_route_remove,
     [LT_EV_ROUTE_DISPATCH_BEGIN] = lt__on_route_dispatch_begin,
     [LT_EV_ROUTE_DISPATCH_END] = lt__on_route_dispatch_end,
+    [LT_EV_POOL_DECLARE] = lt__on_pool_declare,
+    [LT_EV_POOL_WORKER_BEGIN] = lt__on_pool_worker_begin,
+    [LT_EV_POOL_WORKER_END] = lt__on_pool_worker_end,
+    [LT_EV_SEQ_BEGIN] = lt__on_seq_begin,
+    [LT_EV_SEQ_END] = lt__on_seq_end,
+    [LT_EV_SEQ_READY] = lt__on_seq_ready,
+    [LT_EV_SEQ_RUN_BEGIN] = lt__on_seq_run_begin,
+    [LT_EV_SEQ_RUN_END] = lt__on_seq_run_end,
 };
 
 /* is_loop_kind - the kinds that show the thread runs a loop (thread.loop_seen). */
@@ -417,8 +520,17 @@ int lt_analysis_feed(struct lt_analysis *a, const struct lt_event *ev)
 	lt__series_reach(a, ts);
 
 	lt__cpu_note(a, t, ev);
-	if (!(ev->preload && lt__looptop_feed(a, ti, ev, ts)))
+	/* a worker's events inside a run are its sequence's (docs/analysis.md, Sequences) */
+	int32_t vi = lt__seq_redirect(a, ti, kind);
+	if (vi != ti) {
+		a->threads.v[vi].last_ts = ts;
+		a->threads.v[vi].nevents++;
+		if (!(ev->preload && lt__looptop_feed(a, vi, ev, ts)))
+			lt__feed_thread(a, vi, ev, ts);
+		lt__worker_sync(a, ti, ts);
+	} else if (!(ev->preload && lt__looptop_feed(a, ti, ev, ts))) {
 		lt__feed_thread(a, ti, ev, ts);
+	}
 	lt__cpu_after(a, &a->threads.v[ti]);
 	return a->an.out_of_memory != oom_before ? -1 : 0;
 }

@@ -47,6 +47,8 @@ int32_t lt__comp_get(struct lt_analysis *a, int64_t vpid, uint64_t id, int impli
 	c->id = implicit ? 0 : (uint32_t)id;
 	c->implicit = implicit;
 	c->thread = -1;
+	c->pool = -1;
+	c->first_task = -1;
 	c->first_site = -1;
 	c->first_ns = INT64_MIN;
 	c->name = implicit ? fmt_name("thread", (int64_t)id) : fmt_name("comp", (int64_t)id);
@@ -74,6 +76,7 @@ int32_t lt__chan_get(struct lt_analysis *a, int64_t vpid, uint32_t id, int64_t t
 	ch->id = id;
 	ch->start_ns = ts;
 	ch->depth_since = ts;
+	ch->ipc_up = -1;
 	ch->name = fmt_name("chan", id);
 	if (!ch->name || lt__map_put(&a->chan_map, (uint64_t)vpid, id, 0, (uint32_t)k)) {
 		free(ch->name);

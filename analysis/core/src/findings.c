@@ -20,11 +20,16 @@
  *    idle waiting cannot be told from blocking, else "blocked-outside" ("warn").
  *  - saturated: see comp_saturated ("warn").
  *  - cut-short: see comp_cut_short ("warn").
+ *  - holds-pool-thread: a sequence blocked holding its pool's worker (a blocking call that is
+ *    not an await: the worker can run no other sequence meanwhile) >= LT_HELD_SHARE of its
+ *    wall time; "bad" above LT_HELD_SHARE_BAD, else "warn".
  */
 #define LT_BIH_SHARE      0.10
 #define LT_BIH_SHARE_BAD  0.50
 #define LT_BO_SHARE       0.20
 #define LT_SATURATED_IDLE 0.02
+#define LT_HELD_SHARE     0.01
+#define LT_HELD_SHARE_BAD 0.10
 #define LT_SLOW_ROUTE_NS  1000000u /* route callback p99 */
 #define LT_GROWTH_MIN     4.0      /* queue growth over the trace, messages */
 
@@ -34,6 +39,7 @@ static const char *const code_names[LT_F_COUNT] = {
     [LT_F_BLOCKED_NO_MESSAGES] = "blocked-no-messages",
     [LT_F_SATURATED] = "saturated",
     [LT_F_CUT_SHORT] = "cut-short",
+    [LT_F_HOLDS_POOL_THREAD] = "holds-pool-thread",
 };
 
 const char *lt__finding_code_name(enum lt_finding_code code)
@@ -59,7 +65,8 @@ static struct lt_num num_dbl(double d)
 
 /*
  * comp_saturated - the component never waited for work: idle at most LT_SATURATED_IDLE of its
- * wall time, while it was not mostly blocked (a loop that spends its time blocked inside its
+ * wall time (a sequence's runnable time is not idle: it had work and waited for a worker),
+ * while it was not mostly blocked (a loop that spends its time blocked inside its
  * handlers waits for something else than CPU: blocks-in-handler says so). Busy alone would
  * not do: what tracing costs between two handlers lands outside them, so a saturated loop
  * can show busy well under 90 %; a loop that never waited is saturated whatever the split.
@@ -116,6 +123,23 @@ static void top_site(struct lt_finding *f, const struct lt_site_ref *refs, size_
 		f->site_share = (double)best / (double)total;
 }
 
+/* top_held_site - the site with the most blocking that was not awaited (a worker held). */
+static void top_held_site(struct lt_finding *f, const struct lt_site_ref *refs, size_t nref)
+{
+	uint64_t best = 0, total = 0;
+	for (size_t k = 0; k < nref; k++) {
+		uint64_t ns =
+		    refs[k].ns > refs[k].released_ns ? refs[k].ns - refs[k].released_ns : 0;
+		total += ns;
+		if (ns > best) {
+			best = ns;
+			f->site = (int32_t)k;
+		}
+	}
+	if (f->site >= 0)
+		f->site_share = (double)best / (double)total;
+}
+
 static void blocking_findings(const struct lt_an_comp *c, const struct lt_comp_view *v,
 			      const struct lt_site_ref *refs, size_t nref, struct lt_finding *out,
 			      uint32_t *n)
@@ -126,8 +150,17 @@ static void blocking_findings(const struct lt_an_comp *c, const struct lt_comp_v
 	if (hb && share > LT_BIH_SHARE) {
 		struct lt_finding *f = add(out, n, LT_F_BLOCKS_IN_HANDLER,
 					   share > LT_BIH_SHARE_BAD ? LT_SEV_BAD : LT_SEV_WARN, 1);
-		snprintf(f->message, sizeof(f->message),
-			 "%.1f%% of handler time is spent blocked inside handlers", share * 100.0);
+		double rel = frac(v->released, bih);
+		if (rel > 0.0)
+			snprintf(
+			    f->message, sizeof(f->message),
+			    "%.1f%% of handler time is spent blocked inside handlers (%.1f%% of "
+			    "it awaiting with its thread released: the sequence still waits)",
+			    share * 100.0, rel * 100.0);
+		else
+			snprintf(f->message, sizeof(f->message),
+				 "%.1f%% of handler time is spent blocked inside handlers",
+				 share * 100.0);
 		f->value = num_dbl(share);
 		f->wall_frac = frac(bih, v->wall);
 		f->busy_frac = frac(v->time[LT_T_BUSY], v->wall);
@@ -157,7 +190,7 @@ uint32_t lt__comp_findings(const struct lt_analysis *a, const struct lt_an_comp 
 {
 	uint32_t n = 0;
 	blocking_findings(c, v, refs, nref, out, &n);
-	if (comp_saturated(v)) {
+	if (comp_saturated(v) && !c->task) { /* a task is never idle: it lives to run once */
 		struct lt_finding *f = add(out, &n, LT_F_SATURATED, LT_SEV_WARN, 1);
 		double util = frac(v->time[LT_T_BUSY], v->wall);
 		f->idle_frac = frac(v->time[LT_T_IDLE], v->wall);
@@ -166,6 +199,20 @@ uint32_t lt__comp_findings(const struct lt_analysis *a, const struct lt_an_comp 
 			 "never waited for work: idle %.1f%% of its wall time (busy %.1f%%)",
 			 f->idle_frac * 100.0, util * 100.0);
 		f->value = num_dbl(util);
+	}
+	double held = frac(v->held, v->wall);
+	if (c->seq && v->wall && held >= LT_HELD_SHARE) {
+		struct lt_finding *f = add(out, &n, LT_F_HOLDS_POOL_THREAD,
+					   held >= LT_HELD_SHARE_BAD ? LT_SEV_BAD : LT_SEV_WARN, 1);
+		const char *pool = c->pool >= 0 ? a->pools.v[c->pool].name : "its pool";
+		snprintf(f->message, sizeof(f->message),
+			 "blocked %.1f%% of its wall time holding a thread of %s (a blocking call, "
+			 "not an await): it starves every sequence on the pool",
+			 held * 100.0, pool);
+		f->value = num_dbl(held);
+		f->wall_frac = held;
+		f->busy_frac = frac(v->time[LT_T_BUSY], v->wall);
+		top_held_site(f, refs, nref);
 	}
 	if (comp_cut_short(a, c, v)) {
 		struct lt_finding *f = add(out, &n, LT_F_CUT_SHORT, LT_SEV_WARN, 1);
@@ -181,7 +228,7 @@ uint32_t lt__comp_findings(const struct lt_analysis *a, const struct lt_an_comp 
 /* ---------------------------------------------------------------------------------------- */
 /* warnings */
 
-enum { ST_COMPONENTS = 0, ST_CHANNELS, ST_ROUTES, ST_LOST, ST_DONE };
+enum { ST_COMPONENTS = 0, ST_CHANNELS, ST_ROUTES, ST_CLOCK, ST_LOST, ST_DONE };
 
 static void wset(struct lt_warning *w, const char *kind, enum lt_subject subject)
 {
@@ -292,6 +339,32 @@ static int route_warning(struct lt_warn_iter *it, struct lt_warning *w)
 	return 0;
 }
 
+/*
+ * clock-uncertain: queue waits across hosts shorter than the clocks' uncertainty: their
+ * length, even their sign, depends on how far apart the two machines' clocks are.
+ */
+static int clock_warning(struct lt_warn_iter *it, struct lt_warning *w)
+{
+	while (it->i < it->a->chans.n) {
+		const struct lt_an_chan *ch = &it->a->chans.v[it->i++];
+		if (!ch->cross_host_short)
+			continue;
+		wset(w, "clock-uncertain", LT_SUBJ_CHANNEL);
+		w->id = ch->id;
+		w->pid = ch->vpid;
+		w->name = ch->name;
+		snprintf(w->message, sizeof(w->message),
+			 "%" PRIu64 " of %" PRIu64 " queue waits across hosts are shorter than the "
+			 "clock uncertainty (%.3f ms): their lengths are not known",
+			 ch->cross_host_short, ch->cross_host_waits,
+			 (double)it->a->clock_uncertainty_ns / 1e6);
+		w->value.kind = LT_NUM_U64;
+		w->value.u = ch->cross_host_short;
+		return 1;
+	}
+	return 0;
+}
+
 static int lost_warning(struct lt_warn_iter *it, struct lt_warning *w)
 {
 	const struct lt_analysis *a = it->a;
@@ -325,6 +398,8 @@ int lt__warn_next(struct lt_warn_iter *it, struct lt_warning *w)
 			got = channel_warning(it, w);
 		else if (it->stage == ST_ROUTES)
 			got = route_warning(it, w);
+		else if (it->stage == ST_CLOCK)
+			got = clock_warning(it, w);
 		else
 			got = lost_warning(it, w);
 		if (got && it->stage != ST_LOST)

@@ -24,14 +24,29 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Time categories of a component, in the order of the report's time_ns keys. */
-enum lt_tcat { LT_T_BUSY = 0, LT_T_IDLE, LT_T_BIH, LT_T_BO, LT_T_OUTSIDE, LT_T_COUNT };
+/*
+ * Time categories of a component, in the order of the report's time_ns keys. RUNNABLE: a
+ * sequence with work and no worker running it (0 for thread components).
+ */
+enum lt_tcat {
+	LT_T_BUSY = 0,
+	LT_T_IDLE,
+	LT_T_BIH,
+	LT_T_BO,
+	LT_T_OUTSIDE,
+	LT_T_RUNNABLE,
+	LT_T_COUNT
+};
+
+/* What a pool's worker thread does (pool.c): the pool's time_ns keys. */
+enum lt_wcat { LT_W_IDLE = 0, LT_W_BUSY, LT_W_BLOCKED, LT_W_COUNT };
 
 /* Series columns (per bucket). */
 enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
 
 #define LT_SITE_CAP        65536u /* distinct (component, reason, object, where) sites */
 #define LT_FLOW_HOP_CAP    64u    /* hops kept per open flow for the critical path */
+#define LT_CHAN_SIDES      8      /* senders and receivers named per channel */
 #define LT_LOST_WINDOW_CAP 1024u
 #define LT_BLOCK_DEPTH_CAP 64
 #define LT_REASON_COUNT    ((uint32_t)LT_BLOCK_REASON_COUNT)
@@ -66,6 +81,27 @@ struct lt_an_comp {
 	uint64_t cpu_ns;           /* CPU time of its thread while bound (looptop.c) */
 	int cpu_known;             /* a CPU time reading was seen while bound */
 	uint32_t loop;             /* its thread's loop-top record + 1 (looptop.c), 0 none */
+	/* sequences (pool.c) */
+	int seq;              /* runs as a sequence (seq_begin), not on a thread of its own */
+	int task;             /* the aggregate of the spawned tasks of one name (LT_SEQ_TASK) */
+	int32_t pool;         /* its pool's index, -1 none */
+	uint64_t tasks;       /* task: tasks begun */
+	uint32_t live;        /* task: tasks alive now */
+	int32_t first_task;   /* task: first live task's virtual thread, -1 none */
+	uint64_t runs;        /* slices a worker ran it */
+	uint64_t released_ns; /* closed: blocked with no worker held (an await), ns */
+	uint64_t held_ns;     /* closed: a worker held blocked by it (not an await), ns */
+};
+
+/* A pool of worker threads (pool.c). */
+struct lt_an_pool {
+	int64_t vpid;
+	uint32_t id;
+	char *name;                /* owned */
+	uint32_t threads;          /* declared */
+	uint32_t workers;          /* threads that were its workers */
+	uint64_t runs;             /* slices its workers ran */
+	uint64_t time[LT_W_COUNT]; /* ns over its workers, closed intervals */
 };
 
 /* One touched bucket of a sparse series. */
@@ -90,6 +126,20 @@ struct lt_an_chan {
 	struct lt_hist qwait;
 	uint64_t send_blocked_ns, send_blocked_count;
 	double rn, rt, rd, rtt, rtd; /* least-squares sums of (t s since start, depth) */
+	/* queue waits whose send and receipt are on different hosts, and how many of them were
+	 * shorter than the clock uncertainty when measured */
+	uint64_t cross_host_waits, cross_host_short;
+	/* the components that sent on it / took messages from it (indexes, first LT_CHAN_SIDES) */
+	int32_t senders[LT_CHAN_SIDES], receivers[LT_CHAN_SIDES];
+	uint8_t nsenders, nreceivers;
+	/*
+	 * IPC: a channel of the same name in another process received messages sent on this one
+	 * (or the reverse): the ends of one channel across processes. ipc_up is the next end
+	 * towards the group's first end (index, -1: this is the first or it has no other end);
+	 * ipc marks every end of a group.
+	 */
+	int32_t ipc_up;
+	int ipc;
 };
 
 struct lt_an_route {
@@ -111,6 +161,7 @@ struct lt_site {
 	uint64_t object, where;
 	uint64_t ns, count;     /* ns closed only */
 	uint64_t in_handler_ns; /* part of ns spent inside a handler */
+	uint64_t released_ns;   /* part of ns a sequence awaited with no worker held */
 	int32_t next;           /* next site of the same component */
 	uint32_t call;          /* the interposer's wrapped call (preload-calls.h), 0 unknown */
 };
@@ -153,6 +204,24 @@ struct lt_thread {
 	uint32_t pre_reason;
 	uint64_t pre_object, pre_where; /* of the outermost open block */
 	char *pre_name;                 /* owned; NULL once the window started */
+	/*
+	 * A sequence's virtual thread (seq: pool.c): the state machine of the thread a
+	 * component would have, while workers lend it their time.
+	 */
+	int seq;
+	int running;         /* a worker runs it now */
+	int ready;           /* runnable (or a seq_ready came while running) */
+	int block_in_run;    /* its outermost open block began in the current run: held */
+	int32_t worker;      /* the worker running it, -1 none */
+	int64_t bound_since; /* ns: a task's start (its component's wall is per task) */
+	int32_t next_task;   /* next live task of its component, -1 none */
+	int32_t next_free;   /* free list of virtual threads, -1 none */
+	/* A pool's worker thread (pool >= 0). */
+	int32_t pool;      /* its pool's index, -1 none */
+	int32_t run;       /* the virtual thread it runs, -1 none */
+	uint32_t run_comp; /* the id of the sequence of the current run, 0 none */
+	enum lt_wcat wstate;
+	int64_t wsince; /* ns */
 };
 
 struct lt_msg {
@@ -178,7 +247,8 @@ struct lt_hop_rec {
 };
 
 struct lt_flow {
-	int64_t vpid;
+	int64_t vpid; /* its key's space: lt__msg_space */
+	int64_t pid;  /* the process of its first send (or receipt) */
 	uint64_t id;
 	int64_t first_send, last_end;
 	uint32_t outstanding;
@@ -203,7 +273,8 @@ struct lt_anomalies {
 	    handle_end_mismatch, unmatched_block_end, block_depth_overflow, unmatched_dispatch_end,
 	    nested_dispatch, undeclared_components, undeclared_channels, undeclared_routes,
 	    unknown_messages, duplicate_sends, recv_before_send, handlers_cut, implicit_components,
-	    blocks_outside_components, sites_overflow, flow_hops_dropped, out_of_memory;
+	    blocks_outside_components, sites_overflow, flow_hops_dropped, out_of_memory,
+	    unknown_sequences, unmatched_run_end, nested_run;
 };
 
 #define LT_VEC(T)                                                                                  \
@@ -219,6 +290,13 @@ struct lt_object {
 	char *path; /* owned */
 	int is_pic;
 	char build_id[2 * LT_ANALYSIS_MAX_BUILD_ID + 1]; /* lowercase hex; "" = unknown */
+};
+
+/* A trace clock of a host (lt_analysis_clock). */
+struct lt_clock {
+	uint32_t host;
+	char uuid[40]; /* "" = unknown */
+	int64_t offset_ns;
 };
 
 struct lt_analysis {
@@ -240,11 +318,17 @@ struct lt_analysis {
 	struct lt_anomalies an;
 
 	LT_VEC(struct lt_object) objects;
+	LT_VEC(char *) hosts; /* owned names, by host number (NULL: unnamed) */
+	LT_VEC(struct lt_clock) clocks;
+	int64_t clock_uncertainty_ns; /* from the clocks seen so far (lt__clock_update) */
+	int clock_basis;              /* enum lt_clock_basis */
 	LT_VEC(struct lt_an_comp) comps;
 	LT_VEC(struct lt_an_chan) chans;
 	LT_VEC(struct lt_an_route) routes;
 	LT_VEC(struct lt_site) sites;
 	LT_VEC(struct lt_thread) threads;
+	LT_VEC(struct lt_an_pool) pools;
+	int32_t vthread_free; /* free virtual threads (ended tasks), -1 none */
 	LT_VEC(struct lt_hopagg) hops;
 	LT_VEC(struct lt_msg) msgs;
 	LT_VEC(struct lt_flow) flows;
@@ -259,7 +343,7 @@ struct lt_analysis {
 	uint32_t park_head, park_len;
 
 	struct lt_map comp_map, chan_map, route_map, site_map, thread_map, hop_map, msg_map,
-	    flow_map;
+	    flow_map, pool_map;
 	int32_t thread_cache[64]; /* direct-mapped by vtid: index + 1, 0 = empty */
 	int32_t hop_cache;        /* last hop aggregate used, -1 none */
 
@@ -288,7 +372,43 @@ struct lt_analysis {
 
 #pragma GCC visibility push(hidden)
 
+/* How trace.clock.uncertainty_ns was found. */
+enum lt_clock_basis {
+	LT_CLOCK_ONE = 0,     /* one clock (or none): times compare exactly */
+	LT_CLOCK_ONE_MACHINE, /* several traces of one clock (same uuid): their offsets' spread */
+	LT_CLOCK_ASSUMED,     /* clocks of different machines: the assumed sync, plus spread */
+};
+
+/* lt__host_of - the host number of process key `key` (LT_PROC_KEY). */
+static inline uint32_t lt__host_of(int64_t key)
+{
+	return key < 0 ? 0 : (uint32_t)((uint64_t)key >> LT_HOST_SHIFT);
+}
+
+/* lt__pid_of - the pid of process key `key` (-1 stays -1). */
+static inline int64_t lt__pid_of(int64_t key)
+{
+	return key < 0 ? key : (int64_t)((uint64_t)key & 0xffffffffu);
+}
+
+/* lt__host_name - the name of host number `h` ("" when unnamed). */
+const char *lt__host_name(const struct lt_analysis *a, uint32_t h);
+
 #define NONE32 UINT32_MAX /* no index */
+
+/*
+ * Message and flow ids of liblooptrace carry their process's random tag in their top 16 bits
+ * (docs/distributed.md): they are unique across processes and hosts and are keyed by id alone
+ * (space LT_MSG_SPACE_GLOBAL), so a message sent in one process links to its receipt in
+ * another. Ids without a tag (older producers, ids a program makes up) are per process:
+ * keyed by (vpid, id).
+ */
+#define LT_MSG_SPACE_GLOBAL INT64_MIN
+
+static inline int64_t lt__msg_space(int64_t vpid, uint64_t id)
+{
+	return id >> 48 ? LT_MSG_SPACE_GLOBAL : vpid;
+}
 
 /* lt__oom - one more allocation failed (trace.anomalies.out_of_memory). */
 static inline void lt__oom(struct lt_analysis *a)
@@ -317,6 +437,9 @@ lt__on_event_fn lt__on_component_begin, lt__on_component_end, lt__on_component_r
     lt__on_block_end, lt__on_route_dispatch_begin, lt__on_route_dispatch_end;  /* thread.c */
 lt__on_event_fn lt__on_channel_declare, lt__on_route_add, lt__on_route_remove; /* entity.c */
 lt__on_event_fn lt__on_send, lt__on_recv;                                      /* msg.c */
+lt__on_event_fn lt__on_pool_declare, lt__on_pool_worker_begin, lt__on_pool_worker_end,
+    lt__on_seq_begin, lt__on_seq_end, lt__on_seq_ready, lt__on_seq_run_begin,
+    lt__on_seq_run_end; /* pool.c */
 
 /* thread.c */
 
@@ -330,6 +453,36 @@ int32_t lt__thread_get(struct lt_analysis *a, int64_t vpid, int64_t vtid);
  */
 void lt__pre_window(struct lt_analysis *a, const struct lt_event *ev);
 void lt__pre_start(struct lt_analysis *a);
+
+/*
+ * lt__th_advance / lt__th_settle / lt__th_bind / lt__th_unbind - the state machine's steps
+ * (thread.c) pool.c drives a sequence's virtual thread with: charge [since, ts) to the
+ * component; recompute the state from the flags; bind thread ti to component ci at ts; unbind.
+ */
+void lt__th_advance(struct lt_analysis *a, struct lt_thread *t, int64_t ts);
+void lt__th_settle(struct lt_analysis *a, struct lt_thread *t);
+void lt__th_bind(struct lt_analysis *a, int32_t ti, int32_t ci, int64_t ts);
+void lt__th_unbind(struct lt_analysis *a, struct lt_thread *t, int64_t ts);
+
+/* pool.c */
+
+/*
+ * lt__seq_redirect - the thread an event of worker ti applies to: the virtual thread of the
+ * sequence it runs (not for the pool and sequence events themselves), else ti.
+ */
+static inline int32_t lt__seq_redirect(const struct lt_analysis *a, int32_t ti,
+				       enum lt_ev_kind kind)
+{
+	int32_t r = a->threads.v[ti].run;
+	return r >= 0 && (kind < LT_EV_POOL_DECLARE || kind > LT_EV_SEQ_RUN_END) ? r : ti;
+}
+/* lt__worker_sync - after an event of the sequence worker wi runs: held or busy from ts. */
+void lt__worker_sync(struct lt_analysis *a, int32_t wi, int64_t ts);
+/* lt__pool_get - the pool (vpid, id), created if new; -1 when out of memory. */
+int32_t lt__pool_get(struct lt_analysis *a, int64_t vpid, uint32_t id);
+/* lt__pool_view - pool pi's time at `now` (closed plus its workers' open intervals). */
+void lt__pool_view(const struct lt_analysis *a, uint32_t pi, int64_t now,
+		   uint64_t time[LT_W_COUNT]);
 
 /* entity.c */
 
@@ -365,6 +518,16 @@ int32_t lt__site_get(struct lt_analysis *a, int32_t comp, uint32_t reason, uint6
  * Returns the index of its in-flight record, UINT32_MAX when none.
  */
 uint32_t lt__msg_receipt(struct lt_analysis *a, int32_t ti, uint64_t id, int64_t ts);
+
+/*
+ * lt__msg_arrived - message record mi (NONE32: none) left channel ci (-1: none) on thread ti:
+ * names the thread's component a receiver of ci and, when mi was sent on a channel of the same
+ * name in another process, joins the two as ends of one IPC channel.
+ */
+void lt__msg_arrived(struct lt_analysis *a, int32_t ti, uint32_t mi, int32_t ci);
+
+/* lt__chan_ipc_root - the first end of channel ci's IPC group (ci itself when it has none). */
+int32_t lt__chan_ipc_root(const struct lt_analysis *a, int32_t ci);
 /*
  * lt__msg_done - the handler (or route dispatch) of message id ran [begin, end) on behalf of
  * component `to`; partial: its begin was not seen; hint: its in-flight record if known.

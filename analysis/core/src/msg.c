@@ -12,6 +12,7 @@
 
 static struct lt_msg *msg_find(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t *idx)
 {
+	vpid = lt__msg_space(vpid, id);
 	uint32_t i = lt__map_get(&a->msg_map, (uint64_t)vpid, id, 0);
 	if (idx)
 		*idx = i;
@@ -25,7 +26,7 @@ static struct lt_msg *msg_find(struct lt_analysis *a, int64_t vpid, uint64_t id,
 static struct lt_msg *msg_lookup(struct lt_analysis *a, int64_t vpid, uint64_t id, uint32_t *mi)
 {
 	if (*mi < a->msgs.n && a->msgs.v[*mi].live && a->msgs.v[*mi].id == id &&
-	    a->msgs.v[*mi].vpid == vpid)
+	    a->msgs.v[*mi].vpid == lt__msg_space(vpid, id))
 		return &a->msgs.v[*mi];
 	return msg_find(a, vpid, id, mi);
 }
@@ -44,6 +45,8 @@ static void msg_free(struct lt_analysis *a, uint32_t i)
 static uint32_t msg_alloc(struct lt_analysis *a, int64_t vpid, uint64_t id)
 {
 	uint32_t mi;
+
+	vpid = lt__msg_space(vpid, id);
 	if (a->msg_free != NONE32) {
 		mi = a->msg_free;
 		a->msg_free = a->msgs.v[mi].next_free;
@@ -71,8 +74,9 @@ static uint32_t msg_alloc(struct lt_analysis *a, int64_t vpid, uint64_t id)
 	return mi;
 }
 
-static int32_t flow_get(struct lt_analysis *a, int64_t vpid, uint64_t id, int64_t ts)
+static int32_t flow_get(struct lt_analysis *a, int64_t pid, uint64_t id, int64_t ts)
 {
+	int64_t vpid = lt__msg_space(pid, id);
 	uint32_t i = lt__map_get(&a->flow_map, (uint64_t)vpid, id, 0);
 	if (i != NONE32)
 		return (int32_t)i;
@@ -92,6 +96,7 @@ static int32_t flow_get(struct lt_analysis *a, int64_t vpid, uint64_t id, int64_
 	}
 	struct lt_flow *f = &a->flows.v[i];
 	f->vpid = vpid;
+	f->pid = pid;
 	f->id = id;
 	f->first_send = ts;
 	f->last_end = ts;
@@ -181,6 +186,14 @@ uint32_t lt__msg_receipt(struct lt_analysis *a, int32_t ti, uint64_t id, int64_t
 		lt__oom(a);
 	if (t->comp >= 0 && lt__hist_add(&a->comps.v[t->comp].qwait, q))
 		lt__oom(a);
+	if (m->chan >= 0 && m->from >= 0 &&
+	    lt__host_of(a->comps.v[m->from].vpid) != lt__host_of(t->vpid)) {
+		/* Send and receipt read two machines' clocks: shorter than their uncertainty,
+		 * the wait (even its sign) is not known. */
+		struct lt_an_chan *ch = &a->chans.v[m->chan];
+		ch->cross_host_waits++;
+		ch->cross_host_short += (int64_t)q < a->clock_uncertainty_ns;
+	}
 	return mi;
 }
 
@@ -282,7 +295,7 @@ static void msg_complete(struct lt_analysis *a, uint32_t mi, int32_t to, int64_t
 				a->crit_nhops = f->nhops;
 				a->crit_dropped = f->hops_dropped;
 				a->crit_flow = f->id;
-				a->crit_vpid = f->vpid;
+				a->crit_vpid = f->pid;
 				a->crit_latency = lat;
 				a->has_crit = 1;
 			}
@@ -344,6 +357,61 @@ static void send_after_receipt(struct lt_analysis *a, const struct lt_thread *t,
 	}
 }
 
+/* side_add - component comp (if any) joins a channel's senders or receivers (v, *n). */
+static void side_add(int32_t *v, uint8_t *n, int32_t comp)
+{
+	if (comp < 0)
+		return;
+	for (unsigned i = 0; i < *n; i++)
+		if (v[i] == comp)
+			return;
+	if (*n < LT_CHAN_SIDES)
+		v[(*n)++] = comp;
+}
+
+int32_t lt__chan_ipc_root(const struct lt_analysis *a, int32_t ci)
+{
+	while (a->chans.v[ci].ipc_up >= 0)
+		ci = a->chans.v[ci].ipc_up;
+	return ci;
+}
+
+/*
+ * ipc_join - channels x and y (other processes, the same name) are ends of one IPC channel:
+ * the group with the later first end hangs under the other's first end.
+ */
+static void ipc_join(struct lt_analysis *a, int32_t x, int32_t y)
+{
+	int32_t rx = lt__chan_ipc_root(a, x), ry = lt__chan_ipc_root(a, y);
+
+	a->chans.v[x].ipc = a->chans.v[y].ipc = 1;
+	if (rx == ry)
+		return;
+	if (rx < ry)
+		a->chans.v[ry].ipc_up = rx;
+	else
+		a->chans.v[rx].ipc_up = ry;
+}
+
+void lt__msg_arrived(struct lt_analysis *a, int32_t ti, uint32_t mi, int32_t ci)
+{
+	if (ci < 0)
+		return;
+	struct lt_an_chan *ch = &a->chans.v[ci];
+	side_add(ch->receivers, &ch->nreceivers, a->threads.v[ti].comp);
+	if (mi == NONE32 || mi >= a->msgs.n || !a->msgs.v[mi].live)
+		return;
+	int32_t si = a->msgs.v[mi].chan;
+	if (si < 0 || si == ci)
+		return;
+	const struct lt_an_chan *sc = &a->chans.v[si];
+	if (sc->vpid == ch->vpid ||
+	    (ch->ipc && sc->ipc && lt__chan_ipc_root(a, si) == lt__chan_ipc_root(a, ci)))
+		return;
+	if (ch->declared && sc->declared && strcmp(sc->name, ch->name) == 0)
+		ipc_join(a, si, ci);
+}
+
 /* chan_count_send - channel ci (-1: none, out of memory) had a send by thread t at ts. */
 static void chan_count_send(struct lt_analysis *a, struct lt_thread *t, int32_t ci, uint32_t depth,
 			    int64_t ts)
@@ -354,6 +422,7 @@ static void chan_count_send(struct lt_analysis *a, struct lt_thread *t, int32_t 
 	}
 	struct lt_an_chan *ch = &a->chans.v[ci];
 	ch->sends++;
+	side_add(ch->senders, &ch->nsenders, t->comp);
 	lt__chan_set_depth(ch, depth, ts);
 	if (t->pending_send_block_count) {
 		ch->send_blocked_ns += t->pending_send_block_ns;
@@ -408,5 +477,5 @@ void lt__on_recv(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, i
 	struct lt_an_chan *ch = &a->chans.v[ci];
 	ch->recvs++;
 	lt__chan_set_depth(ch, ev->depth, ts);
-	lt__msg_receipt(a, ti, ev->msg, ts);
+	lt__msg_arrived(a, ti, lt__msg_receipt(a, ti, ev->msg, ts), ci);
 }

@@ -194,13 +194,43 @@ static double safe_div(double x, double y)
 	return y != 0.0 ? x / y : NAN;
 }
 
-/* comp_key - the unique key of a component: "pid:id", or "pid:t<tid>" when implicit. */
-static void comp_key(FILE *f, const struct lt_an_comp *c)
+/*
+ * comp_key - the unique key of a component: "pid:id", or "pid:t<tid>" when implicit; with
+ * traces of several hosts, "HOST/pid:id" (pids repeat across machines).
+ */
+static void comp_key(FILE *f, const struct lt_analysis *a, const struct lt_an_comp *c)
 {
+	char key[64];
+	int64_t pid = lt__pid_of(c->vpid);
 	if (c->implicit)
-		fprintf(f, "\"%" PRId64 ":t%" PRId64 "\"", c->vpid, c->tid);
+		snprintf(key, sizeof(key), "%" PRId64 ":t%" PRId64, pid, c->tid);
 	else
-		fprintf(f, "\"%" PRId64 ":%" PRIu32 "\"", c->vpid, c->id);
+		snprintf(key, sizeof(key), "%" PRId64 ":%" PRIu32, pid, c->id);
+	if (a->hosts.n < 2) {
+		fprintf(f, "\"%s\"", key);
+		return;
+	}
+	const char *host = lt__host_name(a, lt__host_of(c->vpid));
+	size_t hl = strlen(host), kl = strlen(key);
+	char *full = malloc(hl + kl + 2);
+	if (!full) {
+		fprintf(f, "\"%s\"", key);
+		return;
+	}
+	memcpy(full, host, hl);
+	full[hl] = '/';
+	memcpy(full + hl + 1, key, kl + 1);
+	jstr(f, full);
+	free(full);
+}
+
+/* write_host - `, "host": NAME` of process key `key` when the trace names its hosts. */
+static void write_host(FILE *f, const struct lt_analysis *a, int64_t key)
+{
+	if (!a->hosts.n)
+		return;
+	fputs(", \"host\": ", f);
+	jstr(f, lt__host_name(a, lt__host_of(key)));
 }
 
 static void write_comp_ref(FILE *f, const struct lt_analysis *a, const char *key, int32_t ci)
@@ -214,8 +244,8 @@ static void write_comp_ref(FILE *f, const struct lt_analysis *a, const char *key
 	const struct lt_an_comp *c = &a->comps.v[ci];
 	jstr(f, c->name);
 	fprintf(f, ", \"%s_id\": %" PRIu32 ", \"%s_pid\": %" PRId64 ", \"%s_key\": ", key, c->id,
-		key, c->vpid, key);
-	comp_key(f, c);
+		key, lt__pid_of(c->vpid), key);
+	comp_key(f, a, c);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -246,25 +276,37 @@ static void jnum(FILE *f, const struct lt_num *n)
 		jdbl(f, n->d);
 }
 
-static void write_comp_head(FILE *f, const struct lt_an_comp *c, const struct lt_comp_view *v,
-			    int first)
+static void write_comp_head(FILE *f, const struct lt_analysis *a, const struct lt_an_comp *c,
+			    const struct lt_comp_view *v, int first)
 {
 	fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"key\": ", first ? "" : ",", c->id);
-	comp_key(f, c);
+	comp_key(f, a, c);
+	write_host(f, a, c->vpid);
 	fputs(", \"name\": ", f);
 	jstr(f, c->name);
 	fprintf(f,
 		", \"pid\": %" PRId64 ", \"tid\": %" PRId64
 		", \"implicit\": %s, \"ended\": %s, \"begin_ns\": %" PRId64 ", \"end_ns\": %" PRId64
 		", \"wall_ns\": %" PRIu64 ",\n",
-		c->vpid, c->tid, c->implicit ? "true" : "false",
+		lt__pid_of(c->vpid), c->tid, c->implicit ? "true" : "false",
 		c->ended && !v->t ? "true" : "false", v->begin, v->end, v->wall);
 	fprintf(f,
 		"     \"time_ns\": {\"busy\": %" PRIu64 ", \"idle\": %" PRIu64
 		", \"blocked_in_handler\": %" PRIu64 ", \"blocked_outside\": %" PRIu64
-		", \"outside\": %" PRIu64 "},\n",
+		", \"outside\": %" PRIu64 ", \"runnable\": %" PRIu64 "},\n",
 		v->time[LT_T_BUSY], v->time[LT_T_IDLE], v->time[LT_T_BIH], v->time[LT_T_BO],
-		v->time[LT_T_OUTSIDE]);
+		v->time[LT_T_OUTSIDE], v->time[LT_T_RUNNABLE]);
+	/* sequences (docs/analysis.md, "Sequences and pools"): null / 0 for thread components */
+	fputs("     \"pool\": ", f);
+	if (c->pool >= 0)
+		jstr(f, a->pools.v[c->pool].name);
+	else
+		fputs("null", f);
+	fprintf(f,
+		", \"sequence\": %s, \"task\": %s, \"tasks\": %" PRIu64 ", \"runs\": %" PRIu64
+		", \"released_ns\": %" PRIu64 ", \"held_ns\": %" PRIu64 ",\n",
+		c->seq ? "true" : "false", c->task ? "true" : "false", c->tasks, c->runs,
+		v->released, v->held);
 }
 
 static void write_blocked_by(FILE *f, const struct lt_analysis *a, const struct lt_an_comp *c,
@@ -286,10 +328,12 @@ static void write_blocked_by(FILE *f, const struct lt_analysis *a, const struct 
 		jhex(f, s->where);
 		if (lt__call_name(s->call))
 			fprintf(f, ", \"call\": \"%s\"", lt__call_name(s->call));
-		fprintf(f,
-			", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64
-			"}",
-			refs[k].ns, s->count, refs[k].in_handler_ns);
+		fprintf(
+		    f, ", \"ns\": %" PRIu64 ", \"count\": %" PRIu64 ", \"in_handler_ns\": %" PRIu64,
+		    refs[k].ns, s->count, refs[k].in_handler_ns);
+		if (c->seq) /* a sequence's awaits released its worker */
+			fprintf(f, ", \"released_ns\": %" PRIu64, refs[k].released_ns);
+		fputc('}', f);
 	}
 	fputs("],\n", f);
 }
@@ -353,7 +397,7 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now)
 		}
 		uint32_t nf = lt__comp_findings(a, c, &v, bufs.refs, (size_t)nref, fd);
 
-		write_comp_head(f, c, &v, ci == 0);
+		write_comp_head(f, a, c, &v, ci == 0);
 		fputs("     \"interposed\": ", f);
 		fputs(c->preload ? "true" : "false", f);
 		lt__looptop_write_comp(f, a, c); /* cpu_ns, loop_top */
@@ -385,30 +429,148 @@ static double chan_mean_depth(const struct lt_an_chan *ch, int64_t now)
 	return span > 0 ? (double)area / (double)span : (double)ch->depth;
 }
 
+/*
+ * struct chan_sum - what the report shows of a channel: one channel, or the ends of an IPC
+ * channel (the same name in several processes, linked by the messages that crossed) summed.
+ */
+struct chan_sum {
+	uint64_t sends, recvs, send_blocked_ns, send_blocked_count;
+	uint32_t depth, max_depth, capacity;
+	int declared;
+	int64_t start_ns;
+	double L; /* mean depth: of both queues together for an IPC channel */
+	struct lt_hist qwait;
+};
+
+/* chan_sum - the figures of channel ci and of every other end of its IPC channel; -1 on OOM. */
+static int chan_sum(const struct lt_analysis *a, uint32_t ci, int64_t now, struct chan_sum *s)
+{
+	memset(s, 0, sizeof(*s));
+	lt__hist_init(&s->qwait);
+	s->start_ns = INT64_MAX;
+	for (uint32_t j = ci; j < a->chans.n; j++) {
+		const struct lt_an_chan *ch = &a->chans.v[j];
+		if (j != ci && (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci))
+			continue;
+		s->sends += ch->sends;
+		s->recvs += ch->recvs;
+		s->send_blocked_ns += ch->send_blocked_ns;
+		s->send_blocked_count += ch->send_blocked_count;
+		s->depth += ch->depth;
+		s->max_depth = ch->max_depth > s->max_depth ? ch->max_depth : s->max_depth;
+		s->capacity = ch->capacity > s->capacity ? ch->capacity : s->capacity;
+		s->declared |= ch->declared;
+		s->start_ns = ch->start_ns < s->start_ns ? ch->start_ns : s->start_ns;
+		s->L += chan_mean_depth(ch, now);
+		if (lt__hist_merge(&s->qwait, &ch->qwait))
+			return -1;
+		if (!ch->ipc)
+			break;
+	}
+	return 0;
+}
+
+/* write_sides - "senders" and "receivers" of channel ci (with the other ends' of its group). */
+static void write_sides(FILE *f, const struct lt_analysis *a, uint32_t ci)
+{
+	for (int side = 0; side < 2; side++) {
+		int first = 1;
+		fprintf(f, "%s\"%s\": [", side ? ", " : "", side ? "receivers" : "senders");
+		for (uint32_t j = ci; j < a->chans.n; j++) {
+			const struct lt_an_chan *ch = &a->chans.v[j];
+			if (j != ci &&
+			    (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci))
+				continue;
+			const int32_t *v = side ? ch->receivers : ch->senders;
+			unsigned n = side ? ch->nreceivers : ch->nsenders;
+			for (unsigned k = 0; k < n; k++) {
+				const struct lt_an_comp *c = &a->comps.v[v[k]];
+				fprintf(f, "%s{\"name\": ", first ? "" : ", ");
+				jstr(f, c->name);
+				fprintf(f, ", \"pid\": %" PRId64, lt__pid_of(c->vpid));
+				write_host(f, a, c->vpid);
+				fputs(", \"key\": ", f);
+				comp_key(f, a, c);
+				fputc('}', f);
+				first = 0;
+			}
+			if (!ch->ipc)
+				break;
+		}
+		fputc(']', f);
+	}
+}
+
+/* write_ipc - "ipc" and, for an IPC channel, "pids" and "ends" (each process's own channel). */
+static void write_ipc(FILE *f, const struct lt_analysis *a, uint32_t ci)
+{
+	const struct lt_an_chan *root = &a->chans.v[ci];
+	if (!root->ipc) {
+		fputs(", \"ipc\": false", f);
+		return;
+	}
+	fputs(", \"ipc\": true, \"ends\": [", f);
+	for (uint32_t j = ci; j < a->chans.n; j++) {
+		const struct lt_an_chan *ch = &a->chans.v[j];
+		if (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci)
+			continue;
+		fprintf(f,
+			"%s{\"id\": %" PRIu32 ", \"pid\": %" PRId64 ", \"sends\": %" PRIu64
+			", \"recvs\": %" PRIu64,
+			j == ci ? "" : ", ", ch->id, lt__pid_of(ch->vpid), ch->sends, ch->recvs);
+		write_host(f, a, ch->vpid);
+		fputc('}', f);
+	}
+	fputs("], \"pids\": [", f);
+	int first = 1;
+	for (uint32_t j = ci; j < a->chans.n; j++) {
+		const struct lt_an_chan *ch = &a->chans.v[j];
+		if (!ch->ipc || lt__chan_ipc_root(a, (int32_t)j) != (int32_t)ci)
+			continue;
+		int seen = 0;
+		for (uint32_t k = ci; k < j && !seen; k++)
+			seen = a->chans.v[k].ipc && a->chans.v[k].vpid == ch->vpid &&
+			       lt__chan_ipc_root(a, (int32_t)k) == (int32_t)ci;
+		if (!seen)
+			fprintf(f, "%s%" PRId64, first ? "" : ", ", lt__pid_of(ch->vpid));
+		first &= seen;
+	}
+	fputc(']', f);
+}
+
 static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 {
+	int first = 1;
 	fputs("  \"channels\": [", f);
 	for (uint32_t i = 0; i < a->chans.n; i++) {
 		const struct lt_an_chan *ch = &a->chans.v[i];
-		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"name\": ", i ? "," : "", ch->id);
+		struct chan_sum cs;
+		if (ch->ipc && lt__chan_ipc_root(a, (int32_t)i) != (int32_t)i)
+			continue; /* written with its group's first end */
+		if (chan_sum(a, i, now, &cs)) {
+			lt__hist_fini(&cs.qwait);
+			continue;
+		}
+		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"name\": ", first ? "" : ",", ch->id);
+		first = 0;
 		jstr(f, ch->name);
-		double L = chan_mean_depth(ch, now);
-		double span_s = (double)(now - ch->start_ns) / 1e9;
-		double lambda = span_s > 0 ? (double)ch->recvs / span_s : NAN;
-		double W = ch->qwait.count ? ch->qwait.sum / (double)ch->qwait.count / 1e9 : NAN;
+		double L = cs.L;
+		double span_s = (double)(now - cs.start_ns) / 1e9;
+		double lambda = span_s > 0 ? (double)cs.recvs / span_s : NAN;
+		double W = cs.qwait.count ? cs.qwait.sum / (double)cs.qwait.count / 1e9 : NAN;
 		fprintf(f,
 			", \"pid\": %" PRId64 ", \"declared\": %s, \"capacity\": %" PRIu32
 			", \"sends\": %" PRIu64 ", \"recvs\": %" PRIu64 ", \"depth\": %" PRIu32
 			", \"max_depth\": %" PRIu32 ", \"mean_depth\": ",
-			ch->vpid, ch->declared ? "true" : "false", ch->capacity, ch->sends,
-			ch->recvs, ch->depth, ch->max_depth);
+			lt__pid_of(ch->vpid), cs.declared ? "true" : "false", cs.capacity, cs.sends,
+			cs.recvs, cs.depth, cs.max_depth);
 		jdbl(f, L);
 		fputs(",\n     \"queue_wait_ns\": ", f);
-		jhist(f, &ch->qwait);
+		jhist(f, &cs.qwait);
 		fprintf(f,
 			",\n     \"send_blocked_ns\": %" PRIu64 ", \"send_blocked_count\": %" PRIu64
 			", \"littles_law\": {\"L\": ",
-			ch->send_blocked_ns, ch->send_blocked_count);
+			cs.send_blocked_ns, cs.send_blocked_count);
 		jdbl(f, L);
 		fputs(", \"lambda\": ", f);
 		jdbl(f, lambda);
@@ -416,10 +578,18 @@ static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 		jdbl(f, W);
 		fputs(", \"ratio\": ", f);
 		jdbl(f, safe_div(L, lambda * W));
-		fprintf(f, "}, \"lost_overlap\": %s}",
-			(a->lost_events && overlaps_loss(a, ch->start_ns, now)) ? "true" : "false");
+		fprintf(f, "}, \"lost_overlap\": %s",
+			(a->lost_events && overlaps_loss(a, cs.start_ns, now)) ? "true" : "false");
+		write_host(f, a, ch->vpid);
+		fprintf(f, ", \"cross_host_waits\": %" PRIu64 ", \"cross_host_short\": %" PRIu64,
+			ch->cross_host_waits, ch->cross_host_short);
+		fputs(",\n     ", f);
+		write_sides(f, a, i);
+		write_ipc(f, a, i);
+		fputc('}', f);
+		lt__hist_fini(&cs.qwait);
 	}
-	fputs(a->chans.n ? "\n  ],\n" : "],\n", f);
+	fputs(first ? "],\n" : "\n  ],\n", f);
 }
 
 static void write_routes(FILE *f, const struct lt_analysis *a)
@@ -435,11 +605,12 @@ static void write_routes(FILE *f, const struct lt_analysis *a)
 			", \"chan\": %" PRIu32 ", \"declared\": %s, \"removed\": %s"
 			", \"aggregate\": %s, \"routes\": %" PRIu64 ", \"dispatches\": %" PRIu64
 			", \"dispatch_ns\": ",
-			first ? "" : ",", r->id, r->vpid, r->owner, r->chan,
+			first ? "" : ",", r->id, lt__pid_of(r->vpid), r->owner, r->chan,
 			r->declared ? "true" : "false", r->removed ? "true" : "false",
 			r->aggregate ? "true" : "false", r->nroutes, r->dispatches);
 		first = 0;
 		jhist(f, &r->dispatch);
+		write_host(f, a, r->vpid);
 		fputs("}", f);
 	}
 	fputs(first ? "],\n" : "\n  ],\n", f);
@@ -485,7 +656,7 @@ static void write_flows(FILE *f, const struct lt_analysis *a)
 		fprintf(f,
 			"{\"id\": %" PRIu64 ", \"pid\": %" PRId64 ", \"latency_ns\": %" PRId64
 			", \"hops_dropped\": %" PRIu32 "}",
-			a->crit_flow, a->crit_vpid, a->crit_latency, a->crit_dropped);
+			a->crit_flow, lt__pid_of(a->crit_vpid), a->crit_latency, a->crit_dropped);
 	else
 		fputs("null", f);
 	fputs("},\n", f);
@@ -498,12 +669,14 @@ static const char *const subject_keys[] = {
     [LT_SUBJ_ROUTE] = "route",
 };
 
-static void write_warning(FILE *f, const struct lt_warning *w)
+static void write_warning(FILE *f, const struct lt_analysis *a, const struct lt_warning *w)
 {
 	fprintf(f, "{\"kind\": \"%s\"", w->kind);
-	if (w->subject != LT_SUBJ_NONE)
+	if (w->subject != LT_SUBJ_NONE) {
 		fprintf(f, ", \"%s\": %" PRIu32 ", \"pid\": %" PRId64, subject_keys[w->subject],
-			w->id, w->pid);
+			w->id, lt__pid_of(w->pid));
+		write_host(f, a, w->pid);
+	}
 	if (w->subject == LT_SUBJ_ROUTE) {
 		fprintf(f, ", \"owner\": %" PRIu32 ", \"aggregate\": %s", w->owner,
 			w->aggregate ? "true" : "false");
@@ -527,10 +700,42 @@ static void write_warnings(FILE *f, const struct lt_analysis *a, int64_t now)
 	fputs("  \"warnings\": [", f);
 	while (lt__warn_next(&it, &w)) {
 		fputs(n++ ? ",\n    " : "\n    ", f);
-		write_warning(f, &w);
+		write_warning(f, a, &w);
 	}
 	fputs(n ? "\n  ]\n" : "]\n", f);
 	lt__warn_iter_fini(&it);
+}
+
+static const char *const clock_bases[] = {
+    [LT_CLOCK_ONE] = "one-clock",
+    [LT_CLOCK_ONE_MACHINE] = "one-machine",
+    [LT_CLOCK_ASSUMED] = "assumed-sync",
+};
+
+/* write_clock - trace.hosts and trace.clock: the machines and how far their times agree. */
+static void write_clock(FILE *f, const struct lt_analysis *a)
+{
+	fputs(",\n    \"hosts\": [", f);
+	for (uint32_t i = 0; i < a->hosts.n; i++) {
+		fputs(i ? ", " : "", f);
+		jstr(f, lt__host_name(a, i));
+	}
+	fprintf(f,
+		"],\n    \"clock\": {\"uncertainty_ns\": %" PRId64
+		", \"basis\": \"%s\", \"assumed_sync_ns\": %" PRId64 ", \"clocks\": [",
+		a->clock_uncertainty_ns, clock_bases[a->clock_basis], a->cfg.clock_sync_ns);
+	for (uint32_t i = 0; i < a->clocks.n; i++) {
+		const struct lt_clock *c = &a->clocks.v[i];
+		fputs(i ? ", {\"host\": " : "{\"host\": ", f);
+		jstr(f, lt__host_name(a, c->host));
+		fputs(", \"uuid\": ", f);
+		if (c->uuid[0])
+			jstr(f, c->uuid);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"offset_ns\": %" PRId64 "}", c->offset_ns);
+	}
+	fputs("]}", f);
 }
 
 static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
@@ -598,8 +803,13 @@ static void write_trace(FILE *f, const struct lt_analysis *a, int64_t now)
 	AN("sites_overflow", n->sites_overflow);
 	AN("flow_hops_dropped", n->flow_hops_dropped);
 	AN("out_of_memory", n->out_of_memory);
+	AN("unknown_sequences", n->unknown_sequences);
+	AN("unmatched_run_end", n->unmatched_run_end);
+	AN("nested_run", n->nested_run);
 #undef AN
-	fputs("}},\n", f);
+	fputc('}', f);
+	write_clock(f, a);
+	fputs("},\n", f);
 }
 
 /* write_objects - "objects": the loaded object files of each process (for symbolizing). */
@@ -611,14 +821,58 @@ static void write_objects(FILE *f, const struct lt_analysis *a)
 		fprintf(f,
 			"%s\n    {\"pid\": %" PRId64 ", \"baddr\": \"0x%" PRIx64
 			"\", \"memsz\": %" PRIu64 ", \"path\": ",
-			i ? "," : "", o->vpid, o->baddr, o->memsz);
+			i ? "," : "", lt__pid_of(o->vpid), o->baddr, o->memsz);
 		lt_json_write_string(f, o->path, strlen(o->path));
 		fprintf(f, ", \"is_pic\": %s", o->is_pic ? "true" : "false");
+		write_host(f, a, o->vpid);
 		if (o->build_id[0])
 			fprintf(f, ", \"build_id\": \"%s\"", o->build_id);
 		fputc('}', f);
 	}
 	fputs(a->objects.n ? "\n  ]\n" : "]\n", f);
+}
+
+/*
+ * write_pools - "pools": each pool's workers' time (idle, busy, held blocked) and what its
+ * sequences spent runnable and awaiting.
+ */
+static void write_pools(FILE *f, const struct lt_analysis *a, int64_t now)
+{
+	fputs("  \"pools\": [", f);
+	for (uint32_t pi = 0; pi < a->pools.n; pi++) {
+		const struct lt_an_pool *p = &a->pools.v[pi];
+		uint64_t t[LT_W_COUNT], runnable = 0, released = 0, tasks = 0;
+		uint32_t seqs = 0;
+		lt__pool_view(a, pi, now, t);
+		for (uint32_t ci = 0; ci < a->comps.n; ci++) {
+			const struct lt_an_comp *c = &a->comps.v[ci];
+			if (c->pool != (int32_t)pi)
+				continue;
+			struct lt_comp_view v;
+			lt__comp_view(a, c, now, &v);
+			runnable += v.time[LT_T_RUNNABLE];
+			released += v.released;
+			tasks += c->tasks;
+			seqs++;
+		}
+		uint64_t all = t[LT_W_IDLE] + t[LT_W_BUSY] + t[LT_W_BLOCKED];
+		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"pid\": %" PRId64 ", \"name\": ",
+			pi ? "," : "", p->id, p->vpid);
+		jstr(f, p->name);
+		fprintf(f,
+			", \"threads\": %" PRIu32 ", \"workers\": %" PRIu32
+			", \"busy_ns\": %" PRIu64 ", \"idle_ns\": %" PRIu64
+			", \"blocked_ns\": %" PRIu64 ", \"utilization\": ",
+			p->threads, p->workers, t[LT_W_BUSY], t[LT_W_IDLE], t[LT_W_BLOCKED]);
+		jdbl(f, all ? (double)t[LT_W_BUSY] / (double)all : 0.0);
+		fputs(", \"blocked_frac\": ", f);
+		jdbl(f, all ? (double)t[LT_W_BLOCKED] / (double)all : 0.0);
+		fprintf(f,
+			", \"runs\": %" PRIu64 ", \"components\": %" PRIu32 ", \"tasks\": %" PRIu64
+			", \"runnable_ns\": %" PRIu64 ", \"released_ns\": %" PRIu64 "}",
+			p->runs, seqs, tasks, runnable, released);
+	}
+	fputs(a->pools.n ? "\n  ],\n" : "],\n", f);
 }
 
 static void write_parallelism(FILE *f, const struct lt_analysis *a, int64_t now)
@@ -641,6 +895,7 @@ int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
 	write_channels(f, a, now);
 	write_routes(f, a);
 	write_flows(f, a);
+	write_pools(f, a, now);
 	write_parallelism(f, a, now);
 	write_warnings(f, a, now);
 	write_objects(f, a);

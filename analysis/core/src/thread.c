@@ -37,6 +37,8 @@ int32_t lt__thread_get(struct lt_analysis *a, int64_t vpid, int64_t vtid)
 		t->route = -1;
 		t->handle_mi = NONE32;
 		t->recv_mi = NONE32;
+		t->worker = t->pool = t->run = -1;
+		t->next_task = t->next_free = -1;
 		t->state = LT_T_OUTSIDE;
 		t->last_ts = INT64_MIN;
 		i = (uint32_t)k;
@@ -67,6 +69,14 @@ static void th_drop_wait_site(struct lt_thread *t)
 static enum lt_tcat th_derive(const struct lt_thread *t)
 {
 	int h = th_handling(t);
+	if (t->seq && !t->running) {
+		/* no worker: ready, awaiting (the worker released), or idle */
+		if (t->ready)
+			return LT_T_RUNNABLE;
+		if (t->block_depth > 0)
+			return h ? LT_T_BIH : LT_T_BO;
+		return LT_T_IDLE;
+	}
 	if (t->waiting)
 		return h ? LT_T_BIH : LT_T_IDLE;
 	if (t->block_depth > 0)
@@ -91,10 +101,19 @@ static void th_advance(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
 				a->sites.v[t->site].ns += d;
 				if (t->state == LT_T_BIH)
 					a->sites.v[t->site].in_handler_ns += d;
+				if (t->seq && !t->running)
+					a->sites.v[t->site].released_ns += d;
 			}
+			if (t->seq && !t->running)
+				c->released_ns += d;
 		}
 	}
 	t->since = ts;
+}
+
+void lt__th_advance(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
+{
+	th_advance(a, t, ts);
 }
 
 /* th_settle - recomputes the thread's state after its flags changed. */
@@ -114,11 +133,30 @@ static void th_settle(struct lt_analysis *a, struct lt_thread *t)
 	}
 }
 
-/* th_bind - the thread starts running component ci at ts (its state flags kept). */
+void lt__th_settle(struct lt_analysis *a, struct lt_thread *t)
+{
+	th_settle(a, t);
+}
+
+/*
+ * th_bind - the thread starts running component ci at ts (its state flags kept). A task
+ * aggregate has one binding per live task (the task's virtual thread), its wall their sum.
+ */
 static void th_bind(struct lt_analysis *a, int32_t ti, int32_t ci, int64_t ts)
 {
 	struct lt_thread *t = &a->threads.v[ti];
 	struct lt_an_comp *c = &a->comps.v[ci];
+	if (c->task) {
+		if (c->first_ns == INT64_MIN)
+			c->first_ns = ts;
+		t->bound_since = ts;
+		t->next_task = c->first_task;
+		c->first_task = ti;
+		t->comp = ci;
+		t->since = ts;
+		th_settle(a, t);
+		return;
+	}
 	if (c->thread >= 0 && c->thread != ti) {
 		/* the same component announced on another thread: move it */
 		a->an.component_rebound++;
@@ -134,7 +172,7 @@ static void th_bind(struct lt_analysis *a, int32_t ti, int32_t ci, int64_t ts)
 		c->first_ns = ts;
 	c->thread = ti;
 	c->bound_since = ts;
-	c->tid = t->vtid;
+	c->tid = c->seq ? 0 : t->vtid; /* a sequence has no thread of its own */
 	t->comp = ci;
 	t->since = ts;
 	th_settle(a, t);
@@ -144,7 +182,18 @@ static void th_bind(struct lt_analysis *a, int32_t ti, int32_t ci, int64_t ts)
 static void th_unbind(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
 {
 	th_advance(a, t, ts);
-	if (t->comp >= 0) {
+	if (t->comp >= 0 && a->comps.v[t->comp].task) {
+		struct lt_an_comp *c = &a->comps.v[t->comp];
+		int32_t *p = &c->first_task;
+		while (*p >= 0 && *p != (int32_t)(t - a->threads.v))
+			p = &a->threads.v[*p].next_task;
+		if (*p >= 0)
+			*p = t->next_task;
+		t->next_task = -1;
+		c->wall_ns += (uint64_t)(t->since - t->bound_since);
+		if (t->since > c->last_ns)
+			c->last_ns = t->since;
+	} else if (t->comp >= 0) {
 		struct lt_an_comp *c = &a->comps.v[t->comp];
 		c->wall_ns += (uint64_t)(t->since - c->bound_since);
 		c->last_ns = t->since;
@@ -159,6 +208,16 @@ static void th_unbind(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
 	t->block_depth = 0;
 	t->site = -1;
 	th_settle(a, t);
+}
+
+void lt__th_bind(struct lt_analysis *a, int32_t ti, int32_t ci, int64_t ts)
+{
+	th_bind(a, ti, ci, ts);
+}
+
+void lt__th_unbind(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
+{
+	th_unbind(a, t, ts);
 }
 
 /*
@@ -414,7 +473,11 @@ void lt__on_wait_end(struct lt_analysis *a, int32_t ti, const struct lt_event *e
 	t->waiting = 0;
 	th_drop_wait_site(t);
 	th_settle(a, t);
-	lt__msg_receipt(a, ti, ev->msg, ts);
+	uint32_t mi = lt__msg_receipt(a, ti, ev->msg, ts);
+	if (ev->chan) { /* a channel it never saw named or used stays out of the report */
+		uint32_t ci = lt__map_get(&a->chan_map, (uint64_t)ev->vpid, ev->chan, 0);
+		lt__msg_arrived(a, ti, mi, ci == NONE32 ? -1 : (int32_t)ci);
+	}
 }
 
 void lt__on_handle_begin(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, int64_t ts)
@@ -507,6 +570,7 @@ void lt__on_block_begin(struct lt_analysis *a, int32_t ti, const struct lt_event
 	if (t->block_depth == 0) {
 		t->block_reason = ev->reason;
 		t->block_start = ts;
+		t->block_in_run = t->seq && t->running; /* a worker held, not released */
 		if (t->comp < 0)
 			a->an.blocks_outside_components++;
 		else if (!t->waiting) {
@@ -536,6 +600,7 @@ void lt__on_block_end(struct lt_analysis *a, int32_t ti, const struct lt_event *
 		}
 		if (!t->wait_site)
 			t->site = -1;
+		t->block_in_run = 0;
 	}
 	th_settle(a, t);
 }

@@ -16,11 +16,28 @@ int64_t lt__report_now(const struct lt_analysis *a)
 	return now;
 }
 
+/* open_seq - a sequence's virtual thread t: its open released or held interval up to now. */
+static void open_seq(const struct lt_analysis *a, const struct lt_thread *t, int64_t now,
+		     struct lt_comp_view *v)
+{
+	if (!t->seq)
+		return;
+	if (!t->running && (t->state == LT_T_BIH || t->state == LT_T_BO) && now > t->since)
+		v->released += (uint64_t)(now - t->since);
+	if (t->running && t->worker >= 0) {
+		const struct lt_thread *w = &a->threads.v[t->worker];
+		if (w->wstate == LT_W_BLOCKED && now > w->wsince)
+			v->held += (uint64_t)(now - w->wsince);
+	}
+}
+
 void lt__comp_view(const struct lt_analysis *a, const struct lt_an_comp *c, int64_t now,
 		   struct lt_comp_view *v)
 {
 	memcpy(v->time, c->time, sizeof(v->time));
 	v->wall = c->wall_ns;
+	v->released = c->released_ns;
+	v->held = c->held_ns;
 	v->begin = c->first_ns == INT64_MIN ? now : c->first_ns;
 	v->end = c->first_ns == INT64_MIN ? now : c->last_ns; /* never ran: an empty life */
 	v->t = NULL;
@@ -31,6 +48,15 @@ void lt__comp_view(const struct lt_analysis *a, const struct lt_an_comp *c, int6
 			v->time[t->state] += (uint64_t)(now - t->since);
 		v->wall += (uint64_t)(now - c->bound_since);
 		v->end = now;
+		open_seq(a, t, now, v);
+	}
+	for (int32_t ti = c->task ? c->first_task : -1; ti >= 0; ti = a->threads.v[ti].next_task) {
+		const struct lt_thread *t = &a->threads.v[ti]; /* a live task */
+		if (now > t->since)
+			v->time[t->state] += (uint64_t)(now - t->since);
+		v->wall += (uint64_t)(now - t->bound_since);
+		v->end = now;
+		open_seq(a, t, now, v);
 	}
 }
 
@@ -78,15 +104,18 @@ static int grow(void **p, size_t *cap, size_t n, size_t esz)
 }
 
 static uint64_t site_ns(const struct lt_analysis *a, int32_t si, const struct lt_comp_view *v,
-			int64_t now, uint64_t *in_handler)
+			int64_t now, uint64_t *in_handler, uint64_t *released)
 {
 	uint64_t ns = a->sites.v[si].ns;
 	*in_handler = a->sites.v[si].in_handler_ns;
+	*released = a->sites.v[si].released_ns;
 	const struct lt_thread *t = v->t;
 	if (t && t->site == si && (t->state == LT_T_BIH || t->state == LT_T_BO) && now > t->since) {
 		ns += (uint64_t)(now - t->since);
 		if (t->state == LT_T_BIH)
 			*in_handler += (uint64_t)(now - t->since);
+		if (t->seq && !t->running)
+			*released += (uint64_t)(now - t->since);
 	}
 	return ns;
 }
@@ -107,7 +136,8 @@ long lt__comp_sites(const struct lt_analysis *a, const struct lt_an_comp *c,
 		if (grow((void **)&b->refs, &b->refs_cap, n + 1, sizeof(*b->refs)) != 0)
 			return -1;
 		b->refs[n].si = si;
-		b->refs[n].ns = site_ns(a, si, v, now, &b->refs[n].in_handler_ns);
+		b->refs[n].ns =
+		    site_ns(a, si, v, now, &b->refs[n].in_handler_ns, &b->refs[n].released_ns);
 		n++;
 	}
 	if (n > 1)

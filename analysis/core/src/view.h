@@ -23,8 +23,10 @@ int64_t lt__report_now(const struct lt_analysis *a);
 struct lt_comp_view {
 	uint64_t time[LT_T_COUNT];
 	uint64_t wall;
+	uint64_t released; /* a sequence's blocked time with no worker held (an await), ns */
+	uint64_t held;     /* a sequence's blocked time holding its worker, ns */
 	int64_t begin, end;
-	const struct lt_thread *t; /* bound thread or NULL */
+	const struct lt_thread *t; /* bound thread or NULL (a task aggregate: NULL) */
 };
 
 void lt__comp_view(const struct lt_analysis *a, const struct lt_an_comp *c, int64_t now,
@@ -38,6 +40,7 @@ struct lt_site_ref {
 	int32_t si;             /* index in a->sites */
 	uint64_t ns;            /* blocked time */
 	uint64_t in_handler_ns; /* the part inside handlers */
+	uint64_t released_ns;   /* the part a sequence awaited with its worker released */
 };
 
 /* Growable arrays a writer reuses from one component to the next; free with lt__view_fini. */
@@ -81,6 +84,7 @@ enum lt_finding_code {
 	LT_F_BLOCKED_NO_MESSAGES,
 	LT_F_SATURATED,
 	LT_F_CUT_SHORT,
+	LT_F_HOLDS_POOL_THREAD,
 	LT_F_COUNT
 };
 

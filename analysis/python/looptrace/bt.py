@@ -110,6 +110,20 @@ def find_orphan_streams(root):
     return found
 
 
+def _streamed_to(path):
+    """The `relayd` object of the looptrace-record.json in folder `path` (a recording made
+    with `record --relayd`, whose trace is at the relay daemon), or None."""
+    try:
+        with open(os.path.join(path, "looptrace-record.json"), encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    relayd = info.get("relayd") if isinstance(info, dict) else None
+    if isinstance(relayd, dict) and relayd.get("control") and relayd.get("path"):
+        return relayd
+    return None
+
+
 def check_trace(path):
     """Raise UserError unless `path` is a readable folder holding at least one CTF trace.
 
@@ -127,6 +141,11 @@ def check_trace(path):
         raise UserError("%s: permission denied" % show(path))
     metadata = find_metadata(path)
     if not metadata:
+        streamed = _streamed_to(path)
+        if streamed:
+            raise UserError("%s: this recording was streamed to lttng-relayd at %s; the trace "
+                            "is in %s/ under that relay daemon's output folder: report that "
+                            "folder" % (show(path), streamed["control"], streamed["path"]))
         if os.path.isfile(os.path.join(path, "looptrace-record.json")) and not \
                 os.path.lexists(os.path.join(path, "ust")):
             raise UserError("%s: no events were recorded here (looptrace record found none)"

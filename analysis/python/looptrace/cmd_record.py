@@ -22,12 +22,13 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from . import flight, launch
+from . import flight, launch, relayd
 from .bt import find_metadata as bt_find_metadata
 from .bt import find_babeltrace2, metadata_problem, show, stream_files
 from .errors import UserError
@@ -53,6 +54,14 @@ def add_parser(subparsers):
     )
     p.add_argument("-o", "--output", metavar="DIR", required=True,
                    help="directory to write the trace to (created if missing)")
+    p.add_argument("--relayd", metavar="URL",
+                   help="stream the trace to the lttng-relayd at URL, "
+                   "net://HOST[:CONTROL[:DATA]][/PATH] (ports 5342 and 5343 by default; "
+                   "net6://[ADDR]... for IPv6), instead of writing it to DIR: the relay daemon "
+                   "writes it to <its output folder>/<this host's name>/<PATH> (PATH defaults "
+                   "to the session's name), which record prints and writes into "
+                   "DIR/looptrace-record.json; DIR keeps only that file. Not with "
+                   "--flight-recorder")
     p.add_argument("--force", action="store_true",
                    help="record even if DIR already holds a trace written by looptrace record "
                    "(what its looptrace-record.json lists as created is removed first, nothing "
@@ -354,7 +363,7 @@ def _run_child(argv, env, old_mask, recorder=None):
 
 
 # The trace format liblooptrace writes under `record` (docs/event-model.md, "Format versions").
-TRACE_FORMAT = "2.0"
+TRACE_FORMAT = "2.1"
 
 
 def _size_bytes(text):
@@ -490,6 +499,43 @@ def _remove_running(output):
         pass
 
 
+def _streamed(args, command, env, processes, record_id, out, session, remote, outcome):
+    """The end of a recording streamed to a relay daemon (--relayd): DIR gets only
+    looptrace-record.json, with where the trace landed; returns the exit status."""
+    status, pid, sig, stop_error = outcome
+    hostname = socket.gethostname()
+    where = "%s/%s" % (hostname, remote.path)
+    out.release_reserve()
+    info = {
+        "command": command, "format": TRACE_FORMAT, "pid": pid, "processes": processes,
+        "record_id": record_id, "exit_status": status, "signal": sig,
+        "incomplete": stop_error is not None, "disk_full": False, "uid": os.getuid(),
+        "session": session.name, "buffering": args.buffering,
+        "subbuf_size": args.subbuf_size, "num_subbuf": args.num_subbuf,
+        "ld_preload": env.get("LD_PRELOAD", ""),
+        "relayd": {"url": remote.lttng_url(), "control": remote.control_address(),
+                   "data": remote.data_address(), "hostname": hostname,
+                   "path": where},
+        "created": [RECORD_INFO],
+    }
+    try:
+        _write_record_info(out.path, info)
+    except OSError as exc:
+        raise UserError("cannot write %s in %s: %s (program exited with status %d; the trace "
+                        "is at lttng-relayd %s in %s/)" % (
+                            RECORD_INFO, show(out.path), exc.strerror or exc, status,
+                            remote.control_address(), where)) from None
+    if stop_error is not None:
+        raise UserError("%s (program exited with status %d); the trace streamed to "
+                        "lttng-relayd %s (%s/) may be incomplete"
+                        % (stop_error, status, remote.control_address(), where))
+    print("looptrace: trace streamed to lttng-relayd at %s: it is in %s/ under the relay "
+          "daemon's output folder (lttng-relayd --output); details in %s"
+          % (remote.control_address(), where, show(os.path.join(out.path, RECORD_INFO))),
+          file=sys.stderr)
+    return status
+
+
 def run(args):
     command = launch.command_of(args)
     if args.pid is not None:
@@ -503,6 +549,11 @@ def run(args):
     if args.num_subbuf < 1:
         raise UserError("--num-subbuf must be a positive power of two")
     fl = _flight_args(args)
+    if args.relayd is not None:
+        if fl is not None:
+            raise UserError("--relayd does not go with --flight-recorder (snapshots are "
+                            "written to DIR)")
+        args.relayd_url = relayd.parse(args.relayd)
     lttng_path()  # LTTng installed?
     if args.pid is not None:
         processes, record_id, env = "pid", None, {}
@@ -535,7 +586,13 @@ def _record(args, command, env, processes, record_id, out, fl=None):
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED + (signal.SIGCHLD,
                                                                      signal.SIGUSR1))
     sessiond = Sessiond()
+    remote = getattr(args, "relayd_url", None)
     session = Session(output)
+    if remote is not None:
+        # A path of our own when the URL has none: LTTng's default names the folder after the
+        # session's creation time, which the client is never told.
+        remote = remote.with_path(session.name)
+        session.url, session.live = remote.lttng_url(), False
     status = None
     stop_error = None
     sig = None
@@ -547,6 +604,8 @@ def _record(args, command, env, processes, record_id, out, fl=None):
         destroy_orphan_sessions()
         if fl is not None:
             destroy_orphan_triggers()
+        if remote is not None:
+            relayd.check_reachable(remote)
         session.create(args.subbuf_size, args.num_subbuf, args.buffering, record_id=record_id,
                        snapshot=fl is not None)
         if fl is not None:
@@ -581,6 +640,9 @@ def _record(args, command, env, processes, record_id, out, fl=None):
         _drain_signals()
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     out.recorded = True
+    if remote is not None:
+        return _streamed(args, command, env, processes, record_id, out, session, remote,
+                         (status, pid, sig, stop_error))
 
     # A full disk: LTTng's consumer cannot write a packet and says nothing to its clients.
     # Less than one sub-buffer left means a packet may not have fitted.

@@ -22,7 +22,9 @@ how its time splits between busy (handling messages), idle (waiting at the top o
 blocked inside a handler and blocked elsewhere; per channel, its traffic, depth and queue
 wait; then the findings about components and the warnings (blocks-in-handler, saturated,
 queue-growth, slow-route, lost-events, cut-short).
-Several folders (e.g. one per process) are analysed together as one system."""
+Several folders (e.g. one per process, or one per host: a relay daemon's output folder holds
+one folder per host) are analysed together as one system; traces of several hosts are merged
+on their clocks (docs/distributed.md)."""
 
 EPILOG = """\
 time formats for --begin/--end:
@@ -60,6 +62,7 @@ examples:
   looptrace report trace/
   looptrace report trace/ --json report.json --csv report-csv/
   looptrace report server-trace/ client-trace/ --begin +2s --end +5s
+  looptrace report ~/lttng-traces/ --clock-sync 200us   # a relay daemon's hosts, merged
   looptrace report trace/ --loop-top ngx_epoll_process_events   # an interposed loop's top
 """
 
@@ -103,6 +106,11 @@ def add_parser(subparsers):
                         "the top of their loop, a function name or OBJECT+0xOFFSET as the "
                         "report prints call sites (repeatable; default: detected, see "
                         "docs/interposer.md)")
+    p.add_argument("--clock-sync", metavar="DUR",
+                   help="traces of several machines: how far apart their clocks may be "
+                        "(their NTP or PTP sync; default 1ms); the report states the clock "
+                        "uncertainty it assumed and flags queue waits across hosts shorter than "
+                        "it (docs/distributed.md)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not print the tables (only write --json/--csv/--html outputs)")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -210,7 +218,7 @@ def emit(report, raw, args):
     return 0
 
 
-def analyse(traces, begin=None, end=None, progress=False, loop_tops=None):
+def analyse(traces, begin=None, end=None, progress=False, loop_tops=None, clock_sync_ns=None):
     """(report dict, raw JSON bytes) for `traces` analysed together; `begin`/`end` are
     time strings as on the command line; `loop_tops` the --loop-top SITEs. A SITE that names
     a function is looked up in the objects the traced processes loaded, which the first
@@ -223,13 +231,16 @@ def analyse(traces, begin=None, end=None, progress=False, loop_tops=None):
         raise UserError(str(exc))
     specs = list(loop_tops or [])
     direct = [s for s in specs if looptop.is_address(s.strip())]
-    extra = {"loop-top": direct} if direct else None
+    extra = {"loop-top": direct} if direct else {}
+    if clock_sync_ns:
+        extra["clock-sync-ns"] = int(clock_sync_ns)
     report, raw = bt.run_report(list(traces), begin=b, end=e, progress=progress,
                                 extra_params=extra)
     if looptop.needs_names(specs):
         sites = looptop.resolve(specs, looptop.report_paths(report))
+        extra["loop-top"] = sites
         report, raw = bt.run_report(list(traces), begin=b, end=e, progress=progress,
-                                    extra_params={"loop-top": sites})
+                                    extra_params=extra)
     return report, raw
 
 
@@ -409,8 +420,13 @@ def _run(args):
     complete = flight.snapshot_window(args.traces) if begin is None else None
     if complete is not None:
         begin = timespec.parse(str(complete))  # where every CPU's ring reaches back to
+    sync = getattr(args, "clock_sync", None)
+    if sync is not None:
+        sync = flight.parse_duration(sync, "--clock-sync")
+        if sync <= 0:
+            raise UserError("--clock-sync must be above 0")
     report, raw = analyse(args.traces, begin, args.end, args.progress,
-                          getattr(args, "loop_top", None))
+                          getattr(args, "loop_top", None), sync)
     if complete is not None:
         report.setdefault("trace", {})["snapshot_complete_from_ns"] = complete
     named = name_call_sites(report)

@@ -239,10 +239,11 @@ class Session:
     STATEDUMP = "lttng_ust_statedump:*"
     RECORD_CONTEXT = "$app.looptrace:record"  # probes/src/recording.c
 
-    def __init__(self, output, url=None, live_us=None):
+    def __init__(self, output, url=None, live_us=None, live=True):
         self.output = output
         self.url = url
         self.live_us = live_us
+        self.live = live  # with `url`: a live session (top), else streaming only (record)
         # The owner's pid in the name: destroy_orphan_sessions() recognises it once dead.
         self.name = "%s%d-%s" % (SESSION_PREFIX, os.getpid(), uuid.uuid4().hex[:8])
         self.created = False
@@ -267,9 +268,11 @@ class Session:
         if snapshot:
             self._check(["create", self.name, "--snapshot",
                          "--output=" + os.path.join(self.output, "snapshots")], "lttng create")
-        elif self.url:
+        elif self.url and self.live:
             self._check(["create", self.name, "--live=%d" % (self.live_us or 1000000),
                          "--set-url=" + self.url], "lttng create")
+        elif self.url:
+            self._check(["create", self.name, "--set-url=" + self.url], "lttng create")
         else:
             self._check(["create", self.name, "--output=" + self.output], "lttng create")
         self.created = True

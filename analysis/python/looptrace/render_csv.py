@@ -23,7 +23,7 @@ TIME_KEYS = ("busy", "idle", "blocked_in_handler", "blocked_outside", "outside")
 
 
 # Text columns: what the traced program named, and messages built from those names.
-TEXT_COLS = frozenset(("name", "owner_name", "from", "to", "component", "reason", "object",
+TEXT_COLS = frozenset(("name", "pool", "owner_name", "from", "to", "component", "reason", "object",
                        "object_name", "where", "site", "call_site", "kind", "subject_type", "subject_name",
                        "message", "code", "severity"))
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -66,7 +66,15 @@ COMPONENT_COLS = (
     # added last, the earlier columns keep their places: CPU time, and the loop top of an
     # interposed thread (its call site, call, and "detected" or "given")
     + ["cpu_ns", "loop_top_site", "loop_top_call", "loop_top_how"]
+    # sequences on pools (docs/analysis.md, "Sequences and pools"); runnable_ns is 0 and pool
+    # empty for a thread component
+    + ["runnable_ns", "pool", "sequence", "task", "tasks", "runs", "released_ns", "held_ns"]
 )
+
+# One row per pool: its worker threads' time and what its sequences spent runnable / awaiting.
+POOL_COLS = ["id", "pid", "name", "threads", "workers", "busy_ns", "idle_ns", "blocked_ns",
+             "utilization", "blocked_frac", "runs", "components", "tasks", "runnable_ns",
+             "released_ns"]
 
 CHANNEL_COLS = (
     ["id", "name", "capacity", "sends", "recvs", "max_depth", "mean_depth"]
@@ -88,7 +96,7 @@ HOP_COLS = ["hop", "from", "from_id", "from_pid", "to", "to_id", "to_pid", "coun
 # thread and `call` the interposer's wrapped call that blocked (added last: the earlier
 # columns keep their places).
 BLOCKED_COLS = ["component", "component_id", "pid", "reason", "object", "object_name", "where",
-                "site", "ns", "count", "in_handler_ns", "call_site", "tid", "call"]
+                "site", "ns", "count", "in_handler_ns", "call_site", "tid", "call", "released_ns"]
 
 WARNING_COLS = ["kind", "subject_type", "subject", "pid", "subject_name", "message", "value"]
 
@@ -115,6 +123,9 @@ def component_records(report):
         rec.update(_stats(c.get("handle_ns"), "handle_ns"))
         rec.update(_stats(c.get("queue_wait_ns"), "queue_wait_ns"))
         rec["cpu_ns"] = c.get("cpu_ns")
+        rec["runnable_ns"] = t.get("runnable", 0)
+        rec.update({k: c.get(k) for k in ("pool", "sequence", "task", "tasks", "runs",
+                                          "released_ns", "held_ns")})
         lt = c.get("loop_top")
         if isinstance(lt, dict):
             rec.update(loop_top_site=call_site_text(lt), loop_top_call=lt.get("call"),
@@ -158,6 +169,12 @@ def blocked_records(report):
             yield rec
 
 
+def pool_records(report):
+    for p in report.get("pools") or []:
+        if isinstance(p, dict):
+            yield {k: p.get(k) for k in POOL_COLS}
+
+
 def warning_records(report):
     sections = {"component": "components", "channel": "channels", "route": "routes"}
     for w in report.get("warnings") or []:
@@ -195,11 +212,12 @@ TABLES = (
     ("blocked.csv", BLOCKED_COLS, blocked_records),
     ("warnings.csv", WARNING_COLS, warning_records),
     ("findings.csv", FINDING_COLS, finding_records),
+    ("pools.csv", POOL_COLS, pool_records),
 )
 
 
 def write_csv(report, directory):
-    """Write the seven CSV files into `directory` (created if missing); returns their paths.
+    """Write the eight CSV files into `directory` (created if missing); returns their paths.
 
     Raises UserError when the directory cannot be created or a file cannot be written.
     """

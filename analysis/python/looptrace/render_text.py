@@ -111,22 +111,56 @@ def handled_none(c):
     return not (num(c.get("messages")) and c["messages"] > 0)
 
 
+def multi_host(report):
+    """True when the report merges traces of several hosts (pids repeat across them)."""
+    return len((report.get("trace") or {}).get("hosts") or []) > 1
+
+
+def host_prefix(report, entity):
+    """'HOST:' before a pid or name when the report holds several hosts, else ''."""
+    return escape(entity.get("host")) + ":" if multi_host(report) else ""
+
+
+def has_sequences(report):
+    """Whether any component runs as a sequence on a pool (the report then shows `runnable`,
+    pools and awaits that released their thread)."""
+    return any(isinstance(c, dict) and c.get("sequence") for c in report.get("components") or [])
+
+
+def comp_name(c):
+    """A component's name; a task row says how many tasks it sums."""
+    if c.get("task"):
+        return "%s (%s tasks)" % (escape(c.get("name")), fmt_count(c.get("tasks")))
+    return escape(c.get("name"))
+
+
+def comp_where(c):
+    """pid/tid of a thread component; pid/@pool of a sequence (it has no thread of its own)."""
+    if c.get("sequence"):
+        return "%s/@%s" % (fmt_id(c.get("pid")), escape(c.get("pool") or "?"))
+    return "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid")))
+
+
 def component_rows(report):
     rows = []
+    seqs = has_sequences(report)
     for c in report.get("components") or []:
         t = c.get("time_ns") or {}
         wall = c.get("wall_ns")
         none = handled_none(c)
         rows.append(
             [
-                escape(c.get("name")),
-                "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
+                comp_name(c),
+                host_prefix(report, c) + comp_where(c),
                 fmt_count(c.get("messages")),
                 "-" if none else fmt_rate(c.get("throughput_per_s")),
                 fmt_pct(t.get("busy"), wall),
                 fmt_pct(t.get("idle"), wall),
                 fmt_pct(t.get("blocked_in_handler"), wall),
                 fmt_pct(t.get("blocked_outside"), wall),
+            ]
+            + ([fmt_pct(t.get("runnable") or 0, wall)] if seqs else [])
+            + [
                 "-" if none else fmt_frac(c.get("utilization")),
                 fmt_ns(_get(c, "handle_ns", "p50")),
                 fmt_ns(_get(c, "handle_ns", "p99")),
@@ -225,7 +259,7 @@ def channel_rows(report):
         cap = ch.get("capacity")
         rows.append(
             [
-                escape(ch.get("name")),
+                host_prefix(report, ch) + escape(ch.get("name")),
                 "unbounded" if cap == 0 else fmt_count(cap),
                 fmt_count(ch.get("sends")),
                 fmt_count(ch.get("recvs")),
@@ -241,6 +275,27 @@ def channel_rows(report):
 
 BLOCKED_HEADERS = ["component", "pid/tid", "reason", "call", "object", "call site", "in handler",
                    "time", "count"]
+BLOCKED_RELEASED = "released"  # a column when the report has sequences: awaits that freed a thread
+
+POOL_HEADERS = ["pool", "pid", "threads", "busy", "idle", "blocked", "runs", "components", "tasks",
+                "runnable", "released"]
+
+
+def pool_rows(report):
+    """Each pool: its threads' time split (as % of their time), runs, and the time its
+    sequences spent runnable (work, no thread) and awaiting with their thread released."""
+    rows = []
+    for p in report.get("pools") or []:
+        if not isinstance(p, dict):
+            continue
+        parts = [p.get(k) for k in ("busy_ns", "idle_ns", "blocked_ns")]
+        whole = sum(x for x in parts if num(x)) or None
+        rows.append([escape(p.get("name")), fmt_id(p.get("pid")), fmt_count(p.get("threads"))]
+                    + [fmt_pct(x, whole) for x in parts]
+                    + [fmt_count(p.get("runs")), fmt_count(p.get("components")),
+                       fmt_count(p.get("tasks")), fmt_ns(p.get("runnable_ns")),
+                       fmt_ns(p.get("released_ns"))])
+    return rows
 BLOCKED_TOP = 5  # entries per component in the terminal; every entry is in --json / --csv
 
 
@@ -248,14 +303,15 @@ def blocked_rows(report, top=BLOCKED_TOP):
     """Where each component blocked: its `top` largest blocked_by entries (by reason, wait
     object and call site), the call site symbolized when the report carries `site`."""
     rows = []
+    seqs = has_sequences(report)
     for c in report.get("components") or []:
         entries = [b for b in c.get("blocked_by") or [] if isinstance(b, dict) and num(b.get("ns"))]
         entries.sort(key=lambda b: -b["ns"])
         for b in entries[:top]:
             rows.append(
                 [
-                    escape(c.get("name")),
-                    "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid"))),
+                    comp_name(c),
+                    comp_where(c),
                     escape(b.get("reason")),
                     escape(b.get("call")),
                     escape(b.get("object_name") or b.get("object")),
@@ -264,6 +320,7 @@ def blocked_rows(report, top=BLOCKED_TOP):
                     fmt_ns(b.get("ns")),
                     fmt_count(b.get("count")),
                 ]
+                + ([fmt_ns(b.get("released_ns") or 0)] if seqs else [])
             )
     return rows
 
@@ -354,11 +411,38 @@ def header_lines(report):
     trace = report.get("trace") or {}
     b, e = trace.get("begin_ns"), trace.get("end_ns")
     dur = fmt_ns(e - b) if num(b) and num(e) else "-"
-    return [
+    lines = [
         "trace: %s" % escape(trace.get("path", "")),
         "events: %s, duration: %s, lost events: %s"
         % (fmt_count(trace.get("events")), dur, fmt_count(trace.get("lost_events", 0))),
     ]
+    return lines + clock_lines(report)
+
+
+CLOCK_BASIS = {
+    "one-clock": "one clock",
+    "one-machine": "one machine's clock, read by %d sessions: the spread of their offsets",
+    "assumed-sync": "clocks of different machines: %s assumed between them (--clock-sync), "
+                    "plus the spread of each machine's offsets",
+}
+
+
+def clock_lines(report):
+    """The hosts and the clock uncertainty assumed, when the report merges several traces'
+    clocks (docs/distributed.md)."""
+    trace = report.get("trace") or {}
+    clock = trace.get("clock") or {}
+    clocks = clock.get("clocks") or []
+    if not multi_host(report) and len(clocks) < 2:
+        return []
+    basis = CLOCK_BASIS.get(clock.get("basis"), escape(clock.get("basis")))
+    if "%d" in basis:
+        basis = basis % len(clocks)
+    elif "%s" in basis:
+        basis = basis % fmt_ns(clock.get("assumed_sync_ns"))
+    return ["hosts: %s; clock uncertainty %s (%s)"
+            % (", ".join(escape(h) for h in trace.get("hosts") or []) or "-",
+               fmt_ns(clock.get("uncertainty_ns")), basis)]
 
 
 def summary_lines(report):
@@ -387,8 +471,16 @@ def render(report):
     out = header_lines(report)
     out.append("")
     out.append("Components (time as % of each component's wall time)")
+    seqs = has_sequences(report)
     if report.get("components"):
-        out += table(COMPONENT_HEADERS, component_rows(report), right_c)
+        headers = COMPONENT_HEADERS
+        if seqs:
+            headers = COMPONENT_HEADERS[:8] + ["runnable"] + COMPONENT_HEADERS[8:]
+            right_c = right_c + [True]
+        out += table(headers, component_rows(report), right_c)
+        if seqs:
+            out.append("  pid/@pool: a sequence on that pool's threads; runnable: it had work "
+                       "and no pool thread ran it")
         out.append("  running: not in a traced wait (on a CPU, waiting for one, or in an "
                    "unwrapped call); cpu: on a CPU")
     else:
@@ -409,7 +501,17 @@ def render(report):
     if blocked:
         out.append("")
         out.append("Blocked (largest %d per component, by reason, object and call site)" % BLOCKED_TOP)
-        out += table(BLOCKED_HEADERS, blocked, [False] * 6 + [True] * 3)
+        headers = BLOCKED_HEADERS + ([BLOCKED_RELEASED] if seqs else [])
+        out += table(headers, blocked, [False] * 6 + [True] * (len(headers) - 6))
+        if seqs:
+            out.append("  released: awaited with the pool thread released to other sequences "
+                       "(the handler still waited)")
+    pools = pool_rows(report)
+    if pools:
+        out.append("")
+        out.append("Pools (their threads' time: busy running sequences, idle, blocked: held by "
+                   "a blocking call that is not an await)")
+        out += table(POOL_HEADERS, pools, [False, False] + [True] * (len(POOL_HEADERS) - 2))
     out += summary_lines(report)
     notes = cpu_gap_lines(report)
     if notes:

@@ -33,7 +33,15 @@
 	X(ROUTE_ADD, route_add, 0, "route chan owner")                                             \
 	X(ROUTE_REMOVE, route_remove, 0, "route")                                                  \
 	X(ROUTE_DISPATCH_BEGIN, route_dispatch_begin, 0, "route msg")                              \
-	X(ROUTE_DISPATCH_END, route_dispatch_end, 0, "route")
+	X(ROUTE_DISPATCH_END, route_dispatch_end, 0, "route")                                      \
+	X(POOL_DECLARE, pool_declare, 0, "pool name threads")                                      \
+	X(POOL_WORKER_BEGIN, pool_worker_begin, 0, "pool")                                         \
+	X(POOL_WORKER_END, pool_worker_end, 0, "pool")                                             \
+	X(SEQ_BEGIN, seq_begin, 0, "comp name pool flags")                                         \
+	X(SEQ_END, seq_end, 0, "comp")                                                             \
+	X(SEQ_READY, seq_ready, 0, "comp")                                                         \
+	X(SEQ_RUN_BEGIN, seq_run_begin, 0, "comp")                                                 \
+	X(SEQ_RUN_END, seq_run_end, 0, "comp")
 
 /* The number of kinds LT_EVENT_KINDS lists. */
 #define LT__EVENT_KIND_ONE(K, name, preload, fields) +1

@@ -20,7 +20,10 @@
  *
  * Thread safety: every function may be called from any thread at any time, including before
  * main() and after the probes are unloaded. None blocks. Ids are process-wide, allocated by
- * atomic counters starting at 1, never reused within a process; 0 means "none".
+ * atomic counters, never reused within a process; 0 means "none". Component, channel and route
+ * ids start at 1; message ids start at a random base whose top 16 bits (a tag drawn per fork
+ * family, never 0) every id of the process carries, so that they are also unique across
+ * processes and hosts (docs/distributed.md).
  */
 #ifndef LOOPTRACE_TRACE_H
 #define LOOPTRACE_TRACE_H
@@ -100,8 +103,10 @@ LT_NOPLT uint32_t lt_channel_declare_object(const char *name, uint32_t capacity,
 					    const void *object);
 
 /*
- * lt_message_new - a fresh message id (>= 1), unique in the process (taken in blocks per
- * thread). Async-signal-safe: a signal handler may call it, also while its thread is inside
+ * lt_message_new - a fresh message id (non-zero, its top 16 bits the process's tag), unique in
+ * the process and, with overwhelming odds, across processes (taken in blocks per thread). It
+ * may travel to another process and be used there (lt_wait_end, lt_recv, lt_handle_begin, or
+ * lt_send's flow). Async-signal-safe: a signal handler may call it, also while its thread is inside
  * lt_message_new; every id is still handed out once.
  */
 LT_NOPLT uint64_t lt_message_new(void);

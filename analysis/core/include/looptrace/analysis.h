@@ -48,6 +48,15 @@ enum lt_ev_kind {
 	LT_EV_HANDLE_NEXT, /* handle_end(prev) if prev, recv(chan, msg, depth), handle_begin(msg) */
 	LT_EV_COMPONENT_RENAME, /* the interposer's: component `comp` of the process is now `name`
 				 */
+	/* pools and sequences (docs/event-model.md, "Sequences") */
+	LT_EV_POOL_DECLARE,      /* pool, name, threads */
+	LT_EV_POOL_WORKER_BEGIN, /* pool: this thread is a worker of it */
+	LT_EV_POOL_WORKER_END,   /* pool */
+	LT_EV_SEQ_BEGIN,         /* comp, name, pool, flags */
+	LT_EV_SEQ_END,           /* comp */
+	LT_EV_SEQ_READY,         /* comp (any thread) */
+	LT_EV_SEQ_RUN_BEGIN,     /* comp: this worker runs it from now */
+	LT_EV_SEQ_RUN_END,       /* comp */
 	LT_EV_KIND_COUNT
 };
 
@@ -83,6 +92,9 @@ struct lt_event {
 			      interposer's block_begin and component_begin/end, format 2.0 records'
 			      wait_begin and component_begin/end; 0 = unknown */
 	uint32_t call;     /* block_begin of the interposer: the wrapped call (0: unknown) */
+	uint32_t pool;     /* pool_declare, pool_worker_begin/end, seq_begin */
+	uint32_t threads;  /* pool_declare: its worker threads */
+	uint32_t flags;    /* seq_begin: LT_SEQ_* (looptrace/trace.h) */
 };
 
 /* Configuration; zero-initialise it (all fields 0 = defaults / no limit). */
@@ -93,7 +105,13 @@ struct lt_analysis_config {
 	int has_begin_offset_ns, has_end_offset_ns;
 	int64_t begin_offset_ns, end_offset_ns; /* window relative to the first event */
 	uint64_t series_interval_ns; /* 0 = adaptive (starts at 10 ms, doubles, <= 512 points) */
+	/* ns: how far apart the clocks of two different machines are assumed to be at most (their
+	 * sync, NTP or PTP); 0 = LT_ANALYSIS_CLOCK_SYNC_NS. Used only for traces from several
+	 * machines (see lt_analysis_clock). */
+	int64_t clock_sync_ns;
 };
+
+#define LT_ANALYSIS_CLOCK_SYNC_NS 1000000 /* 1 ms: NTP on a local network, with margin */
 
 struct lt_analysis;
 
@@ -125,6 +143,37 @@ int lt_analysis_object(struct lt_analysis *a, int64_t vpid, uint64_t baddr, uint
 #define LT_ANALYSIS_MAX_BUILD_ID 64
 void lt_analysis_object_build_id(struct lt_analysis *a, int64_t vpid, uint64_t baddr,
 				 const uint8_t *id, size_t len);
+
+/*
+ * Hosts. Traces of several machines are analysed together; a process is known by its host
+ * and its pid. The driver numbers the hosts 0, 1, ... in order of appearance, names each with
+ * lt_analysis_host, and passes every event's (and statedump call's) vpid as a process key,
+ * LT_PROC_KEY(host, vpid): host 0's keys are the plain pids, so a single-host trace is as
+ * before. The report prints pid and host apart (`pid`, `host`) and, with several hosts,
+ * prefixes component keys with "HOST/".
+ */
+#define LT_HOST_SHIFT         32
+#define LT_ANALYSIS_MAX_HOSTS 4096
+#define LT_PROC_KEY(host, vpid)                                                                    \
+	((vpid) < 0 ? (int64_t)(vpid) : (int64_t)(vpid) + ((int64_t)(host) << LT_HOST_SHIFT))
+
+/*
+ * lt_analysis_host - host number `host` (< LT_ANALYSIS_MAX_HOSTS) is named `name` (the
+ * trace's `hostname`; copied). Returns 0, or -1 when `host` is out of range or memory ran out.
+ */
+int lt_analysis_host(struct lt_analysis *a, uint32_t host, const char *name);
+
+/*
+ * lt_analysis_clock - a trace of host `host` stamps its events with a clock whose identity is
+ * `uuid` (36-char text; NULL = unknown) and whose value 0 is `offset_ns` ns after the origin
+ * (the CTF clock offset: LTTng measures realtime - monotonic when the session starts). Clocks
+ * of one uuid are one machine's clock since boot: the spread of their offsets is all that can
+ * separate their times. Clocks of different uuids are different machines: their times are
+ * apart by up to cfg.clock_sync_ns, assumed. The report states the resulting uncertainty
+ * (trace.clock) and flags cross-host queue waits shorter than it. Repeats are ignored; at
+ * most 4096 clocks are kept. Returns 0, or -1 when out of memory.
+ */
+int lt_analysis_clock(struct lt_analysis *a, uint32_t host, const char *uuid, int64_t offset_ns);
 
 /*
  * lt_analysis_loop_top - the user names a loop top of interposed threads (`--loop-top`):

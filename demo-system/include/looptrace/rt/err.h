@@ -25,6 +25,8 @@ enum lt_err {
 	LT_EINTR = 6,     /* a select wait was interrupted by lt_select_interrupt() */
 	LT_EBUSY = 7,     /* the object is in use (already started, already registered, ...) */
 	LT_ESYS = 8,      /* a system call failed (errno tells more) */
+	LT_EPROTO = 9,    /* an IPC stream broke its framing (bad header, EOF inside a frame) */
+	LT_EMSGSIZE = 10, /* an IPC frame larger than LT_IPC_MAX_PAYLOAD */
 };
 
 /* lt_strerror - a static description of `err` ("unknown error" for values outside the enum). */

@@ -1,8 +1,7 @@
 /*
  * looptrace/rt/rt.h - everything of liblooptrace-rt, the looptrace component runtime:
  * channels (chan.h), select (select.h), components (comp.h), the router (router.h), pools of
- * sequences (pool.h), errors
- * (err.h) and time (clock.h). See docs/runtime.md.
+ * sequences (pool.h), errors (err.h) and time (clock.h). See docs/runtime.md.
  */
 #ifndef LOOPTRACE_RT_RT_H
 #define LOOPTRACE_RT_RT_H

@@ -151,6 +151,51 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_dispatch_end,
 	LTTNG_UST_TP_ARGS(uint32_t, route),
 	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, route, route)))
 
+/* pool_declare: pool `pool` named `name` has `threads` worker threads. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, pool_declare,
+	LTTNG_UST_TP_ARGS(uint32_t, pool, const char *, name, uint32_t, threads),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, pool, pool)
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint32_t, threads, threads)))
+
+/* pool_worker_begin / pool_worker_end: this thread is (no longer) a worker of `pool`. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, pool_worker_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, pool),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, pool, pool)))
+
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, pool_worker_end,
+	LTTNG_UST_TP_ARGS(uint32_t, pool),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, pool, pool)))
+
+/* seq_begin: component `comp` named `name` runs as a sequence on pool `pool` (LT_SEQ_* flags). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, comp, const char *, name, uint32_t, pool, uint32_t, flags),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, comp, comp)
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint32_t, pool, pool)
+		lttng_ust_field_integer(uint32_t, flags, flags)))
+
+/* seq_end: sequence `comp` ended. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_end,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
+/* seq_ready: sequence `comp` has work and waits for a worker (written by any thread). */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_ready,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
+/* seq_run_begin / seq_run_end: this worker runs sequence `comp` from now / stops running it. */
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_run_begin,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
+LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_run_end,
+	LTTNG_UST_TP_ARGS(uint32_t, comp),
+	LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint32_t, comp, comp)))
+
 /*
  * batch (format 2.0): records of one thread (looptrace/probes/records.h), handed to LTTng as
  * one event. `tid` is the thread that wrote them (the event's vtid context is the thread that
@@ -159,7 +204,8 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, route_dispatch_end,
  * `clock` says what record times count (LT_REC_CLOCK_*); `base` is the clock value of the
  * record before the first (delta origin); (`cal_tsc`, `cal_ns`) is the record clock and
  * CLOCK_MONOTONIC read together at the flush, (`epoch_tsc`, `epoch_ns`) the same read when the
- * process first recorded; `words` the records.
+ * process first recorded; `msg_hi` the top 16 bits (the tag) of the process's message ids,
+ * which short HNEXT records leave out (added in format 2.1; 0: none); `words` the records.
  */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, batch,
 	LTTNG_UST_TP_ARGS(uint32_t, tid, uint32_t, seq, uint64_t, first, uint32_t, clock,
@@ -174,6 +220,7 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, batch,
 		lttng_ust_field_integer(uint64_t, cal_ns, cal[1])
 		lttng_ust_field_integer(uint64_t, epoch_tsc, cal[2])
 		lttng_ust_field_integer(uint64_t, epoch_ns, cal[3])
+		lttng_ust_field_integer(uint16_t, msg_hi, cal[4])
 		lttng_ust_field_sequence(uint64_t, words, words, uint32_t, nwords)))
 
 /*

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define LT_REC_FORMAT_MAJOR 2
-#define LT_REC_FORMAT_MINOR 0
+#define LT_REC_FORMAT_MINOR 1 /* 2.1: pool and sequence records (23..30); batch field msg_hi */
 
 #define LT_REC_DELTA_BITS 24
 #define LT_REC_DELTA_MAX  ((UINT64_C(1) << LT_REC_DELTA_BITS) - 1)
@@ -28,7 +28,7 @@
 #define LT_REC_KEY_BITS   12
 #define LT_REC_KEY_MAX    ((1u << LT_REC_KEY_BITS) - 1)
 #define LT_REC_DEPTH_MAX  ((1u << 20) - 1)
-#define LT_REC_MSG48_MAX  ((UINT64_C(1) << 48) - 1)
+#define LT_REC_MSG48_MAX  ((UINT64_C(1) << 48) - 1) /* low bits of an HNEXT's msg */
 #define LT_REC_EDELTA_MAX 0xffffu
 
 /* Record kinds and their words after word 0 (w1, w2, ...). */
@@ -41,7 +41,9 @@ enum lt_rec_kind {
 	LT_REC_SEND_LONG = 4,    /* a = depth; w1 = chan; w2 = msg; w3 = flow */
 	LT_REC_RECV = 5,         /* a = chan (12) | depth << 12 (20); w1 = msg */
 	LT_REC_RECV_LONG = 6,    /* a = depth; w1 = chan; w2 = msg */
-	LT_REC_HNEXT = 7,        /* a = key (12) | depth << 12 (20); w1 = msg (48) | edelta << 48:
+	LT_REC_HNEXT = 7,        /* a = key (12) | depth << 12 (20); w1 = msg (48) | edelta << 48,
+				    msg's top 16 bits being the batch's msg_hi (format 2.1; else
+				    HNEXT_LONG):
 				    the open handler ended edelta ticks before this record; then
 				    recv(chan of key, msg, depth) and handle_begin(msg, kind of key)
 				    at this record's time */
@@ -62,6 +64,17 @@ enum lt_rec_kind {
 	LT_REC_ROUTE_REMOVE = 20,   /* a = route */
 	LT_REC_DISPATCH_BEGIN = 21, /* a = route; w1 = msg */
 	LT_REC_DISPATCH_END = 22,   /* a = route */
+	/* format 2.1: pools and sequences (a 2.0 reader stops at them: unknown kind) */
+	LT_REC_POOL_DECLARE = 23,  /* a = name length; w1 = pool | threads << 32; w2 = 0; then
+				      the name */
+	LT_REC_WORKER_BEGIN = 24,  /* a = pool: this thread is a worker of `pool` */
+	LT_REC_WORKER_END = 25,    /* a = pool */
+	LT_REC_SEQ_BEGIN = 26,     /* a = name length; w1 = comp | pool << 32; w2 = flags; then
+				      the name */
+	LT_REC_SEQ_END = 27,       /* a = comp */
+	LT_REC_SEQ_READY = 28,     /* a = comp (any thread: usually not the sequence's worker) */
+	LT_REC_SEQ_RUN_BEGIN = 29, /* a = comp: this worker runs `comp` from now */
+	LT_REC_SEQ_RUN_END = 30,   /* a = comp */
 	LT_REC_KIND_COUNT
 };
 
@@ -140,6 +153,16 @@ static inline unsigned lt_rec_words(uint64_t w0)
 	case LT_REC_DISPATCH_BEGIN:
 		return 2;
 	case LT_REC_DISPATCH_END:
+		return 1;
+	case LT_REC_POOL_DECLARE:
+	case LT_REC_SEQ_BEGIN:
+		return 3 + lt_rec_str_words(a & 0xffff);
+	case LT_REC_WORKER_BEGIN:
+	case LT_REC_WORKER_END:
+	case LT_REC_SEQ_END:
+	case LT_REC_SEQ_READY:
+	case LT_REC_SEQ_RUN_BEGIN:
+	case LT_REC_SEQ_RUN_END:
 		return 1;
 	default:
 		return 0;

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""Several hosts on one machine: `looptrace record --relayd` and `looptrace report` merging.
+
+Two "hosts" are two network namespaces joined by a veth pair with addresses of the test's own
+(10.231.7.1/30 and 10.231.7.2/30, made and deleted here): nothing leaves the pair. Each host
+also has its own hostname (UTS namespace), pid namespace and mount namespace, with private
+tmpfs mounts on /var/run/lttng and /dev/shm, so its lttng-sessiond (started here, and killed
+with its pid namespace) never meets the machine's own daemon or the other host's. One
+lttng-relayd (a child of the test) runs in host A, listening only on 10.231.7.1. Each host
+runs `looptrace record --relayd net://10.231.7.1 -- looptrace-demo`; host B's trace crosses
+the veth. Both demos are given the same pid (ns_last_pid), so the report must keep the
+hosts apart by (host, pid). Then `looptrace report` of the relay daemon's folder (one folder
+per host) must show both hosts' components with the demos' own message counts.
+
+Needs root (network, pid and mount namespaces): as another user it fails, saying so.
+Environment (set by CTest): LOOPTRACE, LOOPTRACE_DEMO.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+LOOPTRACE = os.environ.get("LOOPTRACE", "")
+DEMO = os.environ.get("LOOPTRACE_DEMO", "")
+TAG = "%d" % (os.getpid() % 100000)
+NS = {"hostA": "lt-relayd-a-" + TAG, "hostB": "lt-relayd-b-" + TAG}
+VETH = {"hostA": "ltra" + TAG, "hostB": "ltrb" + TAG}
+ADDR = {"hostA": "10.231.7.1", "hostB": "10.231.7.2"}
+RELAYD_URL = "net://10.231.7.1"
+DEMO_PID = 10000  # both demos get this pid in their host's pid namespace
+DEMO_ARGS = ["--duration", "1", "--seed", "3"]
+
+# Run as pid 1 of a host's pid namespace: private LTTng run folder and shm, own hostname and
+# session daemon, then `looptrace record`. Everything it started dies with it.
+HOST_SCRIPT = r"""
+set -eu
+host=$1 home=$2 out=$3 url=$4 lastpid=$5; shift 5
+mkdir -p /var/run/lttng
+mount -t tmpfs looptrace-test /var/run/lttng
+mount -t tmpfs looptrace-test /dev/shm
+hostname "$host"
+export HOME="$home" LTTNG_HOME="$home"
+mkdir -p "$home"
+lttng-sessiond --daemonize --no-kernel
+set +e
+"$LOOPTRACE" record --relayd "$url" -o "$out" -- sh -c \
+    'echo '"$lastpid"' > /proc/sys/kernel/ns_last_pid && { "$0" "$@" & wait $!; }' "$@"
+exit $?
+"""
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=kw.pop("timeout", 60), check=False,
+                          **kw)
+
+
+def must(cmd):
+    p = run(cmd)
+    if p.returncode != 0:
+        raise AssertionError("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
+                                                    p.stderr.decode(errors="replace")))
+    return p
+
+
+class TwoHosts(unittest.TestCase):
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.fail("this test needs root: it makes network, pid and mount namespaces and a "
+                      "veth pair (CI runs it as root; run `ctest -R distributed` as root)")
+        missing = [t for t in ("ip", "unshare", "lttng", "lttng-sessiond", "lttng-relayd",
+                               "babeltrace2") if not shutil.which(t)]
+        missing += [p for p in (LOOPTRACE, DEMO) if not os.access(p, os.X_OK)]
+        if missing:
+            self.fail("missing: " + ", ".join(missing))
+        self.tmp = tempfile.mkdtemp(prefix="looptrace-relayd-")
+        self.relay_out = os.path.join(self.tmp, "relayd")
+        self.relayd = None
+        self.nets = []
+        self.addCleanup(self.cleanup)
+        for host in ("hostA", "hostB"):
+            must(["ip", "netns", "add", NS[host]])
+            self.nets.append(NS[host])
+        must(["ip", "link", "add", VETH["hostA"], "type", "veth", "peer", "name",
+              VETH["hostB"]])
+        for host in ("hostA", "hostB"):
+            must(["ip", "link", "set", VETH[host], "netns", NS[host]])
+            must(["ip", "-n", NS[host], "addr", "add", ADDR[host] + "/30", "dev", VETH[host]])
+            must(["ip", "-n", NS[host], "link", "set", VETH[host], "up"])
+            must(["ip", "-n", NS[host], "link", "set", "lo", "up"])
+        self.start_relayd()
+
+    def start_relayd(self):
+        a = ADDR["hostA"]
+        self.relayd_log = open(os.path.join(self.tmp, "relayd.log"), "wb")
+        self.relayd = subprocess.Popen(
+            ["ip", "netns", "exec", NS["hostA"], "lttng-relayd", "--output=" + self.relay_out,
+             "--control-port=tcp://%s:5342" % a, "--data-port=tcp://%s:5343" % a,
+             "--live-port=tcp://%s:5344" % a], stdin=subprocess.DEVNULL,
+            stdout=self.relayd_log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            out = run(["ip", "netns", "exec", NS["hostA"], "ss", "-ltnH"]).stdout.decode()
+            if "%s:5342" % a in out and "%s:5343" % a in out:
+                return
+            self.assertIsNone(self.relayd.poll(), "lttng-relayd exited")
+            time.sleep(0.1)
+        self.fail("lttng-relayd does not listen on %s" % a)
+
+    def stop_relayd(self):
+        """SIGTERM (it closes its trace files), then SIGKILL; only the daemon we started."""
+        proc, self.relayd = self.relayd, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.relayd_log.close()
+
+    def cleanup(self):
+        self.stop_relayd()
+        for ns in self.nets:  # deleting a namespace deletes its end of the veth pair
+            run(["ip", "netns", "del", ns])
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def host_record(self, host, url=RELAYD_URL):
+        """Run `looptrace record --relayd url` of the demo on `host`; (status, stdout,
+        stderr, record folder)."""
+        out = os.path.join(self.tmp, "record-" + host)
+        cmd = ["ip", "netns", "exec", NS[host], "unshare", "--mount", "--uts", "--pid",
+               "--fork", "--kill-child", "--mount-proc", "sh", "-c", HOST_SCRIPT, "sh", host,
+               os.path.join(self.tmp, "home-" + host), out, url, str(DEMO_PID - 1), DEMO]
+        cmd += DEMO_ARGS
+        env = dict(os.environ, LOOPTRACE=LOOPTRACE)
+        p = run(cmd, env=env, timeout=120)
+        return p.returncode, p.stdout.decode(errors="replace"), \
+            p.stderr.decode(errors="replace"), out
+
+    def report(self, *paths):
+        dest = os.path.join(self.tmp, "report.json")
+        p = run([LOOPTRACE, "report", "--json", dest] + list(paths), timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+        with open(dest, encoding="utf-8") as f:
+            return json.load(f), p.stdout.decode()
+
+    def test_two_hosts_merged(self):
+        # An unreachable relay daemon is said before anything runs (host B, over the veth).
+        status, _, err, _ = self.host_record("hostB", url="net://10.231.7.1:5999")
+        self.assertEqual(status, 2, err)
+        self.assertIn("lttng-relayd unreachable at 10.231.7.1:5999", err)
+
+        truth, infos = {}, {}
+        for host in ("hostA", "hostB"):
+            status, out, err, folder = self.host_record(host)
+            self.assertEqual(status, 0, err)
+            self.assertIn("trace streamed to lttng-relayd at 10.231.7.1:5342", err)
+            truth[host] = json.loads(out)
+            with open(os.path.join(folder, "looptrace-record.json"), encoding="utf-8") as f:
+                infos[host] = json.load(f)
+            rel = infos[host]["relayd"]
+            self.assertEqual(rel["hostname"], host)
+            self.assertEqual(rel["control"], "10.231.7.1:5342")
+            self.assertTrue(rel["path"].startswith(host + "/"), rel)
+            self.assertIn(rel["path"], err)
+            # The recording's folder points at the relay daemon's copy.
+            p = run([LOOPTRACE, "report", folder])
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(rel["path"], p.stderr.decode())
+        self.assertEqual(truth["hostA"]["pid"], truth["hostB"]["pid"],
+                         "both demos were meant to get pid %d" % DEMO_PID)
+        self.stop_relayd()  # its trace files complete
+        for host in ("hostA", "hostB"):
+            self.assertTrue(os.path.isdir(os.path.join(self.relay_out,
+                                                       infos[host]["relayd"]["path"], "ust")))
+
+        report, text = self.report(self.relay_out)
+        trace = report["trace"]
+        self.assertEqual(sorted(trace["hosts"]), ["hostA", "hostB"])
+        clock = trace["clock"]
+        self.assertEqual(clock["basis"], "one-machine")  # one boot: both clocks share a uuid
+        self.assertEqual(len(clock["clocks"]), 2)
+        offsets = [c["offset_ns"] for c in clock["clocks"]]
+        self.assertEqual(clock["uncertainty_ns"], max(offsets) - min(offsets))
+        self.assertIn("hosts: ", text)
+        self.assertIn("clock uncertainty", text)
+        for host in ("hostA", "hostB"):
+            comps = [c for c in report["components"] if c.get("host") == host]
+            got = {c["name"]: c["messages"] for c in comps}
+            want = {n: v["messages"] for n, v in truth[host]["components"].items()}
+            self.assertEqual(got, want, host)
+            for c in comps:
+                self.assertEqual(c["pid"], truth[host]["pid"])
+                self.assertTrue(c["key"].startswith("%s/%d:" % (host, c["pid"])), c["key"])
+            self.assertTrue(all(ch["host"] in ("hostA", "hostB") for ch in report["channels"]))
+        self.assertEqual(len(report["channels"]),
+                         2 * len({ch["name"] for ch in report["channels"]}))
+
+
+class BadUrl(unittest.TestCase):
+    """No root, no daemon: a URL LTTng cannot stream to is refused before anything runs."""
+
+    def test_bad_urls(self):
+        if not os.access(LOOPTRACE, os.X_OK):
+            self.fail("LOOPTRACE=%s is not executable" % LOOPTRACE)
+        tmp = tempfile.mkdtemp(prefix="looptrace-relayd-url-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        for url, why in (("ftp://host", "expected net://HOST[:CONTROL[:DATA]][/PATH]"),
+                         ("net://host:70000", "control port 70000 is not a TCP port"),
+                         ("net://host:5342:5342", "control and data ports must differ"),
+                         ("net://host/../x", "no '..'"),
+                         ("net6://::1", "IPv6 address in brackets")):
+            p = run([LOOPTRACE, "record", "--relayd", url, "-o", os.path.join(tmp, "t"),
+                     "--", "true"])
+            self.assertEqual(p.returncode, 2, url)
+            self.assertIn(why, p.stderr.decode(), url)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "t")), url)
+        p = run([LOOPTRACE, "record", "--relayd", "net://host", "--flight-recorder", "-o",
+                 os.path.join(tmp, "t"), "--", "true"])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--relayd does not go with --flight-recorder", p.stderr.decode())
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv)
