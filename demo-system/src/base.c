@@ -115,13 +115,17 @@ void lt__waiter_init(struct lt__waiter *w, int efd)
 {
 	atomic_init(&w->word, LT__W_NOTIFIED);
 	w->efd = efd;
+	atomic_init(&w->seq, NULL);
 }
 
 void lt__waiter_wake(struct lt__waiter *w)
 {
 	uint32_t old = atomic_exchange(&w->word, LT__W_NOTIFIED);
 
-	if (w->efd >= 0) {
+	if (old == LT__W_SEQ) {
+		/* A suspended sequence: only the waker that saw SEQ schedules it. */
+		lt__seq_wake(atomic_load_explicit(&w->seq, memory_order_relaxed));
+	} else if (w->efd >= 0) {
 		if (old != LT__W_NOTIFIED) {
 			uint64_t one = 1;
 			ssize_t n;
@@ -142,7 +146,12 @@ void lt__waiter_wake(struct lt__waiter *w)
 void lt__waiter_park(struct lt__waiter *w, uint64_t deadline_ns)
 {
 	uint32_t expected = LT__W_ARMED;
+	struct lt__seq *s = lt__seq_current();
 
+	if (s) {
+		lt__seq_park(s, w, deadline_ns);
+		return;
+	}
 	if (!atomic_compare_exchange_strong(&w->word, &expected, LT__W_SLEEPING))
 		return; /* already woken */
 	lt__futex_wait(&w->word, LT__W_SLEEPING, deadline_ns);

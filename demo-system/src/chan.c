@@ -38,6 +38,7 @@
  * either claimed its slot before the close (and will be received or drained) or fails.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -131,6 +132,20 @@ struct lt_chan {
 	_Atomic int closed;
 	_Atomic int attached;      /* taken by a select or router route */
 	_Atomic uint32_t self_cpu; /* bounded: CPU the receiver ran on lately (senders read it) */
+
+	/*
+	 * Pooled sequences suspended on a full channel (see send_await): they cannot sleep on
+	 * send_seq's futex, so the receiver's wake (and close) also wakes this list.
+	 */
+	pthread_mutex_t seq_mu;
+	struct lt__send_waiter *seq_senders; /* under seq_mu; weak: on the senders' stacks */
+};
+
+/* A suspended pooled sender, linked in ch->seq_senders while it waits. */
+struct lt__send_waiter {
+	struct lt__waiter w;
+	struct lt__send_waiter *next; /* under seq_mu */
+	int linked;                   /* under seq_mu */
 };
 
 /* ---- counting ---------------------------------------------------------------------------- */
@@ -277,6 +292,8 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 	atomic_init(&ch->send_seq, 0);
 	atomic_init(&ch->closed, 0);
 	atomic_init(&ch->attached, 0);
+	pthread_mutex_init(&ch->seq_mu, NULL);
+	ch->seq_senders = NULL;
 	if (ch->bounded) {
 		uint64_t mark = 1;
 
@@ -349,6 +366,7 @@ void lt_chan_destroy(struct lt_chan *ch)
 	free(ch->buf);
 	free(ch->flows);
 	free(ch->name);
+	pthread_mutex_destroy(&ch->seq_mu);
 	free(ch);
 }
 
@@ -365,6 +383,24 @@ static inline void notify_receiver(struct lt_chan *ch)
 		lt__waiter_wake(w);
 		atomic_store_explicit(&ch->waiter, NULL, memory_order_release);
 	}
+}
+
+/*
+ * wake_seq_senders - wakes every pooled sender suspended on the channel (after send_seq was
+ * bumped: a sender links itself only if send_seq is unchanged, under the same mutex).
+ */
+static __attribute__((noinline, cold)) void wake_seq_senders(struct lt_chan *ch)
+{
+	pthread_mutex_lock(&ch->seq_mu);
+	while (ch->seq_senders) {
+		struct lt__send_waiter *sw = ch->seq_senders;
+
+		ch->seq_senders = sw->next;
+		sw->linked = 0;
+		/* The sender relocks seq_mu before it leaves: sw stays valid until we unlock. */
+		lt__waiter_wake(&sw->w);
+	}
+	pthread_mutex_unlock(&ch->seq_mu);
 }
 
 /*
@@ -388,6 +424,7 @@ static inline void notify_senders(struct lt_chan *ch)
 	atomic_store(&ch->send_woken, 1);
 	atomic_fetch_add(&ch->send_seq, 1);
 	lt__futex_wake(&ch->send_seq, INT_MAX);
+	wake_seq_senders(ch);
 }
 
 void lt__chan_register(struct lt_chan *ch, struct lt__waiter *w)
@@ -439,8 +476,10 @@ void lt_chan_close(struct lt_chan *ch)
 	if (ch->bounded) {
 		/* Parked senders recheck and see the closed bit. */
 		atomic_fetch_add(&ch->send_seq, 1);
-		if (atomic_load(&ch->send_waiters) != 0)
+		if (atomic_load(&ch->send_waiters) != 0) {
 			lt__futex_wake(&ch->send_seq, INT_MAX);
+			wake_seq_senders(ch);
+		}
 	}
 }
 
@@ -760,6 +799,77 @@ static enum lt_err send_spin(struct lt_chan *ch, void *msg, uint64_t flow, uint6
 	return LT_EAGAIN;
 }
 
+/* unlink_sender - takes `sw` out of ch->seq_senders if a wake did not already (seq_mu held). */
+static void unlink_sender(struct lt_chan *ch, struct lt__send_waiter *sw)
+{
+	struct lt__send_waiter **pp = &ch->seq_senders;
+
+	if (!sw->linked)
+		return;
+	while (*pp && *pp != sw)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = sw->next;
+	sw->linked = 0;
+}
+
+/*
+ * send_await - a pooled sequence's send on a full channel: no spinning (it would hold the
+ * worker); it counts itself among the parked senders as a thread does (send_waiters, the
+ * heavy half of the fence), links a waiter in ch->seq_senders unless send_seq moved, and
+ * suspends until the receiver frees a slot, the channel closes or the deadline passes.
+ * Returns what the last push returned, or LT_ETIMEDOUT.
+ */
+static enum lt_err send_await(struct lt_chan *ch, void *msg, uint64_t flow, uint64_t deadline_ns,
+			      uint64_t *id, const void *where)
+{
+	struct lt__send_waiter sw = {.next = NULL, .linked = 0};
+	enum lt_err err = LT_EAGAIN;
+	int blocked = 0;
+
+	lt__waiter_init(&sw.w, -1);
+	while (err == LT_EAGAIN) {
+		uint32_t seq;
+		int linked;
+
+		atomic_fetch_add(&ch->send_waiters, 1);
+		seq = atomic_load(&ch->send_seq);
+		atomic_store(&ch->send_woken, 0);
+		lt__asym_fence_heavy();
+		err = push(ch, msg, flow, id);
+		if (err == LT_EAGAIN && deadline_ns != LT_FOREVER && lt_rt_now_ns() >= deadline_ns)
+			err = LT_ETIMEDOUT;
+		if (err != LT_EAGAIN) {
+			atomic_fetch_sub(&ch->send_waiters, 1);
+			break;
+		}
+		if (!blocked) {
+			lt_block_begin_at(LT_BLOCK_CHAN_SEND, ch, where);
+			blocked = 1;
+		}
+		atomic_store(&sw.w.word, LT__W_ARMED);
+		pthread_mutex_lock(&ch->seq_mu);
+		linked = atomic_load(&ch->send_seq) == seq;
+		if (linked) {
+			sw.next = ch->seq_senders;
+			ch->seq_senders = &sw;
+			sw.linked = 1;
+		}
+		pthread_mutex_unlock(&ch->seq_mu);
+		/* A wake may unlink it meanwhile: then the park returns at once. */
+		if (linked)
+			lt__waiter_park(&sw.w, deadline_ns);
+		pthread_mutex_lock(&ch->seq_mu);
+		unlink_sender(ch, &sw);
+		pthread_mutex_unlock(&ch->seq_mu);
+		atomic_fetch_sub(&ch->send_waiters, 1);
+		err = push(ch, msg, flow, id);
+	}
+	if (blocked)
+		lt_block_end();
+	return err;
+}
+
 /*
  * chan_send_at / chan_recv_at - the send and receive paths; `where` is the user's call site
  * (the return address of the public entry point), recorded on block_begin so the report
@@ -777,7 +887,10 @@ static enum lt_err chan_send_at(struct lt_chan *ch, void *msg, uint64_t flow, ui
 	/* A bounded channel derives the id from the position it claims. */
 	id = ch->bounded ? 0 : lt_message_new();
 	err = push(ch, msg, flow, &id);
-	if (err == LT_EAGAIN && deadline_ns != 0) {
+	if (err == LT_EAGAIN && deadline_ns != 0 && lt__seq_current()) {
+		/* Full, in a pooled sequence: suspend, releasing the worker. */
+		err = send_await(ch, msg, flow, deadline_ns, &id, where);
+	} else if (err == LT_EAGAIN && deadline_ns != 0) {
 		/* Full: spin a little, then park until the receiver frees a slot. */
 		err = send_spin(ch, msg, flow, &id);
 		while (err == LT_EAGAIN) {
@@ -969,7 +1082,9 @@ static enum lt_err chan_recv_at(struct lt_chan *ch, void **msg, struct lt_msg_in
 	if (ch->bounded)
 		note_streak(ch, err == LT_OK);
 	if (err == LT_EAGAIN && deadline_ns != 0) {
-		err = recv_spin(ch, &m, info, &depth);
+		/* A pooled sequence does not spin (it would hold its worker): it suspends. */
+		if (!lt__seq_current())
+			err = recv_spin(ch, &m, info, &depth);
 		lt__waiter_init(&w, -1);
 		while (err == LT_EAGAIN) {
 			atomic_store(&w.word, LT__W_ARMED);

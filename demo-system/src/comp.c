@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <looptrace/rt/comp.h>
+#include <looptrace/rt/pool.h>
 #include <looptrace/rt/select.h>
 #include <looptrace/trace.h>
 
@@ -45,10 +46,26 @@ struct lt_comp {
 	pthread_mutex_t start_mu; /* start handshake */
 	pthread_cond_t start_cv;
 	int started; /* under start_mu */
+	/*
+	 * The message whose handler runs (NULL outside handlers); written by the loop only. A
+	 * field rather than a thread-local: a pooled component's handler may resume on another
+	 * worker thread.
+	 */
+	const struct lt_msg_info *cur_msg;
+	struct lt_pool *pool; /* weak; NULL: a thread of its own */
+	struct lt__seq *seq;  /* owned: the sequence of a pooled component once started */
 };
 
+/*
+ * The component whose loop runs on this thread: set once by a component's thread, and by a
+ * pool worker around each run of a pooled component (lt__comp_set_self).
+ */
 static LT__TLS struct lt_comp *current_comp;
-static LT__TLS const struct lt_msg_info *current_msg;
+
+void lt__comp_set_self(struct lt_comp *c)
+{
+	current_comp = c;
+}
 
 enum lt_err lt_comp_create(const char *name, struct lt_comp **out)
 {
@@ -122,9 +139,15 @@ enum lt_err lt_comp_set_tick(struct lt_comp *c, uint64_t interval_ns, lt_comp_ti
 	return LT_OK;
 }
 
+/*
+ * run_loop - the component's loop, on its thread or (pooled) on its sequence's fiber. A
+ * pooled loop does not emit wait_begin/wait_end (between runs the sequence is idle: the park
+ * ends the run), and after each handler it yields when it used up its turn.
+ */
 static void run_loop(struct lt_comp *c)
 {
 	uint64_t next_tick = c->tick_ns ? lt_rt_deadline(c->tick_ns) : LT_FOREVER;
+	struct lt__seq *seq = c->seq;
 
 	for (;;) {
 		struct lt_msg_info info;
@@ -147,7 +170,8 @@ static void run_loop(struct lt_comp *c)
 		err = lt__select_wait(c->sel, 0, &index, &msg, &info, NULL, &depth);
 		waited = err == LT_EAGAIN;
 		if (waited) {
-			lt_wait_begin(); /* writes the previous handler's end first */
+			if (!seq)
+				lt_wait_begin(); /* writes the previous handler's end first */
 			err = lt__select_wait(c->sel, next_tick, &index, &msg, &info, NULL, NULL);
 		}
 		if (err == LT_OK) {
@@ -160,9 +184,10 @@ static void run_loop(struct lt_comp *c)
 			 * call and at the start of the end call: nothing else runs between them
 			 * and the handler (docs/event-model.md, "A handler's bounds").
 			 */
-			current_msg = &info;
+			c->cur_msg = &info;
 			if (waited) {
-				lt_wait_end(info.chan, info.id);
+				if (!seq)
+					lt_wait_end(info.chan, info.id);
 				lt_handle_begin(info.id, h->kind);
 			} else {
 				/* One record: the previous handler's end, recv, this handler's
@@ -171,11 +196,13 @@ static void run_loop(struct lt_comp *c)
 			}
 			fn(c, m, &info, arg);
 			lt__handle_end_later(info.id);
-			current_msg = NULL;
+			c->cur_msg = NULL;
 			atomic_fetch_add_explicit(&c->handled, 1, memory_order_relaxed);
+			if (__builtin_expect(seq != NULL, 0) && lt__seq_should_yield(seq))
+				lt__seq_yield(seq);
 			continue;
 		}
-		if (waited)
+		if (waited && !seq)
 			lt_wait_end(0, 0);
 		if (err == LT_ECLOSED)
 			break; /* every channel closed and drained */
@@ -187,6 +214,11 @@ static void run_loop(struct lt_comp *c)
 		}
 		/* LT_EINTR: look at the stop request again. */
 	}
+}
+
+void lt__comp_seq_main(struct lt_comp *c)
+{
+	run_loop(c);
 }
 
 static void *comp_thread(void *arg)
@@ -214,6 +246,16 @@ enum lt_err lt_comp_start(struct lt_comp *c)
 		return LT_EINVAL;
 	if (c->state != COMP_NEW)
 		return LT_EBUSY;
+	if (c->pool) {
+		uint32_t id = 0;
+		enum lt_err err = lt__pool_start_comp(c->pool, c, c->name, &c->seq, &id);
+
+		if (err != LT_OK)
+			return err;
+		atomic_store(&c->id, id);
+		c->state = COMP_RUNNING;
+		return LT_OK;
+	}
 	if (pthread_create(&c->thread, NULL, comp_thread, c) != 0)
 		return LT_ESYS;
 	c->state = COMP_RUNNING;
@@ -233,6 +275,9 @@ enum lt_err lt_comp_stop(struct lt_comp *c, enum lt_comp_stop_mode mode, lt_hand
 		return LT_EINVAL;
 	if (current_comp == c)
 		return LT_EINVAL;
+	/* Waiting for a sequence from a worker of its own pool could hold the worker it needs. */
+	if (c->pool && lt__seq_current() && lt__seq_pool(lt__seq_current()) == c->pool)
+		return LT_EINVAL;
 	if (c->state != COMP_RUNNING) {
 		/* Never started: messages queued stay in the channels, nothing handed back. */
 		return LT_OK;
@@ -241,7 +286,12 @@ enum lt_err lt_comp_stop(struct lt_comp *c, enum lt_comp_stop_mode mode, lt_hand
 	for (size_t i = 0; i < c->nhandlers; i++)
 		lt_chan_close(c->handlers[i].ch);
 	lt_select_interrupt(c->sel);
-	pthread_join(c->thread, NULL);
+	if (c->seq) {
+		lt__seq_wait_done(c->seq);
+		lt__pool_comp_detach(c->pool);
+	} else {
+		pthread_join(c->thread, NULL);
+	}
 	c->state = COMP_STOPPED;
 	/* The loop has ended: this thread is now the channels' receiver. */
 	for (size_t i = 0; i < c->nhandlers; i++)
@@ -261,7 +311,11 @@ enum lt_err lt_comp_destroy(struct lt_comp *c)
 	 */
 	if (current_comp == c)
 		return LT_EINVAL;
-	lt_comp_stop(c, LT_COMP_STOP_HANDBACK, NULL, NULL, NULL);
+	if (lt_comp_stop(c, LT_COMP_STOP_HANDBACK, NULL, NULL, NULL) != LT_OK)
+		return LT_EINVAL; /* from a worker of its pool */
+	if (c->pool && c->state == COMP_NEW)
+		lt__pool_comp_detach(c->pool); /* set to the pool, never started */
+	lt__seq_free(c->seq);
 	lt_select_destroy(c->sel);
 	for (size_t i = 0; i < c->nhandlers; i++)
 		free(c->handlers[i].kind);
@@ -295,5 +349,21 @@ struct lt_comp *lt_comp_self(void)
 
 const struct lt_msg_info *lt_comp_current_msg(void)
 {
-	return current_msg;
+	struct lt_comp *c = current_comp;
+
+	return c ? c->cur_msg : NULL;
+}
+
+enum lt_err lt_comp_set_pool(struct lt_comp *c, struct lt_pool *pool)
+{
+	if (!c || c->state != COMP_NEW)
+		return LT_EINVAL;
+	if (c->pool == pool)
+		return LT_OK;
+	if (c->pool)
+		lt__pool_comp_detach(c->pool);
+	if (pool)
+		lt__pool_comp_attach(pool);
+	c->pool = pool;
+	return LT_OK;
 }

@@ -25,6 +25,15 @@
 #include <looptrace/rt/chan.h>
 #include <looptrace/rt/clock.h>
 #include <looptrace/rt/err.h>
+#include <looptrace/rt/pool.h>
+
+/* Fibers switch with a few instructions of assembly on x86_64, with ucontext elsewhere (or
+ * when built with -DLT_FIBER_UCONTEXT). */
+#if defined(__x86_64__) && !defined(LT_FIBER_UCONTEXT)
+#define LT__FIBER_ASM 1
+#else
+#include <ucontext.h>
+#endif
 
 #define LT__CACHELINE 64
 
@@ -41,11 +50,20 @@
 #define LT__W_ARMED    0u /* about to park; a wake turns it NOTIFIED */
 #define LT__W_NOTIFIED 1u /* woken (or never armed) */
 #define LT__W_SLEEPING 2u /* parked in futex_wait: a wake must call futex_wake */
+#define LT__W_SEQ      3u /* a suspended sequence: a wake schedules `seq` on its pool */
 
-/* Something a receiver parks on; channels hold a weak pointer to it while it is registered. */
+struct lt__seq;
+
+/*
+ * Something a receiver parks on; channels hold a weak pointer to it while it is registered.
+ * Its kind is decided when it parks: a thread parks on the futex (or, for the router, its
+ * eventfd is polled); a pooled sequence suspends (word SEQ, `seq` set), and a wake schedules
+ * it instead of calling futex_wake.
+ */
 struct lt__waiter {
-	_Atomic uint32_t word; /* LT__W_* */
-	int efd;               /* -1: futex on word; >= 0: eventfd written on wake (router) */
+	_Atomic uint32_t word;         /* LT__W_* */
+	int efd;                       /* -1: futex on word; >= 0: eventfd written on wake */
+	_Atomic(struct lt__seq *) seq; /* weak: the sequence suspended on it (word SEQ) */
 };
 
 /* lt__waiter_init - a futex waiter (efd -1) or an eventfd waiter, in state NOTIFIED. */
@@ -57,9 +75,106 @@ void lt__waiter_wake(struct lt__waiter *w);
 /*
  * lt__waiter_park - parks a futex waiter until woken or `deadline_ns`. Returns at once if the
  * word is no longer ARMED. May return spuriously; the caller re-checks its condition. Leaves
- * the word NOTIFIED or ARMED.
+ * the word NOTIFIED or ARMED. Called by a pooled sequence it suspends the sequence instead
+ * (lt__seq_park) and releases the worker.
  */
 void lt__waiter_park(struct lt__waiter *w, uint64_t deadline_ns);
+
+/* ---- fibers (fiber.c) ------------------------------------------------------------------------ */
+
+/* The thread side of fiber switches: where a worker's own stack is saved while a fiber runs. */
+struct lt__fiber_host {
+	void *sp; /* x86_64: saved stack pointer */
+#ifndef LT__FIBER_ASM
+	ucontext_t uc;
+#endif
+	void *tsan; /* ThreadSanitizer's fiber of the thread */
+};
+
+/* A fiber: a stack and a saved context; runs fn(arg) when first resumed. */
+struct lt__fiber {
+	void *sp; /* x86_64: saved stack pointer while suspended */
+#ifndef LT__FIBER_ASM
+	ucontext_t uc;
+#endif
+	void *map; /* owned mapping: guard page + stack */
+	size_t map_size;
+	void *stack;                 /* lowest usable byte */
+	size_t stack_size;           /* bytes */
+	struct lt__fiber_host *host; /* weak: the thread running it now */
+	void (*fn)(void *);
+	void *arg;
+	const void *from_bottom; /* ASan: the host stack it was resumed from */
+	size_t from_size;
+	void *tsan; /* ThreadSanitizer's fiber */
+};
+
+/* lt__fiber_default_stack - LT_POOL_DEFAULT_STACK, larger in sanitizer builds. */
+size_t lt__fiber_default_stack(void);
+
+/* lt__fiber_init - maps a stack of `stack_size` bytes (+ guard). LT_ENOMEM, LT_ESYS. */
+enum lt_err lt__fiber_init(struct lt__fiber *f, size_t stack_size, void (*fn)(void *), void *arg);
+
+/* lt__fiber_fini - unmaps the stack of a fiber that exited or never ran. */
+void lt__fiber_fini(struct lt__fiber *f);
+
+/* lt__fiber_resume - runs `f` on the calling thread until it suspends or exits. */
+void lt__fiber_resume(struct lt__fiber_host *h, struct lt__fiber *f);
+
+/* lt__fiber_suspend - from inside `f`: back to the thread that resumed it. */
+void lt__fiber_suspend(struct lt__fiber *f);
+
+/* lt__fiber_exit - from inside `f`: back to its host for good (the host frees the stack). */
+__attribute__((noreturn)) void lt__fiber_exit(struct lt__fiber *f);
+
+/* ---- sequences (pool.c) ---------------------------------------------------------------------- */
+
+/*
+ * lt__seq_current - the sequence running on the calling thread (a pool worker inside a
+ * fiber), or NULL. Not inlined on purpose: a fiber may resume on another worker, so no
+ * caller may keep a thread-local address across a suspension; every look goes through here.
+ */
+struct lt__seq *lt__seq_current(void);
+
+/*
+ * lt__seq_park - suspends the current sequence `s` on waiter `w` (word ARMED -> SEQ) until a
+ * wake or `deadline_ns`; returns at once if `w` was woken already. Flushes libtrace's kept
+ * handler end and emits seq_run_end before the sequence can be woken; the worker is free
+ * meanwhile. Leaves the word NOTIFIED or ARMED, like lt__waiter_park.
+ */
+void lt__seq_park(struct lt__seq *s, struct lt__waiter *w, uint64_t deadline_ns);
+
+/* lt__seq_wake - makes `s` runnable (emits seq_ready first); any thread. */
+void lt__seq_wake(struct lt__seq *s);
+
+/* lt__seq_pool - the pool `s` runs on. */
+struct lt_pool *lt__seq_pool(const struct lt__seq *s);
+
+/*
+ * lt__seq_should_yield - non-zero when `s` ran its batch (LT_POOL_BATCH messages or
+ * LT_POOL_SLICE_NS) in this turn and another sequence waits for a worker of its pool.
+ * Counts one message.
+ */
+int lt__seq_should_yield(struct lt__seq *s);
+
+/* lt__seq_yield - ends the current turn of `s` with work left (run_end, ready, requeued). */
+void lt__seq_yield(struct lt__seq *s);
+
+/*
+ * Components as sequences (comp.c <-> pool.c): lt__pool_start_comp creates the sequence of
+ * component `c` (its loop lt__comp_seq_main(c) on a fiber), emits seq_begin and makes it
+ * ready; *id_out gets the id. lt__pool_comp_done is called when a component stops being the
+ * pool's (stopped or destroyed).
+ */
+enum lt_err lt__pool_start_comp(struct lt_pool *p, struct lt_comp *c, const char *name,
+				struct lt__seq **out, uint32_t *id_out);
+void lt__pool_comp_attach(struct lt_pool *p);
+void lt__pool_comp_detach(struct lt_pool *p);
+void lt__seq_free(struct lt__seq *s);
+/* lt__seq_wait_done - blocks until the fiber of `s` returned (its loop ended). */
+void lt__seq_wait_done(struct lt__seq *s);
+void lt__comp_seq_main(struct lt_comp *c);
+void lt__comp_set_self(struct lt_comp *c);
 
 /*
  * Asymmetric fence: a Dekker pair "A: store x; load y" against "B: store y; load x" where A

@@ -179,6 +179,9 @@ enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t 
 	}
 	if (deadline_ns == 0)
 		goto out;
+	/* A pooled sequence does not spin: it would hold its worker; it suspends at once. */
+	if (lt__seq_current())
+		step = LT__SELECT_SPIN + LT__RECV_YIELDS;
 	while (err == LT_EAGAIN && lt__spin_step(&step, LT__SELECT_SPIN, LT__RECV_YIELDS)) {
 		err = scan(sel, &index, &m, info, &depth);
 		if (err == LT_EAGAIN &&

@@ -32,7 +32,8 @@
  *
  * Waiting: a receiver with nothing to do spins briefly, then parks on a futex; senders wake
  * it only when it is parked. A blocked sender parks the same way; the receiver wakes senders
- * only when one is parked.
+ * only when one is parked. A pooled sequence (pool.h) that would wait -- receiving or sending
+ * -- suspends instead, without spinning, and releases its worker thread.
  *
  * Instrumentation (liblooptrace): lt_chan_create declares the channel (channel_declare); every
  * successful send emits `send` (msg, flow, depth after) and every successful receive or drain

@@ -32,11 +32,18 @@
  * its channel's free function); the count is reported. Either way
  * handled + handed back == successfully sent.
  *
+ * A component given a pool before start (lt_comp_set_pool, pool.h) runs the same loop as a
+ * sequence on the pool's worker threads instead of a thread of its own; what a handler waits
+ * for on a channel then suspends only the sequence (see pool.h). lt_comp_stop/destroy of a
+ * pooled component from a worker of its own pool return LT_EINVAL (waiting there could hold
+ * the very worker the component needs).
+ *
  * Instrumentation: the thread emits component_begin(name)/component_end; around the select at
  * the top of the loop wait_begin/wait_end(chan, msg) when it has to wait (a message already
  * queued is taken without the pair: the loop did not wait); around each handler
  * handle_begin(msg, kind)/handle_end(msg), kind being the handler's registered name (or the
- * channel's name); a tick runs as handle_begin(0, "tick").
+ * channel's name); a tick runs as handle_begin(0, "tick"). A pooled component emits
+ * seq_begin/seq_end instead of component_begin/end and no wait_begin/wait_end (pool.h).
  */
 #ifndef LOOPTRACE_RT_COMP_H
 #define LOOPTRACE_RT_COMP_H

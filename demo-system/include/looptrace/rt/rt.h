@@ -1,7 +1,7 @@
 /*
  * looptrace/rt/rt.h - everything of liblooptrace-rt, the looptrace component runtime:
- * channels (chan.h), select (select.h), components (comp.h), the router (router.h), errors
- * (err.h) and time (clock.h). See docs/runtime.md.
+ * channels (chan.h), select (select.h), components (comp.h), the router (router.h), pools of
+ * sequences (pool.h), errors (err.h) and time (clock.h). See docs/runtime.md.
  */
 #ifndef LOOPTRACE_RT_RT_H
 #define LOOPTRACE_RT_RT_H
@@ -12,5 +12,6 @@
 #include <looptrace/rt/select.h>
 #include <looptrace/rt/comp.h>
 #include <looptrace/rt/router.h>
+#include <looptrace/rt/pool.h>
 
 #endif /* LOOPTRACE_RT_RT_H */
