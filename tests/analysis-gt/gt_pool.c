@@ -18,7 +18,10 @@
  *	request by its own clock. Meanwhile a producer sends seq-b a message every B_PACE_NS
  *	(until seq-a is done), and seq-b's handler spins B_WORK_NS on the same worker. The
  *	program records each await's interval (just before the lt_chan_recv to just after it)
- *	and counts seq-b's handler entries that fall inside one (`b_during_await`).
+ *	and counts seq-b's handler entries that fall inside one (`b_during_await`). The
+ *	replier sends each reply just as seq-b enters a handler, and notes when (`replied`,
+ *	from the await's beginning): from then to the await's end seq-a had its reply but no
+ *	thread.
  *
  *   mutex HOLDS HOLD_NS
  *	seq-a gets HOLDS messages; its handler takes a mutex a holder thread keeps for HOLD_NS
@@ -70,7 +73,9 @@ static struct {
 	uint64_t await_ns;
 	uint64_t await_begin[MAX_AWAITS], await_end[MAX_AWAITS]; /* seq-a's awaits */
 	unsigned awaits;
+	uint64_t reply_at[MAX_AWAITS]; /* replier: just before send */
 	uint64_t b_entry[MAX_ENTRIES]; /* seq-b's handler entries */
+	_Atomic uint64_t b_entries;
 	_Atomic int a_done;
 	pthread_mutex_t mutex;
 	uint64_t hold_ns;
@@ -153,6 +158,8 @@ static void handle(struct lt_comp *comp, void *msg, const struct lt_msg_info *in
 	note_tid(s);
 	if (s == &g.b && s->handled < MAX_ENTRIES)
 		g.b_entry[s->handled] = t0;
+	if (s == &g.b)
+		atomic_fetch_add(&g.b_entries, 1);
 	if (s == &g.a && g.await_ns)
 		await_reply(s);
 	else if (s == &g.a && g.hold_ns)
@@ -165,7 +172,11 @@ static void handle(struct lt_comp *comp, void *msg, const struct lt_msg_info *in
 	(void)msg;
 }
 
-/* await mode: answers each request AWAIT_NS after it by its own clock. */
+/*
+ * await mode: answers each request AWAIT_NS after it by its own clock, just as seq-b enters
+ * a handler: seq-a is then runnable (its reply is there, the one worker runs seq-b) for about
+ * B_WORK_NS before it resumes.
+ */
 static void *replier(void *arg)
 {
 	void *msg;
@@ -173,11 +184,14 @@ static void *replier(void *arg)
 	(void)arg;
 	while (lt_chan_recv(g.req, &msg) == LT_OK) {
 		unsigned i = (unsigned)(uintptr_t)msg - 1;
-
-		uint64_t due = g.await_begin[i] + g.await_ns, t = now_ns();
+		uint64_t due = g.await_begin[i] + g.await_ns, t = now_ns(), entries;
 
 		if (due > t)
 			sleep_ns(due - t);
+		entries = atomic_load(&g.b_entries);
+		while (atomic_load(&g.b_entries) == entries)
+			sleep_ns(20000);
+		g.reply_at[i] = now_ns();
 		lt_chan_send(g.reply, msg);
 	}
 	return NULL;
@@ -256,6 +270,9 @@ static void print_awaits(void)
 	printf(", \"awaits\": [");
 	for (unsigned i = 0; i < g.awaits; i++)
 		printf("%s%" PRIu64, i ? ", " : "", g.await_end[i] - g.await_begin[i]);
+	printf("], \"replied\": [");
+	for (unsigned i = 0; i < g.awaits; i++)
+		printf("%s%" PRIu64, i ? ", " : "", g.reply_at[i] - g.await_begin[i]);
 	printf("]");
 }
 

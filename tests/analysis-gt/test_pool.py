@@ -13,11 +13,12 @@ Recorded under `looptrace record` (a real LTTng session):
     message (the runtime yields a sequence after its turn without looking whether work is
     left: it is ready, then finds nothing).
   - await: seq-a's handler awaits a reply (lt_chan_recv inside the handler) that comes 20 ms
-    later by the program's clock, while seq-b keeps handling paced messages on the same
-    worker: seq-b's own handler entries fall inside seq-a's awaits, the report shows the
-    await as blocked in handler (chan_recv on gt-reply) and released for about the await's
-    duration, the pool's threads almost never blocked, one worker tid for both (program's
-    gettid against the Perfetto export's worker tids).
+    later by the program's clock, just as one of seq-b's 3 ms handlers begins on the same
+    worker: seq-b's own handler entries fall inside seq-a's awaits; the report shows the
+    await as blocked in handler (chan_recv on gt-reply) and released until the reply came
+    (the program notes when), then seq-a runnable until seq-b's handler let the worker go;
+    the pool's threads almost never blocked; one worker tid for both (program's gettid
+    against the Perfetto export's worker tids).
   - mutex: a mutex held 20 ms inside seq-a's handler (not an await) holds the worker: the
     pool's blocked_ns is the program's own measured wait, holds-pool-thread is raised, and
     seq-b is runnable meanwhile.
@@ -49,6 +50,9 @@ RUNNABLE_TOLERANCE = 0.02
 SLICE_NS = 100000
 AWAIT_NS = 20000000
 AWAITS = 5
+# seq-b: 3 ms handlers every 4 ms; each reply comes as one of them begins
+B_WORK_NS = 3000000
+B_PACE_NS = 4000000
 AWAIT_TOLERANCE = 0.02
 HOLD_NS = 20000000
 HOLDS = 5
@@ -189,10 +193,12 @@ class PoolGroundTruthTest(unittest.TestCase):
         self.assertLessEqual(p["blocked_ns"], 0.001 * (p["busy_ns"] + p["idle_ns"]))
 
     def test_await_releases_the_worker(self):
-        truth, rep, trace = record_clean(self, ["await", str(AWAITS), str(AWAIT_NS), "200000",
-                                                "1000000"])
+        truth, rep, trace = record_clean(self, ["await", str(AWAITS), str(AWAIT_NS),
+                                                str(B_WORK_NS), str(B_PACE_NS)])
         a, b = truth["seq-a"], truth["seq-b"]
-        awaited = sum(truth["awaits"])
+        awaited, replied = sum(truth["awaits"]), sum(truth["replied"])
+        # from each reply to the await's end seq-a had its message and no thread
+        no_thread = awaited - replied
         ca, cb = sequence(rep, truth, "seq-a"), sequence(rep, truth, "seq-b")
         self.check_common(ca, a)
         self.check_common(cb, b)
@@ -212,18 +218,25 @@ class PoolGroundTruthTest(unittest.TestCase):
         self.assertEqual(len(sites), 1, ca["blocked_by"])
         s = sites[0]
         p = pool(rep, truth)
-        print("await: program %d ns over %d awaits; report blocked in handler %d ns, released "
-              "%d ns (%+.2f %%), seq-a runnable %d ns; seq-b %d messages, %d during awaits; "
-              "pool blocked %d ns of %d" % (
-                  awaited, AWAITS, ca["time_ns"]["blocked_in_handler"], s["released_ns"],
-                  100.0 * (s["released_ns"] / awaited - 1), ca["time_ns"]["runnable"],
+        t = ca["time_ns"]
+        print("await: program %d ns over %d awaits, %d ns of it before the reply; report "
+              "blocked in handler %d ns, released %d ns (%+.2f %%), seq-a runnable %d ns "
+              "(program: at least %d ns); seq-b %d messages, %d during awaits; pool blocked "
+              "%d ns of %d" % (
+                  awaited, AWAITS, replied, t["blocked_in_handler"], s["released_ns"],
+                  100.0 * (s["released_ns"] / replied - 1), t["runnable"], no_thread,
                   cb["messages"], b["b_during_await"], p["blocked_ns"],
                   p["busy_ns"] + p["idle_ns"] + p["blocked_ns"]), file=sys.stderr)
         self.assertEqual(s["count"], AWAITS)
-        self.assertLessEqual(abs(s["in_handler_ns"] - awaited), AWAIT_TOLERANCE * awaited)
-        self.assertLessEqual(abs(s["released_ns"] - awaited), AWAIT_TOLERANCE * awaited)
+        # awaiting until the reply (released), runnable from the reply to the resume
+        self.assertLessEqual(abs(s["released_ns"] - replied), AWAIT_TOLERANCE * replied)
+        self.assertLessEqual(abs(s["in_handler_ns"] - replied), AWAIT_TOLERANCE * replied)
         self.assertEqual(ca["released_ns"], s["released_ns"])
-        self.assertEqual(ca["time_ns"]["blocked_in_handler"], s["ns"])
+        self.assertEqual(t["blocked_in_handler"], s["ns"])
+        self.assertGreaterEqual(t["runnable"], no_thread - AWAIT_TOLERANCE * replied)
+        # also runnable when seq-a's message came during one of seq-b's handlers
+        self.assertLessEqual(t["runnable"],
+                             no_thread + AWAIT_TOLERANCE * replied + AWAITS * B_WORK_NS)
         # a block that began and ended inside one run (the instants before the fiber
         # suspends) holds the worker: a few hundred ns, never the await
         self.assertLessEqual(ca["held_ns"], 0.001 * awaited)
