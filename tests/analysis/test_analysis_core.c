@@ -880,11 +880,14 @@ static void test_series(void)
 	FEED(a, 350, 1, LT_EV_HANDLE_BEGIN); /* open at the end: counted up to 380 */
 	FEED(a, 380, 2, LT_EV_WAIT_BEGIN);
 	char *j = report(a);
-	expect_in(
-	    j, "\"series\": [{\"t_ns\": 0, \"messages\": 0, \"busy_ns\": 50, \"blocked_ns\": 0}, "
-	       "{\"t_ns\": 100, \"messages\": 0, \"busy_ns\": 100, \"blocked_ns\": 0}, "
-	       "{\"t_ns\": 200, \"messages\": 1, \"busy_ns\": 50, \"blocked_ns\": 40}, "
-	       "{\"t_ns\": 300, \"messages\": 0, \"busy_ns\": 30, \"blocked_ns\": 20}]");
+	expect_in(j, "\"series\": [{\"t_ns\": 0, \"messages\": 0, \"busy_ns\": 50, \"blocked_ns\": "
+		     "0, \"runnable_ns\": 0}, "
+		     "{\"t_ns\": 100, \"messages\": 0, \"busy_ns\": 100, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 0}, "
+		     "{\"t_ns\": 200, \"messages\": 1, \"busy_ns\": 50, \"blocked_ns\": 40, "
+		     "\"runnable_ns\": 0}, "
+		     "{\"t_ns\": 300, \"messages\": 0, \"busy_ns\": 30, \"blocked_ns\": 20, "
+		     "\"runnable_ns\": 0}]");
 	free(j);
 	lt_analysis_destroy(a);
 

@@ -172,6 +172,72 @@ static void test_two_saturated(void)
 }
 
 /*
+ * The series' runnable column: the two saturated sequences above with 500 ns intervals. Each
+ * interval holds its share of the runnable time, and they sum to time_ns.runnable; a state
+ * still open when the trace ends (A ready at 2100, never run) is counted up to then.
+ */
+static void test_series_runnable(void)
+{
+	struct lt_analysis_config cfg = {0};
+	cfg.series_interval_ns = 500;
+	struct lt_analysis *a = lt_analysis_create(&cfg);
+	LT_ASSERT(a != NULL);
+	FEED(a, 0, MAIN, LT_EV_POOL_DECLARE, .pool = POOL, .name = "pool-x", .threads = 1);
+	FEED(a, 0, WORKER, LT_EV_POOL_WORKER_BEGIN, .pool = POOL);
+	FEED(a, 0, MAIN, LT_EV_SEQ_BEGIN, .comp = SEQ_A, .name = "A", .pool = POOL);
+	FEED(a, 0, MAIN, LT_EV_SEQ_BEGIN, .comp = SEQ_B, .name = "B", .pool = POOL);
+	FEED(a, 10, SENDER, LT_EV_SEQ_READY, .comp = SEQ_A);
+	FEED(a, 10, SENDER, LT_EV_SEQ_READY, .comp = SEQ_B);
+	slice(a, SEQ_A, 1, 10, 510);
+	FEED(a, 510, WORKER, LT_EV_SEQ_READY, .comp = SEQ_A);
+	slice(a, SEQ_B, 2, 510, 1010);
+	FEED(a, 1010, WORKER, LT_EV_SEQ_READY, .comp = SEQ_B);
+	slice(a, SEQ_A, 3, 1010, 1510); /* A's work is done: idle */
+	slice(a, SEQ_B, 4, 1510, 2010);
+	FEED(a, 2100, SENDER, LT_EV_SEQ_READY, .comp = SEQ_A);
+	FEED(a, 2300, SENDER, LT_EV_SEQ_END, .comp = SEQ_B);
+
+	int32_t ca = comp_named(a, "A"), cb = comp_named(a, "B");
+	expect_seq(a, ca, 1000, 600, 0, 700, 2300);
+	expect_seq(a, cb, 1000, 300, 0, 1000, 2300);
+	char *j = report(a);
+	/* A: runnable [510, 1010), then [2100, 2300) still open */
+	expect_in(j, "\"series\": [{\"t_ns\": 0, \"messages\": 0, \"busy_ns\": 490, "
+		     "\"blocked_ns\": 0, \"runnable_ns\": 0}, "
+		     "{\"t_ns\": 500, \"messages\": 1, \"busy_ns\": 10, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 490}, "
+		     "{\"t_ns\": 1000, \"messages\": 0, \"busy_ns\": 490, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 10}, "
+		     "{\"t_ns\": 1500, \"messages\": 1, \"busy_ns\": 10, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 0}, "
+		     "{\"t_ns\": 2000, \"messages\": 0, \"busy_ns\": 0, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 200}]");
+	/* B: runnable [10, 510), [1010, 1510) */
+	expect_in(j, "\"series\": [{\"t_ns\": 0, \"messages\": 0, \"busy_ns\": 0, "
+		     "\"blocked_ns\": 0, \"runnable_ns\": 490}, "
+		     "{\"t_ns\": 500, \"messages\": 0, \"busy_ns\": 490, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 10}, "
+		     "{\"t_ns\": 1000, \"messages\": 1, \"busy_ns\": 10, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 490}, "
+		     "{\"t_ns\": 1500, \"messages\": 0, \"busy_ns\": 490, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 10}, "
+		     "{\"t_ns\": 2000, \"messages\": 1, \"busy_ns\": 10, \"blocked_ns\": 0, "
+		     "\"runnable_ns\": 0}]");
+	/* the closed part, bucket by bucket, sums to the runnable time (A's open 200 aside) */
+	for (int32_t ci = 0; ci < (int32_t)a->comps.n; ci++) {
+		uint64_t t[LT_T_COUNT], w, sum = 0, col[LT_S_COLS];
+		lt__comp_effective(a, (uint32_t)ci, t, &w);
+		for (uint32_t b = 0; b < a->series_cap; b++) {
+			lt__series_get(a, &a->comps.v[ci], b, col);
+			sum += col[LT_S_RUNNABLE];
+		}
+		LT_ASSERT_EQ_U(sum + (ci == ca ? 200u : 0u), t[LT_T_RUNNABLE]);
+	}
+	free(j);
+	lt_analysis_destroy(a);
+}
+
+/*
  * A awaits a message inside its handler (blocked from 100, its worker released); B runs on
  * that same worker [100, 400) during the await; the message comes at 500 (A runnable), a
  * worker resumes A at 600 and its handler ends at 700.
@@ -385,6 +451,7 @@ static void test_task_open(void)
 int main(void)
 {
 	LT_RUN(test_two_saturated);
+	LT_RUN(test_series_runnable);
 	LT_RUN(test_await_releases_worker);
 	LT_RUN(test_ready_while_running);
 	LT_RUN(test_held_worker);

@@ -42,7 +42,7 @@ enum lt_tcat {
 enum lt_wcat { LT_W_IDLE = 0, LT_W_BUSY, LT_W_BLOCKED, LT_W_COUNT };
 
 /* Series columns (per bucket). */
-enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_COLS };
+enum { LT_S_MSGS = 0, LT_S_BUSY, LT_S_BLOCKED, LT_S_RUNNABLE, LT_S_COLS };
 
 #define LT_SITE_CAP        65536u /* distinct (component, reason, object, where) sites */
 #define LT_FLOW_HOP_CAP    64u    /* hops kept per open flow for the critical path */

@@ -147,7 +147,7 @@ static char *put_str(char *p, const char *s)
  */
 static void jseries_point(FILE *f, int first, int64_t t_ns, const uint64_t col[LT_S_COLS])
 {
-	char buf[160], *p = buf;
+	char buf[224], *p = buf;
 
 	if (!first)
 		p = put_str(p, ", ");
@@ -164,6 +164,8 @@ static void jseries_point(FILE *f, int first, int64_t t_ns, const uint64_t col[L
 	p = put_u64(p, col[LT_S_BUSY]);
 	p = put_str(p, ", \"blocked_ns\": ");
 	p = put_u64(p, col[LT_S_BLOCKED]);
+	p = put_str(p, ", \"runnable_ns\": ");
+	p = put_u64(p, col[LT_S_RUNNABLE]);
 	*p++ = '}';
 	fwrite(buf, 1, (size_t)(p - buf), f);
 }

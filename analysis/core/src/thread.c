@@ -95,6 +95,8 @@ static void th_advance(struct lt_analysis *a, struct lt_thread *t, int64_t ts)
 		c->time[t->state] += d;
 		if (t->state == LT_T_BUSY)
 			lt__series_span(a, c, LT_S_BUSY, t->since, ts, 0);
+		else if (t->state == LT_T_RUNNABLE)
+			lt__series_span(a, c, LT_S_RUNNABLE, t->since, ts, 0);
 		else if (t->state == LT_T_BIH || t->state == LT_T_BO) {
 			lt__series_span(a, c, LT_S_BLOCKED, t->since, ts, 0);
 			if (t->site >= 0) {

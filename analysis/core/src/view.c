@@ -164,6 +164,8 @@ long lt__comp_series(const struct lt_analysis *a, const struct lt_an_comp *c,
 		open_col = LT_S_BUSY;
 	else if (v->t && (v->t->state == LT_T_BIH || v->t->state == LT_T_BO))
 		open_col = LT_S_BLOCKED;
+	else if (v->t && v->t->state == LT_T_RUNNABLE)
+		open_col = LT_S_RUNNABLE;
 	for (size_t k = 0; k < n; k++) {
 		uint32_t bk = *b0 + (uint32_t)k;
 		lt__series_get(a, c, bk, b->col[k]);

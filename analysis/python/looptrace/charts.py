@@ -204,8 +204,8 @@ MAX_POINTS = 150
 
 
 def downsample(series, limit=MAX_POINTS):
-    """At most `limit` points: consecutive intervals merged (sums of messages, busy_ns and
-    blocked_ns; the time of the first). Keeps charts light for long runs."""
+    """At most `limit` points: consecutive intervals merged (sums of messages, busy_ns,
+    blocked_ns and runnable_ns; the time of the first). Keeps charts light for long runs."""
     n = len(series)
     if n <= limit:
         return series
@@ -218,6 +218,7 @@ def downsample(series, limit=MAX_POINTS):
             "messages": sum(p.get("messages", 0) or 0 for p in chunk),
             "busy_ns": sum(p.get("busy_ns", 0) or 0 for p in chunk),
             "blocked_ns": sum(p.get("blocked_ns", 0) or 0 for p in chunk),
+            "runnable_ns": sum(p.get("runnable_ns", 0) or 0 for p in chunk),
         })
     return out
 
@@ -267,7 +268,9 @@ def throughput(components, begin_ns, end_ns=None):
 
 def state_timeline(components, begin_ns, end_ns):
     """One row per component across the run: per series interval, the share of time busy
-    (green, from the bottom of the row) and blocked (red, stacked on top)."""
+    (green, from the bottom of the row), blocked (red, stacked on top) and runnable (purple,
+    on top of that: a sequence had work and no pool thread ran it; absent for threads and in
+    reports that predate the key)."""
     comps = components[:MAX_ROWS]
     n = len(comps)
     fig, ax = plt.subplots(figsize=(9, 0.8 + 0.38 * max(n, 1)))
@@ -279,12 +282,14 @@ def state_timeline(components, begin_ns, end_ns):
         if not s:
             continue
         xs, widths = _series_x(s, begin_ns, end_ns)
-        busy, blocked = [], []
+        busy, blocked, runnable = [], [], []
         for p, w in zip(s, widths):
             b = min(1.0, float(p.get("busy_ns", 0) or 0) / (w * 1e9)) if w > 0 else 0.0
+            k = min(1.0 - b, float(p.get("blocked_ns", 0) or 0) / (w * 1e9)) if w > 0 else 0.0
             busy.append(b)
-            blocked.append(
-                min(1.0 - b, float(p.get("blocked_ns", 0) or 0) / (w * 1e9)) if w > 0 else 0.0)
+            blocked.append(k)
+            runnable.append(min(1.0 - b - k, float(p.get("runnable_ns", 0) or 0) / (w * 1e9))
+                            if w > 0 else 0.0)
         # One step-shaped area per state and component (light SVG even for long runs).
         edges = xs + [xs[-1] + widths[-1]]
         low = [y0] * len(edges)
@@ -293,12 +298,19 @@ def state_timeline(components, begin_ns, end_ns):
         ax.fill_between(edges, low, mid, step="post", color=COLORS["busy"], linewidth=0)
         ax.fill_between(edges, mid, top, step="post", color=COLORS["blocked_in_handler"],
                         linewidth=0)
+        if any(runnable):
+            high = [t + 0.8 * r for t, r in zip(top, runnable + runnable[-1:])]
+            ax.fill_between(edges, top, high, step="post", color=COLORS["runnable"],
+                            linewidth=0)
     ax.set_yticks(range(n))
     ax.set_yticklabels([label(short(c.get("name", "?"))) for c in reversed(comps)])
     ax.set_xlim(0, max((end_ns - begin_ns) / 1e9, 1e-9))
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xlabel("time since trace begin (s)")
-    ax.set_title("State over time (green: busy share, red: blocked share of each interval)")
+    title = "State over time (green: busy share, red: blocked share"
+    if any(p.get("runnable_ns") for c in comps for p in c.get("series") or []):
+        title += ", purple: runnable share"
+    ax.set_title(title + " of each interval)")
     return to_svg(fig)
 
 
