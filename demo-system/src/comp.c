@@ -140,6 +140,19 @@ enum lt_err lt_comp_set_tick(struct lt_comp *c, uint64_t interval_ns, lt_comp_ti
 }
 
 /*
+ * comp_has_work - a message (or a close) waits on one of c's channels. A pooled component at
+ * the end of its turn yields its worker only then (it is runnable); without work it goes on to
+ * its select and suspends idle, rather than being queued as ready with nothing to do.
+ */
+static int comp_has_work(const struct lt_comp *c)
+{
+	for (size_t i = 0; i < c->nhandlers; i++)
+		if (lt__chan_poll(c->handlers[i].ch))
+			return 1;
+	return 0;
+}
+
+/*
  * run_loop - the component's loop, on its thread or (pooled) on its sequence's fiber. A
  * pooled loop does not emit wait_begin/wait_end (between runs the sequence is idle: the park
  * ends the run), and after each handler it yields when it used up its turn.
@@ -198,7 +211,8 @@ static void run_loop(struct lt_comp *c)
 			lt__handle_end_later(info.id);
 			c->cur_msg = NULL;
 			atomic_fetch_add_explicit(&c->handled, 1, memory_order_relaxed);
-			if (__builtin_expect(seq != NULL, 0) && lt__seq_should_yield(seq))
+			if (__builtin_expect(seq != NULL, 0) && lt__seq_should_yield(seq) &&
+			    comp_has_work(c))
 				lt__seq_yield(seq);
 			continue;
 		}
