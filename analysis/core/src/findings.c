@@ -105,31 +105,32 @@ static struct lt_finding *add(struct lt_finding *out, uint32_t *n, enum lt_findi
 	return f;
 }
 
-/* top_site - the site with the most blocking inside (in_handler) or outside handlers. */
-static void top_site(struct lt_finding *f, const struct lt_site_ref *refs, size_t nref,
-		     int in_handler)
+/* Which blocking of a site top_site weighs. */
+enum site_measure {
+	SITE_OUTSIDE = 0, /* outside handlers */
+	SITE_IN_HANDLER,  /* inside handlers */
+	SITE_HELD,        /* not awaited: a pool worker was held */
+};
+
+static uint64_t site_ns(const struct lt_site_ref *r, enum site_measure m)
 {
-	uint64_t best = 0, total = 0;
-	for (size_t k = 0; k < nref; k++) {
-		uint64_t ih = refs[k].in_handler_ns;
-		uint64_t ns = in_handler ? ih : refs[k].ns > ih ? refs[k].ns - ih : 0;
-		total += ns;
-		if (ns > best) {
-			best = ns;
-			f->site = (int32_t)k;
-		}
+	switch (m) {
+	case SITE_IN_HANDLER:
+		return r->in_handler_ns;
+	case SITE_HELD:
+		return r->ns > r->released_ns ? r->ns - r->released_ns : 0;
+	default:
+		return r->ns > r->in_handler_ns ? r->ns - r->in_handler_ns : 0;
 	}
-	if (f->site >= 0)
-		f->site_share = (double)best / (double)total;
 }
 
-/* top_held_site - the site with the most blocking that was not awaited (a worker held). */
-static void top_held_site(struct lt_finding *f, const struct lt_site_ref *refs, size_t nref)
+/* top_site - the site with the most blocking of measure `m`, and its share of all sites'. */
+static void top_site(struct lt_finding *f, const struct lt_site_ref *refs, size_t nref,
+		     enum site_measure m)
 {
 	uint64_t best = 0, total = 0;
 	for (size_t k = 0; k < nref; k++) {
-		uint64_t ns =
-		    refs[k].ns > refs[k].released_ns ? refs[k].ns - refs[k].released_ns : 0;
+		uint64_t ns = site_ns(&refs[k], m);
 		total += ns;
 		if (ns > best) {
 			best = ns;
@@ -164,7 +165,7 @@ static void blocking_findings(const struct lt_an_comp *c, const struct lt_comp_v
 		f->value = num_dbl(share);
 		f->wall_frac = frac(bih, v->wall);
 		f->busy_frac = frac(v->time[LT_T_BUSY], v->wall);
-		top_site(f, refs, nref, 1);
+		top_site(f, refs, nref, SITE_IN_HANDLER);
 	}
 	double bo_share = frac(bo, v->wall);
 	if (v->wall && bo_share >= LT_BO_SHARE) {
@@ -180,7 +181,7 @@ static void blocking_findings(const struct lt_an_comp *c, const struct lt_comp_v
 		f->value = num_dbl(bo_share);
 		f->wall_frac = bo_share;
 		f->busy_frac = frac(v->time[LT_T_BUSY], v->wall);
-		top_site(f, refs, nref, 0);
+		top_site(f, refs, nref, SITE_OUTSIDE);
 	}
 }
 
@@ -212,7 +213,7 @@ uint32_t lt__comp_findings(const struct lt_analysis *a, const struct lt_an_comp 
 		f->value = num_dbl(held);
 		f->wall_frac = held;
 		f->busy_frac = frac(v->time[LT_T_BUSY], v->wall);
-		top_held_site(f, refs, nref);
+		top_site(f, refs, nref, SITE_HELD);
 	}
 	if (comp_cut_short(a, c, v)) {
 		struct lt_finding *f = add(out, &n, LT_F_CUT_SHORT, LT_SEV_WARN, 1);
