@@ -445,6 +445,43 @@ static void test_same_name_not_ipc(void)
 	lt_analysis_destroy(a);
 }
 
+/*
+ * A channel of the same name on two hosts (both pid 100), two messages crossing from host 0 to
+ * host 1: one queued 300 ns, one 5 ms. The hosts' clocks are different machines (uuids), synced
+ * to 1 ms as assumed: the 300 ns wait is shorter than the uncertainty and flagged, the 5 ms one
+ * is not.
+ */
+static void test_cross_host_short_waits(void)
+{
+	uint64_t T = UINT64_C(0x1234) << 48;
+	struct lt_analysis_config cfg = {.clock_sync_ns = 1000000};
+	struct lt_analysis *a = lt_analysis_create(&cfg);
+	int64_t h0 = LT_PROC_KEY(0, 100), h1 = LT_PROC_KEY(1, 100);
+
+	LT_ASSERT_EQ_I(lt_analysis_host(a, 0, "web1"), 0);
+	LT_ASSERT_EQ_I(lt_analysis_host(a, 1, "app2"), 0);
+	LT_ASSERT_EQ_I(lt_analysis_clock(a, 0, "11111111-1111-1111-1111-111111111111", 0), 0);
+	LT_ASSERT_EQ_I(lt_analysis_clock(a, 1, "22222222-2222-2222-2222-222222222222", 0), 0);
+	FEEDP(a, h0, 0, h0, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "client");
+	FEEDP(a, h1, 0, h1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "server");
+	FEEDP(a, h0, 0, h0, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "rpc");
+	FEEDP(a, h1, 0, h1, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "rpc");
+	FEEDP(a, h0, 1000, h0, LT_EV_SEND, .chan = 1, .msg = T | 1, .depth = 1);
+	FEEDP(a, h1, 1300, h1, LT_EV_RECV, .chan = 1, .msg = T | 1, .depth = 0);
+	FEEDP(a, h1, 1300, h1, LT_EV_HANDLE_BEGIN, .msg = T | 1);
+	FEEDP(a, h1, 1400, h1, LT_EV_HANDLE_END, .msg = T | 1);
+	FEEDP(a, h0, 2000, h0, LT_EV_SEND, .chan = 1, .msg = T | 2, .depth = 1);
+	FEEDP(a, h1, 5002000, h1, LT_EV_RECV, .chan = 1, .msg = T | 2, .depth = 0);
+	FEEDP(a, h1, 5002000, h1, LT_EV_HANDLE_BEGIN, .msg = T | 2);
+	FEEDP(a, h1, 5002100, h1, LT_EV_HANDLE_END, .msg = T | 2);
+	char *j = report(a);
+	expect_in(j, "\"cross_host_waits\": 2, \"cross_host_short\": 1");
+	expect_in(j, "{\"kind\": \"clock-uncertain\", \"channel\": 1");
+	expect_in(j, "\"uncertainty_ns\": 1000000");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
 static void test_recv_before_send(void)
 {
 	/* the sender traces `send` after enqueuing; the receiver was faster */
@@ -1255,5 +1292,6 @@ int main(void)
 	LT_RUN(test_random_and_snapshots);
 	LT_RUN(test_cross_process);
 	LT_RUN(test_same_name_not_ipc);
+	LT_RUN(test_cross_host_short_waits);
 	return 0;
 }

@@ -42,6 +42,9 @@ EVENTS = {
     "seq_ready": [("comp", "u32")],
     "seq_run_begin": [("comp", "u32")],
     "seq_run_end": [("comp", "u32")],
+    # format 1.1's fused handler switch (its exact bounds in trace clock cycles)
+    "handle_next": [("prev", "u64"), ("begin_ts", "u64"), ("end_ts", "u64"), ("chan", "u32"),
+                    ("msg", "u64"), ("depth", "u32"), ("kind", "string")],
 }
 EVENT_IDS = {name: i for i, name in enumerate(EVENTS)}
 

@@ -230,6 +230,19 @@ class RenderTest(unittest.TestCase):
                      "1.23ms"]:
             self.assertIn(cell, row.split())
 
+    def test_ipc_channel_names_its_ends(self):
+        # One IPC channel (ends in pids 10 and 20, messages sent in 10, received in 20)
+        report = load("report-v1.json")
+        ch = dict(report["channels"][0], name="rpc", ipc=True, pids=[10, 20],
+                  ends=[{"id": 1, "pid": 10, "sends": 7, "recvs": 0},
+                        {"id": 1, "pid": 20, "sends": 0, "recvs": 7}])
+        report["channels"] = [ch] + report["channels"][1:]
+        text = rt.render(report)
+        self.assertTrue(any(ln.startswith("rpc (ipc 10>20) ") for ln in text.splitlines()))
+        page = lthtml.render(report)
+        self.assertIn("<code>rpc</code> (ipc 10&gt;20)", page)
+        self.assertNotIn("(ipc", self.text)  # channels of one process are not marked
+
     def test_columns_aligned(self):
         i = self.lines.index("Channels")
         header, rule = self.lines[i + 1], self.lines[i + 2]

@@ -77,6 +77,22 @@ class PerfettoExportTest(unittest.TestCase):
         self.assertEqual(sum(1 for s in sends if s[4].get("flow_out")), 10)
         self.assertEqual(doc["otherData"]["events"], len(trace.events))
 
+    def test_handler_ends_at_its_recorded_end(self):
+        # A handler switch (handle_next) is recorded after the previous handler returned: its
+        # slice ends at the recorded return (end_ts), not at the next handler's begin.
+        t = synth.ctfgen.Trace(pid=synth.PID, procname="synthetic")
+        t.event(1_000_000, tid=101, name="component_begin", comp=1, name_="script")
+        t.event(1_001_000, tid=101, name="channel_declare", chan=1, name_="in", capacity=0)
+        t.event(1_010_000, tid=101, name="handle_begin", msg=1, kind="first")
+        t.event(1_030_000, tid=101, name="handle_next", prev=1, begin_ts=1_010_000,
+                end_ts=1_015_000, chan=1, msg=2, depth=0, kind="second")
+        t.event(1_047_000, tid=101, name="handle_end", msg=2)
+        doc, _ = self.export(t.write(os.path.join(self.tmp, "t")))
+        info = vizcheck.check_perfetto(self, doc)
+        got = {s[2]: s[1] - s[0] for s in info["slices"][(synth.PID, 101)]
+               if s[3] == "handler"}
+        self.assertEqual(got, {"first": 5.0, "second": 17.0})  # us: 15 - 10, 47 - 30
+
     def test_counts_match_report(self):
         # The analysis sink on the same trace: handler + route-dispatch slices per thread
         # equal each component's message count.

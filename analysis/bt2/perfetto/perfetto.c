@@ -813,7 +813,10 @@ static void lt_pf_on_handle_begin(const struct lt_pf_ev *e)
 static void lt_pf_on_handle_next(const struct lt_pf_ev *e)
 {
 	if (lt_pf_u(e, LT_PF_F_PREV)) {
-		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, e->ns);
+		/* The previous handler returned at its recorded end (end_ns), before this record.
+		 */
+		int64_t end = e->ev->end_ns;
+		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, end > 0 && end <= e->ns ? end : e->ns);
 	}
 	lt_pf_counter(e->s, e->pid, e->tid, lt_pf_u(e, LT_PF_F_CHAN), lt_pf_u(e, LT_PF_F_DEPTH),
 		      e->ns);

@@ -191,3 +191,14 @@ def fmt_ratio(r, a=None, b=None):
     if r == 1.0 and a == 0 and b == 0:
         return "="
     return "x%.2f" % r
+
+
+def ipc_mark(ch):
+    """' (ipc pid>pid)' after an IPC channel's name: its ends are channels of the same name in
+    several processes, joined by the messages that crossed (senders' pids, then receivers')."""
+    if not ch.get("ipc"):
+        return ""
+    ends = ch.get("ends") or []
+    src = [str(e.get("pid")) for e in ends if e.get("sends")]
+    dst = [str(e.get("pid")) for e in ends if e.get("recvs")]
+    return " (ipc %s>%s)" % (",".join(src) or "?", ",".join(dst) or "?")

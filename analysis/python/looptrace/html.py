@@ -16,7 +16,7 @@ import re
 import sys
 
 from . import charts
-from .fmt import fmt_ns_html, fmt_num_html, fmt_pct_html, num
+from .fmt import fmt_ns_html, fmt_num_html, fmt_pct_html, ipc_mark, num
 from .symbolize import call_site_text
 
 SCHEMA = "looptrace-report/1"
@@ -438,7 +438,7 @@ def render(report):
         for c in chans:
             ll = c.get("littles_law") or {}
             cap = c.get("capacity")
-            rows.append(["<code>%s</code>" % esc(c.get("name")),
+            rows.append(["<code>%s</code>%s" % (esc(c.get("name")), esc(ipc_mark(c))),
                          "unbounded" if cap == 0 else fmt_num_html(cap),
                          fmt_num_html(c.get("sends")),
                          fmt_num_html(c.get("recvs")), fmt_num_html(c.get("max_depth")),

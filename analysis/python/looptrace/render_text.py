@@ -9,7 +9,8 @@ longest name: nothing is truncated.
 
 import unicodedata
 
-from .fmt import fmt_count, fmt_depth, fmt_frac, fmt_id, fmt_ns, fmt_pct, fmt_rate, num
+from .fmt import (fmt_count, fmt_depth, fmt_frac, fmt_id, fmt_ns, fmt_pct, fmt_rate, ipc_mark,
+                  num)
 from .symbolize import call_site_text
 
 # ---------------------------------------------------------------------------------------------
@@ -259,7 +260,7 @@ def channel_rows(report):
         cap = ch.get("capacity")
         rows.append(
             [
-                host_prefix(report, ch) + escape(ch.get("name")),
+                host_prefix(report, ch) + escape(ch.get("name")) + ipc_mark(ch),
                 "unbounded" if cap == 0 else fmt_count(cap),
                 fmt_count(ch.get("sends")),
                 fmt_count(ch.get("recvs")),
