@@ -1,10 +1,12 @@
 /*
  * components.c - the demo's components and the router callbacks that connect them.
  *
- * Each component is an lt_comp: its handlers run one at a time on its own thread and it
- * blocks only at the top of its loop -- except script in blocking mode, whose input handler
- * waits for a fetch response on a channel (the runtime records that receive as chan_recv
- * blocked-in-handler). Counters named in struct demo are written by one thread each.
+ * Each component is an lt_comp: its handlers run one at a time on its own thread (or, with a
+ * pool, as a sequence on the pool's threads) and it blocks only at the top of its loop --
+ * except script in blocking and await modes, whose input handler waits for a fetch response on
+ * a channel (the runtime records that receive as chan_recv blocked-in-handler; on a pool it is
+ * an await: the sequence is suspended and its worker released). Counters named in struct demo
+ * are written by one component (or thread) each.
  *
  * A fetch, in every mode:
  *   1. a pipe is made for the response (the fetch's "IPC receiver") and a route for its read
@@ -14,8 +16,9 @@
  *      closes the write end -- net never blocks;
  *   4. the route's callback (router thread) reads the record, removes its own route and
  *      forwards the response: routed -> script.responses (handled later by script),
- *      blocking -> script.reply (where the input handler is waiting), thread -> the helper
- *      thread waiting for it, which posts it to script.responses.
+ *      blocking, await -> script.reply (where the input handler is waiting), thread -> the
+ *      helper thread waiting for it, spawn -> the reply channel its task awaits; helper and
+ *      task post it to script.responses.
  * The read end is closed only after the router released the route (see graveyard_push): an
  * fd number closed too early could be reused by a new fetch's pipe while the router still
  * deletes the old one from its epoll set.
@@ -135,10 +138,17 @@ static void forward_response(struct demo *d, struct fetch *f, uint64_t flow)
 		}
 		break;
 	case DEMO_BLOCKING:
+	case DEMO_AWAIT:
 		if (lt_chan_send_flow(d->reply, f, flow) != LT_OK) {
 			d->router_forward_failed++;
 			free(f);
 		}
+		break;
+	case DEMO_SPAWN:
+		/* Capacity 1, one response per fetch: never blocks the router. On failure (closed
+		 * at a shutdown that gave up) the task owns f and frees it. */
+		if (lt_chan_send_flow(f->reply, f, flow) != LT_OK)
+			d->router_forward_failed++;
 		break;
 	case DEMO_THREAD:
 		pthread_mutex_lock(&f->mu);
@@ -359,11 +369,118 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
+/*
+ * reply_chan_get / reply_chan_put - spawn mode's reply channels (capacity 1), reused from a
+ * free list: a channel is never destroyed while the router may still be inside its
+ * lt_chan_send on it (the task can have the response before that call returned). Any thread.
+ */
+/* reply_chans_grow - room for one more reply channel (under chans_mu). Returns 0 or -1. */
+static int reply_chans_grow(struct demo *d)
+{
+	size_t cap = d->cap_chans ? 2 * d->cap_chans : 64;
+	struct lt_chan **all, **spare;
+
+	if (d->nchans < d->cap_chans)
+		return 0;
+	all = realloc(d->chans, cap * sizeof(*all));
+	if (!all)
+		return -1;
+	d->chans = all;
+	spare = realloc(d->free_chans, cap * sizeof(*spare));
+	if (!spare)
+		return -1;
+	d->free_chans = spare;
+	d->cap_chans = cap;
+	return 0;
+}
+
+static struct lt_chan *reply_chan_get(struct demo *d)
+{
+	struct lt_chan *ch = NULL;
+
+	pthread_mutex_lock(&d->chans_mu);
+	if (d->nfree)
+		ch = d->free_chans[--d->nfree];
+	else if (reply_chans_grow(d) == 0 && lt_chan_create("task.reply", 1, NULL, &ch) == LT_OK)
+		d->chans[d->nchans++] = ch;
+	pthread_mutex_unlock(&d->chans_mu);
+	return ch;
+}
+
+static void reply_chan_put(struct demo *d, struct lt_chan *ch)
+{
+	pthread_mutex_lock(&d->chans_mu);
+	d->free_chans[d->nfree++] = ch; /* room: every channel made fits */
+	pthread_mutex_unlock(&d->chans_mu);
+}
+
+void demo_reply_chans_close(struct demo *d)
+{
+	pthread_mutex_lock(&d->chans_mu);
+	for (size_t i = 0; i < d->nchans; i++)
+		lt_chan_close(d->chans[i]);
+	pthread_mutex_unlock(&d->chans_mu);
+}
+
+void demo_reply_chans_destroy(struct demo *d)
+{
+	for (size_t i = 0; i < d->nchans; i++)
+		lt_chan_destroy(d->chans[i]);
+	free(d->chans);
+	free(d->free_chans);
+	d->chans = d->free_chans = NULL;
+	d->nchans = d->nfree = d->cap_chans = 0;
+}
+
+/*
+ * fetch_task - spawn mode: a task per fetch (a sequence of its own on the pool) sends the
+ * request, awaits the response -- suspending the task, not script -- and posts it back to
+ * script, which uses it in its fetch-response handler.
+ */
+static void fetch_task(void *arg)
+{
+	struct fetch *f = arg;
+	struct demo *d = f->d;
+	void *msg;
+
+	f->reply = reply_chan_get(d);
+	if (!f->reply) {
+		atomic_fetch_add(&d->fetch_failed, 1);
+		fetch_free(f);
+	} else if (fetch_open(d, f) != 0) {
+		reply_chan_put(d, f->reply);
+		fetch_free(f);
+	} else if (lt_chan_recv(f->reply, &msg) == LT_OK) {
+		reply_chan_put(d, f->reply);
+		if (lt_chan_send_flow(d->responses, f, f->flow) != LT_OK)
+			fetch_free(f); /* counted as started but not completed */
+	} else {
+		fetch_free(f); /* closed: shutdown gave up, the fetch is counted lost */
+	}
+	atomic_fetch_sub(&d->helpers_live, 1);
+}
+
+/* start_thread_helper - thread mode: a detached helper thread for f. */
+static void start_thread_helper(struct demo *d, struct fetch *f)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	atomic_fetch_add(&d->helpers_live, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&t, &attr, helper_main, f) != 0) {
+		atomic_fetch_sub(&d->helpers_live, 1);
+		atomic_fetch_add(&d->fetch_failed, 1);
+		fetch_free(f);
+	}
+	pthread_attr_destroy(&attr);
+}
+
 static void start_fetch(struct demo *d, uint64_t flow)
 {
 	struct fetch *f = fetch_new(d, flow);
-	pthread_attr_t attr;
-	pthread_t t;
 	void *msg;
 
 	atomic_fetch_add(&d->fetch_attempts, 1);
@@ -378,7 +495,10 @@ static void start_fetch(struct demo *d, uint64_t flow)
 			fetch_free(f);
 		break;
 	case DEMO_BLOCKING:
-		/* A naive await: this handler (and so script) waits for the response. */
+	case DEMO_AWAIT:
+		/* A naive await: this handler (and so script) waits for the response. On a pool the
+		 * receive suspends script's sequence and releases its worker -- script still waits.
+		 */
 		if (fetch_open(d, f) != 0) {
 			fetch_free(f);
 			break;
@@ -388,16 +508,17 @@ static void start_fetch(struct demo *d, uint64_t flow)
 		/* LT_ECLOSED only when shutdown gave up waiting: the fetch is counted dropped. */
 		break;
 	case DEMO_THREAD:
+		start_thread_helper(d, f);
+		break;
+	case DEMO_SPAWN:
 		atomic_fetch_add(&d->helpers_live, 1);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 256 * 1024);
-		if (pthread_create(&t, &attr, helper_main, f) != 0) {
+		if (lt_pool_spawn(d->pool, "fetch", fetch_task, f) != LT_OK) {
 			atomic_fetch_sub(&d->helpers_live, 1);
 			atomic_fetch_add(&d->fetch_failed, 1);
 			fetch_free(f);
+		} else {
+			d->tasks_spawned++;
 		}
-		pthread_attr_destroy(&attr);
 		break;
 	}
 }
@@ -704,6 +825,24 @@ static void net_request_free(void *msg)
 
 /* ---- setup -------------------------------------------------------------------------------- */
 
+/* pool_setup - with --workers (await, spawn), every component becomes a sequence on a pool. */
+static enum lt_err pool_setup(struct demo *d, const char **what)
+{
+	struct lt_comp *comps[] = {d->script, d->net, d->layout, d->compositor};
+	enum lt_err err;
+
+	pthread_mutex_init(&d->chans_mu, NULL);
+	if (!d->o.workers)
+		return LT_OK;
+	*what = "pool";
+	if ((err = lt_pool_create("page", d->o.workers, &d->pool)))
+		return err;
+	for (size_t i = 0; i < sizeof(comps) / sizeof(comps[0]); i++)
+		if (comps[i] && (err = lt_comp_set_pool(comps[i], d->pool)))
+			return err;
+	return LT_OK;
+}
+
 enum lt_err demo_components_setup(struct demo *d, const char **what)
 {
 	enum lt_err err;
@@ -722,7 +861,7 @@ enum lt_err demo_components_setup(struct demo *d, const char **what)
 	    (err = lt_chan_create("layout.reflow", 256, free, &d->reflow)) ||
 	    (err = lt_chan_create("compositor.display-list", 256, free, &d->display)))
 		return err;
-	if (d->o.mode == DEMO_BLOCKING)
+	if (d->o.mode == DEMO_BLOCKING || d->o.mode == DEMO_AWAIT)
 		err = lt_chan_create("script.reply", 0, free, &d->reply);
 	else
 		err = lt_chan_create("script.responses", 0, free, &d->responses);
@@ -751,7 +890,7 @@ enum lt_err demo_components_setup(struct demo *d, const char **what)
 				       compositor_on_display_list, d)) ||
 	    (err = lt_comp_set_tick(d->compositor, FRAME_NS, compositor_tick, d)))
 		return err;
-	return LT_OK;
+	return pool_setup(d, what);
 }
 
 /* ---- the net process (--processes) --------------------------------------------------------- */

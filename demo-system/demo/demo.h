@@ -11,8 +11,9 @@
  * latency without blocking its loop (a timer heap served by its tick) by writing a response
  * record into the fetch's pipe, as another process would over IPC. The `router` watches each
  * fetch's pipe through a route added for that fetch and forwards the response to whoever
- * waits for it. The three modes differ only in how script waits for a response (see
- * enum demo_mode). At exit the program prints its own counts (ground truth) as JSON.
+ * waits for it. The modes differ only in how script waits for a response (see enum
+ * demo_mode); with a pool (--workers, always in await and spawn modes) every component runs as
+ * a sequence on it. At exit the program prints its own counts (ground truth) as JSON.
  */
 #ifndef LOOPTRACE_DEMO_H
 #define LOOPTRACE_DEMO_H
@@ -28,7 +29,12 @@ enum demo_mode {
 	DEMO_ROUTED = 0,   /* add a route, send the request, return; a second handler uses it */
 	DEMO_BLOCKING = 1, /* wait for the response inside the input handler */
 	DEMO_THREAD = 2,   /* a helper thread per fetch waits, then posts the response back */
+	DEMO_AWAIT = 3, /* blocking's handler on a pool: the wait is an await (thread released) */
+	DEMO_SPAWN = 4, /* a task per fetch on the pool awaits it, then posts it back */
 };
+
+/* Worker threads of the pool in await and spawn modes when --workers is not given. */
+#define DEMO_DEFAULT_WORKERS 2u
 
 /* Settings, all from the command line (see demo_usage for defaults and ranges). */
 struct demo_opts {
@@ -45,12 +51,13 @@ struct demo_opts {
 	double response_us;  /* us of CPU to use one fetch response (script) */
 	double paint_us;     /* us of CPU per frame (compositor, 60 Hz) */
 	uint32_t inbox;      /* capacity of script's input channel (messages) */
+	unsigned workers;    /* threads of the pool every component runs on; 0: a thread each */
 	int processes;       /* net runs in a process of its own (IPC routes) */
 	int net_child;       /* internal: this is that process (--net-child) */
 	int child_fds[3];    /* internal: its request socket, response socket, stats pipe */
 };
 
-/* demo_mode_name - "routed", "blocking" or "thread". */
+/* demo_mode_name - "routed", "blocking", "thread", "await" or "spawn". */
 const char *demo_mode_name(enum demo_mode mode);
 
 /*
@@ -101,7 +108,8 @@ struct demo;
 /*
  * One fetch, from the handler that starts it to the handler that uses the response. Owned by
  * script; in flight it is owned by its route (router thread), which hands it back over a
- * channel (routed, blocking) or to the waiting helper thread (thread).
+ * channel (routed, blocking, await), to the waiting helper thread (thread) or over the reply
+ * channel its task awaits (spawn).
  */
 struct fetch {
 	struct demo *d;      /* weak */
@@ -116,7 +124,8 @@ struct fetch {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int done;
-	struct fetch *next; /* --processes: chain in demo.inflight, under inflight_mu */
+	struct lt_chan *reply; /* spawn mode: the task awaits here (borrowed from the free list) */
+	struct fetch *next;    /* --processes: chain in demo.inflight, under inflight_mu */
 };
 
 /* A growable array of durations (ns) for percentiles. Owner thread only. */
@@ -132,7 +141,7 @@ struct demo {
 	/* channels, owned */
 	struct lt_chan *input;     /* input thread -> script */
 	struct lt_chan *responses; /* router / helpers -> script (routed, thread) */
-	struct lt_chan *reply;     /* router -> script's handler (blocking only) */
+	struct lt_chan *reply;     /* router -> script's handler (blocking, await) */
 	struct lt_chan *requests;  /* script / helpers -> net */
 	struct lt_chan *reflow;    /* script -> layout */
 	struct lt_chan *display;   /* layout -> compositor */
@@ -158,8 +167,17 @@ struct demo {
 	struct demo_samples input_delay;   /* created -> start of its handler */
 	struct demo_samples fetch_latency; /* started -> response used */
 
-	/* thread mode */
+	/* thread mode: helper threads alive; spawn mode: tasks alive */
 	_Atomic uint64_t helpers_live;
+
+	/* the pool (--workers; await and spawn modes) and spawn mode's reply channels */
+	struct lt_pool *pool;
+	uint64_t tasks_spawned; /* script */
+	pthread_mutex_t chans_mu;
+	struct lt_chan **chans; /* owned: every reply channel made, [0, nchans) */
+	size_t nchans, cap_chans;
+	struct lt_chan **free_chans; /* those not in use, [0, nfree); capacity cap_chans */
+	size_t nfree;
 
 	/* net thread */
 	uint64_t net_requests, net_ticks, net_served, net_write_failed;
@@ -216,6 +234,14 @@ uint64_t demo_net_drop_pending(struct demo *d);
 
 /* demo_graveyard_close - closes the fd left in the router graveyard (router stopped). */
 void demo_graveyard_close(struct demo *d);
+
+/*
+ * demo_reply_chans_close - spawn mode, shutdown that gave up: closes every reply channel so
+ * tasks still awaiting a response return. demo_reply_chans_destroy - destroys them (every
+ * task returned).
+ */
+void demo_reply_chans_close(struct demo *d);
+void demo_reply_chans_destroy(struct demo *d);
 
 /*
  * --processes (procs.c, components.c). demo_procs_spawn - starts the net process (this

@@ -13,7 +13,14 @@
  * status is then 128 + the signal number.
  *
  * With --processes net runs in a process of its own (procs.c); the page stops it in net's
- * place in the order above and reports its counts with its pid.
+ * place in the order above and reports its counts with its pid. With a pool (--workers; await
+ * and spawn modes) the components are sequences on it; spawn mode's tasks count as in flight
+ * until they return, and the pool is destroyed after the components.
+ *
+ * Cost: the process's CPU time and context switches from the kernel's own accounting
+ * (getrusage RUSAGE_SELF: every thread of the process, also those that already exited, such
+ * as thread mode's helpers) over the run, from the start of the input to the last component
+ * stopped, per message handled and per fetch.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -107,11 +114,12 @@ static void fail(const char *what, enum lt_err err)
 struct run {
 	sigset_t stop_signals;
 	uint64_t t_start, t_quiet,
-	    t_end;             /* ns: input starts, quiescence (or give up), script stops */
-	int interrupted;       /* the stop signal received, 0 none */
-	int drained;           /* quiescent before the components stopped */
-	uint64_t dropped_msgs; /* messages the components had not handled */
-	uint64_t net_pending;  /* responses net never sent */
+	    t_end;              /* ns: input starts, quiescence (or give up), script stops */
+	int interrupted;        /* the stop signal received, 0 none */
+	int drained;            /* quiescent before the components stopped */
+	struct rusage ru0, ru1; /* the process at t_start and once every component stopped */
+	uint64_t dropped_msgs;  /* messages the components had not handled */
+	uint64_t net_pending;   /* responses net never sent */
 };
 
 /* start - sets up and starts the components; every thread blocks the stop signals. */
@@ -150,9 +158,10 @@ static void run_input(struct demo *d, struct run *r)
 
 	fprintf(stderr,
 		"looptrace-demo: mode %s, %g s, %g input events/s, fetch share %g, "
-		"latency %g+-%g ms\n",
+		"latency %g+-%g ms%s\n",
 		demo_mode_name(d->o.mode), d->o.duration_s, d->o.rate, d->o.fetch_share,
-		d->o.latency_ms, d->o.jitter_ms);
+		d->o.latency_ms, d->o.jitter_ms, d->pool ? ", components on a pool" : "");
+	getrusage(RUSAGE_SELF, &r->ru0);
 	r->t_start = demo_now_ns();
 	if (pthread_create(&input, NULL, demo_input_thread, d) != 0)
 		fail("input thread", LT_ESYS);
@@ -197,6 +206,7 @@ static void wait_quiescent(struct demo *d, struct run *r)
 				"stopping anyway and counting what is dropped\n");
 		if (d->reply)
 			lt_chan_close(d->reply); /* a handler waiting for a response gives up */
+		demo_reply_chans_close(d);       /* so do spawn mode's tasks */
 	}
 }
 
@@ -221,6 +231,9 @@ static void stop(struct demo *d, struct run *r)
 	lt_router_stop(d->router);
 	while (atomic_load(&d->helpers_live) != 0) /* only when not drained */
 		usleep(1000);
+	if (d->pool)
+		lt_pool_wait_tasks(d->pool, LT_FOREVER); /* returned: now off their stacks too */
+	getrusage(RUSAGE_SELF, &r->ru1);
 	lt_router_destroy(d->router);
 	demo_graveyard_close(d);
 	r->dropped_msgs = dropped_script + dropped_layout + dropped_comp + dropped_net;
@@ -279,10 +292,16 @@ static void print_header(const struct demo *d, const struct run *r)
 	printf("  \"settings\": {\"duration_s\": %g, \"rate\": %g, \"task_us\": %g, "
 	       "\"fetch_share\": %g, \"latency_ms\": %g, \"jitter_ms\": %g, \"seed\": %" PRIu64
 	       ", \"reflow_share\": %g, \"reflow_us\": %g, \"response_us\": %g, \"paint_us\": %g, "
-	       "\"inbox\": %" PRIu32 ", \"processes\": %s},\n",
+	       "\"inbox\": %" PRIu32 ", \"workers\": %u, \"processes\": %s},\n",
 	       d->o.duration_s, d->o.rate, d->o.task_us, d->o.fetch_share, d->o.latency_ms,
 	       d->o.jitter_ms, d->o.seed, d->o.reflow_share, d->o.reflow_us, d->o.response_us,
-	       d->o.paint_us, d->o.inbox, d->o.processes ? "true" : "false");
+	       d->o.paint_us, d->o.inbox, d->o.workers, d->o.processes ? "true" : "false");
+	if (d->pool)
+		printf("  \"pool\": {\"name\": \"%s\", \"threads\": %u, \"tasks_spawned\": %" PRIu64
+		       "},\n",
+		       lt_pool_name(d->pool), lt_pool_threads(d->pool), d->tasks_spawned);
+	else
+		printf("  \"pool\": null,\n");
 	if (d->o.processes)
 		printf("  \"net_process\": {\"pid\": %ld, \"exit_status\": %d, \"reported\": %s, "
 		       "\"requests\": %" PRIu64 ", \"write_failed\": %" PRIu64
@@ -304,6 +323,46 @@ static void print_header(const struct demo *d, const struct run *r)
 	       (double)(r->t_quiet - r->t_start) / 1e9 - d->o.duration_s > 0
 		   ? (double)(r->t_quiet - r->t_start) / 1e9 - d->o.duration_s
 		   : 0.0);
+}
+
+static double tv_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* page_messages - every handler run of the page's components (as in "components"). */
+static uint64_t page_messages(const struct demo *d)
+{
+	uint64_t n = lt_comp_handled(d->script) + lt_comp_handled(d->layout) +
+		     lt_comp_handled(d->compositor) + d->comp_frames + d->router_dispatches;
+
+	if (d->o.processes)
+		return n + d->net_stats.handled + d->net_stats.ticks + d->net_stats.dispatches;
+	return n + lt_comp_handled(d->net) + d->net_ticks;
+}
+
+/*
+ * print_cost - the "cost" key: the process's CPU time and context switches over the run
+ * (kernel accounting, every thread, exited ones too), per message handled and per fetch.
+ */
+static void print_cost(const struct demo *d, const struct run *r)
+{
+	double user = tv_s(r->ru1.ru_utime) - tv_s(r->ru0.ru_utime);
+	double sys = tv_s(r->ru1.ru_stime) - tv_s(r->ru0.ru_stime);
+	long vol = r->ru1.ru_nvcsw - r->ru0.ru_nvcsw;
+	long invol = r->ru1.ru_nivcsw - r->ru0.ru_nivcsw;
+	uint64_t msgs = page_messages(d);
+	uint64_t fetches = atomic_load(&((struct demo *)d)->fetch_completed);
+	double m = msgs ? (double)msgs : 1.0, f = fetches ? (double)fetches : 1.0;
+
+	printf("  \"cost\": {\"cpu_s\": %.4f, \"user_s\": %.4f, \"sys_s\": %.4f, "
+	       "\"ctx_switches\": %ld, \"voluntary\": %ld, \"involuntary\": %ld, "
+	       "\"messages\": %" PRIu64 ", \"fetches\": %" PRIu64 ", "
+	       "\"cpu_us_per_message\": %.2f, \"ctx_switches_per_message\": %.3f, "
+	       "\"cpu_us_per_fetch\": %.2f, \"ctx_switches_per_fetch\": %.3f},\n",
+	       user + sys, user, sys, vol + invol, vol, invol, msgs, fetches,
+	       msgs ? (user + sys) * 1e6 / m : 0.0, msgs ? (double)(vol + invol) / m : 0.0,
+	       fetches ? (user + sys) * 1e6 / f : 0.0, fetches ? (double)(vol + invol) / f : 0.0);
 }
 
 /* print_truth - the ground truth (schema looptrace-demo/1) as one JSON object on stdout. */
@@ -336,6 +395,7 @@ static void print_truth(struct demo *d, const struct run *r)
 	print_pct("input_latency_us", lat, ",");
 	print_pct("input_delay_us", delay, ",");
 	print_pct("fetch_latency_us", flat, ",");
+	print_cost(d, r);
 	printf("  \"shutdown\": {\"drained\": %s, \"dropped_messages\": %" PRIu64
 	       ", \"fetches_lost\": %" PRIu64 ", \"responses_never_sent\": %" PRIu64 "}\n",
 	       r->drained ? "true" : "false", r->dropped_msgs, started - completed, r->net_pending);
@@ -355,6 +415,9 @@ static void destroy(struct demo *d)
 	lt_chan_destroy(d->requests);
 	lt_chan_destroy(d->reflow);
 	lt_chan_destroy(d->display);
+	if (d->pool && lt_pool_destroy(d->pool) == LT_OK)
+		demo_reply_chans_destroy(d); /* every task returned */
+	pthread_mutex_destroy(&d->chans_mu);
 	if (d->ipc_req) {
 		close(lt_ipc_fd(d->ipc_req));
 		close(lt_ipc_fd(d->ipc_resp));

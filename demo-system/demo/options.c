@@ -30,6 +30,7 @@ static const struct demo_opts defaults = {
     .response_us = 100.0,
     .paint_us = 300.0,
     .inbox = 32,
+    .workers = 0, /* set after parsing: DEMO_DEFAULT_WORKERS in await and spawn modes */
     .processes = 0,
     .net_child = 0,
     .child_fds = {-1, -1, -1},
@@ -44,6 +45,10 @@ const char *demo_mode_name(enum demo_mode mode)
 		return "blocking";
 	case DEMO_THREAD:
 		return "thread";
+	case DEMO_AWAIT:
+		return "await";
+	case DEMO_SPAWN:
+		return "spawn";
 	}
 	return "unknown";
 }
@@ -67,6 +72,10 @@ static void usage(FILE *f)
 	    "                       response is a message handled later [%s]\n"
 	    "                       blocking: wait for the response inside the input handler\n"
 	    "                       thread: a helper thread per fetch waits, then posts it back\n"
+	    "                       await: as blocking, every component a sequence on a pool:\n"
+	    "                       the wait inside the handler is an await (thread released)\n"
+	    "                       spawn: on that pool, a task per fetch awaits the response\n"
+	    "                       and posts it back to script\n"
 	    "  --duration SECONDS   how long input events arrive, > 0 [%g]\n"
 	    "  --rate N             input events per second (Poisson arrivals), > 0 [%g]\n"
 	    "  --task-us US         CPU time per input event in script, >= 0 [%g]\n"
@@ -81,6 +90,9 @@ static void usage(FILE *f)
 	    "  --paint-us US        CPU time per frame in the compositor, 0..16000 [%g]\n"
 	    "  --inbox N            capacity of script's input channel; when it is full the\n"
 	    "                       input generator waits (back-pressure), >= 1 [%" PRIu32 "]\n"
+	    "  --workers N          run every component as a sequence on one pool of N worker\n"
+	    "                       threads, 1..1024 [%u in await and spawn modes; the other\n"
+	    "                       modes run a thread per component without it]\n"
 	    "  --processes          run net in a process of its own (this program, started\n"
 	    "                       again), talking to the page over Unix sockets through the\n"
 	    "                       runtime's IPC routes; works with every mode [off]\n"
@@ -93,7 +105,7 @@ static void usage(FILE *f)
 	    "when shutdown had to drop messages, 2 on a bad option, 128+N after signal N.\n",
 	    demo_mode_name(d->mode), d->duration_s, d->rate, d->task_us, d->fetch_share,
 	    d->latency_ms, d->jitter_ms, d->seed, d->reflow_share, d->reflow_us, d->response_us,
-	    d->paint_us, d->inbox);
+	    d->paint_us, d->inbox, DEMO_DEFAULT_WORKERS);
 }
 
 enum {
@@ -110,6 +122,7 @@ enum {
 	OPT_RESPONSE_US,
 	OPT_PAINT_US,
 	OPT_INBOX,
+	OPT_WORKERS,
 	OPT_PROCESSES,
 	OPT_NET_CHILD,
 };
@@ -128,6 +141,7 @@ static const struct option longopts[] = {
     {"response-us", required_argument, NULL, OPT_RESPONSE_US},
     {"paint-us", required_argument, NULL, OPT_PAINT_US},
     {"inbox", required_argument, NULL, OPT_INBOX},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"processes", no_argument, NULL, OPT_PROCESSES},
     /* internal: this process is the net process of a --processes run (see procs.c) */
     {"net-child", required_argument, NULL, OPT_NET_CHILD},
@@ -204,10 +218,15 @@ int demo_parse_options(int argc, char **argv, struct demo_opts *o)
 				o->mode = DEMO_BLOCKING;
 			} else if (strcmp(optarg, "thread") == 0) {
 				o->mode = DEMO_THREAD;
+			} else if (strcmp(optarg, "await") == 0) {
+				o->mode = DEMO_AWAIT;
+			} else if (strcmp(optarg, "spawn") == 0) {
+				o->mode = DEMO_SPAWN;
 			} else {
 				fprintf(stderr,
-					PROG ": --mode: expected routed, blocking or thread, got "
-					     "'%s'\n",
+					PROG
+					": --mode: expected routed, blocking, thread, await or "
+					"spawn, got '%s'\n",
 					optarg);
 				rc = 2;
 			}
@@ -261,6 +280,10 @@ int demo_parse_options(int argc, char **argv, struct demo_opts *o)
 				       &u);
 			o->inbox = (uint32_t)u;
 			break;
+		case OPT_WORKERS:
+			rc = parse_u64(c, optarg, 1, 1024, "an integer between 1 and 1024", &u);
+			o->workers = (unsigned)u;
+			break;
 		case OPT_PROCESSES:
 			o->processes = 1;
 			break;
@@ -295,5 +318,8 @@ int demo_parse_options(int argc, char **argv, struct demo_opts *o)
 		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
 		rc = 2;
 	}
+	/* await and spawn need a pool: their waits are awaits, their tasks run on it. */
+	if (rc == 0 && !o->workers && (o->mode == DEMO_AWAIT || o->mode == DEMO_SPAWN))
+		o->workers = DEMO_DEFAULT_WORKERS;
 	return rc;
 }

@@ -168,6 +168,7 @@ static void run_loop(struct lt_comp *c)
 		void *msg = NULL;
 		enum lt_err err;
 		uint32_t depth = 0;
+		unsigned long turns;
 		int waited;
 		int stop = atomic_load(&c->stop);
 
@@ -207,8 +208,18 @@ static void run_loop(struct lt_comp *c)
 				 * begin. */
 				lt__handle_next(info.chan, info.id, depth, h->kind);
 			}
+			turns = seq ? lt__seq_turns(seq) : 0;
 			fn(c, m, &info, arg);
-			lt__handle_end_later(info.id);
+			/*
+			 * A handler that awaited ends on a later turn, whose worker's trace holds
+			 * no begin for it: a kept end would travel in the next handle_next record,
+			 * which names the ended message only by the begin before it on the same
+			 * thread. Its end is written at once, with its message id.
+			 */
+			if (__builtin_expect(seq != NULL, 0) && lt__seq_turns(seq) != turns)
+				lt_handle_end(info.id);
+			else
+				lt__handle_end_later(info.id);
 			c->cur_msg = NULL;
 			atomic_fetch_add_explicit(&c->handled, 1, memory_order_relaxed);
 			if (__builtin_expect(seq != NULL, 0) && lt__seq_should_yield(seq) &&

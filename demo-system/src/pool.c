@@ -64,6 +64,7 @@ struct lt__seq {
 	uint64_t deadline;    /* of a park, ns; LT_FOREVER: none */
 	uint64_t slice_start; /* ns, when this turn began */
 	unsigned batch;       /* messages in this turn */
+	unsigned long turns;  /* turns begun (written by the worker before it resumes the fiber) */
 	/* Under pool->mu. */
 	struct lt__seq *next;          /* run queue */
 	struct lt__seq *tprev, *tnext; /* timer list */
@@ -262,6 +263,11 @@ int lt__seq_should_yield(struct lt__seq *s)
 	return atomic_load_explicit(&s->pool->queued, memory_order_relaxed) != 0;
 }
 
+unsigned long lt__seq_turns(const struct lt__seq *s)
+{
+	return s->turns;
+}
+
 void lt__seq_yield(struct lt__seq *s)
 {
 	suspend(s, EXIT_YIELD, LT_FOREVER);
@@ -368,6 +374,7 @@ static void run(struct worker *w, struct lt__seq *s)
 	lt__comp_set_self(s->comp);
 	atomic_store(&s->state, SEQ_RUNNING);
 	s->batch = 0;
+	s->turns++;
 	s->slice_start = lt_rt_now_ns();
 	lt_seq_run_begin(s->id);
 	lt__fiber_resume(&w->host, &s->fiber);

@@ -157,6 +157,13 @@ struct lt_pool *lt__seq_pool(const struct lt__seq *s);
  */
 int lt__seq_should_yield(struct lt__seq *s);
 
+/*
+ * lt__seq_turns - how many turns (runs on a worker) `s` has begun. A handler that sees it
+ * change across its call was suspended inside (an await): it resumed on a run, maybe on
+ * another worker, whose trace does not hold the handler's begin. The sequence's fiber only.
+ */
+unsigned long lt__seq_turns(const struct lt__seq *s);
+
 /* lt__seq_yield - ends the current turn of `s` with work left (run_end, ready, requeued). */
 void lt__seq_yield(struct lt__seq *s);
 

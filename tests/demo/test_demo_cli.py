@@ -24,7 +24,7 @@ LAUNCHER = os.environ.get("LOOPTRACE_BIN", "")
 
 OPTIONS = ("--mode", "--duration", "--rate", "--task-us", "--fetch-share", "--latency-ms",
            "--jitter-ms", "--seed", "--reflow-share", "--reflow-us", "--response-us",
-           "--paint-us", "--inbox", "--processes", "--help")
+           "--paint-us", "--inbox", "--workers", "--processes", "--help")
 
 BAD = [
     (["--mode", "fast"], "--mode"),
@@ -49,6 +49,9 @@ BAD = [
     (["--paint-us", "20000"], "--paint-us"),
     (["--inbox", "0"], "--inbox"),
     (["--inbox", "12abc"], "--inbox"),
+    (["--workers", "0"], "--workers"),
+    (["--workers", "1025"], "--workers"),
+    (["--workers", "two"], "--workers"),
     (["--bogus"], "--bogus"),
     (["-x"], "-x"),
     (["extra"], "extra"),
@@ -134,7 +137,7 @@ class GroundTruth(unittest.TestCase):
 
         for name, c in comps.items():
             self.assertEqual(c["messages"], c["handled"] + c["ticks"], name)
-        responses = 0 if mode == "blocking" else fetches["completed"]
+        responses = 0 if mode in ("blocking", "await") else fetches["completed"]
         self.assertEqual(comps["script"]["messages"], inputs["handled"] + responses)
         self.assertEqual(comps["script"]["ticks"], 0)
         self.assertEqual(comps["net"]["handled"], fetches["started"])
@@ -145,6 +148,30 @@ class GroundTruth(unittest.TestCase):
         self.assertEqual(comps["router"]["messages"], comps["router"]["dispatches"])
         # One dispatch per response (a spurious wakeup would add one, never remove one).
         self.assertGreaterEqual(comps["router"]["dispatches"], fetches["started"])
+
+        # the pool: always in await and spawn, with --workers in the other modes
+        workers = gt["settings"]["workers"]
+        if mode in ("await", "spawn"):
+            self.assertGreaterEqual(workers, 1)
+        if workers:
+            self.assertEqual(gt["pool"]["threads"], workers)
+            spawned = fetches["started"] if mode == "spawn" else 0
+            self.assertEqual(gt["pool"]["tasks_spawned"], spawned)
+        else:
+            self.assertIsNone(gt["pool"])
+
+        # cost: the process's own accounting, per message of the page and per fetch
+        cost = gt["cost"]
+        self.assertEqual(cost["messages"], sum(c["messages"] for c in comps.values()))
+        self.assertEqual(cost["fetches"], fetches["completed"])
+        self.assertGreater(cost["cpu_s"], 0)
+        self.assertAlmostEqual(cost["cpu_s"], cost["user_s"] + cost["sys_s"], places=3)
+        self.assertEqual(cost["ctx_switches"], cost["voluntary"] + cost["involuntary"])
+        per = cost["cpu_s"] * 1e6 / cost["messages"]  # cpu_s is rounded to 0.1 ms
+        self.assertAlmostEqual(cost["cpu_us_per_message"], per,
+                               delta=0.01 + 100.0 / cost["messages"])
+        self.assertAlmostEqual(cost["ctx_switches_per_message"],
+                               cost["ctx_switches"] / cost["messages"], delta=0.002)
 
         for key in ("input_latency_us", "input_delay_us", "fetch_latency_us"):
             q = gt[key]
@@ -164,11 +191,32 @@ class GroundTruth(unittest.TestCase):
         gt = self.check_mode("thread")
         self.assertGreater(gt["fetches"]["started"], 0)
 
+    def test_await(self):
+        gt = self.check_mode("await")
+        self.assertGreater(gt["fetches"]["started"], 0)
+        self.assertEqual(gt["settings"]["workers"], 2)  # the default pool
+
+    def test_spawn(self):
+        gt = self.check_mode("spawn")
+        self.assertGreater(gt["fetches"]["started"], 0)
+        self.assertEqual(gt["settings"]["workers"], 2)
+
+    def test_workers_every_mode(self):
+        """--workers N runs every mode's components on a pool of N (one thread: all of them
+        on the same one), and the ground truth still adds up."""
+        for mode in ("routed", "blocking", "thread", "await", "spawn"):
+            with self.subTest(mode=mode):
+                gt = self.check_mode(mode, ["--workers", "1"])
+                self.assertEqual(gt["settings"]["workers"], 1)
+                self.assertEqual(gt["pool"]["threads"], 1)
+        gt = self.check_mode("routed")
+        self.assertEqual(gt["settings"]["workers"], 0)
+
     def test_processes(self):
         """--processes: net and its router in another process (their own pid), the counts
         add up across the boundary: every request frame reached net, every response frame
         came back, each stream ended cleanly once (one more dispatch on each side)."""
-        for mode in ("routed", "blocking", "thread"):
+        for mode in ("routed", "blocking", "thread", "spawn"):
             with self.subTest(mode=mode):
                 gt = self.check_mode(mode, ["--processes"])
                 comps, fetches, net = gt["components"], gt["fetches"], gt["net_process"]

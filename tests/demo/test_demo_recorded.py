@@ -1,14 +1,21 @@
 """`looptrace demo` end to end: record each mode, analyse, compare; check the demo's claims.
 
-Short recordings (3 s per mode, default settings) on a possibly loaded machine. As reported by
-the analysis (not by the demo's own clock):
+Short recordings (2 s per mode, default settings, all five modes) on a possibly loaded
+machine. As reported by the analysis (not by the demo's own clock):
   - script's throughput in routed mode is at least 1.5x that of blocking mode;
   - script spends >= 40 % of (busy + blocked-in-handler) blocked inside handlers in blocking
     mode, < 10 % in routed and thread modes;
   - every component's message count, and the router's dispatch count, equal the demo's own
     ground truth exactly (the trace lost no events);
   - the routed throughput `looptrace whatif` predicts from the blocking trace is printed and
-    kept in summary.json (its accuracy against real runs is tests/whatif's).
+    kept in summary.json (its accuracy against real runs is tests/whatif's);
+  - await (script's components sequences on a pool, the fetch awaited in the handler): every
+    fetch awaited exactly once at one chan_recv site, each await released the pool thread
+    (its run ended inside the wait: released time at the site, one more run per await) and
+    nothing held a pool thread (no holds-pool-thread finding);
+  - spawn: one task per fetch, each awaiting its response once; script handles every input
+    and every response as in routed, and at least twice the messages await handled over the
+    same duration (the demo offers a fixed input rate: counts, not timing).
 Needs a session daemon (fixture lttng_sessiond).
 """
 
@@ -23,8 +30,8 @@ import unittest
 LAUNCHER = os.environ.get("LOOPTRACE_BIN") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "build",
     "bin", "looptrace")
-DURATION = os.environ.get("LOOPTRACE_DEMO_TEST_DURATION", "3")
-MODES = ("routed", "blocking", "thread")
+DURATION = os.environ.get("LOOPTRACE_DEMO_TEST_DURATION", "2")
+MODES = ("routed", "blocking", "thread", "await", "spawn")
 
 
 def in_ci():
@@ -97,6 +104,69 @@ class RecordedDemo(unittest.TestCase):
         self.assertLess(self.share("routed"), 0.10)
         self.assertLess(self.share("thread"), 0.10)
 
+    def pool(self, mode):
+        gt = self.load(mode, "ground-truth.json")
+        pools = [p for p in self.load(mode, "report.json")["pools"]
+                 if p["name"] == gt["pool"]["name"]]
+        self.assertEqual(len(pools), 1, mode)
+        return pools[0]
+
+    def test_await_releases_the_thread(self):
+        gt = self.load("await", "ground-truth.json")
+        rep = self.load("await", "report.json")
+        script = self.script("await")
+        started = gt["fetches"]["started"]
+        self.assertGreater(started, 0)
+        self.assertEqual(script["pool"], gt["pool"]["name"])
+        self.assertTrue(script["sequence"])
+        # every fetch awaited once, inside the input handler, at one site
+        self.assertEqual(len(script["blocked_by"]), 1, script["blocked_by"])
+        site = script["blocked_by"][0]
+        self.assertEqual(site["reason"], "chan_recv")
+        self.assertEqual(site["count"], started)
+        self.assertEqual(script["messages"], gt["inputs"]["handled"])
+        # each await released its thread: its run ended inside the wait
+        self.assertGreater(site["released_ns"], 0)
+        self.assertGreater(script["released_ns"], 0)
+        self.assertGreaterEqual(script["runs"], started)
+        pool = self.pool("await")
+        self.assertEqual(pool["threads"], gt["pool"]["threads"])
+        self.assertEqual(pool["components"], 4)  # script, net, layout, compositor
+        self.assertEqual(pool["tasks"], 0)
+        # nothing held a pool thread: no blocking call but awaits in the demo's handlers
+        for c in rep["components"]:
+            codes = [f["code"] for f in c.get("findings") or []]
+            self.assertNotIn("holds-pool-thread", codes, c["name"])
+
+    def test_spawn_tasks_await_each_fetch(self):
+        gt = self.load("spawn", "ground-truth.json")
+        rep = self.load("spawn", "report.json")
+        script = self.script("spawn")
+        started = gt["fetches"]["started"]
+        self.assertGreater(started, 0)
+        self.assertEqual(gt["pool"]["tasks_spawned"], started)
+        tasks = [c for c in rep["components"] if c.get("task")]
+        self.assertEqual(len(tasks), 1, [c["name"] for c in tasks])
+        self.assertEqual(tasks[0]["name"], "fetch")
+        self.assertEqual(tasks[0]["tasks"], started)
+        self.assertEqual(self.pool("spawn")["tasks"], started)
+        # each task awaits its response once (on its reply channel); script never waits
+        self.assertTrue(all(b["reason"] == "chan_recv" for b in tasks[0]["blocked_by"]))
+        self.assertEqual(sum(b["count"] for b in tasks[0]["blocked_by"]), started)
+        self.assertEqual(script["blocked_by"], [])
+        # like routed: every input offered and every response handled
+        self.assertEqual(script["messages"], gt["inputs"]["handled"] + started)
+        self.assertEqual(gt["inputs"]["unsent"], 0)
+
+    def test_spawn_vs_await_counts(self):
+        """Same duration, same offered inputs: spawn keeps up, await cannot (counts)."""
+        spawn = self.script("spawn")["messages"]
+        awaiting = self.script("await")["messages"]
+        self.assertGreaterEqual(spawn, 2 * awaiting, "script messages: spawn %d, await %d"
+                                % (spawn, awaiting))
+        self.assertIn("spawn / await", self.proc.stdout)
+        self.assertIn("awaiting is not ensuring throughput", self.proc.stdout)
+
     def test_counts_equal_ground_truth(self):
         for mode in MODES:
             gt = self.load(mode, "ground-truth.json")
@@ -121,6 +191,11 @@ class RecordedDemo(unittest.TestCase):
         self.assertEqual([m["mode"] for m in summary["modes"]], list(MODES))
         for m in summary["modes"]:
             self.assertTrue(m["counts_match"], m["mode"])
+            gt = self.load(m["mode"], "ground-truth.json")
+            self.assertEqual(m["cpu_us_per_message"], gt["cost"]["cpu_us_per_message"])
+            self.assertEqual(m["ctx_switches_per_message"],
+                             gt["cost"]["ctx_switches_per_message"])
+            self.assertEqual(m["pool"] is not None, m["mode"] in ("await", "spawn"))
         # the prediction of routed from the blocking trace (its accuracy: tests/whatif)
         pred = summary["routed_predicted_from_blocking"]
         routed = [m for m in summary["modes"] if m["mode"] == "routed"][0]

@@ -1,13 +1,15 @@
 """`looptrace demo`: record the demo page in each mode, analyse each trace, compare them.
 
-For every mode (routed, blocking, thread by default) this runs
+For every mode (routed, blocking, thread, await and spawn by default) this runs
 `looptrace record -o OUT/<mode>/trace -- looptrace-demo --mode <mode> ...`, keeps the demo's
 own counts (its ground truth, printed as JSON on its stdout) in OUT/<mode>/ground-truth.json,
 and analyses the demo's process (per-process buffers keep other traced programs apart) with
 `looptrace report` into OUT/<mode>/report.json (and OUT/<mode>/html/index.html). Then it checks that the analysis
 counted exactly the messages the demo says it handled, compares the modes with `looptrace
 compare` (OUT/comparison.txt, .json, OUT/compare/index.html) and prints the headline: script's
-throughput and how much of its handler time it spent blocked in each mode (OUT/summary.json).
+throughput, how much of its handler time it spent blocked, how much of their time the pool's
+threads were blocked (await, spawn) and what the process spent per message in CPU time and
+context switches (the demo's own getrusage figures) in each mode (OUT/summary.json).
 
 The demo's settings (rate, task cost, latency, ...) are passed through unchanged; see
 `looptrace-demo --help` and docs/demo.md. With --processes every mode runs `net` in a process
@@ -24,7 +26,8 @@ import sys
 from . import cmd_compare, cmd_report, outputs, paths
 from .errors import UserError
 
-MODES = ("routed", "blocking", "thread")
+MODES = ("routed", "blocking", "thread", "await", "spawn")
+DEFAULT_DURATION = "6"
 DEMO_BIN = "looptrace-demo"
 DEFAULT_OUT = "looptrace-demo-out"
 SUMMARY_SCHEMA = "looptrace-demo-summary/1"
@@ -47,6 +50,8 @@ PASS_THROUGH = (
     ("--response-us", "US", "CPU time for script to use a response (demo default 100)"),
     ("--paint-us", "US", "CPU time per frame in the compositor (demo default 300)"),
     ("--inbox", "N", "capacity of script's input channel (demo default 32)"),
+    ("--workers", "N", "threads of the pool await and spawn run on (demo default 2); given, "
+     "every mode runs its components as sequences on a pool of N"),
 )
 
 DESCRIPTION = """\
@@ -54,8 +59,12 @@ Run the demo page (looptrace-demo) once per mode under `looptrace record`, analy
 and compare the modes. The demo's `script` component handles input events; some fetch a
 resource from `net`, whose response comes back through the router. In `routed` mode script
 adds a route, sends the request and keeps running; in `blocking` mode it waits for the
-response inside the handler; in `thread` mode a helper thread per fetch waits instead. The
-comparison shows what blocking inside a handler costs in throughput, as measured."""
+response inside the handler; in `thread` mode a helper thread per fetch waits instead. In
+`await` and `spawn` modes every component is a sequence on a pool of worker threads: `await`
+waits inside the handler as `blocking` does, but the wait releases the pool thread; `spawn`
+starts a task per fetch that awaits the response and posts it back. The comparison shows
+what waiting inside a handler costs in throughput -- thread released or not -- and what each
+way of waiting costs in CPU time and context switches per message, as measured."""
 
 EPILOG = """\
 output folder (-o, default ./%s):
@@ -63,7 +72,8 @@ output folder (-o, default ./%s):
   <mode>/ground-truth.json  the demo's own counts
   <mode>/report.json        the report of the demo's process, <mode>/html/index.html as a page
   comparison.txt, comparison.json, compare/index.html    `looptrace compare` of the modes
-  summary.json              script throughput, blocked-in-handler share and count check per mode
+  summary.json              script throughput, blocked-in-handler share, pool blocked share,
+                            CPU time and context switches per message, count check per mode
 
 exit status: 0 when every mode was recorded and the analysis counted exactly the messages the
 demo handled; 1 when a count differs; 2 on bad input or when recording or analysis failed.
@@ -80,7 +90,7 @@ def add_parser(subparsers):
     p.add_argument("--modes", default=",".join(MODES), metavar="LIST",
                    help="comma-separated modes to run, in order; the first is the baseline "
                    "of the comparison (default: %(default)s)")
-    p.add_argument("--duration", default="10", metavar="SECONDS",
+    p.add_argument("--duration", default=DEFAULT_DURATION, metavar="SECONDS",
                    help="seconds of input events per mode (default: %(default)s)")
     p.add_argument("-o", "--output", default=DEFAULT_OUT, metavar="DIR",
                    help="folder for traces, reports and the comparison (default: "
@@ -209,7 +219,7 @@ def only_process(report, pid, others=()):
     are kept as they are."""
     keep = {None, pid, *others}
     out = dict(report)
-    for key in ("components", "channels", "routes", "warnings"):
+    for key in ("components", "channels", "routes", "warnings", "pools"):
         items = report.get(key)
         if isinstance(items, list):
             out[key] = [x for x in items if not isinstance(x, dict) or x.get("pid") in keep]
@@ -265,13 +275,33 @@ def _component(report, name):
     return None
 
 
+def pool_figures(truth, report):
+    """The demo's pool as the analysis reports it (pools[] of the demo's process), or None:
+    (threads, busy_ns, idle_ns, blocked_ns, blocked share of the threads' time)."""
+    if not truth.get("pool"):
+        return None
+    name = truth["pool"].get("name")
+    pools = [p for p in report.get("pools") or []
+             if p.get("name") == name and p.get("pid") == truth.get("pid")]
+    if len(pools) != 1:
+        return None
+    p = pools[0]
+    total = (p.get("busy_ns") or 0) + (p.get("idle_ns") or 0) + (p.get("blocked_ns") or 0)
+    return {"threads": p.get("threads"), "busy_ns": p.get("busy_ns"),
+            "idle_ns": p.get("idle_ns"), "blocked_ns": p.get("blocked_ns"),
+            "blocked_share": (p.get("blocked_ns") or 0) / total if total else 0.0}
+
+
 def headline(mode, truth, report, counts_ok):
-    """script's figures for one mode, as the analysis reports them (plus the demo's latency)."""
+    """script's figures for one mode, as the analysis reports them (plus the demo's latency
+    and its cost: the process's CPU time and context switches per message)."""
     c = _component(report, "script") or {}
     t = c.get("time_ns") or {}
     busy = t.get("busy") or 0
     bih = t.get("blocked_in_handler") or 0
     lat = truth.get("input_latency_us") or {}
+    cost = truth.get("cost") or {}
+    pool = pool_figures(truth, report)
     return {
         "mode": mode,
         "processes": bool((truth.get("settings") or {}).get("processes")),
@@ -281,6 +311,14 @@ def headline(mode, truth, report, counts_ok):
         "script_blocked_in_handler_ns": bih,
         "script_blocked_in_handler_share": (bih / (busy + bih)) if busy + bih else 0.0,
         "script_utilization": c.get("utilization"),
+        "script_released_ns": c.get("released_ns") or 0,
+        "workers": (truth.get("settings") or {}).get("workers") or 0,
+        "pool": pool,
+        "pool_blocked_share": pool["blocked_share"] if pool else None,
+        "cpu_us_per_message": cost.get("cpu_us_per_message"),
+        "ctx_switches_per_message": cost.get("ctx_switches_per_message"),
+        "cpu_us_per_fetch": cost.get("cpu_us_per_fetch"),
+        "ctx_switches_per_fetch": cost.get("ctx_switches_per_fetch"),
         "input_latency_p50_us": lat.get("p50"),
         "input_latency_p99_us": lat.get("p99"),
         "fetches_started": (truth.get("fetches") or {}).get("started"),
@@ -295,15 +333,33 @@ def _ms(us):
     return "-" if us is None else "%.1f" % (us / 1000.0)
 
 
+def _pct(x):
+    return "-" if x is None else "%.1f%%" % (100.0 * x)
+
+
+def _num(x, fmt):
+    return "-" if x is None else fmt % x
+
+
+def _ratio(by, a, b):
+    """script throughput of mode a / mode b, or None."""
+    if a in by and b in by and by[b]["script_throughput_per_s"]:
+        return (by[a]["script_throughput_per_s"] or 0) / by[b]["script_throughput_per_s"]
+    return None
+
+
 def render_headline(rows):
-    head = ("mode", "script msg/s", "blocked in handler", "input latency p50/p99",
-            "fetches", "counts")
+    head = ("mode", "script msg/s", "blocked in handler", "pool blocked", "CPU/msg",
+            "ctx sw/msg", "input latency p50/p99", "fetches", "counts")
     table = []
     for r in rows:
         table.append((
             r["mode"],
             "%.1f" % (r["script_throughput_per_s"] or 0),
             "%.1f%%" % (100.0 * r["script_blocked_in_handler_share"]),
+            _pct(r.get("pool_blocked_share")),
+            _num(r.get("cpu_us_per_message"), "%.0f us"),
+            _num(r.get("ctx_switches_per_message"), "%.2f"),
             "%s / %s ms" % (_ms(r["input_latency_p50_us"]), _ms(r["input_latency_p99_us"])),
             "%s/%s" % (r["fetches_completed"], r["fetches_started"]),
             "exact" if r["counts_match"] else "MISMATCH"))
@@ -315,16 +371,28 @@ def render_headline(rows):
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(t, widths))))
     by = {r["mode"]: r for r in rows}
-    if "routed" in by and "blocking" in by and by["blocking"]["script_throughput_per_s"]:
+    ratios = [(a, b, _ratio(by, a, b)) for a, b in (("routed", "blocking"), ("spawn", "await"))]
+    if any(x is not None for _, _, x in ratios):
         lines.append("")
-        lines.append("script throughput, routed / blocking: x%.2f" % (
-            (by["routed"]["script_throughput_per_s"] or 0)
-            / by["blocking"]["script_throughput_per_s"]))
+    for a, b, x in ratios:
+        if x is not None:
+            lines.append("script throughput, %s / %s: x%.2f" % (a, b, x))
+    if "await" in by and by["await"].get("pool_blocked_share") is not None:
+        w = by["await"]
+        text = ("await: the pool's threads were blocked %.1f %% of their time (script's "
+                "waits released them)" % (100.0 * w["pool_blocked_share"]))
+        if "spawn" in by and _ratio(by, "spawn", "await"):
+            text += ", yet script handled x%.2f fewer messages than spawn" % _ratio(
+                by, "spawn", "await")
+        lines.append(text + ": awaiting is not ensuring throughput")
     lines.append("blocked in handler = blocked_in_handler / (busy + blocked_in_handler) of "
-                 "script; latency from the demo's own clock")
+                 "script; pool blocked = blocked_ns / (busy + idle + blocked) of the pool's "
+                 "threads; latency from the demo's own clock")
+    lines.append("CPU/msg, ctx sw/msg: the demo process's CPU time and context switches "
+                 "(getrusage, every thread) per message its components handled")
     if any(r.get("processes") for r in rows):
         lines.append("net ran in a process of its own (looptrace-demo --processes): requests "
-                     "and responses crossed Unix sockets")
+                     "and responses crossed Unix sockets; its CPU time is not counted")
     return "\n".join(lines) + "\n"
 
 
