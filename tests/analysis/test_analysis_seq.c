@@ -413,6 +413,8 @@ static void test_tasks(void)
 	char *j = report(a);
 	expect_in(j, "\"pool\": \"io\", \"sequence\": true, \"task\": true, \"tasks\": 3");
 	expect_in(j, "\"key\": \"100:21\", \"name\": \"fetch\"");
+	/* 3 tasks over the span they cover, [0, 550): not over their summed lives (510 ns) */
+	expect_in(j, "\"messages\": 3, \"throughput_per_s\": 5454545.45,");
 	free(j);
 
 	/* a thousand more, one after the other: one virtual thread serves them all */

@@ -406,7 +406,9 @@ static int write_components(FILE *f, const struct lt_analysis *a, int64_t now)
 		fputs(",\n", f);
 		write_blocked_by(f, a, c, bufs.refs, (size_t)nref);
 		fprintf(f, "     \"messages\": %" PRIu64 ", \"throughput_per_s\": ", c->messages);
-		jdbl(f, v.wall ? (double)c->messages / ((double)v.wall / 1e9) : 0.0);
+		/* a task row's tasks overlap or leave gaps: per second of the span they cover */
+		uint64_t per = c->task ? (uint64_t)(v.end - v.begin) : v.wall;
+		jdbl(f, per ? (double)c->messages / ((double)per / 1e9) : 0.0);
 		fputs(",\n     \"handle_ns\": ", f);
 		jhist(f, &c->handle);
 		fputs(",\n     \"queue_wait_ns\": ", f);
