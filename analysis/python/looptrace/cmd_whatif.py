@@ -43,7 +43,7 @@ changes (any number, combined):
                       request and returns; the reply is handled later as its own message,
                       by the rest of the handler
   --capacity CHAN=N   the channel CHAN holds N messages (0 = unbounded)
-  --workers POOL=N    not available: looptrace records no worker pools yet
+  --workers POOL=N    not available yet: the model replays threads, not pools
 with no change, only the unchanged replay and its error are shown.
 
 outputs:
@@ -80,7 +80,7 @@ def add_parser(subparsers):
     p.add_argument("--capacity", action="append", default=[], metavar="CHAN=N",
                    help="channel CHAN's capacity (0 = unbounded)")
     p.add_argument("--workers", action="append", default=[], metavar="POOL=N",
-                   help="not available: looptrace records no worker pools yet")
+                   help="not available yet: the model replays threads, not pools")
     p.add_argument("--json", metavar="FILE", dest="json_out",
                    help="write the prediction as JSON to FILE ('-' for stdout)")
     p.add_argument("--html", metavar="DIR", dest="html_dir",
@@ -105,8 +105,8 @@ def _split(option, text, kind):
 def parse_changes(args):
     """[(kind, name, value)] from the command line; UserError on a malformed one."""
     if args.workers:
-        raise UserError("--workers: the model has no worker pools: looptrace does not record "
-                        "pools yet (see docs/whatif.md)")
+        raise UserError("--workers: not available yet: the model replays each component on a "
+                        "thread of its own, not sequences on a pool (see docs/whatif.md)")
     out = []
     for text in args.speedup:
         name, value = _split("--speedup", text, "COMP=F")
