@@ -261,7 +261,7 @@ class CommandLine(unittest.TestCase):
         p = self.run_cli("/nonexistent", "--workers", "pool=4")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--workers", p.stderr)
-        self.assertIn("no worker pools", p.stderr)
+        self.assertIn("not sequences on a pool", p.stderr)
         self.assertEqual(len(p.stderr.strip().splitlines()), 1)
 
     def test_bad_changes(self):
