@@ -69,8 +69,16 @@ struct lt__waiter {
 /* lt__waiter_init - a futex waiter (efd -1) or an eventfd waiter, in state NOTIFIED. */
 void lt__waiter_init(struct lt__waiter *w, int efd);
 
-/* lt__waiter_wake - wakes `w` (any thread). */
+/*
+ * lt__waiter_wake - wakes `w` (any thread). The waker must keep the waiter's owner from
+ * leaving until it returns: a sequence it saw parked (word SEQ) is touched after the word
+ * changed. Channel senders do it by holding the slot CLAIMED; a select's interrupter by its
+ * in-wake count (select.c).
+ */
 void lt__waiter_wake(struct lt__waiter *w);
+
+/* lt__waiter_wake_from - the second half of lt__waiter_wake: `old` is the word it exchanged. */
+void lt__waiter_wake_from(struct lt__waiter *w, uint32_t old);
 
 /*
  * lt__waiter_park - parks a futex waiter until woken or `deadline_ns`. Returns at once if the

@@ -701,6 +701,72 @@ static void test_fairness(void)
 	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
 }
 
+/* ---- an interrupt racing a deadline -----------------------------------------------------------
+ */
+
+/*
+ * A task awaits a select with a deadline; lt_select_interrupt takes the select's waiter
+ * (parked sequence) and, held in the window by the test hook, schedules it only after the
+ * deadline resumed it. The task must not return (and be freed by its worker) before the
+ * interrupter let go of it: before the fix it did, and the interrupter then used the freed
+ * sequence. The hook exists in builds with LOOPTRACE_TEST_HOOKS (not Release).
+ */
+extern void (*lt__test_interrupt_hook)(void) __attribute__((weak));
+
+static struct lt_select *intr_sel;
+static _Atomic int intr_waiting, intr_hook_ran, intr_hook_done, intr_early;
+
+static void intr_hook(void)
+{
+	atomic_store(&intr_hook_ran, 1);
+	usleep(100000); /* well past the task's 20 ms deadline */
+	atomic_store(&intr_hook_done, 1);
+}
+
+static void intr_task(void *arg)
+{
+	void *m;
+
+	(void)arg;
+	atomic_store(&intr_waiting, 1);
+	lt_select_wait(intr_sel, lt_rt_deadline(20000000), NULL, &m, NULL);
+	/* The interrupter took the parked task (hook ran) but has not finished its wake. */
+	if (atomic_load(&intr_hook_ran) && !atomic_load(&intr_hook_done))
+		atomic_store(&intr_early, 1);
+}
+
+static void test_interrupt_deadline(void)
+{
+	struct lt_pool *pool;
+	struct lt_chan *ch;
+
+	if (!&lt__test_interrupt_hook) {
+		fprintf(stderr, "  (skipped: runtime built without LOOPTRACE_TEST_HOOKS)\n");
+		return;
+	}
+	LT_ASSERT_EQ_I(lt_pool_create("intr", 1, &pool), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_create("intr", 4, NULL, &ch), LT_OK);
+	LT_ASSERT_EQ_I(lt_select_create(&intr_sel), LT_OK);
+	LT_ASSERT_EQ_I(lt_select_add(intr_sel, ch, NULL), LT_OK);
+	lt__test_interrupt_hook = intr_hook;
+	/* The interrupt may come before the task parked (no hook then): try again. */
+	for (int i = 0; i < 20 && !atomic_load(&intr_hook_ran); i++) {
+		atomic_store(&intr_waiting, 0);
+		LT_ASSERT_EQ_I(lt_pool_spawn(pool, "intr", intr_task, NULL), LT_OK);
+		while (!atomic_load(&intr_waiting))
+			usleep(100);
+		usleep(2000);
+		lt_select_interrupt(intr_sel);
+		LT_ASSERT_EQ_I(lt_pool_wait_tasks(pool, lt_rt_deadline(SECONDS(10))), LT_OK);
+	}
+	lt__test_interrupt_hook = NULL;
+	LT_ASSERT(atomic_load(&intr_hook_ran));
+	LT_ASSERT_EQ_I(atomic_load(&intr_early), 0);
+	lt_select_destroy(intr_sel);
+	lt_chan_destroy(ch);
+	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
+}
+
 /* ---- errors -----------------------------------------------------------------------------------
  */
 
@@ -744,5 +810,6 @@ int main(void)
 	LT_RUN(test_ticks);
 	LT_RUN(test_router);
 	LT_RUN(test_fairness);
+	LT_RUN(test_interrupt_deadline);
 	return 0;
 }
