@@ -562,7 +562,7 @@ enum lt_err lt_pool_destroy(struct lt_pool *p)
 
 enum lt_err lt_pool_set_stack_size(struct lt_pool *p, size_t bytes)
 {
-	if (!p || bytes < LT_POOL_MIN_STACK)
+	if (!p || bytes < LT_POOL_MIN_STACK || bytes > LT_POOL_MAX_STACK)
 		return LT_EINVAL;
 	pthread_mutex_lock(&p->mu);
 	p->stack_size = bytes;

@@ -120,7 +120,10 @@ struct lt__fiber {
 /* lt__fiber_default_stack - LT_POOL_DEFAULT_STACK, larger in sanitizer builds. */
 size_t lt__fiber_default_stack(void);
 
-/* lt__fiber_init - maps a stack of `stack_size` bytes (+ guard). LT_ENOMEM, LT_ESYS. */
+/*
+ * lt__fiber_init - maps a stack of `stack_size` bytes (+ guard). LT_EINVAL (0, or so large
+ * that page rounding wraps), LT_ENOMEM, LT_ESYS.
+ */
 enum lt_err lt__fiber_init(struct lt__fiber *f, size_t stack_size, void (*fn)(void *), void *arg);
 
 /* lt__fiber_fini - unmaps the stack of a fiber that exited or never ran. */

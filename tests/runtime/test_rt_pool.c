@@ -780,6 +780,31 @@ static void self_destroy_task(void *arg)
 		     lt_pool_destroy(self_pool) * 10 + lt_pool_wait_tasks(self_pool, LT_FOREVER));
 }
 
+static _Atomic int stack_task_ran;
+
+static void stack_task(void *arg)
+{
+	(void)arg;
+	atomic_store(&stack_task_ran, 1);
+}
+
+/* Stack sizes out of range are refused and change nothing (near SIZE_MAX rounding wrapped). */
+static void test_stack_size(void)
+{
+	struct lt_pool *pool;
+
+	LT_ASSERT_EQ_I(lt_pool_create("stack", 1, &pool), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, LT_POOL_MIN_STACK - 1), LT_EINVAL);
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, SIZE_MAX - 100), LT_EINVAL);
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, LT_POOL_MAX_STACK + 1), LT_EINVAL);
+	/* The pool's stack is still the default one. */
+	LT_ASSERT_EQ_I(lt_pool_spawn(pool, "stack", stack_task, NULL), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_wait_tasks(pool, lt_rt_deadline(SECONDS(10))), LT_OK);
+	LT_ASSERT(atomic_load(&stack_task_ran));
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, LT_POOL_MAX_STACK), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
+}
+
 static void test_errors(void)
 {
 	struct lt_pool *pool;
@@ -798,6 +823,7 @@ static void test_errors(void)
 int main(void)
 {
 	LT_RUN(test_errors);
+	LT_RUN(test_stack_size);
 	LT_RUN(test_order);
 	LT_RUN(test_await_recv);
 	LT_RUN(test_await_select);

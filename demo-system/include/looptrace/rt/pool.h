@@ -74,6 +74,8 @@ struct lt_pool;
 #define LT_POOL_DEFAULT_STACK (64u * 1024u)
 /* Smallest stack lt_pool_set_stack_size accepts, in bytes. */
 #define LT_POOL_MIN_STACK (16u * 1024u)
+/* Largest stack lt_pool_set_stack_size accepts, in bytes (1 GiB). */
+#define LT_POOL_MAX_STACK ((size_t)1 << 30)
 /* Fairness: messages, and ns, a busy sequence runs per turn before it lets others run. */
 #define LT_POOL_BATCH    32u
 #define LT_POOL_SLICE_NS 100000u
@@ -95,7 +97,8 @@ enum lt_err lt_pool_destroy(struct lt_pool *pool);
 
 /*
  * lt_pool_set_stack_size - the stack, in bytes (rounded up to pages), of sequences started
- * and tasks spawned from now on. Errors: LT_EINVAL (NULL, below LT_POOL_MIN_STACK).
+ * and tasks spawned from now on. Errors: LT_EINVAL (NULL, below LT_POOL_MIN_STACK or above
+ * LT_POOL_MAX_STACK: nothing changes).
  */
 enum lt_err lt_pool_set_stack_size(struct lt_pool *pool, size_t bytes);
 
