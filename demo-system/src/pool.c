@@ -92,6 +92,7 @@ struct lt_pool {
 	struct lt__seq *qhead, *qtail;
 	struct lt__seq *timers;
 	unsigned sleepers; /* workers waiting on work_cv */
+	int destroying;    /* lt_pool_destroy began: only the pool's own tasks may spawn */
 	int stop;
 	size_t comps;          /* components set to the pool, not stopped/destroyed */
 	size_t stack_size;     /* bytes */
@@ -553,6 +554,8 @@ enum lt_err lt_pool_destroy(struct lt_pool *p)
 		pthread_mutex_unlock(&p->mu);
 		return LT_EBUSY;
 	}
+	/* From here on no other thread may spawn: wait_tasks lets go of mu while it waits. */
+	p->destroying = 1;
 	wait_tasks(p, LT_FOREVER);
 	pthread_mutex_unlock(&p->mu);
 	stop_workers(p, p->nthreads);
@@ -606,7 +609,11 @@ enum lt_err lt_pool_spawn(struct lt_pool *p, const char *name, void (*fn)(void *
 	s->task_fn = fn;
 	s->task_arg = arg;
 	pthread_mutex_lock(&p->mu);
-	if (p->stop) {
+	/*
+	 * While the pool is being destroyed its own tasks may still spawn (destroy waits for
+	 * those too: the count never drops to 0 in between); other threads may not.
+	 */
+	if (p->stop || (p->destroying && !on_own_worker(p))) {
 		pthread_mutex_unlock(&p->mu);
 		lt__seq_free(s);
 		return LT_EINVAL;

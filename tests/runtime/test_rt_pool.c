@@ -767,6 +767,81 @@ static void test_interrupt_deadline(void)
 	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
 }
 
+/* ---- spawn while the pool is being destroyed ---------------------------------------------------
+ */
+
+/*
+ * lt_pool_destroy waits for a task that awaits a channel. Meanwhile a spawn from another
+ * thread must be refused (before the fix it was accepted until destroy had waited for the
+ * tasks and let go of the mutex; here, until the awaiting task returned: the loop below ran
+ * out of time), while the awaiting task, once released, may still spawn a follow-up that
+ * destroy waits for.
+ */
+struct dspawn {
+	struct lt_pool *pool;
+	struct lt_chan *go;
+	_Atomic int follow_err, follow_ran, destroy_err;
+};
+
+static void dspawn_noop(void *arg)
+{
+	(void)arg;
+}
+
+static void dspawn_follow(void *arg)
+{
+	struct dspawn *d = arg;
+
+	atomic_store(&d->follow_ran, 1);
+}
+
+static void dspawn_blocker(void *arg)
+{
+	struct dspawn *d = arg;
+	void *m;
+
+	if (lt_chan_recv(d->go, &m) == LT_OK)
+		free(m);
+	atomic_store(&d->follow_err, lt_pool_spawn(d->pool, "follow", dspawn_follow, d));
+}
+
+static void *dspawn_destroy(void *arg)
+{
+	struct dspawn *d = arg;
+
+	atomic_store(&d->destroy_err, lt_pool_destroy(d->pool));
+	return NULL;
+}
+
+static void test_spawn_during_destroy(void)
+{
+	static struct dspawn d;
+	uint64_t end;
+	pthread_t th;
+	enum lt_err err = LT_OK;
+
+	atomic_store(&d.follow_err, -1);
+	atomic_store(&d.destroy_err, -1);
+	LT_ASSERT_EQ_I(lt_pool_create("dspawn", 2, &d.pool), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_create("dspawn", 4, free, &d.go), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_spawn(d.pool, "blocker", dspawn_blocker, &d), LT_OK);
+	LT_ASSERT_EQ_I(pthread_create(&th, NULL, dspawn_destroy, &d), 0);
+	/* Until destroy has begun the spawns are accepted; then they must be refused. */
+	end = lt_rt_deadline(SECONDS(10));
+	while (err == LT_OK && lt_rt_now_ns() < end) {
+		err = lt_pool_spawn(d.pool, "late", dspawn_noop, NULL);
+		usleep(1000);
+	}
+	LT_ASSERT_EQ_I(err, LT_EINVAL);
+	LT_ASSERT_EQ_I(atomic_load(&d.destroy_err), -1); /* still waiting for the blocker */
+	LT_ASSERT_EQ_I(lt_chan_send(d.go, cell(1)), LT_OK);
+	pthread_join(th, NULL);
+	LT_ASSERT_EQ_I(atomic_load(&d.destroy_err), LT_OK);
+	LT_ASSERT_EQ_I(atomic_load(&d.follow_err), LT_OK);
+	LT_ASSERT_EQ_I(atomic_load(&d.follow_ran), 1);
+	lt_chan_destroy(d.go);
+}
+
 /* ---- errors -----------------------------------------------------------------------------------
  */
 
@@ -837,5 +912,6 @@ int main(void)
 	LT_RUN(test_router);
 	LT_RUN(test_fairness);
 	LT_RUN(test_interrupt_deadline);
+	LT_RUN(test_spawn_during_destroy);
 	return 0;
 }
