@@ -155,7 +155,11 @@ struct lt__seq *lt__seq_current(void);
  */
 void lt__seq_park(struct lt__seq *s, struct lt__waiter *w, uint64_t deadline_ns);
 
-/* lt__seq_wake - makes `s` runnable (emits seq_ready first); any thread. */
+/*
+ * lt__seq_wake - makes `s` runnable; any thread. A parked `s` is queued after its seq_ready;
+ * a running one is marked NOTIFIED and its worker requeues it (and emits the ready) when the
+ * turn ends, or drops the mark if the sequence ended.
+ */
 void lt__seq_wake(struct lt__seq *s);
 
 /* lt__seq_pool - the pool `s` runs on. */
