@@ -482,6 +482,51 @@ static void test_cross_host_short_waits(void)
 	lt_analysis_destroy(a);
 }
 
+/*
+ * The naive await: a handler sends a request and receives the reply inside itself (recv, no
+ * handler of its own for the reply). The reply is done at its receipt, so the flow completes.
+ *   A (tid 1) handles msg 1 (flow 1) from 100, sends request 2 (flow 1) to B at 110;
+ *   B (tid 2) handles 2 from 120 to 150, sends reply 3 (flow 1) at 140;
+ *   A receives 3 inside its handler at 170, its handler ends at 200.
+ * And a request started inside a tick (msg 10 starts flow 10), whose reply 11 is received in
+ * the same tick at 400: that flow ends at the receipt (latency 400 - 300).
+ */
+static void test_reply_received_in_handler(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "A");
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "B");
+	FEED(a, 50, 9, LT_EV_SEND, .chan = 1, .msg = 1, .depth = 1);
+	FEED(a, 100, 1, LT_EV_RECV, .chan = 1, .msg = 1, .depth = 0);
+	FEED(a, 100, 1, LT_EV_HANDLE_BEGIN, .msg = 1, .name = "input");
+	FEED(a, 110, 1, LT_EV_SEND, .chan = 2, .msg = 2, .flow = 1, .depth = 1);
+	FEED(a, 120, 2, LT_EV_RECV, .chan = 2, .msg = 2, .depth = 0);
+	FEED(a, 120, 2, LT_EV_HANDLE_BEGIN, .msg = 2, .name = "request");
+	FEED(a, 140, 2, LT_EV_SEND, .chan = 3, .msg = 3, .flow = 1, .depth = 1);
+	FEED(a, 150, 2, LT_EV_HANDLE_END, .msg = 2);
+	FEED(a, 170, 1, LT_EV_RECV, .chan = 3, .msg = 3, .depth = 0);
+	LT_ASSERT_EQ_U(a->flows_done, 0); /* msg 1's handler still runs */
+	FEED(a, 200, 1, LT_EV_HANDLE_END, .msg = 1);
+	LT_ASSERT_EQ_U(a->flows_done, 1);
+	LT_ASSERT_EQ_U(a->msgs_in_flight, 0);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 150); /* 200 - 50 */
+
+	FEED(a, 300, 1, LT_EV_HANDLE_BEGIN, .msg = 0, .name = "tick");
+	FEED(a, 300, 1, LT_EV_SEND, .chan = 2, .msg = 10, .depth = 1);
+	FEED(a, 320, 2, LT_EV_RECV, .chan = 2, .msg = 10, .depth = 0);
+	FEED(a, 320, 2, LT_EV_HANDLE_BEGIN, .msg = 10, .name = "request");
+	FEED(a, 340, 2, LT_EV_SEND, .chan = 3, .msg = 11, .flow = 10, .depth = 1);
+	FEED(a, 350, 2, LT_EV_HANDLE_END, .msg = 10);
+	FEED(a, 400, 1, LT_EV_RECV, .chan = 3, .msg = 11, .depth = 0);
+	LT_ASSERT_EQ_U(a->flows_done, 2);
+	LT_ASSERT_EQ_U(a->msgs_in_flight, 0);
+	LT_ASSERT_EQ_U(a->flow_latency.max, 150);
+	LT_ASSERT_EQ_U(a->flow_latency.min, 100); /* 400 - 300 */
+	FEED(a, 410, 1, LT_EV_HANDLE_END, .msg = 0);
+	LT_ASSERT_EQ_U(a->flows_done, 2);
+	lt_analysis_destroy(a);
+}
+
 static void test_recv_before_send(void)
 {
 	/* the sender traces `send` after enqueuing; the receiver was faster */
@@ -1296,5 +1341,6 @@ int main(void)
 	LT_RUN(test_cross_process);
 	LT_RUN(test_same_name_not_ipc);
 	LT_RUN(test_cross_host_short_waits);
+	LT_RUN(test_reply_received_in_handler);
 	return 0;
 }

@@ -477,5 +477,14 @@ void lt__on_recv(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, i
 	struct lt_an_chan *ch = &a->chans.v[ci];
 	ch->recvs++;
 	lt__chan_set_depth(ch, ev->depth, ts);
-	lt__msg_arrived(a, ti, lt__msg_receipt(a, ti, ev->msg, ts), ci);
+	uint32_t mi = lt__msg_receipt(a, ti, ev->msg, ts);
+	lt__msg_arrived(a, ti, mi, ci);
+	/*
+	 * Taken inside a handler (a reply awaited in the handler, the naive await): no handler
+	 * of its own will run for it, the running one consumes it. It is done at its receipt (a
+	 * hop with no handle time), so its flow can complete; else it would stay in flight.
+	 */
+	const struct lt_thread *t = &a->threads.v[ti];
+	if (t->in_handler && ev->msg && ev->msg != t->handle_msg && mi != UINT32_MAX)
+		lt__msg_done(a, t->vpid, ev->msg, mi, t->comp, ts, ts, 0);
 }
