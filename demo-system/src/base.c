@@ -120,8 +120,11 @@ void lt__waiter_init(struct lt__waiter *w, int efd)
 
 void lt__waiter_wake(struct lt__waiter *w)
 {
-	uint32_t old = atomic_exchange(&w->word, LT__W_NOTIFIED);
+	lt__waiter_wake_from(w, atomic_exchange(&w->word, LT__W_NOTIFIED));
+}
 
+void lt__waiter_wake_from(struct lt__waiter *w, uint32_t old)
+{
 	if (old == LT__W_SEQ) {
 		/* A suspended sequence: only the waker that saw SEQ schedules it. */
 		lt__seq_wake(atomic_load_explicit(&w->seq, memory_order_relaxed));

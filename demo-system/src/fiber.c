@@ -147,6 +147,9 @@ enum lt_err lt__fiber_init(struct lt__fiber *f, size_t stack_size, void (*fn)(vo
 	char *mem;
 
 	memset(f, 0, sizeof(*f));
+	/* Rounding wraps to 0 near SIZE_MAX; the guard page must fit too. */
+	if (sz == 0 || sz > SIZE_MAX - pg)
+		return LT_EINVAL;
 	mem = mmap(NULL, sz + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
 		   -1, 0);
 	if (mem == MAP_FAILED)

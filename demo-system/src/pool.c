@@ -12,9 +12,12 @@
  * worker, which then publishes it PARKED (and files its deadline in the pool's timer list).
  * A waker that exchanges SEQ for NOTIFIED owns the wake: it moves PARKED -> QUEUED with a CAS,
  * emits seq_ready, then appends the sequence to the run queue. A wake that finds the sequence
- * still RUNNING (the fiber is on its way out) turns it NOTIFIED, and the worker requeues it
- * instead of parking it: no wake is lost. Only the worker that popped a sequence runs it, so a
- * sequence never runs twice at once, and its messages keep their order.
+ * still RUNNING (the fiber is on its way out) turns it NOTIFIED and writes nothing: the worker
+ * requeues it instead of parking it, and it emits the seq_ready, after the run_end the fiber
+ * wrote -- the trace keeps run_end before ready, one ready per transition, and none after a
+ * sequence's seq_end (a late wake of a sequence that ended is dropped). No wake is lost. Only the
+ * worker that popped a sequence runs it, so a sequence never runs twice at once, and its messages
+ * keep their order.
  *
  * The run queue and the timer list are under the pool's mutex; workers sleep on a condition
  * variable until work comes or the earliest deadline falls due. The mutex is held for list
@@ -92,6 +95,7 @@ struct lt_pool {
 	struct lt__seq *qhead, *qtail;
 	struct lt__seq *timers;
 	unsigned sleepers; /* workers waiting on work_cv */
+	int destroying;    /* lt_pool_destroy began: only the pool's own tasks may spawn */
 	int stop;
 	size_t comps;          /* components set to the pool, not stopped/destroyed */
 	size_t stack_size;     /* bytes */
@@ -208,8 +212,7 @@ void lt__seq_wake(struct lt__seq *s)
 
 	for (;;) {
 		if (st == SEQ_RUNNING) {
-			/* Ready while running: the worker requeues it at the end of its turn. */
-			lt_seq_ready(s->id);
+			/* The worker requeues it (and emits ready) at the end of its turn. */
 			if (atomic_compare_exchange_strong(&s->state, &st, SEQ_NOTIFIED))
 				return;
 		} else if (st == SEQ_PARKED) {
@@ -345,7 +348,8 @@ static void after_run(struct lt_pool *p, struct lt__seq *s)
 				pthread_cond_signal(&p->work_cv);
 		}
 		if (!atomic_compare_exchange_strong(&s->state, &st, SEQ_PARKED)) {
-			/* NOTIFIED while it was on its way out: its waker emitted ready. */
+			/* NOTIFIED while it was on its way out: ready after its run_end. */
+			lt_seq_ready(s->id);
 			atomic_store(&s->state, SEQ_QUEUED);
 			push(p, s);
 		}
@@ -553,6 +557,8 @@ enum lt_err lt_pool_destroy(struct lt_pool *p)
 		pthread_mutex_unlock(&p->mu);
 		return LT_EBUSY;
 	}
+	/* From here on no other thread may spawn: wait_tasks lets go of mu while it waits. */
+	p->destroying = 1;
 	wait_tasks(p, LT_FOREVER);
 	pthread_mutex_unlock(&p->mu);
 	stop_workers(p, p->nthreads);
@@ -562,7 +568,7 @@ enum lt_err lt_pool_destroy(struct lt_pool *p)
 
 enum lt_err lt_pool_set_stack_size(struct lt_pool *p, size_t bytes)
 {
-	if (!p || bytes < LT_POOL_MIN_STACK)
+	if (!p || bytes < LT_POOL_MIN_STACK || bytes > LT_POOL_MAX_STACK)
 		return LT_EINVAL;
 	pthread_mutex_lock(&p->mu);
 	p->stack_size = bytes;
@@ -606,7 +612,11 @@ enum lt_err lt_pool_spawn(struct lt_pool *p, const char *name, void (*fn)(void *
 	s->task_fn = fn;
 	s->task_arg = arg;
 	pthread_mutex_lock(&p->mu);
-	if (p->stop) {
+	/*
+	 * While the pool is being destroyed its own tasks may still spawn (destroy waits for
+	 * those too: the count never drops to 0 in between); other threads may not.
+	 */
+	if (p->stop || (p->destroying && !on_own_worker(p))) {
 		pthread_mutex_unlock(&p->mu);
 		lt__seq_free(s);
 		return LT_EINVAL;

@@ -69,8 +69,16 @@ struct lt__waiter {
 /* lt__waiter_init - a futex waiter (efd -1) or an eventfd waiter, in state NOTIFIED. */
 void lt__waiter_init(struct lt__waiter *w, int efd);
 
-/* lt__waiter_wake - wakes `w` (any thread). */
+/*
+ * lt__waiter_wake - wakes `w` (any thread). The waker must keep the waiter's owner from
+ * leaving until it returns: a sequence it saw parked (word SEQ) is touched after the word
+ * changed. Channel senders do it by holding the slot CLAIMED; a select's interrupter by its
+ * in-wake count (select.c).
+ */
 void lt__waiter_wake(struct lt__waiter *w);
+
+/* lt__waiter_wake_from - the second half of lt__waiter_wake: `old` is the word it exchanged. */
+void lt__waiter_wake_from(struct lt__waiter *w, uint32_t old);
 
 /*
  * lt__waiter_park - parks a futex waiter until woken or `deadline_ns`. Returns at once if the
@@ -112,7 +120,10 @@ struct lt__fiber {
 /* lt__fiber_default_stack - LT_POOL_DEFAULT_STACK, larger in sanitizer builds. */
 size_t lt__fiber_default_stack(void);
 
-/* lt__fiber_init - maps a stack of `stack_size` bytes (+ guard). LT_ENOMEM, LT_ESYS. */
+/*
+ * lt__fiber_init - maps a stack of `stack_size` bytes (+ guard). LT_EINVAL (0, or so large
+ * that page rounding wraps), LT_ENOMEM, LT_ESYS.
+ */
 enum lt_err lt__fiber_init(struct lt__fiber *f, size_t stack_size, void (*fn)(void *), void *arg);
 
 /* lt__fiber_fini - unmaps the stack of a fiber that exited or never ran. */
@@ -144,7 +155,11 @@ struct lt__seq *lt__seq_current(void);
  */
 void lt__seq_park(struct lt__seq *s, struct lt__waiter *w, uint64_t deadline_ns);
 
-/* lt__seq_wake - makes `s` runnable (emits seq_ready first); any thread. */
+/*
+ * lt__seq_wake - makes `s` runnable; any thread. A parked `s` is queued after its seq_ready;
+ * a running one is marked NOTIFIED and its worker requeues it (and emits the ready) when the
+ * turn ends, or drops the mark if the sequence ended.
+ */
 void lt__seq_wake(struct lt__seq *s);
 
 /* lt__seq_pool - the pool `s` runs on. */

@@ -22,7 +22,16 @@ struct lt_select {
 	size_t next;            /* where the next scan starts */
 	struct lt__waiter w;
 	_Atomic int interrupted; /* set by lt_select_interrupt */
+	_Atomic unsigned waking; /* interrupters inside their wake of w */
 };
+
+#ifdef LT_RT_TEST_HOOKS
+/*
+ * Test builds only: called by lt_select_interrupt between taking the waiter's word and waking
+ * the sequence it found there, so that a test can widen that window.
+ */
+__attribute__((visibility("default"))) void (*lt__test_interrupt_hook)(void);
+#endif
 
 enum lt_err lt_select_create(struct lt_select **out)
 {
@@ -35,6 +44,7 @@ enum lt_err lt_select_create(struct lt_select **out)
 		return LT_ENOMEM;
 	lt__waiter_init(&sel->w, -1);
 	atomic_init(&sel->interrupted, 0);
+	atomic_init(&sel->waking, 0);
 	*out = sel;
 	return LT_OK;
 }
@@ -104,12 +114,37 @@ size_t lt_select_count(const struct lt_select *sel)
 	return sel ? sel->count : 0;
 }
 
+/*
+ * A channel's sender wakes the waiter while it holds the channel's slot CLAIMED, and the
+ * receiver's unregister waits for it; an interrupter holds no slot. It counts itself in
+ * `waking` instead, before it takes the word, and lt__select_wait waits for the count to drop
+ * after a park: a pooled sequence whose deadline resumed it meanwhile cannot return (and a
+ * task be freed) while the interrupter still holds it to schedule it.
+ */
 void lt_select_interrupt(struct lt_select *sel)
 {
+	uint32_t old;
+
 	if (!sel)
 		return;
+	atomic_fetch_add(&sel->waking, 1);
 	atomic_store(&sel->interrupted, 1);
-	lt__waiter_wake(&sel->w);
+	old = atomic_exchange(&sel->w.word, LT__W_NOTIFIED);
+#ifdef LT_RT_TEST_HOOKS
+	if (old == LT__W_SEQ && lt__test_interrupt_hook)
+		lt__test_interrupt_hook();
+#endif
+	lt__waiter_wake_from(&sel->w, old);
+	atomic_fetch_sub_explicit(&sel->waking, 1, memory_order_release);
+}
+
+/* wait_wakers - after a park: until no interrupter is inside its wake of the waiter. */
+static void wait_wakers(struct lt_select *sel)
+{
+	unsigned spins = 0;
+
+	while (atomic_load_explicit(&sel->waking, memory_order_acquire) != 0)
+		lt__backoff(&spins);
 }
 
 /*
@@ -211,6 +246,7 @@ enum lt_err lt__select_wait(struct lt_select *sel, uint64_t deadline_ns, size_t 
 			blocked = 1;
 		}
 		lt__waiter_park(&sel->w, deadline_ns);
+		wait_wakers(sel);
 		unregister_all(sel);
 		err = scan(sel, &index, &m, info, &depth);
 	}

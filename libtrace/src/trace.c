@@ -379,20 +379,48 @@ static inline uint64_t take_next(void)
 #endif
 }
 
+/*
+ * take_ids - takes up to `want` ids from the shared counter (exactly `want` when `exact`)
+ * without running past the tag's low bits: the counter never advances into the next tag, so
+ * a refusal changes nothing. Returns the first id and *got the number taken; 0 (and *got 0)
+ * when not that many remain.
+ */
+static uint64_t take_ids(uint64_t want, int exact, uint64_t *got)
+{
+	uint64_t cur = atomic_load_explicit(&ids->next_message, memory_order_relaxed), n;
+
+	do {
+		uint64_t left = LT_MSG_LOW_MASK - (cur & LT_MSG_LOW_MASK);
+
+		n = want < left ? want : left;
+		if (n == 0 || (exact && n < want)) {
+			*got = 0;
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &ids->next_message, &cur, cur + n, memory_order_relaxed, memory_order_relaxed));
+	*got = n;
+	return cur;
+}
+
 static __attribute__((noinline)) uint64_t message_refill(void)
 {
-	uint64_t first;
+	uint64_t first, n;
 
 	msg_base(ids);
 	if (msg_id_refill) /* a signal handler interrupting a refill on this thread */
-		return atomic_fetch_add_explicit(&ids->next_message, 1, memory_order_relaxed);
+		return take_ids(1, 1, &n);
 	msg_id_refill = 1;
 	atomic_signal_fence(memory_order_seq_cst);
-	first =
-	    atomic_fetch_add_explicit(&ids->next_message, LT_MSG_ID_BLOCK, memory_order_relaxed);
+	first = take_ids(LT_MSG_ID_BLOCK, 0, &n);
+	if (n == 0) { /* the tag's ids are used up (see lt_message_new) */
+		atomic_signal_fence(memory_order_seq_cst);
+		msg_id_refill = 0;
+		return 0;
+	}
 	__atomic_store_n(&msg_id_next, first + 1, __ATOMIC_RELAXED);
 	atomic_signal_fence(memory_order_seq_cst);
-	__atomic_store_n(&msg_id_end, first + LT_MSG_ID_BLOCK, __ATOMIC_RELAXED);
+	__atomic_store_n(&msg_id_end, first + n, __ATOMIC_RELAXED);
 	atomic_signal_fence(memory_order_seq_cst);
 	msg_id_refill = 0;
 	return first;
@@ -444,16 +472,13 @@ LT_API uint64_t lt_message_new(void)
 
 LT_API uint64_t lt_message_reserve(uint64_t count)
 {
-	uint64_t first;
+	uint64_t n;
 
 	if (count == 0 || count > (UINT64_C(1) << 46))
 		return 0;
 	msg_base(ids);
-	first = atomic_fetch_add_explicit(&ids->next_message, count, memory_order_relaxed);
-	/* at least 2^47 ids per base: not reachable, but never run into the next tag */
-	if ((first & LT_MSG_LOW_MASK) + count > LT_MSG_LOW_MASK)
-		return 0;
-	return first;
+	/* A refusal leaves the counter alone: later ids keep the process's tag. */
+	return take_ids(count, 1, &n);
 }
 
 LT_API void lt_wait_begin(void)

@@ -291,6 +291,40 @@ static void test_ids_across_processes(void)
 		  (execed[0] > mine ? execed[0] - mine : mine - execed[0]) > 1000000);
 }
 
+/*
+ * The end of the process's id space: a reservation that does not fit is refused without
+ * taking ids (later ids keep the tag), a thread's block is cut short at the end, and then
+ * lt_message_new returns 0 -- never an id with another tag. Uses the ids up: the last test.
+ */
+static void test_message_ids_end(void)
+{
+	const uint64_t low = (UINT64_C(1) << 48) - 1;
+	uint64_t tag = lt_message_new() >> 48, r, left, id = 1;
+	int refused = 0, taken = 0;
+
+	for (int i = 0; i < 8 && !refused; i++)
+		refused = lt_message_reserve(UINT64_C(1) << 46) == 0;
+	LT_ASSERT(refused);
+	r = lt_message_reserve(1);
+	LT_ASSERT_EQ_U(r >> 48, tag);
+	left = low - (r & low) - 1; /* ids after r */
+	LT_ASSERT_CMP_U(left, <, UINT64_C(1) << 46);
+	LT_ASSERT_EQ_U(lt_message_reserve(left + 1), 0);
+	LT_ASSERT_EQ_U(lt_message_reserve(left - 100), r + 1);
+	/* 100 ids left in the counter, at most 255 in this thread's block. */
+	for (int i = 0; i < 1000 && id != 0; i++) {
+		id = lt_message_new();
+		if (id != 0) {
+			LT_ASSERT_EQ_U(id >> 48, tag);
+			taken++;
+		}
+	}
+	LT_ASSERT_EQ_U(id, 0);
+	LT_ASSERT_CMP_I(taken, >=, 100);
+	LT_ASSERT_EQ_U(lt_message_reserve(1), 0);
+	LT_ASSERT_EQ_U(lt_message_new(), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strncmp(argv[1], "--ids=", 6) == 0) { /* child_ids after exec */
@@ -305,5 +339,6 @@ int main(int argc, char **argv)
 	LT_RUN(test_message_reserve);
 	LT_RUN(test_message_new_signal_safe);
 	LT_RUN(test_ids_across_processes);
+	LT_RUN(test_message_ids_end);
 	return 0;
 }

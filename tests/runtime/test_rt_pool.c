@@ -701,6 +701,147 @@ static void test_fairness(void)
 	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
 }
 
+/* ---- an interrupt racing a deadline -----------------------------------------------------------
+ */
+
+/*
+ * A task awaits a select with a deadline; lt_select_interrupt takes the select's waiter
+ * (parked sequence) and, held in the window by the test hook, schedules it only after the
+ * deadline resumed it. The task must not return (and be freed by its worker) before the
+ * interrupter let go of it: before the fix it did, and the interrupter then used the freed
+ * sequence. The hook exists in builds with LOOPTRACE_TEST_HOOKS (not Release).
+ */
+extern void (*lt__test_interrupt_hook)(void) __attribute__((weak));
+
+static struct lt_select *intr_sel;
+static _Atomic int intr_waiting, intr_hook_ran, intr_hook_done, intr_early;
+
+static void intr_hook(void)
+{
+	atomic_store(&intr_hook_ran, 1);
+	usleep(100000); /* well past the task's 20 ms deadline */
+	atomic_store(&intr_hook_done, 1);
+}
+
+static void intr_task(void *arg)
+{
+	void *m;
+
+	(void)arg;
+	atomic_store(&intr_waiting, 1);
+	lt_select_wait(intr_sel, lt_rt_deadline(20000000), NULL, &m, NULL);
+	/* The interrupter took the parked task (hook ran) but has not finished its wake. */
+	if (atomic_load(&intr_hook_ran) && !atomic_load(&intr_hook_done))
+		atomic_store(&intr_early, 1);
+}
+
+static void test_interrupt_deadline(void)
+{
+	struct lt_pool *pool;
+	struct lt_chan *ch;
+
+	if (!&lt__test_interrupt_hook) {
+		fprintf(stderr, "  (skipped: runtime built without LOOPTRACE_TEST_HOOKS)\n");
+		return;
+	}
+	LT_ASSERT_EQ_I(lt_pool_create("intr", 1, &pool), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_create("intr", 4, NULL, &ch), LT_OK);
+	LT_ASSERT_EQ_I(lt_select_create(&intr_sel), LT_OK);
+	LT_ASSERT_EQ_I(lt_select_add(intr_sel, ch, NULL), LT_OK);
+	lt__test_interrupt_hook = intr_hook;
+	/* The interrupt may come before the task parked (no hook then): try again. */
+	for (int i = 0; i < 20 && !atomic_load(&intr_hook_ran); i++) {
+		atomic_store(&intr_waiting, 0);
+		LT_ASSERT_EQ_I(lt_pool_spawn(pool, "intr", intr_task, NULL), LT_OK);
+		while (!atomic_load(&intr_waiting))
+			usleep(100);
+		usleep(2000);
+		lt_select_interrupt(intr_sel);
+		LT_ASSERT_EQ_I(lt_pool_wait_tasks(pool, lt_rt_deadline(SECONDS(10))), LT_OK);
+	}
+	lt__test_interrupt_hook = NULL;
+	LT_ASSERT(atomic_load(&intr_hook_ran));
+	LT_ASSERT_EQ_I(atomic_load(&intr_early), 0);
+	lt_select_destroy(intr_sel);
+	lt_chan_destroy(ch);
+	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
+}
+
+/* ---- spawn while the pool is being destroyed ---------------------------------------------------
+ */
+
+/*
+ * lt_pool_destroy waits for a task that awaits a channel. Meanwhile a spawn from another
+ * thread must be refused (before the fix it was accepted until destroy had waited for the
+ * tasks and let go of the mutex; here, until the awaiting task returned: the loop below ran
+ * out of time), while the awaiting task, once released, may still spawn a follow-up that
+ * destroy waits for.
+ */
+struct dspawn {
+	struct lt_pool *pool;
+	struct lt_chan *go;
+	_Atomic int follow_err, follow_ran, destroy_err;
+};
+
+static void dspawn_noop(void *arg)
+{
+	(void)arg;
+}
+
+static void dspawn_follow(void *arg)
+{
+	struct dspawn *d = arg;
+
+	atomic_store(&d->follow_ran, 1);
+}
+
+static void dspawn_blocker(void *arg)
+{
+	struct dspawn *d = arg;
+	void *m;
+
+	if (lt_chan_recv(d->go, &m) == LT_OK)
+		free(m);
+	atomic_store(&d->follow_err, lt_pool_spawn(d->pool, "follow", dspawn_follow, d));
+}
+
+static void *dspawn_destroy(void *arg)
+{
+	struct dspawn *d = arg;
+
+	atomic_store(&d->destroy_err, lt_pool_destroy(d->pool));
+	return NULL;
+}
+
+static void test_spawn_during_destroy(void)
+{
+	static struct dspawn d;
+	uint64_t end;
+	pthread_t th;
+	enum lt_err err = LT_OK;
+
+	atomic_store(&d.follow_err, -1);
+	atomic_store(&d.destroy_err, -1);
+	LT_ASSERT_EQ_I(lt_pool_create("dspawn", 2, &d.pool), LT_OK);
+	LT_ASSERT_EQ_I(lt_chan_create("dspawn", 4, free, &d.go), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_spawn(d.pool, "blocker", dspawn_blocker, &d), LT_OK);
+	LT_ASSERT_EQ_I(pthread_create(&th, NULL, dspawn_destroy, &d), 0);
+	/* Until destroy has begun the spawns are accepted; then they must be refused. */
+	end = lt_rt_deadline(SECONDS(10));
+	while (err == LT_OK && lt_rt_now_ns() < end) {
+		err = lt_pool_spawn(d.pool, "late", dspawn_noop, NULL);
+		usleep(1000);
+	}
+	LT_ASSERT_EQ_I(err, LT_EINVAL);
+	LT_ASSERT_EQ_I(atomic_load(&d.destroy_err), -1); /* still waiting for the blocker */
+	LT_ASSERT_EQ_I(lt_chan_send(d.go, cell(1)), LT_OK);
+	pthread_join(th, NULL);
+	LT_ASSERT_EQ_I(atomic_load(&d.destroy_err), LT_OK);
+	LT_ASSERT_EQ_I(atomic_load(&d.follow_err), LT_OK);
+	LT_ASSERT_EQ_I(atomic_load(&d.follow_ran), 1);
+	lt_chan_destroy(d.go);
+}
+
 /* ---- errors -----------------------------------------------------------------------------------
  */
 
@@ -712,6 +853,31 @@ static void self_destroy_task(void *arg)
 	(void)arg;
 	atomic_store(&self_err,
 		     lt_pool_destroy(self_pool) * 10 + lt_pool_wait_tasks(self_pool, LT_FOREVER));
+}
+
+static _Atomic int stack_task_ran;
+
+static void stack_task(void *arg)
+{
+	(void)arg;
+	atomic_store(&stack_task_ran, 1);
+}
+
+/* Stack sizes out of range are refused and change nothing (near SIZE_MAX rounding wrapped). */
+static void test_stack_size(void)
+{
+	struct lt_pool *pool;
+
+	LT_ASSERT_EQ_I(lt_pool_create("stack", 1, &pool), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, LT_POOL_MIN_STACK - 1), LT_EINVAL);
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, SIZE_MAX - 100), LT_EINVAL);
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, LT_POOL_MAX_STACK + 1), LT_EINVAL);
+	/* The pool's stack is still the default one. */
+	LT_ASSERT_EQ_I(lt_pool_spawn(pool, "stack", stack_task, NULL), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_wait_tasks(pool, lt_rt_deadline(SECONDS(10))), LT_OK);
+	LT_ASSERT(atomic_load(&stack_task_ran));
+	LT_ASSERT_EQ_I(lt_pool_set_stack_size(pool, LT_POOL_MAX_STACK), LT_OK);
+	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
 }
 
 static void test_errors(void)
@@ -732,6 +898,7 @@ static void test_errors(void)
 int main(void)
 {
 	LT_RUN(test_errors);
+	LT_RUN(test_stack_size);
 	LT_RUN(test_order);
 	LT_RUN(test_await_recv);
 	LT_RUN(test_await_select);
@@ -744,5 +911,7 @@ int main(void)
 	LT_RUN(test_ticks);
 	LT_RUN(test_router);
 	LT_RUN(test_fairness);
+	LT_RUN(test_interrupt_deadline);
+	LT_RUN(test_spawn_during_destroy);
 	return 0;
 }

@@ -8,6 +8,9 @@
  *    wait_begin/wait_end;
  *  - a sequence runs only after a seq_ready (none lost), never on two workers at once, and a
  *    worker runs one sequence at a time (run_begin .. run_end);
+ *  - exactly one seq_ready per time a sequence becomes runnable: never while it runs (a
+ *    wake during a run is written after its run_end), never twice before a run, never after
+ *    its seq_end;
  *  - no handler end is kept pending by a worker when a run ends (flushed before run_end);
  *  - an await: block_begin(chan_recv, the channel) inside a run, the run ends with the block
  *    open, a later run of the same sequence ends the block;
@@ -258,15 +261,15 @@ void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth)
 #define MAX_SEQ 64
 
 /*
- * check_runs - replays the recorded order: each sequence's state (idle, runnable, running),
- * each worker's running sequence. Fails on a run without a ready before it, a sequence run
- * twice at once, a worker running two sequences, a pending handler end at a run's end, and
- * on component/wait events (pooled components have none).
+ * check_runs - replays the recorded order: each sequence's state (idle, runnable, running,
+ * ended), each worker's running sequence. Fails on a run without a ready before it, a ready
+ * while the sequence runs, twice before a run or after its end, a sequence run twice at
+ * once, a worker running two sequences, a pending handler end at a run's end, and on
+ * component/wait events (pooled components have none).
  */
 static void check_runs(void)
 {
-	enum { IDLE, RUNNABLE, RUNNING } st[MAX_SEQ] = {0};
-	int ready_while_running[MAX_SEQ] = {0};
+	enum { IDLE, RUNNABLE, RUNNING, ENDED } st[MAX_SEQ] = {0};
 	pthread_t on[MAX_SEQ];
 	size_t runs = 0;
 
@@ -278,10 +281,13 @@ static void check_runs(void)
 		switch (e->type) {
 		case EV_READY:
 			LT_ASSERT(c < MAX_SEQ);
-			if (st[c] == RUNNING)
-				ready_while_running[c] = 1;
-			else
-				st[c] = RUNNABLE;
+			LT_ASSERT_EQ_I(st[c], IDLE); /* not running, not ready already, not ended */
+			st[c] = RUNNABLE;
+			break;
+		case EV_SEQ_END:
+			LT_ASSERT(c < MAX_SEQ);
+			LT_ASSERT_EQ_I(st[c], IDLE); /* after its last run_end */
+			st[c] = ENDED;
 			break;
 		case EV_RUN_BEGIN:
 			LT_ASSERT(c < MAX_SEQ);
@@ -292,13 +298,12 @@ static void check_runs(void)
 					LT_ASSERT(!pthread_equal(on[k], e->thread));
 			st[c] = RUNNING;
 			on[c] = e->thread;
-			ready_while_running[c] = 0;
 			runs++;
 			break;
 		case EV_RUN_END:
 			LT_ASSERT_EQ_I(st[c], RUNNING);
 			LT_ASSERT(pthread_equal(on[c], e->thread));
-			st[c] = ready_while_running[c] ? RUNNABLE : IDLE;
+			st[c] = IDLE;
 			break;
 		case EV_PENDING_AT_RUN_END:
 		case EV_COMP_BEGIN:
@@ -555,10 +560,80 @@ static void test_runs_under_load(void)
 	LT_ASSERT_EQ_U(count(EV_WORKER_END, UINT64_MAX), 2);
 }
 
+/* ---- wakes racing a park: a producer thread feeding pooled components ---------------------- */
+
+/*
+ * A thread sends each message as soon as the previous one was handled, so its wake often
+ * lands while the component is on its way to park (word SEQ, run_end not written yet).
+ * Before the fix the waker wrote seq_ready then, before the run's run_end, and a failed
+ * RUNNING -> NOTIFIED swap wrote a second one. check_runs fails on both.
+ */
+#define FEED_COMPS 4
+#define FEED_MSGS  3000
+
+struct feed {
+	struct lt_chan *in;
+	_Atomic long n;
+};
+
+static void feed_handler(struct lt_comp *comp, void *msg, const struct lt_msg_info *info, void *arg)
+{
+	struct feed *f = arg;
+
+	(void)comp;
+	(void)info;
+	free(msg);
+	atomic_fetch_add(&f->n, 1);
+}
+
+static void test_ready_order(void)
+{
+	struct lt_pool *pool;
+	struct lt_comp *c[FEED_COMPS];
+	struct feed f[FEED_COMPS];
+	long msgs = FEED_MSGS;
+
+#ifdef LT_TEST_SANITIZED
+	msgs /= 4;
+#endif
+	pthread_mutex_lock(&mu);
+	nevents = 0;
+	pthread_mutex_unlock(&mu);
+	memset(f, 0, sizeof(f));
+	LT_ASSERT_EQ_I(lt_pool_create("feed", 2, &pool), LT_OK);
+	for (int i = 0; i < FEED_COMPS; i++) {
+		LT_ASSERT_EQ_I(lt_chan_create("feed", 4, free, &f[i].in), LT_OK);
+		LT_ASSERT_EQ_I(lt_comp_create("feed", &c[i]), LT_OK);
+		LT_ASSERT_EQ_I(lt_comp_add_handler(c[i], f[i].in, NULL, feed_handler, &f[i]),
+			       LT_OK);
+		LT_ASSERT_EQ_I(lt_comp_set_pool(c[i], pool), LT_OK);
+		LT_ASSERT_EQ_I(lt_comp_start(c[i]), LT_OK);
+	}
+	for (long k = 0; k < msgs; k++) {
+		for (int i = 0; i < FEED_COMPS; i++)
+			LT_ASSERT_EQ_I(lt_chan_send(f[i].in, cell(k)), LT_OK);
+		for (int i = 0; i < FEED_COMPS; i++) {
+			uint64_t end = lt_rt_deadline(10000000000u);
+
+			while (atomic_load(&f[i].n) <= k && lt_rt_now_ns() < end)
+				sched_yield();
+		}
+	}
+	for (int i = 0; i < FEED_COMPS; i++) {
+		LT_ASSERT_EQ_I(lt_comp_stop(c[i], LT_COMP_STOP_DRAIN, NULL, NULL, NULL), LT_OK);
+		LT_ASSERT_EQ_I(atomic_load(&f[i].n), msgs);
+		lt_comp_destroy(c[i]);
+		lt_chan_destroy(f[i].in);
+	}
+	LT_ASSERT_EQ_I(lt_pool_destroy(pool), LT_OK);
+	check_runs();
+}
+
 int main(void)
 {
 	__atomic_store_n(&lt__probes_loaded, 1, __ATOMIC_RELAXED);
 	LT_RUN(test_pool_events);
 	LT_RUN(test_runs_under_load);
+	LT_RUN(test_ready_order);
 	return 0;
 }

@@ -107,13 +107,15 @@ LT_NOPLT uint32_t lt_channel_declare_object(const char *name, uint32_t capacity,
  * the process and, with overwhelming odds, across processes (taken in blocks per thread). It
  * may travel to another process and be used there (lt_wait_end, lt_recv, lt_handle_begin, or
  * lt_send's flow). Async-signal-safe: a signal handler may call it, also while its thread is inside
- * lt_message_new; every id is still handed out once.
+ * lt_message_new; every id is still handed out once. Returns 0 only once the process's ids
+ * (at least 2^47, docs/distributed.md) are used up.
  */
 LT_NOPLT uint64_t lt_message_new(void);
 
 /*
  * lt_message_reserve - reserves `count` consecutive fresh message ids and returns the first
- * (>= 1); 0 when count is 0 or the id space would overflow. The ids are never handed out by
+ * (>= 1); 0 when count is 0 or the id space would overflow (then nothing is taken: later
+ * ids keep the process's tag). The ids are never handed out by
  * lt_message_new or another reservation. For a runtime that numbers its messages itself
  * (a channel gives message k of a block the id first + k, so no id travels with the
  * message). Any thread; never blocks.

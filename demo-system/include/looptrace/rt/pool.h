@@ -74,6 +74,8 @@ struct lt_pool;
 #define LT_POOL_DEFAULT_STACK (64u * 1024u)
 /* Smallest stack lt_pool_set_stack_size accepts, in bytes. */
 #define LT_POOL_MIN_STACK (16u * 1024u)
+/* Largest stack lt_pool_set_stack_size accepts, in bytes (1 GiB). */
+#define LT_POOL_MAX_STACK ((size_t)1 << 30)
 /* Fairness: messages, and ns, a busy sequence runs per turn before it lets others run. */
 #define LT_POOL_BATCH    32u
 #define LT_POOL_SLICE_NS 100000u
@@ -87,15 +89,17 @@ enum lt_err lt_pool_create(const char *name, unsigned threads, struct lt_pool **
 
 /*
  * lt_pool_destroy - waits for every spawned task to return (tasks awaiting something that
- * never comes block it), stops and joins the workers, frees the pool. NULL ok (LT_OK).
- * Errors: LT_EBUSY (a component set to this pool is not stopped or destroyed yet: nothing
+ * never comes block it; tasks spawned by tasks meanwhile included; other threads' spawns are
+ * refused from the start of the call), stops and joins the workers, frees the pool. NULL ok
+ * (LT_OK). Errors: LT_EBUSY (a component set to this pool is not stopped or destroyed yet: nothing
  * changes), LT_EINVAL (called from a worker of the pool). Blocks. Owner only.
  */
 enum lt_err lt_pool_destroy(struct lt_pool *pool);
 
 /*
  * lt_pool_set_stack_size - the stack, in bytes (rounded up to pages), of sequences started
- * and tasks spawned from now on. Errors: LT_EINVAL (NULL, below LT_POOL_MIN_STACK).
+ * and tasks spawned from now on. Errors: LT_EINVAL (NULL, below LT_POOL_MIN_STACK or above
+ * LT_POOL_MAX_STACK: nothing changes).
  */
 enum lt_err lt_pool_set_stack_size(struct lt_pool *pool, size_t bytes);
 
@@ -109,8 +113,10 @@ enum lt_err lt_comp_set_pool(struct lt_comp *comp, struct lt_pool *pool);
 /*
  * lt_pool_spawn - runs `fn(arg)` once on the pool as a task named `name` (copied; NULL:
  * "task"). The task may await (lt_chan_recv, select, sends on full channels) like a pooled
- * handler; it is done when fn returns. Errors: LT_EINVAL (NULL pool or fn, pool being
- * destroyed), LT_ENOMEM (then fn never runs). Any thread, never blocks.
+ * handler; it is done when fn returns. Errors: LT_EINVAL (NULL pool or fn; from a thread
+ * other than the pool's own tasks once lt_pool_destroy has begun), LT_ENOMEM (then fn never
+ * runs). A task may spawn while the pool is being destroyed: destroy waits for that task
+ * too. Any thread, never blocks.
  */
 enum lt_err lt_pool_spawn(struct lt_pool *pool, const char *name, void (*fn)(void *arg), void *arg);
 
