@@ -849,10 +849,12 @@ enum lt_err demo_components_setup(struct demo *d, const char **what)
 
 	d->graveyard_fd = -1;
 	d->net_rng = d->o.seed ^ 0x6e6574ull; /* "net" */
-	d->net_heap = calloc(1, sizeof(struct timer_heap));
-	if (!d->net_heap) {
-		*what = "timer heap";
-		return LT_ENOMEM;
+	if (!d->o.processes) { /* else net (and its timer heap) lives in the net process */
+		d->net_heap = calloc(1, sizeof(struct timer_heap));
+		if (!d->net_heap) {
+			*what = "timer heap";
+			return LT_ENOMEM;
+		}
 	}
 	*what = "channel";
 	if ((err = lt_chan_create("script.input", d->o.inbox, free, &d->input)) ||
