@@ -55,6 +55,19 @@ exit $?
 """
 
 
+def in_ns(host, *cmd):
+    """cmd in host's network namespace. nsenter joins only the network namespace: `ip netns
+    exec` and `ip -n` also make / a slave mount, which fails inside a chroot (where / is not
+    a mount point: the pristine roots CI runs in)."""
+    return ["nsenter", "--net=/run/netns/" + NS[host]] + list(cmd)
+
+
+def root_is_mount_point():
+    """Whether / is a mount point of this mount namespace (not so in a chroot)."""
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == "/" for line in f)
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=kw.pop("timeout", 60), check=False,
@@ -74,7 +87,7 @@ class TwoHosts(unittest.TestCase):
         if os.geteuid() != 0:
             self.fail("this test needs root: it makes network, pid and mount namespaces and a "
                       "veth pair (CI runs it as root; run `ctest -R distributed` as root)")
-        missing = [t for t in ("ip", "unshare", "lttng", "lttng-sessiond", "lttng-relayd",
+        missing = [t for t in ("ip", "nsenter", "unshare", "lttng", "lttng-sessiond", "lttng-relayd",
                                "babeltrace2") if not shutil.which(t)]
         missing += [p for p in (LOOPTRACE, DEMO) if not os.access(p, os.X_OK)]
         if missing:
@@ -91,22 +104,22 @@ class TwoHosts(unittest.TestCase):
               VETH["hostB"]])
         for host in ("hostA", "hostB"):
             must(["ip", "link", "set", VETH[host], "netns", NS[host]])
-            must(["ip", "-n", NS[host], "addr", "add", ADDR[host] + "/30", "dev", VETH[host]])
-            must(["ip", "-n", NS[host], "link", "set", VETH[host], "up"])
-            must(["ip", "-n", NS[host], "link", "set", "lo", "up"])
+            must(in_ns(host, "ip", "addr", "add", ADDR[host] + "/30", "dev", VETH[host]))
+            must(in_ns(host, "ip", "link", "set", VETH[host], "up"))
+            must(in_ns(host, "ip", "link", "set", "lo", "up"))
         self.start_relayd()
 
     def start_relayd(self):
         a = ADDR["hostA"]
         self.relayd_log = open(os.path.join(self.tmp, "relayd.log"), "wb")
         self.relayd = subprocess.Popen(
-            ["ip", "netns", "exec", NS["hostA"], "lttng-relayd", "--output=" + self.relay_out,
-             "--control-port=tcp://%s:5342" % a, "--data-port=tcp://%s:5343" % a,
-             "--live-port=tcp://%s:5344" % a], stdin=subprocess.DEVNULL,
+            in_ns("hostA", "lttng-relayd", "--output=" + self.relay_out,
+                  "--control-port=tcp://%s:5342" % a, "--data-port=tcp://%s:5343" % a,
+                  "--live-port=tcp://%s:5344" % a), stdin=subprocess.DEVNULL,
             stdout=self.relayd_log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            out = run(["ip", "netns", "exec", NS["hostA"], "ss", "-ltnH"]).stdout.decode()
+            out = run(in_ns("hostA", "ss", "-ltnH")).stdout.decode()
             if "%s:5342" % a in out and "%s:5343" % a in out:
                 return
             self.assertIsNone(self.relayd.poll(), "lttng-relayd exited")
@@ -137,9 +150,13 @@ class TwoHosts(unittest.TestCase):
         """Run `looptrace record --relayd url` of the demo on `host`; (status, stdout,
         stderr, record folder)."""
         out = os.path.join(self.tmp, "record-" + host)
-        cmd = ["ip", "netns", "exec", NS[host], "unshare", "--mount", "--uts", "--pid",
-               "--fork", "--kill-child", "--mount-proc", "sh", "-c", HOST_SCRIPT, "sh", host,
-               os.path.join(self.tmp, "home-" + host), out, url, str(DEMO_PID - 1), DEMO]
+        # unshare makes the new mount namespace private (its tmpfs mounts never reach ours);
+        # in a chroot / is not a mount point and cannot be made private: there the namespace
+        # we run in is private already (the pristine roots are made with unshare --mount)
+        prop = [] if root_is_mount_point() else ["--propagation", "unchanged"]
+        cmd = in_ns(host, "unshare", "--mount", *prop, "--uts", "--pid", "--fork",
+                    "--kill-child", "--mount-proc", "sh", "-c", HOST_SCRIPT, "sh", host,
+                    os.path.join(self.tmp, "home-" + host), out, url, str(DEMO_PID - 1), DEMO)
         cmd += DEMO_ARGS
         env = dict(os.environ, LOOPTRACE=LOOPTRACE)
         p = run(cmd, env=env, timeout=120)
