@@ -132,14 +132,11 @@ static void forward_response(struct demo *d, struct fetch *f, uint64_t flow)
 {
 	switch (d->o.mode) {
 	case DEMO_ROUTED:
-		if (lt_chan_send_flow(d->responses, f, flow) != LT_OK) {
-			d->router_forward_failed++;
-			free(f);
-		}
-		break;
 	case DEMO_BLOCKING:
 	case DEMO_AWAIT:
-		if (lt_chan_send_flow(d->reply, f, flow) != LT_OK) {
+		/* routed: to script's response handler; blocking, await: to the handler waiting */
+		if (lt_chan_send_flow(d->o.mode == DEMO_ROUTED ? d->responses : d->reply, f,
+				      flow) != LT_OK) {
 			d->router_forward_failed++;
 			free(f);
 		}
