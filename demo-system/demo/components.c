@@ -207,6 +207,20 @@ static struct fetch *inflight_take(struct demo *d, uint64_t id)
 }
 
 /*
+ * ipc_frame_ended - counts one call of an IPC route's callback (a dispatch); returns 1 when it
+ * is the route's end call (`end` not LT_OK: the peer closed its side), noted in d.
+ */
+static int ipc_frame_ended(struct demo *d, enum lt_err end)
+{
+	d->router_dispatches++;
+	if (end == LT_OK)
+		return 0;
+	d->ipc_end = end;
+	atomic_store(&d->ipc_ended, 1);
+	return 1;
+}
+
+/*
  * on_ipc_response - the route callback of the response stream (router thread): each frame is
  * one response, forwarded on the frame's flow (the request's, carried through the net
  * process); the end call says the net process closed its side.
@@ -219,12 +233,8 @@ static void on_ipc_response(struct lt_route *route, void *data, uint32_t len,
 	struct fetch *f = NULL;
 
 	(void)route;
-	d->router_dispatches++;
-	if (end != LT_OK) {
-		d->ipc_end = end;
-		atomic_store(&d->ipc_ended, 1);
+	if (ipc_frame_ended(d, end))
 		return;
-	}
 	if (len == sizeof(resp)) {
 		memcpy(&resp, data, sizeof(resp));
 		f = inflight_take(d, resp.fetch_id);
@@ -906,12 +916,8 @@ static void on_ipc_request(struct lt_route *route, void *data, uint32_t len,
 	struct net_request *req;
 
 	(void)route;
-	d->router_dispatches++;
-	if (end != LT_OK) {
-		d->ipc_end = end;
-		atomic_store(&d->ipc_ended, 1);
+	if (ipc_frame_ended(d, end))
 		return;
-	}
 	req = len == sizeof(in) ? malloc(sizeof(*req)) : NULL;
 	if (req) {
 		memcpy(&in, data, sizeof(in));
