@@ -1124,6 +1124,14 @@ static inline void rec_def_key(struct lt_decoder *d, struct dthread *t, uint32_t
 	k->name = str_at(d, r + 2, a >> 12, buf, BATCH_STR_MAX);
 }
 
+/* rec_depth - the depth of a short form's `a` (LT_DEPTH_UNKNOWN from format 2.2's marker). */
+static inline uint32_t rec_depth(uint32_t a)
+{
+	uint32_t d = a >> 12;
+
+	return d == LT_REC_DEPTH_UNKNOWN ? LT_DEPTH_UNKNOWN : d;
+}
+
 /* rec_hnext - a handle-next record (short, short with no end, or long) at clock value clk. */
 static inline void rec_hnext(const struct batch *b, unsigned kind, uint32_t a, const uint64_t *r,
 			     uint64_t clk, struct lt_event *e)
@@ -1138,7 +1146,7 @@ static inline void rec_hnext(const struct batch *b, unsigned kind, uint32_t a, c
 		ed = r[3];
 		ended = ed != ~(uint64_t)0;
 	} else {
-		e->depth = a >> 12;
+		e->depth = rec_depth(a);
 		e->msg = (r[1] & LT_REC_MSG48_MAX) | b->msg_hi;
 		ed = r[1] >> 48;
 		ended = kind == LT_REC_HNEXT;
@@ -1289,7 +1297,7 @@ static inline int rec_expand(const struct batch *b, unsigned kind, uint32_t a, c
 	case LT_REC_SEND:
 		e->kind = LT_EV_SEND;
 		e->chan = a & LT_REC_KEY_MAX;
-		e->depth = a >> 12;
+		e->depth = rec_depth(a);
 		e->msg = r[1];
 		break;
 	case LT_REC_SEND_LONG:
@@ -1302,7 +1310,7 @@ static inline int rec_expand(const struct batch *b, unsigned kind, uint32_t a, c
 	case LT_REC_RECV:
 		e->kind = LT_EV_RECV;
 		e->chan = a & LT_REC_KEY_MAX;
-		e->depth = a >> 12;
+		e->depth = rec_depth(a);
 		e->msg = r[1];
 		break;
 	case LT_REC_RECV_LONG:

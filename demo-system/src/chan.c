@@ -93,7 +93,8 @@ struct lt_chan {
 	/* Read-only after create. */
 	uint32_t id;          /* trace id */
 	int bounded;          /* cap > 0 */
-	int want_depth;       /* compute depths for send/recv events (a probe provider is loaded) */
+	int want_depth;       /* compute depths for send events (a probe provider is loaded); a
+				 receive records LT_DEPTH_UNKNOWN (docs/event-model.md) */
 	size_t cap;           /* capacity, 0: unbounded */
 	uint64_t mark;        /* bounded: closed bit in tail */
 	uint64_t one_lap;     /* bounded: one lap of the ring */
@@ -682,12 +683,8 @@ static inline __attribute__((always_inline)) void b_take(struct lt_chan *ch, uin
 	atomic_store_explicit(&ch->head, next, memory_order_release);
 	if (atomic_load_explicit(&ch->recv_cpu, memory_order_relaxed) != cpu)
 		atomic_store_explicit(&ch->recv_cpu, cpu, memory_order_relaxed);
-	*depth = 0;
-	if (ch->want_depth) {
-		uint64_t tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-
-		*depth = b_depth(ch, b_count(ch, tail & ~ch->mark), b_count(ch, next));
-	}
+	/* Not read: the senders' tail is a line they keep writing (LT_DEPTH_UNKNOWN). */
+	*depth = LT_DEPTH_UNKNOWN;
 	notify_senders(ch);
 }
 
@@ -746,11 +743,7 @@ static enum lt_err u_pop(struct lt_chan *ch, void **msg, struct lt_msg_info *inf
 		next = head + 2;
 	}
 	atomic_store_explicit(&ch->head, next, memory_order_relaxed);
-	*depth = 0;
-	if (ch->want_depth) {
-		tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-		*depth = depth_of(u_count(tail & ~(uint64_t)1), u_count(next));
-	}
+	*depth = LT_DEPTH_UNKNOWN; /* as b_take */
 	return LT_OK;
 }
 

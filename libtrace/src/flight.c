@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "flight.h"
+#include "looptrace/events.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -129,7 +130,7 @@ void lt__flight_depth(uint32_t chan, uint32_t depth, const void *where)
 {
 	uint64_t now;
 
-	if (depth <= lt__flight.depth || !take())
+	if (depth <= lt__flight.depth || depth == LT_DEPTH_UNKNOWN || !take())
 		return;
 	now = now_ns();
 	lt__flight_emit(LT_FLIGHT_COND_DEPTH, depth, now, now, where, chan, 0);

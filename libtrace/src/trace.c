@@ -568,11 +568,11 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 			pending_msg = 0;
 		}
 		/* short form: an id of this process (its tag is the batch's msg_hi) */
-		if (__builtin_expect(depth <= LT_REC_DEPTH_MAX &&
+		if (__builtin_expect(lt_rec_depth_short(depth) &&
 					 (msg >> LT_MSG_TAG_SHIFT) == msg_tag &&
 					 ed <= LT_REC_EDELTA_MAX,
 				     1)) {
-			p = lt__rec(r, 2, k, key | depth << 12, now);
+			p = lt__rec(r, 2, k, key | (depth & LT_REC_DEPTH_MAX) << 12, now);
 			p[1] = (msg & LT_REC_MSG48_MAX) | ed << 48;
 			lt__rec_commit(r, 2);
 		} else {
@@ -725,8 +725,9 @@ static inline void do_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t 
 		uint64_t *p;
 
 		if (__builtin_expect(
-			flow == 0 && chan <= LT_REC_KEY_MAX && depth <= LT_REC_DEPTH_MAX, 1)) {
-			p = lt__rec(r, 2, LT_REC_SEND, chan | depth << 12, lt__now());
+			flow == 0 && chan <= LT_REC_KEY_MAX && lt_rec_depth_short(depth), 1)) {
+			p = lt__rec(r, 2, LT_REC_SEND, chan | (depth & LT_REC_DEPTH_MAX) << 12,
+				    lt__now());
 			p[1] = msg;
 			lt__rec_commit(r, 2);
 		} else {
@@ -750,8 +751,9 @@ static inline void do_recv(uint32_t chan, uint64_t msg, uint32_t depth)
 	if (r) {
 		uint64_t *p;
 
-		if (__builtin_expect(chan <= LT_REC_KEY_MAX && depth <= LT_REC_DEPTH_MAX, 1)) {
-			p = lt__rec(r, 2, LT_REC_RECV, chan | depth << 12, lt__now());
+		if (__builtin_expect(chan <= LT_REC_KEY_MAX && lt_rec_depth_short(depth), 1)) {
+			p = lt__rec(r, 2, LT_REC_RECV, chan | (depth & LT_REC_DEPTH_MAX) << 12,
+				    lt__now());
 			p[1] = msg;
 			lt__rec_commit(r, 2);
 		} else {

@@ -40,6 +40,7 @@ struct run {
 	uint64_t handled;   /* component thread only */
 	uint64_t handle_ns; /* sum, by the program's clock */
 	uint64_t empties;   /* handler entries that found the channel empty while producing */
+	uint64_t depth_sum; /* of the channel's depth at each handler's entry */
 };
 
 static uint64_t now_ns(void)
@@ -58,8 +59,11 @@ static void handle(struct lt_comp *comp, void *msg, const struct lt_msg_info *in
 	(void)comp;
 	(void)msg;
 	(void)info;
-	if (lt_chan_depth(r->ch) == 0 && atomic_load(&r->producing))
+	size_t depth = lt_chan_depth(r->ch);
+
+	if (depth == 0 && atomic_load(&r->producing))
 		r->empties++;
+	r->depth_sum += depth;
 	do
 		t1 = now_ns();
 	while (t1 - t0 < r->work_ns);
@@ -127,9 +131,10 @@ int main(int argc, char **argv)
 	lt_comp_stop(comp, LT_COMP_STOP_DRAIN, NULL, NULL, NULL);
 	printf("{\"pid\": %ld, \"component\": %" PRIu32 ", \"messages\": %" PRIu64
 	       ", \"handled\": %" PRIu64 ", \"work_ns\": %" PRIu64 ", \"handle_mean_ns\": %.1f"
-	       ", \"empties\": %" PRIu64 "}\n",
+	       ", \"empties\": %" PRIu64 ", \"mean_depth\": %.1f, \"capacity\": %" PRIu64 "}\n",
 	       (long)getpid(), lt_comp_id(comp), r.msgs, r.handled, r.work_ns,
-	       r.handled ? (double)r.handle_ns / (double)r.handled : 0.0, r.empties);
+	       r.handled ? (double)r.handle_ns / (double)r.handled : 0.0, r.empties,
+	       r.handled ? (double)r.depth_sum / (double)r.handled : 0.0, capacity);
 	lt_comp_destroy(comp);
 	lt_chan_destroy(r.ch);
 	return r.handled == r.msgs ? 0 : 1;

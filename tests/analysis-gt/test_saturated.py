@@ -87,6 +87,20 @@ def saturated(rep, c):
                w.get("pid") == c["pid"] for w in rep["warnings"])
 
 
+def check_depth(test, ch, truth):
+    """The channel's depths: its receivers leave them to the analysis (LT_DEPTH_UNKNOWN, the
+    last depth less one; the sender's depths anchor them). The report's time-weighted mean
+    depth against the program's own mean of lt_chan_depth() at each handler's entry: within 2 %
+    of the capacity (a message's handler is ~all of its time here), never above capacity."""
+    cap = truth["capacity"]
+    print("depth: report mean %.1f, max %d; program mean %.1f (capacity %d)" % (
+        ch["mean_depth"], ch["max_depth"], truth["mean_depth"], cap), file=sys.stderr)
+    test.assertLessEqual(ch["max_depth"], cap)
+    test.assertLessEqual(abs(ch["mean_depth"] - truth["mean_depth"]), 0.02 * cap + 1.0,
+                         "mean depth %.1f, program %.1f" % (ch["mean_depth"],
+                                                            truth["mean_depth"]))
+
+
 class SaturatedTest(unittest.TestCase):
     def setUp(self):
         prerequisites(self)
@@ -134,6 +148,7 @@ class SaturatedTest(unittest.TestCase):
         self.assertLessEqual(t["idle"], IDLE_MAX * wall,
                              "idle %d ns of %d ns wall: the loop never waited" % (t["idle"], wall))
         self.assertTrue(saturated(rep, c), rep["warnings"])
+        check_depth(self, chans[0], truth)
         self.assertLessEqual(abs(mean - truth["handle_mean_ns"]),
                              tolerance * truth["handle_mean_ns"],
                              "handle mean %.1f ns, program %.1f ns" % (
@@ -145,6 +160,10 @@ class SaturatedTest(unittest.TestCase):
         c = component(rep, truth)
         self.assertEqual(c["messages"], 2000)
         self.assertGreater(c["time_ns"]["idle"], 0.5 * c["wall_ns"])
+        chans = [ch for ch in rep["channels"] if ch["name"] == "sat-inbox" and
+                 ch.get("pid", truth["pid"]) == truth["pid"]]
+        self.assertEqual(len(chans), 1)
+        check_depth(self, chans[0], truth)
         self.assertFalse(saturated(rep, c), rep["warnings"])
 
 

@@ -217,6 +217,36 @@ static void test_unmatched_and_names(void)
 }
 
 /* "(unnamed)" (what liblooptrace records for no name) and "" keep the default names. */
+/*
+ * A depth of LT_DEPTH_UNKNOWN (liblooptrace-rt's receives) is the channel's last depth less one
+ * (a receive) or plus one (a send): never below 0 nor above the capacity. Known depths (the
+ * senders') anchor it.
+ */
+static void test_unknown_depths(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "q", .capacity = 4);
+	FEED(a, 0, 2, LT_EV_COMPONENT_BEGIN, .comp = 2, .name = "R");
+	FEED(a, 0, 1, LT_EV_SEND, .chan = 1, .msg = 1, .depth = 3); /* 3 over [0,10) */
+	FEED(a, 10, 2, LT_EV_RECV, .chan = 1, .msg = 1, .depth = LT_DEPTH_UNKNOWN); /* 2: [10,20) */
+	FEED(a, 20, 2, LT_EV_RECV, .chan = 1, .msg = 2, .depth = LT_DEPTH_UNKNOWN); /* 1: [20,30) */
+	FEED(a, 30, 2, LT_EV_RECV, .chan = 1, .msg = 3, .depth = LT_DEPTH_UNKNOWN); /* 0: [30,40) */
+	FEED(a, 40, 2, LT_EV_RECV, .chan = 1, .msg = 4, .depth = LT_DEPTH_UNKNOWN); /* still 0 */
+	FEED(a, 50, 1, LT_EV_SEND, .chan = 1, .msg = 5, .depth = LT_DEPTH_UNKNOWN); /* 1: [50,60) */
+	FEED(a, 60, 1, LT_EV_SEND, .chan = 1, .msg = 6, .depth = 4);                /* 4: [60,70) */
+	FEED(a, 70, 1, LT_EV_SEND, .chan = 1, .msg = 7, .depth = LT_DEPTH_UNKNOWN); /* full: 4 */
+	FEED(a, 80, 2, LT_EV_RECV, .chan = 1, .msg = 5,
+	     .depth = LT_DEPTH_UNKNOWN); /* 3: [80,100] */
+	FEED(a, 100, 2, LT_EV_COMPONENT_END, .comp = 2);
+	char *j = report(a);
+	/* area 30 + 20 + 10 + 0 + 0 + 10 + 40 + 40 + 60 = 210 over 100 ns */
+	expect_in(j, "\"name\": \"q\", \"pid\": 100, \"declared\": true, \"capacity\": 4, "
+		     "\"sends\": 4, \"recvs\": 5, \"depth\": 3, \"max_depth\": 4, "
+		     "\"mean_depth\": 2.1,");
+	free(j);
+	lt_analysis_destroy(a);
+}
+
 static void test_unnamed(void)
 {
 	struct lt_analysis *a = lt_analysis_create(NULL);
@@ -1317,6 +1347,7 @@ static void test_random_and_snapshots(void)
 int main(void)
 {
 	LT_RUN(test_intervals);
+	LT_RUN(test_unknown_depths);
 	LT_RUN(test_preload_yields);
 	LT_RUN(test_loop_top);
 	LT_RUN(test_nesting);

@@ -50,7 +50,9 @@ void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth)
 {
 	(void)chan;
 	(void)msg;
-	atomic_max(&max_recv_depth, depth);
+	/* The runtime's receives leave the depth to the analysis (LT_DEPTH_UNKNOWN). */
+	if (depth != LT_DEPTH_UNKNOWN)
+		atomic_max(&max_recv_depth, depth);
 }
 
 struct producer {

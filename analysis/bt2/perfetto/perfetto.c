@@ -14,6 +14,7 @@
 #include "perfetto.h"
 #include "decode.h"
 #include <looptrace/analysis.h>
+#include <looptrace/events.h>
 #include <looptrace/reasons.h>
 
 #include <inttypes.h>
@@ -280,6 +281,7 @@ struct lt_pf_sink {
 	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
 	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
 	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
+	struct lt_pf_map depths;      /* (pid, chan) -> uint64_t: its last depth */
 	struct lt_pf_map processes;   /* (pid, 0) -> struct lt_pf_proc */
 	struct lt_pf_map pending;     /* (lt_pf_msg_space, msg) -> struct lt_pf_send */
 	struct lt_pf_map comps;       /* (pid, comp) -> struct lt_pf_thread running it (weak) */
@@ -548,10 +550,26 @@ static void lt_pf_flow_in(struct lt_pf_sink *s, uint64_t bind_id)
 	}
 }
 
+/* lt_pf_counter - the depth counter of (pid, chan) after a send (step +1) or a receive (-1);
+ * an unknown depth (LT_DEPTH_UNKNOWN) is the last one plus step, as the report takes it
+ * (lt__chan_set_depth). */
 static void lt_pf_counter(struct lt_pf_sink *s, int64_t pid, int64_t tid, uint64_t chan,
-			  uint64_t depth, int64_t ns)
+			  uint64_t depth, int step, int64_t ns)
 {
 	char buf[48];
+	uint64_t *last = lt_pf_map_get(&s->depths, (uint64_t)pid, chan);
+	if (!last && (last = calloc(1, sizeof(*last))) != NULL &&
+	    !lt_pf_map_put(&s->depths, (uint64_t)pid, chan, last)) {
+		free(last);
+		last = NULL;
+	}
+	if (depth == LT_DEPTH_UNKNOWN) {
+		depth = last ? *last : 0;
+		depth = step < 0 ? (depth ? depth - 1 : 0) : depth + 1;
+	}
+	if (last) {
+		*last = depth;
+	}
 	lt_pf_begin_event(s, 'C', pid, tid, true, ns);
 	fputs(",\"name\":", s->out);
 	lt_pf_json_string(s->out, lt_pf_channel_name(s, pid, chan, buf, sizeof(buf)));
@@ -818,7 +836,7 @@ static void lt_pf_on_handle_next(const struct lt_pf_ev *e)
 		int64_t end = e->ev->end_ns;
 		lt_pf_pop(e->s, e->t, LT_PF_S_HANDLE, end > 0 && end <= e->ns ? end : e->ns);
 	}
-	lt_pf_counter(e->s, e->pid, e->tid, lt_pf_u(e, LT_PF_F_CHAN), lt_pf_u(e, LT_PF_F_DEPTH),
+	lt_pf_counter(e->s, e->pid, e->tid, lt_pf_u(e, LT_PF_F_CHAN), lt_pf_u(e, LT_PF_F_DEPTH), -1,
 		      e->ns);
 	lt_pf_on_handle_begin(e);
 }
@@ -842,7 +860,7 @@ static void lt_pf_on_send(const struct lt_pf_ev *e)
 	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
 	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
 	uint64_t depth = lt_pf_u(e, LT_PF_F_DEPTH);
-	lt_pf_counter(s, e->pid, e->tid, chan, depth, e->ns);
+	lt_pf_counter(s, e->pid, e->tid, chan, depth, +1, e->ns);
 	struct lt_pf_send *snd = calloc(1, sizeof(*snd));
 	if (!snd) {
 		return;
@@ -872,7 +890,7 @@ static void lt_pf_on_recv(const struct lt_pf_ev *e)
 	FILE *f = s->out;
 	uint64_t msg = lt_pf_u(e, LT_PF_F_MSG);
 	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
-	lt_pf_counter(s, e->pid, e->tid, chan, lt_pf_u(e, LT_PF_F_DEPTH), e->ns);
+	lt_pf_counter(s, e->pid, e->tid, chan, lt_pf_u(e, LT_PF_F_DEPTH), -1, e->ns);
 	/* Received inside a handler: that handler consumes it (a blocking call's reply).
 	 * Otherwise the handler that follows does (handle_begin). */
 	if (!lt_pf_in_slice(e->t, LT_PF_S_HANDLE) && !lt_pf_in_slice(e->t, LT_PF_S_DISPATCH)) {
@@ -1430,6 +1448,7 @@ static void lt_pf_destroy(struct lt_pf_sink *s)
 	lt_pf_map_fini(&s->threads);
 	lt_pf_map_fini(&s->channels);
 	lt_pf_map_fini(&s->chan_names);
+	lt_pf_map_fini(&s->depths);
 	lt_pf_map_fini(&s->processes);
 	lt_pf_map_fini(&s->seqs);
 	lt_pf_map_fini(&s->pools);
@@ -1474,8 +1493,9 @@ lt_perfetto_init(bt_self_component_sink *self, bt_self_component_sink_configurat
 	s->dec = lt_decoder_create(&ops);
 	if (!s->path || !s->dec || !lt_pf_map_init(&s->threads, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->channels, free) || !lt_pf_map_init(&s->chan_names, NULL) ||
-	    !lt_pf_map_init(&s->processes, lt_pf_proc_free) || !lt_pf_map_init(&s->pending, free) ||
-	    !lt_pf_map_init(&s->comps, NULL) || !lt_pf_map_init(&s->seqs, lt_pf_thread_free) ||
+	    !lt_pf_map_init(&s->depths, free) || !lt_pf_map_init(&s->processes, lt_pf_proc_free) ||
+	    !lt_pf_map_init(&s->pending, free) || !lt_pf_map_init(&s->comps, NULL) ||
+	    !lt_pf_map_init(&s->seqs, lt_pf_thread_free) ||
 	    !lt_pf_map_init(&s->pools, lt_pf_pool_free) ||
 	    !lt_pf_map_init(&s->lanes, lt_pf_lanes_free)) {
 		lt_pf_destroy(s);

@@ -16,6 +16,7 @@
 #define LT_ANALYSIS_INTERNAL_H
 
 #include "looptrace/analysis.h"
+#include "looptrace/events.h"
 #include "looptrace/reasons.h"
 #include "hist.h"
 #include "map.h"
@@ -498,8 +499,12 @@ void lt__take_name(struct lt_analysis *a, char **dst, const char *name);
 int32_t lt__comp_get(struct lt_analysis *a, int64_t vpid, uint64_t id, int implicit, int create);
 /* lt__chan_get - the channel (vpid, id), created at ts if new; -1 when out of memory. */
 int32_t lt__chan_get(struct lt_analysis *a, int64_t vpid, uint32_t id, int64_t ts);
-/* lt__chan_set_depth - channel ch holds `depth` messages from ts on. */
-void lt__chan_set_depth(struct lt_an_chan *ch, uint32_t depth, int64_t ts);
+/*
+ * lt__chan_set_depth - channel ch holds `depth` messages from ts on, after a send (step +1) or
+ * a receive (step -1). A depth of LT_DEPTH_UNKNOWN (the caller did not read it) is the
+ * channel's last depth plus `step`: never below 0, nor above a bounded channel's capacity.
+ */
+void lt__chan_set_depth(struct lt_an_chan *ch, uint32_t depth, int step, int64_t ts);
 /*
  * lt__route_get - the route (vpid, id), created if new; aggregate: the entry that collects
  * the removed routes of owner `id`. -1 when out of memory.

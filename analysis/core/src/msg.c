@@ -423,7 +423,7 @@ static void chan_count_send(struct lt_analysis *a, struct lt_thread *t, int32_t 
 	struct lt_an_chan *ch = &a->chans.v[ci];
 	ch->sends++;
 	side_add(ch->senders, &ch->nsenders, t->comp);
-	lt__chan_set_depth(ch, depth, ts);
+	lt__chan_set_depth(ch, depth, +1, ts);
 	if (t->pending_send_block_count) {
 		ch->send_blocked_ns += t->pending_send_block_ns;
 		ch->send_blocked_count += t->pending_send_block_count;
@@ -476,7 +476,7 @@ void lt__on_recv(struct lt_analysis *a, int32_t ti, const struct lt_event *ev, i
 	}
 	struct lt_an_chan *ch = &a->chans.v[ci];
 	ch->recvs++;
-	lt__chan_set_depth(ch, ev->depth, ts);
+	lt__chan_set_depth(ch, ev->depth, -1, ts);
 	uint32_t mi = lt__msg_receipt(a, ti, ev->msg, ts);
 	lt__msg_arrived(a, ti, mi, ci);
 	/*

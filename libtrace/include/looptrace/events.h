@@ -17,6 +17,15 @@
 #ifndef LOOPTRACE_EVENTS_H
 #define LOOPTRACE_EVENTS_H
 
+/*
+ * LT_DEPTH_UNKNOWN - a `depth` for lt_send/lt_recv that the caller did not read: the analysis
+ * takes the channel's last depth plus one (send) or less one (recv, never below 0). Reading a
+ * queue's length costs a load of the other side's index, a cache line the other thread keeps
+ * writing; liblooptrace-rt's receivers pass it, so that tracing adds no cross-core miss to a
+ * receive (the senders' depths anchor the count). docs/event-model.md, "Queue depths".
+ */
+#define LT_DEPTH_UNKNOWN 0xffffffffu
+
 #define LT_EVENT_KINDS(X)                                                                          \
 	X(COMPONENT_BEGIN, component_begin, 1, "comp name")                                        \
 	X(COMPONENT_END, component_end, 1, "comp")                                                 \

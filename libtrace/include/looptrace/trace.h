@@ -30,6 +30,8 @@
 
 #include <stdint.h>
 
+#include "looptrace/events.h" /* LT_DEPTH_UNKNOWN */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -156,12 +158,13 @@ LT_NOPLT void lt_block_begin_at(enum lt_block_reason reason, const void *object,
 
 /*
  * lt_send - message `msg` was enqueued on channel `chan`; `depth` is the queue length after
- * the send. `flow` ties the message to the request it answers; 0 means msg starts a new flow
- * (its flow id is then msg itself).
+ * the send (or LT_DEPTH_UNKNOWN). `flow` ties the message to the request it answers; 0 means
+ * msg starts a new flow (its flow id is then msg itself).
  */
 LT_NOPLT void lt_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
 
-/* lt_recv - message `msg` was dequeued from `chan`; `depth` is the queue length after. */
+/* lt_recv - message `msg` was dequeued from `chan`; `depth` is the queue length after (or
+ * LT_DEPTH_UNKNOWN). */
 LT_NOPLT void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth);
 
 /*

@@ -18,18 +18,25 @@
 #include <stdint.h>
 
 #define LT_REC_FORMAT_MAJOR 2
-#define LT_REC_FORMAT_MINOR 1 /* 2.1: pool and sequence records (23..30); batch field msg_hi */
+#define LT_REC_FORMAT_MINOR                                                                        \
+	2 /* 2.1: pool and sequence records (23..30); batch field msg_hi;                          \
+	     2.2: the depth LT_REC_DEPTH_UNKNOWN */
 
 #define LT_REC_DELTA_BITS 24
 #define LT_REC_DELTA_MAX  ((UINT64_C(1) << LT_REC_DELTA_BITS) - 1)
 #define LT_REC_STR_MAX    12000 /* longer names are cut */
 
 /* `a` of the short SEND/RECV/HANDLE forms: a 12-bit channel or handler key, a 20-bit depth. */
-#define LT_REC_KEY_BITS   12
-#define LT_REC_KEY_MAX    ((1u << LT_REC_KEY_BITS) - 1)
-#define LT_REC_DEPTH_MAX  ((1u << 20) - 1)
-#define LT_REC_MSG48_MAX  ((UINT64_C(1) << 48) - 1) /* low bits of an HNEXT's msg */
-#define LT_REC_EDELTA_MAX 0xffffu
+#define LT_REC_KEY_BITS  12
+#define LT_REC_KEY_MAX   ((1u << LT_REC_KEY_BITS) - 1)
+#define LT_REC_DEPTH_MAX ((1u << 20) - 1)
+/* A short form's depth LT_REC_DEPTH_MAX means LT_DEPTH_UNKNOWN (format 2.2; a depth of exactly
+ * LT_REC_DEPTH_MAX takes the long form). lt_rec_depth_short(d): whether depth d (a 32-bit
+ * depth or LT_DEPTH_UNKNOWN, 0xffffffff) has a short form, which is then d & LT_REC_DEPTH_MAX. */
+#define LT_REC_DEPTH_UNKNOWN  LT_REC_DEPTH_MAX
+#define lt_rec_depth_short(d) ((uint32_t)((d) + 1u) <= LT_REC_DEPTH_MAX)
+#define LT_REC_MSG48_MAX      ((UINT64_C(1) << 48) - 1) /* low bits of an HNEXT's msg */
+#define LT_REC_EDELTA_MAX     0xffffu
 
 /* Record kinds and their words after word 0 (w1, w2, ...). */
 enum lt_rec_kind {
@@ -37,7 +44,8 @@ enum lt_rec_kind {
 	LT_REC_SYNC = 1,         /* w1 = absolute clock value; the delta of word 0 is 0 */
 	LT_REC_DEF_KEY = 2,      /* a = key (12 bits) | string length << 12 (bytes); w1 = chan;
 				    then the kind string: handler key `key` is (chan, kind) */
-	LT_REC_SEND = 3,         /* a = chan (12) | depth << 12 (20); w1 = msg; flow 0 */
+	LT_REC_SEND = 3,         /* a = chan (12) | depth << 12 (20, see LT_REC_DEPTH_UNKNOWN);
+				    w1 = msg; flow 0 */
 	LT_REC_SEND_LONG = 4,    /* a = depth; w1 = chan; w2 = msg; w3 = flow */
 	LT_REC_RECV = 5,         /* a = chan (12) | depth << 12 (20); w1 = msg */
 	LT_REC_RECV_LONG = 6,    /* a = depth; w1 = chan; w2 = msg */
