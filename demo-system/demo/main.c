@@ -282,8 +282,11 @@ static void print_components(const struct demo *d)
 	printf("  },\n");
 }
 
-/* print_header - schema, mode, pid, settings, interruption and times. */
-static void print_header(const struct demo *d, const struct run *r)
+/*
+ * print_header - schema, mode, pid, settings, the pool (with `reply_chans`, the reply channels
+ * spawn mode made), interruption and times.
+ */
+static void print_header(const struct demo *d, const struct run *r, size_t reply_chans)
 {
 	printf("{\n");
 	printf("  \"schema\": \"looptrace-demo/1\",\n");
@@ -298,8 +301,9 @@ static void print_header(const struct demo *d, const struct run *r)
 	       d->o.paint_us, d->o.inbox, d->o.workers, d->o.processes ? "true" : "false");
 	if (d->pool)
 		printf("  \"pool\": {\"name\": \"%s\", \"threads\": %u, \"tasks_spawned\": %" PRIu64
-		       "},\n",
-		       lt_pool_name(d->pool), lt_pool_threads(d->pool), d->tasks_spawned);
+		       ", \"reply_channels\": %zu},\n",
+		       lt_pool_name(d->pool), lt_pool_threads(d->pool), d->tasks_spawned,
+		       reply_chans);
 	else
 		printf("  \"pool\": null,\n");
 	if (d->o.processes)
@@ -376,7 +380,10 @@ static void print_truth(struct demo *d, const struct run *r)
 	struct pct flat = percentiles(&d->fetch_latency);
 	double script_wall_s = (double)(r->t_end - r->t_start) / 1e9;
 
-	print_header(d, r);
+	pthread_mutex_lock(&d->chans_mu);
+	size_t reply_chans = d->nchans;
+	pthread_mutex_unlock(&d->chans_mu);
+	print_header(d, r, reply_chans);
 	print_components(d);
 	printf("  \"script_throughput_per_s\": %.2f,\n",
 	       script_wall_s > 0 ? (double)script_handled / script_wall_s : 0.0);

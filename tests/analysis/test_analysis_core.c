@@ -475,6 +475,66 @@ static void test_same_name_not_ipc(void)
 	lt_analysis_destroy(a);
 }
 
+/* count_of - occurrences of needle in s. */
+static int count_of(const char *s, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * Per-request reply channels: three channels "reply" of capacity 2 in pid 100 (ids 1-3) make
+ * one channel group: counts summed, queue waits merged from the members' histograms (waits 10,
+ * 20, 30 and 1000 ns: p50 20, where the members' p50s are 10, 20 and 1000), max depth the
+ * largest, mean depth per instance weighted by life. A "reply" of another capacity and one of
+ * another process are not in it.
+ */
+static void test_channel_groups(void)
+{
+	struct lt_analysis *a = lt_analysis_create(NULL);
+
+	FEED(a, 0, 1, LT_EV_COMPONENT_BEGIN, .comp = 1, .name = "c");
+	for (uint32_t id = 1; id <= 3; id++)
+		FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = id, .name = "reply", .capacity = 2);
+	FEED(a, 0, 1, LT_EV_CHANNEL_DECLARE, .chan = 4, .name = "reply", .capacity = 8);
+	FEEDP(a, 200, 0, 7, LT_EV_CHANNEL_DECLARE, .chan = 1, .name = "reply", .capacity = 2);
+	FEED(a, 100, 1, LT_EV_SEND, .chan = 1, .msg = 1, .depth = 1);
+	FEED(a, 110, 1, LT_EV_RECV, .chan = 1, .msg = 1, .depth = 0);
+	FEED(a, 200, 1, LT_EV_SEND, .chan = 2, .msg = 2, .depth = 1);
+	FEED(a, 210, 1, LT_EV_SEND, .chan = 2, .msg = 3, .depth = 2);
+	FEED(a, 220, 1, LT_EV_RECV, .chan = 2, .msg = 2, .depth = 1);
+	FEED(a, 240, 1, LT_EV_RECV, .chan = 2, .msg = 3, .depth = 0);
+	FEED(a, 300, 1, LT_EV_SEND, .chan = 3, .msg = 4, .depth = 1);
+	FEED(a, 1300, 1, LT_EV_RECV, .chan = 3, .msg = 4, .depth = 0);
+	FEED(a, 400, 1, LT_EV_SEND, .chan = 4, .msg = 5, .depth = 1);
+	FEEDP(a, 200, 1500, 7, LT_EV_SEND, .chan = 1, .msg = 1, .depth = 1);
+	FEEDP(a, 200, 1510, 7, LT_EV_RECV, .chan = 1, .msg = 1, .depth = 0);
+	FEED(a, 2000, 1, LT_EV_RECV, .chan = 4, .msg = 5, .depth = 0);
+	char *j = report(a);
+	/* channels[] still lists every channel object */
+	LT_ASSERT_EQ_I(count_of(j, "\"name\": \"reply\", \"pid\": 100, \"declared\""), 4);
+	LT_ASSERT_EQ_I(count_of(j, "\"name\": \"reply\", \"pid\": 200, \"declared\""), 1);
+	LT_ASSERT_EQ_I(count_of(j, "\"group\": 1}"), 3);
+	LT_ASSERT_EQ_I(count_of(j, "\"group\": "), 3);
+	/*
+	 * One group. Areas (depth x ns): 10, 10 + 20 + 20 = 50, 1000 over lives of 2000 ns each:
+	 * mean depth of one instance 1060 / 6000; the group's L = 1060 / 2000 = 0.53, lambda 4
+	 * receipts in 2000 ns, W the mean wait 265 ns: ratio 1.
+	 */
+	expect_in(j, "\"channel_groups\": [\n    {\"id\": 1, \"name\": \"reply\", \"pid\": 100, "
+		     "\"instances\": 3, \"ipc\": false, \"declared\": true, \"capacity\": 2, "
+		     "\"sends\": 4, \"recvs\": 4, \"depth\": 0, \"max_depth\": 2, "
+		     "\"mean_depth\": 0.176666667,\n     \"queue_wait_ns\": {\"p50\": 20, \"p90\": "
+		     "999, \"p99\": 999, \"max\": 1000, \"count\": 4, \"mean\": 265}");
+	expect_in(j, "\"littles_law\": {\"L\": 0.53, \"lambda\": 2000000, \"W\": 2.65e-07, "
+		     "\"ratio\": 1}, \"lost_overlap\": false}\n  ],");
+	LT_ASSERT_EQ_I(count_of(j, "\"instances\": "), 1);
+	free(j);
+	lt_analysis_destroy(a);
+}
+
 /*
  * A channel of the same name on two hosts (both pid 100), two messages crossing from host 0 to
  * host 1: one queued 300 ns, one 5 ms. The hosts' clocks are different machines (uuids), synced
@@ -1371,6 +1431,7 @@ int main(void)
 	LT_RUN(test_random_and_snapshots);
 	LT_RUN(test_cross_process);
 	LT_RUN(test_same_name_not_ipc);
+	LT_RUN(test_channel_groups);
 	LT_RUN(test_cross_host_short_waits);
 	LT_RUN(test_reply_received_in_handler);
 	return 0;

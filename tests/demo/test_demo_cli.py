@@ -157,6 +157,13 @@ class GroundTruth(unittest.TestCase):
             self.assertEqual(gt["pool"]["threads"], workers)
             spawned = fetches["started"] if mode == "spawn" else 0
             self.assertEqual(gt["pool"]["tasks_spawned"], spawned)
+            # spawn: a reply channel per fetch in flight at once, reused: 1..fetches
+            made = gt["pool"]["reply_channels"]
+            if mode == "spawn" and spawned:
+                self.assertGreaterEqual(made, 1)
+                self.assertLessEqual(made, spawned)
+            else:
+                self.assertEqual(made, 0)
         else:
             self.assertIsNone(gt["pool"])
 

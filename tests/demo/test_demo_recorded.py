@@ -15,7 +15,9 @@ machine. As reported by the analysis (not by the demo's own clock):
     nothing held a pool thread (no holds-pool-thread finding);
   - spawn: one task per fetch, each awaiting its response once; script handles every input
     and every response as in routed, and at least twice the messages await handled over the
-    same duration (the demo offers a fixed input rate: counts, not timing).
+    same duration (the demo offers a fixed input rate: counts, not timing); its reply
+    channels, one `task.reply` per concurrent fetch, are one row of the channel table with
+    every response counted.
 Needs a session daemon (fixture lttng_sessiond).
 """
 
@@ -157,6 +159,36 @@ class RecordedDemo(unittest.TestCase):
         # like routed: every input offered and every response handled
         self.assertEqual(script["messages"], gt["inputs"]["handled"] + started)
         self.assertEqual(gt["inputs"]["unsent"], 0)
+
+    def test_spawn_reply_channels_folded(self):
+        """Spawn mode makes a `task.reply` channel per concurrent fetch (a free list reuses
+        them): the report keeps each channel object in channels[], and folds them into one
+        channel_groups entry, one terminal row `task.reply xN`, N the channels the demo made,
+        with every fetch's response sent and received on it."""
+        sys.path.insert(0, os.environ.get("LOOPTRACE_PYDIR") or os.path.join(
+            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+            "analysis", "python"))
+        from looptrace import render_text
+
+        gt = self.load("spawn", "ground-truth.json")
+        rep = self.load("spawn", "report.json")
+        made, started = gt["pool"]["reply_channels"], gt["fetches"]["started"]
+        self.assertGreater(made, 0)
+        objs = [c for c in rep["channels"] if c["name"] == "task.reply"]
+        self.assertEqual(len(objs), made)
+        self.assertEqual(sum(c["sends"] for c in objs), started)
+        rows = [r for r in render_text.channel_rows(rep) if r[0].startswith("task.reply")]
+        self.assertEqual(len(rows), 1, rows)
+        label = "task.reply x%d" % made if made > 1 else "task.reply"
+        self.assertEqual(rows[0][:4], [label, "1", str(started), str(started)])
+        groups = [g for g in rep.get("channel_groups") or [] if g["name"] == "task.reply"]
+        self.assertEqual(len(groups), 1 if made > 1 else 0)
+        if groups:
+            g = groups[0]
+            self.assertEqual((g["instances"], g["sends"], g["recvs"]), (made, started, started))
+            self.assertEqual(g["queue_wait_ns"]["count"], started)
+            self.assertEqual(g["queue_wait_ns"]["max"],
+                             max(c["queue_wait_ns"]["max"] for c in objs))
 
     def test_spawn_vs_await_counts(self):
         """Same duration, same offered inputs: spawn keeps up, await cannot (counts)."""

@@ -191,6 +191,68 @@ class CliTest(unittest.TestCase):
         self.assertGreater(len(pieces), 3)
         self.assertLess(max(len(x) for x in pieces), 2 << 20)
 
+    # -- channels of one name, made per request ---------------------------------------------
+
+    def test_same_named_channels_folded(self):
+        """A program making a reply channel per request (four `reply` channels of capacity 1,
+        the k-th carrying k messages that each wait 10*k ns, and one `reply` of capacity 4):
+        channels[] keeps each object; channel_groups and every table show the four as one row
+        `reply x4` with summed counts and percentiles over their ten messages."""
+        t = ctfgen.Trace(pid=300, procname="replies")
+        tid, prod = 301, 302
+        t.event(100, tid, "component_begin", comp=1, name_="client")
+        for k in range(1, 5):
+            t.event(200 + k, prod, "channel_declare", chan=k, name_="reply", capacity=1)
+        t.event(300, prod, "channel_declare", chan=9, name_="reply", capacity=4)
+        ts, msg = 1000, 0
+        for k in [1, 2, 3, 4, 9]:
+            for _ in range(k if k < 9 else 1):
+                msg += 1
+                wait = 10 * k if k < 9 else 500
+                t.event(ts, tid, "wait_begin")
+                t.event(ts + 100, prod, "send", chan=k, msg=msg, flow=0, depth=1)
+                t.event(ts + 100 + wait, tid, "recv", chan=k, msg=msg, depth=0)
+                t.event(ts + 100 + wait, tid, "wait_end", chan=k, msg=msg)
+                t.event(ts + 200 + wait, tid, "handle_begin", msg=msg, kind="reply")
+                t.event(ts + 300 + wait, tid, "handle_end", msg=msg)
+                ts += 1000
+        t.event(ts, tid, "component_end", comp=1)
+        trace = t.write(os.path.join(self.tmp, "replies"))
+
+        rep = self.report_json(trace)
+        objs = [c for c in rep["channels"] if c["name"] == "reply"]
+        self.assertEqual([(c["id"], c["sends"], c.get("group")) for c in objs],
+                         [(1, 1, 1), (2, 2, 1), (3, 3, 1), (4, 4, 1), (9, 1, None)])
+        self.assertEqual(len(rep["channel_groups"]), 1)
+        g = rep["channel_groups"][0]
+        self.assertEqual((g["id"], g["name"], g["pid"], g["instances"], g["capacity"],
+                          g["sends"], g["recvs"], g["max_depth"]),
+                         (1, "reply", 300, 4, 1, 10, 10, 1))
+        # waits 10 (x1), 20 (x2), 30 (x3), 40 (x4): merged from every message, not from the
+        # channels' own percentiles (whose largest p50 is 40)
+        self.assertEqual({k: g["queue_wait_ns"][k] for k in ("p50", "p99", "max", "count")},
+                         {"p50": 30, "p99": 40, "max": 40, "count": 10})
+        self.assertEqual(g["queue_wait_ns"]["mean"], 30)
+        # mean depth of one channel over its life: areas 10 + 40 + 90 + 160 ns over lives of
+        # 11799 + 11798 + 11797 + 11796 ns (declared at 201-204, the trace ends at 12000)
+        self.assertAlmostEqual(g["mean_depth"], 300 / 47190, places=8)
+
+        csvdir, htmldir = os.path.join(self.tmp, "csv"), os.path.join(self.tmp, "html")
+        p = run_looptrace(["report", trace, "--csv", csvdir, "--html", htmldir])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [ln.split() for ln in p.stdout.splitlines() if ln.startswith("reply")]
+        self.assertEqual(rows, [["reply", "x4", "1", "10", "10", "1", "0.01", "30ns", "40ns",
+                                 "0ns"],
+                                ["reply", "4", "1", "1", "1", "0.04", "500ns", "500ns", "0ns"]])
+        with open(os.path.join(csvdir, "channels.csv"), newline="") as f:
+            got = [(r["id"], r["capacity"], r["sends"], r["queue_wait_ns_p50"], r["instances"])
+                   for r in csv.DictReader(f) if r["name"] == "reply"]
+        self.assertEqual(got, [("1", "1", "10", "30", "4"), ("9", "4", "1", "500", "1")])
+        with open(os.path.join(htmldir, "index.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertEqual(page.count("<code>reply</code> \u00d74</td>"), 1)
+        self.assertEqual(page.count("<code>reply</code></td>"), 1)
+
     # -- losses, windows, several traces ------------------------------------------------------
 
     def test_lost_events(self):

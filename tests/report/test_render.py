@@ -130,19 +130,19 @@ class NoMessagesTest(unittest.TestCase):
         self.report = load("report-interposed.json")
 
     def test_terminal_dashes(self):
-        rows = rt.component_rows(self.report)
+        rows = rt.message_rows(self.report)
         self.assertEqual(len(rows), 3)
         for row in rows:
-            self.assertEqual(row[rt.COMPONENT_HEADERS.index("msgs")], "0")
-            self.assertEqual(row[rt.COMPONENT_HEADERS.index("msgs/s")], "-")
-            self.assertEqual(row[rt.COMPONENT_HEADERS.index("util")], "-")
+            self.assertEqual(row[rt.MESSAGE_HEADERS.index("msgs")], "0")
+            self.assertEqual(row[rt.MESSAGE_HEADERS.index("msgs/s")], "-")
+            self.assertEqual(row[rt.MESSAGE_HEADERS.index("util")], "-")
         text = rt.render(self.report)
         self.assertIn("parallelism: - (no component handled a message)", text)
         self.assertNotIn("0.00", text)
         # A component that handled messages keeps its figures.
-        v1 = rt.component_rows(load("report-v1.json"))
-        self.assertEqual(v1[0][rt.COMPONENT_HEADERS.index("msgs/s")], "50.0")
-        self.assertEqual(v1[0][rt.COMPONENT_HEADERS.index("util")], "20.0%")
+        v1 = rt.message_rows(load("report-v1.json"))
+        self.assertEqual(v1[0][rt.MESSAGE_HEADERS.index("msgs/s")], "50.0")
+        self.assertEqual(v1[0][rt.MESSAGE_HEADERS.index("util")], "20.0%")
         self.assertIn("parallelism: 1.15", rt.render(load("report-v1.json")))
 
     def test_terminal_blocked_pid_tid(self):
@@ -195,6 +195,83 @@ class NoMessagesTest(unittest.TestCase):
         self.assertIn("On average", page)
 
 
+def reply(cid, pid, sends, wait, group=None):
+    """A channels[] entry of a per-request reply channel (what the analysis writes)."""
+    ch = {"id": cid, "name": "reply", "pid": pid, "declared": True, "capacity": 1,
+          "sends": sends, "recvs": sends, "depth": 0, "max_depth": 1, "mean_depth": 0.01,
+          "queue_wait_ns": {"p50": wait, "p90": wait, "p99": wait, "max": wait,
+                            "count": sends, "mean": wait},
+          "send_blocked_ns": 0, "send_blocked_count": 0, "ipc": False}
+    if group is not None:
+        ch["group"] = group
+    return ch
+
+
+class ChannelGroupTest(unittest.TestCase):
+    """Channels of one name made per request (report-v1.json plus three `reply` channels of
+    pid 4242 in one group, as the analysis writes them, and a `reply` of another process):
+    one row `reply x3` with the group's figures in the terminal and CSV (the HTML page:
+    tests/viz/test_html.py); the other process's `reply` keeps its own row; without
+    channel_groups, one row per channel."""
+
+    GROUP = {"id": 11, "name": "reply", "pid": 4242, "instances": 3, "ipc": False,
+             "declared": True, "capacity": 1, "sends": 12, "recvs": 12, "depth": 0,
+             "max_depth": 1, "mean_depth": 0.01,
+             "queue_wait_ns": {"p50": 2000, "p90": 5000, "p99": 7000, "max": 7000,
+                               "count": 12, "mean": 3000},
+             "send_blocked_ns": 0, "send_blocked_count": 0,
+             "littles_law": {"L": 0.03, "lambda": 6.0, "W": 3e-06, "ratio": 1.0},
+             "lost_overlap": False}
+
+    def setUp(self):
+        self.report = load("report-v1.json")
+        self.report["channels"] += [reply(11, 4242, 2, 1000, 11), reply(12, 4242, 3, 2000, 11),
+                                    reply(11, 9999, 5, 9000), reply(13, 4242, 7, 7000, 11)]
+        self.report["channel_groups"] = [dict(self.GROUP)]
+
+    def rows(self, report):
+        return [r for r in rt.channel_rows(report) if r[0].startswith("reply")]
+
+    def test_terminal_one_row(self):
+        rows = self.rows(self.report)
+        self.assertEqual(rows, [
+            ["reply x3", "1", "12", "12", "1", "0.01", "2.00us", "7.00us", "0ns"],
+            ["reply", "1", "5", "5", "1", "0.01", "9.00us", "9.00us", "0ns"]])
+        text = rt.render(self.report)
+        self.assertEqual(sum(ln.startswith("reply x3 ") for ln in text.splitlines()), 1)
+        # where the first of them was: after the fixture's two channels
+        names = [r[0] for r in rt.channel_rows(self.report)]
+        self.assertEqual(names[2:], ["reply x3", "reply"])
+
+    def test_without_groups_one_row_per_channel(self):
+        del self.report["channel_groups"]
+        self.assertEqual([r[0] for r in self.rows(self.report)], ["reply"] * 4)
+
+    def test_group_of_another_process_not_used(self):
+        # The group names pid 4242: a member claiming it from pid 9999 is not folded in.
+        self.report["channels"][4]["group"] = 11
+        self.assertEqual([r[0] for r in self.rows(self.report)], ["reply x3", "reply"])
+
+    def test_csv_one_row(self):
+        import csv
+        import shutil
+        import tempfile
+
+        from looptrace import render_csv
+
+        tmp = tempfile.mkdtemp(prefix="lt-csv-")
+        try:
+            render_csv.write_csv(self.report, tmp)
+            with open(os.path.join(tmp, "channels.csv"), newline="") as f:
+                rows = [r for r in csv.DictReader(f) if r["name"] == "reply"]
+        finally:
+            shutil.rmtree(tmp)
+        self.assertEqual([(r["id"], r["sends"], r["recvs"], r["queue_wait_ns_p50"],
+                           r["littles_law_ratio"], r["instances"]) for r in rows],
+                         [("11", "12", "12", "2000", "1.0", "3"),
+                          ("11", "5", "5", "9000", "", "1")])
+
+
 class RenderTest(unittest.TestCase):
     def setUp(self):
         self.report = load("report-v1.json")
@@ -218,11 +295,46 @@ class RenderTest(unittest.TestCase):
         i = self.lines.index(name)
         self.assertIn("5000/5000", self.lines[i + 1])
 
+    def section(self, title):
+        """The lines of the table under the line `title`, up to the next empty line."""
+        i = self.lines.index(title)
+        j = self.lines.index("", i)
+        return self.lines[i + 1:j]
+
     def test_component_numbers(self):
-        row = next(ln for ln in self.lines if ln.startswith("script "))
-        for cell in ["4242/4243", "100", "50.0", "20.0%", "50.0%", "25.0%", "2.5%",
-                     "9.00ms", "12.0ms", "1.50us", "350us"]:
-            self.assertIn(cell, row.split())
+        times = self.section("Components: time (as % of each component's wall time)")
+        row = next(ln for ln in times if ln.startswith("script "))
+        self.assertEqual(row.split(), ["script", "4242/4243", "20.0%", "50.0%", "25.0%", "2.5%",
+                                       "2.5%", "22.5%", "-"])
+        msgs = self.section("Components: messages")
+        row = next(ln for ln in msgs if ln.startswith("script "))
+        self.assertEqual(row.split(), ["script", "4242/4243", "100", "50.0", "20.0%", "9.00ms",
+                                       "12.0ms", "1.50us", "350us"])
+
+    def test_time_shares_add_up_to_wall(self):
+        """The time table's shares, outside included, are time_ns: they add up to 100 %."""
+        times = self.section("Components: time (as % of each component's wall time)")
+        header = times[0].split()
+        self.assertEqual(header[2:7], ["busy", "idle", "blk-in-hdl", "blk-outside", "outside"])
+        for c in self.report["components"]:
+            if not c.get("wall_ns"):
+                continue
+            self.assertEqual(sum(c["time_ns"].values()), c["wall_ns"], c["name"])
+            row = next(r for r in rt.time_rows(self.report) if r[0] == rt.comp_name(c))
+            shares = [float(x.rstrip("%")) for x in row[2:7]]
+            self.assertAlmostEqual(sum(shares), 100.0, delta=0.25, msg=row)
+            self.assertEqual(row[rt.TIME_HEADERS.index("outside")],
+                             fmt.fmt_pct(c["time_ns"]["outside"], c["wall_ns"]))
+
+    def test_tables_fit_in_120_columns(self):
+        for title in ("Components: time (as % of each component's wall time)",
+                      "Components: messages", "Channels"):
+            for ln in self.section(title):
+                if ln != self.report["components"][2]["name"]:  # a long name on its own line
+                    self.assertLessEqual(rt.width(ln), 120, ln)
+        for ln in self.lines:
+            if ln.startswith("  ") and ln[2:3] != " ":  # the notes under the tables
+                self.assertLessEqual(rt.width(ln), 100, ln)
 
     def test_channel_numbers(self):
         row = next(ln for ln in self.lines if ln.startswith("net\\x09"))
@@ -278,8 +390,10 @@ class RenderTest(unittest.TestCase):
     def test_empty_distribution_shown_as_dash(self):
         c = self.report["components"][0]
         c["handle_ns"] = {"p50": 0, "p90": 0, "p99": 0, "max": 0, "count": 0, "mean": 0}
-        row = rt.component_rows(self.report)[0]
-        self.assertEqual(row[9:11], ["-", "-"])
+        row = rt.message_rows(self.report)[0]
+        i = rt.MESSAGE_HEADERS.index("handle p50")
+        self.assertEqual(row[i:i + 2], ["-", "-"])
+        self.assertNotEqual(row[i + 2:i + 4], ["-", "-"])
 
     def test_empty_report(self):
         text = rt.render(load("report-empty.json"))
@@ -321,10 +435,11 @@ class LoopTopTest(unittest.TestCase):
                               self.comp("plain", 0, 0, 1000, None)]}
         self.assertEqual(rt.loop_rows(rep), [["loop", "7/8", "f (a.c:3)", "epoll_wait", "given",
                                               "4"]])
-        rows = rt.component_rows(rep)
-        self.assertEqual(rows[0][rt.COMPONENT_HEADERS.index("running")], "70.0%")
-        self.assertEqual(rows[0][rt.COMPONENT_HEADERS.index("cpu")], "65.0%")
-        self.assertEqual(rows[1][rt.COMPONENT_HEADERS.index("cpu")], "-")
+        rows = rt.time_rows(rep)
+        self.assertEqual(rows[0][rt.TIME_HEADERS.index("outside")], "10.0%")
+        self.assertEqual(rows[0][rt.TIME_HEADERS.index("running")], "70.0%")
+        self.assertEqual(rows[0][rt.TIME_HEADERS.index("cpu")], "65.0%")
+        self.assertEqual(rows[1][rt.TIME_HEADERS.index("cpu")], "-")
         blocked = rt.blocked_rows(rep)
         self.assertEqual(blocked[0][rt.BLOCKED_HEADERS.index("call")], "pthread_mutex_lock")
         text = rt.render(rep)
@@ -355,12 +470,18 @@ class SequenceRenderTest(unittest.TestCase):
 
     def test_runnable_column(self):
         header = next(ln for ln in self.lines if ln.startswith("component "))
-        self.assertIn("runnable", header.split())
+        self.assertEqual(header.split()[2:8], ["busy", "idle", "blk-in-hdl", "blk-outside",
+                                               "runnable", "outside"])
         row = next(ln for ln in self.lines if ln.startswith("script "))
         c = next(c for c in self.report["components"] if c["name"] == "script")
         self.assertIn("100/@pool-x", row.split())
-        self.assertIn(fmt.fmt_pct(c["time_ns"]["runnable"], c["wall_ns"]), row.split())
-        self.assertIn("10.0%", row.split())
+        self.assertEqual(row.split()[6], fmt.fmt_pct(c["time_ns"]["runnable"], c["wall_ns"]))
+        self.assertEqual(row.split()[6], "10.0%")
+        # with runnable, the shares still add up to the wall time
+        for c in self.report["components"]:
+            row = next(r for r in rt.time_rows(self.report) if r[0] == rt.comp_name(c))
+            self.assertAlmostEqual(sum(float(x.rstrip("%")) for x in row[2:8]), 100.0,
+                                   delta=0.3, msg=row)
         self.assertTrue(any(ln.startswith("fetch (3 tasks)") for ln in self.lines))
 
     def test_pools(self):

@@ -304,5 +304,105 @@ class SequenceHtmlTest(unittest.TestCase):
         self.assertNotIn("released", page)
 
 
+class BlockedCallTest(unittest.TestCase):
+    """The Blocked table ("What components blocked on") has the terminal's `call` column: the
+    wrapped call that blocked, an en dash for the program's own lt_block_* (no `call`)."""
+
+    def blocked(self, report):
+        t = table_with(tables(lthtml.render(report)), "component", "reason", "call site")
+        return t[0], [dict(zip(t[0], r)) for r in t[1:]]
+
+    def test_call_column(self):
+        report = vizcheck.load("report-basic.json")
+        script = report["components"][0]
+        script["blocked_by"][1]["call"] = "pthread_mutex_lock"
+        headers, rows = self.blocked(report)
+        self.assertEqual(headers[headers.index("reason") + 1], "call")
+        calls = {(r["component"], r["reason"]): r["call"] for r in rows}
+        self.assertEqual(calls, {("script", "chan_recv"): "\u2013",
+                                 ("script", "mutex"): "pthread_mutex_lock",
+                                 ("script", "sleep"): "\u2013",
+                                 ("router", "io"): "\u2013"})
+        # the same cell as the terminal's
+        from looptrace import render_text as rt
+        term = {(r[0], r[2]): r[rt.BLOCKED_HEADERS.index("call")] for r in rt.blocked_rows(report)}
+        self.assertEqual(term[("script", "mutex")], "pthread_mutex_lock")
+
+    def test_call_is_text(self):
+        report = vizcheck.load("report-basic.json")
+        report["components"][0]["blocked_by"][0]["call"] = "<b>epoll_wait</b>"
+        page = lthtml.render(report)
+        self.assertNotIn("<b>epoll_wait</b>", page)
+        _, rows = self.blocked(report)
+        self.assertIn("<b>epoll_wait</b>", [r["call"] for r in rows])
+
+
+def reply(cid, pid, sends, wait, group=None):
+    """A channels[] entry of a per-request reply channel, as the analysis writes it."""
+    ch = {"id": cid, "name": "reply", "pid": pid, "declared": True, "capacity": 1,
+          "sends": sends, "recvs": sends, "depth": 0, "max_depth": 1, "mean_depth": 0.01,
+          "queue_wait_ns": {"p50": wait, "p90": wait, "p99": wait, "max": wait,
+                            "count": sends, "mean": wait},
+          "send_blocked_ns": 0, "send_blocked_count": 0, "ipc": False,
+          "littles_law": {"L": 0.01, "lambda": 1.0, "W": wait / 1e9, "ratio": 2.0}}
+    if group is not None:
+        ch["group"] = group
+    return ch
+
+
+class ChannelGroupHtmlTest(unittest.TestCase):
+    """Channels of one name made per request: the three `reply` channels of pid 7 that the
+    analysis put in one group are one row `reply ×3` with the group's figures (channel_groups),
+    where the first of them was; `reply` of pid 8 keeps its own row; the charts name the
+    group once."""
+
+    GROUP = {"id": 11, "name": "reply", "pid": 7, "instances": 3, "ipc": False,
+             "declared": True, "capacity": 1, "sends": 12, "recvs": 12, "depth": 0,
+             "max_depth": 1, "mean_depth": 0.01,
+             "queue_wait_ns": {"p50": 2000, "p90": 5000, "p99": 7000, "max": 7000,
+                               "count": 12, "mean": 3000},
+             "send_blocked_ns": 0, "send_blocked_count": 0,
+             "littles_law": {"L": 0.03, "lambda": 6.0, "W": 3e-06, "ratio": 1.0},
+             "lost_overlap": False}
+
+    def setUp(self):
+        self.report = vizcheck.load("report-basic.json")
+        for c in self.report["channels"]:
+            c["pid"] = 7
+        self.report["channels"][1:1] = [reply(11, 7, 2, 1000, 11), reply(12, 7, 3, 2000, 11),
+                                        reply(11, 8, 5, 9000)]
+        self.report["channels"].append(reply(13, 7, 7, 7000, 11))
+        self.report["channel_groups"] = [dict(self.GROUP)]
+
+    def channel_rows(self, report):
+        page = lthtml.render(report)
+        t = table_with(tables(page), "channel", "sends", "send blocked")
+        return page, [dict(zip(t[0], r)) for r in t[1:]]
+
+    def test_one_row(self):
+        page, rows = self.channel_rows(self.report)
+        self.assertEqual([r["channel"] for r in rows],
+                         ["script-in", "reply \u00d73", "reply", "net-req", "net-reply",
+                          "layout-in"])
+        g = rows[1]
+        self.assertEqual((g["capacity"], g["sends"], g["recvs"], g["wait p50"], g["p99"],
+                          g["max"], g["Little L/(\u03bbW)"]),
+                         ("1", "12", "12", "2 \u00b5s", "7 \u00b5s", "7 \u00b5s", "1"))
+        self.assertEqual((rows[2]["sends"], rows[2]["wait p50"]), ("5", "9 \u00b5s"))
+        text = norm("".join(vizcheck.parse_page(page).text))
+        self.assertIn("NAME \u00d7N: N channels of that name in one process", text)
+        # the queue-wait and backpressure charts: a bar for the group and one for pid 8's
+        # reply in each, none per member
+        words = " ".join(vizcheck.parse_page(page).svg_text).split()
+        self.assertEqual(words.count("\u00d73"), 2, words)
+        self.assertEqual(words.count("reply"), 4, words)
+
+    def test_without_groups_one_row_per_channel(self):
+        del self.report["channel_groups"]
+        _, rows = self.channel_rows(self.report)
+        self.assertEqual([r["channel"] for r in rows].count("reply"), 4)
+        self.assertNotIn("NAME \u00d7N", lthtml.render(self.report))
+
+
 if __name__ == "__main__":
     unittest.main()

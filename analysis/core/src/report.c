@@ -542,7 +542,137 @@ static void write_ipc(FILE *f, const struct lt_analysis *a, uint32_t ci)
 	fputc(']', f);
 }
 
-static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
+/*
+ * Channel groups: the channels[] entries of one process with the same name and the same kind
+ * (IPC or not, declared or not, capacity) -- a free list of per-request reply channels, each
+ * made with the same name. Reports list each channel object; a group of two or more also gets
+ * one "channel_groups" entry summing its members, with their queue waits merged from the
+ * members' histograms (so its percentiles are those of every message of the group).
+ */
+struct chan_group {
+	uint32_t first;     /* index in chans of its first member */
+	uint32_t instances; /* channels[] entries in it */
+	struct chan_sum
+	    s;          /* members summed: s.L is sum of L x life (ns), s.max_depth the largest */
+	double life_ns; /* sum of the members' lives: L / life_ns is the mean depth of one */
+	int lost;       /* a member overlaps a loss window */
+};
+
+struct chan_groups {
+	uint32_t *of;         /* owned; per chans index: group ordinal, UINT32_MAX none */
+	struct chan_group *v; /* owned; groups of two or more, by first member */
+	uint32_t n;
+};
+
+static void chan_groups_fini(struct chan_groups *g)
+{
+	for (uint32_t i = 0; i < g->n; i++)
+		lt__hist_fini(&g->v[i].s.qwait);
+	free(g->v);
+	free(g->of);
+	memset(g, 0, sizeof(*g));
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * chan_groups_find - fills g->of for every channels[] entry of a (the first end of an IPC
+ * channel stands for it) and allocates g->v for the groups of two or more, accumulators
+ * empty. Returns 0, or -1 out of memory (g then holds nothing).
+ */
+static int chan_groups_find(const struct lt_analysis *a, struct chan_groups *g)
+{
+	uint32_t n = a->chans.n, *first = NULL, *count = NULL;
+	struct lt_map m;
+	int rc = -1;
+
+	memset(g, 0, sizeof(*g));
+	lt__map_init(&m);
+	if (!n)
+		return 0;
+	first = malloc(n * sizeof(*first));
+	count = calloc(n, sizeof(*count));
+	g->of = malloc(n * sizeof(*g->of));
+	if (!first || !count || !g->of)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lt_an_chan *ch = &a->chans.v[i];
+		first[i] = g->of[i] = UINT32_MAX;
+		if (ch->ipc && lt__chan_ipc_root(a, (int32_t)i) != (int32_t)i)
+			continue; /* summed into its first end's entry */
+		uint64_t k1 = (uint64_t)ch->capacity | (uint64_t)(ch->declared != 0) << 32 |
+			      (uint64_t)(ch->ipc != 0) << 33;
+		/* k2: the name's hash, plus a probe step when two names share a hash */
+		for (uint64_t k2 = name_hash(ch->name);; k2++) {
+			uint32_t f = lt__map_get(&m, (uint64_t)ch->vpid, k1, k2);
+			if (f == UINT32_MAX) {
+				if (lt__map_put(&m, (uint64_t)ch->vpid, k1, k2, i))
+					goto out;
+				f = i;
+			} else if (strcmp(a->chans.v[f].name, ch->name) != 0) {
+				continue;
+			}
+			first[i] = f;
+			count[f]++;
+			break;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (first[i] == i && count[i] > 1)
+			g->n++;
+	if (g->n && !(g->v = calloc(g->n, sizeof(*g->v))))
+		goto out;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (first[i] == UINT32_MAX || count[first[i]] < 2)
+			continue;
+		if (first[i] == i) {
+			struct chan_group *grp = &g->v[k];
+			grp->first = i;
+			lt__hist_init(&grp->s.qwait);
+			grp->s.start_ns = INT64_MAX;
+			g->of[i] = k++;
+		} else {
+			g->of[i] = g->of[first[i]];
+		}
+	}
+	rc = 0;
+out:
+	free(first);
+	free(count);
+	lt__map_fini(&m);
+	if (rc)
+		chan_groups_fini(g);
+	return rc;
+}
+
+/* chan_group_add - adds the figures `cs` of a channels[] entry to its group; -1 on OOM. */
+static int chan_group_add(struct chan_group *grp, const struct chan_sum *cs, int64_t now, int lost)
+{
+	double life = now > cs->start_ns ? (double)(now - cs->start_ns) : 0.0;
+	grp->instances++;
+	grp->s.sends += cs->sends;
+	grp->s.recvs += cs->recvs;
+	grp->s.send_blocked_ns += cs->send_blocked_ns;
+	grp->s.send_blocked_count += cs->send_blocked_count;
+	grp->s.depth += cs->depth;
+	grp->s.max_depth = cs->max_depth > grp->s.max_depth ? cs->max_depth : grp->s.max_depth;
+	grp->s.capacity = cs->capacity;
+	grp->s.declared |= cs->declared;
+	grp->s.start_ns = cs->start_ns < grp->s.start_ns ? cs->start_ns : grp->s.start_ns;
+	grp->s.L += cs->L * life;
+	grp->life_ns += life;
+	grp->lost |= lost;
+	return lt__hist_merge(&grp->s.qwait, &cs->qwait);
+}
+
+static int write_channels(FILE *f, const struct lt_analysis *a, int64_t now, struct chan_groups *g)
 {
 	int first = 1;
 	fputs("  \"channels\": [", f);
@@ -562,6 +692,7 @@ static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 		double span_s = (double)(now - cs.start_ns) / 1e9;
 		double lambda = span_s > 0 ? (double)cs.recvs / span_s : NAN;
 		double W = cs.qwait.count ? cs.qwait.sum / (double)cs.qwait.count / 1e9 : NAN;
+		int lost = a->lost_events && overlaps_loss(a, cs.start_ns, now);
 		fprintf(f,
 			", \"pid\": %" PRId64 ", \"declared\": %s, \"capacity\": %" PRIu32
 			", \"sends\": %" PRIu64 ", \"recvs\": %" PRIu64 ", \"depth\": %" PRIu32
@@ -582,18 +713,73 @@ static void write_channels(FILE *f, const struct lt_analysis *a, int64_t now)
 		jdbl(f, W);
 		fputs(", \"ratio\": ", f);
 		jdbl(f, safe_div(L, lambda * W));
-		fprintf(f, "}, \"lost_overlap\": %s",
-			(a->lost_events && overlaps_loss(a, cs.start_ns, now)) ? "true" : "false");
+		fprintf(f, "}, \"lost_overlap\": %s", lost ? "true" : "false");
 		write_host(f, a, ch->vpid);
 		fprintf(f, ", \"cross_host_waits\": %" PRIu64 ", \"cross_host_short\": %" PRIu64,
 			ch->cross_host_waits, ch->cross_host_short);
 		fputs(",\n     ", f);
 		write_sides(f, a, i);
 		write_ipc(f, a, i);
+		if (g->of && g->of[i] != UINT32_MAX) {
+			struct chan_group *grp = &g->v[g->of[i]];
+			fprintf(f, ", \"group\": %" PRIu32, a->chans.v[grp->first].id);
+			if (chan_group_add(grp, &cs, now, lost)) {
+				lt__hist_fini(&cs.qwait);
+				return -1;
+			}
+		}
 		fputc('}', f);
 		lt__hist_fini(&cs.qwait);
 	}
 	fputs(first ? "],\n" : "\n  ],\n", f);
+	return 0;
+}
+
+/*
+ * write_channel_groups - "channel_groups": one entry per group of two or more channels[]
+ * entries (see struct chan_group), in order of their first member.
+ */
+static void write_channel_groups(FILE *f, const struct lt_analysis *a, int64_t now,
+				 const struct chan_groups *g)
+{
+	fputs("  \"channel_groups\": [", f);
+	for (uint32_t k = 0; k < g->n; k++) {
+		const struct chan_group *grp = &g->v[k];
+		const struct lt_an_chan *ch = &a->chans.v[grp->first];
+		const struct chan_sum *s = &grp->s;
+		double span = (double)(now - s->start_ns);
+		double L = span > 0 ? s->L / span : NAN; /* messages queued in the whole group */
+		double lambda = span > 0 ? (double)s->recvs / (span / 1e9) : NAN;
+		double W = s->qwait.count ? s->qwait.sum / (double)s->qwait.count / 1e9 : NAN;
+		fprintf(f, "%s\n    {\"id\": %" PRIu32 ", \"name\": ", k ? "," : "", ch->id);
+		jstr(f, ch->name);
+		fprintf(f,
+			", \"pid\": %" PRId64 ", \"instances\": %" PRIu32 ", \"ipc\": %s"
+			", \"declared\": %s, \"capacity\": %" PRIu32 ", \"sends\": %" PRIu64
+			", \"recvs\": %" PRIu64 ", \"depth\": %" PRIu32 ", \"max_depth\": %" PRIu32
+			", \"mean_depth\": ",
+			lt__pid_of(ch->vpid), grp->instances, ch->ipc ? "true" : "false",
+			s->declared ? "true" : "false", s->capacity, s->sends, s->recvs, s->depth,
+			s->max_depth);
+		jdbl(f, grp->life_ns > 0 ? s->L / grp->life_ns : 0.0);
+		fputs(",\n     \"queue_wait_ns\": ", f);
+		jhist(f, &s->qwait);
+		fprintf(f,
+			",\n     \"send_blocked_ns\": %" PRIu64 ", \"send_blocked_count\": %" PRIu64
+			", \"littles_law\": {\"L\": ",
+			s->send_blocked_ns, s->send_blocked_count);
+		jdbl(f, L);
+		fputs(", \"lambda\": ", f);
+		jdbl(f, lambda);
+		fputs(", \"W\": ", f);
+		jdbl(f, W);
+		fputs(", \"ratio\": ", f);
+		jdbl(f, safe_div(L, lambda * W));
+		fprintf(f, "}, \"lost_overlap\": %s", grp->lost ? "true" : "false");
+		write_host(f, a, ch->vpid);
+		fputc('}', f);
+	}
+	fputs(g->n ? "\n  ],\n" : "],\n", f);
 }
 
 static void write_routes(FILE *f, const struct lt_analysis *a)
@@ -896,7 +1082,15 @@ int lt_analysis_write_json(const struct lt_analysis *a, FILE *f)
 	write_trace(f, a, now);
 	if (write_components(f, a, now) != 0)
 		return -1;
-	write_channels(f, a, now);
+	struct chan_groups groups;
+	if (chan_groups_find(a, &groups))
+		return -1;
+	if (write_channels(f, a, now, &groups)) {
+		chan_groups_fini(&groups);
+		return -1;
+	}
+	write_channel_groups(f, a, now, &groups);
+	chan_groups_fini(&groups);
 	write_routes(f, a);
 	write_flows(f, a);
 	write_pools(f, a, now);

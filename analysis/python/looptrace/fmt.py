@@ -199,6 +199,7 @@ def ipc_mark(ch):
     if not ch.get("ipc"):
         return ""
     ends = ch.get("ends") or []
-    src = [str(e.get("pid")) for e in ends if e.get("sends")]
-    dst = [str(e.get("pid")) for e in ends if e.get("recvs")]
+    # dict.fromkeys: each pid once, in order (a group of IPC channels repeats them)
+    src = list(dict.fromkeys(str(e.get("pid")) for e in ends if e.get("sends")))
+    dst = list(dict.fromkeys(str(e.get("pid")) for e in ends if e.get("recvs")))
     return " (ipc %s>%s)" % (",".join(src) or "?", ",".join(dst) or "?")

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-from . import charts
+from . import chan_groups, charts
 from .fmt import fmt_ns_html, fmt_num_html, fmt_pct_html, ipc_mark, num
 from .symbolize import call_site_text
 
@@ -382,15 +382,20 @@ def render(report):
                     inside = fmt_ns_html(inside)
                 elif inside is not None:
                     inside = "yes" if e["in_handler"] else "no"
+                call = e.get("call")
                 rows.append([_comp_name(c), esc(c.get("pid")), _tid(c), esc(e.get("reason")),
+                             "<code>%s</code>" % esc(call) if call else "\u2013",
                              "<code>%s</code>" % esc(_obj(e, chans_by_id)),
                              esc(call_site_text(e) or "\u2013"),
                              "\u2013" if inside is None else inside,
                              fmt_ns_html(e.get("ns")), fmt_num_html(e.get("count"))]
                             + ([fmt_ns_html(e.get("released_ns") or 0)] if seqs else []))
             p.append(_table(["component", "pid", "tid / @pool" if seqs else "tid", "reason",
-                             "object", "call site", "in handler", "time", "count"]
-                            + (["released"] if seqs else []), rows, left_cols=7))
+                             "call", "object", "call site", "in handler", "time", "count"]
+                            + (["released"] if seqs else []), rows, left_cols=8))
+            p.append('<p class="note">call: the wrapped call that blocked (<code>epoll_wait</code>, '
+                     "<code>pthread_cond_wait</code>, ...; \u2013 for the program's own "
+                     "<code>lt_block_*</code>).</p>")
             if seqs:
                 p.append('<p class="note">released: awaited with the pool thread released to '
                          "other sequences (the handler still waited).</p>")
@@ -414,19 +419,25 @@ def render(report):
                  "running no sequence. Runnable: its sequences had work and no thread ran them; "
                  "released: they awaited and freed their thread.</p>")
 
-    # Channels
+    # Channels: those of one name made per request or task folded into one row
     p.append("<h2>Channels</h2>")
     if not chans:
         p.append('<p class="note">The trace declares no channels.</p>')
     else:
+        shown = chan_groups.folded(report)
+        # in the charts a group's name carries its count (matplotlib escapes the text)
+        chans = [dict(c, name="%s%s" % (c.get("name"), chan_groups.label(c, "\u00d7")))
+                 if chan_groups.label(c) else c for c in shown]
         with_series = [c for c in chans if c.get("series")]
         if with_series:
             p.append(_chart(charts.channel_depth(with_series, begin)))
-        missing = [c for c in chans if not c.get("series")]
+        missing = [c for c in shown if not c.get("series")]
         if missing:
             p.append('<p class="note">No depth-over-time series in the report for %s; '
                      "their mean and max depth are in the table.</p>"
-                     % ", ".join("<code>%s</code>" % esc(c.get("name")) for c in missing[:20])
+                     % ", ".join("<code>%s</code>%s" % (esc(c.get("name")),
+                                                        chan_groups.label(c, "\u00d7"))
+                                 for c in missing[:20])
                      + ("" if len(missing) <= 20 else " and %d more" % (len(missing) - 20)))
         p.append(_chart(charts.percentiles(chans, "queue_wait_ns", "Queue wait per channel")))
         if any((c.get("send_blocked_ns") or 0) > 0 for c in chans):
@@ -435,10 +446,12 @@ def render(report):
             p.append('<p class="note">No sender ever blocked on a full channel (no '
                      "backpressure).</p>")
         rows = []
-        for c in chans:
+        for c in shown:
             ll = c.get("littles_law") or {}
             cap = c.get("capacity")
-            rows.append(["<code>%s</code>%s" % (esc(c.get("name")), esc(ipc_mark(c))),
+            rows.append(["<code>%s</code>%s%s" % (esc(c.get("name")),
+                                                  chan_groups.label(c, "\u00d7"),
+                                                  esc(ipc_mark(c))),
                          "unbounded" if cap == 0 else fmt_num_html(cap),
                          fmt_num_html(c.get("sends")),
                          fmt_num_html(c.get("recvs")), fmt_num_html(c.get("max_depth")),
@@ -447,6 +460,12 @@ def render(report):
         p.append(_table(["channel", "capacity", "sends", "recvs", "max depth", "mean depth",
                          "wait p50", "p90", "p99", "max", "send blocked", "Little L/(\u03bbW)"],
                         rows))
+        if any(chan_groups.label(c) for c in shown):
+            p.append('<p class="note">NAME \u00d7N: N channels of that name in one process '
+                     "(made per request or task), one row: sends, receipts and send-blocked "
+                     "time summed, queue-wait percentiles over all their messages, max depth "
+                     "the largest of one channel, mean depth that of one channel over its "
+                     "life; Little's law for them together.</p>")
 
     # Routes
     if routes:

@@ -13,7 +13,7 @@ import csv
 import io
 import os
 
-from . import outputs
+from . import chan_groups, outputs
 from .errors import UserError
 from .render_text import escape as show  # a path on one line, controls escaped
 from .symbolize import call_site_text
@@ -76,11 +76,14 @@ POOL_COLS = ["id", "pid", "name", "threads", "workers", "busy_ns", "idle_ns", "b
              "utilization", "blocked_frac", "runs", "components", "tasks", "runnable_ns",
              "released_ns"]
 
+# One row per channel, channels of one name made per request or task folded into one (as in
+# the terminal and HTML reports, chan_groups.folded): `instances` (added last) is how many
+# channels the row sums, its `id` the first one's.
 CHANNEL_COLS = (
     ["id", "name", "capacity", "sends", "recvs", "max_depth", "mean_depth"]
     + _stat_cols("queue_wait_ns")
     + ["send_blocked_ns", "littles_law_L", "littles_law_lambda", "littles_law_W",
-       "littles_law_ratio"]
+       "littles_law_ratio", "instances"]
 )
 
 ROUTE_COLS = ["id", "pid", "owner", "owner_name", "chan", "dispatches"] + \
@@ -134,9 +137,9 @@ def component_records(report):
 
 
 def channel_records(report):
-    for ch in report.get("channels") or []:
+    for ch in chan_groups.folded(report):
         rec = {k: ch.get(k) for k in ("id", "name", "capacity", "sends", "recvs", "max_depth",
-                                      "mean_depth", "send_blocked_ns")}
+                                      "mean_depth", "send_blocked_ns", "instances")}
         rec.update(_stats(ch.get("queue_wait_ns"), "queue_wait_ns"))
         ll = ch.get("littles_law") or {}
         for k in ("L", "lambda", "W", "ratio"):

@@ -9,6 +9,7 @@ longest name: nothing is truncated.
 
 import unicodedata
 
+from . import chan_groups
 from .fmt import (fmt_count, fmt_depth, fmt_frac, fmt_id, fmt_ns, fmt_pct, fmt_rate, ipc_mark,
                   num)
 from .symbolize import call_site_text
@@ -142,12 +143,32 @@ def comp_where(c):
     return "%s/%s" % (fmt_id(c.get("pid")), fmt_id(c.get("tid")))
 
 
-def component_rows(report):
+def time_rows(report):
+    """Per component: the shares of its wall time (busy, idle, blocked in a handler, blocked
+    outside, [runnable,] outside: they add up to 100 %), then running (busy + outside) and
+    CPU time as shares of it too."""
     rows = []
     seqs = has_sequences(report)
     for c in report.get("components") or []:
         t = c.get("time_ns") or {}
         wall = c.get("wall_ns")
+        rows.append(
+            [comp_name(c), host_prefix(report, c) + comp_where(c)]
+            + [fmt_pct(t.get(k), wall) for k in ("busy", "idle", "blocked_in_handler",
+                                                  "blocked_outside")]
+            + ([fmt_pct(t.get("runnable") or 0, wall)] if seqs else [])
+            + [fmt_pct(t.get("outside"), wall),
+               fmt_pct(running_ns(c), wall),
+               fmt_pct(c.get("cpu_ns"), wall) if num(c.get("cpu_ns")) else "-"]
+        )
+    return rows
+
+
+def message_rows(report):
+    """Per component: messages handled, throughput, utilization, handler and queue-wait
+    percentiles."""
+    rows = []
+    for c in report.get("components") or []:
         none = handled_none(c)
         rows.append(
             [
@@ -155,20 +176,11 @@ def component_rows(report):
                 host_prefix(report, c) + comp_where(c),
                 fmt_count(c.get("messages")),
                 "-" if none else fmt_rate(c.get("throughput_per_s")),
-                fmt_pct(t.get("busy"), wall),
-                fmt_pct(t.get("idle"), wall),
-                fmt_pct(t.get("blocked_in_handler"), wall),
-                fmt_pct(t.get("blocked_outside"), wall),
-            ]
-            + ([fmt_pct(t.get("runnable") or 0, wall)] if seqs else [])
-            + [
                 "-" if none else fmt_frac(c.get("utilization")),
                 fmt_ns(_get(c, "handle_ns", "p50")),
                 fmt_ns(_get(c, "handle_ns", "p99")),
                 fmt_ns(_get(c, "queue_wait_ns", "p50")),
                 fmt_ns(_get(c, "queue_wait_ns", "p99")),
-                fmt_pct(running_ns(c), wall),
-                fmt_pct(c.get("cpu_ns"), wall) if num(c.get("cpu_ns")) else "-",
             ]
         )
     return rows
@@ -223,23 +235,22 @@ def loop_rows(report):
     return rows
 
 
-COMPONENT_HEADERS = [
-    "component",
-    "pid/tid",
-    "msgs",
-    "msgs/s",
-    "busy",
-    "idle",
-    "blk-in-hdl",
-    "blk-outside",
-    "util",
-    "handle p50",
-    "handle p99",
-    "qwait p50",
-    "qwait p99",
-    "running",
-    "cpu",
-]
+# The components in two tables, each readable in 100-120 columns: where their time went (the
+# shares add up to the wall time, as time_ns does in the JSON), and what they handled.
+TIME_HEADERS = ["component", "pid/tid", "busy", "idle", "blk-in-hdl", "blk-outside", "outside",
+                "running", "cpu"]
+TIME_RUNNABLE = "runnable"  # before outside, when the report has sequences on pools
+MESSAGE_HEADERS = ["component", "pid/tid", "msgs", "msgs/s", "util", "handle p50",
+                   "handle p99", "qwait p50", "qwait p99"]
+
+
+def time_headers(report):
+    """TIME_HEADERS, with `runnable` before `outside` when the report has sequences."""
+    if not has_sequences(report):
+        return list(TIME_HEADERS)
+    i = TIME_HEADERS.index("outside")
+    return TIME_HEADERS[:i] + [TIME_RUNNABLE] + TIME_HEADERS[i:]
+
 
 CHANNEL_HEADERS = [
     "channel",
@@ -255,12 +266,16 @@ CHANNEL_HEADERS = [
 
 
 def channel_rows(report):
+    """One row per channel, channels of one name made per request or task folded into one
+    (`NAME xN`, chan_groups.folded: counts summed, queue waits merged from all their
+    messages, max depth the largest, mean depth that of one channel)."""
     rows = []
-    for ch in report.get("channels") or []:
+    for ch in chan_groups.folded(report):
         cap = ch.get("capacity")
         rows.append(
             [
-                host_prefix(report, ch) + escape(ch.get("name")) + ipc_mark(ch),
+                host_prefix(report, ch) + escape(ch.get("name")) + chan_groups.label(ch)
+                + ipc_mark(ch),
                 "unbounded" if cap == 0 else fmt_count(cap),
                 fmt_count(ch.get("sends")),
                 fmt_count(ch.get("recvs")),
@@ -396,9 +411,10 @@ def lost_banner(report):
     if len(windows) > 5:
         lines.append("!!   ... and %d more" % (len(windows) - 5))
     hit = [("component", c) for c in report.get("components") or [] if c.get("lost_overlap")]
-    hit += [("channel", c) for c in report.get("channels") or [] if c.get("lost_overlap")]
+    hit += [("channel", c) for c in chan_groups.folded(report) if c.get("lost_overlap")]
     if hit:
-        names = ", ".join("%s %s" % (k, escape(c.get("name"))) for k, c in hit[:8])
+        names = ", ".join("%s %s%s" % (k, escape(c.get("name")), chan_groups.label(c))
+                          for k, c in hit[:8])
         if len(hit) > 8:
             names += ", ... (%d in all)" % len(hit)
         lines.append("!! Not exact (overlap a window): " + names)
@@ -467,24 +483,27 @@ def summary_lines(report):
 
 def render(report):
     """The whole terminal report as a string ending with a newline."""
-    right_c = [False, False] + [True] * (len(COMPONENT_HEADERS) - 2)
     right_h = [False] + [True] * (len(CHANNEL_HEADERS) - 1)
     out = header_lines(report)
     out.append("")
-    out.append("Components (time as % of each component's wall time)")
     seqs = has_sequences(report)
     if report.get("components"):
-        headers = COMPONENT_HEADERS
-        if seqs:
-            headers = COMPONENT_HEADERS[:8] + ["runnable"] + COMPONENT_HEADERS[8:]
-            right_c = right_c + [True]
-        out += table(headers, component_rows(report), right_c)
+        out.append("Components: time (as % of each component's wall time)")
+        headers = time_headers(report)
+        out += table(headers, time_rows(report), [False, False] + [True] * (len(headers) - 2))
+        out.append("  busy through outside add up to 100%; outside: loop code between waits and "
+                   "handlers, tracing cost")
         if seqs:
             out.append("  pid/@pool: a sequence on that pool's threads; runnable: it had work "
                        "and no pool thread ran it")
-        out.append("  running: not in a traced wait (on a CPU, waiting for one, or in an "
-                   "unwrapped call); cpu: on a CPU")
+        out.append("  running: busy + outside (on a CPU, waiting for one, or in an unwrapped "
+                   "call); cpu: on a CPU")
+        out.append("")
+        out.append("Components: messages")
+        out += table(MESSAGE_HEADERS, message_rows(report),
+                     [False, False] + [True] * (len(MESSAGE_HEADERS) - 2))
     else:
+        out.append("Components")
         out.append("  (none)")
     loops = loop_rows(report)
     if loops:
