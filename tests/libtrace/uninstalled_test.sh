@@ -73,6 +73,7 @@ if [ -f "$build/lib/liblooptrace-probes.a" ]; then
 fi
 
 # The file that gets installed stays the relocatable one.
+# shellcheck disable=SC2016 # a literal ${pcfiledir}
 grep -qx 'prefix=${pcfiledir}/.*' "$build/libtrace/looptrace.pc" ||
 	fail "$build/libtrace/looptrace.pc is not the relocatable (installed) file"
 echo "uninstalled_test: ok"
