@@ -13,6 +13,13 @@ hosts apart by (host, pid). Then `looptrace report` of the relay daemon's folder
 per host) must show both hosts' components with the demos' own message counts.
 
 Needs root (network, pid and mount namespaces): as another user it fails, saying so.
+
+NotARelayd (no root, no session daemon): `--relayd` pointed at a peer that accepts TCP but is
+not a relay daemon (silent, answering garbage, hanging up, answering another protocol major)
+fails within seconds, before DIR or a session is made, saying so; the peer got the relay
+daemon's version command. LocalRelayd: a real lttng-relayd on 127.0.0.1 passes the same check
+and gets the trace. BadUrl: URLs LTTng cannot stream to.
+
 Environment (set by CTest): LOOPTRACE, LOOPTRACE_DEMO.
 """
 
@@ -20,9 +27,12 @@ import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -221,6 +231,174 @@ class TwoHosts(unittest.TestCase):
             self.assertTrue(all(ch["host"] in ("hostA", "hostB") for ch in report["channels"]))
         self.assertEqual(len(report["channels"]),
                          2 * len({ch["name"] for ch in report["channels"]}))
+
+
+class FakePeer:
+    """A TCP peer on 127.0.0.1 that accepts connections on a control and a data port but is not
+    a relay daemon. `answer` is what it sends once it has read the client's first bytes:
+    None (stays silent, connection open), b"" (hangs up) or bytes. `received` holds the first
+    bytes each control connection sent."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.received = []
+        self.conns = []
+        self.control = socket.create_server(("127.0.0.1", 0))
+        self.data = socket.create_server(("127.0.0.1", 0))
+        self.stopping = False
+        for sock, record in ((self.control, True), (self.data, False)):
+            threading.Thread(target=self._serve, args=(sock, record), daemon=True).start()
+
+    def ports(self):
+        return self.control.getsockname()[1], self.data.getsockname()[1]
+
+    def _serve(self, sock, record):
+        while not self.stopping:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if not record:
+                continue  # a data port never answers, a relay daemon's neither
+            conn.settimeout(10)
+            data = b""
+            try:
+                while len(data) < 32:
+                    chunk = conn.recv(32 - len(data))
+                    if not chunk:
+                        break
+                    data += chunk
+            except OSError:
+                pass
+            self.received.append(data)
+            if self.answer == b"":
+                conn.close()
+            elif self.answer is not None:
+                conn.sendall(self.answer)
+
+    def close(self):
+        self.stopping = True
+        for s in [self.control, self.data] + self.conns:
+            s.close()
+
+
+class NotARelayd(unittest.TestCase):
+    """A peer that accepts connections but is not a relay daemon is refused before anything
+    runs (the check happens before the session daemon is even needed)."""
+
+    def setUp(self):
+        if not os.access(LOOPTRACE, os.X_OK):
+            self.fail("LOOPTRACE=%s is not executable" % LOOPTRACE)
+        self.tmp = tempfile.mkdtemp(prefix="looptrace-notrelayd-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def refused(self, answer, why):
+        peer = FakePeer(answer)
+        self.addCleanup(peer.close)
+        control, data = peer.ports()
+        out = os.path.join(self.tmp, "t")
+        # Without the check, LTTng's consumer would wait on the peer and `record` would fail
+        # only at its 60 s command timeout, with another message.
+        p = run([LOOPTRACE, "record", "--relayd", "net://127.0.0.1:%d:%d" % (control, data),
+                 "-o", out, "--", "true"], timeout=120)
+        err = p.stderr.decode()
+        self.assertEqual(p.returncode, 2, err)
+        self.assertIn("looptrace: record: 127.0.0.1:%d does not answer as an lttng-relayd ("
+                      % control, err)
+        self.assertIn(why, err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertFalse(os.path.exists(out), "DIR made before the check")
+        # What the peer got is the relay daemon's version command: a 24-byte header (circuit
+        # id, payload size 8, command 5, command version 0), then protocol version 2.x.
+        self.assertEqual(len(peer.received), 1, peer.received)
+        self.assertEqual(len(peer.received[0]), 32, peer.received[0].hex())
+        circuit, size, cmd, cmd_version, major, _minor = struct.unpack(">QQIIII",
+                                                                       peer.received[0])
+        self.assertEqual((circuit, size, cmd, cmd_version, major), (0, 8, 5, 0, 2))
+
+    def test_silent_peer(self):
+        self.refused(None, "no answer to the version command within 2 s")
+
+    def test_garbage_answer(self):
+        self.refused(b"HTTP/1.0 400 Bad Request\r\n\r\n",
+                     'it answered the version command with "HTTP/1.0", not a relay daemon\'s')
+
+    def test_hang_up(self):
+        self.refused(b"", "it closed the connection without answering the version command")
+
+    def test_short_answer(self):
+        self.refused(b"\x00\x00", "only 2 of the 8 bytes of an answer to the version command "
+                     "within 2 s")
+
+    def test_other_protocol_major(self):
+        self.refused(struct.pack(">II", 3, 0), "it answers relay daemon protocol 3.0")
+
+
+def free_ports(count):
+    """`count` TCP ports free on 127.0.0.1 right now."""
+    socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(count)]
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class LocalRelayd(unittest.TestCase):
+    """A real lttng-relayd on 127.0.0.1 answers the check, and gets the trace."""
+
+    def setUp(self):
+        missing = [t for t in ("lttng", "lttng-sessiond", "lttng-relayd") if not shutil.which(t)]
+        missing += [p for p in (LOOPTRACE, DEMO) if not os.access(p, os.X_OK)]
+        if missing:
+            self.fail("missing: " + ", ".join(missing))
+        self.tmp = tempfile.mkdtemp(prefix="looptrace-localrelayd-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.relay_out = os.path.join(self.tmp, "relayd")
+        self.relayd = None
+        self.addCleanup(self.stop_relayd)
+        for _ in range(5):  # a port taken meanwhile: take others
+            self.ports = free_ports(3)
+            log = open(os.path.join(self.tmp, "relayd.log"), "wb")
+            self.addCleanup(log.close)
+            self.relayd = subprocess.Popen(
+                ["lttng-relayd", "--output=" + self.relay_out] +
+                ["--%s-port=tcp://127.0.0.1:%d" % (k, p)
+                 for k, p in zip(("control", "data", "live"), self.ports)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and self.relayd.poll() is None:
+                out = run(["ss", "-ltnH"]).stdout.decode()
+                if all("127.0.0.1:%d" % p in out for p in self.ports[:2]):
+                    return
+                time.sleep(0.1)
+            self.stop_relayd()
+        self.fail("lttng-relayd does not listen on 127.0.0.1")
+
+    def stop_relayd(self):
+        proc, self.relayd = self.relayd, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def test_real_relayd_passes(self):
+        control, data, _ = self.ports
+        out = os.path.join(self.tmp, "rec")
+        p = run([LOOPTRACE, "record", "--relayd", "net://127.0.0.1:%d:%d" % (control, data),
+                 "-o", out, "--", DEMO] + DEMO_ARGS, timeout=120)
+        err = p.stderr.decode(errors="replace")
+        self.assertEqual(p.returncode, 0, err)
+        self.assertNotIn("does not answer", err)
+        self.assertIn("trace streamed to lttng-relayd at 127.0.0.1:%d" % control, err)
+        with open(os.path.join(out, "looptrace-record.json"), encoding="utf-8") as f:
+            path = json.load(f)["relayd"]["path"]
+        self.stop_relayd()  # its trace files complete
+        self.assertTrue(os.path.isdir(os.path.join(self.relay_out, path, "ust")))
 
 
 class BadUrl(unittest.TestCase):

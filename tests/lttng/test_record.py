@@ -17,9 +17,11 @@ import collections
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -395,6 +397,158 @@ def wait_gone(pid, timeout=20):
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     return not alive(pid)
+
+
+def metadata_text(path):
+    """The CTF metadata text of the file `path`: packetized (LTTng's) or plain."""
+    with open(path, "rb") as f:
+        data = f.read()
+    for order in ("<", ">"):
+        if len(data) >= 4 and struct.unpack(order + "I", data[:4])[0] == 0x75D11D57:
+            break
+    else:
+        return data.decode()
+    text, off = b"", 0
+    while off < len(data):
+        content, size = struct.unpack_from(order + "20xII", data, off + 4)
+        text += data[off + 37:off + content // 8]
+        off += size // 8
+    return text.decode()
+
+
+def without_blocks(text, kinds):
+    """CTF metadata `text` without its top-level declarations that start with one of `kinds`
+    ("stream", "event"): what a process's metadata holds when it ended before the session
+    daemon wrote its stream class."""
+    out, stmt, depth = [], "", 0
+    for ch in text:
+        stmt += ch
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == ";" and depth == 0:
+            words = re.sub(r"/\*.*?\*/", " ", stmt, flags=re.S).split()
+            if not words or words[0] not in kinds:
+                out.append(stmt)
+            stmt = ""
+    return "".join(out) + stmt
+
+
+class PerPidUnreadable(Base):
+    """A per-PID recording (`--buffering per-pid`) of a program and its forked child, where the
+    child's sub-trace is made unreadable as a process that ends just after loading the probes
+    may leave it: `report` and `export` leave that sub-trace out with a warning naming it and
+    why, and report the parent exactly; a sub-trace given on its own is not left out."""
+
+    def setUp(self):
+        super().setUp()
+        trace = os.path.join(self.tmp, "t")
+        proc = self.record("-o", trace, "--buffering", "per-pid", "--", FORK_PROG, "50")
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        self.sides = {o["side"]: o for o in map(json.loads, proc.stdout.decode().splitlines())}
+        self.trace = trace
+        pid_dir = os.path.join(trace, "ust", "pid")
+        self.folders = {}
+        for side, o in self.sides.items():
+            mine = [n for n in os.listdir(pid_dir)
+                    if re.match(r"^.+-%d-\d{8}-\d{6}$" % o["pid"], n)]
+            self.assertEqual(len(mine), 1, (side, os.listdir(pid_dir)))
+            self.folders[side] = os.path.join("ust", "pid", mine[0])
+
+    def damaged(self, name, damage):
+        """A copy of the recording whose child's sub-trace went through `damage(folder)`."""
+        copy = os.path.join(self.tmp, name)
+        shutil.copytree(self.trace, copy, symlinks=True)
+        damage(os.path.join(copy, self.folders["child"]))
+        return copy
+
+    def report(self, *args):
+        return subprocess.run([LOOPTRACE, "report"] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, check=False, timeout=240)
+
+    def check_parent_only(self, data):
+        parent, child = self.sides["parent"], self.sides["child"]
+        comps = {c["name"]: c for c in data["components"]}
+        chans = {c["name"]: c for c in data["channels"]}
+        self.assertEqual(sorted(comps), ["before-fork", "parent"])
+        self.assertEqual(comps["parent"]["pid"], parent["pid"])
+        self.assertEqual((chans["parent"]["sends"], chans["parent"]["recvs"]), (50, 50))
+        self.assertNotIn(child["pid"], {c["pid"] for c in data["components"]})
+
+    def check_skipped(self, copy, why):
+        folder = os.path.join(copy, self.folders["child"])
+        p = self.report(copy, "--json", "-", "--quiet")
+        err = p.stderr.decode()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("looptrace: warning: left out %s, a process's sub-trace of a per-PID "
+                      "recording that cannot be read: " % folder, err)
+        self.assertIn(why, err)
+        data = json.loads(p.stdout.decode())
+        # Other instrumented programs running meanwhile have folders in a per-PID recording
+        # too (with none of their events: record keeps CMD's tree), and may be left out.
+        skipped = data["trace"]["skipped"]
+        mine = [s for s in skipped if s["path"] == folder]
+        self.assertEqual(len(mine), 1, skipped)
+        self.assertIn(why, mine[0]["reason"])
+        parent_folder = os.path.join(copy, self.folders["parent"])
+        self.assertNotIn(parent_folder, [s["path"] for s in skipped])
+        warn = [w for w in data["warnings"] if w["kind"] == "skipped-trace"]
+        self.assertEqual(len(warn), 1, data["warnings"])
+        self.assertEqual(warn[0]["value"], len(skipped))
+        self.check_parent_only(data)
+        # The terminal report lists the warning too.
+        p = self.report(copy)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertRegex(p.stdout.decode(), r"warning: \[skipped-trace\] %d per-process "
+                         r"sub-traces? babeltrace2 cannot read left out: " % len(skipped))
+        # The sub-trace given on its own is not left out: it is all there is to read.
+        p = self.report(folder)
+        self.assertEqual(p.returncode, 2, p.stderr.decode())
+        self.assertNotIn("left out", p.stderr.decode())
+
+    def test_intact_recording_has_both(self):
+        p = self.report(self.trace, "--json", "-", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        data = json.loads(p.stdout.decode())
+        skipped = [s["path"] for s in data["trace"].get("skipped", [])]
+        for side in ("parent", "child"):
+            self.assertNotIn(os.path.join(self.trace, self.folders[side]), skipped)
+        comps = {c["name"]: c for c in data["components"]}
+        self.assertEqual(comps["child"]["pid"], self.sides["child"]["pid"])
+
+    def test_empty_metadata(self):
+        def damage(folder):
+            open(os.path.join(folder, "metadata"), "w").close()
+        self.check_skipped(self.damaged("empty", damage), "empty metadata file")
+
+    def test_metadata_without_stream_class(self):
+        def damage(folder):
+            md = os.path.join(folder, "metadata")
+            text = without_blocks(metadata_text(md), ("stream", "event"))
+            self.assertIn("trace {", text)
+            self.assertNotIn("stream {", text)
+            with open(md, "w") as f:
+                f.write(text)
+        copy = self.damaged("nostream", damage)
+        self.check_skipped(copy, "babeltrace2 cannot open it: No stream class")
+        # export --perfetto reads the same way.
+        out = os.path.join(self.tmp, "out.json")
+        p = subprocess.run([LOOPTRACE, "export", "--perfetto", out, copy],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
+                           timeout=240)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertIn("looptrace: warning: left out %s" % os.path.join(
+            copy, self.folders["child"]), p.stderr.decode())
+        with open(out, encoding="utf-8") as f:
+            pids = {e.get("pid") for e in json.load(f)["traceEvents"]}
+        self.assertIn(self.sides["parent"]["pid"], pids)
+        self.assertNotIn(self.sides["child"]["pid"], pids)
+
+    def test_no_metadata_file(self):
+        def damage(folder):
+            os.unlink(os.path.join(folder, "metadata"))
+        self.check_skipped(self.damaged("nometa", damage), "no metadata file")
 
 
 class RecordFaults(Base):

@@ -118,6 +118,88 @@ class CheckTraceTest(unittest.TestCase):
         self.assertEqual(len(bt.check_trace(os.path.join(self.tmp, "t"))), 1)
 
 
+def process(root, pid):
+    """A synthetic per-PID sub-trace of process `pid` under `root`/ust/pid/."""
+    t = ctfgen.Trace(pid=pid, procname="p%d" % pid)
+    t.event(1000, pid + 1, "component_begin", comp=1, name_="c%d" % pid)
+    t.event(9500, pid + 1, "component_end", comp=1)
+    return t.write(os.path.join(root, "ust", "pid", "p%d-%d-20250101-120000" % (pid, pid)))
+
+
+class ProcessSubtraceTest(unittest.TestCase):
+    """vet_traces: a per-PID recording's unreadable process folder is left out with its
+    reason; anything else unreadable is still an error."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lt-bt-pid-")
+        self.rec = os.path.join(self.tmp, "rec")
+        self.good = process(self.rec, 100)
+        self.bad = process(self.rec, 200)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_is_process_subtrace(self):
+        self.assertTrue(bt.is_process_subtrace(self.bad, self.rec))
+        self.assertTrue(bt.is_process_subtrace(self.bad, os.path.join(self.rec, "ust", "pid")))
+        self.assertFalse(bt.is_process_subtrace(self.bad, self.bad))  # given itself
+        uid = os.path.join(self.rec, "ust", "uid", "0", "64-bit")
+        self.assertFalse(bt.is_process_subtrace(uid, self.rec))
+        self.assertFalse(bt.is_process_subtrace(os.path.join(self.rec, "ust", "pid", "x"),
+                                                self.rec))
+
+    def test_intact(self):
+        inputs, skipped = bt.vet_traces([self.rec])
+        self.assertEqual((inputs, skipped), ([os.path.abspath(self.rec)], []))
+
+    def test_empty_metadata_left_out(self):
+        open(os.path.join(self.bad, "metadata"), "w").close()
+        inputs, skipped = bt.vet_traces([self.rec])
+        self.assertEqual(inputs, [os.path.abspath(self.good)])
+        self.assertEqual(skipped, [(self.bad, "empty metadata file")])
+        with self.assertRaises(UserError) as cm:  # given itself, it is an error
+            bt.vet_traces([self.bad])
+        self.assertIn("corrupt trace metadata (the file is empty)", str(cm.exception))
+
+    def test_no_stream_class_left_out(self):
+        md = os.path.join(self.bad, "metadata")
+        with open(md) as f:
+            text = f.read()
+        start = text.index("\nstream {")
+        with open(md, "w") as f:  # the stream class and every event class gone
+            f.write(text[:start] + "\n")
+        inputs, skipped = bt.vet_traces([self.rec])
+        self.assertEqual(inputs, [os.path.abspath(self.good)])
+        self.assertEqual(len(skipped), 1, skipped)
+        self.assertEqual(skipped[0][0], self.bad)
+        self.assertIn("babeltrace2 cannot open it: No stream class", skipped[0][1])
+
+    def test_every_process_unreadable(self):
+        for d in (self.good, self.bad):
+            open(os.path.join(d, "metadata"), "w").close()
+        with self.assertRaises(UserError) as cm:
+            bt.vet_traces([self.rec])
+        self.assertIn("no readable trace: every per-process sub-trace is unreadable",
+                      str(cm.exception))
+
+    def test_per_uid_trace_not_left_out(self):
+        uid = sample(os.path.join(self.tmp, "u", "ust", "uid", "0", "64-bit"))
+        open(os.path.join(uid, "metadata"), "w").close()
+        with self.assertRaises(UserError):
+            bt.vet_traces([os.path.join(self.tmp, "u")])
+
+    def test_report_names_what_was_left_out(self):
+        report = {"trace": {}, "warnings": []}
+        bt.add_skipped(report, [(self.bad, "empty metadata file")])
+        self.assertEqual(report["trace"]["skipped"], [{"path": self.bad,
+                                                       "reason": "empty metadata file"}])
+        self.assertEqual([w["kind"] for w in report["warnings"]], ["skipped-trace"])
+        self.assertEqual(bt.skip_notices(report), [
+            "looptrace: warning: left out %s, a process's sub-trace of a per-PID recording "
+            "that cannot be read: empty metadata file; the figures cover the other processes"
+            % self.bad])
+
+
 class BabeltraceErrorTest(unittest.TestCase):
     """Damaged traces through the real babeltrace2 CLI (dummy sink) -> one line."""
 

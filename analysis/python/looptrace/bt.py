@@ -10,8 +10,16 @@ with '\\' and '"' escaped, so paths with quotes, commas, '=' or newlines reach t
 unchanged; trace folders themselves are passed as separate arguments (absolute, so a name
 starting with '-' is never taken for an option).
 
-Used by every verb that reads traces: check_trace(), find_babeltrace2(), find_plugin(),
-format_params()/quote(), explain_failure(), signal_name(), show() and run_report().
+A recording with per-process buffers (`record --buffering per-pid`) is one trace per process
+(`ust/pid/<name>-<pid>-<date>/`). A process that ends just after loading the probes may leave
+its sub-trace unreadable (no metadata, an empty one, one without a stream class), and
+babeltrace2 refuses the whole set over it. vet_traces() finds such sub-traces below the
+folders given, leaves them out with the reason, and gives babeltrace2 the others; every
+other damage still fails the run with one line.
+
+Used by every verb that reads traces: vet_traces()/check_trace(), find_babeltrace2(),
+find_plugin(), format_params()/quote(), explain_failure(), signal_name(), show(),
+skip_notices() and run_report().
 """
 
 import json
@@ -124,11 +132,50 @@ def _streamed_to(path):
     return None
 
 
-def check_trace(path):
+# A process's folder in a per-PID recording: LTTng names it <procname>-<vpid>-<date>-<time>
+# under ust/pid/.
+_PID_FOLDER = re.compile(r"^.+-\d+-\d{8}-\d{6}$")
+
+
+def is_process_subtrace(trace_dir, root):
+    """Whether the trace folder `trace_dir`, found under the folder `root` given to a reader,
+    is one process's sub-trace of a per-PID recording: a `<name>-<pid>-<date>-<time>` folder
+    of `ust/pid/` strictly below `root` (a sub-trace given itself is never one)."""
+    parts = os.path.abspath(trace_dir).split(os.sep)
+    below = len(os.path.abspath(root).rstrip(os.sep).split(os.sep))
+    for i in range(max(below, 2), len(parts)):
+        if parts[i - 2] == "ust" and parts[i - 1] == "pid" and _PID_FOLDER.match(parts[i]):
+            return True
+    return False
+
+
+def _metadata_damage(path, md):
+    """(error line, short reason) when the metadata file `md` of a trace under `path` is
+    unreadable, empty or cut short (found without babeltrace2); None when not."""
+    try:
+        with open(md, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        return ("%s: cannot read: %s" % (show(md), exc.strerror),
+                "cannot read its metadata: %s" % exc.strerror)
+    if not head:
+        return ("%s: corrupt trace metadata (the file is empty)" % show(md),
+                "empty metadata file")
+    problem = metadata_problem(md)
+    if problem:
+        return ("%s: corrupt trace metadata: %s" % (show(path), problem),
+                "corrupt metadata: %s" % problem)
+    return None
+
+
+def check_trace(path, skipped=None):
     """Raise UserError unless `path` is a readable folder holding at least one CTF trace.
 
     Catches before babeltrace2 runs what has a plain explanation: a missing path, a file, a
     folder without metadata, an empty or unreadable metadata file. Returns the metadata files.
+    With a list `skipped`, a per-process sub-trace below `path` (is_process_subtrace) whose
+    metadata is missing, empty, unreadable or cut short is not an error: (its folder, the
+    reason) is appended to `skipped` and its metadata file is not returned.
     """
     if not os.path.lexists(path):
         raise UserError("%s: no such file or directory" % show(path))
@@ -140,6 +187,12 @@ def check_trace(path):
     if not os.access(path, os.R_OK | os.X_OK):
         raise UserError("%s: permission denied" % show(path))
     metadata = find_metadata(path)
+    orphans = find_orphan_streams(path)
+    mine = []  # this folder's skipped sub-traces
+    if skipped is not None:
+        for o in [o for o in orphans if is_process_subtrace(o, path)]:
+            mine.append((o, "no metadata file (stream files without one)"))
+            orphans.remove(o)
     if not metadata:
         streamed = _streamed_to(path)
         if streamed:
@@ -150,24 +203,22 @@ def check_trace(path):
                 os.path.lexists(os.path.join(path, "ust")):
             raise UserError("%s: no events were recorded here (looptrace record found none)"
                             % show(path))
+        if not orphans and mine:
+            raise UserError("%s: no readable trace: %s" % (show(path), _skipped_text(mine)))
         raise UserError("%s: not a CTF trace (no metadata file found under it)" % show(path))
-    orphans = find_orphan_streams(path)
     if orphans:
         # Analysing the other traces alone would give a part of the system's numbers as if
         # they were all of it.
         raise UserError("%s: stream files without a metadata file in %s (incomplete trace)"
                         % (show(path), show(orphans[0])))
+    kept = []
     for md in metadata:
-        try:
-            with open(md, "rb") as f:
-                head = f.read(4)
-        except OSError as exc:
-            raise UserError("%s: cannot read: %s" % (show(md), exc.strerror))
-        if not head:
-            raise UserError("%s: corrupt trace metadata (the file is empty)" % show(md))
-        problem = metadata_problem(md)
-        if problem:
-            raise UserError("%s: corrupt trace metadata: %s" % (show(path), problem))
+        damage = _metadata_damage(path, md)
+        if damage and skipped is not None and is_process_subtrace(os.path.dirname(md), path):
+            mine.append((os.path.dirname(md), damage[1]))
+            continue
+        if damage:
+            raise UserError(damage[0])
         # babeltrace2 silently skips an empty stream file; a recorded stream always holds at
         # least one packet (the session's final flush), so empty means damaged.
         for stream in stream_files(os.path.dirname(md)):
@@ -178,7 +229,139 @@ def check_trace(path):
             if size == 0:
                 raise UserError("%s: truncated stream file %s (zero length)"
                                 % (show(path), show(stream)))
-    return metadata
+        kept.append(md)
+    if not kept:
+        raise UserError("%s: no readable trace: %s" % (show(path), _skipped_text(mine)))
+    if skipped is not None:
+        skipped.extend(mine)
+    return kept
+
+
+def _skipped_text(skipped):
+    """'every per-process sub-trace was skipped (FOLDER: reason, ...)' for a message."""
+    shown = "; ".join("%s: %s" % (show(d), why) for d, why in skipped[:3])
+    more = "; and %d more" % (len(skipped) - 3) if len(skipped) > 3 else ""
+    return "every per-process sub-trace is unreadable (%s%s)" % (shown, more)
+
+
+# babeltrace2 opens (and indexes) this many per-process sub-traces in one query; a failed
+# query is repeated for each of its sub-traces to find the ones it cannot open.
+PROBE_BATCH = 64
+PROBE_TIMEOUT = 60.0  # s per query
+_LOG_MESSAGE = re.compile(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+E\s+\S+\s+\S+@\S+\s+"
+                          r"(?:\[[^\]]*\]\s+)?(?P<msg>.*)$")
+
+
+_NO_STREAMS = "Trace has no streams"  # a trace whose metadata is sound, without stream files
+
+
+def _probe(exe, dirs, memory):
+    """None when babeltrace2 opens the traces `dirs` (its source.ctf.fs `trace-infos`
+    query: metadata decoded into a trace class, every stream file indexed), else why not (a
+    short string)."""
+    cmd = [exe, "--log-level=ERROR", "query", "source.ctf.fs", "babeltrace.trace-infos",
+           "-p", format_params({"inputs": list(dirs)})]
+    setup = _child_setup(memory)
+
+    def no_core():  # babeltrace2 2.0.4 aborts on some damage: no core file left behind
+        setup()
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=PROBE_TIMEOUT,
+                              preexec_fn=no_core, check=False)
+    except subprocess.TimeoutExpired:
+        return "babeltrace2 did not finish opening it in %.0f s" % PROBE_TIMEOUT
+    except OSError as exc:
+        raise UserError("cannot run %s: %s" % (show(exe), exc.strerror))
+    if proc.returncode == 0:
+        return None
+    crash = " (babeltrace2 crashed: %s)" % signal_name(-proc.returncode) \
+        if proc.returncode < 0 else ""
+    for line in proc.stderr.decode("utf-8", "replace").splitlines():
+        m = _LOG_MESSAGE.match(line)
+        if m and m.group("msg").strip():
+            why = _plain(m.group("msg"))
+            if why.startswith(_NO_STREAMS) and len(dirs) == 1 and not crash:
+                return None  # the query refuses it, a source reads it as empty: not a problem
+            return "babeltrace2 cannot open it: %s%s" % (why, crash)
+    return "babeltrace2 cannot open it%s" % crash
+
+
+def vet_traces(traces):
+    """(inputs, skipped) for the trace folders `traces` a verb was given: `inputs` are the
+    absolute folders to give babeltrace2, `skipped` [(folder, reason)] the per-process
+    sub-traces of per-PID recordings left out because they cannot be read (check_trace, then
+    babeltrace2's own opening of each). A folder with nothing skipped is given whole; one
+    with skipped sub-traces is given as its other trace folders. UserError (one line) for any
+    other problem, as check_trace, and when nothing readable is left."""
+    skipped, kept = [], []
+    for t in traces:
+        kept.append((t, [os.path.dirname(md) for md in check_trace(t, skipped)]))
+    subtraces = [d for t, dirs in kept for d in dirs if is_process_subtrace(d, t)]
+    if subtraces:
+        exe = find_babeltrace2()
+        memory = memory_limit()
+        # Those without stream files one by one: the query fails on them as a whole batch.
+        full = [d for d in subtraces if stream_files(d)]
+        batches = [full[i:i + PROBE_BATCH] for i in range(0, len(full), PROBE_BATCH)]
+        batches += [[d] for d in subtraces if not stream_files(d)]
+        for batch in batches:
+            if len(batch) > 1 and _probe(exe, [os.path.abspath(d) for d in batch],
+                                         memory) is None:
+                continue
+            for d in batch:
+                why = _probe(exe, [os.path.abspath(d)], memory)
+                if why is not None:
+                    skipped.append((d, why))
+    gone = {os.path.abspath(d) for d, _ in skipped}
+    inputs = []
+    for t, dirs in kept:
+        dirs = [os.path.abspath(d) for d in dirs]
+        left = [d for d in dirs if d not in gone]
+        if not left:
+            raise UserError("%s: no readable trace: %s" % (show(t), _skipped_text(
+                [(d, why) for d, why in skipped if _below(d, t)])))
+        inputs += [os.path.abspath(t)] if len(left) == len(dirs) and not any(
+            _below(d, t) for d in gone) else left
+    return inputs, skipped
+
+
+def _below(path, root):
+    """Whether `path` is `root` or inside it."""
+    path, root = os.path.abspath(path), os.path.abspath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def skip_notices(report):
+    """One line for stderr per sub-trace left out of `report` (its `trace.skipped`)."""
+    skipped = (report.get("trace") or {}).get("skipped") or []
+    return ["looptrace: warning: left out %s, a process's sub-trace of a per-PID recording "
+            "that cannot be read: %s; the figures cover the other processes"
+            % (show(s["path"]), s["reason"]) for s in skipped]
+
+
+def skipped_paths(report):
+    """The folders of the sub-traces left out of `report` (`trace.skipped`)."""
+    return [s["path"] for s in (report.get("trace") or {}).get("skipped") or []]
+
+
+def add_skipped(report, skipped):
+    """Record the skipped sub-traces in `report`: `trace.skipped` ([{"path", "reason"}]) and
+    one `skipped-trace` warning. Nothing when none was skipped."""
+    if not skipped:
+        return
+    report.setdefault("trace", {})["skipped"] = [{"path": d, "reason": why}
+                                                 for d, why in skipped]
+    first = "%s (%s)" % (skipped[0][0], skipped[0][1])
+    report.setdefault("warnings", []).append({
+        "kind": "skipped-trace",
+        "message": "%d per-process sub-trace%s babeltrace2 cannot read left out: %s%s; "
+                   "figures cover the other processes" % (
+                       len(skipped), "s" if len(skipped) > 1 else "", first,
+                       " and %d more" % (len(skipped) - 1) if len(skipped) > 1 else ""),
+        "value": len(skipped)})
 
 
 _MD_MAGIC = 0x75D11D57
@@ -280,12 +463,16 @@ def index_problem(stream):
             "packets whole)" % (show(stream), size, expected, whole, count))
 
 
-def trace_damage(traces):
+def trace_damage(traces, skip=()):
     """One-line descriptions of the damage found in `traces` that babeltrace2 does not
-    report: stream files shorter than their index says. [] when none."""
+    report: stream files shorter than their index says. [] when none. Trace folders in `skip`
+    (sub-traces left out, vet_traces) are not looked at."""
     found = []
+    skip = {os.path.abspath(d) for d in skip}
     for t in traces:
         for md in find_metadata(t):
+            if os.path.abspath(os.path.dirname(md)) in skip:
+                continue
             for stream in stream_files(os.path.dirname(md)):
                 problem = index_problem(stream)
                 if problem:
@@ -600,16 +787,15 @@ def run_report(traces, begin=None, end=None, progress=None, extra_params=None):
     """Run sink.looptrace.report over `traces` (folders, analysed together).
 
     Returns (report dict, raw JSON text). `begin`/`end` are timespec.TimeSpec or None.
-    Raises UserError on any problem, with a one-line reason. The sink writes the report to
-    its standard output, which is an anonymous temporary file: nothing named is left behind,
-    whatever happens to this process.
+    Per-process sub-traces babeltrace2 cannot read are left out (vet_traces): the report then
+    says so (`trace.skipped`, a `skipped-trace` warning; skip_notices() gives the lines for
+    stderr) and raw is None. Raises UserError on any problem, with a one-line reason. The
+    sink writes the report to its standard output, which is an anonymous temporary file:
+    nothing named is left behind, whatever happens to this process.
     """
     if not traces:
         raise UserError("no trace given")
-    abs_traces = []
-    for t in traces:
-        check_trace(t)
-        abs_traces.append(os.path.abspath(t))
+    abs_traces, skipped = vet_traces(traces)
     exe = find_babeltrace2()
     plugdir = find_plugin()
     if progress is None:
@@ -639,6 +825,9 @@ def run_report(traces, begin=None, end=None, progress=None, extra_params=None):
     except ValueError as exc:
         raise UserError("the looptrace sink wrote invalid JSON (%s)" % exc)
     check_report(report, traces)
+    if skipped:
+        add_skipped(report, skipped)
+        raw = None  # the sink's bytes no longer say all: --json encodes `report` itself
     return report, raw
 
 

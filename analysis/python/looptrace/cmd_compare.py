@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from . import cmd_report, outputs
+from . import bt, cmd_report, outputs
 from .errors import UserError
 from .fmt import fmt_compare_value, fmt_ratio, num
 from .render_text import escape
@@ -121,7 +121,7 @@ def load_json_report(path):
 def analyse_trace(path):
     """The schema-v1 report of the trace folder `path`, computed as `looptrace report` does."""
     report, _raw = cmd_report.analyse([path])
-    for line in cmd_report.damage_notices(report, [path]):
+    for line in bt.skip_notices(report) + cmd_report.damage_notices(report, [path]):
         print(line, file=sys.stderr)
     return report
 

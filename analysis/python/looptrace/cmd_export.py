@@ -60,16 +60,14 @@ def add_parser(subparsers):
 
 
 def export_perfetto(traces, out_path):
-    """Run the sink over `traces` into `out_path`. Returns the otherData summary of the file
-    ({events, flows, lost_events, ...}). UserError on failure, and when the traces hold no
+    """Run the sink over `traces` into `out_path`. Returns (the otherData summary of the file
+    ({events, flows, lost_events, ...}), the per-process sub-traces left out as unreadable:
+    [(folder, reason)], bt.vet_traces). UserError on failure, and when the traces hold no
     looptrace events; `out_path` is then left as it was.
 
     The sink writes to its standard output, which is a temporary file in `out_path`'s folder
     (outputs.replacing): it replaces `out_path` only once complete and holding events."""
-    abs_traces = []
-    for t in traces:
-        bt.check_trace(t)
-        abs_traces.append(os.path.abspath(t))
+    abs_traces, skipped = bt.vet_traces(traces)
     if os.path.isdir(out_path):
         raise UserError("--perfetto %s: is a directory" % bt.show(out_path))
     parent = os.path.dirname(os.path.abspath(out_path))
@@ -83,7 +81,7 @@ def export_perfetto(traces, out_path):
     with outputs.replacing(out_path, "--perfetto") as pending:
         if pending.special:
             bt.run_babeltrace(cmd, traces, pending.file, sink=SINK)
-            return {}  # a FIFO or a device: nothing to read back
+            return {}, skipped  # a FIFO or a device: nothing to read back
         with tempfile.TemporaryFile(dir=parent) as raw:
             bt.run_babeltrace(cmd, traces, raw, sink=SINK)
             summary = _summary(raw)
@@ -96,7 +94,7 @@ def export_perfetto(traces, out_path):
                 _copy_with_sites(raw, pending.file, sites)
             else:
                 shutil.copyfileobj(raw, pending.file)
-    return summary
+    return summary, skipped
 
 
 # A blocked slice as the sink writes it, one per line: its pid and call site (`where`).
@@ -175,8 +173,12 @@ def _summary(f):
 
 def run(args):
     with outputs.signals_raise():
-        summary = export_perfetto(args.traces, args.perfetto)
-    damage = bt.trace_damage(args.traces)
+        summary, skipped = export_perfetto(args.traces, args.perfetto)
+    report = {}
+    bt.add_skipped(report, skipped)
+    for line in bt.skip_notices(report):
+        print(line, file=sys.stderr)
+    damage = bt.trace_damage(args.traces, skip=[d for d, _ in skipped])
     if damage:
         from .cmd_report import damage_line
 

@@ -570,6 +570,10 @@ def run(args):
         if fl is not None and fl["conditions"]:
             env["LOOPTRACE_FLIGHT"] = flight.environment(fl["conditions"], fl["gap"],
                                                          fl["max"])
+    if args.relayd is not None:
+        # Before DIR, the session daemon and the session: a relay daemon that is not there,
+        # or a peer that is not one, fails here within seconds.
+        relayd.check_reachable(args.relayd_url)
     output = os.path.abspath(args.output)
     out = Output(output)
     out.open(args.force)
@@ -604,8 +608,6 @@ def _record(args, command, env, processes, record_id, out, fl=None):
         destroy_orphan_sessions()
         if fl is not None:
             destroy_orphan_triggers()
-        if remote is not None:
-            relayd.check_reachable(remote)
         session.create(args.subbuf_size, args.num_subbuf, args.buffering, record_id=record_id,
                        snapshot=fl is not None)
         if fl is not None:

@@ -45,7 +45,9 @@ exit status: 0 on success, 2 on bad input (missing or corrupt trace, no looptrac
 bad option), with a one-line reason on stderr; 128+N when interrupted by signal N (SIGTERM,
 SIGHUP, SIGINT: babeltrace2 is stopped, outputs are left as they were). A trace damaged in a
 way babeltrace2 does not notice (a stream file shorter than its index) is reported with a
-`damaged-trace` warning and one line on stderr.
+`damaged-trace` warning and one line on stderr. A process of a per-PID recording whose
+sub-trace babeltrace2 cannot read (no metadata, an empty one, no stream class) is left out,
+with a `skipped-trace` warning and one line on stderr per folder.
 
 outputs are replaced only by complete new files (written beside them, then renamed), keep
 their mode, and are never written through another user's symbolic link.
@@ -392,7 +394,7 @@ def damage_notices(report, traces):
     `trace.damage` (one text per stream file) and a `damaged-trace` warning to `report`, and
     return the one line for stderr; else return [] and add nothing. The figures are still
     reported: they are exact for what is left, and every output says that it is not all."""
-    damage = bt.trace_damage(traces)
+    damage = bt.trace_damage(traces, skip=bt.skipped_paths(report))
     if not damage:
         return []
     trace = report.setdefault("trace", {})
@@ -435,7 +437,7 @@ def _run(args):
     snapshot = flight.snapshot_notices(report, args.traces)
     if named or notices is not None or damage or snapshot:
         raw = None  # the sink's bytes no longer say all: --json encodes `report` itself
-    for n in (notices or []) + damage:
+    for n in bt.skip_notices(report) + (notices or []) + damage:
         print(n, file=sys.stderr)
     try:
         return emit(report, raw, args)

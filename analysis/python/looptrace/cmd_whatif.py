@@ -398,6 +398,8 @@ def build(traces, changes, progress=False):
     try:
         report, _raw = bt.run_report(list(traces), progress=progress,
                                      extra_params={"graph-output": gpath})
+        for line in bt.skip_notices(report):
+            print(line, file=sys.stderr)
         try:
             model = whatif_model.load(gpath)
         except whatif_model.GraphError as exc:

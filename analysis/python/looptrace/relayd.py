@@ -4,20 +4,35 @@ LTTng's own network streaming: the session daemon's consumer sends the trace to 
 `lttng-relayd` on another (or the same) host, which writes it under its output folder as
 `<relayd output>/<hostname of the traced host>/<path>/`. This module parses the URL (LTTng's
 `net://HOST[:CONTROL[:DATA]][/PATH]` form, `net6://` for IPv6), gives it a path of its own
-when it has none (so that `record` knows, and says, where the trace lands) and checks that
-both ports accept connections before the session is created: `lttng create --set-url` does
-not connect, and a relay daemon that is not there would otherwise be noticed only when the
-consumer drops the trace. Every failure is a UserError with a one-line reason.
+when it has none (so that `record` knows, and says, where the trace lands) and checks, before
+the session is created, that both ports accept connections and that the control port answers
+the relay daemon's version command: `lttng create --set-url` does not connect, a relay daemon
+that is not there would otherwise be noticed only when the consumer drops the trace, and a
+peer that accepts connections but is not a relay daemon leaves LTTng's consumer daemon
+waiting on it (and `record` waiting for its 60 s command timeout). Every failure is a
+UserError with a one-line reason.
 """
 
 import re
 import socket
+import struct
+import time
 
 from .errors import UserError
 
 CONTROL_PORT = 5342  # LTTng's defaults (lttng-relayd --control-port / --data-port)
 DATA_PORT = 5343
 CONNECT_TIMEOUT = 3.0  # s, per port
+HANDSHAKE_TIMEOUT = 2.0  # s: a relay daemon answers its version command at once
+
+# The relay daemon's control protocol (lttng-tools' relayd wire format), every integer
+# big-endian: a 24-byte header (circuit id u64, unused; payload size u64; command u32; command
+# version u32) then the payload. The version command (5) carries the client's protocol
+# version (major u32, minor u32); the relay daemon answers with its own, 8 bytes, and closes
+# the connection when the majors differ. Every LTTng so far speaks major 2.
+_CMD_VERSION = 5
+_PROTO_MAJOR, _PROTO_MINOR = 2, 13  # LTTng 2.13's; the relay daemon adapts to the lower minor
+_VERSION_REPLY = 8  # bytes
 
 _URL = re.compile(r"^(?P<scheme>net6?)://(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:/\[\]]+))"
                   r"(?::(?P<ctrl>\d+)(?::(?P<data>\d+))?)?(?P<path>/.*)?$")
@@ -83,35 +98,92 @@ def parse(text):
 
 
 def _connect(url, port):
-    """None when HOST:port accepts a TCP connection, else the reason (a short string)."""
+    """(connected socket, None) when HOST:port accepts a TCP connection, else (None, the
+    reason: a short string). The caller closes the socket."""
     family = socket.AF_INET6 if url.scheme == "net6" else socket.AF_INET
     try:
         infos = socket.getaddrinfo(url.host, port, family, socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        return "cannot resolve %s: %s" % (url.host, exc.strerror or exc)
+        return None, "cannot resolve %s: %s" % (url.host, exc.strerror or exc)
     reason = "no address"
     for fam, kind, proto, _, addr in infos:
         s = socket.socket(fam, kind, proto)
         s.settimeout(CONNECT_TIMEOUT)
         try:
             s.connect(addr)
-            return None
+            return s, None
         except socket.timeout:
             reason = "no answer within %g s" % CONNECT_TIMEOUT
         except OSError as exc:
             reason = exc.strerror or str(exc)
-        finally:
-            s.close()
-    return reason
+        s.close()
+    return None, reason
+
+
+def version_command():
+    """The bytes of the relay daemon's version command, as a session daemon sends it first."""
+    return struct.pack(">QQII", 0, 8, _CMD_VERSION, 0) + struct.pack(">II", _PROTO_MAJOR,
+                                                                      _PROTO_MINOR)
+
+
+def _handshake(sock):
+    """None when the peer on `sock` answers the version command as a relay daemon of
+    protocol major 2, else why not (a short string). Waits at most HANDSHAKE_TIMEOUT s."""
+    deadline = time.monotonic() + HANDSHAKE_TIMEOUT
+    reply = b""
+    try:
+        sock.settimeout(HANDSHAKE_TIMEOUT)
+        sock.sendall(version_command())
+        while len(reply) < _VERSION_REPLY:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout()
+            sock.settimeout(left)
+            chunk = sock.recv(_VERSION_REPLY - len(reply))
+            if not chunk:
+                break
+            reply += chunk
+    except socket.timeout:
+        if reply:
+            return ("only %d of the %d bytes of an answer to the version command within %g s"
+                    % (len(reply), _VERSION_REPLY, HANDSHAKE_TIMEOUT))
+        return "no answer to the version command within %g s" % HANDSHAKE_TIMEOUT
+    except OSError as exc:
+        return "the connection failed during the version command: %s" % (exc.strerror or exc)
+    if not reply:
+        return "it closed the connection without answering the version command"
+    if len(reply) < _VERSION_REPLY:
+        return ("it closed the connection after %d of the %d bytes of an answer to the version "
+                "command" % (len(reply), _VERSION_REPLY))
+    major, minor = struct.unpack(">II", reply)
+    if major != _PROTO_MAJOR:
+        if 0 < major < 100 and minor < 1000:
+            return ("it answers relay daemon protocol %d.%d, which LTTng %d.x cannot stream "
+                    "to" % (major, minor, _PROTO_MAJOR))
+        shown = '"%s"' % reply.decode() if all(32 <= b < 127 for b in reply) \
+            else reply.hex(" ")
+        return "it answered the version command with %s, not a relay daemon's version" % shown
+    return None
 
 
 def check_reachable(url):
     """UserError unless the relay daemon's control and data ports accept connections (from
-    this host, whose network the session daemon shares)."""
+    this host, whose network the session daemon shares) and the control port answers the
+    version command as an lttng-relayd does, within HANDSHAKE_TIMEOUT s. The data port
+    never answers by design: a connection is all that is checked there."""
     for what, port, address in (("control", url.control, url.control_address()),
                                 ("data", url.data, url.data_address())):
-        reason = _connect(url, port)
+        sock, reason = _connect(url, port)
         if reason is not None:
             raise UserError("lttng-relayd unreachable at %s (its %s port): %s; is "
                             "lttng-relayd running there and listening on that address?"
                             % (address, what, reason))
+        try:
+            if what == "control":
+                reason = _handshake(sock)
+        finally:
+            sock.close()
+        if reason is not None:
+            raise UserError("record: %s does not answer as an lttng-relayd (%s); is that its "
+                            "control port (lttng-relayd -C)?" % (address, reason))
+
