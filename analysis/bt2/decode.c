@@ -134,8 +134,10 @@ struct dthread {
 	/* record decoding state */
 	uint64_t records; /* records decoded (the next batch's `first` when none is lost) */
 	int64_t last_ts;  /* ns from origin of the last record */
+	int64_t prev_ts;  /* ns from origin of the record before the last */
 	uint64_t cur_msg; /* the open handler (records) */
 	int64_t cur_begin;
+	uint64_t bracket;  /* ticks: the thread's BRACKET record (0: none, before format 2.2) */
 	struct hkey *keys; /* LT_REC_KEY_MAX + 1 entries, allocated on first use */
 };
 
@@ -145,6 +147,7 @@ struct lt_decoder {
 	size_t ecs_cap, ecs_len;
 	struct ec_info *last;
 	int64_t last_ts;
+	int raw_bounds; /* LOOPTRACE_RAW_BOUNDS set: handlers keep their read ends */
 	/* merging (on once a batch event class is seen) */
 	int merge;
 	int64_t in_ts;   /* latest input time */
@@ -1132,6 +1135,32 @@ static inline uint32_t rec_depth(uint32_t a)
 	return d == LT_REC_DEPTH_UNKNOWN ? LT_DEPTH_UNKNOWN : d;
 }
 
+/*
+ * handler_end - the end of the thread's open handler whose end was read at clock value clk:
+ * the tracer's own bracket (the thread's BRACKET record) taken off, never before the handler's
+ * begin nor before the thread's record preceding the end.
+ */
+static inline int64_t handler_end(const struct batch *b, uint64_t clk)
+{
+	const struct dthread *t = b->t;
+	int64_t end = batch_ts(b, clk - (t->bracket < clk ? t->bracket : 0));
+	int64_t floor = t->cur_begin > t->prev_ts ? t->cur_begin : t->prev_ts;
+
+	return end > floor ? end : floor;
+}
+
+/* rec_bracket - the thread's bracket (ticks) is r[1]: applied to its handlers' ends unless
+ * LOOPTRACE_RAW_BOUNDS is set, and told to ops.bracket in ns. */
+static void rec_bracket(const struct batch *b, const uint64_t *r, uint64_t clk)
+{
+	struct lt_decoder *d = b->d;
+	int64_t ns = batch_ts(b, clk + r[1]) - batch_ts(b, clk);
+
+	b->t->bracket = d->raw_bounds ? 0 : r[1];
+	if (d->ops.bracket)
+		d->ops.bracket(d->ops.ctx, b->t->vpid, ns);
+}
+
 /* rec_hnext - a handle-next record (short, short with no end, or long) at clock value clk. */
 static inline void rec_hnext(const struct batch *b, unsigned kind, uint32_t a, const uint64_t *r,
 			     uint64_t clk, struct lt_event *e)
@@ -1159,9 +1188,7 @@ static inline void rec_hnext(const struct batch *b, unsigned kind, uint32_t a, c
 	if (ended && t->cur_msg) {
 		e->prev = t->cur_msg;
 		e->begin_ns = t->cur_begin;
-		e->end_ns = batch_ts(b, clk - ed);
-		if (e->end_ns < e->begin_ns)
-			e->end_ns = e->begin_ns;
+		e->end_ns = handler_end(b, clk - ed);
 	}
 	t->cur_msg = e->msg;
 	t->cur_begin = e->ts_ns;
@@ -1178,13 +1205,18 @@ static inline void rec_hbegin(struct dthread *t, uint32_t a, const uint64_t *r, 
 	t->cur_begin = e->ts_ns;
 }
 
-static inline void rec_hend(struct dthread *t, const uint64_t *r, struct lt_event *e)
+static inline void rec_hend(const struct batch *b, const uint64_t *r, uint64_t clk,
+			    struct lt_event *e)
 {
+	struct dthread *t = b->t;
+
 	e->kind = LT_EV_HANDLE_END;
 	e->msg = r[1];
 	if (t->cur_msg && t->cur_msg == e->msg) {
 		e->begin_ns = t->cur_begin;
-		e->end_ns = e->ts_ns;
+		e->end_ns = handler_end(b, clk);
+		if (e->end_ns > e->ts_ns)
+			e->end_ns = e->ts_ns;
 	}
 	t->cur_msg = 0;
 }
@@ -1294,6 +1326,9 @@ static inline int rec_expand(const struct batch *b, unsigned kind, uint32_t a, c
 	case LT_REC_DEF_KEY:
 		rec_def_key(b->d, b->t, a, r, buf);
 		return 0;
+	case LT_REC_BRACKET:
+		rec_bracket(b, r, clk);
+		return 0;
 	case LT_REC_SEND:
 		e->kind = LT_EV_SEND;
 		e->chan = a & LT_REC_KEY_MAX;
@@ -1328,7 +1363,7 @@ static inline int rec_expand(const struct batch *b, unsigned kind, uint32_t a, c
 		rec_hbegin(b->t, a, r, e);
 		break;
 	case LT_REC_HEND:
-		rec_hend(b->t, r, e);
+		rec_hend(b, r, clk, e);
 		break;
 	case LT_REC_WAIT_BEGIN:
 		e->kind = LT_EV_WAIT_BEGIN;
@@ -1401,6 +1436,7 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 			first_ts = rts;
 			batch_lost(d, t, first, rts);
 		}
+		t->prev_ts = t->last_ts;
 		t->last_ts = rts;
 		struct lt_event e;
 		ev_init(&e, LT_EV_UNKNOWN, t, rts);
@@ -1597,6 +1633,7 @@ struct lt_decoder *lt_decoder_create(const struct lt_decode_ops *ops)
 	if (!d)
 		return NULL;
 	d->ops = *ops;
+	d->raw_bounds = getenv("LOOPTRACE_RAW_BOUNDS") != NULL;
 	d->ecs_cap = 64;
 	d->ecs = calloc(d->ecs_cap, sizeof(*d->ecs));
 	if (!d->ecs) {

@@ -47,6 +47,10 @@ struct lt_decode_ops {
 	/* a trace of host `host` has the clock `uuid` (NULL: unknown) of offset `offset_ns` */
 	void (*clock)(void *ctx, uint32_t host, const char *uuid,
 		      int64_t offset_ns); /* may be NULL */
+	/* a thread of process `vpid` reads handler bounds with a bracket of `ns` (its BRACKET
+	 * record, format 2.2), which its handlers' ends are moved back by (unless
+	 * LOOPTRACE_RAW_BOUNDS is set: then `ns` is still reported, not applied) */
+	void (*bracket)(void *ctx, int64_t vpid, int64_t ns); /* may be NULL */
 };
 
 struct lt_decoder;

@@ -33,14 +33,16 @@
 #include <looptrace/trace.h>
 
 struct run {
-	struct lt_chan *ch;  /* weak */
-	uint64_t msgs;       /* to send */
-	uint64_t work_ns;    /* per handler */
-	uint64_t handled;    /* component thread only */
-	uint64_t handle_ns;  /* sum of handler durations, program's clock */
-	uint64_t depth_sum;  /* sum of depths seen at handler entry */
-	uint64_t send_fails; /* producer only */
-	uint64_t empties;    /* handler entries that found the channel empty while producing */
+	struct lt_chan *ch; /* weak */
+	uint64_t msgs;      /* to send */
+	uint64_t work_ns;   /* per handler */
+	/* The handler's counters have their own cache line: a line the producer writes would
+	 * cost the handler a miss after its last clock read, inside its traced bounds. */
+	_Alignas(64) uint64_t handled; /* component thread only, to send_fails */
+	uint64_t handle_ns;            /* sum of handler durations, program's clock */
+	uint64_t depth_sum;            /* sum of depths seen at handler entry */
+	uint64_t empties; /* handler entries that found the channel empty while producing */
+	_Alignas(64) uint64_t send_fails; /* producer only */
 	_Atomic int producing;
 };
 

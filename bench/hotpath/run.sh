@@ -20,7 +20,8 @@
 #
 # Knobs: BENCH_REPS (5), BENCH_HOTPATH_WORK ("0 1000 2000"), BENCH_HOTPATH_MSGS_<W> (messages
 # per run for work W: 1000000 for 0 and 1000, 200000 otherwise), BENCH_HOTPATH_RECORD_ARGS
-# (extra `record` options; default "--subbuf-size 8M --num-subbuf 32").
+# (extra `record` options; default "--subbuf-size 8M --num-subbuf 32"). Then the three tracing
+# calls of one message alone (calls.c), untraced and traced, BENCH_REPS times each.
 set -euo pipefail
 
 build=${LOOPTRACE_BENCH_BUILD_DIR:-$PWD/build-bench}
@@ -29,13 +30,14 @@ reps=${BENCH_REPS:-5}
 works=${BENCH_HOTPATH_WORK:-0 1000 2000}
 record_args=${BENCH_HOTPATH_RECORD_ARGS:---subbuf-size 8M --num-subbuf 32}
 prog=$build/bench/hotpath/bench-hotpath
+calls=$build/bench/hotpath/bench-hotpath-calls
 looptrace=$build/bin/looptrace
 py=/usr/bin/python3
 here=$(cd "$(dirname "$0")" && pwd)
 
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-bench_require hotpath "the runtime and LTTng support must be built" "$prog" "$looptrace" -- lttng babeltrace2 /usr/bin/time "$py"
+bench_require hotpath "the runtime and LTTng support must be built" "$prog" "$calls" "$looptrace" -- lttng babeltrace2 /usr/bin/time "$py"
 
 dir=$work/hotpath
 mkdir -p "$dir"
@@ -111,6 +113,19 @@ for w in $works; do
 	"$py" -c 'import json,sys; e,u,s,m=open(sys.argv[1]).read().split()[:4]; print(json.dumps({"mode":"report","work_ns":int(sys.argv[2]),"report_s":float(e),"report_cpu_s":float(u)+float(s),"report_rss_kb":int(m),"json":sys.argv[3]}))' \
 		"$out/time" "$w" "$out/report-$w.json" >>"$samples"
 	rm -rf "$out/trace-$w"
+done
+
+# The three tracing calls of one message alone (calls.c): untraced and traced, alternating,
+# BENCH_REPS times each (each run is itself the best of 20 x 200 k).
+for i in $(seq "$reps"); do
+	echo "hotpath: the calls of one message, repetition $i/$reps" >&2
+	env -u LD_PRELOAD "$calls" | "$py" -c 'import json,sys; d=json.loads(sys.stdin.read()); d.update(mode="calls_untraced"); print(json.dumps(d))' >>"$samples"
+	"$looptrace" record --force -o "$out/trace-calls" --buffering per-pid -- "$calls" 2>"$out/record.err" |
+		"$py" -c 'import json,sys; d=json.loads([l for l in sys.stdin if l.startswith("{")][-1]); d.update(mode="calls_traced"); print(json.dumps(d))' >>"$samples" || {
+		cat "$out/record.err" >&2
+		exit 1
+	}
+	rm -rf "$out/trace-calls"
 done
 
 "$py" "$here/summarize.py" "$samples" "${LOOPTRACE_BENCH_DETAILS:-/dev/null}"

@@ -19,6 +19,9 @@ def label(w):
 def main():
     rows = [json.loads(ln) for ln in open(sys.argv[1]) if ln.strip()]
     details = open(sys.argv[2], "a")
+    calls = {m: [r["calls_ns"] for r in rows if r.get("mode") == m]
+             for m in ("calls_untraced", "calls_traced")}
+    rows = [r for r in rows if r.get("mode") not in calls]
     works = []
     for r in rows:
         if r["work_ns"] not in works:
@@ -104,6 +107,13 @@ def main():
                 "yes" if sat else "no", handle_mean, own, err, last["mean_depth"], last.get("empties", -1),
                 rp["report_s"], last["wall_ns"] / 1e9, rp["report_s"] / (last["wall_ns"] / 1e9),
                 rp["report_cpu_s"], rp["report_rss_kb"] / 1024.0))
+    if calls["calls_untraced"] and calls["calls_traced"]:
+        cu, ct = min(calls["calls_untraced"]), min(calls["calls_traced"])
+        figs += [
+            ("hotpath_calls_untraced_ns", cu, "ns"),
+            ("hotpath_calls_traced_ns", ct, "ns"),
+            ("hotpath_calls_added_per_msg", ct - cu, "ns"),
+        ]
     for name, value, unit in figs:
         print("figure %s %.4g %s" % (name, value, unit))
     reps = max(r.get("rep", 0) for r in rows)

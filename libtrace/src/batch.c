@@ -215,7 +215,58 @@ static void ring_forget_keys(struct lt_ring *r)
 	r->nkeys = 0;
 }
 
-/* ring_reset - an empty ring for thread `tid` (its lock held, or no other thread about). */
+/*
+ * The bracket: a handler's traced bounds are two record-clock reads around the runtime's call
+ * of the handler, and the reads themselves, the begin record's stores, the returns and calls
+ * between them fall inside, as an empty handler shows. bracket_ticks measures that on the
+ * same kind of path (an ordered begin read and stores in one function, an indirect call of an
+ * empty function, an end read in another; each noinline), the smallest of 256 tries, once per
+ * process; every ring starts with a BRACKET record of it, and the decoder ends each handler
+ * that much earlier (docs/event-model.md, "A handler's bounds"). The runtime's real path
+ * (calls through the PLT between liblooptrace-rt and liblooptrace, its checks) costs a little
+ * more: the figure errs on the side of the handler.
+ */
+static uint64_t bracket; /* ticks; 0 until measured (reg_mu) */
+
+static __attribute__((noinline)) uint64_t bracket_begin(uint64_t *w)
+{
+	uint64_t t = lt__now_ordered(); /* as a handler's begin */
+
+	w[0] = t;
+	w[1] = t ^ 1;
+	atomic_store_explicit((_Atomic uint64_t *)&w[2], t, memory_order_release);
+	return t;
+}
+
+static __attribute__((noinline)) void bracket_empty(void *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+static __attribute__((noinline)) uint64_t bracket_end(void)
+{
+	return lt__now();
+}
+
+static void (*volatile bracket_call)(void *) = bracket_empty;
+
+static uint64_t bracket_ticks(void)
+{
+	uint64_t w[3], best = UINT64_MAX;
+
+	for (int i = 0; i < 256; i++) {
+		uint64_t t0 = bracket_begin(w);
+
+		bracket_call(w);
+		uint64_t t1 = bracket_end();
+		if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	return best == UINT64_MAX ? 0 : best;
+}
+
+/* ring_reset - an empty ring for thread `tid` (its lock held, or no other thread about); its
+ * first record is the process's bracket. */
 static void ring_reset(struct lt_ring *r, uint32_t tid)
 {
 	r->head = r->tail_cache = 0;
@@ -226,6 +277,9 @@ static void ring_reset(struct lt_ring *r, uint32_t tid)
 	r->tid = tid;
 	r->last = r->base = r->wrap_last = lt__now();
 	atomic_store(&r->flushed_ns, lt__mono_ns());
+	uint64_t *p = lt__rec(r, 2, LT_REC_BRACKET, 0, r->last);
+	p[1] = bracket;
+	lt__rec_commit(r, 2);
 }
 
 /* thread exit: flush; the ring goes back to the registry for the next thread. */
@@ -248,8 +302,10 @@ struct lt_ring *lt__ring_new(void)
 	uint32_t tid = (uint32_t)gettid();
 
 	pthread_mutex_lock(&reg_mu);
-	if (!epoch[1])
+	if (!epoch[1]) {
 		calibrate(epoch);
+		bracket = bracket_ticks();
+	}
 	for (r = reg_head; r && !r->dead; r = r->next)
 		;
 	if (r) { /* a dead thread's ring: empty, flushed */

@@ -85,6 +85,22 @@ static inline uint64_t lt__now(void)
 	return lt__mono_ns();
 }
 
+/*
+ * lt__now_ordered - the record clock read after every load before it has completed: a
+ * handler's begin (the runtime's dequeue may still wait for a cross-core miss, which a plain
+ * rdtsc would run ahead of; docs/event-model.md, "A handler's bounds").
+ */
+static inline uint64_t lt__now_ordered(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (__builtin_expect(lt__clock_kind == LT_REC_CLOCK_TSC, 1)) {
+		_mm_lfence();
+		return __rdtsc();
+	}
+#endif
+	return lt__mono_ns();
+}
+
 LT_HIDDEN struct lt_ring *lt__ring_new(void);
 /* lt__ring_reserve - makes room for a record of up to n words at the head (pads the lap,
  * drains the ring when full) without writing one. */

@@ -261,8 +261,9 @@ static void rec_named(struct lt_ring *r, unsigned kind, const char *name, uint64
  *    room is made in the ring (a flush); only the record's own stores follow it;
  *  - its end (lt__handle_end_later, lt_handle_end) is read first, before any check. A thread
  *    that never had a ring (nothing recorded it) skips the read; 0 then means "read it later".
- * Both are plain reads: an `lfence` before the begin (waiting for the channel slot's cross-core
- * miss) cost ~20 ns of CPU per message for a few ns of truth (docs/event-model.md).
+ * The begin waits for the loads before it (lt__now_ordered: the channel slot's cross-core miss
+ * would otherwise fall inside the handler), the end is a plain read. The decoder takes the
+ * tracer's own bracket off each handler (the BRACKET record, batch.c).
  */
 static inline uint64_t handler_end_now(void)
 {
@@ -561,7 +562,7 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 		key = lt__key(r, chan, nonnull(kind));
 		if (__builtin_expect(!lt__rec_fits(r, 6), 0))
 			lt__ring_reserve(r, 6); /* a flush, if any, before the begin */
-		now = lt__now();                /* the handler begins: see handler_end_now */
+		now = lt__now_ordered();        /* the handler begins: see handler_end_now */
 		if (pending_msg) {
 			k = LT_REC_HNEXT;
 			ed = now - pending_end;
@@ -609,7 +610,7 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 
 		if (__builtin_expect(!lt__rec_fits(r, 4), 0))
 			lt__ring_reserve(r, 4);
-		p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now());
+		p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now_ordered());
 
 		p[1] = msg;
 		lt__rec_commit(r, 2);

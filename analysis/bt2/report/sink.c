@@ -297,6 +297,12 @@ static void dec_clock(void *ctx, uint32_t host, const char *uuid, int64_t offset
 	lt_analysis_clock(s->analysis, host, uuid, offset_ns);
 }
 
+static void dec_bracket(void *ctx, int64_t vpid, int64_t ns)
+{
+	struct sink *s = ctx;
+	lt_analysis_bracket(s->analysis, vpid, ns);
+}
+
 static double secs_between(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
@@ -653,7 +659,8 @@ lt_bt2_report_initialize(bt_self_component_sink *self, bt_self_component_sink_co
 				    .object = dec_object,
 				    .build_id = dec_build_id,
 				    .host = dec_host,
-				    .clock = dec_clock};
+				    .clock = dec_clock,
+				    .bracket = dec_bracket};
 	s->dec = lt_decoder_create(&ops);
 	if (!s->dec) {
 		st = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;

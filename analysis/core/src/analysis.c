@@ -313,6 +313,13 @@ static void clock_update(struct lt_analysis *a)
 	}
 }
 
+void lt_analysis_bracket(struct lt_analysis *a, int64_t vpid, int64_t ns)
+{
+	(void)vpid;
+	if (ns > a->bracket_ns)
+		a->bracket_ns = ns;
+}
+
 int lt_analysis_clock(struct lt_analysis *a, uint32_t host, const char *uuid, int64_t offset_ns)
 {
 	char id[sizeof(a->clocks.v[0].uuid)];

@@ -322,6 +322,7 @@ struct lt_analysis {
 	LT_VEC(char *) hosts; /* owned names, by host number (NULL: unnamed) */
 	LT_VEC(struct lt_clock) clocks;
 	int64_t clock_uncertainty_ns; /* from the clocks seen so far (lt__clock_update) */
+	int64_t bracket_ns;           /* largest handler bracket (lt_analysis_bracket) */
 	int clock_basis;              /* enum lt_clock_basis */
 	LT_VEC(struct lt_an_comp) comps;
 	LT_VEC(struct lt_an_chan) chans;

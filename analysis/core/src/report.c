@@ -910,8 +910,9 @@ static void write_clock(FILE *f, const struct lt_analysis *a)
 		fputs(i ? ", " : "", f);
 		jstr(f, lt__host_name(a, i));
 	}
+	fprintf(f, "],\n    \"handler_bracket_ns\": %" PRId64, a->bracket_ns);
 	fprintf(f,
-		"],\n    \"clock\": {\"uncertainty_ns\": %" PRId64
+		",\n    \"clock\": {\"uncertainty_ns\": %" PRId64
 		", \"basis\": \"%s\", \"assumed_sync_ns\": %" PRId64 ", \"clocks\": [",
 		a->clock_uncertainty_ns, clock_bases[a->clock_basis], a->cfg.clock_sync_ns);
 	for (uint32_t i = 0; i < a->clocks.n; i++) {

@@ -176,6 +176,13 @@ int lt_analysis_host(struct lt_analysis *a, uint32_t host, const char *name);
 int lt_analysis_clock(struct lt_analysis *a, uint32_t host, const char *uuid, int64_t offset_ns);
 
 /*
+ * lt_analysis_bracket - a thread of process `vpid` reads its handlers' bounds with a bracket of
+ * `ns` (the record clock's smallest interval around an empty handler call), which the decoder
+ * takes off each handler's end. The report states the largest (trace.handler_bracket_ns).
+ */
+void lt_analysis_bracket(struct lt_analysis *a, int64_t vpid, int64_t ns);
+
+/*
  * lt_analysis_loop_top - the user names a loop top of interposed threads (`--loop-top`):
  * `spec` is "OBJECT+0xOFFSET" (a call site as the report prints it: OFFSET = return address
  * - 1 - load address of a position-independent object) or "OBJECT+0xLO-0xHI" (every call
