@@ -88,8 +88,12 @@ static inline uint64_t lt__now(void)
 /*
  * lt__now_ordered - the record clock read after every load before it has completed: a
  * handler's begin (the runtime's dequeue may still wait for a cross-core miss, which a plain
- * rdtsc would run ahead of; docs/event-model.md, "A handler's bounds").
+ * rdtsc would run ahead of; docs/event-model.md, "A handler's bounds"). The order costs a
+ * pipeline drain (~15 ns here): a thread's begins are ordered only while its last handler took
+ * at least LT_ORDER_MIN_TICKS (trace.c), where that cost is small beside the handler and the
+ * few tens of ns it corrects matter.
  */
+#define LT_ORDER_MIN_TICKS 512 /* record-clock ticks: ~210 ns at a 2.4 GHz TSC, 512 ns */
 static inline uint64_t lt__now_ordered(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

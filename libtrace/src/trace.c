@@ -262,12 +262,31 @@ static void rec_named(struct lt_ring *r, unsigned kind, const char *name, uint64
  *  - its end (lt__handle_end_later, lt_handle_end) is read first, before any check. A thread
  *    that never had a ring (nothing recorded it) skips the read; 0 then means "read it later".
  * The begin waits for the loads before it (lt__now_ordered: the channel slot's cross-core miss
- * would otherwise fall inside the handler), the end is a plain read. The decoder takes the
- * tracer's own bracket off each handler (the BRACKET record, batch.c).
+ * would otherwise fall inside the handler) while the thread's handlers are long enough for
+ * that to matter, the end is a plain read. The decoder takes the tracer's own bracket off
+ * each handler (the BRACKET record, batch.c).
  */
 static inline uint64_t handler_end_now(void)
 {
 	return __builtin_expect(lt__ring != NULL, 1) ? lt__now() : 0;
+}
+
+/* The begin of the thread's open handler (record clock), and whether the next begin is read
+ * ordered: the last handler took LT_ORDER_MIN_TICKS or more (batch.h, lt__now_ordered). */
+static LT_TLS uint64_t rec_begin;
+static LT_TLS int order_begin = 1;
+
+static inline uint64_t handler_begin_now(void)
+{
+	rec_begin = order_begin ? lt__now_ordered() : lt__now();
+	return rec_begin;
+}
+
+/* handler_ended - the open handler ended at `end` (0: not read): decides the next order. */
+static inline void handler_ended(uint64_t end)
+{
+	if (end)
+		order_begin = end - rec_begin >= LT_ORDER_MIN_TICKS;
 }
 #endif
 
@@ -524,6 +543,8 @@ LT_API void lt__handle_end_later(uint64_t msg)
 #ifdef LT_WITH_LTTNG
 	/* The handler's end: the first thing after it returned (see handler_end_now). */
 	uint64_t end = handler_end_now();
+
+	handler_ended(end);
 #endif
 	flush_pending();
 	LT_FLIGHT_HANDLER_END();
@@ -562,7 +583,7 @@ LT_API void lt__handle_next(uint32_t chan, uint64_t msg, uint32_t depth, const c
 		key = lt__key(r, chan, nonnull(kind));
 		if (__builtin_expect(!lt__rec_fits(r, 6), 0))
 			lt__ring_reserve(r, 6); /* a flush, if any, before the begin */
-		now = lt__now_ordered();        /* the handler begins: see handler_end_now */
+		now = handler_begin_now();      /* the handler begins: see handler_end_now */
 		if (pending_msg) {
 			k = LT_REC_HNEXT;
 			ed = now - pending_end;
@@ -610,7 +631,7 @@ LT_API void lt_handle_begin(uint64_t msg, const char *kind)
 
 		if (__builtin_expect(!lt__rec_fits(r, 4), 0))
 			lt__ring_reserve(r, 4);
-		p = lt__rec(r, 2, LT_REC_HBEGIN, key, lt__now_ordered());
+		p = lt__rec(r, 2, LT_REC_HBEGIN, key, handler_begin_now());
 
 		p[1] = msg;
 		lt__rec_commit(r, 2);
@@ -627,6 +648,8 @@ LT_API void lt_handle_end(uint64_t msg)
 {
 #ifdef LT_WITH_LTTNG
 	uint64_t end = handler_end_now();
+
+	handler_ended(end);
 #endif
 	flush_pending();
 	LT_FLIGHT_HANDLER_END();
