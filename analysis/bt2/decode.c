@@ -51,14 +51,15 @@ enum fld {
 	F_EPOCH_TSC,
 	F_EPOCH_NS,
 	F_MSG_HI,
+	F_BRACKET,
 	F_COUNT
 };
 
 static const char *const fld_names[F_COUNT] = {
-    "comp",   "chan",    "capacity", "route",     "owner",    "reason", "depth", "msg",
-    "flow",   "object",  "where",    "name",      "begin_ts", "end_ts", "prev",  "call",
-    "cpu_ns", "pool",    "threads",  "flags",     "tid",      "seq",    "first", "clock",
-    "base",   "cal_tsc", "cal_ns",   "epoch_tsc", "epoch_ns", "msg_hi",
+    "comp",   "chan",    "capacity", "route",     "owner",    "reason", "depth",   "msg",
+    "flow",   "object",  "where",    "name",      "begin_ts", "end_ts", "prev",    "call",
+    "cpu_ns", "pool",    "threads",  "flags",     "tid",      "seq",    "first",   "clock",
+    "base",   "cal_tsc", "cal_ns",   "epoch_tsc", "epoch_ns", "msg_hi", "bracket",
 };
 
 enum ftype { FT_NONE = 0, FT_UINT, FT_SINT, FT_STRING, FT_ARRAY };
@@ -137,8 +138,9 @@ struct dthread {
 	int64_t prev_ts;  /* ns from origin of the record before the last */
 	uint64_t cur_msg; /* the open handler (records) */
 	int64_t cur_begin;
-	uint64_t bracket;  /* ticks: the thread's BRACKET record (0: none, before format 2.2) */
-	struct hkey *keys; /* LT_REC_KEY_MAX + 1 entries, allocated on first use */
+	uint64_t bracket;      /* ticks: its batches' `bracket` (0: none, before format 2.2, raw) */
+	uint64_t bracket_seen; /* the last `bracket` told to ops.bracket */
+	struct hkey *keys;     /* LT_REC_KEY_MAX + 1 entries, allocated on first use */
 };
 
 struct lt_decoder {
@@ -1137,28 +1139,20 @@ static inline uint32_t rec_depth(uint32_t a)
 
 /*
  * handler_end - the end of the thread's open handler whose end was read at clock value clk:
- * the tracer's own bracket (the thread's BRACKET record) taken off, never before the handler's
- * begin nor before the thread's record preceding the end.
+ * the tracer's own bracket (the batch's `bracket`) taken off, but never before the handler's
+ * begin nor before the thread's record preceding the end, unless the end as read is (a key
+ * definition written between a kept end and the next begin: the end stays as read).
  */
 static inline int64_t handler_end(const struct batch *b, uint64_t clk)
 {
 	const struct dthread *t = b->t;
+	int64_t raw = batch_ts(b, clk);
 	int64_t end = batch_ts(b, clk - (t->bracket < clk ? t->bracket : 0));
 	int64_t floor = t->cur_begin > t->prev_ts ? t->cur_begin : t->prev_ts;
 
+	if (floor > raw)
+		floor = raw;
 	return end > floor ? end : floor;
-}
-
-/* rec_bracket - the thread's bracket (ticks) is r[1]: applied to its handlers' ends unless
- * LOOPTRACE_RAW_BOUNDS is set, and told to ops.bracket in ns. */
-static void rec_bracket(const struct batch *b, const uint64_t *r, uint64_t clk)
-{
-	struct lt_decoder *d = b->d;
-	int64_t ns = batch_ts(b, clk + r[1]) - batch_ts(b, clk);
-
-	b->t->bracket = d->raw_bounds ? 0 : r[1];
-	if (d->ops.bracket)
-		d->ops.bracket(d->ops.ctx, b->t->vpid, ns);
 }
 
 /* rec_hnext - a handle-next record (short, short with no end, or long) at clock value clk. */
@@ -1326,9 +1320,6 @@ static inline int rec_expand(const struct batch *b, unsigned kind, uint32_t a, c
 	case LT_REC_DEF_KEY:
 		rec_def_key(b->d, b->t, a, r, buf);
 		return 0;
-	case LT_REC_BRACKET:
-		rec_bracket(b, r, clk);
-		return 0;
 	case LT_REC_SEND:
 		e->kind = LT_EV_SEND;
 		e->chan = a & LT_REC_KEY_MAX;
@@ -1390,6 +1381,23 @@ static inline int rec_expand(const struct batch *b, unsigned kind, uint32_t a, c
 	return 1;
 }
 
+/*
+ * batch_bracket - the batch's `bracket` (ticks; 0: none): its thread's handlers end that much
+ * earlier unless LOOPTRACE_RAW_BOUNDS is set; ops.bracket hears it in ns (at the batch's base
+ * clk) when it changes.
+ */
+static void batch_bracket(const struct batch *b, uint64_t ticks, uint64_t clk)
+{
+	struct lt_decoder *d = b->d;
+	struct dthread *t = b->t;
+	uint64_t use = d->raw_bounds ? 0 : ticks;
+
+	if (ticks && d->ops.bracket && t->bracket_seen != ticks)
+		d->ops.bracket(d->ops.ctx, t->vpid, batch_ts(b, clk + ticks) - batch_ts(b, clk));
+	t->bracket_seen = ticks;
+	t->bracket = use;
+}
+
 /* on_batch - a batch event: expands its records, in order, into events of its thread. */
 static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_info *ei, int64_t ts,
 		     uint64_t cycles, int exact)
@@ -1407,6 +1415,7 @@ static void on_batch(struct lt_decoder *d, const bt_event *ev, const struct ec_i
 	b.offset = exact ? ts - (int64_t)cycles : 0;
 	if (b.clock == LT_REC_CLOCK_TSC)
 		batch_calibrate(b.p, pl, ei);
+	batch_bracket(&b, read_u(pl, &ei->f[F_BRACKET]), clk); /* 0 before format 2.2 */
 	uint64_t n;
 	if (batch_words(d, pl, ei, &n) < 0)
 		return;
@@ -1633,7 +1642,8 @@ struct lt_decoder *lt_decoder_create(const struct lt_decode_ops *ops)
 	if (!d)
 		return NULL;
 	d->ops = *ops;
-	d->raw_bounds = getenv("LOOPTRACE_RAW_BOUNDS") != NULL;
+	const char *raw = getenv("LOOPTRACE_RAW_BOUNDS");
+	d->raw_bounds = raw && raw[0] && strcmp(raw, "0") != 0;
 	d->ecs_cap = 64;
 	d->ecs = calloc(d->ecs_cap, sizeof(*d->ecs));
 	if (!d->ecs) {

@@ -1,15 +1,14 @@
 /*
- * calls.c - the tracing calls of one traced message, on one thread: lt_send (the sender's
- * record), lt__handle_next and lt__handle_end_later (the receiver's: a handler switch of a
- * saturated liblooptrace-rt component), with an empty handler between the last two. Thread CPU
- * time per message, the best of REPS runs of N messages. Run untraced (no probe provider
- * loaded: the calls' disabled path) and under `looptrace record` (the records), the difference
- * is what a traced message adds to the calls themselves, without the runtime, the other thread
- * or the spin-and-park of a real producer and consumer (bench/hotpath/run.sh runs both).
- *
- * The three calls run back to back here: the begin's ordered read (lt__now_ordered) waits for
- * the send's clock read just before it, which in a real program runs on another thread. So
- * this is an upper bound of the calls' cost. Prints one JSON line.
+ * calls.c - the tracing calls of one traced message, on one thread: lt__handle_next and
+ * lt__handle_end_later (the receiver's: a handler switch of a saturated liblooptrace-rt
+ * component) around a handler that sends the next message (lt_send, the sender's record), so
+ * that the records are those of a message through the runtime: SEND and HNEXT (the previous
+ * handler's end carried in it), 4 words. Thread CPU time per message, the best of REPS runs of
+ * N messages. Run untraced (no probe provider loaded: the calls' disabled path) and under
+ * `looptrace record` (the records), the difference is what a traced message adds to the calls
+ * themselves, without the runtime, the other thread or the spin-and-park of a real producer
+ * and consumer (bench/hotpath/run.sh runs both). These handlers are short: their begins are
+ * read unordered (lt__now_ordered is for handlers of 512 ticks or more). Prints one JSON line.
  *
  * Usage: bench-hotpath-calls [N [REPS]]   (defaults 200000, 20)
  */
@@ -45,9 +44,8 @@ int main(int argc, char **argv)
 		uint64_t c0 = thread_cpu_ns();
 
 		for (long i = 0; i < n; i++, id++) {
-			lt_send(chan, id, 0, 5);
 			lt__handle_next(chan, id, LT_DEPTH_UNKNOWN, "work");
-			__asm__ volatile("" ::: "memory"); /* the handler */
+			lt_send(chan, id + 1, 0, 5); /* the handler */
 			lt__handle_end_later(id);
 		}
 		double per = (double)(thread_cpu_ns() - c0) / (double)n;

@@ -82,6 +82,56 @@ static void ring_unlock(struct lt_ring *r)
 }
 
 /*
+ * The bracket: a handler's traced bounds are two record-clock reads around the runtime's call
+ * of the handler, and the reads themselves, the begin record's stores, the returns and calls
+ * between them fall inside, as an empty handler shows. bracket_ticks measures that on the
+ * same kind of path (an ordered begin read and stores in one function, an indirect call of an
+ * empty function, an end read in another; each noinline), the smallest of 256 tries, once per
+ * process; every batch carries it (field `bracket`), and the decoder ends each handler
+ * that much earlier (docs/event-model.md, "A handler's bounds"). The runtime's real path
+ * (calls through the PLT between liblooptrace-rt and liblooptrace, its checks) costs a little
+ * more: the figure errs on the side of the handler.
+ */
+static uint64_t bracket; /* ticks; 0 until measured (reg_mu) */
+
+static __attribute__((noinline)) uint64_t bracket_begin(uint64_t *w)
+{
+	uint64_t t = lt__now_ordered(); /* as a handler's begin */
+
+	w[0] = t;
+	w[1] = t ^ 1;
+	atomic_store_explicit((_Atomic uint64_t *)&w[2], t, memory_order_release);
+	return t;
+}
+
+static __attribute__((noinline)) void bracket_empty(void *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+static __attribute__((noinline)) uint64_t bracket_end(void)
+{
+	return lt__now();
+}
+
+static void (*volatile bracket_call)(void *) = bracket_empty;
+
+static uint64_t bracket_ticks(void)
+{
+	uint64_t w[3], best = UINT64_MAX;
+
+	for (int i = 0; i < 256; i++) {
+		uint64_t t0 = bracket_begin(w);
+
+		bracket_call(w);
+		uint64_t t1 = bracket_end();
+		if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	return best == UINT64_MAX ? 0 : best;
+}
+
+/*
  * flush_locked - hands the ring's complete records to LTTng, as one batch event per
  * contiguous run of words (records never straddle the ring's end: see PAD). Lock held.
  * `owner`: the ring's own thread flushes, and knows the clock and count of its records (last,
@@ -92,13 +142,14 @@ static void flush_locked(struct lt_ring *r, int owner)
 {
 	uint64_t h = atomic_load_explicit(&r->head_pub, memory_order_acquire);
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	uint64_t cal[4];
+	uint64_t cal[5];
 
 	if (t == h)
 		return;
 	calibrate(cal);
 	cal[2] = epoch[0];
 	cal[3] = epoch[1];
+	cal[4] = bracket;
 	while (t < h) {
 		uint32_t off = (uint32_t)(t & (LT_BATCH_WORDS - 1));
 		uint32_t n =
@@ -215,58 +266,7 @@ static void ring_forget_keys(struct lt_ring *r)
 	r->nkeys = 0;
 }
 
-/*
- * The bracket: a handler's traced bounds are two record-clock reads around the runtime's call
- * of the handler, and the reads themselves, the begin record's stores, the returns and calls
- * between them fall inside, as an empty handler shows. bracket_ticks measures that on the
- * same kind of path (an ordered begin read and stores in one function, an indirect call of an
- * empty function, an end read in another; each noinline), the smallest of 256 tries, once per
- * process; every ring starts with a BRACKET record of it, and the decoder ends each handler
- * that much earlier (docs/event-model.md, "A handler's bounds"). The runtime's real path
- * (calls through the PLT between liblooptrace-rt and liblooptrace, its checks) costs a little
- * more: the figure errs on the side of the handler.
- */
-static uint64_t bracket; /* ticks; 0 until measured (reg_mu) */
-
-static __attribute__((noinline)) uint64_t bracket_begin(uint64_t *w)
-{
-	uint64_t t = lt__now_ordered(); /* as a handler's begin */
-
-	w[0] = t;
-	w[1] = t ^ 1;
-	atomic_store_explicit((_Atomic uint64_t *)&w[2], t, memory_order_release);
-	return t;
-}
-
-static __attribute__((noinline)) void bracket_empty(void *p)
-{
-	__asm__ volatile("" : : "r"(p) : "memory");
-}
-
-static __attribute__((noinline)) uint64_t bracket_end(void)
-{
-	return lt__now();
-}
-
-static void (*volatile bracket_call)(void *) = bracket_empty;
-
-static uint64_t bracket_ticks(void)
-{
-	uint64_t w[3], best = UINT64_MAX;
-
-	for (int i = 0; i < 256; i++) {
-		uint64_t t0 = bracket_begin(w);
-
-		bracket_call(w);
-		uint64_t t1 = bracket_end();
-		if (t1 - t0 < best)
-			best = t1 - t0;
-	}
-	return best == UINT64_MAX ? 0 : best;
-}
-
-/* ring_reset - an empty ring for thread `tid` (its lock held, or no other thread about); its
- * first record is the process's bracket. */
+/* ring_reset - an empty ring for thread `tid` (its lock held, or no other thread about). */
 static void ring_reset(struct lt_ring *r, uint32_t tid)
 {
 	r->head = r->tail_cache = 0;
@@ -277,9 +277,6 @@ static void ring_reset(struct lt_ring *r, uint32_t tid)
 	r->tid = tid;
 	r->last = r->base = r->wrap_last = lt__now();
 	atomic_store(&r->flushed_ns, lt__mono_ns());
-	uint64_t *p = lt__rec(r, 2, LT_REC_BRACKET, 0, r->last);
-	p[1] = bracket;
-	lt__rec_commit(r, 2);
 }
 
 /* thread exit: flush; the ring goes back to the registry for the next thread. */

@@ -117,7 +117,7 @@ LT_HIDDEN uint32_t lt__key_slow(struct lt_ring *r, uint32_t chan, const char *ki
 LT_HIDDEN uint64_t lt__thread_cpu_ns(void);
 /* lt__emit_batch - writes one looptrace:batch event (trace.c, where the tracepoints live). */
 LT_HIDDEN void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32_t clock,
-			      uint64_t base, const uint64_t cal[4], const uint64_t *words,
+			      uint64_t base, const uint64_t cal[5], const uint64_t *words,
 			      uint32_t n);
 
 /*

@@ -60,10 +60,11 @@ static inline struct lt_ring *ring(void)
 }
 
 void lt__emit_batch(uint32_t tid, uint32_t seq, uint64_t first, uint32_t clock, uint64_t base,
-		    const uint64_t cal[4], const uint64_t *words, uint32_t n)
+		    const uint64_t cal[5], const uint64_t *words, uint32_t n)
 {
-	/* cal[4]: msg_hi, the tag of the process's message ids (short HNEXT records omit it) */
-	const uint64_t c[5] = {cal[0], cal[1], cal[2], cal[3], msg_tag};
+	/* c[4]: msg_hi, the tag of the process's message ids (short HNEXT records omit it);
+	 * c[5]: the process's bracket (batch.c) */
+	const uint64_t c[6] = {cal[0], cal[1], cal[2], cal[3], msg_tag, cal[4]};
 
 	LT_EVENT(batch, tid, seq, first, clock, base, c, words, n);
 }
@@ -264,7 +265,7 @@ static void rec_named(struct lt_ring *r, unsigned kind, const char *name, uint64
  * The begin waits for the loads before it (lt__now_ordered: the channel slot's cross-core miss
  * would otherwise fall inside the handler) while the thread's handlers are long enough for
  * that to matter, the end is a plain read. The decoder takes the tracer's own bracket off
- * each handler (the BRACKET record, batch.c).
+ * each handler (the batch field `bracket`, batch.c).
  */
 static inline uint64_t handler_end_now(void)
 {

@@ -51,7 +51,7 @@ class QueueWaitTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         truth = json.loads([ln for ln in p.stdout.splitlines() if ln.startswith("{")][-1])
         with open(os.path.join(trace, "looptrace-record.json")) as f:
-            self.assertEqual(json.load(f)["format"], "2.1")
+            self.assertEqual(json.load(f)["format"], "2.2")
         r = run_looptrace(["report", "--json", "-", trace])
         self.assertEqual(r.returncode, 0, r.stderr)
         rep = json.loads(r.stdout)

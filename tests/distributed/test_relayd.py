@@ -92,6 +92,17 @@ def must(cmd):
     return p
 
 
+
+def terminate(proc):
+    """Stops a daemon this test started: SIGTERM (it closes its trace files), then SIGKILL."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
 class TwoHosts(unittest.TestCase):
     def setUp(self):
         if os.geteuid() != 0:
@@ -141,13 +152,7 @@ class TwoHosts(unittest.TestCase):
         proc, self.relayd = self.relayd, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate(proc)
         self.relayd_log.close()
 
     def cleanup(self):
@@ -378,13 +383,8 @@ class LocalRelayd(unittest.TestCase):
 
     def stop_relayd(self):
         proc, self.relayd = self.relayd, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            terminate(proc)
 
     def test_real_relayd_passes(self):
         control, data, _ = self.ports

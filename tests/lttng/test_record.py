@@ -315,7 +315,7 @@ class RecordProcesses(Base):
         # Plain `record` (probes preloaded, no interposer): the child's events carry its own
         # pid, parent and child are separate components, and no id is taken on both sides.
         trace = os.path.join(self.tmp, "t")
-        proc = self.record("-o", trace, "--", FORK_PROG, "300")
+        proc = self.record("-o", trace, "--", FORK_PROG, "3000")
         self.assertEqual(proc.returncode, 0, proc.stderr.decode())
         sides = {o["side"]: o for o in map(json.loads, proc.stdout.decode().splitlines())}
         parent, child = sides["parent"], sides["child"]
@@ -325,7 +325,8 @@ class RecordProcesses(Base):
         self.assertEqual(set(parent["msgs"]) & set(child["msgs"]), set())
         events, _ = read_trace(trace)
         for o in (parent, child):
-            sent = [p["msg"] for n, p, c in events if n == "send" and c["vpid"] == o["pid"]]
+            sent = [p["msg"] for n, p, c in events
+                    if n == "send" and c["vpid"] == o["pid"] and p["chan"] == o["chan"]]
             self.assertEqual(sent, o["msgs"], o["side"])
             begun = {p["name"] for n, p, c in events
                      if n == "component_begin" and c["vpid"] == o["pid"]}
@@ -338,7 +339,15 @@ class RecordProcesses(Base):
         chans = {c["name"]: c for c in data["channels"]}
         for o in (parent, child):
             self.assertEqual(comps[o["side"]]["pid"], o["pid"])
-            self.assertEqual((chans[o["side"]]["sends"], chans[o["side"]]["recvs"]), (300, 300))
+            self.assertEqual((chans[o["side"]]["sends"], chans[o["side"]]["recvs"]), (3000, 3000))
+        # The parent's second thread lived across the fork: nothing of its ring is written
+        # again by the child (a batch of a dead thread's ring, flushed at the child's exit
+        # before the child's last batch, would look like records lost from the child's
+        # thread: 3000 messages make the child flush before, `child-tail` at its exit).
+        self.assertEqual(comps["helper"]["pid"], parent["pid"])
+        self.assertEqual((chans["helper"]["sends"], chans["helper"]["recvs"]), (10, 10))
+        self.assertEqual(chans["child-tail"]["sends"], 5)
+        self.assertEqual(data["trace"]["lost_events"], 0)
 
     def test_pid(self):
         # --pid records a process that is already running, until it exits.

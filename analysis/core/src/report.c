@@ -226,6 +226,27 @@ static void comp_key(FILE *f, const struct lt_analysis *a, const struct lt_an_co
 	free(full);
 }
 
+/* write_chan_waits - a channel's (or channel group's) queue waits, send-blocked time, Little's
+ * law (L, lambda, W) and lost_overlap, after its counts. */
+static void write_chan_waits(FILE *f, const struct lt_hist *qwait, uint64_t blocked_ns,
+			     uint64_t blocked_count, double L, double lambda, double W, int lost)
+{
+	fputs(",\n     \"queue_wait_ns\": ", f);
+	jhist(f, qwait);
+	fprintf(f,
+		",\n     \"send_blocked_ns\": %" PRIu64 ", \"send_blocked_count\": %" PRIu64
+		", \"littles_law\": {\"L\": ",
+		blocked_ns, blocked_count);
+	jdbl(f, L);
+	fputs(", \"lambda\": ", f);
+	jdbl(f, lambda);
+	fputs(", \"W\": ", f);
+	jdbl(f, W);
+	fputs(", \"ratio\": ", f);
+	jdbl(f, safe_div(L, lambda * W));
+	fprintf(f, "}, \"lost_overlap\": %s", lost ? "true" : "false");
+}
+
 /* write_host - `, "host": NAME` of process key `key` when the trace names its hosts. */
 static void write_host(FILE *f, const struct lt_analysis *a, int64_t key)
 {
@@ -700,20 +721,8 @@ static int write_channels(FILE *f, const struct lt_analysis *a, int64_t now, str
 			lt__pid_of(ch->vpid), cs.declared ? "true" : "false", cs.capacity, cs.sends,
 			cs.recvs, cs.depth, cs.max_depth);
 		jdbl(f, L);
-		fputs(",\n     \"queue_wait_ns\": ", f);
-		jhist(f, &cs.qwait);
-		fprintf(f,
-			",\n     \"send_blocked_ns\": %" PRIu64 ", \"send_blocked_count\": %" PRIu64
-			", \"littles_law\": {\"L\": ",
-			cs.send_blocked_ns, cs.send_blocked_count);
-		jdbl(f, L);
-		fputs(", \"lambda\": ", f);
-		jdbl(f, lambda);
-		fputs(", \"W\": ", f);
-		jdbl(f, W);
-		fputs(", \"ratio\": ", f);
-		jdbl(f, safe_div(L, lambda * W));
-		fprintf(f, "}, \"lost_overlap\": %s", lost ? "true" : "false");
+		write_chan_waits(f, &cs.qwait, cs.send_blocked_ns, cs.send_blocked_count, L, lambda,
+				 W, lost);
 		write_host(f, a, ch->vpid);
 		fprintf(f, ", \"cross_host_waits\": %" PRIu64 ", \"cross_host_short\": %" PRIu64,
 			ch->cross_host_waits, ch->cross_host_short);
@@ -762,20 +771,8 @@ static void write_channel_groups(FILE *f, const struct lt_analysis *a, int64_t n
 			s->declared ? "true" : "false", s->capacity, s->sends, s->recvs, s->depth,
 			s->max_depth);
 		jdbl(f, grp->life_ns > 0 ? s->L / grp->life_ns : 0.0);
-		fputs(",\n     \"queue_wait_ns\": ", f);
-		jhist(f, &s->qwait);
-		fprintf(f,
-			",\n     \"send_blocked_ns\": %" PRIu64 ", \"send_blocked_count\": %" PRIu64
-			", \"littles_law\": {\"L\": ",
-			s->send_blocked_ns, s->send_blocked_count);
-		jdbl(f, L);
-		fputs(", \"lambda\": ", f);
-		jdbl(f, lambda);
-		fputs(", \"W\": ", f);
-		jdbl(f, W);
-		fputs(", \"ratio\": ", f);
-		jdbl(f, safe_div(L, lambda * W));
-		fprintf(f, "}, \"lost_overlap\": %s", grp->lost ? "true" : "false");
+		write_chan_waits(f, &s->qwait, s->send_blocked_ns, s->send_blocked_count, L, lambda,
+				 W, grp->lost);
 		write_host(f, a, ch->vpid);
 		fputc('}', f);
 	}

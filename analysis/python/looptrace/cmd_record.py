@@ -363,7 +363,7 @@ def _run_child(argv, env, old_mask, recorder=None):
 
 
 # The trace format liblooptrace writes under `record` (docs/event-model.md, "Format versions").
-TRACE_FORMAT = "2.1"
+TRACE_FORMAT = "2.2"
 
 
 def _size_bytes(text):

@@ -205,7 +205,9 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, seq_run_end,
  * record before the first (delta origin); (`cal_tsc`, `cal_ns`) is the record clock and
  * CLOCK_MONOTONIC read together at the flush, (`epoch_tsc`, `epoch_ns`) the same read when the
  * process first recorded; `msg_hi` the top 16 bits (the tag) of the process's message ids,
- * which short HNEXT records leave out (added in format 2.1; 0: none); `words` the records.
+ * which short HNEXT records leave out (added in format 2.1; 0: none); `bracket` the record
+ * clock's smallest interval around an empty handler call in this process, which the decoder
+ * takes off each handler's end (added in format 2.2; 0: none); `words` the records.
  */
 LTTNG_UST_TRACEPOINT_EVENT(looptrace, batch,
 	LTTNG_UST_TP_ARGS(uint32_t, tid, uint32_t, seq, uint64_t, first, uint32_t, clock,
@@ -221,6 +223,7 @@ LTTNG_UST_TRACEPOINT_EVENT(looptrace, batch,
 		lttng_ust_field_integer(uint64_t, epoch_tsc, cal[2])
 		lttng_ust_field_integer(uint64_t, epoch_ns, cal[3])
 		lttng_ust_field_integer(uint16_t, msg_hi, cal[4])
+		lttng_ust_field_integer(uint32_t, bracket, cal[5])
 		lttng_ust_field_sequence(uint64_t, words, words, uint32_t, nwords)))
 
 /*

@@ -83,11 +83,6 @@ enum lt_rec_kind {
 	LT_REC_SEQ_READY = 28,     /* a = comp (any thread: usually not the sequence's worker) */
 	LT_REC_SEQ_RUN_BEGIN = 29, /* a = comp: this worker runs `comp` from now */
 	LT_REC_SEQ_RUN_END = 30,   /* a = comp */
-	/* format 2.2 */
-	LT_REC_BRACKET = 31, /* w1 = clock ticks: the smallest interval the record clock shows
-				around an empty handler call (a begin read, a record's stores,
-				return, indirect call, return, call, end read), measured when the
-				ring was made; the decoder ends each handler that much earlier */
 	LT_REC_KIND_COUNT
 };
 
@@ -128,7 +123,6 @@ static inline unsigned lt_rec_words(uint64_t w0)
 	case LT_REC_PAD:
 		return a ? a : 1;
 	case LT_REC_SYNC:
-	case LT_REC_BRACKET:
 		return 2;
 	case LT_REC_DEF_KEY:
 		return 2 + lt_rec_str_words(a >> 12);
