@@ -480,7 +480,7 @@ class PerPidUnreadable(Base):
         parent, child = self.sides["parent"], self.sides["child"]
         comps = {c["name"]: c for c in data["components"]}
         chans = {c["name"]: c for c in data["channels"]}
-        self.assertEqual(sorted(comps), ["before-fork", "parent"])
+        self.assertEqual(sorted(comps), ["before-fork", "helper", "parent"])
         self.assertEqual(comps["parent"]["pid"], parent["pid"])
         self.assertEqual((chans["parent"]["sends"], chans["parent"]["recvs"]), (50, 50))
         self.assertNotIn(child["pid"], {c["pid"] for c in data["components"]})
