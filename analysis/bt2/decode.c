@@ -1140,15 +1140,16 @@ static inline uint32_t rec_depth(uint32_t a)
 /*
  * handler_end - the end of the thread's open handler whose end was read at clock value clk:
  * the tracer's own bracket (the batch's `bracket`) taken off, but never before the handler's
- * begin nor before the thread's record preceding the end, unless the end as read is (a key
- * definition written between a kept end and the next begin: the end stays as read).
+ * begin nor before the thread's record preceding the end when that record lies inside the
+ * handler (a key definition written between a kept end and the next begin does not), nor
+ * after the end as read.
  */
 static inline int64_t handler_end(const struct batch *b, uint64_t clk)
 {
 	const struct dthread *t = b->t;
 	int64_t raw = batch_ts(b, clk);
 	int64_t end = batch_ts(b, clk - (t->bracket < clk ? t->bracket : 0));
-	int64_t floor = t->cur_begin > t->prev_ts ? t->cur_begin : t->prev_ts;
+	int64_t floor = t->prev_ts > t->cur_begin && t->prev_ts <= raw ? t->prev_ts : t->cur_begin;
 
 	if (floor > raw)
 		floor = raw;

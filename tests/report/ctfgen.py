@@ -48,16 +48,24 @@ EVENTS = {
 }
 EVENT_IDS = {name: i for i, name in enumerate(EVENTS)}
 
-_TYPES = {"u32": "uint32_t", "u64": "uint64_t", "string": "string"}
+# Format 2.x's carrier of per-thread records (looptrace/probes/records.h): declared only in
+# traces that hold one (a trace declaring it is decoded in merge mode).
+BATCH = [("tid", "u32"), ("seq", "u32"), ("first", "u64"), ("clock", "u32"), ("base", "u64"),
+         ("cal_tsc", "u64"), ("cal_ns", "u64"), ("epoch_tsc", "u64"), ("epoch_ns", "u64"),
+         ("msg_hi", "u16"), ("bracket", "u32"), ("words", "seq_u64")]
+BATCH_ID = len(EVENTS)
+
+_TYPES = {"u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t", "string": "string"}
 
 
 def metadata(provider="looptrace", uuid="2a6422d0-6cee-11e0-8c08-cb07d7b3a564",
-             hostname="synthetic"):
+             hostname="synthetic", batch=False):
     """TSDL text of a one-stream trace holding every looptrace event class."""
     lines = [
         "/* CTF 1.8 */",
         "",
         "typealias integer { size = 8; align = 8; signed = false; } := uint8_t;",
+        "typealias integer { size = 16; align = 8; signed = false; } := uint16_t;",
         "typealias integer { size = 32; align = 8; signed = false; } := uint32_t;",
         "typealias integer { size = 64; align = 8; signed = false; } := uint64_t;",
         "typealias integer { size = 32; align = 8; signed = true; } := int32_t;",
@@ -120,14 +128,19 @@ def metadata(provider="looptrace", uuid="2a6422d0-6cee-11e0-8c08-cb07d7b3a564",
         "};",
         "",
     ]
-    for name, fields in EVENTS.items():
+    classes = list(EVENTS.items()) + ([("batch", BATCH)] if batch else [])
+    for name, fields in classes:
         lines.append("event {")
         lines.append('\tname = "%s:%s";' % (provider, name))
-        lines.append("\tid = %d;" % EVENT_IDS[name])
+        lines.append("\tid = %d;" % (EVENT_IDS[name] if name in EVENT_IDS else BATCH_ID))
         lines.append("\tstream_id = 0;")
         lines.append("\tloglevel = 13;")
         lines.append("\tfields := struct {")
         for fname, ftype in fields:
+            if ftype == "seq_u64":
+                lines.append("\t\tuint32_t __%s_length;" % fname)
+                lines.append("\t\tuint64_t _%s[ __%s_length ];" % (fname, fname))
+                continue
             lines.append("\t\t%s _%s;" % (_TYPES[ftype], fname))
         lines.append("\t};")
         lines.append("};")
@@ -181,12 +194,26 @@ class Trace:
         starts there and its events_discarded counter grows by `count`)."""
         self.discard_after[len(self.events) - 1] = count
 
+    def batch(self, ts_ns, tid, words, base=0, bracket=0, first=0, seq=0):
+        """Add a `batch` event of thread `tid`: records `words` (ints, records.h), their clock
+        CLOCK_MONOTONIC ns (clock 1) in this trace's time base, `base` the clock value before
+        the first record, `bracket` the process's bracket in ns."""
+        self.events.append((ts_ns, tid, "batch",
+                            {"tid": tid, "seq": seq, "first": first, "clock": 1, "base": base,
+                             "bracket": bracket, "words": list(words)}))
+
     def _encode(self, ev):
         ts, tid, name, fields = ev
-        out = struct.pack("<IQ", EVENT_IDS[name], ts)
+        out = struct.pack("<IQ", EVENT_IDS[name] if name in EVENT_IDS else BATCH_ID, ts)
         out += struct.pack("<ii", self.pid, tid) + self.procname.encode() + b"\0"
-        for fname, ftype in EVENTS[name]:
+        for fname, ftype in (BATCH if name == "batch" else EVENTS[name]):
             v = fields.get(fname, 0 if ftype != "string" else "")
+            if ftype == "seq_u64":
+                out += struct.pack("<I", len(v)) + b"".join(struct.pack("<Q", w) for w in v)
+                continue
+            if ftype == "u16":
+                out += struct.pack("<H", v)
+                continue
             if ftype == "u32":
                 out += struct.pack("<I", v)
             elif ftype == "u64":
@@ -228,7 +255,8 @@ class Trace:
         metadata is framed in packets as LTTng writes it (else plain TSDL text); an integer
         `packetized` is the packet size in bytes (True: 4096)."""
         os.makedirs(directory, exist_ok=True)
-        text = metadata(provider, self.uuid, self.hostname)
+        text = metadata(provider, self.uuid, self.hostname,
+                        batch=any(e[2] == "batch" for e in self.events))
         with open(os.path.join(directory, "metadata"), "wb") as f:
             if packetized:
                 size = 4096 if packetized is True else packetized

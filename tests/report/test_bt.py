@@ -358,5 +358,106 @@ class StubSinkTest(unittest.TestCase):
         self.assertEqual(str(cm.exception), "no looptrace events in %s" % d)
 
 
+
+# Format 2.x records (looptrace/probes/records.h) for RecordsTest.
+REC_HNEXT, REC_HNEXT0, REC_SEND, REC_SEND_LONG, REC_RECV = 7, 8, 3, 4, 5
+REC_DEF_KEY, REC_COMP_BEGIN, REC_CHAN_DECLARE = 2, 16, 18
+DEPTH_UNKNOWN_SHORT = (1 << 20) - 1
+
+
+def w0(kind, delta, a):
+    return kind | delta << 8 | a << 32
+
+
+def strwords(s):
+    b = s.encode() + b"\0" * (-len(s) % 8 or 8)
+    b = s.encode().ljust((len(s) + 7) // 8 * 8, b"\0")
+    return [int.from_bytes(b[i:i + 8], "little") for i in range(0, len(b), 8)]
+
+
+class Records:
+    """Records of one thread, clock values in the trace's ns; .words for ctfgen's batch."""
+
+    def __init__(self, base):
+        self.base = self.last = base
+        self.words = []
+
+    def rec(self, t, kind, a, *rest):
+        self.words += [w0(kind, t - self.last, a)] + list(rest)
+        self.last = t
+
+
+class RecordsTest(unittest.TestCase):
+    """The decoder on format 2.2 batches written by hand (no session daemon): the bracket
+    taken off each handler's end (and not with LOOPTRACE_RAW_BOUNDS), its floors, and the
+    short forms' unknown-depth marker against a known depth of the same value."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lt-rec-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def trace(self, bracket, body):
+        t = ctfgen.Trace(pid=300, procname="rec")
+        r = Records(1_000_000)
+        r.rec(1_000_000, REC_COMP_BEGIN, 1, 7, 0, *strwords("w"))
+        r.rec(1_000_000, REC_CHAN_DECLARE, 1, 3 | 64 << 32, 0, *strwords("q"))
+        r.rec(1_000_000, REC_DEF_KEY, 0 | 1 << 12, 3, *strwords("k"))
+        body(r)
+        t.batch(2_000_000, 301, r.words, base=r.base, bracket=bracket)
+        return t.write(os.path.join(self.tmp, "t%d" % len(os.listdir(self.tmp))))
+
+    def report(self, path, raw=False):
+        env = {"LOOPTRACE_RAW_BOUNDS": "1"} if raw else {}
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            report, _ = bt.run_report([path], progress=False)
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+        comp = [c for c in report["components"] if c["name"] == "w"][0]
+        chan = [c for c in report["channels"] if c["name"] == "q"][0]
+        return report, comp, chan
+
+    def test_bracket_and_floors(self):
+        def body(r):
+            # handler 1: 1_001_000 .. end read at 1_003_000 (ed 500 before the next begin)
+            r.rec(1_001_000, REC_HNEXT0, 0 | 1 << 12, 1)
+            # handler 2: 1_003_500 .. end read at 1_006_000, a send inside it at 1_005_980
+            r.rec(1_003_500, REC_HNEXT, 0 | 0 << 12, 2 | 500 << 48)
+            r.rec(1_005_980, REC_SEND, 3 | 1 << 12, 99)
+            # handler 3: 1_006_500 .. end read at 1_008_000; a key definition written at
+            # 1_008_400, between the kept end and the next begin
+            r.rec(1_006_500, REC_HNEXT, 0 | 0 << 12, 3 | 500 << 48)
+            r.rec(1_008_400, REC_DEF_KEY, 1 | 1 << 12, 3, *strwords("x"))
+            r.rec(1_008_500, REC_HNEXT, 1 | 0 << 12, 4 | 500 << 48)
+            r.rec(1_010_000, REC_HNEXT, 1 | 0 << 12, 5 | 500 << 48)
+        path = self.trace(100, body)
+        rep, comp, _ = self.report(path)
+        _, raw, _ = self.report(path, raw=True)
+        self.assertEqual(rep["trace"]["handler_bracket_ns"], 100)
+        self.assertEqual(raw["messages"], 4)
+        # raw ends: 1_003_000, 1_006_000, 1_008_000, 1_009_500 -> 2000, 2500, 1500, 1000
+        self.assertEqual(raw["time_ns"]["busy"], 2000 + 2500 + 1500 + 1000)
+        # bracketed: -100 each, but handler 2 not before its send (1_005_980: -20)
+        self.assertEqual(comp["time_ns"]["busy"], 1900 + 2480 + 1400 + 900)
+        self.assertEqual(comp["time_ns"]["outside"] - raw["time_ns"]["outside"], 220 + 100)
+        self.assertEqual(comp["wall_ns"], raw["wall_ns"])
+
+    def test_unknown_depth_marker(self):
+        def body(r):
+            r.rec(1_001_000, REC_SEND, 3 | 5 << 12, 11)
+            r.rec(1_002_000, REC_RECV, 3 | DEPTH_UNKNOWN_SHORT << 12, 11)  # unknown: 4
+            # a known depth of exactly 0xfffff takes the long form
+            r.rec(1_003_000, REC_SEND_LONG, DEPTH_UNKNOWN_SHORT, 3, 12, 0)
+            r.rec(1_004_000, REC_RECV, 3 | DEPTH_UNKNOWN_SHORT << 12, 12)  # unknown: 0xffffe
+        rep, _, chan = self.report(self.trace(0, body))
+        self.assertEqual(chan["max_depth"], DEPTH_UNKNOWN_SHORT)
+        self.assertEqual(chan["depth"], DEPTH_UNKNOWN_SHORT - 1)
+        self.assertEqual((chan["sends"], chan["recvs"]), (2, 2))
+
 if __name__ == "__main__":
     ltutil.main()
