@@ -563,10 +563,7 @@ static void lt_pf_counter(struct lt_pf_sink *s, int64_t pid, int64_t tid, uint64
 		free(last);
 		last = NULL;
 	}
-	if (depth == LT_DEPTH_UNKNOWN) {
-		depth = last ? *last : 0;
-		depth = step < 0 ? (depth ? depth - 1 : 0) : depth + 1;
-	}
+	depth = lt_depth_after((unsigned)depth, last ? (unsigned)*last : 0, step, 0);
 	if (last) {
 		*last = depth;
 	}

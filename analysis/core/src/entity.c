@@ -195,13 +195,7 @@ int32_t lt__site_get(struct lt_analysis *a, int32_t comp, uint32_t reason, uint6
 
 void lt__chan_set_depth(struct lt_an_chan *ch, uint32_t depth, int step, int64_t ts)
 {
-	if (depth == LT_DEPTH_UNKNOWN) {
-		if (step < 0)
-			depth = ch->depth ? ch->depth - 1 : 0;
-		else
-			depth = ch->capacity && ch->depth >= ch->capacity ? ch->capacity
-									  : ch->depth + 1;
-	}
+	depth = lt_depth_after(depth, ch->depth, step, ch->capacity);
 	if (ts > ch->depth_since) {
 		ch->depth_area += (unsigned __int128)ch->depth * (uint64_t)(ts - ch->depth_since);
 		ch->depth_since = ts;

@@ -26,6 +26,21 @@
  */
 #define LT_DEPTH_UNKNOWN 0xffffffffu
 
+/*
+ * lt_depth_after - a channel's depth after a send (step +1) or a receive (step -1) that
+ * reported `depth`: a known depth as it is; LT_DEPTH_UNKNOWN as the channel's `last` depth
+ * plus step, never below 0 nor above `capacity` (0: no bound). The analysis and the Perfetto
+ * export read depths through it.
+ */
+static inline unsigned lt_depth_after(unsigned depth, unsigned last, int step, unsigned capacity)
+{
+	if (depth != LT_DEPTH_UNKNOWN)
+		return depth;
+	if (step < 0)
+		return last ? last - 1 : 0;
+	return capacity && last >= capacity ? capacity : last + 1;
+}
+
 #define LT_EVENT_KINDS(X)                                                                          \
 	X(COMPONENT_BEGIN, component_begin, 1, "comp name")                                        \
 	X(COMPONENT_END, component_end, 1, "comp")                                                 \
