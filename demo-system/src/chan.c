@@ -93,8 +93,9 @@ struct lt_chan {
 	/* Read-only after create. */
 	uint32_t id;          /* trace id */
 	int bounded;          /* cap > 0 */
-	int want_depth;       /* compute depths for send events (a probe provider is loaded); a
-				 receive records LT_DEPTH_UNKNOWN (docs/event-model.md) */
+	int want_depth;       /* a probe provider is loaded: anchor sends read their depth
+				 (depth_anchor); other sends and every receive record
+				 LT_DEPTH_UNKNOWN (docs/event-model.md) */
 	size_t cap;           /* capacity, 0: unbounded */
 	uint64_t mark;        /* bounded: closed bit in tail */
 	uint64_t one_lap;     /* bounded: one lap of the ring */
@@ -170,6 +171,23 @@ static uint32_t depth_of(uint64_t tail_count, uint64_t head_count)
 	uint64_t d = tail_count > head_count ? tail_count - head_count : 0;
 
 	return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+/*
+ * A traced send reads the receiver's head for its depth at one position in LT__DEPTH_ANCHOR
+ * and records LT_DEPTH_UNKNOWN at the others, which the analysis derives (the last depth plus
+ * one; docs/event-model.md, "Queue depths"). The head is the receiver's line, which it writes
+ * at every pop: read at every send, the line crossed between the cores at every message, and
+ * on a saturated channel the receiver's store to it waited behind the sender's read, a wait
+ * that fell inside the next handler's traced bounds (bench/README.md, "Send depths"). A
+ * position, not a count, picks the anchors: no state, and every channel gets one in
+ * LT__DEPTH_ANCHOR of its sends whatever the number of senders.
+ */
+#define LT__DEPTH_ANCHOR 64
+
+static inline int depth_anchor(uint64_t pos)
+{
+	return (pos & (LT__DEPTH_ANCHOR - 1)) == 0;
 }
 
 /*
@@ -504,7 +522,7 @@ static inline __attribute__((always_inline)) enum lt_err b_push(struct lt_chan *
 	for (;;) {
 		uint64_t index, lap, next, stamp, t;
 		struct lt__slot *slot;
-		uint32_t depth = 0;
+		uint32_t depth = LT_DEPTH_UNKNOWN;
 
 		if (tail & ch->mark)
 			return LT_ECLOSED;
@@ -533,14 +551,15 @@ static inline __attribute__((always_inline)) enum lt_err b_push(struct lt_chan *
 			 * (the first thread to need an epoch's block reserves it).
 			 */
 			if (id || traced) {
-				uint64_t mid = msg_id_at(ch, b_count(ch, tail));
+				uint64_t pos = b_count(ch, tail);
+				uint64_t mid = msg_id_at(ch, pos);
 
 				if (id)
 					*id = mid;
 				if (traced) {
-					if (ch->want_depth)
+					if (ch->want_depth && depth_anchor(pos))
 						depth =
-						    b_depth(ch, b_count(ch, next),
+						    b_depth(ch, pos + 1,
 							    b_count(ch, atomic_load_explicit(
 									    &ch->head,
 									    memory_order_relaxed)));
@@ -607,7 +626,7 @@ static enum lt_err u_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t f
 		}
 		if (atomic_compare_exchange_weak(&ch->tail, &tail, tail + 2)) {
 			struct lt__uslot *slot = &block->slots[offset];
-			uint32_t depth = 0;
+			uint32_t depth = LT_DEPTH_UNKNOWN;
 
 			if (offset + 1 == LT__BLK_CAP) {
 				atomic_store(&ch->tail_block, next_block);
@@ -618,7 +637,7 @@ static enum lt_err u_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t f
 			slot->msg = msg;
 			slot->id = id;
 			slot->flow = flow;
-			if (ch->want_depth)
+			if (ch->want_depth && depth_anchor(u_count(tail)))
 				depth = depth_of(
 				    u_count(tail + 2),
 				    u_count(atomic_load_explicit(&ch->head, memory_order_relaxed)));

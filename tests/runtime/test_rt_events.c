@@ -306,8 +306,9 @@ static void test_chan_events(void)
 	LT_ASSERT(s >= 0);
 	LT_ASSERT_EQ_U(events[s].b, id);
 	LT_ASSERT_EQ_U(events[s].c, 42); /* flow */
-	LT_ASSERT_EQ_U(events[s].d, 1);  /* depth after */
-	LT_ASSERT_EQ_U(events[find(EV_SEND, (size_t)s + 1)].d, 2);
+	LT_ASSERT_EQ_U(events[s].d, 1);  /* depth after: position 0 reads it (an anchor) */
+	/* position 1 does not: the analysis derives it (test_send_depth_anchors) */
+	LT_ASSERT_EQ_U(events[find(EV_SEND, (size_t)s + 1)].d, LT_DEPTH_UNKNOWN);
 	/* A timed send that really waits is a block on the channel. */
 	long b = timed_until_block(timed_send, ch);
 	LT_ASSERT(b >= 0);
@@ -328,6 +329,35 @@ static void test_chan_events(void)
 	LT_ASSERT_EQ_U(events[b].a, LT_BLOCK_CHAN_RECV);
 	LT_ASSERT_EQ_U(count(EV_BLOCK_END, UINT64_MAX), 1);
 	lt_chan_destroy(ch);
+}
+
+/*
+ * A send reads its depth at channel positions 0, 64, 128, ... only (chan.c, depth_anchor): the
+ * receiver's head is its line, written at every pop. Bounded and unbounded alike.
+ */
+static void test_send_depth_anchors(void)
+{
+	for (int bounded = 0; bounded < 2; bounded++) {
+		struct lt_chan *ch;
+		long s = 0;
+		int x;
+
+		reset();
+		LT_ASSERT_EQ_I(lt_chan_create("ev.anchor", bounded ? 256 : 0, NULL, &ch), LT_OK);
+		for (int i = 0; i < 130; i++)
+			LT_ASSERT_EQ_I(lt_chan_send(ch, &x), LT_OK);
+		LT_ASSERT_EQ_U(count(EV_SEND, lt_chan_id(ch)), 130);
+		for (uint64_t pos = 0; pos < 130; pos++) {
+			s = find(EV_SEND, (size_t)s);
+			LT_ASSERT(s >= 0);
+			if (pos % 64 == 0)
+				LT_ASSERT_EQ_U(events[s].d, pos + 1);
+			else
+				LT_ASSERT_EQ_U(events[s].d, LT_DEPTH_UNKNOWN);
+			s++;
+		}
+		lt_chan_destroy(ch);
+	}
 }
 
 struct comp_ctx {
@@ -525,6 +555,7 @@ int main(void)
 {
 	__atomic_store_n(&lt__probes_loaded, 1, __ATOMIC_RELAXED); /* see lt__send_event */
 	LT_RUN(test_chan_events);
+	LT_RUN(test_send_depth_anchors);
 	LT_RUN(test_comp_events);
 	LT_RUN(test_router_events);
 	LT_RUN(test_send_while_a_sender_stalls);

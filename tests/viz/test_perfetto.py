@@ -110,6 +110,23 @@ class PerfettoExportTest(unittest.TestCase):
         got = [c["args"]["depth"] for c in info["counters"][(synth.PID, "in")]]
         self.assertEqual(got, [2, 1, 0, 0, 1])
 
+    def test_unknown_send_depths_stop_at_the_capacity(self):
+        # liblooptrace-rt's sends read their depth at one position in 64 and leave the others
+        # unknown: a derived send depth never exceeds the declared capacity (as in the report).
+        unknown = 0xFFFFFFFF
+        t = synth.ctfgen.Trace(pid=synth.PID, procname="synthetic")
+        t.event(1_000_000, tid=101, name="component_begin", comp=1, name_="script")
+        t.event(1_001_000, tid=101, name="channel_declare", chan=1, name_="in", capacity=2)
+        t.event(1_002_000, tid=100, name="send", chan=1, msg=1, flow=0, depth=1)
+        for i in range(3):
+            t.event(1_003_000 + i * 1000, tid=100, name="send", chan=1, msg=2 + i, flow=0,
+                    depth=unknown)
+        t.event(1_007_000, tid=101, name="recv", chan=1, msg=1, depth=unknown)
+        doc, _ = self.export(t.write(os.path.join(self.tmp, "t")))
+        info = vizcheck.check_perfetto(self, doc)
+        got = [c["args"]["depth"] for c in info["counters"][(synth.PID, "in")]]
+        self.assertEqual(got, [1, 2, 2, 2, 1])
+
     def test_counts_match_report(self):
         # The analysis sink on the same trace: handler + route-dispatch slices per thread
         # equal each component's message count.

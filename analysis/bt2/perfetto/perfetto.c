@@ -281,7 +281,7 @@ struct lt_pf_sink {
 	struct lt_pf_map threads;     /* (pid, tid) -> struct lt_pf_thread */
 	struct lt_pf_map channels;    /* (pid, chan) -> char *name */
 	struct lt_pf_map chan_names;  /* (pid, hash of a declared name) -> non-NULL marker */
-	struct lt_pf_map depths;      /* (pid, chan) -> uint64_t: its last depth */
+	struct lt_pf_map depths;      /* (pid, chan) -> struct lt_pf_depth */
 	struct lt_pf_map processes;   /* (pid, 0) -> struct lt_pf_proc */
 	struct lt_pf_map pending;     /* (lt_pf_msg_space, msg) -> struct lt_pf_send */
 	struct lt_pf_map comps;       /* (pid, comp) -> struct lt_pf_thread running it (weak) */
@@ -550,22 +550,36 @@ static void lt_pf_flow_in(struct lt_pf_sink *s, uint64_t bind_id)
 	}
 }
 
+/* A channel's depth counter: its last depth and its capacity (0: unbounded or not declared). */
+struct lt_pf_depth {
+	uint64_t last;
+	uint64_t capacity;
+};
+
+/* lt_pf_depth_of - (pid, chan)'s depth counter, made on first use; NULL when out of memory. */
+static struct lt_pf_depth *lt_pf_depth_of(struct lt_pf_sink *s, int64_t pid, uint64_t chan)
+{
+	struct lt_pf_depth *d = lt_pf_map_get(&s->depths, (uint64_t)pid, chan);
+	if (!d && (d = calloc(1, sizeof(*d))) != NULL &&
+	    !lt_pf_map_put(&s->depths, (uint64_t)pid, chan, d)) {
+		free(d);
+		d = NULL;
+	}
+	return d;
+}
+
 /* lt_pf_counter - the depth counter of (pid, chan) after a send (step +1) or a receive (-1);
- * an unknown depth (LT_DEPTH_UNKNOWN) is the last one plus step, as the report takes it
- * (lt__chan_set_depth). */
+ * an unknown depth (LT_DEPTH_UNKNOWN) is the last one plus step, never above the declared
+ * capacity, as the report takes it (lt__chan_set_depth). */
 static void lt_pf_counter(struct lt_pf_sink *s, int64_t pid, int64_t tid, uint64_t chan,
 			  uint64_t depth, int step, int64_t ns)
 {
 	char buf[48];
-	uint64_t *last = lt_pf_map_get(&s->depths, (uint64_t)pid, chan);
-	if (!last && (last = calloc(1, sizeof(*last))) != NULL &&
-	    !lt_pf_map_put(&s->depths, (uint64_t)pid, chan, last)) {
-		free(last);
-		last = NULL;
-	}
-	depth = lt_depth_after((unsigned)depth, last ? (unsigned)*last : 0, step, 0);
-	if (last) {
-		*last = depth;
+	struct lt_pf_depth *d = lt_pf_depth_of(s, pid, chan);
+	depth = lt_depth_after((unsigned)depth, d ? (unsigned)d->last : 0, step,
+			       d ? (unsigned)d->capacity : 0);
+	if (d) {
+		d->last = depth;
 	}
 	lt_pf_begin_event(s, 'C', pid, tid, true, ns);
 	fputs(",\"name\":", s->out);
@@ -791,6 +805,10 @@ static void lt_pf_on_channel_declare(const struct lt_pf_ev *e)
 	const char *name = lt_pf_s(e, LT_PF_F_NAME);
 	uint64_t chan = lt_pf_u(e, LT_PF_F_CHAN);
 	char *copy = lt_pf_unique_channel_name(s, e->pid, chan, name && *name ? name : "channel");
+	struct lt_pf_depth *d = lt_pf_depth_of(s, e->pid, chan);
+	if (d) {
+		d->capacity = lt_pf_u(e, LT_PF_F_CAPACITY);
+	}
 	if (copy) {
 		free(lt_pf_map_take(&s->channels, (uint64_t)e->pid, chan));
 		if (!lt_pf_map_put(&s->channels, (uint64_t)e->pid, chan, copy)) {
