@@ -181,13 +181,17 @@ static uint32_t depth_of(uint64_t tail_count, uint64_t head_count)
  * on a saturated channel the receiver's store to it waited behind the sender's read, a wait
  * that fell inside the next handler's traced bounds (bench/README.md, "Send depths"). A
  * position, not a count, picks the anchors: no state, and every channel gets one in
- * LT__DEPTH_ANCHOR of its sends whatever the number of senders.
+ * LT__DEPTH_ANCHOR of its sends whatever the number of senders. While the flight recorder
+ * watches depths (lt__send_depths), every send reads its depth: the condition is checked
+ * in the sender, on the depth it records.
  */
 #define LT__DEPTH_ANCHOR 64
 
 static inline int depth_anchor(uint64_t pos)
 {
-	return (pos & (LT__DEPTH_ANCHOR - 1)) == 0;
+	return (pos & (LT__DEPTH_ANCHOR - 1)) == 0 ||
+	       __atomic_load_n(&lt__send_depths, __ATOMIC_RELAXED) != 0; /* the flight recorder's
+									   depth>N */
 }
 
 /*

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "flight.h"
 #include "looptrace/events.h"
+#include "looptrace/trace.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -230,8 +231,11 @@ __attribute__((constructor)) static void lt_flight_init(void)
 		lt__flight.blocked_ns = v;
 	if (parse(spec, "handler", &v) && v < UINT64_MAX)
 		lt__flight.handler_ns = v;
-	if (parse(spec, "depth", &v) && v < UINT32_MAX)
+	if (parse(spec, "depth", &v) && v < UINT32_MAX) {
 		lt__flight.depth = (uint32_t)v;
+		/* the condition needs every send's depth: liblooptrace-rt reads one in 64 else */
+		__atomic_store_n(&lt__send_depths, 1, __ATOMIC_RELAXED);
+	}
 	if (parse(spec, "latency", &v) && v < UINT64_MAX) {
 		lt__flight.latency_ns = v;
 		lt__flight.latency = 1;

@@ -740,6 +740,7 @@ LT_API void lt_block_end(void)
  * provider adds itself when it registers with LTTng-UST and removes itself when it leaves.
  */
 LT_API int lt__probes_loaded;
+LT_API int lt__send_depths;
 
 static inline void do_send(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth)
 {

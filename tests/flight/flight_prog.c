@@ -10,6 +10,10 @@
  *
  * Usage: flight_prog SECONDS BLOCK_MS [SEED]   (BLOCK_MS 0: never block)
  *
+ * With FLIGHT_PROG_BURST=N in the environment, the main thread sends N requests before the
+ * server starts: the channel's depth after each is 1, 2, ..., N (positions 0..N-1 of the
+ * channel), a known spike for `depth>K`.
+ *
  * Prints its own measurement of the block as one JSON line on stdout:
  *   {"blocked_ns": N, "block_at_ns": T, "max_short_ns": M, "handled": H, "sent": S}
  * blocked_ns is CLOCK_MONOTONIC (the trace clock) read just inside lt_block_begin /
@@ -128,8 +132,24 @@ int main(int argc, char **argv)
 	    (err = lt_comp_create("client", &client)) ||
 	    (err = lt_comp_create("server", &server)) ||
 	    (err = lt_comp_add_handler(server, c.requests, "request", server_on_request, &c)) ||
-	    (err = lt_comp_set_tick(client, 200000, client_tick, &c)) ||
-	    (err = lt_comp_start(server)) || (err = lt_comp_start(client))) {
+	    (err = lt_comp_set_tick(client, 200000, client_tick, &c))) {
+		fprintf(stderr, "flight_prog: %s\n", lt_strerror(err));
+		return 1;
+	}
+	const char *burst = getenv("FLIGHT_PROG_BURST");
+
+	for (unsigned long i = 0, n = burst ? strtoul(burst, NULL, 10) : 0; i < n; i++) {
+		uint64_t *m = malloc(sizeof(*m));
+
+		if (m)
+			*m = i;
+		if (!m || lt_chan_try_send(c.requests, m) != LT_OK) {
+			fprintf(stderr, "flight_prog: the burst's send %lu failed\n", i);
+			return 1;
+		}
+		c.sent++;
+	}
+	if ((err = lt_comp_start(server)) || (err = lt_comp_start(client))) {
 		fprintf(stderr, "flight_prog: %s\n", lt_strerror(err));
 		return 1;
 	}

@@ -261,6 +261,23 @@ class FlightRecorder(Base):
         # The stall's handler: longer than the program's own measure of the block in it.
         self.assertTrue(any(t["value"] > prog["blocked_ns"] for t in trigs), (trigs, prog))
 
+    def test_depth_condition(self):
+        # depth>DUR: the main thread sends 8 requests before the server starts (depths 1..8 at
+        # the channel's positions 0..7). liblooptrace-rt reads a send's depth at one position
+        # in 64 only, unless the flight recorder watches depths: the spike is between two
+        # such positions, so this fires only if every send's depth was read.
+        out = os.path.join(self.tmp, "t")
+        env = dict(os.environ, FLIGHT_PROG_BURST="8")
+        status, prog, err = self.record(out, ["--flight-recorder", "2M", "--on", "depth>3",
+                                              "--max-snapshots", "1"], ["1", "0"], env=env)
+        self.assertEqual(status, 0, err)
+        self.assertGreaterEqual(prog["sent"], 8, prog)
+        snaps = snapshots(out)
+        self.assertEqual(len(snaps), 1, (snaps, err))
+        self.assertTrue(snaps[0].endswith("-depth"), snaps)
+        trig = self.report_json(snaps[0])["trace"]["snapshot"]["trigger"]
+        self.assertEqual(trig["value"], 4, trig)  # the first send past 3: the burst's 4th
+
     DEMO_ARGS = ["--mode", "routed", "--duration", "2", "--rate", "100", "--latency-ms", "20",
                  "--jitter-ms", "0"]
 

@@ -333,31 +333,36 @@ static void test_chan_events(void)
 
 /*
  * A send reads its depth at channel positions 0, 64, 128, ... only (chan.c, depth_anchor): the
- * receiver's head is its line, written at every pop. Bounded and unbounded alike.
+ * receiver's head is its line, written at every pop. Bounded and unbounded alike. While the
+ * flight recorder watches depths (lt__send_depths), every send reads it.
  */
 static void test_send_depth_anchors(void)
 {
-	for (int bounded = 0; bounded < 2; bounded++) {
-		struct lt_chan *ch;
-		long s = 0;
-		int x;
+	for (int every = 0; every < 2; every++)
+		for (int bounded = 0; bounded < 2; bounded++) {
+			struct lt_chan *ch;
+			long s = 0;
+			int x;
 
-		reset();
-		LT_ASSERT_EQ_I(lt_chan_create("ev.anchor", bounded ? 256 : 0, NULL, &ch), LT_OK);
-		for (int i = 0; i < 130; i++)
-			LT_ASSERT_EQ_I(lt_chan_send(ch, &x), LT_OK);
-		LT_ASSERT_EQ_U(count(EV_SEND, lt_chan_id(ch)), 130);
-		for (uint64_t pos = 0; pos < 130; pos++) {
-			s = find(EV_SEND, (size_t)s);
-			LT_ASSERT(s >= 0);
-			if (pos % 64 == 0)
-				LT_ASSERT_EQ_U(events[s].d, pos + 1);
-			else
-				LT_ASSERT_EQ_U(events[s].d, LT_DEPTH_UNKNOWN);
-			s++;
+			reset();
+			__atomic_store_n(&lt__send_depths, every, __ATOMIC_RELAXED);
+			LT_ASSERT_EQ_I(lt_chan_create("ev.anchor", bounded ? 256 : 0, NULL, &ch),
+				       LT_OK);
+			for (int i = 0; i < 130; i++)
+				LT_ASSERT_EQ_I(lt_chan_send(ch, &x), LT_OK);
+			LT_ASSERT_EQ_U(count(EV_SEND, lt_chan_id(ch)), 130);
+			for (uint64_t pos = 0; pos < 130; pos++) {
+				s = find(EV_SEND, (size_t)s);
+				LT_ASSERT(s >= 0);
+				if (every || pos % 64 == 0)
+					LT_ASSERT_EQ_U(events[s].d, pos + 1);
+				else
+					LT_ASSERT_EQ_U(events[s].d, LT_DEPTH_UNKNOWN);
+				s++;
+			}
+			lt_chan_destroy(ch);
+			__atomic_store_n(&lt__send_depths, 0, __ATOMIC_RELAXED);
 		}
-		lt_chan_destroy(ch);
-	}
 }
 
 struct comp_ctx {

@@ -176,8 +176,14 @@ LT_NOPLT void lt_recv(uint32_t chan, uint64_t msg, uint32_t depth);
  * (they stay exported, for dlsym and other languages' bindings).
  *
  * lt__probes_loaded is internal: the number of registered providers, kept by the providers.
+ *
+ * lt__send_depths is internal too: nonzero when every send's depth is wanted (the flight
+ * recorder watches `depth>N`, set when liblooptrace loads). liblooptrace-rt then reads the
+ * depth at every traced send instead of one channel position in 64 (docs/event-model.md,
+ * "Queue depths").
  */
 extern int lt__probes_loaded;
+extern int lt__send_depths;
 LT_NOPLT void lt__send_event(uint32_t chan, uint64_t msg, uint64_t flow, uint32_t depth);
 LT_NOPLT void lt__recv_event(uint32_t chan, uint64_t msg, uint32_t depth);
 
