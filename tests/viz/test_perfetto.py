@@ -93,39 +93,43 @@ class PerfettoExportTest(unittest.TestCase):
                if s[3] == "handler"}
         self.assertEqual(got, {"first": 5.0, "second": 17.0})  # us: 15 - 10, 47 - 30
 
+    UNKNOWN = 0xFFFFFFFF  # LT_DEPTH_UNKNOWN
+
+    def depth_trace(self, capacity):
+        """A synthetic trace declaring channel 1 ("in") of `capacity`; events are added."""
+        t = synth.ctfgen.Trace(pid=synth.PID, procname="synthetic")
+        t.event(1_000_000, tid=101, name="component_begin", comp=1, name_="script")
+        t.event(1_001_000, tid=101, name="channel_declare", chan=1, name_="in",
+                capacity=capacity)
+        return t
+
+    def depth_counter(self, t):
+        """The exported depth counter of channel "in", in order."""
+        doc, _ = self.export(t.write(os.path.join(self.tmp, "t")))
+        info = vizcheck.check_perfetto(self, doc)
+        return [c["args"]["depth"] for c in info["counters"][(synth.PID, "in")]]
+
     def test_unknown_depths_follow_the_last(self):
         # A depth of 0xffffffff (LT_DEPTH_UNKNOWN: liblooptrace-rt's receives) is drawn as the
         # channel's last depth less one (receive) or plus one (send), never below 0.
-        unknown = 0xFFFFFFFF
-        t = synth.ctfgen.Trace(pid=synth.PID, procname="synthetic")
-        t.event(1_000_000, tid=101, name="component_begin", comp=1, name_="script")
-        t.event(1_001_000, tid=101, name="channel_declare", chan=1, name_="in", capacity=0)
+        t = self.depth_trace(0)
         t.event(1_002_000, tid=100, name="send", chan=1, msg=1, flow=0, depth=2)
-        t.event(1_003_000, tid=101, name="recv", chan=1, msg=1, depth=unknown)
-        t.event(1_004_000, tid=101, name="recv", chan=1, msg=2, depth=unknown)
-        t.event(1_005_000, tid=101, name="recv", chan=1, msg=3, depth=unknown)
-        t.event(1_006_000, tid=100, name="send", chan=1, msg=4, flow=0, depth=unknown)
-        doc, _ = self.export(t.write(os.path.join(self.tmp, "t")))
-        info = vizcheck.check_perfetto(self, doc)
-        got = [c["args"]["depth"] for c in info["counters"][(synth.PID, "in")]]
-        self.assertEqual(got, [2, 1, 0, 0, 1])
+        for i in range(3):
+            t.event(1_003_000 + i * 1000, tid=101, name="recv", chan=1, msg=1 + i,
+                    depth=self.UNKNOWN)
+        t.event(1_006_000, tid=100, name="send", chan=1, msg=4, flow=0, depth=self.UNKNOWN)
+        self.assertEqual(self.depth_counter(t), [2, 1, 0, 0, 1])
 
     def test_unknown_send_depths_stop_at_the_capacity(self):
         # liblooptrace-rt's sends read their depth at one position in 64 and leave the others
         # unknown: a derived send depth never exceeds the declared capacity (as in the report).
-        unknown = 0xFFFFFFFF
-        t = synth.ctfgen.Trace(pid=synth.PID, procname="synthetic")
-        t.event(1_000_000, tid=101, name="component_begin", comp=1, name_="script")
-        t.event(1_001_000, tid=101, name="channel_declare", chan=1, name_="in", capacity=2)
+        t = self.depth_trace(2)
         t.event(1_002_000, tid=100, name="send", chan=1, msg=1, flow=0, depth=1)
         for i in range(3):
             t.event(1_003_000 + i * 1000, tid=100, name="send", chan=1, msg=2 + i, flow=0,
-                    depth=unknown)
-        t.event(1_007_000, tid=101, name="recv", chan=1, msg=1, depth=unknown)
-        doc, _ = self.export(t.write(os.path.join(self.tmp, "t")))
-        info = vizcheck.check_perfetto(self, doc)
-        got = [c["args"]["depth"] for c in info["counters"][(synth.PID, "in")]]
-        self.assertEqual(got, [1, 2, 2, 2, 1])
+                    depth=self.UNKNOWN)
+        t.event(1_007_000, tid=101, name="recv", chan=1, msg=1, depth=self.UNKNOWN)
+        self.assertEqual(self.depth_counter(t), [1, 2, 2, 2, 1])
 
     def test_counts_match_report(self):
         # The analysis sink on the same trace: handler + route-dispatch slices per thread
