@@ -21,7 +21,9 @@
 # Knobs: BENCH_REPS (5), BENCH_HOTPATH_WORK ("0 1000 2000"), BENCH_HOTPATH_MSGS_<W> (messages
 # per run for work W: 1000000 for 0 and 1000, 200000 otherwise), BENCH_HOTPATH_RECORD_ARGS
 # (extra `record` options; default "--subbuf-size 8M --num-subbuf 32"). Then the three tracing
-# calls of one message alone (calls.c), untraced and traced, BENCH_REPS times each.
+# calls of one message alone (calls.c), untraced and traced, BENCH_REPS times each; and what a
+# handler's own clock does not see of the handler (blind.c, three runs): the floor of the
+# handle-mean figure against the program's clock.
 set -euo pipefail
 
 build=${LOOPTRACE_BENCH_BUILD_DIR:-$PWD/build-bench}
@@ -31,13 +33,14 @@ works=${BENCH_HOTPATH_WORK:-0 1000 2000}
 record_args=${BENCH_HOTPATH_RECORD_ARGS:---subbuf-size 8M --num-subbuf 32}
 prog=$build/bench/hotpath/bench-hotpath
 calls=$build/bench/hotpath/bench-hotpath-calls
+blind=$build/bench/hotpath/bench-hotpath-blind
 looptrace=$build/bin/looptrace
 py=/usr/bin/python3
 here=$(cd "$(dirname "$0")" && pwd)
 
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-bench_require hotpath "the runtime and LTTng support must be built" "$prog" "$calls" "$looptrace" -- lttng babeltrace2 /usr/bin/time "$py"
+bench_require hotpath "the runtime and LTTng support must be built" "$prog" "$calls" "$blind" "$looptrace" -- lttng babeltrace2 /usr/bin/time "$py"
 
 dir=$work/hotpath
 mkdir -p "$dir"
@@ -126,6 +129,11 @@ for i in $(seq "$reps"); do
 		exit 1
 	}
 	rm -rf "$out/trace-calls"
+done
+
+# What a handler's own clock does not see of it (blind.c): three runs, untraced.
+for i in 1 2 3; do
+	"$blind" | "$py" -c 'import json,sys; d=json.loads(sys.stdin.read()); d.update(mode="blind"); print(json.dumps(d))' >>"$samples"
 done
 
 "$py" "$here/summarize.py" "$samples" "${LOOPTRACE_BENCH_DETAILS:-/dev/null}"

@@ -4,7 +4,9 @@ Usage: summarize.py SAMPLES.jsonl DETAILS.md
 
 SAMPLES holds one JSON object per line: the program's own line (hotpath.c) with "mode"
 "untraced" or "traced" (traced ones also "trace_bytes", "record_s") and "rep", and one
-"report" line per work W (report_s, report_cpu_s, report_rss_kb, json: the report's path).
+"report" line per work W (report_s, report_cpu_s, report_rss_kb, json: the report's path),
+"calls_untraced"/"calls_traced" lines (calls.c) and "blind" lines (blind.c: blind_ns, what a
+handler's own clock does not see of it; null without a TSC).
 """
 
 import json
@@ -21,7 +23,9 @@ def main():
     details = open(sys.argv[2], "a")
     calls = {m: [r["calls_ns"] for r in rows if r.get("mode") == m]
              for m in ("calls_untraced", "calls_traced")}
-    rows = [r for r in rows if r.get("mode") not in calls]
+    blind = [r["blind_ns"] for r in rows if r.get("mode") == "blind" and r["blind_ns"] is not None]
+    blind_ns = statistics.median(blind) if blind else None
+    rows = [r for r in rows if r.get("mode") not in calls and r.get("mode") != "blind"]
     works = []
     for r in rows:
         if r["work_ns"] not in works:
@@ -90,6 +94,11 @@ def main():
             ("hotpath_%s_saturated_warning" % L, int(sat), "bool"),
             ("hotpath_%s_program_empties" % L, last.get("empties", -1), "count"),
             ("hotpath_%s_handle_mean_err" % L, err, "%"),
+        ]
+        if blind_ns is not None and own:
+            # the part of that error a tracer reading exactly at the call would still show
+            figs.append(("hotpath_%s_handle_mean_err_floor" % L, 100.0 * blind_ns / own, "%"))
+        figs += [
             ("hotpath_%s_report_s" % L, rp["report_s"], "s"),
             ("hotpath_%s_report_vs_run" % L, rp["report_s"] / (last["wall_ns"] / 1e9), "x"),
             ("hotpath_%s_report_cpu_s" % L, rp["report_cpu_s"], "s"),
@@ -114,6 +123,8 @@ def main():
             ("hotpath_calls_traced_ns", ct, "ns"),
             ("hotpath_calls_added_per_msg", ct - cu, "ns"),
         ]
+    if blind_ns is not None:
+        figs.append(("hotpath_clock_blind_ns", blind_ns, "ns"))
     for name, value, unit in figs:
         print("figure %s %.4g %s" % (name, value, unit))
     reps = max(r.get("rep", 0) for r in rows)
