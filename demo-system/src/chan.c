@@ -189,9 +189,9 @@ static uint32_t depth_of(uint64_t tail_count, uint64_t head_count)
 
 static inline int depth_anchor(uint64_t pos)
 {
+	/* lt__send_depths: the flight recorder's depth>N wants every send's depth */
 	return (pos & (LT__DEPTH_ANCHOR - 1)) == 0 ||
-	       __atomic_load_n(&lt__send_depths, __ATOMIC_RELAXED) != 0; /* the flight recorder's
-									   depth>N */
+	       __atomic_load_n(&lt__send_depths, __ATOMIC_RELAXED) != 0;
 }
 
 /*
