@@ -270,10 +270,13 @@ static void msg_complete(struct lt_analysis *a, uint32_t mi, int32_t to, int64_t
 				r->msg = id;
 				r->from = m->from;
 				r->to = to;
+				/* as q and h above: a receive read before its send, or an end
+				 * before its begin (clocks of different threads, bounds carried
+				 * by the event), count as no time, not negative time */
 				r->send_ns = m->send_ns;
-				r->recv_ns = rcv;
+				r->recv_ns = rcv > m->send_ns ? rcv : m->send_ns;
 				r->begin_ns = begin;
-				r->end_ns = end;
+				r->end_ns = end > begin ? end : begin;
 			} else {
 				f->hops_dropped++;
 				a->an.flow_hops_dropped++;
