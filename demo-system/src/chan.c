@@ -96,6 +96,7 @@ struct lt_chan {
 	int want_depth;       /* a probe provider is loaded: anchor sends read their depth
 				 (depth_anchor); other sends and every receive record
 				 LT_DEPTH_UNKNOWN (docs/event-model.md) */
+	uint64_t anchor_mask; /* depth_anchor: LT__DEPTH_ANCHOR - 1, or 0 (every send) */
 	size_t cap;           /* capacity, 0: unbounded */
 	uint64_t mark;        /* bounded: closed bit in tail */
 	uint64_t one_lap;     /* bounded: one lap of the ring */
@@ -182,16 +183,15 @@ static uint32_t depth_of(uint64_t tail_count, uint64_t head_count)
  * that fell inside the next handler's traced bounds (bench/README.md, "Send depths"). A
  * position, not a count, picks the anchors: no state, and every channel gets one in
  * LT__DEPTH_ANCHOR of its sends whatever the number of senders. While the flight recorder
- * watches depths (lt__send_depths), every send reads its depth: the condition is checked
- * in the sender, on the depth it records.
+ * watches depths (lt__send_depths, set when liblooptrace loads, before any channel exists),
+ * every send reads its depth: the condition is checked in the sender, on the depth it
+ * records. The choice is made once per channel (anchor_mask), not per send.
  */
 #define LT__DEPTH_ANCHOR 64
 
-static inline int depth_anchor(uint64_t pos)
+static inline int depth_anchor(const struct lt_chan *ch, uint64_t pos)
 {
-	/* lt__send_depths: the flight recorder's depth>N wants every send's depth */
-	return (pos & (LT__DEPTH_ANCHOR - 1)) == 0 ||
-	       __atomic_load_n(&lt__send_depths, __ATOMIC_RELAXED) != 0;
+	return (pos & ch->anchor_mask) == 0;
 }
 
 /*
@@ -354,6 +354,8 @@ enum lt_err lt_chan_create(const char *name, size_t capacity, lt_free_fn free_fn
 	 * them only when a probe provider is there to record them (it registers before main).
 	 */
 	ch->want_depth = lt_tracing_available();
+	ch->anchor_mask =
+	    __atomic_load_n(&lt__send_depths, __ATOMIC_RELAXED) ? 0 : LT__DEPTH_ANCHOR - 1;
 	ch->id = lt_channel_declare_object(
 	    ch->name, capacity > UINT32_MAX ? UINT32_MAX : (uint32_t)capacity, ch);
 	*out = ch;
@@ -561,7 +563,7 @@ static inline __attribute__((always_inline)) enum lt_err b_push(struct lt_chan *
 				if (id)
 					*id = mid;
 				if (traced) {
-					if (ch->want_depth && depth_anchor(pos))
+					if (ch->want_depth && depth_anchor(ch, pos))
 						depth =
 						    b_depth(ch, pos + 1,
 							    b_count(ch, atomic_load_explicit(
@@ -641,7 +643,7 @@ static enum lt_err u_push(struct lt_chan *ch, void *msg, uint64_t id, uint64_t f
 			slot->msg = msg;
 			slot->id = id;
 			slot->flow = flow;
-			if (ch->want_depth && depth_anchor(u_count(tail)))
+			if (ch->want_depth && depth_anchor(ch, u_count(tail)))
 				depth = depth_of(
 				    u_count(tail + 2),
 				    u_count(atomic_load_explicit(&ch->head, memory_order_relaxed)));

@@ -262,7 +262,7 @@ class FlightRecorder(Base):
         self.assertTrue(any(t["value"] > prog["blocked_ns"] for t in trigs), (trigs, prog))
 
     def test_depth_condition(self):
-        # depth>DUR: the main thread sends 8 requests before the server starts (depths 1..8 at
+        # depth>N: the main thread sends 8 requests before the server starts (depths 1..8 at
         # the channel's positions 0..7). liblooptrace-rt reads a send's depth at one position
         # in 64 only, unless the flight recorder watches depths: the spike is between two
         # such positions, so this fires only if every send's depth was read.
